@@ -1,0 +1,58 @@
+# Bitácora: `make help` lists the targets.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint typecheck unit bench bench-smoke soak stack-up stack-down clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install Bitácora with its dev tools
+
+run: install ## the main job: local stack, setup, pipeline, demo traffic, live status
+	$(BIN)/bitacora stack up
+	$(BIN)/bitacora setup
+	$(BIN)/bitacora run --demo
+
+lint: install ## ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install ## mypy --strict
+	$(BIN)/mypy
+
+unit: install ## unit tests only (no services)
+	$(BIN)/pytest tests/unit -q
+
+test: lint typecheck ## everything CI runs: ruff, mypy --strict, the whole suite on the real stack
+	$(BIN)/bitacora stack up
+	$(BIN)/pytest -q -m "not slow" -p no:cacheprovider
+
+bench: install ## benchmarks (ratios against baselines measured in the same run)
+	$(BIN)/bitacora stack up
+	$(BIN)/python -m bench.run
+
+bench-smoke: install ## a small benchmark run, as in CI
+	$(BIN)/python -m bench.run --smoke
+
+soak: install ## the long reliability scenarios
+	$(BIN)/bitacora stack up
+	$(BIN)/pytest -q -m slow tests/reliability
+
+stack-up: install ## start the local Kafka and OpenSearch
+	$(BIN)/bitacora stack up
+
+stack-down: install ## stop them
+	$(BIN)/bitacora stack down
+
+clean: ## remove the virtualenv and caches (not the stack downloads)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

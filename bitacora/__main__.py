@@ -1,0 +1,3 @@
+from bitacora.cli import main
+
+main()

@@ -1,0 +1,46 @@
+"""The ``bitacora`` command line: one entry point, one module per command group.
+
+Each module imports its component lazily inside the command, so ``bitacora --help`` stays
+fast and a component's dependencies load only when it runs.
+"""
+
+from __future__ import annotations
+
+import click
+
+from bitacora import __version__
+from bitacora.cli import (
+    alerts_cmd,
+    dashboards_cmd,
+    pipeline_cmd,
+    report_cmd,
+    retention_cmd,
+    rules_cmd,
+    search_cmd,
+    stack_cmd,
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="bitacora")
+def main() -> None:
+    """Bitácora: Flores Victoria's log pipeline.
+
+    Collect logs (Fluentd forward :24224, HTTP :9880), normalize them on Kafka, store them
+    in OpenSearch, alert on error patterns as they stream by, and review them weekly.
+    Configuration comes from BITACORA_* environment variables (see `bitacora stack env`).
+    """
+
+
+for _module in (
+    stack_cmd,
+    pipeline_cmd,
+    search_cmd,
+    rules_cmd,
+    alerts_cmd,
+    dashboards_cmd,
+    report_cmd,
+    retention_cmd,
+):
+    for _command in _module.COMMANDS:
+        main.add_command(_command)

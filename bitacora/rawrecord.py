@@ -1,0 +1,69 @@
+"""The raw record: what the collector writes to ``logs.raw`` and the processor reads.
+
+A compact msgpack array, one per log event, carrying everything the processor needs to
+normalize the event and to give it a deterministic id:
+
+``[version, tag, time_ns, record, received_ns, peer, transport, chunk, position]``
+
+``record`` is the sender's map as it arrived (keys and values may still be bytes holding
+invalid UTF-8: the processor decides how to repair them). ``chunk`` is the sender's chunk id
+(``option.chunk``) or None; ``position`` is the event's index inside its request, so a
+retried chunk maps to the same ids while two identical lines stay two events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+import msgpack
+
+from bitacora.errors import DecodeError
+
+FORMAT_VERSION: Final = 1
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """One log event as received, before normalization."""
+
+    tag: str
+    time_ns: int
+    record: dict[Any, Any]
+    received_ns: int
+    peer: str
+    transport: str  # "forward" | "http"
+    chunk: str | None = None
+    position: int = 0
+
+
+def encode(raw: RawRecord) -> bytes:
+    """Serialize a raw record for Kafka."""
+    return msgpack.packb(
+        [
+            FORMAT_VERSION,
+            raw.tag,
+            raw.time_ns,
+            raw.record,
+            raw.received_ns,
+            raw.peer,
+            raw.transport,
+            raw.chunk,
+            raw.position,
+        ],
+        use_bin_type=True,
+    )
+
+
+def decode(data: bytes) -> RawRecord:
+    """Parse a raw record from Kafka; raises DecodeError on anything else."""
+    try:
+        item = msgpack.unpackb(data, raw=False, unicode_errors="surrogateescape", strict_map_key=False)
+    except Exception as exc:  # msgpack raises several unrelated types
+        raise DecodeError(f"raw record is not msgpack: {exc}") from exc
+    if not isinstance(item, list) or len(item) != 9 or item[0] != FORMAT_VERSION:
+        raise DecodeError("raw record has the wrong shape or version")
+    _, tag, time_ns, record, received_ns, peer, transport, chunk, position = item
+    if not isinstance(tag, str) or not isinstance(time_ns, int) or not isinstance(record, dict):
+        raise DecodeError("raw record has a bad tag, time or record")
+    return RawRecord(tag, time_ns, record, int(received_ns), str(peer), str(transport), chunk, int(position))

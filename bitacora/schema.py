@@ -1,0 +1,43 @@
+"""Names other parts rely on: topics, indices, event fields, levels (ARCHITECTURE.md).
+
+One place per concept: every component imports these constants instead of spelling them.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Kafka topics (defaults; the Settings model can rename them).
+TOPIC_RAW: Final = "logs.raw"
+TOPIC_NORMALIZED: Final = "logs.normalized"
+TOPIC_DEADLETTER: Final = "logs.deadletter"
+TOPIC_ALERTS: Final = "alerts"
+
+# OpenSearch data streams / index patterns.
+LOGS_PATTERN: Final = "logs-*"
+LOGS_STREAM_PREFIX: Final = "logs-"
+ALERTS_PATTERN: Final = "bitacora-alerts*"
+ALERTS_STREAM: Final = "bitacora-alerts"
+DEADLETTER_PATTERN: Final = "bitacora-deadletter*"
+DEADLETTER_STREAM: Final = "bitacora-deadletter"
+
+# Canonical levels and their OpenTelemetry severity numbers.
+LEVELS: Final = ("trace", "debug", "info", "warn", "error", "fatal")
+SEVERITY: Final[dict[str, int]] = {
+    "trace": 1,
+    "debug": 5,
+    "info": 9,
+    "warn": 13,
+    "error": 17,
+    "fatal": 21,
+}
+
+
+def logs_stream_for(service: str) -> str:
+    """The data stream that events of ``service`` are written to: ``logs-<service>``.
+
+    One stream per service keeps retention and shard sizes per service manageable while
+    ``logs-*`` still searches everything. Characters OpenSearch forbids become ``-``.
+    """
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in service.lower()).strip("-_")
+    return LOGS_STREAM_PREFIX + (safe or "unknown")

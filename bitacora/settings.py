@@ -1,0 +1,99 @@
+"""Typed configuration: ``BITACORA_*`` environment variables and CLI flags.
+
+Read once at the edge (the CLI) and passed into constructors; nothing deep in the code reads
+the environment. Secrets are ``SecretStr`` so they never show up in logs or reprs.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bitacora import schema
+
+
+def _xdg(var: str, fallback: str) -> Path:
+    return Path(os.environ.get(var) or Path.home() / fallback) / "bitacora"
+
+
+class Settings(BaseSettings):
+    """Every setting of every component; each reads only the fields it needs."""
+
+    model_config = SettingsConfigDict(env_prefix="BITACORA_", extra="forbid", frozen=True)
+
+    # Where the services are.
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    opensearch_url: str = "http://127.0.0.1:9200"
+    opensearch_user: str | None = None
+    opensearch_password: SecretStr | None = None
+    opensearch_verify_certs: bool = True
+
+    # Topics.
+    topic_raw: str = schema.TOPIC_RAW
+    topic_normalized: str = schema.TOPIC_NORMALIZED
+    topic_deadletter: str = schema.TOPIC_DEADLETTER
+    topic_alerts: str = schema.TOPIC_ALERTS
+    topic_partitions: int = Field(default=6, ge=1)
+    topic_replication: int = Field(default=1, ge=1)
+
+    # Collector.
+    bind_host: str = "127.0.0.1"
+    forward_port: int = 24224
+    http_port: int = 9880
+    forward_shared_key: SecretStr | None = None
+    forward_users_file: Path | None = None  # lines "username:password"
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_client_ca_file: Path | None = None  # set to require client certificates
+    http_token: SecretStr | None = None
+    max_frame_bytes: int = Field(default=6 * 1024 * 1024, ge=1024)
+    max_decompressed_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    max_http_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    max_connections: int = Field(default=1024, ge=1)
+    idle_timeout_s: float = Field(default=300.0, gt=0)
+    max_inflight_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    kafka_linger_ms: int = Field(default=5, ge=0)
+    kafka_max_batch_bytes: int = Field(default=1024 * 1024, ge=1024)
+    kafka_compression: str = "zstd"
+
+    # Processor.
+    app_id: str = "bitacora"
+    processor_data_dir: Path = Field(default_factory=lambda: _xdg("XDG_STATE_HOME", ".local/state") / "faust")
+    processor_web_port: int = 6066
+    bulk_max_docs: int = Field(default=2000, ge=1)
+    bulk_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    bulk_max_wait_s: float = Field(default=0.5, gt=0)
+    max_field_bytes: int = Field(default=32 * 1024, ge=256)
+    max_label_keys: int = Field(default=1000, ge=1)
+    redact_patterns: list[str] = Field(default_factory=list)
+
+    # Storage.
+    retention_days: int = Field(default=14, ge=1)
+    rollover_max_age: str = "1d"
+    rollover_max_size: str = "10gb"
+    index_shards: int = Field(default=1, ge=1)
+    index_replicas: int = Field(default=0, ge=0)
+
+    # Rules and alerting.
+    rules_dir: Path | None = None  # None: the rules shipped in the ``rules`` package
+    allowed_lateness_s: float = Field(default=60.0, ge=0)
+    search_url_base: str = "http://127.0.0.1:5601"  # Dashboards, for links in alerts
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    smtp_from: str = "bitacora@localhost"
+
+    # Local stack (bitacora stack).
+    cache_dir: Path = Field(default_factory=lambda: _xdg("XDG_CACHE_HOME", ".cache"))
+    state_dir: Path = Field(default_factory=lambda: _xdg("XDG_STATE_HOME", ".local/state") / "stack")
+    opensearch_version: str = "3.8.0"
+    kafka_version: str = "4.1.1"
+    java_home_opensearch: Path | None = None  # None: the newest JDK under /usr/lib/jvm that runs it
+    opensearch_heap: str = "2g"
+    kafka_heap: str = "1g"

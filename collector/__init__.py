@@ -1,0 +1,1 @@
+"""Sources (Fluentd forward, HTTP) and the Kafka publisher. Never imports faust."""

@@ -1,0 +1,1 @@
+"""The faust-streaming app: normalize, index, detect, notify; pure cores under thin agents."""
