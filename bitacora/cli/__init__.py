@@ -11,8 +11,10 @@ import click
 from bitacora import __version__
 from bitacora.cli import (
     alerts_cmd,
+    collector_cmd,
     dashboards_cmd,
     pipeline_cmd,
+    processor_cmd,
     report_cmd,
     retention_cmd,
     rules_cmd,
@@ -35,9 +37,12 @@ def main() -> None:
 for _module in (
     stack_cmd,
     pipeline_cmd,
+    collector_cmd,
+    processor_cmd,
     search_cmd,
     rules_cmd,
     alerts_cmd,
+    collector_cmd,
     dashboards_cmd,
     report_cmd,
     retention_cmd,
