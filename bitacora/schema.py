@@ -41,3 +41,12 @@ def logs_stream_for(service: str) -> str:
     """
     safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in service.lower()).strip("-_")
     return LOGS_STREAM_PREFIX + (safe or "unknown")
+
+
+# Processor stages; each is its own faust app and Kafka consumer group.
+PROCESSOR_ROLES: Final = ("normalize", "index", "alerting")
+
+
+def consumer_group(app_id: str, role: str) -> str:
+    """The consumer group (and faust app id) of a processor role."""
+    return f"{app_id}-{role}"

@@ -1,7 +1,34 @@
-"""Commands of this group (filled in by its component)."""
+"""``bitacora processor``: run processor workers (normalize, index, alerting)."""
 
 from __future__ import annotations
 
 import click
 
-COMMANDS: list[click.Command] = []
+from bitacora.schema import PROCESSOR_ROLES
+from bitacora.settings import Settings
+
+
+
+@click.command("processor")
+@click.option(
+    "--role",
+    "roles",
+    type=click.Choice(PROCESSOR_ROLES),
+    multiple=True,
+    help="Run only these stages (repeatable); default: all three. Each stage is its own "
+    "consumer group, so stages scale out independently.",
+)
+@click.option("--loglevel", default="warning", show_default=True, help="faust/worker log level.")
+def processor(roles: tuple[str, ...], loglevel: str) -> None:
+    """Run a processor worker: logs.raw → normalize → OpenSearch, and the alert rules.
+
+    Start as many workers as partitions allow; they share the work per consumer group.
+    """
+    from processors.app import Role
+    from processors.worker import run_worker
+
+    chosen = [Role(name) for name in (roles or PROCESSOR_ROLES)]
+    run_worker(Settings(), chosen, loglevel=loglevel)
+
+
+COMMANDS: list[click.Command] = [processor]

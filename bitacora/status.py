@@ -1,0 +1,104 @@
+"""Live pipeline status: what came in, what is indexed, how far behind each stage is.
+
+Read from the outside (Kafka offsets, OpenSearch counts) so it is true whichever process
+does the work and however many workers there are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from bitacora import schema
+from bitacora.settings import Settings
+ROLE_SOURCES = {"normalize": "raw", "index": "normalized", "alerting": "normalized"}
+
+
+@dataclass(frozen=True)
+class Status:
+    """One reading of the pipeline."""
+
+    received: int  # records in logs.raw
+    normalized: int
+    indexed: int | None  # documents in logs-* (None: OpenSearch unreachable)
+    lag: dict[str, int]  # per role: records not yet committed
+    deadletters: int
+    alerts: int
+
+
+def format_status(status: Status, elapsed_s: float) -> str:
+    """One status line, e.g. for a terminal that redraws it every second."""
+    indexed = "down" if status.indexed is None else f"{status.indexed:,}"
+    lag = " ".join(f"{role}={value:,}" for role, value in status.lag.items())
+    return (
+        f"[{int(elapsed_s) // 60:02d}:{int(elapsed_s) % 60:02d}] in {status.received:,} · "
+        f"normalized {status.normalized:,} · indexed {indexed} · lag {lag} · "
+        f"dead letters {status.deadletters:,} · alerts {status.alerts:,}"
+    )
+
+
+async def read_status(settings: Settings) -> Status:
+    """Take one reading from Kafka and OpenSearch."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    topics = {
+        "raw": settings.topic_raw,
+        "normalized": settings.topic_normalized,
+        "deadletter": settings.topic_deadletter,
+        "alerts": settings.topic_alerts,
+    }
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await consumer.start()
+    await admin.start()
+    try:
+        ends: dict[str, dict[int, int]] = {}
+        for label, topic in topics.items():
+            partitions = consumer.partitions_for_topic(topic) or set()
+            if not partitions:
+                await consumer._client.force_metadata_update()  # topics created after start
+                partitions = consumer.partitions_for_topic(topic) or set()
+            tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+            offsets = await consumer.end_offsets(tps) if tps else {}
+            ends[label] = {tp.partition: offset for tp, offset in offsets.items()}
+        lag: dict[str, int] = {}
+        for role in schema.PROCESSOR_ROLES:
+            source = ROLE_SOURCES[role]
+            group = schema.consumer_group(settings.app_id, role)
+            committed = await admin.list_consumer_group_offsets(group)
+            done = {
+                tp.partition: meta.offset
+                for tp, meta in committed.items()
+                if tp.topic == topics[source] and meta.offset >= 0
+            }
+            lag[role] = sum(end - done.get(p, 0) for p, end in ends[source].items())
+    finally:
+        await consumer.stop()
+        await admin.close()
+    return Status(
+        received=sum(ends["raw"].values()),
+        normalized=sum(ends["normalized"].values()),
+        indexed=await count_documents(settings, schema.LOGS_PATTERN),
+        lag=lag,
+        deadletters=sum(ends["deadletter"].values()),
+        alerts=sum(ends["alerts"].values()),
+    )
+
+
+async def count_documents(settings: Settings, pattern: str) -> int | None:
+    """Documents matching ``pattern`` in OpenSearch, or None when it cannot be reached."""
+    import aiohttp
+
+    auth = None
+    if settings.opensearch_user and settings.opensearch_password:
+        auth = aiohttp.BasicAuth(settings.opensearch_user, settings.opensearch_password.get_secret_value())
+    try:
+        async with aiohttp.ClientSession(auth=auth) as session:
+            url = f"{settings.opensearch_url.rstrip('/')}/{pattern}/_count?ignore_unavailable=true"
+            async with session.get(url, timeout=aiohttp.ClientTimeout(total=5)) as response:
+                if response.status != 200:
+                    return None
+                return int((await response.json())["count"])
+    except (aiohttp.ClientError, asyncio.TimeoutError):
+        return None

@@ -1,0 +1,67 @@
+"""The faust-streaming apps of the processor, one per role.
+
+Each role is its own consumer group, so a stalled stage never starves another: while
+OpenSearch is down the ``index`` role holds its offsets and waits, but ``normalize`` and
+``alerting`` keep running, so rules still page. (Inside one faust app all agents share one
+consumer whose delivery blocks when any agent's buffer is full.)
+
+Roles: ``normalize`` (logs.raw → logs.normalized / logs.deadletter), ``index``
+(logs.normalized and logs.deadletter → OpenSearch), ``alerting`` (logs.normalized → rules →
+alerts → destinations and ``bitacora-alerts``).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+import faust
+
+from bitacora import schema
+from bitacora.settings import Settings
+
+
+class Role(StrEnum):
+    """A stage of the processor; each runs as its own faust app and consumer group."""
+
+    NORMALIZE = "normalize"
+    INDEX = "index"
+    ALERTING = "alerting"
+
+
+ALL_ROLES: tuple[Role, ...] = (Role.NORMALIZE, Role.INDEX, Role.ALERTING)
+
+
+def create_app(settings: Settings, role: Role) -> faust.App:
+    """A faust app for one role, configured for at-least-once delivery with bounded memory."""
+    app = faust.App(
+        schema.consumer_group(settings.app_id, role.value),
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        store="memory://",
+        datadir=str(settings.processor_data_dir / role.value),
+        value_serializer="raw",
+        key_serializer="raw",
+        autodiscover=False,
+        web_enabled=False,
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        producer_compression_type=None,
+        producer_linger_ms=settings.kafka_linger_ms,
+        broker_commit_every=10_000,
+        broker_commit_interval=1.0,
+        stream_buffer_maxsize=max(4096, settings.bulk_max_docs * 2),
+        # Never commit what an agent did not finish: a crash or a cancel leaves it unacked.
+        stream_ack_exceptions=False,
+        stream_ack_cancelled_tasks=False,
+        stream_wait_empty=False,
+        topic_allow_declare=True,
+        table_cleanup_interval=30.0,
+    )
+    return app
+
+
+def raw_topic(app: faust.App, name: str) -> Any:
+    """A topic of raw bytes (no faust serialization: our own formats are bytes)."""
+    return app.topic(name, key_type=bytes, value_type=bytes, value_serializer="raw")
