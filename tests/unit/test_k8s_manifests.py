@@ -18,6 +18,7 @@ import pytest
 import yaml
 from pydantic import SecretStr
 
+from bitacora import schema
 from bitacora.settings import Settings
 
 K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
@@ -227,15 +228,23 @@ def test_keda_scaled_object() -> None:
     config = _config()
     assert 1 <= spec["minReplicaCount"] <= spec["maxReplicaCount"]
     assert spec["maxReplicaCount"] <= int(config["BITACORA_TOPIC_PARTITIONS"])
-    (trigger,) = spec["triggers"]
-    assert trigger["type"] == "kafka"
-    meta = trigger["metadata"]
-    assert meta["consumerGroup"] == DEFAULTS.app_id == config["BITACORA_APP_ID"]
-    assert meta["topic"] == DEFAULTS.topic_raw == config["BITACORA_TOPIC_RAW"]
-    assert meta["bootstrapServers"] == config["BITACORA_KAFKA_BOOTSTRAP"]
-    # KEDA reads every metadata value as a string.
-    assert all(isinstance(v, str) for v in meta.values())
-    assert int(meta["lagThreshold"]) > 0
+    assert DEFAULTS.app_id == config["BITACORA_APP_ID"]
+    assert DEFAULTS.topic_raw == config["BITACORA_TOPIC_RAW"]
+    assert DEFAULTS.topic_normalized == config["BITACORA_TOPIC_NORMALIZED"]
+    # One trigger per consuming stage; KEDA scales on the larger lag.
+    watched = set()
+    for trigger in spec["triggers"]:
+        assert trigger["type"] == "kafka"
+        meta = trigger["metadata"]
+        watched.add((meta["consumerGroup"], meta["topic"]))
+        assert meta["bootstrapServers"] == config["BITACORA_KAFKA_BOOTSTRAP"]
+        # KEDA reads every metadata value as a string.
+        assert all(isinstance(v, str) for v in meta.values())
+        assert int(meta["lagThreshold"]) > 0
+    assert watched == {
+        (schema.consumer_group(DEFAULTS.app_id, "normalize"), DEFAULTS.topic_raw),
+        (schema.consumer_group(DEFAULTS.app_id, "index"), DEFAULTS.topic_normalized),
+    }
 
 
 def test_external_metric_hpa_alternative() -> None:
@@ -245,7 +254,8 @@ def test_external_metric_hpa_alternative() -> None:
     (metric,) = hpa["spec"]["metrics"]
     assert metric["type"] == "External"
     selector = metric["external"]["metric"]["selector"]["matchLabels"]
-    assert selector == {"consumergroup": DEFAULTS.app_id, "topic": DEFAULTS.topic_raw}
+    group = schema.consumer_group(DEFAULTS.app_id, "normalize")
+    assert selector == {"consumergroup": group, "topic": DEFAULTS.topic_raw}
 
 
 def test_setup_job_runs_bitacora_setup() -> None:
