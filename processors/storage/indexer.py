@@ -1,0 +1,243 @@
+"""The bulk indexer: a thin async shell over OpenSearch's ``_bulk`` endpoint.
+
+It posts pre-encoded NDJSON bodies with aiohttp (opensearch-py's async client would
+re-wrap the same aiohttp call with its own serialization and retry layers, and we need
+neither: bodies are bytes already and retries are per item). The decisions live in
+bulk.py; this module only sends, sleeps and loops.
+
+Nothing is dropped: connection errors, timeouts, 429s and 5xx are retried with capped,
+jittered backoff for as long as it takes, and only the failed items are sent again. The
+caller holds its Kafka offsets meanwhile (backpressure instead of loss). Only documents
+OpenSearch refuses for good are returned, with the reason, to be dead-lettered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Final, NamedTuple, Self
+
+import aiohttp
+
+from bitacora import schema
+from bitacora.settings import Settings
+from processors.storage.bulk import (
+    BackoffPolicy,
+    Doc,
+    build_bulk_body,
+    classify_bulk_response,
+    request_verdict,
+    split_by_size,
+)
+from processors.storage.deadletter import deadletter_id
+
+log = logging.getLogger(__name__)
+
+# Only what classification needs: the response of a 2,000-item bulk shrinks roughly 5x.
+# Every item keeps its status, so positions still line up with the request.
+BULK_PATH: Final = "/_bulk?filter_path=errors,items.*.status,items.*.error"
+JSON_HEADERS: Final = {"Content-Type": "application/x-ndjson"}
+
+
+def basic_auth(settings: Settings) -> aiohttp.BasicAuth | None:
+    """HTTP basic auth for OpenSearch from the settings (None when no user is set)."""
+    if settings.opensearch_user is None:
+        return None
+    password = settings.opensearch_password
+    return aiohttp.BasicAuth(
+        settings.opensearch_user, password.get_secret_value() if password else ""
+    )
+
+
+class RejectedDoc(NamedTuple):
+    """A document OpenSearch refused for good, with ``"error_type: reason"``."""
+
+    doc: Doc
+    reason: str
+
+
+@dataclass(slots=True)
+class IndexResult:
+    """What one :meth:`BulkIndexer.index` call achieved."""
+
+    indexed: int = 0  # newly created documents
+    duplicates: int = 0  # already there (409): done, thanks to the deterministic _id
+    rejected: list[RejectedDoc] = field(default_factory=list)
+    requests: int = 0  # HTTP requests sent, retries included
+    retried_items: int = 0  # item re-sends after 429/5xx/connection errors
+
+    @property
+    def done(self) -> int:
+        """Documents now in OpenSearch (created or already there)."""
+        return self.indexed + self.duplicates
+
+
+class BulkIndexer:
+    """Indexes batches of :class:`~processors.storage.bulk.Doc` into OpenSearch.
+
+    The aiohttp session is created on first use, inside the running event loop (faust
+    builds agents before its loop runs). ``rand`` and ``sleep`` are parameters so the
+    retry loop's timing is deterministic where a test needs it to be.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        max_docs: int = 2000,
+        max_bytes: int = 8 * 1024 * 1024,
+        auth: aiohttp.BasicAuth | None = None,
+        verify_certs: bool = True,
+        backoff: BackoffPolicy | None = None,
+        request_timeout_s: float = 120.0,
+        concurrency: int = 2,
+        rand: Callable[[], float] = random.random,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.max_docs = max_docs
+        self.max_bytes = max_bytes
+        self._auth = auth
+        self._ssl = verify_certs
+        self.backoff = backoff or BackoffPolicy()
+        self._timeout = aiohttp.ClientTimeout(total=request_timeout_s)
+        self._concurrency = max(1, concurrency)
+        self._rand = rand
+        self._sleep = sleep
+        self._session: aiohttp.ClientSession | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> BulkIndexer:
+        """An indexer for ``settings.opensearch_url`` with the configured batch bounds."""
+        options: dict[str, Any] = {
+            "max_docs": settings.bulk_max_docs,
+            "max_bytes": settings.bulk_max_bytes,
+            "auth": basic_auth(settings),
+            "verify_certs": settings.opensearch_verify_certs,
+        }
+        options.update(overrides)
+        return cls(settings.opensearch_url, **options)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the HTTP session (a new one is opened if the indexer is used again)."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                auth=self._auth,
+                timeout=self._timeout,
+                connector=aiohttp.TCPConnector(limit=self._concurrency * 2, ssl=self._ssl),
+            )
+        return self._session
+
+    async def index(self, docs: Sequence[tuple[str, str, bytes]]) -> IndexResult:
+        """Index every document; return once each is stored or rejected for good.
+
+        Returns only after every document either is in OpenSearch (created, or a 409: it
+        was already there) or was rejected with a per-document error (``result.rejected``:
+        dead-letter those). Raises only on cancellation.
+        """
+        result = IndexResult()
+        batch = [Doc(*doc) for doc in docs]
+        ranges = list(split_by_size(batch, self.max_docs, self.max_bytes))
+        if len(ranges) <= 1 or self._concurrency == 1:
+            for span in ranges:
+                await self._index_chunk(batch[span.start : span.stop], result)
+            return result
+        gate = asyncio.Semaphore(self._concurrency)
+
+        async def one(span: range) -> None:
+            async with gate:
+                await self._index_chunk(batch[span.start : span.stop], result)
+
+        await asyncio.gather(*(one(span) for span in ranges))
+        return result
+
+    async def index_deadletters(
+        self, records: Sequence[Mapping[str, Any]], *, stream: str = schema.DEADLETTER_STREAM
+    ) -> IndexResult:
+        """Index dead-letter records (deadletter.py) into ``stream`` with deterministic ids."""
+        docs = [
+            Doc(stream, deadletter_id(dict(record)), json.dumps(record).encode())
+            for record in records
+        ]
+        return await self.index(docs)
+
+    async def _index_chunk(self, chunk: list[Doc], result: IndexResult) -> None:
+        pending = chunk
+        attempt = 0
+        while pending:
+            status, payload = await self._post(pending, result)
+            if status == 200 and payload is not None:
+                outcome = classify_bulk_response(payload, len(pending))
+                result.indexed += len(outcome.done) - outcome.duplicates
+                result.duplicates += outcome.duplicates
+                result.rejected.extend(
+                    RejectedDoc(pending[r.position], r.reason) for r in outcome.rejected
+                )
+                if not outcome.retry:
+                    return
+                pending = [pending[pos] for pos in outcome.retry]
+                reason = f"{len(pending)} items answered 429/5xx"
+            elif status is not None and request_verdict(status) == "split":
+                if len(pending) == 1:
+                    result.rejected.append(
+                        RejectedDoc(
+                            pending[0], f"bulk_request_refused: HTTP {status} for this document"
+                        )
+                    )
+                    return
+                # One document breaks the request (or it is too large): halve to isolate it.
+                middle = len(pending) // 2
+                await self._index_chunk(pending[:middle], result)
+                await self._index_chunk(pending[middle:], result)
+                return
+            else:
+                reason = "connection failed" if status is None else f"HTTP {status}"
+            attempt += 1
+            result.retried_items += len(pending)
+            delay = self.backoff.delay(attempt, self._rand())
+            log.warning(
+                "bulk: %s; retrying %d items in %.2fs (attempt %d)",
+                reason,
+                len(pending),
+                delay,
+                attempt,
+            )
+            await self._sleep(delay)
+
+    async def _post(self, docs: list[Doc], result: IndexResult) -> tuple[int | None, Any]:
+        """POST one bulk body: ``(status, parsed JSON)``, or ``(None, None)`` if unreachable."""
+        body = build_bulk_body(docs)
+        result.requests += 1
+        try:
+            async with self._http().post(
+                self.url + BULK_PATH, data=body, headers=JSON_HEADERS
+            ) as response:
+                raw = await response.read()
+                if response.status != 200:
+                    return response.status, None
+                return 200, json.loads(raw)
+        except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
+            # A timeout may hide a bulk that did succeed: the re-send meets 409s, not copies.
+            log.warning("bulk: %s: %s", type(exc).__name__, exc)
+            return None, None
