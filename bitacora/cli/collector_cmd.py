@@ -1,7 +1,57 @@
-"""Commands of this group (filled in by its component)."""
+"""``bitacora collector``: the Fluentd forward (:24224) and HTTP (:9880) collector."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import signal
+from typing import Any
+
 import click
 
-COMMANDS: list[click.Command] = []
+from bitacora.settings import Settings
+
+
+@click.command("collector")
+@click.option("--bind-host", default=None, help="Address to listen on [BITACORA_BIND_HOST].")
+@click.option(
+    "--forward-port", type=int, default=None, help="Forward port, TCP+UDP [BITACORA_FORWARD_PORT]."
+)
+@click.option("--http-port", type=int, default=None, help="HTTP port [BITACORA_HTTP_PORT].")
+@click.option("--loglevel", default="info", show_default=True, help="Log level.")
+def collector(
+    bind_host: str | None, forward_port: int | None, http_port: int | None, loglevel: str
+) -> None:
+    """Receive logs (Fluentd forward protocol and HTTP) and publish them to Kafka.
+
+    A sender's chunk is acknowledged only once Kafka holds every event of it; while Kafka is
+    unreachable, forward connections get no ack and HTTP answers 503. SIGTERM or Ctrl-C stop
+    accepting, flush what was received and exit. Metrics: GET /metrics on the HTTP port.
+    """
+    from collector.app import run_collector
+
+    logging.basicConfig(
+        level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    overrides: dict[str, Any] = {
+        "bind_host": bind_host,
+        "forward_port": forward_port,
+        "http_port": http_port,
+    }
+    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+    async def main() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, task.cancel)
+        # A signal cancels us; run_collector has shut down gracefully by then.
+        with contextlib.suppress(asyncio.CancelledError):
+            await run_collector(settings)
+
+    asyncio.run(main())
+
+
+COMMANDS: list[click.Command] = [collector]

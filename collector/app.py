@@ -1,0 +1,81 @@
+"""The collector process: the forward and HTTP sources over one Kafka publisher.
+
+``run_collector`` runs inside an existing event loop (``bitacora collector`` and
+``bitacora run`` own the loop and the signal handlers): it starts everything, sets
+``ready``, and on cancellation stops accepting, lets submitted requests reach Kafka and be
+acknowledged, and closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from bitacora.settings import Settings
+from collector.budget import ByteBudget
+from collector.forward.handshake import load_users
+from collector.forward.server import ForwardServer
+from collector.http import HttpSource
+from collector.metrics import CollectorMetrics
+from collector.publisher import Publisher
+
+log = logging.getLogger(__name__)
+
+
+class Collector:
+    """Forward server + HTTP server + publisher with explicit start/stop (tests use this).
+
+    After ``start`` the bound ports are in ``forward_port`` and ``http_port`` (useful with
+    port 0 in settings).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.metrics = CollectorMetrics()
+        self.publisher = Publisher(settings, self.metrics)
+        users = load_users(settings.forward_users_file) if settings.forward_users_file else {}
+        budget = ByteBudget(settings.max_inflight_bytes)
+        self.forward = ForwardServer(settings, self.publisher, self.metrics, users, budget)
+        self.http = HttpSource(settings, self.publisher, self.metrics, budget)
+
+    @property
+    def forward_port(self) -> int:
+        """The bound forward (TCP and UDP) port."""
+        return self.forward.port
+
+    @property
+    def http_port(self) -> int:
+        """The bound HTTP port."""
+        return self.http.port
+
+    async def start(self) -> None:
+        """Connect the publisher (or keep retrying in the background) and open both ports."""
+        await self.publisher.start()
+        await self.forward.start()
+        await self.http.start()
+        log.info(
+            "collector listening: forward %s:%d, HTTP %s:%d, Kafka %s",
+            self.settings.bind_host,
+            self.forward_port,
+            self.settings.bind_host,
+            self.http_port,
+            self.settings.kafka_bootstrap,
+        )
+
+    async def stop(self) -> None:
+        """Stop accepting, flush what was submitted, close."""
+        await self.forward.stop()
+        await self.http.stop()
+        await self.publisher.stop()
+
+
+async def run_collector(settings: Settings, *, ready: asyncio.Event | None = None) -> None:
+    """Serve until cancelled; then shut down gracefully (no signal handlers here)."""
+    collector = Collector(settings)
+    try:
+        await collector.start()
+        if ready is not None:
+            ready.set()
+        await asyncio.Event().wait()  # forever, until cancelled
+    finally:
+        await asyncio.shield(collector.stop())

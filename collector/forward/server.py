@@ -1,0 +1,287 @@
+"""The asyncio forward server: TCP (optionally TLS) plus the UDP heartbeat on one port.
+
+Each connection only reads, feeds the pure decoder, hands requests to the publisher and
+writes acks. A request is acknowledged (``{"ack": chunk}``, its own write) only after Kafka
+holds every event of it; when Kafka cannot take a request the connection is closed without
+an ack so the sender retries. In-flight bytes are bounded across all connections: when
+they reach ``max_inflight_bytes`` the server stops reading until Kafka catches up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import ssl
+import time
+from typing import Any
+
+import msgpack
+
+from bitacora.errors import DecodeError
+from bitacora.settings import Settings
+from collector.budget import ByteBudget
+from collector.forward.decode import (
+    ForwardDecoder,
+    LimitExceeded,
+    Request,
+    chunk_id,
+    decode_request,
+)
+from collector.forward.handshake import check_ping, helo, new_challenge
+from collector.metrics import CollectorMetrics
+from collector.publisher import KafkaUnavailable, Publisher
+from collector.records import deadletter, raw_records
+
+log = logging.getLogger(__name__)
+
+_READ_SIZE = 256 * 1024
+_STOP_GRACE_S = 10.0
+SOURCE = "forward"
+
+
+def ack_frame(chunk: str | bytes) -> bytes:
+    """``{"ack": chunk}`` with the chunk's msgpack type and bytes unchanged."""
+    packed: bytes = msgpack.packb(
+        {"ack": chunk}, use_bin_type=True, unicode_errors="surrogateescape"
+    )
+    return packed
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """The server TLS context from ``tls_*`` settings (client certs when a CA is set)."""
+    if settings.tls_cert_file is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(settings.tls_cert_file, settings.tls_key_file)
+    if settings.tls_client_ca_file is not None:
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(settings.tls_client_ca_file)
+    return context
+
+
+class _Heartbeat(asyncio.DatagramProtocol):
+    """UDP heartbeat: every datagram is answered with one 0x00 byte (never amplifies)."""
+
+    transport: asyncio.DatagramTransport
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.DatagramTransport)
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        self.transport.sendto(b"\x00", addr)
+
+
+class ForwardServer:
+    """Serves the forward protocol on ``settings.bind_host:forward_port`` (0: any free port)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        publisher: Publisher,
+        metrics: CollectorMetrics,
+        users: dict[bytes, bytes] | None = None,
+        budget: ByteBudget | None = None,
+    ) -> None:
+        self._settings = settings
+        self._publisher = publisher
+        self._metrics = metrics
+        self._users = users or {}
+        key = settings.forward_shared_key
+        self._shared_key = key.get_secret_value().encode() if key is not None else None
+        self._hostname = socket.gethostname()
+        self._budget = budget or ByteBudget(settings.max_inflight_bytes)
+        self._server: asyncio.Server | None = None
+        self._udp: asyncio.DatagramTransport | None = None
+        self._handlers: set[asyncio.Task[Any]] = set()
+        self.port = settings.forward_port
+
+    async def start(self) -> None:
+        """Bind TCP (and TLS when configured) and the UDP heartbeat on the same port."""
+        s = self._settings
+        self._server = await asyncio.start_server(
+            self._serve,
+            s.bind_host,
+            s.forward_port,
+            ssl=tls_context(s),
+            ssl_handshake_timeout=min(s.idle_timeout_s, 30.0) if s.tls_cert_file else None,
+            limit=_READ_SIZE,
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+        loop = asyncio.get_running_loop()
+        self._udp, _ = await loop.create_datagram_endpoint(
+            _Heartbeat, local_addr=(s.bind_host, self.port)
+        )
+
+    async def stop(self) -> None:
+        """Stop accepting, let pending requests reach Kafka and be acked, then close."""
+        if self._server is not None:
+            self._server.close()
+        if self._udp is not None:
+            self._udp.close()
+        for task in list(self._handlers):
+            task.cancel()
+        if self._handlers:
+            await asyncio.wait(self._handlers, timeout=_STOP_GRACE_S + 1)
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    def _reject(self, reason: str, amount: int = 1) -> None:
+        self._metrics.rejections.inc(SOURCE, reason, amount=amount)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if len(self._handlers) >= self._settings.max_connections:
+            self._reject("connection_limit")
+            writer.transport.abort()
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        self._handlers.add(task)
+        self._metrics.connections_total.inc()
+        self._metrics.connections.set(len(self._handlers))
+        conn = _Connection(self, reader, writer)
+        try:
+            await conn.run()
+        except asyncio.CancelledError:
+            pass  # server stopping: finish below
+        except Exception:  # one bad client never takes the server down
+            log.exception("forward connection from %s failed", conn.peer)
+        finally:
+            await conn.close()
+            self._handlers.discard(task)
+            self._metrics.connections.set(len(self._handlers))
+
+
+class _Connection:
+    """One client connection: read, decode, submit, ack."""
+
+    def __init__(
+        self, server: ForwardServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        self.server = server
+        self.reader = reader
+        self.writer = writer
+        address = writer.get_extra_info("peername")
+        self.peer = f"{address[0]}:{address[1]}" if isinstance(address, tuple) else str(address)
+        s = server._settings
+        self.decoder = ForwardDecoder(s.max_frame_bytes, s.max_decompressed_bytes)
+        self.pending: set[asyncio.Task[None]] = set()
+
+    async def _read(self) -> bytes:
+        idle = self.server._settings.idle_timeout_s
+        while True:
+            try:
+                async with asyncio.timeout(idle):
+                    return await self.reader.read(_READ_SIZE)
+            except TimeoutError:
+                if not self.pending:  # idle only when nothing is waiting for Kafka
+                    self.server._reject("idle_timeout")
+                    return b""
+
+    async def run(self) -> None:
+        """Serve until EOF, idle timeout, bad input or a Kafka failure."""
+        server = self.server
+        try:
+            if server._shared_key is not None and not await self._handshake(server._shared_key):
+                return
+            while data := await self._read():
+                for request in self.decoder.feed(data):
+                    await self._handle(request)
+        except DecodeError as exc:
+            server._reject("over_limit" if isinstance(exc, LimitExceeded) else "undecodable")
+            log.info("closing forward connection from %s: %s", self.peer, exc)
+        except KafkaUnavailable as exc:
+            server._metrics.publish_failures.inc(SOURCE)
+            log.warning("closing forward connection from %s without ack: %s", self.peer, exc)
+            self.writer.transport.abort()  # unacked requests: the sender must retry
+
+    async def _handshake(self, shared_key: bytes) -> bool:
+        server = self.server
+        challenge = new_challenge(bool(server._users))
+        self.writer.write(helo(challenge))
+        objects: list[tuple[Any, int]] = []
+        while not objects:
+            data = await self._read()
+            if not data:
+                return False
+            objects = self.decoder.feed_objects(data)
+        result = check_ping(objects[0][0], challenge, shared_key, server._users, server._hostname)
+        self.writer.write(result.pong)
+        if not result.ok:
+            server._reject("auth_failed")
+            log.info("forward handshake from %s refused: %s", self.peer, result.reason)
+            with contextlib.suppress(ConnectionError):
+                await self.writer.drain()
+            return False
+        settings = server._settings
+        for frame, size in objects[1:]:
+            request = decode_request(frame, size, settings.max_decompressed_bytes)
+            if request is not None:
+                await self._handle(request)
+        return True
+
+    async def _handle(self, request: Request) -> None:
+        server, metrics = self.server, self.server._metrics
+        metrics.requests.inc(SOURCE)
+        metrics.bytes.inc(SOURCE, request.tag, amount=request.size)
+        if request.signal is not None:
+            metrics.non_logs.inc(str(request.signal))
+            self._ack(request)
+            return
+        received = time.time_ns()
+        records = raw_records(
+            request.tag, request.entries, received, self.peer, SOURCE, chunk_id(request.chunk)
+        )
+        letters = [
+            deadletter(r.reason, r.original, request.tag, received, self.peer, SOURCE)
+            for r in request.rejected
+        ]
+        for rejected in request.rejected:
+            server._reject(rejected.reason)
+        taken = await server._budget.acquire(request.size)
+        metrics.inflight.set(server._budget.used)
+        try:
+            delivered = await server._publisher.submit(records, letters)
+        except BaseException:
+            await server._budget.release(taken)
+            raise
+        task = asyncio.create_task(self._finish(request, delivered, taken, len(letters)))
+        self.pending.add(task)
+        task.add_done_callback(self.pending.discard)
+
+    async def _finish(
+        self, request: Request, delivered: asyncio.Future[None], taken: int, letters: int
+    ) -> None:
+        server, metrics = self.server, self.server._metrics
+        try:
+            await delivered
+        except KafkaUnavailable as exc:
+            metrics.publish_failures.inc(SOURCE)
+            log.warning("Kafka failed a request from %s; closing without ack: %s", self.peer, exc)
+            self.writer.transport.abort()
+            return
+        finally:
+            await server._budget.release(taken)
+            metrics.inflight.set(server._budget.used)
+        metrics.events.inc(SOURCE, request.tag, amount=len(request.entries))
+        if letters:
+            metrics.deadletters.inc(SOURCE, amount=letters)
+        self._ack(request)
+
+    def _ack(self, request: Request) -> None:
+        if request.chunk is None or self.writer.is_closing():
+            return
+        self.writer.write(ack_frame(request.chunk))
+        self.server._metrics.acks.inc(SOURCE)
+
+    async def close(self) -> None:
+        """Let submitted requests finish (bounded), then close the socket."""
+        if self.pending:
+            await asyncio.wait(self.pending, timeout=_STOP_GRACE_S)
+        for task in self.pending:
+            task.cancel()
+        self.writer.close()
+        with contextlib.suppress(Exception):
+            await self.writer.wait_closed()

@@ -1,0 +1,218 @@
+"""HTTP ingestion, Fluentd ``in_http`` compatible, plus ``/healthz`` and ``/metrics``.
+
+``POST /<tag>`` (``/a/b`` is tag ``a.b``) takes a JSON object, a JSON array of objects,
+NDJSON (``application/x-ndjson``, or detected), msgpack, or a form with a ``json`` field;
+``Content-Encoding: gzip`` bodies are inflated here with a cap. A numeric ``time`` field
+(seconds) is the event time and is removed from the record, as ``in_http`` does; else the
+``?time=`` parameter, else the receive time. The answer is 200 only once Kafka holds every
+event; 503 when Kafka cannot take them, 401 without the bearer token, 413 over the limits,
+400 when nothing in the body is JSON. Invalid items of a valid batch are dead-lettered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import time
+from typing import Any, Final
+from urllib.parse import parse_qs
+
+import msgpack
+from aiohttp import web
+
+from bitacora.errors import DecodeError
+from bitacora.settings import Settings
+from collector.budget import ByteBudget
+from collector.forward.decode import decompress
+from collector.metrics import CollectorMetrics
+from collector.publisher import KafkaUnavailable, Publisher
+from collector.records import deadletter, raw_records
+
+SOURCE: Final = "http"
+_NS: Final = 1_000_000_000
+
+
+class BadBody(ValueError):
+    """The body holds nothing decodable (400)."""
+
+
+def parse_body(body: bytes, content_type: str) -> tuple[list[Any], list[tuple[str, bytes]]]:
+    """Split a request body into items and (reason, original) rejects; pure.
+
+    Raises BadBody when the body as a whole cannot be read.
+    """
+    if content_type in ("application/msgpack", "application/x-msgpack"):
+        try:
+            item = msgpack.unpackb(body, raw=False, unicode_errors="surrogateescape")
+        except Exception as exc:  # msgpack raises several unrelated types
+            raise BadBody(f"body is not msgpack: {exc}") from exc
+        return (item if isinstance(item, list) else [item]), []
+    if content_type != "application/x-ndjson":
+        try:
+            item = json.loads(body)
+            return (item if isinstance(item, list) else [item]), []
+        except ValueError as exc:
+            if content_type == "application/json" and "Extra data" not in str(exc):
+                raise BadBody(f"body is not JSON: {exc}") from exc
+    items: list[Any] = []
+    rejects: list[tuple[str, bytes]] = []
+    for line in body.splitlines():
+        if not line.strip():
+            continue
+        try:
+            items.append(json.loads(line))
+        except ValueError:
+            rejects.append(("bad_json", line))
+    if not items and rejects:
+        raise BadBody("no line of the body is JSON")
+    return items, rejects
+
+
+def to_events(
+    items: list[Any], default_ns: int
+) -> tuple[list[tuple[int, dict[Any, Any]]], list[tuple[str, bytes]]]:
+    """(time_ns, record) for each JSON object; anything else is rejected as ``bad_record``."""
+    events: list[tuple[int, dict[Any, Any]]] = []
+    rejects: list[tuple[str, bytes]] = []
+    for item in items:
+        if type(item) is not dict:
+            rejects.append(("bad_record", json.dumps(item).encode()))
+            continue
+        when = item.get("time")
+        if isinstance(when, int | float) and not isinstance(when, bool) and when >= 0:
+            del item["time"]
+            events.append((round(when * _NS), item))
+        else:
+            events.append((default_ns, item))
+    return events, rejects
+
+
+def tag_of(path: str) -> str:
+    """``/a/b`` → ``a.b`` (Fluentd in_http)."""
+    return ".".join(part for part in path.split("/") if part)
+
+
+class HttpSource:
+    """The aiohttp application and its handlers."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        publisher: Publisher,
+        metrics: CollectorMetrics,
+        budget: ByteBudget | None = None,
+    ) -> None:
+        self._settings = settings
+        self._publisher = publisher
+        self._metrics = metrics
+        self._budget = budget or ByteBudget(settings.max_inflight_bytes)
+        token = settings.http_token
+        self._token = f"Bearer {token.get_secret_value()}".encode() if token else None
+        self._runner: web.AppRunner | None = None
+        self.port = settings.http_port
+
+    def app(self) -> web.Application:
+        """The aiohttp application (routes: /healthz, /metrics, POST /<tag>)."""
+        app = web.Application(client_max_size=self._settings.max_http_body_bytes)
+        app.router.add_get("/healthz", self.healthz)
+        app.router.add_get("/metrics", self.metrics)
+        app.router.add_post("/{tag:.+}", self.ingest)
+        return app
+
+    async def start(self) -> None:
+        """Listen on ``bind_host:http_port`` (0: any free port)."""
+        # Bodies are inflated by parse, with a cap, not by aiohttp without one.
+        self._runner = web.AppRunner(self.app(), auto_decompress=False, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self._settings.bind_host, self._settings.http_port)
+        await site.start()
+        server = site._server  # the only way aiohttp exposes the bound port
+        assert isinstance(server, asyncio.Server)
+        self.port = server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        """Finish running requests and close."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        """200 only when Kafka answers."""
+        if await self._publisher.healthy():
+            return web.Response(text="ok\n")
+        return web.Response(status=503, text="kafka unavailable\n")
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        """Prometheus text exposition."""
+        return web.Response(text=self._metrics.render(), content_type="text/plain", charset="utf-8")
+
+    def _reject(self, reason: str, amount: int = 1) -> None:
+        self._metrics.rejections.inc(SOURCE, reason, amount=amount)
+
+    async def ingest(self, request: web.Request) -> web.Response:
+        """POST /<tag>: 200 once Kafka holds every event of the body."""
+        s, metrics = self._settings, self._metrics
+        if self._token is not None:
+            given = request.headers.get("Authorization", "").encode()
+            if not hmac.compare_digest(given, self._token):
+                self._reject("unauthorized")
+                return web.Response(status=401, text="missing or wrong bearer token\n")
+        if (request.content_length or 0) > s.max_http_body_bytes:
+            self._reject("body_too_large")
+            return web.Response(status=413, text="body over max_http_body_bytes\n")
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            self._reject("body_too_large")
+            return web.Response(status=413, text="body over max_http_body_bytes\n")
+        tag = tag_of(request.match_info["tag"])
+        metrics.requests.inc(SOURCE)
+        metrics.bytes.inc(SOURCE, tag, amount=len(body))
+        try:
+            if request.headers.get("Content-Encoding", "").lower() == "gzip":
+                body = decompress(body, "gzip", s.max_decompressed_bytes)
+            items, rejects = self._items(request, body)
+        except DecodeError:
+            self._reject("body_too_large")
+            return web.Response(status=413, text="body inflates over max_decompressed_bytes\n")
+        except ValueError as exc:
+            self._reject("bad_body")
+            return web.Response(status=400, text=f"{exc}\n")
+        received = time.time_ns()
+        default_ns = received
+        if "time" in request.query:
+            try:
+                default_ns = round(float(request.query["time"]) * _NS)
+            except ValueError:
+                return web.Response(status=400, text="time parameter is not a number\n")
+        events, bad_records = to_events(items, default_ns)
+        rejects += bad_records
+        peer = request.remote or ""
+        records = raw_records(tag, events, received, peer, SOURCE, None)
+        letters = [deadletter(r, original, tag, received, peer, SOURCE) for r, original in rejects]
+        for reason, _ in rejects:
+            self._reject(reason)
+        taken = await self._budget.acquire(len(body))
+        try:
+            await self._publisher.publish(records, letters)
+        except KafkaUnavailable:
+            metrics.publish_failures.inc(SOURCE)
+            return web.Response(status=503, text="Kafka cannot take the events now; retry\n")
+        finally:
+            await self._budget.release(taken)
+        metrics.events.inc(SOURCE, tag, amount=len(events))
+        if letters:
+            metrics.deadletters.inc(SOURCE, amount=len(letters))
+        metrics.acks.inc(SOURCE)
+        return web.Response(text="")
+
+    def _items(
+        self, request: web.Request, body: bytes
+    ) -> tuple[list[Any], list[tuple[str, bytes]]]:
+        content_type = request.content_type
+        if content_type == "application/x-www-form-urlencoded":
+            form = parse_qs(body.decode("utf-8", "replace"))
+            if "json" not in form:
+                raise BadBody("form has no json field")
+            return parse_body(form["json"][0].encode(), "application/json")
+        return parse_body(body, content_type)

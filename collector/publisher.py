@@ -1,0 +1,174 @@
+"""The Kafka side of the collector: an idempotent ``acks=all`` producer.
+
+``submit`` hands every record of one request to the producer in order (so a service's
+events keep their order on its partition) and returns a future that resolves only when
+Kafka acknowledged every one of them, dead letters included; sources acknowledge their
+clients only then. When Kafka is unreachable the publisher says so at once
+(``KafkaUnavailable``) so forward connections close without an ack and HTTP answers 503,
+while it keeps reconnecting in the background.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+
+from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
+from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]
+
+from bitacora.errors import BitacoraError
+from bitacora.settings import Settings
+from collector.metrics import CollectorMetrics
+
+log = logging.getLogger(__name__)
+
+_RECONNECT_S = 1.0
+_COMPRESSIONS = ("gzip", "snappy", "lz4", "zstd")
+
+
+class KafkaUnavailable(BitacoraError):
+    """Kafka cannot take records now: withhold the ack (forward) or answer 503 (HTTP)."""
+
+    can_continue = True
+
+
+def partition_for(key: bytes, partitions: int) -> int:
+    """Kafka's default (Java-compatible murmur2) partition of ``key``."""
+    hashed: int = murmur2(key)
+    return (hashed & 0x7FFFFFFF) % partitions
+
+
+class Publisher:
+    """Owns the producer; safe to share between every source of one event loop."""
+
+    def __init__(self, settings: Settings, metrics: CollectorMetrics) -> None:
+        self._settings = settings
+        self._metrics = metrics
+        self._producer: AIOKafkaProducer | None = None
+        self._connector: asyncio.Task[None] | None = None
+        self._partition_cache: dict[tuple[str, bytes, int], int] = {}
+        self._closing = False
+
+    @property
+    def ready(self) -> bool:
+        """True once the producer is connected (it may still fail a later request)."""
+        return self._producer is not None and not self._closing
+
+    def _new_producer(self) -> AIOKafkaProducer:
+        s = self._settings
+        compression = s.kafka_compression if s.kafka_compression in _COMPRESSIONS else None
+        return AIOKafkaProducer(
+            bootstrap_servers=s.kafka_bootstrap,
+            client_id="bitacora-collector",
+            acks="all",
+            enable_idempotence=True,
+            compression_type=compression,
+            linger_ms=s.kafka_linger_ms,
+            max_batch_size=s.kafka_max_batch_bytes,
+            max_request_size=max(s.kafka_max_batch_bytes, s.max_frame_bytes) + 65536,
+            request_timeout_ms=30_000,
+        )
+
+    async def start(self) -> None:
+        """Connect now if Kafka answers, else keep trying in the background."""
+        if not await self._try_connect():
+            self._connector = asyncio.create_task(self._reconnect_loop())
+
+    async def _try_connect(self) -> bool:
+        producer = self._new_producer()
+        try:
+            await producer.start()
+        except Exception as exc:  # aiokafka raises several types for an absent broker
+            log.warning("Kafka at %s not reachable yet: %s", self._settings.kafka_bootstrap, exc)
+            with contextlib.suppress(Exception):
+                await producer.stop()
+            return False
+        self._producer = producer
+        log.info("connected to Kafka at %s", self._settings.kafka_bootstrap)
+        return True
+
+    async def _reconnect_loop(self) -> None:
+        while not self._closing and not await self._try_connect():  # noqa: ASYNC110 (polls Kafka, not a flag)
+            await asyncio.sleep(_RECONNECT_S)
+
+    async def _partitions(self, producer: AIOKafkaProducer, topic: str) -> int:
+        try:
+            async with asyncio.timeout(self._settings.idle_timeout_s):
+                parts = await producer.partitions_for(topic)
+        except Exception as exc:  # timeout or a metadata error: Kafka cannot take it
+            raise KafkaUnavailable(f"no metadata for topic {topic}: {exc}") from exc
+        return len(parts)
+
+    async def submit(
+        self, records: Sequence[tuple[bytes, bytes]], deadletters: Sequence[bytes] = ()
+    ) -> asyncio.Future[None]:
+        """Hand ``records`` (key, value) and ``deadletters`` to Kafka, in order.
+
+        Returns a future that resolves when Kafka holds all of them, or fails with
+        KafkaUnavailable. Raises KafkaUnavailable at once when not connected.
+        """
+        producer = self._producer
+        if producer is None or self._closing:
+            raise KafkaUnavailable(f"Kafka at {self._settings.kafka_bootstrap} is not reachable")
+        topic = self._settings.topic_raw
+        futures: list[asyncio.Future[object]] = []
+        try:
+            if records:
+                count = await self._partitions(producer, topic)
+                cache = self._partition_cache
+                send = producer.send
+                for key, value in records:
+                    slot = (topic, key, count)
+                    partition = cache.get(slot)
+                    if partition is None:
+                        partition = cache[slot] = partition_for(key, count)
+                    futures.append(await send(topic, value, key=key, partition=partition))
+            for letter in deadletters:
+                futures.append(await producer.send(self._settings.topic_deadletter, letter))
+        except Exception as exc:  # buffer full for too long, producer closed, ...
+            for fut in futures:
+                fut.cancel()
+            raise KafkaUnavailable(f"Kafka did not take the records: {exc}") from exc
+        return asyncio.ensure_future(self._all_delivered(futures))
+
+    async def _all_delivered(self, futures: list[asyncio.Future[object]]) -> None:
+        started = time.perf_counter()
+        try:
+            await asyncio.gather(*futures)
+        except Exception as exc:  # any delivery failure fails the whole request
+            raise KafkaUnavailable(f"Kafka did not acknowledge the records: {exc}") from exc
+        self._metrics.produce_latency.observe(time.perf_counter() - started)
+
+    async def publish(
+        self, records: Sequence[tuple[bytes, bytes]], deadletters: Sequence[bytes] = ()
+    ) -> None:
+        """``submit`` and wait until Kafka holds everything."""
+        await (await self.submit(records, deadletters))
+
+    async def healthy(self, timeout_s: float = 2.0) -> bool:
+        """True when connected and the cluster answers a metadata request in time."""
+        producer = self._producer
+        if producer is None or self._closing:
+            return False
+        try:
+            async with asyncio.timeout(timeout_s):
+                await producer.client.fetch_all_metadata()
+        except Exception:  # any failure means "not ready"
+            return False
+        return True
+
+    async def stop(self) -> None:
+        """Flush what was submitted and close the producer."""
+        self._closing = True
+        if self._connector is not None:
+            self._connector.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connector
+        if self._producer is not None:
+            producer, self._producer = self._producer, None
+            with contextlib.suppress(Exception):
+                await producer.flush()
+            await producer.stop()

@@ -1,0 +1,114 @@
+"""Pure helpers turning decoded events into Kafka records: key, raw-record value, dead letter.
+
+The value is the ``bitacora.rawrecord`` format, written here with one reused msgpack Packer
+(no dataclass per event) and ``surrogateescape`` so strings holding invalid UTF-8 keep
+their exact bytes; ``bitacora.rawrecord.decode`` reads it back unchanged.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import msgpack
+
+from bitacora.rawrecord import FORMAT_VERSION
+
+_SERVICE_FIELDS = ("service", "service.name", "service_name")
+_LABEL_FIELDS = ("app", "app.kubernetes.io/name", "app_kubernetes_io/name")
+
+
+def service_of(tag: str, record: dict[Any, Any]) -> str:
+    """The service an event belongs to, for the Kafka key (one service stays ordered).
+
+    Record ``service`` (a string, or a map with ``name``), ``service.name``,
+    ``service_name``, the Kubernetes labels ``app`` / ``app.kubernetes.io/name``, else the
+    tag's first dot-separated part.
+    """
+    for name in _SERVICE_FIELDS:
+        value = record.get(name)
+        if type(value) is str and value:
+            return value
+        if type(value) is dict:
+            inner = value.get("name")
+            if type(inner) is str and inner:
+                return inner
+    kube = record.get("kubernetes")
+    if type(kube) is dict:
+        labels = kube.get("labels")
+        if type(labels) is dict:
+            for name in _LABEL_FIELDS:
+                value = labels.get(name)
+                if type(value) is str and value:
+                    return value
+    return tag.partition(".")[0]
+
+
+def _key(service: str) -> bytes:
+    return service.encode("utf-8", "surrogateescape")
+
+
+def raw_records(
+    tag: str,
+    entries: Sequence[tuple[int, dict[Any, Any]]],
+    received_ns: int,
+    peer: str,
+    transport: str,
+    chunk: str | None,
+) -> list[tuple[bytes, bytes]]:
+    """(key, value) Kafka records for the events of one request, in order.
+
+    ``position`` is the event's index in its request, so a retried chunk yields the same
+    (chunk, position) pairs and thus the same event ids downstream.
+    """
+    pack = msgpack.Packer(use_bin_type=True, unicode_errors="surrogateescape").pack
+    out: list[tuple[bytes, bytes]] = []
+    append = out.append
+    keys: dict[str, bytes] = {}
+    for position, (time_ns, record) in enumerate(entries):
+        service = service_of(tag, record)
+        key = keys.get(service)
+        if key is None:
+            key = keys[service] = _key(service)
+        value = pack(
+            [
+                FORMAT_VERSION,
+                tag,
+                time_ns,
+                record,
+                received_ns,
+                peer,
+                transport,
+                chunk,
+                position,
+            ]
+        )
+        append((key, value))
+    return out
+
+
+def deadletter(
+    reason: str,
+    original: bytes,
+    tag: str,
+    received_ns: int,
+    peer: str,
+    transport: str,
+) -> bytes:
+    """A dead-letter record (JSON) for an event the collector could not accept.
+
+    ``original`` is the offending bytes (msgpack for forward, the body for HTTP), in base64
+    so any payload survives (and no planted secret is searchable as plain text).
+    """
+    doc = {
+        "stage": "collector",
+        "reason": reason,
+        "tag": tag,
+        "received": received_ns,
+        "peer": peer,
+        "transport": transport,
+        "original": base64.b64encode(original).decode("ascii"),
+    }
+    return json.dumps(doc, ensure_ascii=False).encode("utf-8")
