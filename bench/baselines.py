@@ -1,0 +1,100 @@
+"""Baselines measured in the same run: what a bare client achieves on the same payloads.
+
+- ``bare_producer``: one aiokafka producer with the collector's settings (acks=all,
+  idempotence, linger, batch size, compression) sending the raw records the collector
+  would write, with no network server, decoding or acking in front of it.
+- ``raw_bulk``: ``processors.storage.rawload``: prebuilt ``_bulk`` bodies POSTed with
+  aiohttp, the fastest a Python client pushes the same normalized documents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
+
+from bench.forward_client import Planned
+from bitacora.rawrecord import RawRecord, encode
+from bitacora.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """Wall and CPU seconds (of this process) for ``events`` events."""
+
+    events: int
+    wall_s: float
+    cpu_s: float
+
+    @property
+    def events_per_s(self) -> float:
+        """Throughput."""
+        return self.events / self.wall_s if self.wall_s > 0 else float("nan")
+
+    @property
+    def events_per_cpu_s(self) -> float:
+        """Efficiency."""
+        return self.events / self.cpu_s if self.cpu_s > 0 else float("nan")
+
+
+def raw_values(plans: Sequence[Planned]) -> list[tuple[bytes, bytes]]:
+    """(key, value) as the collector writes them to ``logs.raw`` for the planned chunks."""
+    out = []
+    for tag, events in plans:
+        service = tag.split(".", 1)[0].encode()
+        chunk = f"{events[0][1]['source']}-{events[0][1]['seq']:010d}\n"
+        for position, (time_ns, rec) in enumerate(events):
+            raw = RawRecord(
+                tag, time_ns, rec, time.time_ns(), "127.0.0.1", "forward", chunk, position
+            )
+            out.append((service, encode(raw)))
+    return out
+
+
+async def bare_producer(
+    settings: Settings, topic: str, records: Sequence[tuple[bytes, bytes]]
+) -> Timing:
+    """Produce ``records`` to ``topic`` with the collector's producer settings; wait for all."""
+    compression = (
+        settings.kafka_compression
+        if settings.kafka_compression in ("gzip", "snappy", "lz4", "zstd")
+        else None
+    )
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        compression_type=compression,
+        linger_ms=settings.kafka_linger_ms,
+        max_batch_size=settings.kafka_max_batch_bytes,
+        max_request_size=settings.kafka_max_batch_bytes + 65536,
+    )
+    await producer.start()
+    try:
+        await producer.partitions_for(topic)  # metadata outside the timed part
+        await producer.send_and_wait(topic, records[0][1], key=records[0][0])
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        futures = [await producer.send(topic, value, key=key) for key, value in records]
+        await asyncio.gather(*futures)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    finally:
+        await producer.stop()
+    return Timing(len(records), wall, cpu)
+
+
+async def raw_bulk(
+    url: str, docs: Sequence[tuple[str, str, bytes]], *, concurrency: int = 2
+) -> Timing:
+    """Index ``docs`` (stream, id, source) with the storage engineer's raw loader."""
+    from processors.storage.rawload import bulk_bodies, post_bodies
+
+    bodies = bulk_bodies(docs)
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    answered = await post_bodies(url, bodies, concurrency=concurrency)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    if answered != len(docs):
+        raise RuntimeError(f"raw loader: {answered} of {len(docs)} answered")
+    return Timing(len(docs), wall, cpu)

@@ -1,0 +1,223 @@
+"""End to end: forward clients → collector → Kafka → processor → OpenSearch.
+
+1. Sustained rate: N events sent as fast as acks allow; the rate is N over the time from
+   the first write until the last document is searchable; CPU of both components over the
+   same window gives events per CPU-second and CPU-seconds per 1,000 events.
+2. Ingest-to-searchable latency at 50% and 70% of that rate: paced chunks; a poller looks
+   up the ``_id`` of every chunk's last event (computed with the same normalizer) and
+   records when it first becomes searchable.
+3. Baseline: the raw ``_bulk`` loader on the same normalized documents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import Sequence
+
+import aiohttp
+
+from bench import services
+from bench.baselines import raw_bulk, raw_values
+from bench.collector_bench import CollectorRun, forward_ingest, start_collector
+from bench.forward_client import Chunk, Planned, encode_chunks, paced_send, plan_chunks
+from bench.payloads import service_names
+from bench.processor_bench import normalized_docs, start_processor
+from bench.procs import Component, free_port
+from bench.results import Row
+from bitacora.settings import Settings
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q`` quantile (0..1) by nearest rank; NaN when empty."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered) + 0.5) - 1))]
+
+
+async def start_pipeline(settings: Settings, rid: str) -> tuple[CollectorRun, Component]:
+    """Collector and processor (normalize + index) sharing the run's topics."""
+    run = await start_collector(settings, rid)
+    env = {**run.env, "BITACORA_PROCESSOR_WEB_PORT": str(free_port())}
+    await services.create_topics(
+        settings.kafka_bootstrap,
+        [env["BITACORA_TOPIC_NORMALIZED"], env["BITACORA_TOPIC_ALERTS"]],
+        settings.topic_partitions,
+    )
+    return run, start_processor(env, rid)
+
+
+async def searchable_times(
+    session: aiohttp.ClientSession,
+    url: str,
+    pattern: str,
+    probe_ids: dict[str, str],
+    seen: dict[str, float],
+    stop: asyncio.Event,
+    poll_s: float = 0.05,
+) -> None:
+    """Record when each chunk's probe ``_id`` first shows up in a search."""
+    while True:
+        outstanding = [probe_ids[c] for c in probe_ids if c not in seen]
+        if outstanding:
+            status, payload = await services.os_request(
+                session,
+                "POST",
+                f"{url}/{pattern}/_search?ignore_unavailable=true&allow_no_indices=true&filter_path=hits.hits._id",
+                {
+                    "query": {"ids": {"values": outstanding}},
+                    "_source": False,
+                    "size": len(outstanding),
+                },
+            )
+            now = time.monotonic()
+            found = (
+                {h["_id"] for h in (payload or {}).get("hits", {}).get("hits", [])}
+                if status == 200
+                else set()
+            )
+            for chunk_id, doc_id in probe_ids.items():
+                if doc_id in found and chunk_id not in seen:
+                    seen[chunk_id] = now
+        elif stop.is_set():
+            return
+        await asyncio.sleep(poll_s)
+
+
+def probe_ids_for(plans: Sequence[Planned], chunks: Sequence[Chunk]) -> dict[str, str]:
+    """chunk id → the ``_id`` of its last event, computed with the processor's normalizer."""
+    out = {}
+    for plan, chunk in zip(plans, chunks, strict=True):
+        last = raw_values([(plan[0], plan[1])])[-1:]
+        (_stream, doc_id, _json) = normalized_docs(last, "")[0]
+        out[chunk.chunk_id] = doc_id
+    return out
+
+
+async def latency_at(
+    session: aiohttp.ClientSession,
+    settings: Settings,
+    run: CollectorRun,
+    pattern: str,
+    source: str,
+    rate: float,
+    seconds: float,
+    services_: list[str],
+    start_seq: int,
+) -> list[float]:
+    """Send ``rate`` events/s for ``seconds``; return each chunk's ingest-to-searchable time."""
+    interval = 0.1
+    per_chunk = max(1, round(rate * interval))
+    total = max(per_chunk, round(rate * seconds))
+    plans = plan_chunks(source, total, per_chunk, services_, seed=31, start_seq=start_seq)
+    chunks = encode_chunks(source, plans)
+    probes = probe_ids_for(plans, chunks)
+    seen: dict[str, float] = {}
+    stop = asyncio.Event()
+    poller = asyncio.create_task(
+        searchable_times(session, settings.opensearch_url, pattern, probes, seen, stop)
+    )
+    sent, _stats = await paced_send("127.0.0.1", run.forward_port, chunks, interval)
+    stop.set()
+    try:
+        await asyncio.wait_for(poller, 60)
+    except TimeoutError:
+        raise RuntimeError(f"latency: {len(probes) - len(seen)} chunks never searchable") from None
+    return [seen[c] - sent[c] for c in probes]
+
+
+async def bench_e2e(settings: Settings, events: int, latency_seconds: float) -> list[Row]:
+    """Sustained events/s, CPU per event, ingest-to-searchable p50/p99 at 50% and 70%."""
+    rid = services.run_id()
+    prefix = f"bench{rid}"
+    names = service_names(prefix)
+    pattern = f"logs-{prefix}-*"
+    plans = plan_chunks(f"e2e-{rid}", events, 500, names, seed=23)
+    chunks = encode_chunks(f"e2e-{rid}", plans)
+    warm = encode_chunks(f"warm-{rid}", plan_chunks(f"warm-{rid}", 1000, 500, names))
+    run, processor = await start_pipeline(settings, rid)
+    components = [run.component, processor]
+    rows: list[Row] = []
+    async with aiohttp.ClientSession() as session:
+        try:
+            await forward_ingest(run, warm)
+            if (
+                await services.wait_os_count(session, settings.opensearch_url, pattern, 1000, 120)
+                < 1000
+            ):
+                raise RuntimeError(f"warm-up never searchable:\n{processor.log_tail()}")
+            cpu0 = [c.cpu() for c in components]
+            t0 = time.perf_counter()
+            await forward_ingest(run, chunks)
+            got = await services.wait_os_count(
+                session, settings.opensearch_url, pattern, events + 1000, 600
+            )
+            wall = time.perf_counter() - t0
+            cpu = [c.cpu() - c0 for c, c0 in zip(components, cpu0, strict=True)]
+            if got < events + 1000:
+                raise RuntimeError(f"e2e: only {got - 1000} of {events} searchable")
+            rate = events / wall
+            lat: dict[int, list[float]] = {}
+            seq = 10_000_000
+            for pct in (50, 70):
+                lat[pct] = await latency_at(
+                    session,
+                    settings,
+                    run,
+                    pattern,
+                    f"lat{pct}-{rid}",
+                    rate * pct / 100,
+                    latency_seconds,
+                    names,
+                    seq,
+                )
+                seq += 10_000_000
+            peaks = [c.peak_rss_mib() for c in components]
+        finally:
+            for c in components:
+                c.stop()
+        try:
+            docs = normalized_docs(raw_values(plans), "raw")
+            baseline = await raw_bulk(settings.opensearch_url, docs)
+        finally:
+            await services.os_delete_streams(session, settings.opensearch_url, pattern)
+            await services.os_delete_streams(
+                session, settings.opensearch_url, f"logs-raw{prefix}-*"
+            )
+            await services.delete_topics(
+                settings.kafka_bootstrap,
+                [
+                    run.env[f"BITACORA_TOPIC_{t}"]
+                    for t in ("RAW", "NORMALIZED", "DEADLETTER", "ALERTS")
+                ],
+            )
+    rows += [
+        Row("e2e_events_per_s", rate, "ev/s", baseline=baseline.events_per_s),
+        Row("e2e_ratio_vs_raw_bulk", rate / baseline.events_per_s, "x", target=0.70),
+        Row("e2e_events_per_cpu_second", events / sum(cpu), "ev/cpu-s", target=10_000),
+        Row("e2e_collector_cpu_s_per_1000_events", 1000 * cpu[0] / events, "cpu-s"),
+        Row("e2e_processor_cpu_s_per_1000_events", 1000 * cpu[1] / events, "cpu-s"),
+        Row("e2e_collector_peak_rss_mib", peaks[0], "MiB"),
+        Row("e2e_processor_peak_rss_mib", peaks[1], "MiB"),
+    ]
+    for pct in (50, 70):
+        rows.append(Row(f"ingest_to_searchable_p50_s_at_{pct}pct", percentile(lat[pct], 0.5), "s"))
+        rows.append(
+            Row(
+                f"ingest_to_searchable_p99_s_at_{pct}pct",
+                percentile(lat[pct], 0.99),
+                "s",
+                target=5.0,
+                higher_is_better=False,
+            )
+        )
+    rows.append(
+        Row(
+            "ingest_to_searchable_mean_s_at_70pct",
+            statistics.fmean(lat[70]) if lat[70] else float("nan"),
+            "s",
+        )
+    )
+    return rows

@@ -1,0 +1,132 @@
+"""Processor benchmark: normalize + index vs the raw ``_bulk`` loader on the same documents.
+
+Raw records are preloaded into the run's ``logs.raw``; ``bitacora processor --role
+normalize --role index`` then drains them into OpenSearch. The throughput is measured
+over the steady part (from 5% to 100% of the documents searchable), so worker start-up
+and the consumer-group join do not count. The baseline posts the very documents the
+normalizer produces, prebuilt, into separate streams.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+
+import aiohttp
+
+from bench import services
+from bench.baselines import Timing, raw_bulk, raw_values
+from bench.collector_bench import LOG_DIR
+from bench.forward_client import plan_chunks
+from bench.payloads import service_names
+from bench.procs import Component, free_port
+from bench.results import Row
+from bitacora import rawrecord, schema
+from bitacora.settings import Settings
+
+
+def normalized_docs(
+    values: Sequence[tuple[bytes, bytes]], stream_prefix: str
+) -> list[tuple[str, str, bytes]]:
+    """(stream, id, JSON) exactly as the index agent would send them, in other streams."""
+    from processors.normalize import NormalizeConfig, normalize, to_json_bytes
+
+    config = NormalizeConfig.from_settings(Settings())
+    docs = []
+    for offset, (_key, value) in enumerate(values):
+        doc = normalize(rawrecord.decode(value), 0, offset, config)
+        stream = schema.logs_stream_for(stream_prefix + doc["service.name"])
+        docs.append((stream, doc["event.id"], to_json_bytes(doc)))
+    return docs
+
+
+async def preload(settings: Settings, topic: str, values: Sequence[tuple[bytes, bytes]]) -> None:
+    """Put raw records into ``topic`` (untimed)."""
+    from bench.baselines import bare_producer
+
+    await bare_producer(settings, topic, values)
+
+
+async def watch_drain(
+    session: aiohttp.ClientSession,
+    settings: Settings,
+    pattern: str,
+    expected: int,
+    cpu_of: Sequence[Component],
+    deadline_s: float,
+) -> Timing:
+    """Poll the count in ``pattern`` and the components' CPU until ``expected`` are searchable.
+
+    The window starts at the first poll with >= 5% searchable, so start-up is excluded.
+    """
+    end = time.monotonic() + deadline_s
+    start: tuple[float, float, int] | None = None
+    count = 0
+    while time.monotonic() < end:
+        count = await services.os_count(session, settings.opensearch_url, pattern)
+        now, cpu = time.perf_counter(), sum(c.cpu() for c in cpu_of)
+        if start is None and count >= expected * 0.05:
+            start = (now, cpu, count)
+        if count >= expected:
+            break
+        for c in cpu_of:
+            if not c.alive():
+                raise RuntimeError(f"{c.name} died:\n{c.log_tail()}")
+        await asyncio.sleep(0.1)
+    if count < expected or start is None:
+        raise RuntimeError(f"only {count} of {expected} documents searchable in {pattern}")
+    t0, cpu0, count0 = start
+    return Timing(expected - count0, time.perf_counter() - t0, sum(c.cpu() for c in cpu_of) - cpu0)
+
+
+def start_processor(
+    env: dict[str, str], rid: str, roles: Sequence[str] = ("normalize", "index")
+) -> Component:
+    """``bitacora processor --role ...`` with the run's environment."""
+    args = ["processor"]
+    for role in roles:
+        args += ["--role", role]
+    return Component("processor", args, env, LOG_DIR / f"processor-{rid}.log").start()
+
+
+async def bench_processor(settings: Settings, events: int) -> list[Row]:
+    """The processor draining a preloaded backlog vs the raw loader on the same docs."""
+    rid = services.run_id()
+    prefix = f"bench{rid}"
+    plans = plan_chunks(f"proc-{rid}", events, 500, service_names(prefix), seed=17)
+    values = raw_values(plans)
+    env = services.isolated_env(rid, settings, web=free_port())
+    topics = [env[f"BITACORA_TOPIC_{t}"] for t in ("RAW", "NORMALIZED", "DEADLETTER", "ALERTS")]
+    await services.create_topics(settings.kafka_bootstrap, topics, settings.topic_partitions)
+    docs = normalized_docs(values, "raw")
+    pattern = f"logs-{prefix}-*"
+    raw_pattern = f"logs-raw{prefix}-*"
+    async with aiohttp.ClientSession() as session:
+        try:
+            await preload(settings, env["BITACORA_TOPIC_RAW"], values)
+            processor = start_processor(env, rid)
+            try:
+                timing = await watch_drain(session, settings, pattern, events, [processor], 600)
+                peak = processor.peak_rss_mib()
+            finally:
+                processor.stop()
+            await services.os_refresh(session, settings.opensearch_url, pattern)
+            exact = await services.os_count(session, settings.opensearch_url, pattern)
+            if exact != events:
+                raise RuntimeError(f"processor: {exact} documents, expected exactly {events}")
+            baseline = await raw_bulk(settings.opensearch_url, docs)
+        finally:
+            await services.os_delete_streams(session, settings.opensearch_url, pattern)
+            await services.os_delete_streams(session, settings.opensearch_url, raw_pattern)
+            await services.delete_topics(settings.kafka_bootstrap, topics)
+    t = timing
+    return [
+        Row("processor_events_per_s", t.events_per_s, "ev/s", baseline=baseline.events_per_s),
+        Row("processor_ratio_vs_raw_bulk", t.events_per_s / baseline.events_per_s, "x"),
+        Row("processor_events_per_cpu_second", t.events_per_cpu_s, "ev/cpu-s", target=10_000),
+        Row("processor_cpu_s_per_1000_events", 1000 / t.events_per_cpu_s, "cpu-s"),
+        Row("processor_peak_rss_mib", peak, "MiB"),
+        Row("raw_bulk_events_per_s", baseline.events_per_s, "ev/s"),
+        Row("raw_bulk_client_events_per_cpu_second", baseline.events_per_cpu_s, "ev/cpu-s"),
+    ]

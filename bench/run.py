@@ -1,0 +1,206 @@
+"""``python -m bench.run [--smoke] [--only NAME]``: run the benchmarks, print a table, write
+``bench/results/latest.json``.
+
+Every benchmark starts its own components as subprocesses with unique topics, consumer
+groups, streams and ports, against the local stack (``bitacora stack up``). A benchmark
+that fails records NaN for its keys and the run exits non-zero, so a broken part shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import sys
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import aiohttp
+
+from bench.results import RESULTS_DIR, Row, table, write_json
+from bitacora.settings import Settings
+
+
+@dataclass(frozen=True)
+class Size:
+    """How much work each benchmark does."""
+
+    collector_events: int
+    processor_events: int
+    e2e_events: int
+    latency_seconds: float
+    alert_events: int
+
+
+SMOKE = Size(
+    collector_events=4_000,
+    processor_events=4_000,
+    e2e_events=4_000,
+    latency_seconds=3.0,
+    alert_events=2_000,
+)
+FULL = Size(
+    collector_events=200_000,
+    processor_events=150_000,
+    e2e_events=150_000,
+    latency_seconds=20.0,
+    alert_events=60_000,
+)
+
+# The headline keys of latest.json and the row each one comes from.
+SUMMARY = {
+    "e2e_ratio_vs_raw_bulk": "e2e_ratio_vs_raw_bulk",
+    "collector_ratio_vs_bare_producer": "collector_ratio_vs_bare_producer",
+    "events_per_cpu_second": "e2e_events_per_cpu_second",
+    "collector_events_per_cpu_second": "collector_events_per_cpu_second",
+    "ingest_to_searchable_p99_s": "ingest_to_searchable_p99_s_at_70pct",
+    "alert_latency_p99_s": "alert_latency_p99_s",
+    "rules50_throughput_cost": "rules50_throughput_cost",
+    "processor_ratio_vs_raw_bulk": "processor_ratio_vs_raw_bulk",
+    "processor_events_per_cpu_second": "processor_events_per_cpu_second",
+    "e2e_events_per_s": "e2e_events_per_s",
+    "raw_bulk_events_per_s": "raw_bulk_events_per_s",
+    "ingest_to_searchable_p50_s": "ingest_to_searchable_p50_s_at_70pct",
+    "alert_latency_p50_s": "alert_latency_p50_s",
+    "collector_cpu_s_per_1000_events": "collector_cpu_s_per_1000_events",
+    "processor_cpu_s_per_1000_events": "processor_cpu_s_per_1000_events",
+    "collector_peak_rss_mib": "collector_peak_rss_mib",
+    "processor_peak_rss_mib": "processor_peak_rss_mib",
+}
+
+Bench = Callable[[Settings, Size], Awaitable[list[Row]]]
+
+
+async def _collector(settings: Settings, size: Size) -> list[Row]:
+    from bench.collector_bench import bench_collector
+
+    return await bench_collector(settings, size.collector_events)
+
+
+async def _processor(settings: Settings, size: Size) -> list[Row]:
+    from bench.processor_bench import bench_processor
+
+    return await bench_processor(settings, size.processor_events)
+
+
+async def _e2e(settings: Settings, size: Size) -> list[Row]:
+    from bench.e2e_bench import bench_e2e
+
+    return await bench_e2e(settings, size.e2e_events, size.latency_seconds)
+
+
+async def _alerting(settings: Settings, size: Size) -> list[Row]:
+    from bench.alert_bench import bench_alerting
+
+    return await bench_alerting(settings, size.alert_events, size.latency_seconds)
+
+
+BENCHES: dict[str, Bench] = {
+    "collector": _collector,
+    "processor": _processor,
+    "e2e": _e2e,
+    "alerting": _alerting,
+}
+# Which summary rows each benchmark owns (NaN when it fails).
+OWNS = {
+    "collector": [
+        "collector_ratio_vs_bare_producer",
+        "collector_events_per_cpu_second",
+        "collector_cpu_s_per_1000_events",
+        "collector_peak_rss_mib",
+    ],
+    "processor": [
+        "processor_ratio_vs_raw_bulk",
+        "processor_events_per_cpu_second",
+        "processor_cpu_s_per_1000_events",
+        "processor_peak_rss_mib",
+        "raw_bulk_events_per_s",
+    ],
+    "e2e": [
+        "e2e_ratio_vs_raw_bulk",
+        "e2e_events_per_cpu_second",
+        "e2e_events_per_s",
+        "ingest_to_searchable_p99_s_at_70pct",
+        "ingest_to_searchable_p50_s_at_70pct",
+    ],
+    "alerting": ["alert_latency_p99_s", "alert_latency_p50_s", "rules50_throughput_cost"],
+}
+
+
+async def check_stack(settings: Settings) -> None:
+    """Fail fast, with the fix, when Kafka or OpenSearch does not answer."""
+    from bench.services import topic_message_count
+
+    try:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(settings.opensearch_url, timeout=aiohttp.ClientTimeout(total=5)) as r,
+        ):
+            r.raise_for_status()
+        await asyncio.wait_for(topic_message_count(settings.kafka_bootstrap, "__bench_probe__"), 15)
+    except Exception as exc:
+        raise SystemExit(
+            f"the local stack is not answering ({exc!r}): run `bitacora stack up`"
+        ) from None
+
+
+async def main_async(names: list[str], size: Size) -> tuple[list[Row], list[str]]:
+    """Run the chosen benchmarks in order; collect rows and the names of failed ones."""
+    settings = Settings()
+    await check_stack(settings)
+    rows: list[Row] = []
+    failed: list[str] = []
+    for name in names:
+        started = time.monotonic()
+        print(f"== {name} ...", file=sys.stderr, flush=True)
+        try:
+            got = await BENCHES[name](settings, size)
+        except Exception as exc:
+            traceback.print_exc()
+            failed.append(name)
+            got = [Row(key, math.nan, note=f"failed: {exc!r}"[:200]) for key in OWNS[name]]
+        rows.extend(got)
+        print(f"== {name} done in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
+    return rows, failed
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit code (1 when a benchmark failed)."""
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny sizes, for CI (well under a minute)"
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=sorted(BENCHES),
+        help="run only this benchmark (repeatable)",
+    )
+    parser.add_argument(
+        "--out", default=str(RESULTS_DIR / "latest.json"), help="where to write the JSON"
+    )
+    args = parser.parse_args(argv)
+    names = args.only or list(BENCHES)
+    started = time.monotonic()
+    rows, failed = asyncio.run(main_async(names, SMOKE if args.smoke else FULL))
+    by_name = {r.name: r.value for r in rows}
+    summary = {
+        key: by_name.get(row, math.nan)
+        for key, row in SUMMARY.items()
+        if row in by_name or any(row in OWNS[n] for n in names)
+    }
+    from pathlib import Path
+
+    write_json(rows, summary, Path(args.out), smoke=args.smoke, seconds=time.monotonic() - started)
+    print(table(rows))
+    print(
+        f"\nwrote {args.out} in {time.monotonic() - started:.0f} s"
+        + (f"; FAILED: {', '.join(failed)}" if failed else "")
+    )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

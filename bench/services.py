@@ -1,0 +1,152 @@
+"""Small helpers against the real Kafka and OpenSearch: topics, offsets, counts, cleanup."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+import aiohttp
+from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-untyped]
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
+
+from bitacora.settings import Settings
+
+
+def run_id() -> str:
+    """A short id that makes topics, groups and streams of one run unique."""
+    return uuid.uuid4().hex[:8]
+
+
+def isolated_env(rid: str, settings: Settings, **ports: int) -> dict[str, str]:
+    """``BITACORA_*`` variables that isolate one run's components from everyone else's."""
+    env = {
+        "BITACORA_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "BITACORA_OPENSEARCH_URL": settings.opensearch_url,
+        "BITACORA_APP_ID": f"bench-{rid}",
+        "BITACORA_TOPIC_RAW": f"bench-{rid}.raw",
+        "BITACORA_TOPIC_NORMALIZED": f"bench-{rid}.normalized",
+        "BITACORA_TOPIC_DEADLETTER": f"bench-{rid}.deadletter",
+        "BITACORA_TOPIC_ALERTS": f"bench-{rid}.alerts",
+        "BITACORA_PROCESSOR_DATA_DIR": f"/tmp/bitacora-bench/{rid}/faust",
+    }
+    names = {"forward": "FORWARD_PORT", "http": "HTTP_PORT", "web": "PROCESSOR_WEB_PORT"}
+    for key, port in ports.items():
+        env[f"BITACORA_{names[key]}"] = str(port)
+    return env
+
+
+async def create_topics(bootstrap: str, names: Iterable[str], partitions: int) -> None:
+    """Create topics (existing ones are fine)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        topics = [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in names]
+        try:
+            await admin.create_topics(topics)
+        except Exception as exc:  # TopicAlreadyExistsError and friends: idempotent
+            if "TopicAlreadyExists" not in type(exc).__name__ + str(exc):
+                raise
+    finally:
+        await admin.close()
+
+
+async def delete_topics(bootstrap: str, names: Iterable[str]) -> None:
+    """Delete topics, ignoring the ones that do not exist."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        doomed = [n for n in names if n in existing]
+        if doomed:
+            await admin.delete_topics(doomed)
+    finally:
+        await admin.close()
+
+
+async def topic_message_count(bootstrap: str, topic: str) -> int:
+    """Messages in ``topic``: the sum over partitions of end offset minus start offset."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        parts = consumer.partitions_for_topic(topic)
+        if not parts:
+            await consumer._client.force_metadata_update()  # new topic: refresh metadata
+            parts = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in parts]
+        if not tps:
+            return 0
+        ends = await consumer.end_offsets(tps)
+        starts = await consumer.beginning_offsets(tps)
+        return sum(ends[tp] - starts[tp] for tp in tps)
+    finally:
+        await consumer.stop()
+
+
+async def wait_topic_count(bootstrap: str, topic: str, expected: int, deadline_s: float) -> int:
+    """Poll until ``topic`` holds at least ``expected`` messages; return the last count."""
+    end = time.monotonic() + deadline_s
+    count = await topic_message_count(bootstrap, topic)
+    while count < expected and time.monotonic() < end:
+        await asyncio.sleep(0.2)
+        count = await topic_message_count(bootstrap, topic)
+    return count
+
+
+async def os_request(
+    session: aiohttp.ClientSession, method: str, url: str, body: Any = None
+) -> tuple[int, Any]:
+    """One OpenSearch call; returns (status, parsed JSON or None)."""
+    data = None if body is None else json.dumps(body)
+    headers = {"Content-Type": "application/json"}
+    async with session.request(method, url, data=data, headers=headers) as response:
+        raw = await response.read()
+        return response.status, (json.loads(raw) if raw else None)
+
+
+async def os_count(
+    session: aiohttp.ClientSession, url: str, pattern: str, query: Any = None
+) -> int:
+    """Documents matching ``query`` in ``pattern`` (0 while nothing exists)."""
+    body = {"query": query} if query is not None else None
+    status, payload = await os_request(
+        session,
+        "POST",
+        f"{url}/{pattern}/_count?ignore_unavailable=true&allow_no_indices=true",
+        body,
+    )
+    if status != 200:
+        raise RuntimeError(f"count on {pattern}: HTTP {status}: {payload}")
+    return int(payload["count"])
+
+
+async def os_refresh(session: aiohttp.ClientSession, url: str, pattern: str) -> None:
+    """Make everything indexed so far searchable (for exact counts, not for latency)."""
+    await os_request(
+        session, "POST", f"{url}/{pattern}/_refresh?ignore_unavailable=true&allow_no_indices=true"
+    )
+
+
+async def wait_os_count(
+    session: aiohttp.ClientSession, url: str, pattern: str, expected: int, deadline_s: float
+) -> int:
+    """Poll until ``pattern`` holds at least ``expected`` documents; return the last count."""
+    end = time.monotonic() + deadline_s
+    while True:
+        count = await os_count(session, url, pattern)
+        if count >= expected or time.monotonic() >= end:
+            return count
+        await asyncio.sleep(0.1)
+
+
+async def os_delete_streams(session: aiohttp.ClientSession, url: str, pattern: str) -> None:
+    """Delete the data streams (and plain indices) matching ``pattern``; safe if none."""
+    await os_request(session, "DELETE", f"{url}/_data_stream/{pattern}")
+    await os_request(
+        session,
+        "DELETE",
+        f"{url}/{pattern}?ignore_unavailable=true&allow_no_indices=true&expand_wildcards=all",
+    )
