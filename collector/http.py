@@ -24,13 +24,12 @@ from aiohttp import web
 from bitacora.errors import DecodeError
 from bitacora.settings import Settings
 from collector.budget import ByteBudget
-from collector.forward.decode import decompress
+from collector.forward.decode import decompress, time_ns
 from collector.metrics import CollectorMetrics
 from collector.publisher import KafkaUnavailable, Publisher
 from collector.records import deadletter, raw_records
 
 SOURCE: Final = "http"
-_NS: Final = 1_000_000_000
 
 
 class BadBody(ValueError):
@@ -79,13 +78,21 @@ def to_events(
         if type(item) is not dict:
             rejects.append(("bad_record", json.dumps(item).encode()))
             continue
-        when = item.get("time")
-        if isinstance(when, int | float) and not isinstance(when, bool) and when >= 0:
+        when = time_ns(item.get("time"))  # int or float seconds
+        if when is not None and type(item["time"]) in (int, float):
             del item["time"]
-            events.append((round(when * _NS), item))
+            events.append((when, item))
         else:
             events.append((default_ns, item))
     return events, rejects
+
+
+def query_time_ns(value: str) -> int | None:
+    """The ``?time=`` parameter (seconds, maybe fractional) in nanoseconds, None if invalid."""
+    try:
+        return time_ns(float(value))
+    except ValueError:
+        return None
 
 
 def tag_of(path: str) -> str:
@@ -153,8 +160,8 @@ class HttpSource:
         """POST /<tag>: 200 once Kafka holds every event of the body."""
         s, metrics = self._settings, self._metrics
         if self._token is not None:
-            given = request.headers.get("Authorization", "").encode()
-            if not hmac.compare_digest(given, self._token):
+            offered = request.headers.get("Authorization", "").encode()
+            if not hmac.compare_digest(offered, self._token):
                 self._reject("unauthorized")
                 return web.Response(status=401, text="missing or wrong bearer token\n")
         if (request.content_length or 0) > s.max_http_body_bytes:
@@ -181,10 +188,10 @@ class HttpSource:
         received = time.time_ns()
         default_ns = received
         if "time" in request.query:
-            try:
-                default_ns = round(float(request.query["time"]) * _NS)
-            except ValueError:
+            given = query_time_ns(request.query["time"])
+            if given is None:
                 return web.Response(status=400, text="time parameter is not a number\n")
+            default_ns = given
         events, bad_records = to_events(items, default_ns)
         rejects += bad_records
         peer = request.remote or ""

@@ -151,7 +151,11 @@ def time_ns(value: Any) -> int | None:
     if kind is int:
         return value * _NS if 0 <= value < _MAX_SECONDS else None
     if kind is float:
-        return round(value * _NS) if 0.0 <= value < _MAX_SECONDS else None
+        if not 0.0 <= value < _MAX_SECONDS:
+            return None
+        whole = int(value)  # split first: value * 1e9 would lose the low digits
+        fraction: float = value - whole
+        return whole * _NS + round(fraction * _NS)
     if kind is list and len(value) == 2 and type(value[0]) is not list:
         return time_ns(value[0])
     if kind is msgpack.Timestamp:

@@ -15,7 +15,7 @@ import logging
 import socket
 import ssl
 import time
-from typing import Any
+from typing import Any, cast
 
 import msgpack
 
@@ -67,8 +67,7 @@ class _Heartbeat(asyncio.DatagramProtocol):
     transport: asyncio.DatagramTransport
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self.transport = transport
+        self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
         self.transport.sendto(b"\x00", addr)

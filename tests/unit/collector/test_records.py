@@ -1,0 +1,80 @@
+"""Kafka key, raw-record value and dead letter built from decoded events."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+
+from bitacora import rawrecord
+from bitacora.rawrecord import RawRecord
+from collector.publisher import partition_for
+from collector.records import deadletter, raw_records, service_of
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        ({"service": "review-service"}, "review-service"),
+        ({"service": {"name": "order-service"}}, "order-service"),
+        ({"service.name": "user-service"}, "user-service"),
+        ({"service_name": "contact-service"}, "contact-service"),
+        ({"kubernetes": {"labels": {"app": "product-service"}}}, "product-service"),
+        ({"kubernetes": {"labels": {"app.kubernetes.io/name": "api"}}}, "api"),
+        ({"service": ""}, "tagged"),
+        ({"service": 5}, "tagged"),
+        ({"kubernetes": "weird"}, "tagged"),
+        ({}, "tagged"),
+    ],
+)
+def test_service_of(record: dict[str, Any], expected: str) -> None:
+    assert service_of("tagged.app.x", record) == expected
+
+
+def test_raw_records_are_what_rawrecord_encodes() -> None:
+    entries = [(1, {"message": "a", "service": "svc"}), (2, {"message": "b"})]
+    out = raw_records("tag.one", entries, 99, "127.0.0.1:5", "forward", "chunk\n")
+    assert [key for key, _ in out] == [b"svc", b"tag"]
+    expected = [
+        RawRecord("tag.one", 1, entries[0][1], 99, "127.0.0.1:5", "forward", "chunk\n", 0),
+        RawRecord("tag.one", 2, entries[1][1], 99, "127.0.0.1:5", "forward", "chunk\n", 1),
+    ]
+    assert [value for _, value in out] == [rawrecord.encode(r) for r in expected]
+    assert [rawrecord.decode(value) for _, value in out] == expected
+
+
+def test_invalid_utf8_survives_byte_for_byte() -> None:
+    record = {"message": "ok\udcff", "k\udcfe": b"\x00bin"}
+    [(_, value)] = raw_records("t", [(1, record)], 2, "p", "forward", None)
+    assert b"ok\xff" in value
+    assert b"k\xfe" in value
+    assert rawrecord.decode(value).record == record
+
+
+def test_deadletter_document() -> None:
+    doc = json.loads(deadletter("bad_time", b"\x92\xa1x\x80", "t.x", 5, "1.2.3.4:1", "forward"))
+    assert doc == {
+        "stage": "collector",
+        "reason": "bad_time",
+        "tag": "t.x",
+        "received": 5,
+        "peer": "1.2.3.4:1",
+        "transport": "forward",
+        "original": base64.b64encode(b"\x92\xa1x\x80").decode(),
+    }
+
+
+@pytest.mark.parametrize(
+    ("key", "java_murmur2"),
+    [  # vectors of the Java client's murmur2 (Kafka's own UtilsTest)
+        (b"21", -973932308),
+        (b"foobar", -790332482),
+        (b"a-little-bit-long-string", -985981536),
+        (b"a-little-bit-longer-string", -1486304829),
+        (b"abc", 479470107),
+    ],
+)
+def test_partition_matches_kafkas_default_partitioner(key: bytes, java_murmur2: int) -> None:
+    assert partition_for(key, 6) == (java_murmur2 & 0x7FFFFFFF) % 6
