@@ -1,0 +1,156 @@
+"""The ``Alert``: what the detect agent puts on the ``alerts`` topic and notify delivers.
+
+An alert carries the rule, the query key, the count, first/last event time, a few sample
+events (already redacted by the normalizer), and how to see the events: a Lucene query,
+a Dashboards Discover link and a ``bitacora search`` command line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+import time
+from typing import Any, Literal
+from urllib.parse import quote
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rules.durations import format_timestamp
+from rules.model import Rule
+from rules.types import Match
+
+
+class Alert(BaseModel):
+    """One firing or resolve notice of a rule for one query key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    rule: str
+    key: str
+    dedup_key: str
+    status: Literal["firing", "resolved"]
+    severity: str
+    count: int
+    first_event_time: str
+    last_event_time: str
+    created_at: str
+    description: str | None = None
+    event: dict[str, Any] = Field(default_factory=dict)
+    samples: list[dict[str, Any]] = Field(default_factory=list)
+    extra: dict[str, Any] = Field(default_factory=dict)
+    search_query: str = ""
+    search_url: str = ""
+    search_command: str = ""
+
+    def to_json(self) -> bytes:
+        """Compact JSON bytes for Kafka."""
+        return self.model_dump_json().encode()
+
+    def to_document(self) -> dict[str, Any]:
+        """The ``bitacora-alerts`` document: the alert plus ``@timestamp``."""
+        doc = self.model_dump()
+        doc["@timestamp"] = self.created_at
+        return doc
+
+
+def dedup_key(rule_name: str, key: str) -> str:
+    """ElastAlert2's silence name: the rule name, plus ``.key`` with a query_key."""
+    return rule_name if key == "all" else f"{rule_name}.{key}"
+
+
+def _lucene_value(value: Any) -> str:
+    text = str(value)
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _clause_query(clause: dict[str, Any]) -> str | None:
+    kind, body = next(iter(clause.items()))
+    if kind == "query":
+        return _clause_query(body) if isinstance(body, dict) else None
+    if kind == "query_string":
+        query = body.get("query") if isinstance(body, dict) else body
+        return f"({query})" if isinstance(query, str) and query.strip() else None
+    if kind == "term" and isinstance(body, dict) and len(body) == 1:
+        name, value = next(iter(body.items()))
+        value = value.get("value") if isinstance(value, dict) else value
+        return f"{name}:{_lucene_value(value)}"
+    if kind == "terms" and isinstance(body, dict) and len(body) == 1:
+        name, values = next(iter(body.items()))
+        return f"{name}:(" + " OR ".join(_lucene_value(v) for v in values) + ")"
+    if kind == "range" and isinstance(body, dict) and len(body) == 1:
+        name, spec = next(iter(body.items()))
+        low = spec.get("gte", spec.get("gt", "*"))
+        high = spec.get("lte", spec.get("lt", "*"))
+        opening = "{" if "gt" in spec else "["
+        closing = "}" if "lt" in spec else "]"
+        return f"{name}:{opening}{low} TO {high}{closing}"
+    return None
+
+
+def search_query(rule: Rule, key_values: dict[str, Any] | None) -> str:
+    """A Lucene query for the events behind an alert: the rule's filter and its key."""
+    parts = [q for q in (_clause_query(c) for c in rule.filter) if q]
+    for name, value in (key_values or {}).items():
+        if value is not None:
+            parts.append(f"{name}:{_lucene_value(value)}")
+    return " AND ".join(parts) or "*"
+
+
+def _rison(text: str) -> str:
+    return "'" + text.replace("!", "!!").replace("'", "!'") + "'"
+
+
+def discover_url(base: str, query: str, start: float, end: float) -> str:
+    """An OpenSearch Dashboards Discover link over ``logs-*`` for the alert's time range."""
+    g = f"(time:(from:{_rison(format_timestamp(start))},to:{_rison(format_timestamp(end))}))"
+    q = f"(query:(language:lucene,query:{_rison(query)}))"
+    safe = "(),:"
+    return f"{base.rstrip('/')}/app/data-explorer/discover#?_g={quote(g, safe)}&_q={quote(q, safe)}"
+
+
+def build_alert(match: Match, rule: Rule, search_url_base: str, now: float | None = None) -> Alert:
+    """Turn an engine match into an ``Alert`` (ids are deterministic: a replay maps to the
+    same alert id, so indexing it twice is harmless)."""
+    created = time.time() if now is None else now
+    key_values = (
+        {name: match.event.get(name) for name in rule.key_fields} if rule.key_fields else None
+    )
+    query = search_query(rule, key_values)
+    start = match.first_ts - 60.0
+    end = match.last_ts + 60.0
+    digest = hashlib.sha1(
+        json.dumps(
+            [rule.name, match.key, match.status, match.first_ts, match.last_ts, match.count]
+        ).encode(),
+        usedforsecurity=False,
+    ).hexdigest()[:24]
+    return Alert(
+        id=digest,
+        rule=rule.name,
+        key=match.key,
+        dedup_key=dedup_key(rule.name, match.key),
+        status=match.status,
+        severity=rule.severity,
+        count=match.count,
+        first_event_time=format_timestamp(match.first_ts),
+        last_event_time=format_timestamp(match.last_ts),
+        created_at=format_timestamp(created),
+        description=rule.description,
+        event=dict(match.event),
+        samples=[dict(sample) for sample in match.samples],
+        extra=dict(match.extra),
+        search_query=query,
+        search_url=discover_url(search_url_base, query, start, end),
+        search_command=" ".join(
+            [
+                "bitacora search",
+                shlex.quote(query),
+                "--from",
+                format_timestamp(start),
+                "--to",
+                format_timestamp(end),
+            ]
+        ),
+    )

@@ -1,0 +1,83 @@
+"""Durations as rule files write them: ElastAlert2 dicts (``{minutes: 5}``) or ``"5m"``.
+
+Everything downstream works in float seconds, so the engine never touches ``timedelta``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+_UNITS = {
+    "weeks": 604800.0,
+    "days": 86400.0,
+    "hours": 3600.0,
+    "minutes": 60.0,
+    "seconds": 1.0,
+    "milliseconds": 0.001,
+}
+_SUFFIX = {"w": 604800.0, "d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+_TEXT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|w|d|h|m|s)\s*$")
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds of ``value``: ``{hours: 1, minutes: 30}``, ``"90m"``, ``"7d"`` or a number.
+
+    Raises ``ValueError`` naming what is accepted, so the loader can put it next to the line.
+    """
+    if isinstance(value, bool):
+        raise ValueError("a duration is a mapping like {minutes: 5} or a string like '5m'")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        return float(value)
+    if isinstance(value, str):
+        found = _TEXT.match(value)
+        if not found:
+            raise ValueError(f"invalid duration {value!r}: use e.g. '30s', '5m', '2h', '7d', '1w'")
+        return float(found.group(1)) * _SUFFIX[found.group(2)]
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - set(_UNITS))
+        if unknown or not value:
+            raise ValueError(f"duration units must be among {sorted(_UNITS)}, got {sorted(value)}")
+        total = 0.0
+        for unit, amount in value.items():
+            if isinstance(amount, bool) or not isinstance(amount, int | float) or amount < 0:
+                raise ValueError(f"duration {unit} must be a non-negative number")
+            total += float(amount) * _UNITS[unit]
+        return total
+    raise ValueError("a duration is a mapping like {minutes: 5} or a string like '5m'")
+
+
+def format_duration(seconds: float) -> str:
+    """The shortest exact text form of ``seconds`` (``300.0`` → ``"5m"``) for messages."""
+    for suffix in ("w", "d", "h", "m", "s"):
+        size = _SUFFIX[suffix]
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{suffix}"
+    return f"{seconds:g}s"
+
+
+def parse_timestamp(text: str) -> float:
+    """Epoch seconds of an RFC 3339 ``@timestamp`` (nanosecond digits are truncated to µs)."""
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    # fromisoformat accepts at most 6 fraction digits portably: trim the nanoseconds.
+    dot = text.find(".")
+    if dot != -1:
+        end = dot + 1
+        while end < len(text) and text[end].isdigit():
+            end += 1
+        if end - dot > 7:
+            text = text[: dot + 7] + text[end:]
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+def format_timestamp(seconds: float) -> str:
+    """RFC 3339 UTC text with millisecond precision, e.g. ``2026-11-28T09:30:00.123Z``."""
+    moment = datetime.fromtimestamp(seconds, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

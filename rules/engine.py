@@ -1,0 +1,205 @@
+"""The rule engine: pure functions over a rule and one key's plain-dict state.
+
+    crule = compile_rule(rule, lateness_s)        # once: filters → matcher, type → kind
+    matches = evaluate(crule, event, state, now)   # per event; state is the key's dict
+    matches = tick(crule, state, now)              # per key, as time passes
+
+``state`` belongs to one (rule, query key): pick it with ``key_of(crule, event)``. It is
+JSON-serializable data mutated in place; callers that keep it in a Faust table write it
+back after each call. ``now`` is wall-clock epoch seconds; event time comes from
+``@timestamp`` (an event without a readable one is taken at ``now``).
+
+Lateness: windowed types (frequency, spike, flatline, change, cardinality,
+metric_aggregation) ignore an event older than the newest event of its key minus
+``lateness`` and count it in ``state["late"]`` and ``LATE_EVENTS``; events within the
+lateness are placed in time order. Ticks use the watermark ``now - lateness``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rules.durations import parse_timestamp
+from rules.fields import each, hashable_key, lookup, norm
+from rules.filters import Matcher, Requirement, compile_filters
+from rules.model import Rule
+from rules.types import RULE_TYPES, Match, RuleKind, State
+
+# Late events ignored per rule name, for the processor's metrics.
+LATE_EVENTS: Counter[str] = Counter()
+_STATELESS = frozenset({"any", "blacklist", "whitelist"})
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledRule:
+    """A rule ready for the stream: its matcher, requirements, kind and key fields."""
+
+    rule: Rule
+    matcher: Matcher
+    requires: tuple[Requirement, ...]
+    kind: RuleKind
+    key_fields: tuple[str, ...]
+    lateness: float
+
+    @property
+    def name(self) -> str:
+        """The rule's name (unique among loaded rules)."""
+        return self.rule.name
+
+    @property
+    def stateless(self) -> bool:
+        """True for types that keep no state (any, blacklist, whitelist)."""
+        return self.rule.type in _STATELESS
+
+    @property
+    def ticks(self) -> bool:
+        """True for types that act when time passes (they need ``tick``)."""
+        return self.kind.ticks
+
+
+def compile_rule(rule: Rule, lateness_s: float = 60.0) -> CompiledRule:
+    """Compile ``rule`` once: filter clauses into a matcher, its type into a kind."""
+    compiled = compile_filters(rule.filter)
+    kind = RULE_TYPES[rule.type](rule, lateness_s)
+    return CompiledRule(
+        rule, compiled.match, tuple(compiled.requires), kind, rule.key_fields, lateness_s
+    )
+
+
+def event_time(event: Mapping[str, Any], default: float) -> float:
+    """Epoch seconds of the event's ``@timestamp`` (RFC 3339 text or epoch s/ms)."""
+    value = event.get("@timestamp")
+    if isinstance(value, str):
+        try:
+            return parse_timestamp(value)
+        except ValueError:
+            return default
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value) / 1000.0 if value > 1e11 else float(value)
+    return default
+
+
+def key_of(crule: CompiledRule, event: Mapping[str, Any]) -> str:
+    """The query key of ``event`` for this rule (``all`` without a query_key)."""
+    return hashable_key(event, crule.key_fields)
+
+
+def observe(
+    crule: CompiledRule, event: Mapping[str, Any], state: State, now: float, key: str
+) -> list[Match]:
+    """Feed an event that already passed the rule's filter to the key's ``state``."""
+    ts = event_time(event, now)
+    newest = state.get("hi")
+    if crule.kind.windowed and newest is not None and ts < newest - crule.lateness:
+        state["late"] = state.get("late", 0) + 1
+        LATE_EVENTS[crule.name] += 1
+        return []
+    if newest is None or ts > newest:
+        state["hi"] = ts
+    if "key" not in state:
+        state["key"] = key
+        if crule.key_fields:
+            state["k"] = {field: lookup(event, field) for field in crule.key_fields}
+    return crule.kind.on_event(state, event, ts, key)
+
+
+def evaluate(
+    crule: CompiledRule, event: Mapping[str, Any], state: State, now: float
+) -> list[Match]:
+    """Filter and evaluate one event against the key's ``state`` (see the module doc)."""
+    if not crule.matcher(event):
+        return []
+    return observe(crule, event, state, now, key_of(crule, event))
+
+
+def tick(crule: CompiledRule, state: State, now: float) -> list[Match]:
+    """Let time pass for one key's ``state``: flatline silences, resolves, closed buckets."""
+    if not crule.kind.ticks or "key" not in state:
+        return []
+    return crule.kind.on_tick(state, now - crule.lateness, str(state["key"]))
+
+
+def is_idle(crule: CompiledRule, state: State, now: float) -> bool:
+    """True when the key's state may be deleted (nothing left that could match)."""
+    return crule.kind.idle(state, now - crule.lateness)
+
+
+class RuleSet:
+    """Rules indexed by a required field value, so an event only meets rules it can match.
+
+    A rule whose filter requires e.g. ``log.level`` in {error, fatal} is reached only by
+    events with one of those values (one dict lookup); other rules are always checked.
+    """
+
+    def __init__(self, rules: Iterable[CompiledRule]) -> None:
+        self.rules = [crule for crule in rules if crule.rule.is_enabled]
+        self.by_name = {crule.name: crule for crule in self.rules}
+        self.index: dict[str, dict[str, list[CompiledRule]]] = {}
+        self.always: list[CompiledRule] = []
+        for crule in self.rules:
+            if not crule.requires:
+                self.always.append(crule)
+                continue
+            field, values = crule.requires[0]
+            table = self.index.setdefault(field, {})
+            for value in values:
+                table.setdefault(value, []).append(crule)
+
+    def candidates(self, event: Mapping[str, Any]) -> list[CompiledRule]:
+        """Rules whose quick prefilter the event passes (their full filter still applies)."""
+        found = list(self.always)
+        for field, table in self.index.items():
+            value = lookup(event, field)
+            if value is None:
+                continue
+            for item in each(value):
+                found.extend(table.get(norm(item), ()))
+        return found
+
+    def matching(self, event: Mapping[str, Any]) -> Iterator[CompiledRule]:
+        """Rules whose whole filter matches ``event`` (each rule at most once)."""
+        seen: set[int] = set()
+        for crule in self.candidates(event):
+            if id(crule) not in seen and crule.matcher(event):
+                seen.add(id(crule))
+                yield crule
+
+
+class Engine:
+    """In-process evaluation of many rules with state in a dict: tests, replay, bench.
+
+    ``states`` maps ``(rule name, key)`` to the key's state, the same data a Faust table
+    holds in the detect agent.
+    """
+
+    def __init__(self, rules: Iterable[Rule | CompiledRule], lateness_s: float = 60.0) -> None:
+        compiled = [
+            r if isinstance(r, CompiledRule) else compile_rule(r, lateness_s) for r in rules
+        ]
+        self.ruleset = RuleSet(compiled)
+        self.states: dict[tuple[str, str], State] = {}
+
+    def process(self, event: Mapping[str, Any], now: float) -> list[Match]:
+        """Evaluate every matching rule on ``event``."""
+        out: list[Match] = []
+        for crule in self.ruleset.matching(event):
+            key = key_of(crule, event)
+            if crule.stateless:
+                out.extend(observe(crule, event, {}, now, key))
+                continue
+            state = self.states.setdefault((crule.name, key), {})
+            out.extend(observe(crule, event, state, now, key))
+        return out
+
+    def tick(self, now: float) -> list[Match]:
+        """Tick every key of every rule and forget idle keys."""
+        out: list[Match] = []
+        for (name, key), state in list(self.states.items()):
+            crule = self.ruleset.by_name[name]
+            out.extend(tick(crule, state, now))
+            if is_idle(crule, state, now):
+                del self.states[(name, key)]
+        return out

@@ -1,0 +1,77 @@
+"""Reading fields of a normalized event and comparing their values, as the filters need.
+
+Events have flat dotted keys (``event["service.name"]``); ``labels`` is a dict that may be
+flat (``{"a.b": 1}``) or nested (``{"a": {"b": 1}}``). Events from ElastAlert2-style JSON
+lines may be nested as a whole, so a dotted key falls back to walking nested mappings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from typing import Any
+
+# Fields OpenSearch analyses as text: query_string terms on them match words, not the value.
+TEXT_FIELDS = frozenset({"message", "error.message", "error.stack_trace"})
+
+
+def lookup(event: Mapping[str, Any], field: str) -> Any:
+    """The value of ``field`` in ``event`` or ``None`` (missing and null are the same)."""
+    value = event.get(field)
+    if value is not None or "." not in field:
+        return value
+    parts = field.split(".")
+    # Try every split point: "labels.a.b" may be event["labels"]["a.b"] or ["a"]["b"].
+    for cut in range(1, len(parts)):
+        head = ".".join(parts[:cut])
+        inner = event.get(head)
+        if isinstance(inner, Mapping):
+            found = lookup(inner, ".".join(parts[cut:]))
+            if found is not None:
+                return found
+    return None
+
+
+def norm(value: Any) -> str:
+    """One canonical text form per value so ``500``, ``500.0`` and ``"500"`` compare equal."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value)
+
+
+def norm_variants(expected: Any) -> set[str]:
+    """The canonical forms an expected value (from a rule) matches: text and numeric."""
+    forms = {norm(expected)}
+    if isinstance(expected, str):
+        with contextlib.suppress(ValueError):
+            forms.add(norm(float(expected)))
+    return forms
+
+
+def each(value: Any) -> list[Any]:
+    """A field value as a list of values (arrays match when any element matches)."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def hashable_key(event: Mapping[str, Any], fields: tuple[str, ...]) -> str:
+    """The query_key value of ``event`` as text: ``all`` without a query_key.
+
+    Compound keys join their values with ``", "`` as ElastAlert2 does; a missing value is
+    written ``None`` like ElastAlert2's ``hashable(None)``, so those events share one key.
+    """
+    if not fields:
+        return "all"
+    if len(fields) == 1:
+        value = lookup(event, fields[0])
+        return "None" if value is None else norm(value)
+    parts = []
+    for field in fields:
+        value = lookup(event, field)
+        parts.append("None" if value is None else norm(value))
+    return ", ".join(parts)

@@ -1,0 +1,320 @@
+"""Compile a rule's ``filter`` (query DSL clauses, ANDed) once into a Python matcher.
+
+Accepted clauses: ``query`` (wrapper), ``query_string``, ``term``, ``terms``, ``wildcard``,
+``prefix``, ``range``, ``exists``, ``match``, ``match_phrase``, ``match_all``, ``bool``
+(must/filter/should/must_not/minimum_should_match) and ElastAlert2's ``type`` (document
+types no longer exist: it matches everything).
+
+Matching follows OpenSearch where it matters for alerting: ``term`` and keyword fields
+compare whole values (``500`` equals ``"500"``); words and phrases on text fields
+(``message``, ``error.message``, ``error.stack_trace``) and bare query_string terms match
+whole words case-insensitively; a missing field never matches (so ``NOT`` of it does).
+
+Besides the matcher, compiling yields *requirements*: ``(field, values)`` pairs every
+matching event must satisfy. The rule set indexes rules by them, so an event only reaches
+rules that can match it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bitacora.errors import RuleError
+from rules.fields import TEXT_FIELDS, each, lookup, norm, norm_variants
+from rules.query_string import Node, parse_query_string
+
+Matcher = Callable[[Mapping[str, Any]], bool]
+Requirement = tuple[str, frozenset[str]]
+
+
+def _always(event: Mapping[str, Any]) -> bool:
+    return True
+
+
+@dataclass
+class Compiled:
+    """A matcher and the (field, allowed values) pairs it implies."""
+
+    match: Matcher
+    requires: list[Requirement] = field(default_factory=list)
+
+
+def _unescape(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+def _wildcard_regex(text: str, words: bool) -> str:
+    out = []
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char == "\\" and i + 1 < len(text):
+            out.append(re.escape(text[i + 1]))
+            i += 2
+            continue
+        out.append(
+            (r"\w*" if words else ".*")
+            if char == "*"
+            else (r"\w" if words else ".")
+            if char == "?"
+            else re.escape(char)
+        )
+        i += 1
+    return "".join(out)
+
+
+def _has_wildcard(text: str) -> bool:
+    return bool(re.search(r"(?<!\\)[*?]", text))
+
+
+def _equals(field_name: str, values: list[Any]) -> Compiled:
+    wanted: set[str] = set()
+    for value in values:
+        wanted |= norm_variants(value)
+    frozen = frozenset(wanted)
+
+    def match(event: Mapping[str, Any]) -> bool:
+        value = lookup(event, field_name)
+        if isinstance(value, list):
+            return any(norm(item) in frozen for item in value)
+        return value is not None and norm(value) in frozen
+
+    return Compiled(match, [(field_name, frozen)])
+
+
+def _regex_on(field_name: str, pattern: re.Pattern[str], full: bool) -> Compiled:
+    test = pattern.fullmatch if full else pattern.search
+
+    def match(event: Mapping[str, Any]) -> bool:
+        return any(test(norm(item)) is not None for item in each(lookup(event, field_name)))
+
+    return Compiled(match)
+
+
+def _words(field_name: str, text: str, phrase: bool) -> Compiled:
+    """Whole-word (or phrase) match on a text field, case-insensitive, wildcards per word."""
+    tokens = re.findall(r"[\w*?\\]+", text) if phrase or not _has_wildcard(text) else [text]
+    if not tokens:
+        return Compiled(_always)
+    parts = [_wildcard_regex(token, words=True) for token in tokens]
+    pattern = re.compile(r"(?<!\w)" + r"\W+".join(parts) + r"(?!\w)", re.IGNORECASE)
+    return _regex_on(field_name, pattern, full=False)
+
+
+def _range(field_name: str, low: Any, high: Any, low_incl: bool, high_incl: bool) -> Compiled:
+    def as_number(bound: Any) -> float | None:
+        if bound is None or isinstance(bound, bool):
+            return None
+        try:
+            return float(bound)
+        except (TypeError, ValueError):
+            return None
+
+    low_n, high_n = as_number(low), as_number(high)
+    numeric = (low is None or low_n is not None) and (high is None or high_n is not None)
+
+    def inside(value: Any) -> bool:
+        lo: Any
+        hi: Any
+        if numeric and isinstance(value, int | float) and not isinstance(value, bool):
+            item: Any = float(value)
+            lo, hi = low_n, high_n
+        else:
+            item = norm(value)
+            lo = None if low is None else str(low)
+            hi = None if high is None else str(high)
+        if lo is not None and (item < lo or (item == lo and not low_incl)):
+            return False
+        return not (hi is not None and (item > hi or (item == hi and not high_incl)))
+
+    def match(event: Mapping[str, Any]) -> bool:
+        return any(inside(item) for item in each(lookup(event, field_name)))
+
+    return Compiled(match)
+
+
+def _exists(field_name: str) -> Compiled:
+    return Compiled(lambda event: lookup(event, field_name) is not None)
+
+
+def _term(field_name: str, text: str, phrase: bool) -> Compiled:
+    """A query_string leaf: words on text fields, whole values on keyword fields."""
+    if field_name in TEXT_FIELDS:
+        return _words(field_name, text, phrase)
+    if not phrase and _has_wildcard(text):
+        return _regex_on(field_name, re.compile(_wildcard_regex(text, words=False)), full=True)
+    return _equals(field_name, [_unescape(text) if not phrase else text])
+
+
+def _all_of(parts: list[Compiled]) -> Compiled:
+    requires = [req for part in parts for req in part.requires]
+    matchers = tuple(part.match for part in parts)
+    if not matchers:
+        return Compiled(_always)
+    if len(matchers) == 1:
+        return Compiled(matchers[0], requires)
+    return Compiled(lambda event: all(m(event) for m in matchers), requires)
+
+
+def _any_of(parts: list[Compiled]) -> Compiled:
+    matchers = tuple(part.match for part in parts)
+    # Alternatives on one field (a OR b) still require that field to hold one of them.
+    requires: list[Requirement] = []
+    if parts and all(len(p.requires) == 1 for p in parts):
+        fields = {p.requires[0][0] for p in parts}
+        if len(fields) == 1:
+            requires = [(fields.pop(), frozenset().union(*(p.requires[0][1] for p in parts)))]
+    return Compiled(lambda event: any(m(event) for m in matchers), requires)
+
+
+def _none_of(parts: list[Compiled]) -> Compiled:
+    matchers = tuple(part.match for part in parts)
+    return Compiled(lambda event: not any(m(event) for m in matchers))
+
+
+def _bool(
+    must: list[Compiled], should: list[Compiled], must_not: list[Compiled], min_should: int
+) -> Compiled:
+    parts = list(must)
+    if must_not:
+        parts.append(_none_of(must_not))
+    if should and min_should > 0:
+        if min_should == 1:
+            parts.append(_any_of(should))
+        else:
+            matchers = tuple(p.match for p in should)
+            parts.append(Compiled(lambda event: sum(1 for m in matchers if m(event)) >= min_should))
+    return _all_of(parts)
+
+
+def compile_query_node(node: Node) -> Compiled:
+    """Compile a parsed query_string tree (``rules.query_string``)."""
+    kind = node[0]
+    if kind == "all":
+        return Compiled(_always)
+    if kind == "term":
+        return _term(node[1] or "message", node[2], node[3])
+    if kind == "range":
+        return _range(node[1] or "message", node[2], node[3], node[4], node[5])
+    if kind == "exists":
+        return _exists(node[1])
+    if kind == "and":
+        return _all_of([compile_query_node(child) for child in node[1]])
+    if kind == "or":
+        return _any_of([compile_query_node(child) for child in node[1]])
+    if kind == "not":
+        return _none_of([compile_query_node(node[1])])
+    must = [compile_query_node(child) for child in node[1]]
+    should = [compile_query_node(child) for child in node[2]]
+    must_not = [compile_query_node(child) for child in node[3]]
+    # Lucene: with a required clause, optional ones only score; else one must match.
+    return _bool(must, should, must_not, 0 if must else (1 if should else 0))
+
+
+def _single_field(name: str, body: Any) -> tuple[str, Any]:
+    if not isinstance(body, dict) or len(body) != 1:
+        raise RuleError(f"{name} takes exactly one field, e.g. {{{name}: {{log.level: error}}}}")
+    return next(iter(body.items()))
+
+
+def _inner(value: Any, key: str) -> Any:
+    return value.get(key) if isinstance(value, dict) else value
+
+
+def _range_clause(body: Any) -> Compiled:
+    name, spec = _single_field("range", body)
+    if not isinstance(spec, dict) or not set(spec) <= {
+        "gte",
+        "gt",
+        "lte",
+        "lt",
+        "from",
+        "to",
+        "format",
+    }:
+        raise RuleError(
+            "range takes gte/gt/lte/lt bounds, "
+            "e.g. {range: {http.response.status_code: {gte: 500}}}"
+        )
+    low = spec.get("gte", spec.get("gt", spec.get("from")))
+    high = spec.get("lte", spec.get("lt", spec.get("to")))
+    return _range(name, low, high, "gt" not in spec, "lt" not in spec)
+
+
+def _bool_clause(body: Any) -> Compiled:
+    if not isinstance(body, dict) or not set(body) <= {
+        "must",
+        "filter",
+        "should",
+        "must_not",
+        "minimum_should_match",
+    }:
+        raise RuleError("bool takes must, filter, should, must_not and minimum_should_match")
+
+    def clauses(key: str) -> list[Compiled]:
+        value = body.get(key) or []
+        return [compile_clause(item) for item in (value if isinstance(value, list) else [value])]
+
+    must = clauses("must") + clauses("filter")
+    should = clauses("should")
+    min_should = body.get("minimum_should_match", 0 if must else 1)
+    if not isinstance(min_should, int):
+        raise RuleError("minimum_should_match must be a whole number")
+    return _bool(must, should, clauses("must_not"), min_should if should else 0)
+
+
+def compile_clause(clause: Any) -> Compiled:
+    """Compile one query DSL clause (see the module docstring for the accepted kinds)."""
+    if not isinstance(clause, dict) or len(clause) != 1:
+        raise RuleError(
+            f"a filter clause is a mapping with one kind (term, query_string, …), got {clause!r}"
+        )
+    kind, body = next(iter(clause.items()))
+    if kind == "query":
+        return compile_clause(body)
+    if kind == "query_string":
+        query = _inner(body, "query")
+        if not isinstance(query, str):
+            raise RuleError("query_string needs a text 'query'")
+        operator = body.get("default_operator", "OR") if isinstance(body, dict) else "OR"
+        return compile_query_node(parse_query_string(query, str(operator)))
+    if kind == "term":
+        name, value = _single_field("term", body)
+        return _equals(name, [_inner(value, "value")])
+    if kind == "terms":
+        name, values = _single_field("terms", body)
+        if not isinstance(values, list):
+            raise RuleError(
+                "terms takes a list of values, e.g. {terms: {log.level: [error, fatal]}}"
+            )
+        return _equals(name, values)
+    if kind in ("wildcard", "prefix"):
+        name, value = _single_field(kind, body)
+        pattern = str(_inner(value, "value"))
+        pattern = pattern if kind == "wildcard" else re.sub(r"([*?\\])", r"\\\1", pattern) + "*"
+        return _regex_on(name, re.compile(_wildcard_regex(pattern, words=False)), full=True)
+    if kind == "range":
+        return _range_clause(body)
+    if kind == "exists":
+        return _exists(str(_inner(body, "field")))
+    if kind in ("match", "match_phrase"):
+        name, value = _single_field(kind, body)
+        return _words(name, str(_inner(value, "query")), phrase=kind == "match_phrase")
+    if kind == "match_all":
+        return Compiled(_always)
+    if kind == "bool":
+        return _bool_clause(body)
+    if kind == "type":
+        return Compiled(_always)
+    raise RuleError(
+        f"unsupported filter kind {kind!r}: use query_string, term, terms, wildcard, prefix, "
+        "range, exists, match, match_phrase, match_all or bool"
+    )
+
+
+def compile_filters(clauses: list[dict[str, Any]]) -> Compiled:
+    """Compile a rule's filter list: every clause must match (ElastAlert2 ANDs them)."""
+    return _all_of([compile_clause(clause) for clause in clauses])

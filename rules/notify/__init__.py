@@ -1,0 +1,1 @@
+"""Notification: dedup/realert/silence policy (pure), templates, destinations, retries."""

@@ -1,0 +1,1 @@
+"""Alert destinations, one module each; ``Notifier`` picks them by ElastAlert2 alerter name."""

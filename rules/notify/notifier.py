@@ -1,0 +1,117 @@
+"""Deliver one alert to the destinations its rule names, each with retries.
+
+``Notifier.deliver`` never raises for a destination's failure: it reports which
+destinations took the alert and which did not (with the reason), so the notify agent can
+keep the alert and retry only those later (``DeliveryReport.retry``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import aiohttp
+
+from bitacora.settings import Settings
+from rules.alerts import Alert
+from rules.model import Rule
+from rules.notify.destinations.alertmanager import AlertmanagerDestination
+from rules.notify.destinations.base import Destination
+from rules.notify.destinations.email import EmailDestination
+from rules.notify.destinations.pagerduty import PagerDutyDestination
+from rules.notify.destinations.slack import SlackDestination
+from rules.notify.destinations.webhook import WebhookDestination
+from rules.notify.retry import DestinationError, RetryPolicy, Sleep, with_retries
+from rules.notify.templates import Rendered, render
+
+log = logging.getLogger("bitacora.notify")
+
+
+class DebugDestination(Destination):
+    """ElastAlert2's ``debug`` alerter: log the subject (no payload, no secrets)."""
+
+    name: ClassVar[str] = "debug"
+    resolves: ClassVar[bool] = True
+
+    async def send(self, alert: Alert, rule: Rule, rendered: Rendered) -> None:
+        """Log one line."""
+        log.warning("alert %s: %s", alert.status, rendered.subject)
+
+
+@dataclass
+class DeliveryReport:
+    """Which destinations took the alert, and which failed (name → reason)."""
+
+    sent: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    permanent: list[str] = field(default_factory=list)
+
+    @property
+    def retry(self) -> list[str]:
+        """Destinations worth trying again later."""
+        return [name for name in self.failed if name not in self.permanent]
+
+
+class Notifier:
+    """Holds the destinations (one HTTP session for all) and the retry policy."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        session: aiohttp.ClientSession,
+        policy: RetryPolicy | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.policy = policy or RetryPolicy()
+        self.sleep = sleep
+        self.destinations: dict[str, Destination] = {
+            "post": WebhookDestination(session),
+            "slack": SlackDestination(session),
+            "email": EmailDestination(settings),
+            "pagerduty": PagerDutyDestination(session),
+            "alertmanager": AlertmanagerDestination(session),
+            "debug": DebugDestination(),
+        }
+
+    def targets(self, alert: Alert, rule: Rule, only: Collection[str] | None = None) -> list[str]:
+        """The destination names this alert goes to (resolves only where supported)."""
+        names = []
+        for name in rule.alert:
+            destination = self.destinations[name]
+            if alert.status == "resolved" and not destination.resolves:
+                continue
+            if only is None or name in only:
+                names.append(name)
+        return names
+
+    async def deliver(
+        self, alert: Alert, rule: Rule, only: Collection[str] | None = None
+    ) -> DeliveryReport:
+        """Send to every target concurrently, each with retries; report the outcome."""
+        rendered = render(alert, rule)
+        names = self.targets(alert, rule, only)
+        report = DeliveryReport()
+
+        async def one(name: str) -> None:
+            destination = self.destinations[name]
+            try:
+                await with_retries(
+                    lambda: destination.send(alert, rule, rendered), self.policy, self.sleep
+                )
+                report.sent.append(name)
+            except DestinationError as exc:
+                report.failed[name] = str(exc)
+                if exc.permanent:
+                    report.permanent.append(name)
+                log.warning("alert %s to %s failed: %s", alert.id, name, exc)
+
+        await asyncio.gather(*(one(name) for name in names))
+        return report
+
+
+def report_fields(report: DeliveryReport) -> dict[str, Any]:
+    """The report as plain data for the alert's index document."""
+    return {"sent": sorted(report.sent), "failed": dict(report.failed)}

@@ -1,0 +1,34 @@
+"""``blacklist``: match when ``compare_key`` holds one of the listed values (ElastAlert2)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rules.fields import each, lookup, norm
+from rules.model import Rule
+from rules.types.base import Match, RuleKind, State
+
+
+def value_set(values: list[Any]) -> frozenset[str]:
+    """Listed values in canonical text form, so ``500`` in YAML matches the integer 500."""
+    return frozenset(norm(value) for value in values)
+
+
+class BlacklistRule(RuleKind):
+    """Stateless: a listed value matches, whatever the time."""
+
+    def __init__(self, rule: Rule, lateness: float) -> None:
+        super().__init__(rule, lateness)
+        self.field = str(rule.compare_key)
+        self.values = value_set(rule.blacklist or [])
+
+    def on_event(self, st: State, event: Mapping[str, Any], ts: float, key: str) -> list[Match]:
+        """Match when any value of the field is blacklisted."""
+        if any(norm(value) in self.values for value in each(lookup(event, self.field))):
+            return [self.match(st, key, event, 1, ts, ts)]
+        return []
+
+    def idle(self, st: State, watermark: float) -> bool:
+        """Nothing to keep."""
+        return True

@@ -1,0 +1,55 @@
+"""``change``: ``compare_key`` of a query_key changed from its previous value (ElastAlert2).
+
+Follows ElastAlert2's ``ChangeRule.compare``: the first value of a key is only recorded;
+with ``ignore_null`` an event whose compared value is empty (null, "", 0 but not false)
+is skipped without updating; with ``timeframe`` a change only matches when the previous
+value was seen at most ``timeframe`` before. The match carries ``old_value``/``new_value``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rules.fields import lookup
+from rules.types.base import Match, RuleKind, State
+
+
+class ChangeRule(RuleKind):
+    """Remembers the last compared values per key."""
+
+    windowed = True
+
+    def on_event(self, st: State, event: Mapping[str, Any], ts: float, key: str) -> list[Match]:
+        """Compare with the key's previous values, then remember the new ones."""
+        values = [lookup(event, field) for field in self.rule.compare_fields]
+        if self.rule.ignore_null and any(not isinstance(v, bool) and not v for v in values):
+            return []
+        out: list[Match] = []
+        previous = st.get("v")
+        if previous is not None and previous != values:
+            changed = True
+            if self.rule.timeframe is not None and "t" in st:
+                changed = ts - st["t"] <= self.rule.timeframe
+            if changed:
+                old = previous[0] if len(previous) == 1 else previous
+                new = values[0] if len(values) == 1 else values
+                out.append(
+                    self.match(
+                        st,
+                        key,
+                        event,
+                        1,
+                        st.get("t", ts),
+                        ts,
+                        extra={"old_value": old, "new_value": new},
+                    )
+                )
+        st["v"] = values
+        st["t"] = ts
+        return out
+
+    def idle(self, st: State, watermark: float) -> bool:
+        """Values are remembered for ``timeframe`` when set, else for a week."""
+        horizon = self.rule.timeframe if self.rule.timeframe is not None else 7 * 86400
+        return bool(watermark - st.get("hi", watermark) > horizon + self.lateness)

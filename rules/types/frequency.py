@@ -1,0 +1,59 @@
+"""``frequency``: ``num_events`` events within ``timeframe``, per query_key (ElastAlert2).
+
+The window holds the key's event times and spans ``(newest - timeframe, newest]``: an
+event exactly ``timeframe`` older than the newest one has left it (ElastAlert2's
+``EventWindow`` drops while ``duration >= timeframe``). Out-of-order events within the
+lateness are inserted in time order. Reaching ``num_events`` yields one match and empties
+the window, as ElastAlert2 does. The alert resolves once a whole ``timeframe`` (by the
+watermark) passes after the last match without reaching ``num_events`` again.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Mapping
+from typing import Any
+
+from rules.types.base import Match, RuleKind, State, trim_before
+
+
+class FrequencyRule(RuleKind):
+    """Counts per key in a sliding event-time window."""
+
+    windowed = True
+    ticks = True
+
+    def on_event(self, st: State, event: Mapping[str, Any], ts: float, key: str) -> list[Match]:
+        """Count the event; match when the window holds ``num_events``."""
+        timeframe = float(self.rule.timeframe or 0)
+        out = self._resolve(st, st["hi"] - self.lateness, key)
+        times: list[float] = st.setdefault("w", [])
+        bisect.insort(times, ts)
+        trim_before(times, times[-1] - timeframe)
+        if ts >= times[0]:
+            self.remember(st, event)
+        if len(times) >= (self.rule.num_events or 1):
+            out.append(self.match(st, key, event, len(times), times[0], times[-1]))
+            st["w"] = []
+            if self.rule.resolve:
+                st["fired"] = times[-1]
+        return out
+
+    def on_tick(self, st: State, watermark: float, key: str) -> list[Match]:
+        """Send the resolve notice when the quiet timeframe has passed."""
+        return self._resolve(st, watermark, key)
+
+    def _resolve(self, st: State, watermark: float, key: str) -> list[Match]:
+        fired = st.get("fired")
+        timeframe = float(self.rule.timeframe or 0)
+        if fired is None or watermark < fired + timeframe:
+            return []
+        del st["fired"]
+        count = len(st.get("w", ()))
+        event = self.placeholder(st, fired + timeframe)
+        return [Match(self.rule.name, key, "resolved", event, count, fired, fired + timeframe)]
+
+    def idle(self, st: State, watermark: float) -> bool:
+        """Forget a key once its window is over and its alert resolved."""
+        timeframe = float(self.rule.timeframe or 0)
+        return "fired" not in st and watermark - st.get("hi", watermark) > timeframe + self.lateness

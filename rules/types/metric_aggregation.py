@@ -1,0 +1,111 @@
+"""``metric_aggregation``: min/max/avg/sum/count of ``metric_agg_key`` per time bucket.
+
+ElastAlert2 runs an aggregation query per ``buffer_time``. On the stream the events fall
+into tumbling event-time buckets of ``bucket_interval`` (else ``buffer_time``, else
+``timeframe``, else 5 minutes) aligned to the epoch. A bucket closes once the watermark
+(newest event time of the key - lateness, or now - lateness on a tick) reaches its end;
+then, if it holds at least ``min_doc_count`` events, its value is compared: above
+``max_threshold`` or below ``min_threshold`` matches, with the value in
+``metric_<key>_<type>`` as ElastAlert2 names it. ``count``/``value_count`` count events
+holding the field; ``cardinality`` counts distinct values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from rules.fields import lookup, norm
+from rules.model import Rule
+from rules.types.base import Match, RuleKind, State
+
+
+class MetricAggregationRule(RuleKind):
+    """Aggregates a numeric field per key and bucket."""
+
+    windowed = True
+    ticks = True
+
+    def __init__(self, rule: Rule, lateness: float) -> None:
+        super().__init__(rule, lateness)
+        self.size = float(rule.bucket_interval or rule.buffer_time or rule.timeframe or 300.0)
+        self.field = str(rule.metric_agg_key)
+        self.kind = str(rule.metric_agg_type)
+        self.metric_key = f"metric_{self.field}_{self.kind}"
+
+    def on_event(self, st: State, event: Mapping[str, Any], ts: float, key: str) -> list[Match]:
+        """Add the event to its bucket, then close the buckets the watermark passed."""
+        start = math.floor(ts / self.size) * self.size
+        buckets: dict[str, list[Any]] = st.setdefault("b", {})
+        # [documents, values counted, sum, min, max, distinct values]
+        bucket = buckets.setdefault(repr(start), [0, 0, 0.0, None, None, []])
+        bucket[0] += 1
+        value = lookup(event, self.field)
+        if value is not None:
+            bucket[1] += 1
+            if self.kind == "cardinality":
+                term = norm(value)
+                if term not in bucket[5]:
+                    bucket[5].append(term)
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                bucket[2] += value
+                bucket[3] = value if bucket[3] is None else min(bucket[3], value)
+                bucket[4] = value if bucket[4] is None else max(bucket[4], value)
+        self.remember(st, event)
+        return self._close(st, st["hi"] - self.lateness, key)
+
+    def on_tick(self, st: State, watermark: float, key: str) -> list[Match]:
+        """Close buckets by wall-clock watermark."""
+        return self._close(st, watermark, key)
+
+    def _value(self, bucket: list[Any]) -> float | None:
+        if self.kind in ("count", "value_count"):
+            return float(bucket[1])
+        if self.kind == "cardinality":
+            return float(len(bucket[5]))
+        if bucket[3] is None:
+            return None
+        if self.kind == "sum":
+            return float(bucket[2])
+        if self.kind == "avg":
+            numeric = bucket[1] if bucket[1] else 1
+            return float(bucket[2]) / numeric
+        return float(bucket[3] if self.kind == "min" else bucket[4])
+
+    def _close(self, st: State, watermark: float, key: str) -> list[Match]:
+        buckets: dict[str, list[Any]] = st.get("b", {})
+        out: list[Match] = []
+        for name in sorted((n for n in buckets if float(n) + self.size <= watermark), key=float):
+            bucket = buckets.pop(name)
+            value = self._value(bucket)
+            if bucket[0] < self.rule.min_doc_count or value is None:
+                continue
+            high = self.rule.max_threshold is not None and value > self.rule.max_threshold
+            low = self.rule.min_threshold is not None and value < self.rule.min_threshold
+            if high or low:
+                start = float(name)
+                event = (
+                    dict(st.get("s", [{}])[-1])
+                    if st.get("s")
+                    else self.placeholder(st, start + self.size)
+                )
+                event[self.metric_key] = value
+                out.append(
+                    self.match(
+                        st,
+                        key,
+                        event,
+                        bucket[0],
+                        start,
+                        start + self.size,
+                        extra={self.metric_key: value},
+                    )
+                )
+        if not buckets:
+            st.pop("s", None)
+        return out
+
+    def idle(self, st: State, watermark: float) -> bool:
+        """A key without open buckets carries nothing."""
+        return not st.get("b")
