@@ -1,7 +1,82 @@
-"""Commands of this group (filled in by its component)."""
+"""``bitacora report weekly``: the weekly review as one self-contained HTML page."""
 
 from __future__ import annotations
 
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
 import click
 
-COMMANDS: list[click.Command] = []
+from bitacora import schema
+
+
+@click.group("report")
+def report() -> None:
+    """Reports over the stored logs."""
+
+
+@report.command("weekly")
+@click.option(
+    "--week",
+    "week_text",
+    metavar="YYYY-Www",
+    help="ISO week to review, e.g. 2026-W48 (default: the last complete week).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("report.html"),
+    show_default=True,
+    help="Where to write the page ('-' for standard output).",
+)
+@click.option("--index", default=schema.LOGS_PATTERN, show_default=True, help="Logs index pattern.")
+@click.option("--alerts-index", default=schema.ALERTS_PATTERN, show_default=True)
+@click.option("--deadletter-index", default=schema.DEADLETTER_PATTERN, show_default=True)
+def weekly(
+    week_text: str | None, output: Path, index: str, alerts_index: str, deadletter_index: str
+) -> None:
+    """Events and errors per service against the previous week, top error types, new error
+    patterns (drain3), alerts and time to resolve, ingest lag, dead letters and endpoints.
+    Progress goes to stderr."""
+    from bitacora.search.client import make_client
+    from bitacora.search.errors import BadQueryError, SearchConnectionError
+    from bitacora.settings import Settings
+    from dashboards.report.collect import ReportIndices, build_report
+    from dashboards.report.model import Week
+    from dashboards.report.render import render_html
+
+    now = datetime.now(UTC)
+    try:
+        week = Week.parse(week_text) if week_text else Week.last_complete(now)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--week") from exc
+    settings = Settings()
+    client = make_client(settings, timeout=120.0)
+    click.echo(f"weekly review {week.label} from {settings.opensearch_url}", err=True)
+    try:
+        result = build_report(
+            client,
+            week,
+            indices=ReportIndices(logs=index, alerts=alerts_index, deadletter=deadletter_index),
+            progress=lambda line: click.echo(f"  {line}", err=True),
+            now=now,
+        )
+    except BadQueryError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except SearchConnectionError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    finally:
+        client.close()
+    html = render_html(result)
+    if str(output) == "-":
+        click.echo(html, nl=False)
+    else:
+        output.write_text(html, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+
+
+COMMANDS: list[click.Command] = [report]
