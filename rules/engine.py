@@ -17,6 +17,7 @@ lateness are placed in time order. Ticks use the watermark ``now - lateness``.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -88,10 +89,21 @@ def key_of(crule: CompiledRule, event: Mapping[str, Any]) -> str:
 
 
 def observe(
-    crule: CompiledRule, event: Mapping[str, Any], state: State, now: float, key: str
+    crule: CompiledRule,
+    event: Mapping[str, Any],
+    state: State,
+    now: float,
+    key: str,
+    weight: int = 1,
 ) -> list[Match]:
-    """Feed an event that already passed the rule's filter to the key's ``state``."""
+    """Feed an event that already passed the rule's filter to the key's ``state``.
+
+    ``weight`` > 1 stands for that many events at the same time (pre-aggregated by the
+    router for counting types); other types treat it as one event.
+    """
     ts = event_time(event, now)
+    if crule.kind.coarse:
+        ts = float(math.floor(ts))
     newest = state.get("hi")
     if crule.kind.windowed and newest is not None and ts < newest - crule.lateness:
         state["late"] = state.get("late", 0) + 1
@@ -103,7 +115,7 @@ def observe(
         state["key"] = key
         if crule.key_fields:
             state["k"] = {field: lookup(event, field) for field in crule.key_fields}
-    return crule.kind.on_event(state, event, ts, key)
+    return crule.kind.on_event(state, event, ts, key, weight)
 
 
 def evaluate(

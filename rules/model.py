@@ -30,7 +30,11 @@ _DURATION_SCHEMA: dict[str, Any] = {
     "description": "ElastAlert2 mapping like {minutes: 5} or text like '5m' (seconds)",
 }
 Duration = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema(_DURATION_SCHEMA)]
-StrList = Annotated[list[str], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)]
+StrList = Annotated[
+    list[str],
+    BeforeValidator(lambda v: [v] if isinstance(v, str) else v),
+    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
+]
 Scalar = str | int | float | bool
 
 RuleTypeName = Literal[

@@ -11,7 +11,9 @@ from rules.types.base import Match, RuleKind, State
 class AnyRule(RuleKind):
     """One match per event; realert in the notifier keeps the pages down."""
 
-    def on_event(self, st: State, event: Mapping[str, Any], ts: float, key: str) -> list[Match]:
+    def on_event(
+        self, st: State, event: Mapping[str, Any], ts: float, key: str, weight: int = 1
+    ) -> list[Match]:
         """Match every event."""
         return [self.match(st, key, event, 1, ts, ts)]
 

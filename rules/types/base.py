@@ -62,13 +62,16 @@ class RuleKind:
 
     windowed: ClassVar[bool] = False
     ticks: ClassVar[bool] = False
+    coarse: ClassVar[bool] = False  # event times kept in whole seconds (bounded, stable state)
 
     def __init__(self, rule: Rule, lateness: float) -> None:
         self.rule = rule
         self.lateness = lateness
         self.sample_size = rule.sample_size
 
-    def on_event(self, st: State, event: Mapping[str, Any], ts: float, key: str) -> list[Match]:
+    def on_event(
+        self, st: State, event: Mapping[str, Any], ts: float, key: str, weight: int = 1
+    ) -> list[Match]:
         """React to one matching event at event time ``ts``."""
         raise NotImplementedError
 

@@ -3,16 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+from bitacora.errors import RuleError
 from rules.fields import each, lookup, norm
 from rules.model import Rule
 from rules.types.base import Match, RuleKind, State
 
 
 def value_set(values: list[Any]) -> frozenset[str]:
-    """Listed values in canonical text form, so ``500`` in YAML matches the integer 500."""
-    return frozenset(norm(value) for value in values)
+    """Listed values in canonical text form, so ``500`` in YAML matches the integer 500.
+
+    As in ElastAlert2, an entry ``"!file /path"`` stands for the lines of that file.
+    """
+    out: set[str] = set()
+    for value in values:
+        if isinstance(value, str) and value.startswith("!file "):
+            path = Path(value[len("!file ") :].strip())
+            try:
+                lines = path.read_text(encoding="utf-8").splitlines()
+            except OSError as exc:
+                raise RuleError(f"cannot read list file {path}: {exc.strerror}") from exc
+            out.update(line.strip() for line in lines if line.strip())
+        else:
+            out.add(norm(value))
+    return frozenset(out)
 
 
 class BlacklistRule(RuleKind):
@@ -23,7 +39,9 @@ class BlacklistRule(RuleKind):
         self.field = str(rule.compare_key)
         self.values = value_set(rule.blacklist or [])
 
-    def on_event(self, st: State, event: Mapping[str, Any], ts: float, key: str) -> list[Match]:
+    def on_event(
+        self, st: State, event: Mapping[str, Any], ts: float, key: str, weight: int = 1
+    ) -> list[Match]:
         """Match when any value of the field is blacklisted."""
         if any(norm(value) in self.values for value in each(lookup(event, self.field))):
             return [self.match(st, key, event, 1, ts, ts)]

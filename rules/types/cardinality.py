@@ -21,7 +21,9 @@ class CardinalityRule(RuleKind):
     windowed = True
     ticks = True
 
-    def on_event(self, st: State, event: Mapping[str, Any], ts: float, key: str) -> list[Match]:
+    def on_event(
+        self, st: State, event: Mapping[str, Any], ts: float, key: str, weight: int = 1
+    ) -> list[Match]:
         """Record the value and check the bounds."""
         values: dict[str, float] = st.setdefault("c", {})
         st.setdefault("first", ts)

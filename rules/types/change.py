@@ -20,7 +20,9 @@ class ChangeRule(RuleKind):
 
     windowed = True
 
-    def on_event(self, st: State, event: Mapping[str, Any], ts: float, key: str) -> list[Match]:
+    def on_event(
+        self, st: State, event: Mapping[str, Any], ts: float, key: str, weight: int = 1
+    ) -> list[Match]:
         """Compare with the key's previous values, then remember the new ones."""
         values = [lookup(event, field) for field in self.rule.compare_fields]
         if self.rule.ignore_null and any(not isinstance(v, bool) and not v for v in values):

@@ -2,15 +2,20 @@
 
 A key is watched from its first event. On each tick (watermark = now - lateness) the
 window ``(watermark - timeframe, watermark]`` is counted once the key has been watched for
-a whole timeframe; below ``threshold`` it matches, and, as in ElastAlert2, the watch
-restarts so a silence that lasts matches again every timeframe (the notifier's realert
+a whole timeframe; below ``threshold`` it matches and, as in ElastAlert2, the watch
+restarts, so a silence that lasts matches again every timeframe (the notifier's realert
 decides what is sent). With ``forget_keys`` the key is dropped after its match instead.
 The alert resolves when events bring the window back to ``threshold``.
+
+Flatline rules usually see every event of a service, so the state is kept small and
+stable: only the newest ``threshold`` event times, in whole seconds. The state then
+changes at most once per second per key, which keeps table writes rare.
 """
 
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,25 +27,34 @@ class FlatlineRule(RuleKind):
 
     windowed = True
     ticks = True
+    coarse = True
 
-    def on_event(self, st: State, event: Mapping[str, Any], ts: float, key: str) -> list[Match]:
+    def on_event(
+        self, st: State, event: Mapping[str, Any], ts: float, key: str, weight: int = 1
+    ) -> list[Match]:
         """Count the event; resolve a firing key once traffic is back to threshold."""
+        threshold = max(self.rule.threshold or 0, 1)
+        second = float(math.floor(ts))
         times: list[float] = st.setdefault("w", [])
-        bisect.insort(times, ts)
+        for _ in range(min(weight, threshold)):
+            if len(times) >= threshold and second <= times[0]:
+                break
+            bisect.insort(times, second)
+            if len(times) > threshold:
+                del times[0]
         trim_before(times, st["hi"] - float(self.rule.timeframe or 0))
-        st.setdefault("first", ts)
+        st.setdefault("first", second)
         if st.get("firing") and len(times) >= (self.rule.threshold or 0):
             del st["firing"]
             if self.rule.resolve:
-                return [
-                    self.match(st, key, event, len(times), times[0], times[-1], status="resolved")
-                ]
+                count = len(times)
+                return [self.match(st, key, event, count, times[0], times[-1], status="resolved")]
         return []
 
     def on_tick(self, st: State, watermark: float, key: str) -> list[Match]:
         """Match when the key's window, a whole timeframe after it started, is too quiet."""
         timeframe = float(self.rule.timeframe or 0)
-        now = max(watermark, st.get("hi", watermark))
+        now = max(float(math.floor(watermark)), st.get("hi", -math.inf))
         times: list[float] = st.setdefault("w", [])
         trim_before(times, now - timeframe)
         first = st.setdefault("first", now)

@@ -1,11 +1,12 @@
 """``frequency``: ``num_events`` events within ``timeframe``, per query_key (ElastAlert2).
 
-The window holds the key's event times and spans ``(newest - timeframe, newest]``: an
-event exactly ``timeframe`` older than the newest one has left it (ElastAlert2's
-``EventWindow`` drops while ``duration >= timeframe``). Out-of-order events within the
-lateness are inserted in time order. Reaching ``num_events`` yields one match and empties
-the window, as ElastAlert2 does. The alert resolves once a whole ``timeframe`` (by the
-watermark) passes after the last match without reaching ``num_events`` again.
+The window spans ``(newest - timeframe, newest]``: an event exactly ``timeframe`` older
+than the newest one has left it (ElastAlert2's ``EventWindow`` drops while ``duration >=
+timeframe``). Out-of-order events within the lateness are inserted in time order. Only
+the newest ``num_events`` times are kept (enough to decide, and bounded). Reaching
+``num_events`` yields one match and empties the window, as ElastAlert2 does. The alert
+resolves once a whole ``timeframe`` (by the watermark) passes after the last match
+without reaching ``num_events`` again.
 """
 
 from __future__ import annotations
@@ -23,16 +24,22 @@ class FrequencyRule(RuleKind):
     windowed = True
     ticks = True
 
-    def on_event(self, st: State, event: Mapping[str, Any], ts: float, key: str) -> list[Match]:
+    def on_event(
+        self, st: State, event: Mapping[str, Any], ts: float, key: str, weight: int = 1
+    ) -> list[Match]:
         """Count the event; match when the window holds ``num_events``."""
         timeframe = float(self.rule.timeframe or 0)
+        needed = self.rule.num_events or 1
         out = self._resolve(st, st["hi"] - self.lateness, key)
         times: list[float] = st.setdefault("w", [])
-        bisect.insort(times, ts)
+        for _ in range(min(weight, needed)):
+            bisect.insort(times, ts)
+        if len(times) > needed:
+            del times[: len(times) - needed]
         trim_before(times, times[-1] - timeframe)
         if ts >= times[0]:
             self.remember(st, event)
-        if len(times) >= (self.rule.num_events or 1):
+        if len(times) >= needed:
             out.append(self.match(st, key, event, len(times), times[0], times[-1]))
             st["w"] = []
             if self.rule.resolve:
@@ -56,4 +63,5 @@ class FrequencyRule(RuleKind):
     def idle(self, st: State, watermark: float) -> bool:
         """Forget a key once its window is over and its alert resolved."""
         timeframe = float(self.rule.timeframe or 0)
-        return "fired" not in st and watermark - st.get("hi", watermark) > timeframe + self.lateness
+        quiet = watermark - st.get("hi", watermark) > timeframe + self.lateness
+        return "fired" not in st and bool(quiet)

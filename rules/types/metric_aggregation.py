@@ -34,7 +34,9 @@ class MetricAggregationRule(RuleKind):
         self.kind = str(rule.metric_agg_type)
         self.metric_key = f"metric_{self.field}_{self.kind}"
 
-    def on_event(self, st: State, event: Mapping[str, Any], ts: float, key: str) -> list[Match]:
+    def on_event(
+        self, st: State, event: Mapping[str, Any], ts: float, key: str, weight: int = 1
+    ) -> list[Match]:
         """Add the event to its bucket, then close the buckets the watermark passed."""
         start = math.floor(ts / self.size) * self.size
         buckets: dict[str, list[Any]] = st.setdefault("b", {})

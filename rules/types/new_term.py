@@ -38,7 +38,9 @@ class NewTermRule(RuleKind):
             return None
         return [", ".join(norm(part) for part in parts)]
 
-    def on_event(self, st: State, event: Mapping[str, Any], ts: float, key: str) -> list[Match]:
+    def on_event(
+        self, st: State, event: Mapping[str, Any], ts: float, key: str, weight: int = 1
+    ) -> list[Match]:
         """Record the event's terms; match those that are new after the warmup."""
         learning = ts < st.setdefault("start", ts) + self.rule.warmup
         known: dict[str, dict[str, float]] = st.setdefault("t", {})

@@ -23,7 +23,9 @@ class WhitelistRule(RuleKind):
         self.field = str(rule.compare_key)
         self.values = value_set(rule.whitelist or [])
 
-    def on_event(self, st: State, event: Mapping[str, Any], ts: float, key: str) -> list[Match]:
+    def on_event(
+        self, st: State, event: Mapping[str, Any], ts: float, key: str, weight: int = 1
+    ) -> list[Match]:
         """Match unless every value of the field is whitelisted."""
         values = each(lookup(event, self.field))
         if not values:
