@@ -22,7 +22,8 @@ FLUENTD_CHUNK = "XGMaR1lhZ2hKd2V4N3k5Ug==\n"  # Fluentd's chunk ids are base64 +
 
 
 def pack(obj: object) -> bytes:
-    return msgpack.packb(obj, use_bin_type=True)
+    packed: bytes = msgpack.packb(obj, use_bin_type=True)
+    return packed
 
 
 def fixext8(seconds: int, nanos: int) -> msgpack.ExtType:
