@@ -1,0 +1,246 @@
+"""``normalize``: one raw record in, one OpenSearch document (event table fields) out."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+from bitacora.errors import DecodeError
+from bitacora.rawrecord import RawRecord
+from processors.normalize.config import DEFAULT_CONFIG, NormalizeConfig
+from processors.normalize.extract import Candidate, check, collect, pop_path
+from processors.normalize.fields import Builder, to_text
+from processors.normalize.ids import event_id
+from processors.normalize.levels import (
+    DEFAULT_LEVEL,
+    ERROR_LEVEL,
+    FATAL_LEVEL,
+    level_from_status,
+    parse_level,
+)
+from processors.normalize.parsers import parse_body
+from processors.normalize.parsers.mongodb import is_mongodb, parse_mongodb
+from processors.normalize.parsers.stacktrace import exception_line, find_exception, has_trace
+from processors.normalize.timefmt import format_ms, format_ns, parse_time, valid_ns
+
+_BODY_KEYS: Final = (("log", 2), ("message", 0), ("msg", 1), ("MESSAGE", 3))
+_SERVICE_LABELS: Final = ("app.kubernetes.io/name", "app", "k8s-app")
+# Keyword fields in table order (after the fixed head); strings capped at the label cap.
+_KEYWORDS: Final = (
+    "log.logger",
+    "service.name",
+    "service.environment",
+    "host.name",
+    "kubernetes.namespace",
+    "kubernetes.pod.name",
+    "kubernetes.container.name",
+    "trace.id",
+    "span.id",
+    "error.type",
+)
+
+
+def _choose(candidates: dict[str, list[Candidate]], fields: dict[Any, Any]) -> dict[str, Any]:
+    # The best valid candidate per target; consumed record fields leave ``fields``.
+    chosen: dict[str, Any] = {}
+    for target, found in candidates.items():
+        if target == "@time":
+            continue
+        if len(found) > 1:
+            found.sort(key=lambda candidate: candidate[0])
+        for _, path, value, arg, consumed in found:
+            result = check(target, value, arg)
+            if result is not None:
+                chosen[target] = result
+                if consumed and path is not None:
+                    pop_path(fields, path)
+                break
+    return chosen
+
+
+def _event_time(
+    raw: RawRecord, candidates: dict[str, list[Candidate]], fields: dict[Any, Any]
+) -> int:
+    # The client's forward time wins; else the record's own time; else arrival time.
+    if valid_ns(raw.time_ns):
+        return raw.time_ns
+    found = candidates.get("@time", [])
+    found.sort(key=lambda candidate: candidate[0])
+    for _, path, value, _, _ in found:
+        ns = parse_time(value)
+        if ns is not None:
+            if path is not None:
+                pop_path(fields, path)
+            return ns
+    if valid_ns(raw.received_ns):
+        return raw.received_ns
+    raise DecodeError("record has no usable time (client time, record time, received time)")
+
+
+def _service_from_kubernetes(fields: dict[Any, Any]) -> str | None:
+    kube = fields.get("kubernetes")
+    labels = kube.get("labels") if type(kube) is dict else None
+    if type(labels) is not dict:
+        return None
+    for key in _SERVICE_LABELS:
+        name = check("service.name", labels.get(key), None)
+        if name is not None:
+            return str(name)
+    return None
+
+
+def _exceptions(chosen: dict[str, Any]) -> None:
+    # Fill error.* from exception text in dedicated fields or in the message.
+    stack = chosen.get("error.stack_trace")
+    text = chosen.pop("@exc", None)
+    found = None
+    if stack is None and text is not None:
+        found = find_exception(text)
+        chosen["error.stack_trace"] = found[3] if found else text
+    elif stack is not None and "error.type" not in chosen:
+        found = find_exception(stack)
+    else:
+        message = chosen.get("message")
+        if stack is None and message is not None and has_trace(message):
+            found = find_exception(message)
+            if found is not None:
+                head, error_type, error_message, trace = found
+                chosen["message"] = head or exception_line(error_type, error_message)
+                chosen["error.stack_trace"] = trace
+    if found is not None:
+        chosen.setdefault("error.type", found[1])
+        if found[2] is not None:
+            chosen.setdefault("error.message", found[2])
+
+
+def _level(chosen: dict[str, Any], sniffed: Any) -> tuple[str, int]:
+    level: tuple[str, int] | None = chosen.get("log.level")
+    if level is None and sniffed is not None:
+        level = parse_level(sniffed)
+    if level is not None:
+        return level
+    if "error.type" in chosen:
+        return FATAL_LEVEL if chosen["error.type"] == "panic" else ERROR_LEVEL
+    status = chosen.get("http.response.status_code")
+    return level_from_status(status) if status is not None else DEFAULT_LEVEL
+
+
+def normalize(
+    raw: RawRecord, partition: int, offset: int, config: NormalizeConfig = DEFAULT_CONFIG
+) -> dict[str, Any]:
+    """The OpenSearch document for one raw record (flat dotted keys, see ARCHITECTURE.md).
+
+    Pure: the same input gives the same document. Raises DecodeError (and nothing else)
+    when the record cannot be normalized at all: it is not a map, or no time is usable.
+    """
+    record = getattr(raw, "record", None)
+    if type(record) is not dict:
+        raise DecodeError(f"record is a {type(record).__name__}, not a map")
+    tag = to_text(raw.tag)
+    if tag is None:
+        raise DecodeError(f"tag is a {type(raw.tag).__name__}, not a string")
+    try:
+        return _normalize(raw, record, tag, partition, offset, config)
+    except DecodeError:
+        raise
+    except Exception as exc:  # a bug must dead-letter one event, not stop the worker
+        raise DecodeError(f"cannot normalize record: {type(exc).__name__}: {exc}") from exc
+
+
+def _normalize(
+    raw: RawRecord,
+    record: dict[Any, Any],
+    tag: str,
+    partition: int,
+    offset: int,
+    config: NormalizeConfig,
+) -> dict[str, Any]:
+    fields = dict(record)
+    hints: dict[str, Any] = {}
+    body_priority = 0
+    if "s" in fields and "t" in fields and is_mongodb(fields):
+        hints = parse_mongodb(fields)  # already structured: no body to parse
+    for key, priority in () if hints else _BODY_KEYS:
+        body = fields.get(key)
+        if type(body) is str or type(body) is bytes:
+            text = to_text(body)
+            if text:
+                del fields[key]
+                hints = parse_body(text)
+                body_priority = priority
+                inner = hints.pop("@fields", None)
+                if inner is not None:
+                    fields.update(inner)
+            break
+    if "s" in fields and "t" in fields and is_mongodb(fields):
+        hints.update(parse_mongodb(fields))
+
+    candidates: dict[str, list[Candidate]] = {}
+    collect(fields, candidates)
+    sniffed = None
+    for target, value in hints.items():
+        if target[0] != "@" or target == "@time":
+            priority = body_priority if target == "message" else -1
+            arg = 1 if target == "event.duration" else None  # parsers give nanoseconds
+            candidates.setdefault(target, []).append((priority, None, value, arg, False))
+        elif target == "@level":
+            sniffed = value
+    chosen = _choose(candidates, fields)
+    time_ns = _event_time(raw, candidates, fields)
+    _exceptions(chosen)
+    level, severity = _level(chosen, sniffed)
+    extra = hints.get("@labels")
+    if extra:
+        for key, value in extra.items():
+            fields.setdefault(key, value)
+
+    service = chosen.get("service.name") or _service_from_kubernetes(fields)
+    if service is None:
+        service = tag.partition(".")[0] or "unknown"
+
+    builder = Builder(config)
+    doc: dict[str, Any] = {"@timestamp": format_ns(time_ns)}
+    if valid_ns(raw.received_ns):
+        doc["event.ingested"] = format_ms(raw.received_ns)
+    doc["event.id"] = event_id(raw.chunk, raw.position, partition, offset)
+    keyword_cap = config.label_value_bytes
+    builder.put(doc, "event.dataset", tag, keyword_cap)
+    doc["event.severity"] = severity
+    message = chosen.get("message")
+    if message is not None:
+        builder.put(doc, "message", message, config.max_field_bytes)
+    doc["log.level"] = level
+    chosen["service.name"] = service
+    for name in _KEYWORDS:
+        value = chosen.get(name)
+        if value is not None:
+            builder.put(doc, name, value, keyword_cap)
+    for name in ("error.message", "error.stack_trace"):
+        value = chosen.get(name)
+        if value is not None:
+            builder.put(doc, name, value, config.max_field_bytes)
+    if "http.request.method" in chosen:
+        doc["http.request.method"] = chosen["http.request.method"]
+    if "http.response.status_code" in chosen:
+        doc["http.response.status_code"] = chosen["http.response.status_code"]
+    if "url.path" in chosen:
+        builder.put(doc, "url.path", chosen["url.path"], keyword_cap)
+    if "client.ip" in chosen:
+        doc["client.ip"] = chosen["client.ip"]
+    if "event.duration" in chosen:
+        doc["event.duration"] = chosen["event.duration"]
+    if fields:
+        labels = builder.labels(fields)
+        if labels:
+            doc["labels"] = labels
+    builder.finish()
+    return doc
+
+
+def to_json_bytes(doc: dict[str, Any]) -> bytes:
+    """Compact UTF-8 JSON of a normalized document (for logs.normalized and bulk bodies)."""
+    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    return text.encode("utf-8", "replace")
+
+
+__all__ = ["normalize", "to_json_bytes"]

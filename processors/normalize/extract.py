@@ -1,0 +1,341 @@
+"""Which record fields feed which event-table field, and how each value is checked.
+
+``ALIASES`` maps a record key (or a dotted path into nested ECS-style objects such as
+``{"service": {"name": ...}}`` or pino's ``{"req": {"method": ...}}``) to
+``(target, priority, argument, consumed)``. Lower priority wins; a value that fails its
+target's check stays in ``labels`` and the next candidate is tried. ``consumed`` False
+keeps the original in ``labels`` too (e.g. a full ``url`` only *gives* ``url.path``).
+The ``argument`` is the level scale for level fields and the unit (in ns) for durations.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from processors.normalize.fields import to_text
+from processors.normalize.levels import parse_level
+
+Alias = tuple[str, int, Any, bool]
+Candidate = tuple[int, tuple[str, ...] | None, Any, Any, bool]
+
+ALIASES: Final[dict[str, Alias]] = {}
+
+
+def _aliases(target: str, *keys: str, arg: Any = None, consumed: bool = True) -> None:
+    for priority, key in enumerate(keys):
+        ALIASES[key] = (target, priority, arg, consumed)
+
+
+_aliases("message", "message", "msg", "log", "MESSAGE", "short_message", "@message")
+_aliases(
+    "log.level",
+    "log.level",
+    "level",
+    "severity",
+    "levelname",
+    "lvl",
+    "loglevel",
+    "log_level",
+    "level_name",
+    "severity_text",
+    "SeverityText",
+    arg="auto",
+)
+ALIASES["levelno"] = ("log.level", 20, "python", True)
+ALIASES["severity_number"] = ("log.level", 21, "otel", True)
+ALIASES["SeverityNumber"] = ("log.level", 22, "otel", True)
+ALIASES["PRIORITY"] = ("log.level", 23, "syslog", True)
+ALIASES["syslog_severity"] = ("log.level", 24, "syslog", True)
+_aliases("log.logger", "log.logger", "logger", "logger_name", "loggerName")
+_aliases("service.name", "service.name", "service", "service_name", "serviceName")
+_aliases(
+    "service.environment",
+    "service.environment",
+    "environment",
+    "env",
+    "deployment.environment",
+    "deployment_environment",
+)
+_aliases("host.name", "host.name", "host.hostname", "hostname", "host", "HOSTNAME", "_HOSTNAME")
+ALIASES["kubernetes.host"] = ("host.name", 20, None, False)
+_aliases(
+    "kubernetes.namespace",
+    "kubernetes.namespace_name",
+    "kubernetes.namespace",
+    "k8s.namespace.name",
+)
+_aliases("kubernetes.pod.name", "kubernetes.pod_name", "kubernetes.pod.name", "k8s.pod.name")
+_aliases(
+    "kubernetes.container.name",
+    "kubernetes.container_name",
+    "kubernetes.container.name",
+    "k8s.container.name",
+)
+_aliases("trace.id", "trace.id", "trace_id", "traceId", "traceid", "otelTraceID", "dd.trace_id")
+_aliases("span.id", "span.id", "span_id", "spanId", "spanid", "otelSpanID", "dd.span_id")
+_aliases(
+    "error.type",
+    "error.type",
+    "error.kind",
+    "exc_type",
+    "error_type",
+    "exception.type",
+    "err.type",
+    "err.name",
+)
+_aliases(
+    "error.message",
+    "error.message",
+    "exc_message",
+    "exc_value",
+    "error_message",
+    "exception.message",
+    "err.message",
+    "error",
+    "err",
+)
+_aliases(
+    "error.stack_trace",
+    "error.stack_trace",
+    "error.stack",
+    "exception.stacktrace",
+    "err.stack",
+)
+# Text that holds a formatted exception: parsed for type and message too.
+_aliases(
+    "@exc",
+    "exc_text",
+    "exc_info",
+    "stack_trace",
+    "stacktrace",
+    "stack",
+    "traceback",
+    "exception",
+    "stack_info",
+)
+_aliases(
+    "http.request.method",
+    "http.request.method",
+    "method",
+    "request_method",
+    "req.method",
+    "http.method",
+    "httpMethod",
+)
+_aliases(
+    "http.response.status_code",
+    "http.response.status_code",
+    "status_code",
+    "statusCode",
+    "status",
+    "res.statusCode",
+    "http.status_code",
+    "response_status",
+)
+_aliases("url.path", "url.path", "path", "request_path")
+ALIASES.update(
+    {
+        key: ("url.path", 10 + index, "derive", False)
+        for index, key in enumerate(
+            ("url.original", "uri", "request_uri", "url", "req.url", "http.url", "http.target")
+        )
+    }
+)
+_aliases(
+    "client.ip",
+    "client.ip",
+    "client_ip",
+    "clientIp",
+    "remote_addr",
+    "remote_ip",
+    "remoteAddress",
+    "req.remoteAddress",
+    "source.ip",
+    "x_forwarded_for",
+)
+for _index, (_key, _unit) in enumerate(
+    {
+        "event.duration": 1,
+        "duration_ns": 1,
+        "duration_us": 1_000,
+        "duration_ms": 1_000_000,
+        "elapsed_ms": 1_000_000,
+        "latency_ms": 1_000_000,
+        "response_time_ms": 1_000_000,
+        "responseTime": 1_000_000,
+        "took_ms": 1_000_000,
+        "request_time": 1_000_000_000,
+        "duration_s": 1_000_000_000,
+    }.items()
+):
+    ALIASES[_key] = ("event.duration", _index, _unit, True)
+# The record's own time; used (and consumed) only when the client sent no time.
+_aliases("@time", "@timestamp", "timestamp", "time", "ts", "datetime", "date", consumed=False)
+
+#: Dotted prefixes worth descending into when a record field holds an object.
+PREFIXES: Final = frozenset(
+    key.rsplit(".", depth)[0] for key in ALIASES for depth in range(1, key.count(".") + 1)
+)
+
+_EMPTY: Final = frozenset(("", "-", "None", "none", "null", "NULL", "nil", "undefined"))
+_METHOD = re.compile(r"[A-Z][A-Z_-]{0,19}")
+_MAX_NS: Final = 2**63 - 1
+
+
+def _text(value: Any, _arg: Any) -> str | None:
+    text = to_text(value)
+    if text is None:
+        return None
+    text = text.rstrip()
+    return None if text in _EMPTY else text
+
+
+def _ident(value: Any, _arg: Any) -> str | None:
+    text = to_text(value)
+    if text is None:
+        return None
+    text = text.strip()
+    return None if text in _EMPTY else text
+
+
+def _level(value: Any, scale: Any) -> tuple[str, int] | None:
+    return parse_level(value, scale or "auto")
+
+
+def _method(value: Any, _arg: Any) -> str | None:
+    if type(value) is not str:
+        return None
+    method = value.strip().upper()
+    return method if _METHOD.fullmatch(method) else None
+
+
+def _status(value: Any, _arg: Any) -> int | None:
+    if type(value) is str and len(value) == 3 and value.isdigit():
+        value = int(value)
+    if type(value) is int and 100 <= value <= 599:
+        return value
+    return None
+
+
+def _path(value: Any, arg: Any) -> str | None:
+    text = _ident(value, None)
+    if text is None:
+        return None
+    if arg == "derive" and "://" in text[:12]:
+        try:
+            text = urlsplit(text).path or "/"
+        except ValueError:
+            return None
+    return text.partition("?")[0] or None
+
+
+def _ip(value: Any, _arg: Any) -> str | None:
+    text = _ident(value, None)
+    if text is None:
+        return None
+    text = text.partition(",")[0].strip().strip("[]").partition("%")[0]
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    return text
+
+
+def _duration(value: Any, unit: Any) -> int | None:
+    if type(value) is str:
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if type(value) is not int and type(value) is not float:
+        return None
+    scaled: float = value * unit
+    if not 0 <= scaled <= _MAX_NS:  # also rejects NaN
+        return None
+    return round(scaled)
+
+
+def _raw(value: Any, _arg: Any) -> Any:
+    return value
+
+
+CHECKS: Final[dict[str, Callable[[Any, Any], Any]]] = {
+    "message": _text,
+    "log.level": _level,
+    "error.message": _text,
+    "error.stack_trace": _text,
+    "@exc": _text,
+    "http.request.method": _method,
+    "http.response.status_code": _status,
+    "url.path": _path,
+    "client.ip": _ip,
+    "event.duration": _duration,
+    "@time": _raw,
+}
+
+
+def check(target: str, value: Any, arg: Any) -> Any:
+    """The value ``target`` stores for ``value``, or None when it does not fit."""
+    checker = CHECKS.get(target)
+    return _ident(value, arg) if checker is None else checker(value, arg)
+
+
+def collect(fields: dict[Any, Any], out: dict[str, list[Candidate]]) -> None:
+    """Append every alias candidate found in ``fields`` to ``out[target]``."""
+    for key, value in fields.items():
+        if type(value) is dict:
+            if key in PREFIXES:
+                _descend(value, key, (key,), out)
+            continue
+        alias = ALIASES.get(key)
+        if alias is not None:
+            target, priority, arg, consumed = alias
+            candidate = (priority, (key,), value, arg, consumed)
+            found = out.get(target)
+            if found is None:
+                out[target] = [candidate]
+            else:
+                found.append(candidate)
+
+
+def _descend(
+    mapping: dict[Any, Any], prefix: str, path: tuple[str, ...], out: dict[str, list[Candidate]]
+) -> None:
+    for key, value in mapping.items():
+        if type(key) is not str:
+            continue
+        dotted = f"{prefix}.{key}"
+        if type(value) is dict:
+            if dotted in PREFIXES and len(path) < 4:
+                _descend(value, dotted, (*path, key), out)
+            continue
+        alias = ALIASES.get(dotted)
+        if alias is not None:
+            target, priority, arg, consumed = alias
+            out.setdefault(target, []).append((priority, (*path, key), value, arg, consumed))
+
+
+def pop_path(fields: dict[Any, Any], path: tuple[str, ...]) -> None:
+    """Remove ``path`` from ``fields``, copying nested objects (the input stays intact)
+    and dropping objects left empty."""
+    if len(path) == 1:
+        fields.pop(path[0], None)
+        return
+    chain = []
+    parent = fields
+    for part in path[:-1]:
+        child = parent.get(part)
+        if type(child) is not dict:
+            return
+        child = dict(child)
+        parent[part] = child
+        chain.append((parent, part, child))
+        parent = child
+    parent.pop(path[-1], None)
+    for parent, part, child in reversed(chain):
+        if not child:
+            del parent[part]

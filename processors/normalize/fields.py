@@ -1,0 +1,235 @@
+"""Making any value safe to store: UTF-8 repair, size caps, and the ``labels`` tree.
+
+Choices (documented in the package docstring too):
+
+- invalid UTF-8 (raw bytes, or the surrogate escapes the raw-record decoder leaves) and
+  lone surrogates become U+FFFD; NUL becomes U+FFFD as well;
+- a string over its cap keeps a prefix of whole characters plus ``…[truncated N bytes]``
+  (N = UTF-8 bytes removed); prefix plus marker never exceed the cap;
+- label keys: ``.`` becomes ``_`` (nesting is the only path separator inside the
+  flat_object), an empty key becomes ``_empty``, keys are cut at 128 characters; when two
+  keys clean to the same name the later one wins;
+- ``None`` values, empty objects and empty lists are left out of ``labels``;
+  non-finite floats become strings; unknown types become ``str(value)``;
+- at most ``max_label_keys`` keys and list items are kept (depth-first, in record order);
+  the rest are counted in ``labels["_truncated_keys"]``;
+- objects nested deeper than ``max_depth`` become their JSON text (then capped);
+- a field whose *name* says it holds a secret is replaced whole by ``[REDACTED:<kind>]``.
+
+Every string placed in the document is registered as a *slot* ``(container, key, cap)`` so
+that redaction and truncation run once over the whole event afterwards (see ``finish``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from functools import lru_cache
+from typing import Any, Final
+
+from processors.normalize.config import MAX_KEY_CHARS, NormalizeConfig
+from processors.normalize.redact import may_need_redaction, redact, secret_kind_for_key
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_MARKER: Final = "…[truncated {} bytes]"
+TRUNCATED_KEYS: Final = "_truncated_keys"
+
+Slot = tuple[Any, Any, int]  # (dict or list, key or index, cap in bytes)
+
+
+def repair(text: str) -> str:
+    """``text`` with surrogates (invalid UTF-8) and NUL replaced by U+FFFD."""
+    if not text.isascii() and _SURROGATE.search(text) is not None:
+        text = _SURROGATE.sub("\ufffd", text)
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    return text
+
+
+def to_text(value: object) -> str | None:
+    """A repaired string for a scalar (str, bytes, int, finite float), else None."""
+    kind = type(value)
+    if kind is str:
+        return repair(value)  # type: ignore[arg-type]
+    if kind is bytes or kind is bytearray:
+        return repair(value.decode("utf-8", "replace"))  # type: ignore[attr-defined]
+    if kind is int:
+        return str(value)
+    if kind is float and math.isfinite(value):  # type: ignore[arg-type]
+        return repr(value)
+    return None
+
+
+def truncate(text: str, max_bytes: int) -> str:
+    """``text`` cut to at most ``max_bytes`` UTF-8 bytes, marker included."""
+    if len(text) <= max_bytes and (text.isascii() or len(text) * 4 <= max_bytes):
+        return text
+    data = text.encode("utf-8", "replace")
+    total = len(data)
+    if total <= max_bytes:
+        return text
+    room = max_bytes - len(_MARKER.format(total).encode("utf-8"))
+    head = data[: max(room, 0)].decode("utf-8", "ignore")
+    removed = total - len(head.encode("utf-8"))
+    return head + _MARKER.format(removed)
+
+
+@lru_cache(maxsize=16384)
+def _clean_str_key(key: str) -> str:
+    key = repair(key)
+    if "." in key:
+        key = key.replace(".", "_")
+    if len(key) > MAX_KEY_CHARS:
+        key = key[:MAX_KEY_CHARS]
+    return key if key.strip() else "_empty"
+
+
+def clean_key(key: object) -> str:
+    """A label key OpenSearch accepts inside a flat_object (see module docstring)."""
+    if type(key) is str:
+        return _clean_str_key(key)
+    text = to_text(key)
+    if text is None:
+        text = repair(str(key))
+    return _clean_str_key(text)
+
+
+def _jsonable(value: Any, depth: int) -> Any:
+    # Plain JSON data for a subtree below max_depth; secrets by key name already hidden.
+    kind = type(value)
+    if kind is dict:
+        if depth > 200:
+            return "…"
+        out = {}
+        for key, item in value.items():
+            name = clean_key(key)
+            secret = secret_kind_for_key(name)
+            out[name] = f"[REDACTED:{secret}]" if secret else _jsonable(item, depth + 1)
+        return out
+    if kind is list or kind is tuple:
+        return "…" if depth > 200 else [_jsonable(item, depth + 1) for item in value]
+    if value is None or kind is bool or kind is int:
+        return value
+    text = to_text(value)
+    return text if text is not None else repair(str(value))
+
+
+class Builder:
+    """Collects the document's strings as slots while copying values into safe shapes."""
+
+    __slots__ = ("budget", "config", "dropped", "label_cap", "long", "slots")
+
+    def __init__(self, config: NormalizeConfig) -> None:
+        self.config = config
+        self.budget = config.max_label_keys
+        self.dropped = 0
+        self.label_cap = config.label_value_bytes
+        self.slots: list[Slot] = []
+        self.long: list[Slot] = []
+
+    def put(self, container: Any, key: Any, text: str, cap: int) -> None:
+        """Store an already repaired string and register it for redaction/truncation."""
+        container[key] = text
+        slot = (container, key, cap)
+        self.slots.append(slot)
+        if len(text) * 4 > cap:
+            self.long.append(slot)
+
+    def labels(self, record: dict[Any, Any]) -> dict[str, Any]:
+        """The ``labels`` object for the record fields left after extraction."""
+        out = self._mapping(record, 1)
+        if self.dropped:
+            out[TRUNCATED_KEYS] = self.dropped
+        return out
+
+    def _value(self, container: Any, key: Any, value: Any, depth: int) -> bool:
+        # Store value under container[key]; False when there is nothing worth storing.
+        kind = type(value)
+        if kind is str:
+            self.put(container, key, repair(value), self.label_cap)
+        elif kind is int or kind is bool:
+            container[key] = value
+        elif value is None:
+            return False
+        elif kind is float:
+            container[key] = value if math.isfinite(value) else str(value)
+        elif kind is dict:
+            if depth >= self.config.max_depth:
+                self.put(container, key, self._stringify(value), self.label_cap)
+            else:
+                inner = self._mapping(value, depth + 1)
+                if not inner:
+                    return False
+                container[key] = inner
+        elif kind is list or kind is tuple:
+            if depth >= self.config.max_depth:
+                self.put(container, key, self._stringify(value), self.label_cap)
+            else:
+                items = self._sequence(value, depth + 1)
+                if not items:
+                    return False
+                container[key] = items
+        else:
+            text = to_text(value)
+            self.put(
+                container, key, text if text is not None else repair(str(value)), self.label_cap
+            )
+        return True
+
+    def _mapping(self, source: dict[Any, Any], depth: int) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in source.items():
+            if self.budget <= 0:
+                self.dropped += 1
+                continue
+            name = _clean_str_key(key) if type(key) is str else clean_key(key)
+            secret = secret_kind_for_key(name)
+            if secret is not None:
+                if value is not None:
+                    out[name] = f"[REDACTED:{secret}]"
+                    self.budget -= 1
+                continue
+            if self._value(out, name, value, depth):
+                self.budget -= 1
+        return out
+
+    def _sequence(self, source: list[Any] | tuple[Any, ...], depth: int) -> list[Any]:
+        out: list[Any] = []
+        for value in source:
+            if self.budget <= 0:
+                self.dropped += 1
+                continue
+            out.append(None)
+            if self._value(out, len(out) - 1, value, depth):
+                self.budget -= 1
+            else:
+                out.pop()
+        return out
+
+    def _stringify(self, value: Any) -> str:
+        try:
+            text = json.dumps(_jsonable(value, 0), ensure_ascii=False, separators=(",", ":"))
+        except (RecursionError, ValueError, TypeError):
+            text = "…"
+        return repair(text)
+
+    def finish(self) -> None:
+        """Redact every registered string, then cap the long ones (in that order, so a
+        cut can never leave half a secret behind)."""
+        config = self.config
+        slots = self.slots
+        if not slots:
+            return
+        joined = "\x00".join([container[key] for container, key, _ in slots])
+        long = self.long
+        if may_need_redaction(joined, config):
+            for slot in slots:
+                container, key, _ = slot
+                before = container[key]
+                after = redact(before, config)
+                if after is not before:
+                    container[key] = after
+                    long.append(slot)
+        for container, key, cap in long:
+            container[key] = truncate(container[key], cap)

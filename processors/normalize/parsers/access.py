@@ -1,0 +1,87 @@
+"""nginx/Apache access logs: common, combined, and the ingress-nginx upstream format.
+
+``ingress-nginx`` appends ``$request_length $request_time [$proxy_upstream_name]
+[$proxy_alternative_upstream_name] $upstream_addr $upstream_response_length
+$upstream_response_time $upstream_status $req_id`` to the combined format.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_QUOTED = r"\"((?:[^\"\\]|\\.)*)\""
+_ACCESS = re.compile(
+    r"(\S+) \S+ (\S+) \[([^\]]+)\] " + _QUOTED + r" (\d{3}) (\d+|-)"
+    r"(?: " + _QUOTED + " " + _QUOTED + r")?(.*)",
+    re.S,
+)
+_INGRESS = re.compile(
+    r" (\d+) (\d+(?:\.\d+)?) \[([^\]]*)\] \[([^\]]*)\] (\S+) (\S+) (\S+) (\S+) (\S+)\s*"
+)
+_METHOD = re.compile(r"[A-Z][A-Z_-]{0,19}")
+
+
+def looks_like_access(line: str) -> bool:
+    """Cheap test before the regex: ``<addr> <ident> <user> [<time>] "<request>" ...``."""
+    return '] "' in line and line[:1] not in ("{", "[", " ")
+
+
+def _opt(value: str | None) -> str | None:
+    return None if value is None or value in ("-", "") else value
+
+
+def parse_access(line: str) -> dict[str, Any] | None:
+    """Hints for an access-log line (see ``parsers.parse_body``), or None."""
+    match = _ACCESS.match(line)
+    if match is None:
+        return None
+    addr, user, time, request, status, size, referrer, agent, rest = match.groups()
+    hints: dict[str, Any] = {"message": line, "http.response.status_code": int(status)}
+    labels: dict[str, Any] = {}
+    hints["@labels"] = labels
+    hints["@time"] = time
+    if addr != "-":
+        hints["client.ip"] = addr
+    parts = request.split(" ")
+    if len(parts) in (2, 3) and _METHOD.fullmatch(parts[0]):
+        hints["http.request.method"] = parts[0]
+        target = parts[1]
+        path, _, query = target.partition("?")
+        hints["url.path"] = path
+        if query:
+            labels["url_query"] = query
+        if len(parts) == 3 and parts[2].startswith("HTTP/"):
+            labels["http_version"] = parts[2][5:]
+    elif request not in ("", "-"):
+        labels["request"] = request
+    if size != "-":
+        labels["bytes_sent"] = int(size)
+    if _opt(user):
+        labels["remote_user"] = user
+    if _opt(referrer):
+        labels["referrer"] = referrer
+    if _opt(agent):
+        labels["user_agent"] = agent
+    if rest:
+        ingress = _INGRESS.fullmatch(rest)
+        if ingress is not None:
+            length, seconds, upstream, alternative, u_addr, u_len, u_time, u_status, req_id = (
+                ingress.groups()
+            )
+            labels["request_length"] = int(length)
+            hints["event.duration"] = round(float(seconds) * 1_000_000_000)
+            upstream_info = {
+                "name": _opt(upstream),
+                "alternative_name": _opt(alternative),
+                "addr": _opt(u_addr),
+                "response_length": _opt(u_len),
+                "response_time": _opt(u_time),
+                "status": _opt(u_status),
+            }
+            labels["upstream"] = {k: v for k, v in upstream_info.items() if v is not None}
+            if _opt(req_id):
+                labels["request_id"] = req_id
+        elif rest.strip():
+            labels["access_extra"] = rest.strip()
+    return hints

@@ -1,0 +1,151 @@
+"""Secret redaction: every stored string passes here before it leaves the normalizer.
+
+Kinds and what they catch (each replaced by ``[REDACTED:<kind>]``):
+
+- ``password``, ``secret``, ``token``, ``api_key``, ``aws_secret_key``, ``key``,
+  ``credential``: the value of a ``key=value`` / ``key: value`` / ``"key": "value"`` pair
+  whose key names a secret (``password``, ``passwd``, ``pwd``, ``secret``, ``token``,
+  ``api_key``, ``access_key``, ``private_key``, ``credential``...); quotes are kept;
+- ``authorization``: the value of an ``Authorization:`` / ``Proxy-Authorization:`` header;
+- ``bearer``: the token after ``Bearer``;
+- ``aws_access_key``: AWS access key ids (``AKIA``/``ASIA`` + 16);
+- ``jwt``: three base64url segments starting with ``eyJ``;
+- ``card``: 13-19 digits (single spaces or dashes allowed between them) that pass the Luhn
+  check and start with 2-6 (the card networks; this spares epoch timestamps, which start
+  with 1);
+- ``custom``: matches of ``NormalizeConfig.redact_patterns``.
+
+Speed: most strings hold no secret, so each family is guarded by a substring test that
+costs far less than its regex; :func:`may_need_redaction` lets callers test the joined text
+of a whole event once and skip per-string work entirely.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Final
+
+from processors.normalize.config import NormalizeConfig
+
+# Lowercase substrings without which the key/value, header and bearer rules cannot match.
+_WORDS: Final = ("pass", "pwd", "secret", "token", "key", "auth", "bearer", "cred")
+
+_SECRET_KEY = (
+    r"[\w.-]*?(?:passw(?:or)?d|passphrase|pwd|secret|token|api[_-]?key|apikey|access[_-]?key"
+    r"|private[_-]?key|credentials?)[\w.-]*"
+)
+_PAIRS = re.compile(
+    # key = value pairs: plain, JSON and Python-repr styles.
+    r"(?P<key>(?<![\w.-])" + _SECRET_KEY + r")(?P<sep>[\"']?[ \t]*[:=][ \t]*)"
+    r"(?P<val>\"(?:[^\"\\]|\\.)*\"|'[^']*'|[^\s,;&'\"}\])]+)"
+    # Authorization headers, with or without a scheme.
+    r"|(?P<akey>(?<![\w-])(?:proxy-)?authorization[\"']?[ \t]*[:=][ \t]*)"
+    r"(?P<aval>\"[^\"]*\"|'[^']*'|(?:(?:bearer|basic|digest|token|negotiate|ntlm)[ \t]+)?"
+    r"[^\s,;'\"]+)"
+    # Bearer tokens anywhere.
+    r"|(?P<bkey>(?<![\w-])bearer[ \t]+)(?P<bval>[A-Za-z0-9._~+/=-]{6,})",
+    re.IGNORECASE,
+)
+_JWT = re.compile(r"(?<![\w-])eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+_AWS_ID = re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])")
+# Cheap gate first (8 digits starting with 2-6), the exact candidate shape second.
+_CARD_GATE = re.compile(r"[2-6][0-9]{3}[ -]?[0-9]{4}")
+_CARD = re.compile(r"(?<![0-9A-Za-z])[2-6](?:[ -]?[0-9]){12,18}(?![0-9A-Za-z])")
+
+_KEY_KIND = re.compile(
+    r"(passw(?:or)?d|passphrase|pwd)|(aws_secret)|(secret)|(token)|(api[_-]?key|apikey)"
+    r"|(access[_-]?key|private[_-]?key)|(credential)|(authorization)|(cookie)",
+)
+_KINDS: Final = (
+    "password",
+    "aws_secret_key",
+    "secret",
+    "token",
+    "api_key",
+    "key",
+    "credential",
+    "authorization",
+    "cookie",
+)
+
+
+@lru_cache(maxsize=8192)
+def secret_kind_for_key(key: str) -> str | None:
+    """The redaction kind when a field *named* ``key`` holds a secret, else None.
+
+    Cached: field names repeat across events, so this is a dict hit on the hot path.
+    """
+    match = _KEY_KIND.search(key.lower())
+    return _KINDS[match.lastindex - 1] if match and match.lastindex else None
+
+
+def _pair_kind(key: str) -> str:
+    return secret_kind_for_key(key) or "secret"
+
+
+def _replace_pair(match: re.Match[str]) -> str:
+    group = match.lastgroup
+    if group == "val":
+        value = match["val"]
+        quote = value[0] if value[0] in "\"'" else ""
+        marker = f"[REDACTED:{_pair_kind(match['key'])}]"
+        return f"{match['key']}{match['sep']}{quote}{marker}{quote}"
+    if group == "aval":
+        value = match["aval"]
+        quote = value[0] if value[0] in "\"'" else ""
+        return f"{match['akey']}{quote}[REDACTED:authorization]{quote}"
+    return f"{match['bkey']}[REDACTED:bearer]"
+
+
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    parity = len(digits) % 2
+    for index, char in enumerate(digits):
+        digit = ord(char) - 48
+        if index % 2 == parity:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return total % 10 == 0
+
+
+def _replace_card(match: re.Match[str]) -> str:
+    digits = match[0].replace(" ", "").replace("-", "")
+    if 13 <= len(digits) <= 19 and _luhn_ok(digits):
+        return "[REDACTED:card]"
+    return match[0]
+
+
+def may_need_redaction(text: str, config: NormalizeConfig) -> bool:
+    """False when no rule can match anywhere in ``text`` (fast pre-check)."""
+    lowered = text.lower()
+    for word in _WORDS:
+        if word in lowered:
+            return True
+    if "eyJ" in text or "AKIA" in text or "ASIA" in text:
+        return True
+    if _CARD_GATE.search(text):
+        return True
+    return any(pattern.search(text) for pattern in config.compiled_patterns)
+
+
+def redact(text: str, config: NormalizeConfig) -> str:
+    """``text`` with every secret replaced by ``[REDACTED:<kind>]``."""
+    if len(text) < 5:
+        return text
+    lowered = text.lower()
+    for word in _WORDS:
+        if word in lowered:
+            text = _PAIRS.sub(_replace_pair, text)
+            break
+    if "eyJ" in text:
+        text = _JWT.sub("[REDACTED:jwt]", text)
+    if "AKIA" in text or "ASIA" in text:
+        text = _AWS_ID.sub("[REDACTED:aws_access_key]", text)
+    if len(text) >= 13 and _CARD_GATE.search(text):
+        text = _CARD.sub(_replace_card, text)
+    for pattern in config.compiled_patterns:
+        text = pattern.sub("[REDACTED:custom]", text)
+    return text
