@@ -93,7 +93,7 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(default_factory=lambda: _xdg("XDG_CACHE_HOME", ".cache"))
     state_dir: Path = Field(default_factory=lambda: _xdg("XDG_STATE_HOME", ".local/state") / "stack")
     opensearch_version: str = "3.8.0"
-    kafka_version: str = "4.1.1"
+    kafka_version: str = "4.4.0"
     java_home_opensearch: Path | None = None  # None: the newest JDK under /usr/lib/jvm that runs it
     opensearch_heap: str = "2g"
     kafka_heap: str = "1g"
