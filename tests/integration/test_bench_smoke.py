@@ -1,0 +1,57 @@
+"""The benchmark harness still runs: ``python -m bench.run --smoke`` on the real stack.
+
+Not a speed test: it asserts the JSON has every headline key with a finite number, so
+benchmarks cannot go stale while the code they drive changes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.run import SUMMARY
+
+ROOT = Path(__file__).resolve().parents[2]
+REQUIRED = (
+    "e2e_ratio_vs_raw_bulk",
+    "collector_ratio_vs_bare_producer",
+    "events_per_cpu_second",
+    "collector_events_per_cpu_second",
+    "ingest_to_searchable_p99_s",
+    "alert_latency_p99_s",
+    "rules50_throughput_cost",
+)
+
+
+@pytest.mark.stack
+@pytest.mark.timeout(240)
+def test_bench_smoke_writes_every_key(
+    kafka_bootstrap: str, opensearch_url: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "latest.json"
+    env = {"BITACORA_KAFKA_BOOTSTRAP": kafka_bootstrap, "BITACORA_OPENSEARCH_URL": opensearch_url}
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--smoke", "--out", str(out)],
+        cwd=ROOT,
+        env={**__import__("os").environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=230,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    doc = json.loads(out.read_text())
+    assert set(REQUIRED) <= set(SUMMARY)
+    bad = {
+        key: doc.get(key)
+        for key in SUMMARY
+        if not isinstance(doc.get(key), (int, float)) or not math.isfinite(doc[key])
+    }
+    assert bad == {}
+    assert doc["meta"]["smoke"] is True
+    assert "name" in proc.stdout  # the table was printed

@@ -1,0 +1,269 @@
+"""Helpers of the fault suite: isolated components as subprocesses, exact counting.
+
+Every record the suite sends carries ``source`` (one id per sender) and ``seq`` (0..n-1),
+so what reached Kafka or OpenSearch is compared with what was acknowledged exactly:
+``lost`` = acknowledged but absent, ``duplicated`` = present more than once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-untyped]
+
+from bench import services
+from bench.procs import Component, free_port, wait_port
+from bitacora import rawrecord
+from bitacora.settings import Settings
+
+LOG_DIR = Path("/tmp/bitacora-reliability")
+
+
+@dataclass
+class Pipeline:
+    """One isolated set of topics, ports and components (collector and/or processor)."""
+
+    settings: Settings
+    rid: str = field(default_factory=services.run_id)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    forward_port: int = field(default_factory=free_port)
+    http_port: int = field(default_factory=free_port)
+    components: dict[str, Component] = field(default_factory=dict)
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment of every component of this pipeline."""
+        env = services.isolated_env(
+            self.rid, self.settings, forward=self.forward_port, http=self.http_port
+        )
+        env["BITACORA_APP_ID"] = f"rel-{self.rid}"
+        env["BITACORA_PROCESSOR_DATA_DIR"] = str(LOG_DIR / self.rid / "faust")
+        env["BITACORA_BULK_MAX_WAIT_S"] = "0.2"
+        env.update(self.extra_env)
+        return env
+
+    @property
+    def topics(self) -> list[str]:
+        """The run's topics."""
+        return [
+            self.env[f"BITACORA_TOPIC_{t}"] for t in ("RAW", "NORMALIZED", "DEADLETTER", "ALERTS")
+        ]
+
+    @property
+    def prefix(self) -> str:
+        """Service-name prefix of this run: its data streams are ``logs-<prefix>-*``."""
+        return f"rel{self.rid}"
+
+    @property
+    def pattern(self) -> str:
+        """The data streams of this run."""
+        return f"logs-{self.prefix}-*"
+
+    async def create_topics(self) -> None:
+        """Create the run's topics (before any component starts)."""
+        await services.create_topics(self.settings.kafka_bootstrap, self.topics, 3)
+
+    def start_collector(self, name: str = "collector", deadline_s: float = 30) -> Component:
+        """``bitacora collector``; returns once the forward and HTTP ports accept connections."""
+        c = Component(name, ["collector"], self.env, LOG_DIR / self.rid / f"{name}.log").start()
+        self.components[name] = c
+        try:
+            wait_port(self.forward_port, deadline_s, c.proc)
+            wait_port(self.http_port, deadline_s, c.proc)
+        except Exception as exc:
+            raise AssertionError(f"collector did not start: {exc}\n{c.log_tail()}") from None
+        return c
+
+    def start_processor(
+        self, name: str = "processor", roles: Iterable[str] = ("normalize", "index")
+    ) -> Component:
+        """``bitacora processor --role ...`` (does not wait: faust joins its group lazily)."""
+        args = ["processor"]
+        for role in roles:
+            args += ["--role", role]
+        env = {**self.env, "BITACORA_PROCESSOR_WEB_PORT": str(free_port())}
+        c = Component(name, args, env, LOG_DIR / self.rid / f"{name}.log").start()
+        self.components[name] = c
+        return c
+
+    async def cleanup(self) -> None:
+        """Stop every component, delete the run's topics and data streams."""
+        for c in self.components.values():
+            c.stop(10)
+        await services.delete_topics(self.settings.kafka_bootstrap, self.topics)
+        async with aiohttp.ClientSession() as session:
+            await services.os_delete_streams(session, self.settings.opensearch_url, self.pattern)
+
+
+async def read_topic(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes]]:
+    """Every (key, value) currently in ``topic``, read from the beginning without a group."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()
+        parts = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in parts]
+        if not tps:
+            return []
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        out: list[tuple[bytes | None, bytes]] = []
+        deadline = time.monotonic() + 60
+        while any(await consumer.position(tp) < ends[tp] for tp in tps):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"reading {topic} took over 60 s")
+            batch = await consumer.getmany(timeout_ms=500, max_records=10_000)
+            for records in batch.values():
+                out.extend((r.key, r.value) for r in records)
+        return out
+    finally:
+        await consumer.stop()
+
+
+def _text(value: Any) -> Any:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def raw_seqs(values: Iterable[bytes], source: str) -> Counter[int]:
+    """How often each ``seq`` of ``source`` appears among raw records (collector output)."""
+    seen: Counter[int] = Counter()
+    for value in values:
+        raw = rawrecord.decode(value)
+        record = {_text(k): v for k, v in raw.record.items()}
+        if _text(record.get("source")) == source:
+            seen[int(record["seq"])] += 1
+    return seen
+
+
+def _find(doc: dict[str, Any], name: str) -> Any:
+    """A record field in a normalized document: top level, dotted, or under ``labels``."""
+    if name in doc:
+        return doc[name]
+    labels = doc.get("labels")
+    if isinstance(labels, dict) and name in labels:
+        return labels[name]
+    return None
+
+
+async def indexed_seqs(
+    session: aiohttp.ClientSession, url: str, pattern: str, source: str
+) -> Counter[int]:
+    """How often each ``seq`` of ``source`` is in ``pattern`` (exact: reads every document).
+
+    Refreshes first, so the answer is exact for everything indexed so far.
+    """
+    await services.os_refresh(session, url, pattern)
+    seen: Counter[int] = Counter()
+    search_after: list[Any] | None = None
+    while True:
+        body: dict[str, Any] = {
+            "size": 5000,
+            "query": {"match_phrase": {"labels.source": source}},
+            "sort": [{"event.id": "asc"}],
+            "_source": ["labels.source", "labels.seq", "source", "seq"],
+        }
+        if search_after is not None:
+            body["search_after"] = search_after
+        status, payload = await services.os_request(
+            session,
+            "POST",
+            f"{url}/{pattern}/_search?ignore_unavailable=true&allow_no_indices=true",
+            body,
+        )
+        if status != 200:
+            raise AssertionError(f"search {pattern}: HTTP {status}: {payload}")
+        hits = payload["hits"]["hits"]
+        for hit in hits:
+            doc = hit["_source"]
+            if str(_find(doc, "source")) == source:
+                seen[int(_find(doc, "seq"))] += 1
+        if len(hits) < 5000:
+            return seen
+        search_after = hits[-1]["sort"]
+
+
+def loss_and_duplicates(
+    expected: Iterable[int], seen: Counter[int]
+) -> tuple[list[int], dict[int, int]]:
+    """(acknowledged seqs missing, seq → copies for those present more than once)."""
+    lost = sorted(s for s in expected if seen[s] == 0)
+    duplicated = {s: n for s, n in seen.items() if n > 1}
+    return lost, duplicated
+
+
+async def metric(http_port: int, name: str, **labels: str) -> float:
+    """A value from the collector's ``/metrics`` (summed over series matching ``labels``)."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{http_port}/metrics") as r,
+    ):
+        text = await r.text()
+    total = 0.0
+    for line in text.splitlines():
+        if not line.startswith(name) or line.startswith("#"):
+            continue
+        match = re.fullmatch(rf"{re.escape(name)}(\{{.*\}})? ([0-9.e+-]+)", line)
+        if not match:
+            continue
+        series = match.group(1) or ""
+        if all(f'{k}="{v}"' in series for k, v in labels.items()):
+            total += float(match.group(2))
+    return total
+
+
+async def wait_until(check: Any, deadline_s: float, what: str, every_s: float = 0.2) -> Any:
+    """Poll the coroutine function ``check`` until it returns something truthy."""
+    end = time.monotonic() + deadline_s
+    last = None
+    while time.monotonic() < end:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(every_s)
+    raise AssertionError(f"timed out after {deadline_s} s waiting for {what} (last: {last!r})")
+
+
+async def group_lag(bootstrap: str, group: str, topic: str) -> int:
+    """Messages of ``topic`` not yet committed by ``group`` (end offset minus committed)."""
+    from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+        await consumer._client.force_metadata_update()
+        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        ends = await consumer.end_offsets(tps)
+        lag = 0
+        for tp in tps:
+            meta = committed.get(tp)
+            lag += ends[tp] - (meta.offset if meta is not None and meta.offset >= 0 else 0)
+        return lag
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+async def all_docs(session: aiohttp.ClientSession, url: str, pattern: str) -> list[dict[str, Any]]:
+    """Every document of ``pattern`` (after a refresh); for small test indices."""
+    await services.os_refresh(session, url, pattern)
+    status, payload = await services.os_request(
+        session,
+        "POST",
+        f"{url}/{pattern}/_search?ignore_unavailable=true&allow_no_indices=true",
+        {"size": 10_000, "query": {"match_all": {}}},
+    )
+    if status != 200:
+        raise AssertionError(f"search {pattern}: HTTP {status}: {payload}")
+    return [h["_source"] for h in payload["hits"]["hits"]]
