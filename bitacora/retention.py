@@ -1,0 +1,211 @@
+"""Retention of the ``logs-*`` data streams: with ISM where it exists, by hand where it does not.
+
+``ism_policy`` builds the Index State Management policy for clusters that have the
+index-management plugin (hot → rollover → delete after the retention). Where ISM is absent
+(the local stack: its plugin zip is not published, see docs/stack.md), ``apply_retention``
+does the same with core APIs only: ``POST <stream>/_rollover`` with conditions, then
+``DELETE`` of backing indices that stopped receiving writes more than the retention ago —
+never the write index. The planning is pure (``indices_to_delete``); the rest is a thin shell.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from opensearchpy import ConnectionError as OpenSearchConnectionError
+from opensearchpy import NotFoundError, OpenSearch, TransportError
+
+ISM_POLICIES_PATH = "/_plugins/_ism/policies"
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d)\s*$")
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb|pb)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1, "kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30, "tb": 1 << 40, "pb": 1 << 50}
+
+
+def parse_duration(text: str) -> timedelta:
+    """An OpenSearch time value (``500ms``, ``30s``, ``15m``, ``12h``, ``14d``) → timedelta."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 12h or 14d)")
+    return timedelta(seconds=int(match.group(1)) * _DURATION_UNITS[match.group(2)])
+
+
+def parse_size(text: str) -> int:
+    """An OpenSearch byte size (``512mb``, ``10gb``, ``100``) → bytes."""
+    match = _SIZE.match(text)
+    if match is None:
+        raise ValueError(f"not a size: {text!r} (use e.g. 512mb or 10gb)")
+    return int(float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()])
+
+
+def ism_policy(
+    retention_days: int,
+    rollover_max_age: str,
+    rollover_max_size: str,
+    index_patterns: list[str],
+    priority: int = 100,
+) -> dict[str, Any]:
+    """The ISM policy body (``PUT _plugins/_ism/policies/<id>``) for ``index_patterns``.
+
+    ``hot``: roll over at ``rollover_max_age`` or ``rollover_max_size``, then move to
+    ``delete`` once the index is ``retention_days`` old, where it is deleted. The
+    ``ism_template`` attaches the policy to every new index (or data stream backing index)
+    that matches the patterns, so nothing has to attach it by hand.
+    """
+    parse_duration(rollover_max_age)  # fail early on a typo, not inside the cluster
+    parse_size(rollover_max_size)
+    if retention_days < 1:
+        raise ValueError("retention_days must be at least 1")
+    return {
+        "policy": {
+            "description": (
+                f"Bitácora logs: roll over at {rollover_max_age} or {rollover_max_size}, "
+                f"delete after {retention_days}d"
+            ),
+            "default_state": "hot",
+            "states": [
+                {
+                    "name": "hot",
+                    "actions": [
+                        {
+                            "rollover": {
+                                "min_index_age": rollover_max_age,
+                                "min_size": rollover_max_size,
+                            }
+                        }
+                    ],
+                    "transitions": [
+                        {
+                            "state_name": "delete",
+                            "conditions": {"min_index_age": f"{retention_days}d"},
+                        }
+                    ],
+                },
+                {"name": "delete", "actions": [{"delete": {}}], "transitions": []},
+            ],
+            "ism_template": [{"index_patterns": list(index_patterns), "priority": priority}],
+        }
+    }
+
+
+def rollover_body(
+    max_age: str | None = None, max_docs: int | None = None, max_size: str | None = None
+) -> dict[str, Any]:
+    """The body of ``POST <stream>/_rollover``: only the conditions that are set.
+
+    With no condition at all the rollover is unconditional.
+    """
+    conditions: dict[str, Any] = {}
+    if max_age is not None:
+        parse_duration(max_age)
+        conditions["max_age"] = max_age
+    if max_docs is not None:
+        conditions["max_docs"] = max_docs
+    if max_size is not None:
+        parse_size(max_size)
+        conditions["max_size"] = max_size
+    return {"conditions": conditions} if conditions else {}
+
+
+@dataclass(frozen=True)
+class BackingIndex:
+    """One backing index of a data stream, in generation order, with its creation time."""
+
+    name: str
+    created: datetime
+
+
+def indices_to_delete(
+    backing: list[BackingIndex], retention: timedelta, now: datetime
+) -> list[str]:
+    """Backing indices whose data is older than ``retention``, oldest first.
+
+    ``backing`` is in generation order; the last one is the write index and is never
+    deleted. An index stopped receiving writes when its successor was created, so it may go
+    once that moment is more than ``retention`` ago: no event younger than the retention is
+    ever deleted (ISM's ``min_index_age`` counts from creation instead, which can delete
+    up to one rollover period early).
+    """
+    doomed = []
+    for index, successor in itertools.pairwise(backing):
+        if now - successor.created >= retention:
+            doomed.append(index.name)
+    return doomed
+
+
+@dataclass
+class RetentionReport:
+    """What ``apply_retention`` did, per data stream."""
+
+    rolled_over: dict[str, str] = field(default_factory=dict)  # stream -> new write index
+    deleted: list[str] = field(default_factory=list)
+    kept: dict[str, list[str]] = field(default_factory=dict)  # stream -> remaining indices
+
+
+def ism_available(client: OpenSearch) -> bool:
+    """True when the index-management plugin answers (``GET _plugins/_ism/policies``)."""
+    try:
+        client.transport.perform_request("GET", ISM_POLICIES_PATH, params={"size": 1})
+    except NotFoundError as error:
+        # 404 "no handler found" means no plugin; 404 "no policies" means ISM is there.
+        return "no handler found" not in str(error.info).lower()
+    except OpenSearchConnectionError:
+        raise
+    except TransportError:
+        return False  # 400 "no handler found": the plugin is not installed
+    return True
+
+
+def _backing_indices(client: OpenSearch, stream: str) -> list[BackingIndex]:
+    streams = client.indices.get_data_stream(name=stream)["data_streams"]
+    names = [entry["index_name"] for entry in streams[0]["indices"]]
+    settings = client.indices.get_settings(index=",".join(names), name="index.creation_date")
+    return [
+        BackingIndex(
+            name=name,
+            created=datetime.fromtimestamp(
+                int(settings[name]["settings"]["index"]["creation_date"]) / 1000, tz=UTC
+            ),
+        )
+        for name in names
+    ]
+
+
+def apply_retention(
+    client: OpenSearch,
+    pattern: str,
+    retention: timedelta,
+    max_age: str | None = None,
+    max_docs: int | None = None,
+    max_size: str | None = None,
+    now: datetime | None = None,
+) -> RetentionReport:
+    """Enforce retention on every data stream matching ``pattern`` without ISM.
+
+    Rolls each stream over when a condition holds (``max_age``/``max_docs``/``max_size``;
+    none given: no rollover), then deletes backing indices older than ``retention``
+    (``indices_to_delete``). ``now`` is for tests; default: the current time.
+    """
+    report = RetentionReport()
+    try:
+        streams = client.indices.get_data_stream(name=pattern)["data_streams"]
+    except NotFoundError:
+        return report
+    body = rollover_body(max_age, max_docs, max_size)
+    for stream in sorted(s["name"] for s in streams):
+        if body:
+            answer = client.indices.rollover(alias=stream, body=body)
+            if answer.get("rolled_over"):
+                report.rolled_over[stream] = answer["new_index"]
+        backing = _backing_indices(client, stream)
+        doomed = indices_to_delete(backing, retention, now or datetime.now(UTC))
+        for name in doomed:
+            client.indices.delete(index=name)
+            report.deleted.append(name)
+        report.kept[stream] = [b.name for b in backing if b.name not in doomed]
+    return report
