@@ -22,6 +22,7 @@ DEFAULT_QUERY_FIELDS: tuple[str, ...] = ("message", "error.message", "error.type
 #: Events per request when streaming; a page is the unit of memory the CLI holds.
 PAGE_SIZE = 1000
 _NANOS_FORMAT = "strict_date_optional_time_nanos"
+_ALWAYS_FETCHED = ("@timestamp", "event.id", "service.name", "kubernetes.pod.name", "host.name")
 # Histogram intervals a human reads easily, smallest first (seconds, OpenSearch syntax).
 _INTERVALS: tuple[tuple[int, str], ...] = (
     (1, "1s"),
@@ -134,7 +135,8 @@ def search_body(
         "track_total_hits": False,
     }
     if params.fields:
-        body["_source"] = {"includes": list(params.fields)}
+        # The cursor and --context need these even when the user shows other fields.
+        body["_source"] = {"includes": sorted({*params.fields, *_ALWAYS_FETCHED})}
     if search_after is not None:
         body["search_after"] = search_after
     return body
@@ -260,7 +262,7 @@ def follow_body(
         "track_total_hits": False,
     }
     if params.fields:
-        body["_source"] = {"includes": sorted({*params.fields, "@timestamp", "event.id"})}
+        body["_source"] = {"includes": sorted({*params.fields, *_ALWAYS_FETCHED})}
     if search_after is not None:
         body["search_after"] = search_after
     return body

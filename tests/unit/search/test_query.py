@@ -97,7 +97,17 @@ def test_search_body_pages_with_search_after_never_from() -> None:
     assert body["size"] == 1000
     assert body["search_after"] == [1764000000000000000, "e-9"]
     assert body["track_total_hits"] is False
-    assert body["_source"] == {"includes": ["url.path", "event.duration"]}
+    assert body["_source"] == {
+        "includes": [
+            "@timestamp",
+            "event.duration",
+            "event.id",
+            "host.name",
+            "kubernetes.pod.name",
+            "service.name",
+            "url.path",
+        ]
+    }
     assert "search_after" not in search_body(SearchParams(), size=5, forward=False)
 
 
