@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import aiohttp
@@ -47,13 +48,14 @@ async def import_saved_objects(
     """
     form = aiohttp.FormData()
     form.add_field("file", ndjson.encode(), filename=FILENAME, content_type="application/ndjson")
-    auth = aiohttp.BasicAuth(user, password or "") if user is not None else None
+    headers = {"osd-xsrf": "true"}
+    if user is not None:
+        token = base64.b64encode(f"{user}:{password or ''}".encode()).decode("ascii")
+        headers["Authorization"] = f"Basic {token}"
     try:
         async with (
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session,
-            session.post(
-                import_url(base_url), data=form, headers={"osd-xsrf": "true"}, auth=auth
-            ) as response,
+            session.post(import_url(base_url), data=form, headers=headers) as response,
         ):
             try:
                 payload: Any = await response.json(content_type=None)
