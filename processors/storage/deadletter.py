@@ -9,11 +9,15 @@ redaction: secrets must not reach dead letters any more than the logs (RELIABILI
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from bitacora.settings import Settings
 
 # Kafka's default max.message.bytes is about 1 MB and base64 grows data by a third: an
 # original larger than this is cut (and flagged), the record still fits in one message.
@@ -28,11 +32,28 @@ _ERROR_TYPE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 Redactor = Callable[[str], str]
 
 
-def default_redactor() -> Redactor:
-    """The normalizer's redaction with the built-in patterns (processors/normalize/redact.py)."""
-    from processors.normalize.redact import redact_text
+def redactor_for(settings: Settings | None = None) -> Redactor:
+    """The normalizer's redaction (processors/normalize/redact.py) as a one-argument function.
 
-    return redact_text
+    With ``settings``, its ``redact_patterns`` apply too; without, the built-in patterns.
+    Build it once per worker: it compiles the configured patterns.
+    """
+    from processors.normalize.config import DEFAULT_CONFIG, NormalizeConfig
+    from processors.normalize.redact import redact
+
+    config = DEFAULT_CONFIG if settings is None else NormalizeConfig.from_settings(settings)
+    return functools.partial(redact, config=config)
+
+
+_DEFAULT_REDACTOR: Redactor | None = None
+
+
+def _default() -> Redactor:
+    # Built on first use: importing the normalizer at module load would tie the import order
+    # of the two packages together.
+    global _DEFAULT_REDACTOR
+    _DEFAULT_REDACTOR = redactor_for(None)
+    return _DEFAULT_REDACTOR
 
 
 def _iso_ms(now_ns: int) -> str:
@@ -97,9 +118,10 @@ def deadletter_record(
     ``stage`` is where it failed (``"normalize"``, ``"index"``); ``topic``/``partition``/
     ``offset`` say where the original was read (None when unknown); ``dataset`` is the
     event's ``event.dataset`` when known. ``reason`` is redacted too: OpenSearch quotes the
-    offending value in it. ``redact`` defaults to the normalizer's built-in redaction.
+    offending value in it. ``redact`` defaults to the normalizer's built-in patterns; pass
+    ``redactor_for(settings)`` so the configured ``redact_patterns`` apply as well.
     """
-    redactor = redact if redact is not None else default_redactor()
+    redactor = redact if redact is not None else _DEFAULT_REDACTOR or _default()
     text, encoding, truncated = encode_original(original, redactor, max_original_bytes)
     clean_reason = redactor(reason[:MAX_REASON_CHARS])
     deadletter: dict[str, Any] = {

@@ -9,7 +9,9 @@ events would stop being ordered across the change) and that is the operator's ca
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -130,6 +132,21 @@ async def _existing_topics(admin: AIOKafkaAdminClient, names: Sequence[str]) -> 
     return {t["topic"]: len(t["partitions"]) for t in described if not t["error_code"]}
 
 
+async def _wait_for_topics(
+    admin: AIOKafkaAdminClient, names: Sequence[str], timeout_s: float = 30.0
+) -> None:
+    # A created topic reaches the brokers' metadata a moment later; producers started right
+    # after setup must find it, and a second setup must see it as existing.
+    deadline = time.monotonic() + timeout_s
+    while True:
+        missing = set(names) - set(await admin.list_topics())
+        if not missing:
+            return
+        if time.monotonic() > deadline:
+            raise StackError(f"topics {sorted(missing)} were created but never became visible")
+        await asyncio.sleep(0.1)
+
+
 async def setup_topics(settings: Settings, report: SetupReport, progress: Progress) -> None:
     """Create the missing topics; report the ones with fewer partitions than configured."""
     desired = desired_topics(settings)
@@ -146,6 +163,7 @@ async def setup_topics(settings: Settings, report: SetupReport, progress: Progre
         ) from exc
     try:
         plan = plan_topics(desired, await _existing_topics(admin, list(desired)))
+        raced: set[str] = set()
         if plan.create:
             response = await admin.create_topics(
                 [
@@ -154,11 +172,17 @@ async def setup_topics(settings: Settings, report: SetupReport, progress: Progre
                 ]
             )
             for name, code, *message in response.topic_errors:
-                if code not in (0, TOPIC_ALREADY_EXISTS):
+                if code == TOPIC_ALREADY_EXISTS:
+                    raced.add(name)  # created meanwhile, or not yet in the metadata we read
+                elif code != 0:
                     raise StackError(
                         f"cannot create topic {name}: {for_code(code).__name__} {message}"
                     )
+            await _wait_for_topics(admin, list(plan.create))
         for name, partitions in plan.create.items():
+            if name in raced:
+                plan.ok.append(name)
+                continue
             report.changes.append(f"topic {name}: created with {partitions} partitions")
             progress(report.changes[-1])
         for name in plan.ok:

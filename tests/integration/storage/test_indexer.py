@@ -132,6 +132,7 @@ async def test_binary_original_dead_letter_round_trips(opensearch_url: str) -> N
         async with BulkIndexer.from_settings(settings) as indexer:
             result = await indexer.index_deadletters([record], stream=iso.deadletter_stream)
         assert (result.indexed, result.rejected) == (1, [])
+        assert await count(opensearch_url, iso.deadletter_stream) == 1
         hits = await ok(opensearch_url, "POST", f"/{iso.deadletter_stream}/_search", {})
         (hit,) = hits["hits"]["hits"]
         dead = hit["_source"]["deadletter"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -155,18 +156,30 @@ def test_cli_setup_installs_the_shipped_templates_and_is_idempotent(
         "BITACORA_TOPIC_DEADLETTER": f"logs.deadletter.c{tag}",
         "BITACORA_TOPIC_ALERTS": f"alerts.c{tag}",
     }
-    runner = CliRunner()
-    first = runner.invoke(setup_command, ["--partitions", "2"], env=env)
-    assert first.exit_code == 0, first.output
-    assert f"topic logs.raw.c{tag}: created with 2 partitions" in first.output
-    second = runner.invoke(setup_command, ["--partitions", "2"], env=env)
-    assert second.exit_code == 0, second.output
-    assert second.output.splitlines()[-1] == "setup: nothing to change"
-    for line in (
-        "index template bitacora-logs: up to date",
-        "index template bitacora-alerts: up to date",
-        "index template bitacora-deadletter: up to date",
-        "data stream bitacora-alerts: exists",
-        "data stream bitacora-deadletter: exists",
-    ):
-        assert line in second.output.splitlines()
+    try:
+        runner = CliRunner()
+        first = runner.invoke(setup_command, ["--partitions", "2"], env=env)
+        assert first.exit_code == 0, first.output
+        assert f"topic logs.raw.c{tag}: created with 2 partitions" in first.output
+        second = runner.invoke(setup_command, ["--partitions", "2"], env=env)
+        assert second.exit_code == 0, second.output
+        assert second.output.splitlines()[-1] == "setup: nothing to change"
+        for line in (
+            "index template bitacora-logs: up to date",
+            "index template bitacora-alerts: up to date",
+            "index template bitacora-deadletter: up to date",
+            "data stream bitacora-alerts: exists",
+            "data stream bitacora-deadletter: exists",
+        ):
+            assert line in second.output.splitlines()
+    finally:
+        asyncio.run(_delete_topics(kafka_bootstrap, [v for k, v in env.items() if "TOPIC" in k]))
+
+
+async def _delete_topics(kafka_bootstrap: str, names: list[str]) -> None:
+    client = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await client.start()
+    try:
+        await client.delete_topics(names)
+    finally:
+        await client.close()

@@ -200,3 +200,16 @@ def test_backoff_bounds() -> None:
     assert policy.delay(10_000, 0.0) == 15.0  # capped, no float overflow
     assert policy.ceiling(9) == 25.6
     assert policy.ceiling(10) == 30.0
+
+
+def test_filtered_bad_timestamp_response_is_rejected_with_innermost_cause() -> None:
+    response = load("bulk_bad_timestamp_filtered.json")
+    outcome = classify_bulk_response(response, 2)
+    assert outcome.done == [0]
+    (rejection,) = outcome.rejected
+    assert rejection.position == 1
+    assert rejection.reason == (
+        "mapper_parsing_exception: failed to parse field [@timestamp] of type [date_nanos] in "
+        "document with id 'id-8'. Preview of field's value: 'yesterday-ish' (caused by "
+        "date_time_parse_exception: Failed to parse with all enclosed parsers)"
+    )

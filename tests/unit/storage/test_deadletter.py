@@ -168,3 +168,62 @@ def test_deadletter_id_is_deterministic_by_location() -> None:
     assert deadletter_id(make(None)) == deadletter_id(make(None))
     assert deadletter_id(make(None)) != deadletter_id(make(None, b"other"))
     assert len(deadletter_id(make(5))) == 32
+
+
+CANARIES = {
+    "password": "password=Hunter2Canary",
+    "bearer": "Authorization: Bearer abcdefCanaryToken123",
+    "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJjYW5hcnkifQ.c2lnbmF0dXJlQ2FuYXJ5",
+    "aws": "AKIAIOSFODNN7CANARY1",
+    "card": "4111 1111 1111 1111",
+}
+
+
+def test_the_normalizers_redaction_is_the_default() -> None:
+    payload = " | ".join(CANARIES.values())
+    for original in (payload.encode(), payload.encode() + b"\xff"):
+        record = deadletter_record(
+            stage="index",
+            reason=f"mapper_parsing_exception: Preview of field's value: '{payload}'",
+            original=original,
+            topic="logs.normalized",
+            partition=0,
+            offset=0,
+            dataset=None,
+            now_ns=NOW_NS,
+        )
+        dead = record["deadletter"]
+        stored = dead["original"]
+        if dead["original_encoding"] == "base64":
+            stored = base64.b64decode(stored).decode("utf-8", "replace")
+        for secret in (
+            "Hunter2Canary",
+            "abcdefCanaryToken123",
+            "c2lnbmF0dXJlQ2FuYXJ5",
+            "AKIAIOSFODNN7CANARY1",
+            "4111 1111 1111 1111",
+        ):
+            assert secret not in stored
+            assert secret not in dead["reason"]
+        assert "[REDACTED:password]" in stored
+
+
+def test_configured_patterns_apply_through_redactor_for() -> None:
+    from bitacora.settings import Settings
+    from processors.storage.deadletter import redactor_for
+
+    redact = redactor_for(Settings(redact_patterns=[r"EMP-\d{6}"]))
+    record = deadletter_record(
+        stage="normalize",
+        reason="DecodeError: bad",
+        original=b"employee EMP-123456 password=x1y2z3",
+        topic="logs.raw",
+        partition=0,
+        offset=1,
+        dataset=None,
+        now_ns=NOW_NS,
+        redact=redact,
+    )
+    assert record["deadletter"]["original"] == (
+        "employee [REDACTED:custom] password=[REDACTED:password]"
+    )
