@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rules.durations import parse_timestamp
-from rules.fields import each, hashable_key, lookup, norm
+from rules.fields import each, getter, hashable_key, lookup, norm
 from rules.filters import Matcher, Requirement, compile_filters
 from rules.model import Rule
 from rules.types import RULE_TYPES, Match, RuleKind, State
@@ -95,13 +95,16 @@ def observe(
     now: float,
     key: str,
     weight: int = 1,
+    ts: float | None = None,
 ) -> list[Match]:
     """Feed an event that already passed the rule's filter to the key's ``state``.
 
     ``weight`` > 1 stands for that many events at the same time (pre-aggregated by the
-    router for counting types); other types treat it as one event.
+    router for counting types); other types treat it as one event. ``ts`` may carry the
+    event time already parsed by the caller.
     """
-    ts = event_time(event, now)
+    if ts is None:
+        ts = event_time(event, now)
     if crule.kind.coarse:
         ts = float(math.floor(ts))
     newest = state.get("hi")
@@ -150,33 +153,48 @@ class RuleSet:
         self.rules = [crule for crule in rules if crule.rule.is_enabled]
         self.by_name = {crule.name: crule for crule in self.rules}
         self.index: dict[str, dict[str, list[CompiledRule]]] = {}
+        self.present: dict[str, list[CompiledRule]] = {}
         self.always: list[CompiledRule] = []
         for crule in self.rules:
             if not crule.requires:
                 self.always.append(crule)
                 continue
             field, values = crule.requires[0]
+            if values is None:
+                self.present.setdefault(field, []).append(crule)
+                continue
             table = self.index.setdefault(field, {})
             for value in values:
                 table.setdefault(value, []).append(crule)
+        self._index_getters = [(getter(f), table) for f, table in self.index.items()]
+        self._present_getters = [(getter(f), rules) for f, rules in self.present.items()]
 
     def candidates(self, event: Mapping[str, Any]) -> list[CompiledRule]:
         """Rules whose quick prefilter the event passes (their full filter still applies)."""
         found = list(self.always)
-        for field, table in self.index.items():
-            value = lookup(event, field)
+        for get, table in self._index_getters:
+            value = get(event)
             if value is None:
+                continue
+            if type(value) is str:
+                hit = table.get(value)
+                if hit:
+                    found.extend(hit)
                 continue
             for item in each(value):
                 found.extend(table.get(norm(item), ()))
+        for get, rules in self._present_getters:
+            if get(event) is not None:
+                found.extend(rules)
         return found
 
     def matching(self, event: Mapping[str, Any]) -> Iterator[CompiledRule]:
         """Rules whose whole filter matches ``event`` (each rule at most once)."""
-        seen: set[int] = set()
-        for crule in self.candidates(event):
-            if id(crule) not in seen and crule.matcher(event):
-                seen.add(id(crule))
+        candidates = self.candidates(event)
+        if len(candidates) > len(set(map(id, candidates))):
+            candidates = list({id(c): c for c in candidates}.values())
+        for crule in candidates:
+            if crule.matcher(event):
                 yield crule
 
 
@@ -197,13 +215,16 @@ class Engine:
     def process(self, event: Mapping[str, Any], now: float) -> list[Match]:
         """Evaluate every matching rule on ``event``."""
         out: list[Match] = []
+        ts: float | None = None
         for crule in self.ruleset.matching(event):
+            if ts is None:
+                ts = event_time(event, now)
             key = key_of(crule, event)
             if crule.stateless:
-                out.extend(observe(crule, event, {}, now, key))
+                out.extend(observe(crule, event, {}, now, key, ts=ts))
                 continue
             state = self.states.setdefault((crule.name, key), {})
-            out.extend(observe(crule, event, state, now, key))
+            out.extend(observe(crule, event, state, now, key, ts=ts))
         return out
 
     def tick(self, now: float) -> list[Match]:

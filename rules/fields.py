@@ -8,7 +8,7 @@ lines may be nested as a whole, so a dotted key falls back to walking nested map
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 # Fields OpenSearch analyses as text: query_string terms on them match words, not the value.
@@ -32,8 +32,33 @@ def lookup(event: Mapping[str, Any], field: str) -> Any:
     return None
 
 
+def getter(field: str) -> Callable[[Mapping[str, Any]], Any]:
+    """A fast reader of ``field``: one dict lookup for flat keys; the nested fallback runs
+    only when the event holds a mapping under one of the field's prefixes."""
+    if "." not in field:
+        return lambda event: event.get(field)
+    parts = field.split(".")
+    prefixes = tuple(".".join(parts[:cut]) for cut in range(1, len(parts)))
+
+    def get(event: Mapping[str, Any]) -> Any:
+        value = event.get(field)
+        if value is not None:
+            return value
+        for prefix in prefixes:
+            if prefix in event:
+                return lookup(event, field)
+        return None
+
+    return get
+
+
 def norm(value: Any) -> str:
     """One canonical text form per value so ``500``, ``500.0`` and ``"500"`` compare equal."""
+    kind = type(value)
+    if kind is str:
+        return value  # type: ignore[no-any-return]  # checked just above
+    if kind is int:
+        return str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):

@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bitacora.errors import RuleError
-from rules.fields import TEXT_FIELDS, each, lookup, norm, norm_variants
+from rules.fields import TEXT_FIELDS, getter, norm, norm_variants
 from rules.query_string import Node, parse_query_string
 
 Matcher = Callable[[Mapping[str, Any]], bool]
-Requirement = tuple[str, frozenset[str]]
+# (field, allowed canonical values) or (field, None): the field must merely be present.
+Requirement = tuple[str, frozenset[str] | None]
 
 
 def _always(event: Mapping[str, Any]) -> bool:
@@ -75,23 +76,34 @@ def _equals(field_name: str, values: list[Any]) -> Compiled:
     for value in values:
         wanted |= norm_variants(value)
     frozen = frozenset(wanted)
+    get = getter(field_name)
 
     def match(event: Mapping[str, Any]) -> bool:
-        value = lookup(event, field_name)
+        value = get(event)
+        if value is None:
+            return False
+        if type(value) is str:
+            return value in frozen
         if isinstance(value, list):
             return any(norm(item) in frozen for item in value)
-        return value is not None and norm(value) in frozen
+        return norm(value) in frozen
 
     return Compiled(match, [(field_name, frozen)])
 
 
 def _regex_on(field_name: str, pattern: re.Pattern[str], full: bool) -> Compiled:
     test = pattern.fullmatch if full else pattern.search
+    get = getter(field_name)
 
     def match(event: Mapping[str, Any]) -> bool:
-        return any(test(norm(item)) is not None for item in each(lookup(event, field_name)))
+        value = get(event)
+        if value is None:
+            return False
+        if isinstance(value, list):
+            return any(test(norm(item)) is not None for item in value)
+        return test(norm(value)) is not None
 
-    return Compiled(match)
+    return Compiled(match, [(field_name, None)])
 
 
 def _words(field_name: str, text: str, phrase: bool) -> Compiled:
@@ -130,14 +142,22 @@ def _range(field_name: str, low: Any, high: Any, low_incl: bool, high_incl: bool
             return False
         return not (hi is not None and (item > hi or (item == hi and not high_incl)))
 
-    def match(event: Mapping[str, Any]) -> bool:
-        return any(inside(item) for item in each(lookup(event, field_name)))
+    get = getter(field_name)
 
-    return Compiled(match)
+    def match(event: Mapping[str, Any]) -> bool:
+        value = get(event)
+        if value is None:
+            return False
+        if isinstance(value, list):
+            return any(inside(item) for item in value)
+        return inside(value)
+
+    return Compiled(match, [(field_name, None)])
 
 
 def _exists(field_name: str) -> Compiled:
-    return Compiled(lambda event: lookup(event, field_name) is not None)
+    get = getter(field_name)
+    return Compiled(lambda event: get(event) is not None, [(field_name, None)])
 
 
 def _term(field_name: str, text: str, phrase: bool) -> Compiled:
@@ -151,23 +171,46 @@ def _term(field_name: str, text: str, phrase: bool) -> Compiled:
 
 def _all_of(parts: list[Compiled]) -> Compiled:
     requires = [req for part in parts for req in part.requires]
+    # Value requirements first: the rule set indexes a rule by its first requirement.
+    requires.sort(key=lambda req: req[1] is None)
     matchers = tuple(part.match for part in parts)
     if not matchers:
         return Compiled(_always)
     if len(matchers) == 1:
         return Compiled(matchers[0], requires)
-    return Compiled(lambda event: all(m(event) for m in matchers), requires)
+    if len(matchers) == 2:
+        first, second = matchers
+        return Compiled(lambda event: first(event) and second(event), requires)
+
+    def every(event: Mapping[str, Any]) -> bool:
+        for matcher in matchers:  # noqa: SIM110 - a plain loop beats all(<genexpr>) per event
+            if not matcher(event):
+                return False
+        return True
+
+    return Compiled(every, requires)
 
 
 def _any_of(parts: list[Compiled]) -> Compiled:
     matchers = tuple(part.match for part in parts)
     # Alternatives on one field (a OR b) still require that field to hold one of them.
     requires: list[Requirement] = []
-    if parts and all(len(p.requires) == 1 for p in parts):
+    if parts and all(p.requires for p in parts):
         fields = {p.requires[0][0] for p in parts}
         if len(fields) == 1:
-            requires = [(fields.pop(), frozenset().union(*(p.requires[0][1] for p in parts)))]
-    return Compiled(lambda event: any(m(event) for m in matchers), requires)
+            value_sets = [p.requires[0][1] for p in parts]
+            merged: frozenset[str] | None = None
+            if all(values is not None for values in value_sets):
+                merged = frozenset().union(*(v for v in value_sets if v is not None))
+            requires = [(fields.pop(), merged)]
+
+    def some(event: Mapping[str, Any]) -> bool:
+        for matcher in matchers:  # noqa: SIM110 - a plain loop beats any(<genexpr>) per event
+            if matcher(event):
+                return True
+        return False
+
+    return Compiled(some, requires)
 
 
 def _none_of(parts: list[Compiled]) -> Compiled:

@@ -36,6 +36,8 @@ class FlatlineRule(RuleKind):
         threshold = max(self.rule.threshold or 0, 1)
         second = float(math.floor(ts))
         times: list[float] = st.setdefault("w", [])
+        if len(times) >= threshold and times[0] == second and not st.get("firing"):
+            return []  # the newest `threshold` events are all in this second: nothing changes
         for _ in range(min(weight, threshold)):
             if len(times) >= threshold and second <= times[0]:
                 break
