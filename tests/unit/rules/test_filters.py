@@ -103,8 +103,23 @@ def test_plus_marks_required_clauses() -> None:
         ({"match_phrase": {"message": "order 42"}}, True),
         ({"match_all": {}}, True),
         ({"type": {"value": "doc"}}, True),
-        ({"bool": {"must": [{"term": {"log.level": "error"}}], "must_not": [{"term": {"client.ip": "10.1.2.3"}}]}}, False),
-        ({"bool": {"should": [{"term": {"log.level": "info"}}, {"term": {"log.level": "error"}}]}}, True),
+        (
+            {
+                "bool": {
+                    "must": [{"term": {"log.level": "error"}}],
+                    "must_not": [{"term": {"client.ip": "10.1.2.3"}}],
+                }
+            },
+            False,
+        ),
+        (
+            {
+                "bool": {
+                    "should": [{"term": {"log.level": "info"}}, {"term": {"log.level": "error"}}]
+                }
+            },
+            True,
+        ),
         ({"bool": {"should": [{"term": {"log.level": "info"}}], "minimum_should_match": 1}}, False),
         ({"bool": {"filter": {"term": {"log.level": "error"}}}}, True),
     ],

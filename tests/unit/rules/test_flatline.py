@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.unit.rules.util import T0, Runner, ev, make
 
 
-def flat(**options: object) -> Runner:
-    base: dict[str, object] = {
+def flat(**options: Any) -> Runner:
+    base: dict[str, Any] = {
         "type": "flatline",
         "threshold": 2,
         "timeframe": {"seconds": 60},

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rules.engine import LATE_EVENTS
 from tests.unit.rules.util import T0, Runner, ev, make
 
 
-def freq(**options: object) -> Runner:
-    base: dict[str, object] = {"type": "frequency", "num_events": 3, "timeframe": {"seconds": 60}}
+def freq(**options: Any) -> Runner:
+    base: dict[str, Any] = {"type": "frequency", "num_events": 3, "timeframe": {"seconds": 60}}
     base.update(options)
     return Runner(make(**base))
 
@@ -19,7 +21,11 @@ def test_n_minus_one_events_do_not_match_and_n_do() -> None:
     [match] = run.feed(ev(20))
     assert (match.rule, match.key, match.status, match.count) == ("r", "all", "firing", 3)
     assert (match.first_ts, match.last_ts) == (T0, T0 + 20)
-    assert [s["@timestamp"] for s in match.samples] == [ev(0)["@timestamp"], ev(10)["@timestamp"], ev(20)["@timestamp"]]
+    assert [s["@timestamp"] for s in match.samples] == [
+        ev(0)["@timestamp"],
+        ev(10)["@timestamp"],
+        ev(20)["@timestamp"],
+    ]
 
 
 def test_window_resets_after_a_match_like_elastalert2() -> None:
@@ -100,7 +106,12 @@ def test_resolve_after_a_quiet_timeframe_by_tick() -> None:
         run.feed(ev(offset))
     assert run.tick(61.999) == []
     [resolved] = run.tick(62)
-    assert (resolved.status, resolved.key, resolved.first_ts, resolved.last_ts) == ("resolved", "all", T0 + 2, T0 + 62)
+    assert (resolved.status, resolved.key, resolved.first_ts, resolved.last_ts) == (
+        "resolved",
+        "all",
+        T0 + 2,
+        T0 + 62,
+    )
     assert run.tick(200) == []
 
 

@@ -31,7 +31,13 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 def test_good_rule_loads_with_durations_in_seconds(tmp_path: Path) -> None:
     rule = load_rule_file(write(tmp_path, "r.yaml", GOOD))
-    assert (rule.name, rule.type, rule.num_events, rule.timeframe, rule.realert) == ("burst", "frequency", 3, 60.0, 60.0)
+    assert (rule.name, rule.type, rule.num_events, rule.timeframe, rule.realert) == (
+        "burst",
+        "frequency",
+        3,
+        60.0,
+        60.0,
+    )
 
 
 def test_unknown_key_names_file_line_and_key(tmp_path: Path) -> None:
@@ -45,12 +51,18 @@ def test_wrong_type_names_nested_key_and_its_line(tmp_path: Path) -> None:
     path = write(tmp_path, "r.yaml", GOOD.replace("{minutes: 1}", "\n  minutes: soon"))
     with pytest.raises(RuleError) as caught:
         load_rule_file(path)
-    assert str(caught.value).startswith(f"{path}:4: key 'timeframe': Value error, duration minutes must be")
+    assert str(caught.value).startswith(
+        f"{path}:4: key 'timeframe': Value error, duration minutes must be"
+    )
 
 
 def test_missing_type_option_is_reported(tmp_path: Path) -> None:
     path = write(tmp_path, "r.yaml", "name: x\ntype: frequency\ntimeframe: 5m\n")
-    with pytest.raises(RuleError, match=r"r\.yaml:1: key '\(rule\)': Value error, rule type 'frequency' needs option 'num_events'"):
+    with pytest.raises(
+        RuleError,
+        match=r"r\.yaml:1: key '\(rule\)': Value error, "
+        r"rule type 'frequency' needs option 'num_events'",
+    ):
         load_rule_file(path)
 
 
@@ -59,7 +71,9 @@ def test_bad_filter_names_the_filter_line(tmp_path: Path) -> None:
     path = write(tmp_path, "r.yaml", text)
     with pytest.raises(RuleError) as caught:
         load_rule_file(path)
-    assert str(caught.value).startswith(f"{path}:7: key 'filter.1': query_string: unexpected end of 'a:(b'")
+    assert str(caught.value).startswith(
+        f"{path}:7: key 'filter.1': query_string: unexpected end of 'a:(b'"
+    )
 
 
 def test_invalid_yaml_names_the_line() -> None:
@@ -81,8 +95,13 @@ def test_every_broken_file_is_reported_and_duplicate_names(tmp_path: Path) -> No
     with pytest.raises(RuleError) as caught:
         load_rules([tmp_path])
     lines = str(caught.value).splitlines()
-    assert lines[0] == f"{tmp_path / 'b.yaml'}:1: key 'name': rule name 'burst' also used by {tmp_path / 'a.yaml'}"
-    assert lines[1].startswith(f"{tmp_path / 'c.yml'}:2: key 'type': Input should be 'any', 'frequency'")
+    assert (
+        lines[0] == f"{tmp_path / 'b.yaml'}:1: key 'name': rule name 'burst' "
+        f"also used by {tmp_path / 'a.yaml'}"
+    )
+    assert lines[1].startswith(
+        f"{tmp_path / 'c.yml'}:2: key 'type': Input should be 'any', 'frequency'"
+    )
 
 
 def test_shipped_rules_load() -> None:
@@ -105,7 +124,10 @@ def test_published_schema_is_up_to_date() -> None:
 def test_schema_accepts_shipped_and_elastalert2_files_and_rejects_unknown_keys() -> None:
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     validator = jsonschema.Draft202012Validator(schema)
-    files = [*SHIPPED_DIR.glob("*.yaml"), *(Path(__file__).parents[2] / "data" / "elastalert2").glob("*.yaml")]
+    files = [
+        *SHIPPED_DIR.glob("*.yaml"),
+        *(Path(__file__).parents[2] / "data" / "elastalert2").glob("*.yaml"),
+    ]
     assert len(files) == 12
     for path in files:
         errors = list(validator.iter_errors(yaml.safe_load(path.read_text())))

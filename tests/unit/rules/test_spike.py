@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.unit.rules.util import T0, Runner, ev, make
 
 
-def spike(**options: object) -> Runner:
-    base: dict[str, object] = {
+def spike(**options: Any) -> Runner:
+    base: dict[str, Any] = {
         "type": "spike",
         "timeframe": {"seconds": 100},
         "spike_height": 3,
