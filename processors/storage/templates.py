@@ -88,27 +88,33 @@ def event_properties() -> dict[str, Any]:
 
 
 def alert_properties() -> dict[str, Any]:
-    """The mapping ``properties`` of an alert document in ``bitacora-alerts*``."""
+    """The mapping ``properties`` of an alert document in ``bitacora-alerts*``.
+
+    The document is ``rules.alerts.Alert.to_document()``: flat top-level fields. The
+    triggering event, the samples and the rule-type extras are stored for display but not
+    mapped (``enabled: false``): they hold arbitrary, possibly long values, and an alert
+    must never be refused for the shape of the event that caused it.
+    """
+    stored_only = {"type": "object", "enabled": False}
     return {
         "@timestamp": {"type": "date"},
-        "message": dict(_TEXT),
-        "rule": _obj(name=dict(_KEYWORD), type=dict(_KEYWORD)),
-        "alert": _obj(
-            key=dict(_KEYWORD),
-            status=dict(_KEYWORD),
-            count={"type": "long"},
-            first_event={"type": "date_nanos"},
-            last_event={"type": "date_nanos"},
-            dedup_key=dict(_KEYWORD),
-            resolved_at={"type": "date"},
-            search_url={"type": "keyword", "index": False},
-            # A few matching events for context; stored, never searched or mapped.
-            samples={"type": "object", "enabled": False},
-        ),
-        "event": _obj(severity={"type": "integer"}),
-        "log": _obj(level=dict(_KEYWORD)),
-        "service": _obj(name=dict(_KEYWORD)),
-        "labels": {"type": "flat_object"},
+        "id": dict(_KEYWORD),
+        "rule": dict(_KEYWORD),
+        "key": dict(_KEYWORD),
+        "dedup_key": dict(_KEYWORD),
+        "status": dict(_KEYWORD),
+        "severity": dict(_KEYWORD),
+        "count": {"type": "long"},
+        "first_event_time": {"type": "date"},
+        "last_event_time": {"type": "date"},
+        "created_at": {"type": "date"},
+        "description": dict(_TEXT),
+        "search_query": {"type": "keyword", "ignore_above": 4096},
+        "search_url": {"type": "keyword", "index": False, "doc_values": False},
+        "search_command": {"type": "keyword", "index": False, "doc_values": False},
+        "event": dict(stored_only),
+        "samples": dict(stored_only),
+        "extra": dict(stored_only),
     }
 
 

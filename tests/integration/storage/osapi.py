@@ -12,7 +12,11 @@ from typing import Any
 import aiohttp
 
 from bitacora.settings import Settings
-from processors.storage.templates import deadletter_index_template, logs_index_template
+from processors.storage.templates import (
+    alerts_index_template,
+    deadletter_index_template,
+    logs_index_template,
+)
 
 # Above the shipped templates (200) so an isolated pattern overlapping logs-* wins.
 TEST_PRIORITY = 500
@@ -52,6 +56,7 @@ class Isolated:
     tag: str
     logs_template: str
     deadletter_template: str
+    alerts_template: str
 
     def logs_stream(self, service: str) -> str:
         return f"logs-{self.tag}-{service}"
@@ -60,24 +65,34 @@ class Isolated:
     def deadletter_stream(self) -> str:
         return f"bitacora-deadletter-{self.tag}"
 
+    @property
+    def alerts_stream(self) -> str:
+        return f"bitacora-alerts-{self.tag}"
+
 
 @asynccontextmanager
 async def isolated_templates(url: str, settings: Settings) -> AsyncIterator[Isolated]:
     """Install test-only logs/dead-letter templates; remove them and their streams after."""
     tag = "t" + uuid.uuid4().hex[:12]
-    iso = Isolated(tag, f"test-logs-{tag}", f"test-deadletter-{tag}")
+    iso = Isolated(tag, f"test-logs-{tag}", f"test-deadletter-{tag}", f"test-alerts-{tag}")
     logs = logs_index_template(settings, pattern=f"logs-{tag}-*", priority=TEST_PRIORITY)
     dead = deadletter_index_template(
         settings, pattern=f"bitacora-deadletter-{tag}*", priority=TEST_PRIORITY
     )
+    alerts = alerts_index_template(
+        settings, pattern=f"bitacora-alerts-{tag}*", priority=TEST_PRIORITY
+    )
     await ok(url, "PUT", f"/_index_template/{iso.logs_template}", logs)
     await ok(url, "PUT", f"/_index_template/{iso.deadletter_template}", dead)
+    await ok(url, "PUT", f"/_index_template/{iso.alerts_template}", alerts)
     try:
         yield iso
     finally:
         await call(url, "DELETE", f"/_data_stream/logs-{tag}-*")
         await call(url, "DELETE", f"/_data_stream/bitacora-deadletter-{tag}*")
+        await call(url, "DELETE", f"/_data_stream/bitacora-alerts-{tag}*")
         await call(url, "DELETE", f"/_index_template/{iso.logs_template}")
+        await call(url, "DELETE", f"/_index_template/{iso.alerts_template}")
         await call(url, "DELETE", f"/_index_template/{iso.deadletter_template}")
 
 

@@ -118,3 +118,62 @@ async def test_every_field_indexes_with_the_contracted_types(opensearch_url: str
         assert hit["_source"] == FULL_EVENT
         # Nanoseconds survive: the stored value, not only the source text.
         assert hit["fields"]["@timestamp"] == ["2026-11-28T09:28:23.123456789Z"]
+
+
+async def test_an_alert_document_indexes_with_the_alerts_mapping(opensearch_url: str) -> None:
+    from rules.alerts import Alert
+
+    big = "x" * 40_000  # longer than a Lucene term: fine, event is stored only
+    alert = Alert(
+        id="a1b2c3",
+        rule="order-errors",
+        key="order-service",
+        dedup_key="order-errors.order-service",
+        status="firing",
+        severity="error",
+        count=12,
+        first_event_time="2026-11-28T09:30:00.123Z",
+        last_event_time="2026-11-28T09:31:00.456Z",
+        created_at="2026-11-28T09:31:01.000Z",
+        description="Too many errors in order-service",
+        event={**FULL_EVENT, "message": big},
+        samples=[{"message": "boom", "service.name": "order-service"}],
+        extra={"threshold": 10, "window": [1, 2]},
+        search_query='service.name:"order-service" AND log.level:"error"',
+        search_url="http://127.0.0.1:5601/app/data-explorer/discover#?_g=()",
+        search_command="bitacora search 'service.name:\"order-service\"'",
+    )
+    document = alert.to_document()
+    settings = Settings(opensearch_url=opensearch_url)
+    async with isolated_templates(opensearch_url, settings) as iso:
+        async with BulkIndexer.from_settings(settings) as indexer:
+            result = await indexer.index(
+                [(iso.alerts_stream, alert.id, json.dumps(document).encode())]
+            )
+        assert (result.indexed, result.rejected) == (1, [])
+        assert await count(opensearch_url, iso.alerts_stream) == 1
+        hits = await ok(
+            opensearch_url,
+            "POST",
+            f"/{iso.alerts_stream}/_search",
+            {
+                "query": {
+                    "bool": {
+                        "filter": [
+                            {"term": {"rule": "order-errors"}},
+                            {"term": {"status": "firing"}},
+                            {"term": {"dedup_key": "order-errors.order-service"}},
+                            {"range": {"count": {"gte": 12}}},
+                            {"range": {"first_event_time": {"lte": "2026-11-28T09:30:00.123Z"}}},
+                        ]
+                    }
+                }
+            },
+        )
+        (hit,) = hits["hits"]["hits"]
+        assert hit["_source"] == document
+        mapping = await ok(opensearch_url, "GET", f"/{iso.alerts_stream}/_mapping")
+        (backing,) = mapping
+        props = mapping[backing]["mappings"]["properties"]
+        assert props["event"] == {"type": "object", "enabled": False}
+        assert props["rule"] == {"type": "keyword"}

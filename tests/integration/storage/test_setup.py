@@ -34,6 +34,14 @@ def unique_settings(kafka_bootstrap: str, opensearch_url: str, **extra: object) 
     )
 
 
+async def expected_ism_notes(opensearch_url: str) -> list[str]:
+    """The local stack has no ISM plugin; a compose stack has it (then: no note)."""
+    status, _ = await call(opensearch_url, "GET", "/_plugins/_ism/policies?size=1")
+    if status == 200:
+        return []
+    return ["ISM not installed: retention enforced by `bitacora retention apply`"]
+
+
 def topic_names(settings: Settings) -> list[str]:
     return [
         settings.topic_raw,
@@ -84,6 +92,7 @@ async def test_setup_twice_creates_exactly_once(
             *(f"index template {name}: created" for name in templates),
             *(f"data stream {name}: created" for name in streams),
         ]
+        assert first.notes == await expected_ism_notes(opensearch_url)
         assert await partitions(admin, names) == dict.fromkeys(names, 3)
         for name, body in templates.items():
             got = await ok(opensearch_url, "GET", f"/_index_template/{name}")

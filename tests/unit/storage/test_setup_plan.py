@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from bitacora.settings import Settings
-from processors.storage.setup import TopicPlan, desired_topics, plan_topics, template_action
+from processors.storage.setup import (
+    TopicPlan,
+    desired_topics,
+    ism_action,
+    ism_answers,
+    ism_request,
+    plan_topics,
+    template_action,
+)
 from processors.storage.templates import logs_index_template
 
 
@@ -28,3 +36,43 @@ def test_template_action() -> None:
     assert template_action(body, {"_meta": {"bitacora_hash": "0" * 16}}) == "update"
     echoed = {"index_patterns": ["logs-*"], "_meta": dict(body["_meta"])}
     assert template_action(body, echoed) == "unchanged"
+
+
+def test_ism_answers() -> None:
+    no_handler = {"error": "no handler found for uri [/_plugins/_ism/policies/x] and method [GET]"}
+    assert ism_answers(400, no_handler) is False
+    assert ism_answers(404, no_handler) is False
+    assert ism_answers(200, {"_id": "x", "policy": {}}) is True
+    missing = {"error": {"type": "status_exception", "reason": "Policy not found"}, "status": 404}
+    assert ism_answers(404, missing) is True
+    assert ism_answers(503, {"error": "x"}) is False
+
+
+def test_ism_request_uses_the_retention_builder_and_carries_its_digest() -> None:
+    settings = Settings(retention_days=7, rollover_max_age="12h", rollover_max_size="5gb")
+    body = ism_request(settings)
+    policy = body["policy"]
+    assert policy["ism_template"] == [{"index_patterns": ["logs-*"], "priority": 100}]
+    assert policy["states"][0]["actions"] == [
+        {"rollover": {"min_index_age": "12h", "min_size": "5gb"}}
+    ]
+    assert policy["states"][0]["transitions"][0]["conditions"] == {"min_index_age": "7d"}
+    assert policy["description"].startswith(
+        "Bitácora logs: roll over at 12h or 5gb, delete after 7d [bitacora-hash "
+    )
+    assert ism_request(settings) == body
+    assert ism_request(Settings(retention_days=8))["policy"]["description"] != policy["description"]
+
+
+def test_ism_action() -> None:
+    body = ism_request(Settings())
+    assert ism_action(body, None) == "create"
+    echoed = {
+        "_id": "bitacora-logs-retention",
+        "_seq_no": 3,
+        "_primary_term": 1,
+        "policy": {**body["policy"], "last_updated_time": 1, "schema_version": 21},
+    }
+    assert ism_action(body, echoed) == "unchanged"
+    older = {**echoed, "policy": {**echoed["policy"], "description": "old"}}
+    assert ism_action(body, older) == "update"

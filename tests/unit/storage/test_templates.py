@@ -127,25 +127,29 @@ def test_alerts_template_types() -> None:
     body = alerts_index_template(Settings())
     assert body["index_patterns"] == ["bitacora-alerts*"]
     assert body["data_stream"] == {}
-    assert leaf_types(body["template"]["mappings"]["properties"]) == {
+    props = body["template"]["mappings"]["properties"]
+    assert leaf_types(props) == {
         "@timestamp": "date",
-        "message": "text",
-        "rule.name": "keyword",
-        "rule.type": "keyword",
-        "alert.key": "keyword",
-        "alert.status": "keyword",
-        "alert.count": "long",
-        "alert.first_event": "date_nanos",
-        "alert.last_event": "date_nanos",
-        "alert.dedup_key": "keyword",
-        "alert.resolved_at": "date",
-        "alert.search_url": "keyword",
-        "alert.samples": "object",
-        "event.severity": "integer",
-        "log.level": "keyword",
-        "service.name": "keyword",
-        "labels": "flat_object",
+        "id": "keyword",
+        "rule": "keyword",
+        "key": "keyword",
+        "dedup_key": "keyword",
+        "status": "keyword",
+        "severity": "keyword",
+        "count": "long",
+        "first_event_time": "date",
+        "last_event_time": "date",
+        "created_at": "date",
+        "description": "text",
+        "search_query": "keyword",
+        "search_url": "keyword",
+        "search_command": "keyword",
+        "event": "object",
+        "samples": "object",
+        "extra": "object",
     }
+    for stored_only in ("event", "samples", "extra"):
+        assert props[stored_only] == {"type": "object", "enabled": False}
 
 
 def test_index_templates_names() -> None:
