@@ -168,6 +168,14 @@ def _get(doc: Mapping[str, Any], name: str) -> Any:
     return node
 
 
+def _first(doc: Mapping[str, Any], *names: str) -> Any:
+    for name in names:
+        value = _get(doc, name)
+        if value is not None and not isinstance(value, Mapping):
+            return value
+    return None
+
+
 def summarize_alerts(docs: Iterable[Mapping[str, Any]], week: Week) -> list[AlertSummary]:
     """Per rule: alerts fired this week, resolved, and the time from firing to resolved.
 
@@ -181,20 +189,23 @@ def summarize_alerts(docs: Iterable[Mapping[str, Any]], week: Week) -> list[Aler
     last_fire: dict[tuple[str, str], int] = {}
     ordered = sorted(docs, key=lambda d: _ns(_get(d, "@timestamp")) or 0)
     for doc in ordered:
-        rule = str(_get(doc, "rule.name") or "(unnamed)")
-        key = str(_get(doc, "alert.key") or "")
+        # Both shapes: the mapped one (rule.name, alert.*) and Alert.to_document()'s flat one.
+        rule = str(_first(doc, "rule.name", "rule") or "(unnamed)")
+        key = str(_first(doc, "alert.key", "key") or "")
         at = _ns(_get(doc, "@timestamp")) or 0
-        status = _get(doc, "alert.status")
+        status = _first(doc, "alert.status", "status")
         if status == "firing":
             last_fire[(rule, key)] = at
             if start_ns <= at < end_ns:
                 fired[rule] = fired.get(rule, 0) + 1
         elif status == "resolved":
-            done = _ns(_get(doc, "alert.resolved_at")) or at
+            done = _ns(_first(doc, "alert.resolved_at", "created_at")) or at
             if not start_ns <= done < end_ns:
                 continue
             resolved[rule] = resolved.get(rule, 0) + 1
-            began = last_fire.pop((rule, key), None) or _ns(_get(doc, "alert.first_event"))
+            began = last_fire.pop((rule, key), None) or _ns(
+                _first(doc, "alert.first_event", "first_event_time")
+            )
             if began is not None and done >= began:
                 durations.setdefault(rule, []).append((done - began) / 1e9)
     summaries = []
