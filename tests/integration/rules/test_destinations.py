@@ -14,8 +14,8 @@ import pytest
 from bitacora.settings import Settings
 from rules.alerts import Alert, build_alert
 from rules.durations import parse_timestamp
-from rules.notify.destinations.alertmanager import FIRING_TTL_S
 from rules.model import Rule
+from rules.notify.destinations.alertmanager import FIRING_TTL_S
 from rules.notify.notifier import Notifier
 from rules.notify.retry import RetryPolicy
 from rules.types import Match
