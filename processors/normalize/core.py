@@ -8,7 +8,7 @@ from typing import Any, Final
 from bitacora.errors import DecodeError
 from bitacora.rawrecord import RawRecord
 from processors.normalize.config import DEFAULT_CONFIG, NormalizeConfig
-from processors.normalize.extract import Candidate, check, collect, pop_path
+from processors.normalize.extract import Candidate, check, checker_for, collect, pop_paths
 from processors.normalize.fields import Builder, to_text
 from processors.normalize.ids import event_id
 from processors.normalize.levels import (
@@ -43,18 +43,25 @@ _KEYWORDS: Final = (
 def _choose(candidates: dict[str, list[Candidate]], fields: dict[Any, Any]) -> dict[str, Any]:
     # The best valid candidate per target; consumed record fields leave ``fields``.
     chosen: dict[str, Any] = {}
+    nested: list[tuple[str, ...]] = []
     for target, found in candidates.items():
         if target == "@time":
             continue
         if len(found) > 1:
             found.sort(key=lambda candidate: candidate[0])
+        checker = checker_for(target)
         for _, path, value, arg, consumed in found:
-            result = check(target, value, arg)
+            result = checker(value, arg)
             if result is not None:
                 chosen[target] = result
                 if consumed and path is not None:
-                    pop_path(fields, path)
+                    if len(path) == 1:
+                        fields.pop(path[0], None)
+                    else:
+                        nested.append(path)
                 break
+    if nested:
+        pop_paths(fields, nested)
     return chosen
 
 
@@ -70,7 +77,7 @@ def _event_time(
         ns = parse_time(value)
         if ns is not None:
             if path is not None:
-                pop_path(fields, path)
+                pop_paths(fields, [path])
             return ns
     if valid_ns(raw.received_ns):
         return raw.received_ns

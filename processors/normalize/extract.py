@@ -183,10 +183,14 @@ PREFIXES: Final = frozenset(
 
 _EMPTY: Final = frozenset(("", "-", "None", "none", "null", "NULL", "nil", "undefined"))
 _METHOD = re.compile(r"[A-Z][A-Z_-]{0,19}")
+_IPV4 = re.compile(r"(?:0|[1-9][0-9]{0,2})(?:\.(?:0|[1-9][0-9]{0,2})){3}")
 _MAX_NS: Final = 2**63 - 1
 
 
 def _text(value: Any, _arg: Any) -> str | None:
+    if type(value) is str and value.isascii() and "\x00" not in value:
+        text: str | None = value.rstrip()
+        return None if text in _EMPTY else text
     text = to_text(value)
     if text is None:
         return None
@@ -195,6 +199,9 @@ def _text(value: Any, _arg: Any) -> str | None:
 
 
 def _ident(value: Any, _arg: Any) -> str | None:
+    if type(value) is str and value.isascii() and "\x00" not in value:
+        text: str | None = value.strip()
+        return None if text in _EMPTY else text
     text = to_text(value)
     if text is None:
         return None
@@ -238,6 +245,10 @@ def _ip(value: Any, _arg: Any) -> str | None:
     if text is None:
         return None
     text = text.partition(",")[0].strip().strip("[]").partition("%")[0]
+    if _IPV4.fullmatch(text):  # the common case, without ipaddress' slower parser
+        return text if all(int(octet) <= 255 for octet in text.split(".")) else None
+    if ":" not in text:
+        return None
     try:
         ipaddress.ip_address(text)
     except ValueError:
@@ -319,23 +330,30 @@ def _descend(
             out.setdefault(target, []).append((priority, (*path, key), value, arg, consumed))
 
 
-def pop_path(fields: dict[Any, Any], path: tuple[str, ...]) -> None:
-    """Remove ``path`` from ``fields``, copying nested objects (the input stays intact)
-    and dropping objects left empty."""
-    if len(path) == 1:
-        fields.pop(path[0], None)
-        return
-    chain = []
-    parent = fields
-    for part in path[:-1]:
-        child = parent.get(part)
-        if type(child) is not dict:
-            return
-        child = dict(child)
-        parent[part] = child
-        chain.append((parent, part, child))
-        parent = child
-    parent.pop(path[-1], None)
-    for parent, part, child in reversed(chain):
-        if not child:
-            del parent[part]
+def checker_for(target: str) -> Callable[[Any, Any], Any]:
+    """The check function of ``target`` (see ``check``)."""
+    return CHECKS.get(target, _ident)
+
+
+def pop_paths(fields: dict[Any, Any], paths: list[tuple[str, ...]]) -> None:
+    """Remove nested ``paths`` from ``fields``, copying each nested object once (the
+    input record stays intact) and dropping objects left empty."""
+    copied: set[int] = set()
+    for path in paths:
+        chain = []
+        parent = fields
+        for part in path[:-1]:
+            child = parent.get(part)
+            if type(child) is not dict:
+                break
+            if id(child) not in copied:
+                child = dict(child)
+                parent[part] = child
+                copied.add(id(child))
+            chain.append((parent, part, child))
+            parent = child
+        else:
+            parent.pop(path[-1], None)
+            for parent, part, child in reversed(chain):
+                if not child:
+                    del parent[part]

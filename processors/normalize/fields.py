@@ -95,6 +95,22 @@ def clean_key(key: object) -> str:
     return _clean_str_key(text)
 
 
+_KEY_INFO: dict[Any, tuple[str, str | None]] = {}
+
+
+def key_info(key: object) -> tuple[str, str | None]:
+    """``(clean label key, secret kind or None)``, cached: field names repeat."""
+    info = _KEY_INFO.get(key) if type(key) is str else None
+    if info is None:
+        name = clean_key(key)
+        info = (name, secret_kind_for_key(name))
+        if type(key) is str:
+            if len(_KEY_INFO) >= 16384:  # bounded: hostile records may invent names
+                _KEY_INFO.clear()
+            _KEY_INFO[key] = info
+    return info
+
+
 def _jsonable(value: Any, depth: int) -> Any:
     # Plain JSON data for a subtree below max_depth; secrets by key name already hidden.
     kind = type(value)
@@ -178,20 +194,36 @@ class Builder:
         return True
 
     def _mapping(self, source: dict[Any, Any], depth: int) -> dict[str, Any]:
+        # The hot loop of the normalizer: plain strings and ints are handled inline.
         out: dict[str, Any] = {}
+        slots = self.slots
+        cap = self.label_cap
+        quarter = cap // 4
         for key, value in source.items():
             if self.budget <= 0:
                 self.dropped += 1
                 continue
-            name = _clean_str_key(key) if type(key) is str else clean_key(key)
-            secret = secret_kind_for_key(name)
+            info = _KEY_INFO.get(key) if type(key) is str else None
+            if info is None:
+                info = key_info(key)
+            name, secret = info
+            kind = type(value)
             if secret is not None:
-                if value is not None:
-                    out[name] = f"[REDACTED:{secret}]"
-                    self.budget -= 1
+                if value is None:
+                    continue
+                out[name] = f"[REDACTED:{secret}]"
+            elif kind is str:
+                if not value.isascii() or "\x00" in value:
+                    value = repair(value)
+                out[name] = value
+                slots.append((out, name, cap))
+                if len(value) > quarter:
+                    self.long.append((out, name, cap))
+            elif kind is int:
+                out[name] = value
+            elif not self._value(out, name, value, depth):
                 continue
-            if self._value(out, name, value, depth):
-                self.budget -= 1
+            self.budget -= 1
         return out
 
     def _sequence(self, source: list[Any] | tuple[Any, ...], depth: int) -> list[Any]:

@@ -52,6 +52,33 @@ _AWS_ID = re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])")
 # Cheap gate first (8 digits starting with 2-6), the exact candidate shape second.
 _CARD_GATE = re.compile(r"[2-6][0-9]{3}[ -]?[0-9]{4}")
 _CARD = re.compile(r"(?<![0-9A-Za-z])[2-6](?:[ -]?[0-9]){12,18}(?![0-9A-Za-z])")
+# For whole-event gating: bytes.translate runs in C at ~1 ns/byte, far below any regex
+# scan. Digits become "d", separators vanish, everything else becomes "x"; 13 "d" in a
+# row is necessary for a card number.
+_DIGIT_MAP: Final = bytes(
+    ord("d") if 48 <= b <= 57 else ord("a") if chr(b).isalpha() else ord(".") for b in range(256)
+)
+_THIRTEEN_DIGITS: Final = b"d" * 13
+
+
+def _may_hold_card(text: str) -> bool:
+    # 13+ digits (separators ignored) not glued to letters: hex ids and other tokens
+    # with long digit runs are skipped without running the card regex.
+    shape = text.encode("utf-8", "replace").translate(_DIGIT_MAP, b" -")
+    index = shape.find(_THIRTEEN_DIGITS)
+    size = len(shape)
+    while index >= 0:
+        start = index
+        while start > 0 and shape[start - 1] == 100:  # "d"
+            start -= 1
+        end = index + 13
+        while end < size and shape[end] == 100:
+            end += 1
+        if (start == 0 or shape[start - 1] != 97) and (end == size or shape[end] != 97):  # "a"
+            return True
+        index = shape.find(_THIRTEEN_DIGITS, end)
+    return False
+
 
 _KEY_KIND = re.compile(
     r"(passw(?:or)?d|passphrase|pwd)|(aws_secret)|(secret)|(token)|(api[_-]?key|apikey)"
@@ -126,8 +153,12 @@ def may_need_redaction(text: str, config: NormalizeConfig) -> bool:
             return True
     if "eyJ" in text or "AKIA" in text or "ASIA" in text:
         return True
-    if _CARD_GATE.search(text):
-        return True
+    if _THIRTEEN_DIGITS in text.encode("utf-8", "replace").translate(_DIGIT_MAP, b" -") and (
+        _may_hold_card(text)
+    ):
+        for match in _CARD.finditer(text):
+            if _replace_card(match) != match[0]:
+                return True
     return any(pattern.search(text) for pattern in config.compiled_patterns)
 
 

@@ -78,15 +78,15 @@ def _from_epoch(number: float) -> int | None:
     # The magnitude tells the unit: seconds, milliseconds, microseconds or nanoseconds.
     if not 0 < number < 1e20:  # also rejects NaN and infinities
         return None
+    # Floats go through whole microseconds, which a double still holds exactly.
     if number < 1e11:
-        ns = number * _NS
+        result = number * _NS if type(number) is int else round(number * 1e6) * 1000
     elif number < 1e14:
-        ns = number * 1_000_000
+        result = number * 1_000_000 if type(number) is int else round(number * 1e3) * 1000
     elif number < 1e17:
-        ns = number * 1_000
+        result = number * 1_000 if type(number) is int else round(number) * 1000
     else:
-        ns = number
-    result = int(ns)
+        result = int(number)
     return result if valid_ns(result) else None
 
 
