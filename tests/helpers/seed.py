@@ -7,6 +7,7 @@ so searches restricted to ``logs-svc<uuid8>-*`` see exactly the events planted h
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import uuid
@@ -88,6 +89,17 @@ def install(client: OpenSearch, streams: Streams) -> None:
     }
     for name, body in bodies.items():
         client.indices.put_index_template(name=name, body=body)
+
+
+@contextlib.contextmanager
+def installed(client: OpenSearch, streams: Streams) -> Iterator[Streams]:
+    """Install the templates, and remove streams and templates afterwards, even if the
+    seeding inside the block fails."""
+    install(client, streams)
+    try:
+        yield streams
+    finally:
+        remove(client, streams)
 
 
 def remove(client: OpenSearch, streams: Streams) -> None:

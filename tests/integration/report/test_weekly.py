@@ -148,17 +148,17 @@ def _planted_deadletters() -> list[dict[str, object]]:
 @pytest.fixture(scope="module")
 def planted(opensearch_url: str) -> Iterator[tuple[OpenSearch, ReportIndices]]:
     client = OpenSearch(hosts=[opensearch_url], timeout=120)
-    streams = seed.new_streams()
-    seed.install(client, streams)
-    seed.index_logs(client, streams, _planted_logs())
-    seed.bulk(client, _planted_alerts(), lambda _: streams.alerts)
-    seed.bulk(client, _planted_deadletters(), lambda _: streams.deadletter)
-    client.indices.refresh(index=f"{streams.alerts},{streams.deadletter}")
-    indices = ReportIndices(
-        logs=streams.logs, alerts=streams.alerts + "*", deadletter=streams.deadletter + "*"
-    )
-    yield client, indices
-    seed.remove(client, streams)
+    with seed.installed(client, seed.new_streams()) as streams:
+        seed.index_logs(client, streams, _planted_logs())
+        seed.bulk(client, _planted_alerts(), lambda _: streams.alerts)
+        seed.bulk(client, _planted_deadletters(), lambda _: streams.deadletter)
+        client.indices.refresh(index=f"{streams.alerts},{streams.deadletter}")
+        yield (
+            client,
+            ReportIndices(
+                logs=streams.logs, alerts=streams.alerts + "*", deadletter=streams.deadletter + "*"
+            ),
+        )
     client.close()
 
 

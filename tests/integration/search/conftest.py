@@ -83,9 +83,7 @@ def dataset(search_client: OpenSearch) -> Iterator[Dataset]:
     """The two-week dataset, indexed once per session and deleted afterwards."""
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     start = now - N_EVENTS * STEP
-    streams = seed.new_streams()
-    seed.install(search_client, streams)
-    events = generate(start)
-    seed.index_logs(search_client, streams, events)
-    yield Dataset(streams=streams, events=events, start=start, now=now)
-    seed.remove(search_client, streams)
+    with seed.installed(search_client, seed.new_streams()) as streams:
+        events = generate(start)
+        seed.index_logs(search_client, streams, events)
+        yield Dataset(streams=streams, events=events, start=start, now=now)

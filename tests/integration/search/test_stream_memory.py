@@ -22,8 +22,6 @@ MEMORY_BOUND = 64 * 1024 * 1024
 
 @pytest.fixture(scope="module")
 def big_streams(search_client: OpenSearch) -> Iterator[seed.Streams]:
-    streams = seed.new_streams()
-    seed.install(search_client, streams)
     start = to_nanos(datetime.now(UTC) - timedelta(days=10))
 
     def events() -> Iterator[seed.Event]:
@@ -36,9 +34,9 @@ def big_streams(search_client: OpenSearch) -> Iterator[seed.Streams]:
                 event_id=f"big-{i:06d}",
             )
 
-    assert seed.index_logs(search_client, streams, events()) == TOTAL
-    yield streams
-    seed.remove(search_client, streams)
+    with seed.installed(search_client, seed.new_streams()) as streams:
+        assert seed.index_logs(search_client, streams, events()) == TOTAL
+        yield streams
 
 
 def test_limit_zero_streams_100k_in_bounded_memory(
