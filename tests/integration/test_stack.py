@@ -1,0 +1,148 @@
+"""``bitacora stack`` end to end, on a second stack (own state dir, ports 19200/19092/19093)
+so the shared stack on the default ports keeps running for everyone else's tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bitacora import stack
+from bitacora.settings import Settings
+from bitacora.stack import config, health, procs
+
+PORTS = {
+    "BITACORA_OPENSEARCH_URL": "http://127.0.0.1:19200",
+    "BITACORA_KAFKA_BOOTSTRAP": "127.0.0.1:19092",
+}
+
+
+def _our_processes(state_dir: Path) -> list[int]:
+    """Pids of every process whose command line mentions ``state_dir``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and str(state_dir) in procs.cmdline(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture(scope="module")
+def second_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    state_dir = tmp_path_factory.mktemp("stack-state")
+    env = {
+        **os.environ,
+        **PORTS,
+        "BITACORA_STATE_DIR": str(state_dir),
+        "BITACORA_OPENSEARCH_HEAP": "1g",
+        "BITACORA_KAFKA_HEAP": "512m",
+    }
+    yield env
+    # Whatever happens in the tests, leave nothing running.
+    stack.stop(Settings(state_dir=state_dir, **_kwargs()))
+
+
+def _kwargs() -> dict[str, str]:
+    return {
+        "opensearch_url": PORTS["BITACORA_OPENSEARCH_URL"],
+        "kafka_bootstrap": PORTS["BITACORA_KAFKA_BOOTSTRAP"],
+    }
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bitacora", "stack", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def _settings(env: dict[str, str]) -> Settings:
+    return Settings(
+        state_dir=Path(env["BITACORA_STATE_DIR"]),
+        opensearch_heap="1g",
+        kafka_heap="512m",
+        **_kwargs(),
+    )
+
+
+def test_up_twice_status_down_leaves_nothing(second_stack: dict[str, str]) -> None:
+    env = second_stack
+    state_dir = Path(env["BITACORA_STATE_DIR"])
+    shared_before = stack.status(Settings())
+
+    first = _cli(env, "up")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "opensearch healthy after" in first.stdout
+    assert "kafka healthy after" in first.stdout
+    assert health.opensearch_healthy("http://127.0.0.1:19200")
+    assert health.kafka_healthy("127.0.0.1", 19092)
+    pids = {s.service: s.pid for s in stack.status(_settings(env))}
+
+    second = _cli(env, "up")
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "opensearch already running" in second.stdout
+    assert "kafka already running" in second.stdout
+    assert {s.service: s.pid for s in stack.status(_settings(env))} == pids
+
+    status = _cli(env, "status")
+    assert status.returncode == 0, status.stdout
+    lines = status.stdout.splitlines()
+    assert lines[0].split()[:3] == ["opensearch", "running", f"pid={pids['opensearch']}"]
+    assert "port=19200" in lines[0]
+    assert f"version={Settings().opensearch_version}" in lines[0]
+    assert lines[1].split()[:3] == ["kafka", "running", f"pid={pids['kafka']}"]
+    assert f"version={Settings().kafka_version}" in lines[1]
+    assert all(line.split()[-1] in ("healthy", "green", "yellow") for line in lines[:2])
+
+    env_line = _cli(env, "env")
+    assert env_line.stdout.strip() == (
+        "export BITACORA_OPENSEARCH_URL=http://127.0.0.1:19200 "
+        "BITACORA_KAFKA_BOOTSTRAP=127.0.0.1:19092"
+    )
+
+    down = _cli(env, "down")
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert _our_processes(state_dir) == []
+    assert not any(state_dir.glob("*.pid"))
+    assert not health.port_open("127.0.0.1", 19200)
+    assert not health.port_open("127.0.0.1", 19092)
+    stopped = _cli(env, "status")
+    assert stopped.returncode == 1
+    assert [line.split()[:2] for line in stopped.stdout.splitlines()[:2]] == [
+        ["opensearch", "stopped"],
+        ["kafka", "stopped"],
+    ]
+    # The shared stack on the default ports was not touched.
+    assert stack.status(Settings()) == shared_before
+
+
+def test_one_service_stops_and_starts_alone_and_stale_pids_are_ignored(
+    second_stack: dict[str, str],
+) -> None:
+    settings = _settings(second_stack)
+    layout = config.layout_for(settings)
+    state_dir = settings.state_dir
+    # A stale pid file pointing at a live stranger (this pytest process) must be ignored.
+    layout.pid_file("kafka").write_text(f"{os.getpid()}\n")
+    stack.ensure_up(settings)
+    assert procs.read_pid(layout.pid_file("kafka")) != os.getpid()
+    opensearch_pid = procs.read_pid(layout.pid_file("opensearch"))
+
+    assert stack.stop_service(settings, "kafka") is True
+    assert not health.kafka_healthy("127.0.0.1", 19092)
+    assert health.opensearch_healthy("http://127.0.0.1:19200")
+    assert stack.stop_service(settings, "kafka") is False
+
+    stack.start_service(settings, "kafka")
+    assert health.kafka_healthy("127.0.0.1", 19092)
+    assert procs.read_pid(layout.pid_file("opensearch")) == opensearch_pid
+
+    stack.stop(settings)
+    assert _our_processes(state_dir) == []
