@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from typing import Final
+from urllib.parse import unquote
 
 from processors.normalize.config import NormalizeConfig
 
@@ -36,15 +37,16 @@ _SECRET_KEY = (
     r"|private[_-]?key|credentials?)[\w.-]*"
 )
 _PAIRS = re.compile(
-    # key = value pairs: plain, JSON and Python-repr styles.
-    r"(?P<key>(?<![\w.-])" + _SECRET_KEY + r")(?P<sep>[\"']?[ \t]*[:=][ \t]*)"
-    r"(?P<val>\"(?:[^\"\\]|\\.)*\"|'[^']*'|[^\s,;&'\"}\])]+)"
+    # key = value pairs: plain, JSON (also JSON escaped inside JSON) and Python-repr styles.
+    r"(?P<key>(?<![\w.-])" + _SECRET_KEY + r")(?P<sep>(?:\\?[\"'])?[ \t]*[:=][ \t]*)"
+    r"(?P<val>\\\"(?:[^\"\\]|\\[^\"])*\\\"|\"(?:[^\"\\]|\\.)*\"|'[^']*'"
+    r"|[^\s,;&'\"}\])\\]+)"
     # Authorization headers, with or without a scheme.
-    r"|(?P<akey>(?<![\w-])(?:proxy-)?authorization[\"']?[ \t]*[:=][ \t]*)"
-    r"(?P<aval>\"[^\"]*\"|'[^']*'|(?:(?:bearer|basic|digest|token|negotiate|ntlm)[ \t]+)?"
-    r"[^\s,;'\"]+)"
-    # Bearer tokens anywhere.
-    r"|(?P<bkey>(?<![\w-])bearer[ \t]+)(?P<bval>[A-Za-z0-9._~+/=-]{6,})",
+    r"|(?P<akey>(?<![\w-])(?:proxy-)?authorization(?:\\?[\"'])?[ \t]*[:=][ \t]*)"
+    r"(?P<aval>\\\"[^\"\\]*\\\"|\"[^\"]*\"|'[^']*'"
+    r"|(?:(?:bearer|basic|digest|token|negotiate|ntlm)[ \t]+)?[^\s,;'\"\\]+)"
+    # Bearer tokens anywhere (also form-encoded, "Bearer+token").
+    r"|(?P<bkey>(?<![\w-])bearer(?:[ \t]+|\+))(?P<bval>[A-Za-z0-9._~+/=-]{6,})",
     re.IGNORECASE,
 )
 _JWT = re.compile(r"(?<![\w-])eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
@@ -52,32 +54,30 @@ _AWS_ID = re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])")
 # Cheap gate first (8 digits starting with 2-6), the exact candidate shape second.
 _CARD_GATE = re.compile(r"[2-6][0-9]{3}[ -]?[0-9]{4}")
 _CARD = re.compile(r"(?<![0-9A-Za-z])[2-6](?:[ -]?[0-9]){12,18}(?![0-9A-Za-z])")
-# For whole-event gating: bytes.translate runs in C at ~1 ns/byte, far below any regex
-# scan. Digits become "d", separators vanish, everything else becomes "x"; 13 "d" in a
-# row is necessary for a card number.
-_DIGIT_MAP: Final = bytes(
-    ord("d") if 48 <= b <= 57 else ord("a") if chr(b).isalpha() else ord(".") for b in range(256)
+# For whole-event gating: bytes.translate runs in C at ~1 ns/byte, far below a regex
+# scan. Digits become "d", letters "a", space and dash "s", anything else ".".
+_SHAPE: Final = bytes(
+    ord("d")
+    if 48 <= b <= 57
+    else ord("a")
+    if chr(b).isalpha()
+    else ord("s")
+    if b in (32, 45)
+    else ord(".")
+    for b in range(256)
 )
 _THIRTEEN_DIGITS: Final = b"d" * 13
+# A card-shaped run in the shape: not glued to letters or digits.
+_CARD_SHAPE = re.compile(rb"(?<![ad])d(?:s?d){12,18}(?![ad])")
 
 
 def _may_hold_card(text: str) -> bool:
-    # 13+ digits (separators ignored) not glued to letters: hex ids and other tokens
-    # with long digit runs are skipped without running the card regex.
-    shape = text.encode("utf-8", "replace").translate(_DIGIT_MAP, b" -")
-    index = shape.find(_THIRTEEN_DIGITS)
-    size = len(shape)
-    while index >= 0:
-        start = index
-        while start > 0 and shape[start - 1] == 100:  # "d"
-            start -= 1
-        end = index + 13
-        while end < size and shape[end] == 100:
-            end += 1
-        if (start == 0 or shape[start - 1] != 97) and (end == size or shape[end] != 97):  # "a"
-            return True
-        index = shape.find(_THIRTEEN_DIGITS, end)
-    return False
+    # Necessary: 13 digits once separators are dropped; then the exact run shape, which
+    # skips hex ids and other tokens whose digit runs touch letters.
+    data = text.encode("utf-8", "replace")
+    if _THIRTEEN_DIGITS not in data.translate(_SHAPE, b" -"):
+        return False
+    return _CARD_SHAPE.search(data.translate(_SHAPE)) is not None
 
 
 _KEY_KIND = re.compile(
@@ -111,16 +111,20 @@ def _pair_kind(key: str) -> str:
     return secret_kind_for_key(key) or "secret"
 
 
+def _quote_of(value: str) -> str:
+    if value.startswith('\\"'):
+        return '\\"'
+    return value[0] if value[0] in "\"'" else ""
+
+
 def _replace_pair(match: re.Match[str]) -> str:
     group = match.lastgroup
     if group == "val":
-        value = match["val"]
-        quote = value[0] if value[0] in "\"'" else ""
+        quote = _quote_of(match["val"])
         marker = f"[REDACTED:{_pair_kind(match['key'])}]"
         return f"{match['key']}{match['sep']}{quote}{marker}{quote}"
     if group == "aval":
-        value = match["aval"]
-        quote = value[0] if value[0] in "\"'" else ""
+        quote = _quote_of(match["aval"])
         return f"{match['akey']}{quote}[REDACTED:authorization]{quote}"
     return f"{match['bkey']}[REDACTED:bearer]"
 
@@ -147,15 +151,15 @@ def _replace_card(match: re.Match[str]) -> str:
 
 def may_need_redaction(text: str, config: NormalizeConfig) -> bool:
     """False when no rule can match anywhere in ``text`` (fast pre-check)."""
+    if "%" in text:
+        text = f"{text}\x00{unquote(text, errors='replace')}"
     lowered = text.lower()
     for word in _WORDS:
         if word in lowered:
             return True
     if "eyJ" in text or "AKIA" in text or "ASIA" in text:
         return True
-    if _THIRTEEN_DIGITS in text.encode("utf-8", "replace").translate(_DIGIT_MAP, b" -") and (
-        _may_hold_card(text)
-    ):
+    if _may_hold_card(text):
         for match in _CARD.finditer(text):
             if _replace_card(match) != match[0]:
                 return True
@@ -163,7 +167,23 @@ def may_need_redaction(text: str, config: NormalizeConfig) -> bool:
 
 
 def redact(text: str, config: NormalizeConfig) -> str:
-    """``text`` with every secret replaced by ``[REDACTED:<kind>]``."""
+    """``text`` with every secret replaced by ``[REDACTED:<kind>]``.
+
+    Percent-encoded text (URLs, query strings) is also checked decoded; when the decoded
+    form holds a secret the *decoded, redacted* text is returned, so an encoded secret
+    cannot slip through.
+    """
+    result = _redact_plain(text, config)
+    if "%" in result:
+        decoded = unquote(result, errors="replace")
+        if decoded != result:
+            redacted = _redact_plain(decoded, config)
+            if redacted != decoded:
+                return redacted
+    return result
+
+
+def _redact_plain(text: str, config: NormalizeConfig) -> str:
     if len(text) < 5:
         return text
     lowered = text.lower()
