@@ -15,7 +15,13 @@ from rules.notify.retry import DestinationError, is_permanent
 class AlertIndexer:
     """Writes alert documents; a 409 (already indexed) counts as done."""
 
-    def __init__(self, settings: Settings, session: aiohttp.ClientSession) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        session: aiohttp.ClientSession,
+        index_name: str = schema.ALERTS_STREAM,
+    ) -> None:
+        self.index_name = index_name
         self.url = settings.opensearch_url.rstrip("/")
         self.session = session
         self.auth = (
@@ -31,7 +37,7 @@ class AlertIndexer:
 
     async def index(self, doc_id: str, document: dict[str, Any]) -> None:
         """Create the document; raise ``DestinationError`` when OpenSearch refuses."""
-        url = f"{self.url}/{schema.ALERTS_STREAM}/_create/{doc_id}"
+        url = f"{self.url}/{self.index_name}/_create/{doc_id}"
         try:
             async with self.session.put(
                 url,

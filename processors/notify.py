@@ -1,0 +1,238 @@
+"""The notify agents: ``alerts`` → policy → destinations and ``bitacora-alerts`` (thin shell).
+
+- ``notify`` reads alerts (keyed by ``dedup_key``), decides with ``rules.notify.policy``
+  (dedup, realert, exponential_realert, silences, resolves) using the Faust table
+  ``notify-state`` (changelog-backed: realert periods survive restarts), delivers, then
+  records the new state, so a crash between delivery and commit repeats a page rather
+  than losing one (PagerDuty and Alertmanager dedup it by key). Every alert is indexed in
+  ``bitacora-alerts`` with what was done (``notify.action``, ``sent``, ``failed``).
+- Undeliverable alerts are kept: destinations that still fail after the in-call retries
+  (and index writes OpenSearch refused) go to ``<app id>-notify-retry``; ``notify-retry``
+  retries them after a growing delay (30 s doubling to 10 min), forever, until delivered
+  or refused for good (4xx).
+- Silences come from the compacted topic ``alerts.silences`` (``processors.silences``).
+- While an Alertmanager alert of a resolving type (frequency, flatline) fires, it is
+  re-sent every ``RESEND_S`` so its ``endsAt`` keeps moving ahead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import aiohttp
+import faust
+from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]
+
+from bitacora import schema
+from bitacora.settings import Settings
+from processors.silences import SilenceFollower
+from rules.alerts import Alert
+from rules.model import Rule
+from rules.notify.destinations.alertmanager import RESEND_S
+from rules.notify.destinations.base import Destination
+from rules.notify.index import AlertIndexer
+from rules.notify.notifier import DeliveryReport, Notifier
+from rules.notify.policy import decide
+from rules.notify.retry import DestinationError, RetryPolicy
+from rules.notify.silences import SILENCES_TOPIC
+
+log = logging.getLogger("bitacora.notify")
+_RESOLVING_TYPES = frozenset({"frequency", "flatline"})
+
+
+def retry_delay(attempt: int) -> float:
+    """Seconds before the ``attempt``-th later retry: 30 s doubling, at most 10 minutes."""
+    return float(min(600, 30 * 2 ** max(0, attempt - 1)))
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
+class NotifyService:
+    """What the notify agents share: rules, notifier, indexer, silences."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        rules: Sequence[Rule],
+        destinations: Mapping[str, Destination] | None,
+        policy: RetryPolicy | None,
+        alerts_index: str | None,
+        silences_topic: str,
+    ) -> None:
+        self.settings = settings
+        self.rules = {rule.name: rule for rule in rules}
+        self.extra_destinations = dict(destinations or {})
+        self.policy = policy
+        self.alerts_index = alerts_index
+        self.silences = SilenceFollower(settings.kafka_bootstrap, silences_topic)
+        self.session: aiohttp.ClientSession | None = None
+        self.notifier: Notifier | None = None
+        self.indexer: AlertIndexer | None = None
+
+    def start(self) -> Notifier:
+        """Create the HTTP session and destinations inside the running loop (once)."""
+        if self.notifier is None:
+            self.session = aiohttp.ClientSession()
+            self.notifier = Notifier(self.settings, self.session, self.policy)
+            self.notifier.destinations.update(self.extra_destinations)
+            if self.alerts_index is not None:
+                self.indexer = AlertIndexer(self.settings, self.session, self.alerts_index)
+        return self.notifier
+
+    async def index(self, doc: dict[str, Any]) -> bool:
+        """Index one alert document; False when OpenSearch did not take it."""
+        if self.indexer is None:
+            return True
+        try:
+            await self.indexer.index(str(doc["id"]) + "-" + str(doc["notify"]["action"]), doc)
+            return True
+        except DestinationError as exc:
+            log.warning("alert %s not indexed: %s", doc.get("id"), exc)
+            return exc.permanent
+
+    def document(
+        self, alert: Alert, action: str, report: DeliveryReport | None, silence: Any
+    ) -> dict[str, Any]:
+        """The ``bitacora-alerts`` document: the alert plus what notify did with it."""
+        doc = alert.to_document()
+        doc["notify"] = {
+            "action": action,
+            "sent": sorted(report.sent) if report else [],
+            "failed": dict(report.failed) if report else {},
+            "silence": silence.get("id") if silence else None,
+        }
+        return doc
+
+
+def register_notify(
+    app: faust.App,
+    alerts_topic: Any,
+    settings: Settings,
+    rules: Sequence[Rule],
+    destinations: Mapping[str, Destination] | None = None,
+    *,
+    policy: RetryPolicy | None = None,
+    alerts_index: str | None = schema.ALERTS_STREAM,
+    silences_topic: str = SILENCES_TOPIC,
+) -> NotifyService:
+    """Attach the notify agents, their state table, retry topic and timers to ``app``.
+
+    ``destinations`` adds or replaces destinations by alerter name (tests, extensions);
+    ``alerts_index=None`` skips indexing (tests without OpenSearch).
+    """
+    service = NotifyService(settings, rules, destinations, policy, alerts_index, silences_topic)
+    retry_topic = app.topic(
+        f"{app.conf.id}-notify-retry",
+        key_type=bytes,
+        value_type=bytes,
+        value_serializer="raw",
+        partitions=settings.topic_partitions,
+        internal=True,
+    )
+    table = app.Table(
+        "notify-state",
+        default=None,
+        key_type=bytes,
+        value_type=bytes,
+        partitions=settings.topic_partitions,
+        use_partitioner=True,
+    )
+    alerts_name = alerts_topic.get_topic_name()
+
+    async def keep(kind: str, payload: dict[str, Any], attempt: int) -> None:
+        record = {
+            "kind": kind,
+            "attempt": attempt,
+            "not_before": time.time() + retry_delay(attempt),
+            **payload,
+        }
+        await retry_topic.send(key=str(payload.get("id", "")).encode(), value=_dumps(record))
+
+    async def handle(alert: Alert) -> None:
+        notifier = service.start()
+        rule = service.rules.get(alert.rule)
+        key = alert.dedup_key.encode()
+        if rule is None:
+            doc = service.document(alert, "unknown_rule", None, None)
+            if not await service.index(doc):
+                await keep("index", {"id": alert.id, "doc": doc}, 1)
+            return
+        raw = table.get(key)
+        now = time.time()
+        silences = service.silences.silences.values()
+        decision = decide(alert, rule, json.loads(raw) if raw else None, silences, now)
+        report = await notifier.deliver(alert, rule) if decision.action == "send" else None
+        if report is not None and report.retry:
+            await keep(
+                "deliver", {"id": alert.id, "alert": alert.model_dump(), "only": report.retry}, 1
+            )
+        state = dict(decision.state)
+        if "alertmanager" in rule.alert and rule.type in _RESOLVING_TYPES:
+            if state.get("status") == "firing" and state.get("sent"):
+                state["am"] = alert.model_dump()
+            else:
+                state.pop("am", None)
+        table[key] = _dumps(state)
+        doc = service.document(alert, decision.action, report, decision.silence)
+        if not await service.index(doc):
+            await keep("index", {"id": alert.id, "doc": doc}, 1)
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def follow_silences() -> None:
+        await service.silences.run()
+
+    @app.agent(alerts_topic, name="notify")
+    async def notify_agent(stream: Any) -> None:
+        async for value in stream:
+            try:
+                alert = Alert.model_validate_json(value)
+            except ValueError:
+                log.warning("ignoring a malformed alert record")
+                continue
+            await handle(alert)
+
+    @app.agent(retry_topic, name="notify-retry")
+    async def notify_retry(stream: Any) -> None:
+        async for value in stream:
+            record = json.loads(value)
+            wait = float(record["not_before"]) - time.time()
+            if wait > 0:
+                await asyncio.sleep(min(wait, 600.0))
+            attempt = int(record["attempt"]) + 1
+            if record["kind"] == "index":
+                if not await service.index(record["doc"]):
+                    await keep("index", {"id": record["id"], "doc": record["doc"]}, attempt)
+                continue
+            alert = Alert.model_validate(record["alert"])
+            rule = service.rules.get(alert.rule)
+            if rule is None:
+                continue  # the rule was removed: nobody to deliver to
+            report = await service.start().deliver(alert, rule, only=record["only"])
+            if report.retry:
+                payload = {"id": alert.id, "alert": record["alert"], "only": report.retry}
+                await keep("deliver", payload, attempt)
+
+    @app.timer(RESEND_S, name="notify-alertmanager-resend")  # type: ignore[untyped-decorator]
+    async def resend_firing() -> None:
+        notifier = service.start()
+        partitions = settings.topic_partitions
+        mine = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == alerts_name}
+        for key, raw in list(table.items()):
+            if raw is None or ((murmur2(key) & 0x7FFFFFFF) % partitions) not in mine:
+                continue
+            state = json.loads(raw)
+            if state.get("status") != "firing" or "am" not in state:
+                continue
+            alert = Alert.model_validate(state["am"])
+            rule = service.rules.get(alert.rule)
+            if rule is not None:
+                await notifier.deliver(alert, rule, only=["alertmanager"])
+
+    return service
