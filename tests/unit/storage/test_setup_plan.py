@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bitacora.settings import Settings
 from processors.storage.setup import (
     TopicPlan,
@@ -67,7 +69,7 @@ def test_ism_request_uses_the_retention_builder_and_carries_its_digest() -> None
 def test_ism_action() -> None:
     body = ism_request(Settings())
     assert ism_action(body, None) == "create"
-    echoed = {
+    echoed: dict[str, Any] = {
         "_id": "bitacora-logs-retention",
         "_seq_no": 3,
         "_primary_term": 1,
