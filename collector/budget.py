@@ -3,26 +3,47 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections import deque
 
 
 class ByteBudget:
-    """A counting semaphore over bytes: ``acquire`` waits while the budget is spent."""
+    """A FIFO counting semaphore over bytes: ``acquire`` waits while the budget is spent."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.used = 0
-        self._freed = asyncio.Condition()
+        self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
 
     async def acquire(self, amount: int) -> int:
         """Take ``amount`` (capped at the limit) once it fits; returns what was taken."""
         amount = min(amount, self.limit)
-        async with self._freed:
-            await self._freed.wait_for(lambda: self.used + amount <= self.limit)
-            self.used += amount
+        if not self._waiters and self.used + amount <= self.limit:
+            self.used += amount  # fast path: no waiting, no lock
+            return amount
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append((amount, waiter))
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release(amount)  # granted just as we were cancelled: give it back
+            else:
+                with contextlib.suppress(ValueError):  # release() may have dropped it
+                    self._waiters.remove((amount, waiter))
+            raise
         return amount
 
-    async def release(self, amount: int) -> None:
-        """Give ``amount`` back and wake the waiters."""
-        async with self._freed:
-            self.used -= amount
-            self._freed.notify_all()
+    def release(self, amount: int) -> None:
+        """Give ``amount`` back and grant waiting acquirers in order."""
+        self.used -= amount
+        while self._waiters:
+            wanted, waiter = self._waiters[0]
+            if waiter.cancelled():
+                self._waiters.popleft()
+                continue
+            if self.used + wanted > self.limit:
+                break
+            self._waiters.popleft()
+            self.used += wanted
+            waiter.set_result(None)

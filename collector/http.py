@@ -206,7 +206,7 @@ class HttpSource:
             metrics.publish_failures.inc(SOURCE)
             return web.Response(status=503, text="Kafka cannot take the events now; retry\n")
         finally:
-            await self._budget.release(taken)
+            self._budget.release(taken)
         metrics.events.inc(SOURCE, tag, amount=len(events))
         if letters:
             metrics.deadletters.inc(SOURCE, amount=len(letters))

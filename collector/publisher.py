@@ -15,6 +15,8 @@ import contextlib
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
 from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]
@@ -33,6 +35,14 @@ class KafkaUnavailable(BitacoraError):
     """Kafka cannot take records now: withhold the ack (forward) or answer 503 (HTTP)."""
 
     can_continue = True
+
+
+@dataclass(slots=True)
+class Delivery:
+    """The pending Kafka acknowledgements of one request's records."""
+
+    futures: list[asyncio.Future[Any]]
+    started: float  # perf_counter when handed to the producer, for the latency histogram
 
 
 def partition_for(key: bytes, partitions: int) -> int:
@@ -95,6 +105,11 @@ class Publisher:
             await asyncio.sleep(_RECONNECT_S)
 
     async def _partitions(self, producer: AIOKafkaProducer, topic: str) -> int:
+        # The client's cached metadata answers without a round trip (refreshed by aiokafka
+        # every metadata_max_age_ms); ask the cluster only the first time.
+        parts = producer.client.cluster.partitions_for_topic(topic)
+        if parts:
+            return len(parts)
         try:
             async with asyncio.timeout(self._settings.idle_timeout_s):
                 parts = await producer.partitions_for(topic)
@@ -104,17 +119,18 @@ class Publisher:
 
     async def submit(
         self, records: Sequence[tuple[bytes, bytes]], deadletters: Sequence[bytes] = ()
-    ) -> asyncio.Future[None]:
+    ) -> Delivery:
         """Hand ``records`` (key, value) and ``deadletters`` to Kafka, in order.
 
-        Returns a future that resolves when Kafka holds all of them, or fails with
-        KafkaUnavailable. Raises KafkaUnavailable at once when not connected.
+        Returns the Delivery to pass to ``delivered``. Raises KafkaUnavailable at once when
+        not connected or when the producer refuses the records.
         """
         producer = self._producer
         if producer is None or self._closing:
             raise KafkaUnavailable(f"Kafka at {self._settings.kafka_bootstrap} is not reachable")
         topic = self._settings.topic_raw
-        futures: list[asyncio.Future[object]] = []
+        delivery = Delivery([], time.perf_counter())
+        futures = delivery.futures
         try:
             if records:
                 count = await self._partitions(producer, topic)
@@ -132,21 +148,26 @@ class Publisher:
             for fut in futures:
                 fut.cancel()
             raise KafkaUnavailable(f"Kafka did not take the records: {exc}") from exc
-        return asyncio.ensure_future(self._all_delivered(futures))
+        return delivery
 
-    async def _all_delivered(self, futures: list[asyncio.Future[object]]) -> None:
-        started = time.perf_counter()
+    async def delivered(self, delivery: Delivery) -> None:
+        """Return once Kafka acknowledged every record of ``delivery``.
+
+        Raises KafkaUnavailable when any of them failed (the whole request then counts as
+        not delivered: the sender retries it, the processor's event ids absorb the repeat).
+        """
         try:
-            await asyncio.gather(*futures)
+            for fut in delivery.futures:  # already resolved ones return without yielding
+                await fut
         except Exception as exc:  # any delivery failure fails the whole request
             raise KafkaUnavailable(f"Kafka did not acknowledge the records: {exc}") from exc
-        self._metrics.produce_latency.observe(time.perf_counter() - started)
+        self._metrics.produce_latency.observe(time.perf_counter() - delivery.started)
 
     async def publish(
         self, records: Sequence[tuple[bytes, bytes]], deadletters: Sequence[bytes] = ()
     ) -> None:
         """``submit`` and wait until Kafka holds everything."""
-        await (await self.submit(records, deadletters))
+        await self.delivered(await self.submit(records, deadletters))
 
     async def healthy(self, timeout_s: float = 2.0) -> bool:
         """True when connected and the cluster answers a metadata request in time."""

@@ -16,6 +16,9 @@ import msgpack
 
 from bitacora.rawrecord import FORMAT_VERSION
 
+# One shared Packer: building one per request costs more than packing a small request, and
+# the event loop thread is the only user.
+_PACKER = msgpack.Packer(use_bin_type=True, unicode_errors="surrogateescape")
 _SERVICE_FIELDS = ("service", "service.name", "service_name")
 _LABEL_FIELDS = ("app", "app.kubernetes.io/name", "app_kubernetes_io/name")
 
@@ -63,7 +66,7 @@ def raw_records(
     ``position`` is the event's index in its request, so a retried chunk yields the same
     (chunk, position) pairs and thus the same event ids downstream.
     """
-    pack = msgpack.Packer(use_bin_type=True, unicode_errors="surrogateescape").pack
+    pack = _PACKER.pack
     out: list[tuple[bytes, bytes]] = []
     append = out.append
     keys: dict[str, bytes] = {}

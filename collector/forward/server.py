@@ -15,6 +15,7 @@ import logging
 import socket
 import ssl
 import time
+from dataclasses import dataclass
 from typing import Any, cast
 
 import msgpack
@@ -31,7 +32,7 @@ from collector.forward.decode import (
 )
 from collector.forward.handshake import check_ping, helo, new_challenge
 from collector.metrics import CollectorMetrics
-from collector.publisher import KafkaUnavailable, Publisher
+from collector.publisher import Delivery, KafkaUnavailable, Publisher
 from collector.records import deadletter, raw_records
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,7 @@ class ForwardServer:
         self._budget = budget or ByteBudget(settings.max_inflight_bytes)
         self._server: asyncio.Server | None = None
         self._udp: asyncio.DatagramTransport | None = None
-        self._handlers: set[asyncio.Task[Any]] = set()
+        self._handlers: dict[asyncio.Task[Any], _Connection] = {}
         self.port = settings.forward_port
 
     async def start(self) -> None:
@@ -120,8 +121,12 @@ class ForwardServer:
             self._server.close()
         if self._udp is not None:
             self._udp.close()
-        for task in list(self._handlers):
-            task.cancel()
+        for task, conn in list(self._handlers.items()):
+            # Interrupt a connection only while it waits for bytes; one in the middle of
+            # handing a request to Kafka finishes it first, then stops reading.
+            conn.stop_requested = True
+            if conn.reading:
+                task.cancel()
         if self._handlers:
             await asyncio.wait(self._handlers, timeout=_STOP_GRACE_S + 1)
         if self._server is not None:
@@ -137,10 +142,10 @@ class ForwardServer:
             return
         task = asyncio.current_task()
         assert task is not None
-        self._handlers.add(task)
+        conn = _Connection(self, reader, writer)
+        self._handlers[task] = conn
         self._metrics.connections_total.inc()
         self._metrics.connections.set(len(self._handlers))
-        conn = _Connection(self, reader, writer)
         try:
             await conn.run()
         except asyncio.CancelledError:
@@ -149,12 +154,20 @@ class ForwardServer:
             log.exception("forward connection from %s failed", conn.peer)
         finally:
             await conn.close()
-            self._handlers.discard(task)
+            self._handlers.pop(task, None)
             self._metrics.connections.set(len(self._handlers))
 
 
+@dataclass(slots=True)
+class _Pending:
+    request: Request
+    delivery: Delivery
+    taken: int  # in-flight budget held until Kafka answers
+    letters: int
+
+
 class _Connection:
-    """One client connection: read, decode, submit, ack."""
+    """One client connection: read, decode, submit; one pump task acks in order."""
 
     def __init__(
         self, server: ForwardServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -166,18 +179,28 @@ class _Connection:
         self.peer = f"{address[0]}:{address[1]}" if isinstance(address, tuple) else str(address)
         s = server._settings
         self.decoder = ForwardDecoder(s.max_frame_bytes, s.max_decompressed_bytes)
-        self.pending: set[asyncio.Task[None]] = set()
+        # Submitted requests wait here for Kafka; one pump per connection (not one task per
+        # request) awaits them in order and writes the acks.
+        self.queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
+        self.pump: asyncio.Task[None] | None = None
+        self.unfinished = 0
+        self.reading = False  # waiting for bytes: the only safe point to cancel at
+        self.stop_requested = False
 
     async def _read(self) -> bytes:
         idle = self.server._settings.idle_timeout_s
-        while True:
+        while not self.stop_requested:
+            self.reading = True
             try:
                 async with asyncio.timeout(idle):
                     return await self.reader.read(_READ_SIZE)
             except TimeoutError:
-                if not self.pending:  # idle only when nothing is waiting for Kafka
+                if not self.unfinished:  # idle only when nothing is waiting for Kafka
                     self.server._reject("idle_timeout")
                     return b""
+            finally:
+                self.reading = False
+        return b""
 
     async def run(self) -> None:
         """Serve until EOF, idle timeout, bad input or a Kafka failure."""
@@ -239,48 +262,59 @@ class _Connection:
         ]
         for rejected in request.rejected:
             server._reject(rejected.reason)
-        taken = await server._budget.acquire(request.size)
-        metrics.inflight.set(server._budget.used)
+        budget = server._budget
+        taken = await budget.acquire(request.size)  # waits (stops reading) when Kafka lags
+        metrics.inflight.set(budget.used)
         try:
-            delivered = await server._publisher.submit(records, letters)
+            delivery = await server._publisher.submit(records, letters)
         except BaseException:
-            await server._budget.release(taken)
+            budget.release(taken)
             raise
-        task = asyncio.create_task(self._finish(request, delivered, taken, len(letters)))
-        self.pending.add(task)
-        task.add_done_callback(self.pending.discard)
+        if self.pump is None:
+            self.pump = asyncio.create_task(self._pump())
+        self.unfinished += 1
+        self.queue.put_nowait(_Pending(request, delivery, taken, len(letters)))
 
-    async def _finish(
-        self, request: Request, delivered: asyncio.Future[None], taken: int, letters: int
-    ) -> None:
+    async def _pump(self) -> None:
         server, metrics = self.server, self.server._metrics
-        try:
-            await delivered
-        except KafkaUnavailable as exc:
-            metrics.publish_failures.inc(SOURCE)
-            log.warning("Kafka failed a request from %s; closing without ack: %s", self.peer, exc)
-            self.writer.transport.abort()
-            return
-        finally:
-            await server._budget.release(taken)
-            metrics.inflight.set(server._budget.used)
-        metrics.events.inc(SOURCE, request.tag, amount=len(request.entries))
-        if letters:
-            metrics.deadletters.inc(SOURCE, amount=letters)
-        self._ack(request)
+        while (item := await self.queue.get()) is not None:
+            try:
+                await server._publisher.delivered(item.delivery)
+            except KafkaUnavailable as exc:
+                metrics.publish_failures.inc(SOURCE)
+                log.warning(
+                    "Kafka failed a request from %s; closing without ack: %s", self.peer, exc
+                )
+                self.writer.transport.abort()  # the sender retries everything unacked
+                continue
+            finally:
+                server._budget.release(item.taken)
+                metrics.inflight.set(server._budget.used)
+                self.unfinished -= 1
+            metrics.events.inc(SOURCE, item.request.tag, amount=len(item.request.entries))
+            if item.letters:
+                metrics.deadletters.inc(SOURCE, amount=item.letters)
+            self._ack(item.request)
 
     def _ack(self, request: Request) -> None:
         if request.chunk is None or self.writer.is_closing():
             return
-        self.writer.write(ack_frame(request.chunk))
+        self.writer.write(ack_frame(request.chunk))  # its own write: Node reads one ack per read
         self.server._metrics.acks.inc(SOURCE)
 
     async def close(self) -> None:
-        """Let submitted requests finish (bounded), then close the socket."""
-        if self.pending:
-            await asyncio.wait(self.pending, timeout=_STOP_GRACE_S)
-        for task in self.pending:
-            task.cancel()
+        """Let submitted requests reach Kafka and be acked (bounded), then close."""
+        if self.pump is not None:
+            self.queue.put_nowait(None)
+            done, _ = await asyncio.wait({self.pump}, timeout=_STOP_GRACE_S)
+            if not done:
+                self.pump.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self.pump
+        while not self.queue.empty():  # never processed: give their budget back
+            item = self.queue.get_nowait()
+            if item is not None:
+                self.server._budget.release(item.taken)
         self.writer.close()
         with contextlib.suppress(Exception):
             await self.writer.wait_closed()

@@ -96,11 +96,23 @@ async def test_byte_budget_blocks_until_released() -> None:
     big = asyncio.ensure_future(budget.acquire(500))  # capped at the limit: waits for all
     await asyncio.sleep(0.01)
     assert not big.done()
-    await budget.release(60)
+    budget.release(60)
     assert await asyncio.wait_for(big, 1) == 100
     small = asyncio.ensure_future(budget.acquire(1))
     await asyncio.sleep(0.01)
     assert not small.done()
-    await budget.release(100)
+    budget.release(100)
     assert await asyncio.wait_for(small, 1) == 1
     assert budget.used == 1
+
+
+async def test_byte_budget_cancelled_waiter_takes_nothing() -> None:
+    budget = ByteBudget(10)
+    await budget.acquire(10)
+    waiter = asyncio.ensure_future(budget.acquire(5))
+    await asyncio.sleep(0.01)
+    waiter.cancel()
+    await asyncio.sleep(0.01)
+    budget.release(10)
+    assert budget.used == 0
+    assert await budget.acquire(10) == 10
