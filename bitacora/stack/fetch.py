@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,7 @@ from bitacora.stack.jdk import maven
 Echo = Callable[[str], None]
 
 MAVEN_DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
+UNAVAILABLE_TTL_S = 24 * 3600
 _DOWNLOADED = re.compile(r"Downloaded from \S+: (\S+) \(([^)]*?)(?: at [^)]*)?\)")
 
 
@@ -65,6 +67,10 @@ def fetch_artifact(coordinates: str, layout: config.Layout, echo: Echo) -> Path 
     target = layout.downloads / f"{artifact}-{version}.{kind}"
     if target.is_file():
         return target
+    # Remember a miss for a day: asking Maven again costs seconds on every `stack up`.
+    miss = layout.downloads / f"{artifact}-{version}.{kind}.unavailable"
+    if miss.is_file() and time.time() - miss.stat().st_mtime < UNAVAILABLE_TTL_S:
+        return None
     layout.downloads.mkdir(parents=True, exist_ok=True)
     echo(f"fetching {coordinates}")
     ok = _mvn(
@@ -78,6 +84,7 @@ def fetch_artifact(coordinates: str, layout: config.Layout, echo: Echo) -> Path 
         echo,
     )
     if not ok or not target.is_file():
+        miss.write_text(f"{coordinates} was not served\n")
         return None
     echo(f"  {target.name}: {target.stat().st_size / 1e6:.1f} MB")
     return target
