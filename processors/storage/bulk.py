@@ -194,7 +194,9 @@ class BackoffPolicy:
     """
 
     base_s: float = 0.1
-    cap_s: float = 30.0
+    # Short enough that a recovered cluster is used again within seconds, long enough that
+    # a down one sees a handful of requests a minute.
+    cap_s: float = 10.0
     multiplier: float = 2.0
 
     def ceiling(self, attempt: int) -> float:

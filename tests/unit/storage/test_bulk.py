@@ -213,3 +213,10 @@ def test_filtered_bad_timestamp_response_is_rejected_with_innermost_cause() -> N
         "document with id 'id-8'. Preview of field's value: 'yesterday-ish' (caused by "
         "date_time_parse_exception: Failed to parse with all enclosed parsers)"
     )
+
+
+def test_default_backoff_is_capped_at_ten_seconds() -> None:
+    policy = BackoffPolicy()
+    assert policy.ceiling(1) == 0.1
+    assert policy.ceiling(8) == 10.0
+    assert policy.delay(1_000_000, 0.5) == 7.5
