@@ -197,20 +197,42 @@ def kafka_server_properties(ports: Ports, data: Path) -> str:
     return "".join(f"{k}={v}\n" for k, v in props.items())
 
 
-def kafka_log4j2(level: str = "INFO") -> str:
-    """A log4j2 YAML config: everything to stdout (the pid's log file), quiet noisy loggers."""
+def kafka_log4j2(level: str = "INFO", log_dir: Path | None = None) -> str:
+    """A log4j2 YAML config (Kafka 4 logs through log4j2).
+
+    With ``log_dir``: ``server.log`` there, rolled at 50 MB, 3 kept (a long test session
+    must not fill the disk); without: the console (for the storage tool).
+    """
+    if log_dir is None:
+        appender = (
+            "    Console:\n"
+            "      name: OUT\n"
+            "      PatternLayout:\n"
+            '        pattern: "[%d] %p %m (%c)%n"\n'
+        )
+    else:
+        appender = (
+            "    RollingFile:\n"
+            "      name: OUT\n"
+            f'      fileName: "{log_dir}/server.log"\n'
+            f'      filePattern: "{log_dir}/server.log.%i"\n'
+            "      PatternLayout:\n"
+            '        pattern: "[%d] %p %m (%c)%n"\n'
+            "      Policies:\n"
+            "        SizeBasedTriggeringPolicy:\n"
+            "          size: 50 MB\n"
+            "      DefaultRolloverStrategy:\n"
+            "        max: 3\n"
+        )
     return (
         "Configuration:\n"
         "  Appenders:\n"
-        "    Console:\n"
-        "      name: STDOUT\n"
-        "      PatternLayout:\n"
-        '        pattern: "[%d] %p %m (%c)%n"\n'
+        f"{appender}"
         "  Loggers:\n"
         "    Root:\n"
         f"      level: {level}\n"
         "      AppenderRef:\n"
-        "        - ref: STDOUT\n"
+        "        - ref: OUT\n"
         "    Logger:\n"
         "      - name: org.apache.kafka.common.config\n"
         "        level: WARN\n"

@@ -164,7 +164,7 @@ def _launch_kafka(settings: Settings, echo: Echo) -> int:
     properties = base / "server.properties"
     properties.write_text(config.kafka_server_properties(ports, data))
     log4j2 = base / "log4j2.yaml"
-    log4j2.write_text(config.kafka_log4j2())
+    log4j2.write_text(config.kafka_log4j2("INFO", logs))
     quiet_log4j2 = base / "log4j2-tools.yaml"
     quiet_log4j2.write_text(config.kafka_log4j2("WARN"))
     java_args = config.kafka_java_args(settings.kafka_heap, libs, log4j2, logs)
@@ -218,6 +218,8 @@ def _failure(settings: Settings, service: str, why: str) -> StackError:
     logs = [layout.log_file(service)]
     if service == "opensearch":
         logs.append(layout.service_dir("opensearch") / "logs" / "bitacora-local.log")
+    else:
+        logs.append(layout.service_dir("kafka") / "logs" / "server.log")
     shown = "\n".join(f"--- {p} (last lines)\n{procs.tail(p, 25)}" for p in logs if p.is_file())
     return StackError(f"{service} {why}; logs: {', '.join(map(str, logs))}\n{shown}")
 
@@ -366,5 +368,5 @@ def log_paths(settings: Settings) -> dict[str, Path]:
     layout = config.layout_for(settings)
     return {
         "opensearch": layout.service_dir("opensearch") / "logs" / "bitacora-local.log",
-        "kafka": layout.log_file("kafka"),
+        "kafka": layout.service_dir("kafka") / "logs" / "server.log",
     }

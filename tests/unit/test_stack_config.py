@@ -128,8 +128,18 @@ def test_kafka_java_args_use_a_classpath_wildcard() -> None:
     assert "-Dlog4j2.configurationFile=/s/l.yaml" in args
 
 
-def test_kafka_log4j2_level() -> None:
-    assert "      level: WARN\n      AppenderRef" in config.kafka_log4j2("WARN")
+def test_kafka_log4j2_console_for_tools() -> None:
+    text = config.kafka_log4j2("WARN")
+    assert "    Console:\n      name: OUT\n" in text
+    assert "      level: WARN\n      AppenderRef:\n        - ref: OUT\n" in text
+
+
+def test_kafka_log4j2_rolling_file_for_the_broker() -> None:
+    text = config.kafka_log4j2("INFO", Path("/s/kafka/logs"))
+    assert '      fileName: "/s/kafka/logs/server.log"\n' in text
+    assert "          size: 50 MB\n" in text
+    assert "        max: 3\n" in text
+    assert "Console" not in text
 
 
 def test_cluster_id_is_22_urlsafe_chars() -> None:
