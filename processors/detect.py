@@ -97,6 +97,10 @@ class Detector:
         self.search_url_base = settings.search_url_base
         # (rule, key) -> [second, weight, event]: flatline pre-aggregation in the router.
         self.pending: dict[tuple[str, str], list[Any]] = {}
+        # Counters for status pages and tests.
+        self.routed = 0
+        self.evaluated = 0
+        self.alerted = 0
 
     def alert(self, match: Match) -> Alert:
         """An engine match as an alert."""
@@ -108,6 +112,7 @@ class Detector:
         """Alerts of stateless rules and keyed records to forward, for one event."""
         alerts: list[Alert] = []
         records: list[tuple[bytes, bytes]] = []
+        self.routed += 1
         for crule in self.ruleset.matching(event):
             key = key_of(crule, event)
             if crule.stateless:
@@ -148,6 +153,7 @@ class Detector:
         before, state = cache.load(table, table_key)
         matches = observe(crule, record["e"], state, now, record["k"], int(record.get("n", 1)))
         cache.store(table, table_key, before, state, is_idle(crule, state, now))
+        self.evaluated += 1
         return [self.alert(m) for m in matches]
 
     def tick_all(self, cache: StateCache, table: Any, owned: Any, now: float) -> list[Alert]:
@@ -198,6 +204,7 @@ def register_detect(
     partitions: dict[bytes, int] = {}
 
     async def send_alerts(alerts: list[Alert]) -> None:
+        detector.alerted += len(alerts)
         for alert in alerts:
             await alerts_topic.send(key=alert.dedup_key.encode(), value=alert.to_json())
 

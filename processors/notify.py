@@ -75,6 +75,8 @@ class NotifyService:
         self.session: aiohttp.ClientSession | None = None
         self.notifier: Notifier | None = None
         self.indexer: AlertIndexer | None = None
+        self.handled = 0  # alerts decided (for status pages and tests)
+        self.actions: list[str] = []  # recent decisions, newest last (bounded)
 
     def start(self) -> Notifier:
         """Create the HTTP session and destinations inside the running loop (once)."""
@@ -183,6 +185,8 @@ def register_notify(
         doc = service.document(alert, decision.action, report, decision.silence)
         if not await service.index(doc):
             await keep("index", {"id": alert.id, "doc": doc}, 1)
+        service.handled += 1
+        service.actions = [*service.actions[-99:], decision.action]
 
     @app.task  # type: ignore[untyped-decorator]
     async def follow_silences() -> None:

@@ -7,6 +7,10 @@ the newest ``num_events`` times are kept (enough to decide, and bounded). Reachi
 ``num_events`` yields one match and empties the window, as ElastAlert2 does. The alert
 resolves once a whole ``timeframe`` (by the watermark) passes after the last match
 without reaching ``num_events`` again.
+
+Events carrying ``event.id`` are counted once: the ids of the last ``2 * num_events``
+events are remembered, so a replay after a processor restart (at-least-once delivery)
+does not inflate the window.
 """
 
 from __future__ import annotations
@@ -30,6 +34,14 @@ class FrequencyRule(RuleKind):
         """Count the event; match when the window holds ``num_events``."""
         timeframe = float(self.rule.timeframe or 0)
         needed = self.rule.num_events or 1
+        event_id = event.get("event.id")
+        if event_id is not None:
+            seen: list[Any] = st.setdefault("ids", [])
+            if event_id in seen:
+                return []
+            seen.append(event_id)
+            if len(seen) > 2 * needed:
+                del seen[0]
         out = self._resolve(st, st["hi"] - self.lateness, key)
         times: list[float] = st.setdefault("w", [])
         for _ in range(min(weight, needed)):
