@@ -186,7 +186,7 @@ async def test_silence_written_by_the_cli_path_stops_the_page(
     try:
         async with http_receiver() as receiver:
             rules = [burst_rule(receiver)]
-            async with running(settings, rules, silences_topic) as (detector, service):
+            async with running(settings, rules, silences_topic) as (_, service):
                 await until(lambda: service.silences.ready.is_set(), "silences loaded")
                 await Events(producer, settings.topic_normalized, service_name).send(5)
                 await until(lambda: service.handled >= 1, "the alert decided")
