@@ -52,6 +52,7 @@ def encode(raw: RawRecord) -> bytes:
             raw.position,
         ],
         use_bin_type=True,
+        unicode_errors="surrogateescape",  # invalid UTF-8 decoded by the collector round-trips
     )
 
 
