@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from bitacora.errors import ConfigError
 from bitacora.settings import Settings
 from collector.budget import ByteBudget
 from collector.forward.handshake import load_users
@@ -33,7 +34,11 @@ class Collector:
         self.settings = settings
         self.metrics = CollectorMetrics()
         self.publisher = Publisher(settings, self.metrics)
-        users = load_users(settings.forward_users_file) if settings.forward_users_file else {}
+        users: dict[bytes, bytes] = {}
+        if settings.forward_users_file is not None:
+            if settings.forward_shared_key is None:
+                raise ConfigError("forward_users_file needs forward_shared_key (the handshake)")
+            users = load_users(settings.forward_users_file)
         budget = ByteBudget(settings.max_inflight_bytes)
         self.forward = ForwardServer(settings, self.publisher, self.metrics, users, budget)
         self.http = HttpSource(settings, self.publisher, self.metrics, budget)

@@ -158,7 +158,7 @@ class HttpSource:
 
     async def ingest(self, request: web.Request) -> web.Response:
         """POST /<tag>: 200 once Kafka holds every event of the body."""
-        s, metrics = self._settings, self._metrics
+        s = self._settings
         if self._token is not None:
             offered = request.headers.get("Authorization", "").encode()
             if not hmac.compare_digest(offered, self._token):
@@ -167,6 +167,16 @@ class HttpSource:
         if (request.content_length or 0) > s.max_http_body_bytes:
             self._reject("body_too_large")
             return web.Response(status=413, text="body over max_http_body_bytes\n")
+        # Reserve in-flight budget before reading when the size is known, so many large
+        # bodies at once wait here instead of all sitting in memory.
+        taken = await self._budget.acquire(request.content_length or 0)
+        try:
+            return await self._ingest(request, taken)
+        finally:
+            self._budget.release(taken)
+
+    async def _ingest(self, request: web.Request, taken: int) -> web.Response:
+        s, metrics = self._settings, self._metrics
         try:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
@@ -199,14 +209,14 @@ class HttpSource:
         letters = [deadletter(r, original, tag, received, peer, SOURCE) for r, original in rejects]
         for reason, _ in rejects:
             self._reject(reason)
-        taken = await self._budget.acquire(len(body))
+        extra = await self._budget.acquire(max(0, len(body) - taken))
         try:
             await self._publisher.publish(records, letters)
         except KafkaUnavailable:
             metrics.publish_failures.inc(SOURCE)
             return web.Response(status=503, text="Kafka cannot take the events now; retry\n")
         finally:
-            self._budget.release(taken)
+            self._budget.release(extra)
         metrics.events.inc(SOURCE, tag, amount=len(events))
         if letters:
             metrics.deadletters.inc(SOURCE, amount=len(letters))

@@ -21,14 +21,14 @@ from typing import Any
 from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
 from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]
 
-from bitacora.errors import BitacoraError
+from bitacora.errors import BitacoraError, ConfigError
 from bitacora.settings import Settings
 from collector.metrics import CollectorMetrics
 
 log = logging.getLogger(__name__)
 
 _RECONNECT_S = 1.0
-_COMPRESSIONS = ("gzip", "snappy", "lz4", "zstd")
+_COMPRESSIONS = ("none", "gzip", "snappy", "lz4", "zstd")
 
 
 class KafkaUnavailable(BitacoraError):
@@ -55,6 +55,11 @@ class Publisher:
     """Owns the producer; safe to share between every source of one event loop."""
 
     def __init__(self, settings: Settings, metrics: CollectorMetrics) -> None:
+        if settings.kafka_compression not in _COMPRESSIONS:
+            raise ConfigError(
+                f"kafka_compression {settings.kafka_compression!r}: use one of "
+                + ", ".join(_COMPRESSIONS)
+            )
         self._settings = settings
         self._metrics = metrics
         self._producer: AIOKafkaProducer | None = None
@@ -69,7 +74,7 @@ class Publisher:
 
     def _new_producer(self) -> AIOKafkaProducer:
         s = self._settings
-        compression = s.kafka_compression if s.kafka_compression in _COMPRESSIONS else None
+        compression = None if s.kafka_compression == "none" else s.kafka_compression
         return AIOKafkaProducer(
             bootstrap_servers=s.kafka_bootstrap,
             client_id="bitacora-collector",

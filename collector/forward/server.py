@@ -263,7 +263,10 @@ class _Connection:
         for rejected in request.rejected:
             server._reject(rejected.reason)
         budget = server._budget
-        taken = await budget.acquire(request.size)  # waits (stops reading) when Kafka lags
+        # Count what this request holds in memory (decompressed records included), not just
+        # its wire size; waiting here stops reading from this client while Kafka lags.
+        cost = request.size + sum(len(value) for _, value in records)
+        taken = await budget.acquire(cost)
         metrics.inflight.set(budget.used)
         try:
             delivery = await server._publisher.submit(records, letters)

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bitacora import rawrecord
+from bitacora.errors import ConfigError
 from bitacora.rawrecord import RawRecord
-from collector.publisher import partition_for
+from bitacora.settings import Settings
+from collector.app import Collector
+from collector.metrics import CollectorMetrics
+from collector.publisher import Publisher, partition_for
 from collector.records import deadletter, raw_records, service_of
 
 
@@ -51,6 +56,16 @@ def test_invalid_utf8_survives_byte_for_byte() -> None:
     assert b"ok\xff" in value
     assert b"k\xfe" in value
     assert rawrecord.decode(value).record == record
+    assert value == rawrecord.encode(RawRecord("t", 1, record, 2, "p", "forward", None, 0))
+
+
+def test_settings_the_collector_refuses(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="kafka_compression"):
+        Publisher(Settings(kafka_compression="brotli"), CollectorMetrics())
+    users = tmp_path / "users"
+    users.write_text("alice:pw\n")
+    with pytest.raises(ConfigError, match="forward_shared_key"):
+        Collector(Settings(forward_users_file=users))
 
 
 def test_deadletter_document() -> None:
