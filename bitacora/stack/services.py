@@ -228,12 +228,16 @@ def _wait_healthy(settings: Settings, service: str, pid: int, echo: Echo) -> Non
     marker = config.layout_for(settings).marker(service)
     started = time.monotonic()
     deadline = started + START_TIMEOUT_S[service]
+    next_note = started + 10
     while time.monotonic() < deadline:
         if _healthy(settings, service):
             echo(f"{service} healthy after {time.monotonic() - started:.1f} s (pid {pid})")
             return
         if not procs.is_alive(pid):
             raise _failure(settings, service, "exited while starting")
+        if time.monotonic() >= next_note:  # show life while a busy machine starts a JVM
+            echo(f"  waiting for {service} ({time.monotonic() - started:.0f} s)")
+            next_note += 10
         time.sleep(0.5)
     procs.terminate(pid, marker, 10)
     raise _failure(settings, service, f"not healthy after {START_TIMEOUT_S[service]:.0f} s")
@@ -366,7 +370,11 @@ def status(settings: Settings) -> list[ServiceStatus]:
 def log_paths(settings: Settings) -> dict[str, Path]:
     """The main log file of each service."""
     layout = config.layout_for(settings)
+    kafka_logs = layout.service_dir("kafka") / "logs"
     return {
         "opensearch": layout.service_dir("opensearch") / "logs" / "bitacora-local.log",
-        "kafka": layout.service_dir("kafka") / "logs" / "server.log",
+        "kafka": next(
+            (p for p in (kafka_logs / "server.log", layout.log_file("kafka")) if p.is_file()),
+            kafka_logs / "server.log",
+        ),
     }
