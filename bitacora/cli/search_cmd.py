@@ -101,7 +101,7 @@ def search(
     index: str,
     poll_interval: float,
 ) -> None:
-    """Search the logs with query_string syntax, e.g. `level:error AND timeout`.
+    """Search the logs with query_string syntax, e.g. `log.level:error AND timeout`.
 
     \b
     Unqualified terms search message, error.message and error.type; name a field to search

@@ -44,6 +44,16 @@ def nice_ceiling(value: float) -> float:
     return 10.0 ** (exponent + 1)
 
 
+def nice_step(value: float) -> float:
+    """A gridline step at or above ``value``: 1, 2, 5 x 10^n, or 25, 250, … (whole numbers)."""
+    step = nice_ceiling(value)
+    half = step / 2
+    # 5 x 10^n steps may halve to 2.5 x 10^n when that still covers the value (and is whole).
+    if value >= 10 and half >= value and str(int(half)).startswith("25"):
+        return half
+    return step
+
+
 def _fmt(value: float) -> str:
     if value >= 10_000:
         return f"{value / 1000:.0f}k"
@@ -64,7 +74,7 @@ def grouped_bars(
     left, right, top, bottom = 44, 8, 30, 22
     plot_w, plot_h = width - left - right, height - top - bottom
     # Four gridlines at round values: the step is the round number, not the maximum.
-    peak = 4 * nice_ceiling(max((v for s in series for v in s.values), default=0) / 4)
+    peak = 4 * nice_step(max((v for s in series for v in s.values), default=0) / 4)
     group_w = plot_w / max(len(labels), 1)
     bar_w = max(group_w * 0.8 / max(len(series), 1), 1.0)
     parts = [

@@ -59,4 +59,5 @@ def test_limit_zero_streams_100k_in_bounded_memory(
     assert count == TOTAL
     assert ordered  # oldest first, each once: ids were planted in time order
     assert last == f"big-{TOTAL - 1:06d}"
+    print(f"tracemalloc peak while streaming {count} events: {peak / 1e6:.1f} MB")
     assert peak < MEMORY_BOUND, f"peak {peak / 1e6:.1f} MB"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from dashboards.report.charts import Series, grouped_bars, horizontal_bars, nice_ceiling
+from dashboards.report.charts import Series, grouped_bars, horizontal_bars, nice_ceiling, nice_step
 from dashboards.report.model import ServiceTrend, Week, change
 from dashboards.report.patterns import ErrorLine, mask, mine
 from dashboards.report.queries import (
@@ -250,6 +250,14 @@ def test_charts_are_escaped_and_scaled() -> None:
         20.0,
         500.0,
         1000.0,
+    ]
+    assert [nice_step(v) for v in (3, 12, 23.5, 26, 230, 1100)] == [
+        5.0,
+        20.0,
+        25.0,
+        50.0,
+        250.0,
+        2000.0,
     ]
     svg = grouped_bars(["Mon", "<b>"], [Series("a&b", [1, 3], "#2563eb")], title='x"y')
     assert svg.startswith("<svg xmlns='http://www.w3.org/2000/svg'")

@@ -36,8 +36,18 @@ PARSE_ERROR = {
 }
 
 
-def test_deepest_reason_wins() -> None:
-    assert shorten_reason(PARSE_ERROR) == 'Encountered "<EOF>" at line 1'
+def test_the_parse_reason_wins() -> None:
+    assert shorten_reason(PARSE_ERROR) == "Cannot parse 'foo AND': Encountered \"<EOF>\" at line 1."
+
+
+def test_otherwise_the_deepest_reason() -> None:
+    body = {
+        "error": {
+            "reason": "all shards failed",
+            "caused_by": {"reason": "No mapping found for [x]"},
+        }
+    }
+    assert shorten_reason(body) == "No mapping found for [x]"
 
 
 def test_root_cause_without_caused_by() -> None:
