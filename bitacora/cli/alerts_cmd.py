@@ -1,7 +1,144 @@
-"""Commands of this group (filled in by its component)."""
+"""``bitacora alerts silence|silences|unsilence|list``.
+
+Silences live in the compacted Kafka topic ``alerts.silences`` (see
+``rules.notify.silences``): every notify worker follows it, so a silence applies within
+a second on all workers and works while OpenSearch is down. Alerts are listed from
+``bitacora-alerts*``.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import getpass
+import json
+import sys
+import time
+from typing import Any
+
 import click
 
-COMMANDS: list[click.Command] = []
+from bitacora import schema
+from bitacora.settings import Settings
+
+
+@click.group("alerts")
+def alerts_group() -> None:
+    """Silence alerts and list what fired."""
+
+
+@alerts_group.command("silence")
+@click.argument("rule")
+@click.option("--key", help="Only this query_key value (default: every key of the rule).")
+@click.option("--for", "duration", required=True, help="How long: 30m, 2h, 1d.")
+@click.option("--comment", default="", help="Why (shown in `bitacora alerts silences`).")
+@click.option("--topic", default=None, hidden=True, help="Silences topic (tests).")
+def silence(rule: str, key: str | None, duration: str, comment: str, topic: str | None) -> None:
+    """Stop notifications of RULE (optionally one --key) for a while."""
+    from processors.silences import write_silence
+    from rules.durations import parse_duration
+    from rules.notify.silences import SILENCES_TOPIC, new_silence
+
+    try:
+        seconds = parse_duration(duration)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--for") from exc
+    settings = Settings()
+    record = new_silence(rule, key, seconds, comment, time.time(), getpass.getuser())
+    asyncio.run(
+        write_silence(settings.kafka_bootstrap, topic or SILENCES_TOPIC, record, record["id"])
+    )
+    scope = f"key {key!r}" if key else "every key"
+    click.echo(f"silenced {rule} ({scope}) until {record['until_text']}  id={record['id']}")
+
+
+@alerts_group.command("unsilence")
+@click.argument("silence_id")
+@click.option("--topic", default=None, hidden=True, help="Silences topic (tests).")
+def unsilence(silence_id: str, topic: str | None) -> None:
+    """Remove the silence SILENCE_ID."""
+    from processors.silences import write_silence
+    from rules.notify.silences import SILENCES_TOPIC
+
+    asyncio.run(
+        write_silence(Settings().kafka_bootstrap, topic or SILENCES_TOPIC, None, silence_id)
+    )
+    click.echo(f"removed silence {silence_id}")
+
+
+@alerts_group.command("silences")
+@click.option("--all", "show_all", is_flag=True, help="Include expired silences.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--topic", default=None, hidden=True, help="Silences topic (tests).")
+def silences(show_all: bool, as_json: bool, topic: str | None) -> None:
+    """List silences in force (soonest expiry first)."""
+    from processors.silences import read_silences
+    from rules.notify.silences import SILENCES_TOPIC, unexpired
+
+    stored = asyncio.run(read_silences(Settings().kafka_bootstrap, topic or SILENCES_TOPIC))
+    now = time.time()
+    shown: list[Any] = (
+        sorted(stored.values(), key=lambda s: float(s.get("until", 0)))
+        if show_all
+        else unexpired(stored.values(), now)
+    )
+    for item in shown:
+        if as_json:
+            click.echo(json.dumps(item, ensure_ascii=False))
+            continue
+        state = "active " if float(item.get("until", 0)) > now else "expired"
+        key = item.get("key") or "*"
+        click.echo(
+            f"{item['id']}  {state}  until {item.get('until_text', '')}  "
+            f"{item['rule']}  key={key}  by {item.get('created_by') or '?'}  "
+            f"{item.get('comment') or ''}".rstrip()
+        )
+    if not shown and not as_json:
+        click.echo("no silences")
+
+
+@alerts_group.command("list")
+@click.option("--since", default="24h", show_default=True, help="How far back: 1h, 24h, 7d.")
+@click.option("--rule", "rule_name", help="Only this rule.")
+@click.option("--limit", default=50, show_default=True, help="At most this many, newest first.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document per line.")
+@click.option("--index", default=schema.ALERTS_PATTERN, hidden=True, help="Index pattern (tests).")
+def list_alerts(since: str, rule_name: str | None, limit: int, as_json: bool, index: str) -> None:
+    """List alerts recorded in bitacora-alerts* (what fired, and what notify did)."""
+    from opensearchpy import exceptions as os_exc
+
+    from bitacora.search.client import make_client
+    from rules.durations import format_timestamp, parse_duration
+
+    settings = Settings()
+    start = time.time() - parse_duration(since)
+    filters: list[dict[str, Any]] = [{"range": {"@timestamp": {"gte": format_timestamp(start)}}}]
+    if rule_name:
+        filters.append({"term": {"rule": rule_name}})
+    body = {"size": limit, "query": {"bool": {"filter": filters}}, "sort": [{"@timestamp": "desc"}]}
+    try:
+        result = make_client(settings).search(
+            index=index,
+            body=body,
+            params={"ignore_unavailable": "true", "allow_no_indices": "true"},
+        )
+    except os_exc.TransportError as exc:
+        click.echo(
+            f"error: OpenSearch at {settings.opensearch_url}: {type(exc).__name__}", err=True
+        )
+        sys.exit(1)
+    hits = result["hits"]["hits"]
+    for hit in hits:
+        doc = hit["_source"]
+        if as_json:
+            click.echo(json.dumps(doc, ensure_ascii=False))
+            continue
+        action = (doc.get("notify") or {}).get("action", "")
+        click.echo(
+            f"{doc.get('@timestamp', '')}  {doc.get('status', ''):<8} {action:<12} "
+            f"{doc.get('rule', '')}  key={doc.get('key', '')}  count={doc.get('count', '')}"
+        )
+    if not hits and not as_json:
+        click.echo("no alerts")
+
+
+COMMANDS: list[click.Command] = [alerts_group]
