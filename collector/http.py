@@ -27,7 +27,7 @@ from collector.budget import ByteBudget
 from collector.forward.decode import decompress, time_ns
 from collector.metrics import CollectorMetrics
 from collector.publisher import KafkaUnavailable, Publisher
-from collector.records import deadletter, raw_records
+from collector.records import TOO_LARGE, deadletter, raw_records, split_oversized
 
 SOURCE: Final = "http"
 
@@ -206,6 +206,8 @@ class HttpSource:
         rejects += bad_records
         peer = request.remote or ""
         records = raw_records(tag, events, received, peer, SOURCE, None)
+        records, too_large = split_oversized(records, self._publisher.record_limit)
+        rejects += [(TOO_LARGE, value) for value in too_large]
         letters = [deadletter(r, original, tag, received, peer, SOURCE) for r, original in rejects]
         for reason, _ in rejects:
             self._reject(reason)

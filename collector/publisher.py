@@ -68,6 +68,15 @@ class Publisher:
         self._closing = False
 
     @property
+    def record_limit(self) -> int:
+        """The largest record value sent to Kafka; larger events are dead-lettered.
+
+        ``kafka_max_batch_bytes`` (keep it at or under the broker's ``message.max.bytes``)
+        less room for the batch and record headers.
+        """
+        return self._settings.kafka_max_batch_bytes - 4096
+
+    @property
     def ready(self) -> bool:
         """True once the producer is connected (it may still fail a later request)."""
         return self._producer is not None and not self._closing
@@ -83,7 +92,7 @@ class Publisher:
             compression_type=compression,
             linger_ms=s.kafka_linger_ms,
             max_batch_size=s.kafka_max_batch_bytes,
-            max_request_size=max(s.kafka_max_batch_bytes, s.max_frame_bytes) + 65536,
+            max_request_size=s.kafka_max_batch_bytes + 65536,
             request_timeout_ms=30_000,
         )
 

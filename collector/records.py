@@ -19,6 +19,8 @@ from bitacora.rawrecord import FORMAT_VERSION
 # One shared Packer: building one per request costs more than packing a small request, and
 # the event loop thread is the only user.
 _PACKER = msgpack.Packer(use_bin_type=True, unicode_errors="surrogateescape")
+MAX_ORIGINAL_BYTES = 256 * 1024  # of an original kept in a dead letter (base64: 342 KB)
+TOO_LARGE = "record_too_large"
 _SERVICE_FIELDS = ("service", "service.name", "service_name")
 _LABEL_FIELDS = ("app", "app.kubernetes.io/name", "app_kubernetes_io/name")
 
@@ -92,6 +94,21 @@ def raw_records(
     return out
 
 
+def split_oversized(
+    records: list[tuple[bytes, bytes]], limit: int
+) -> tuple[list[tuple[bytes, bytes]], list[bytes]]:
+    """Keep records whose value fits in ``limit`` bytes; return the others' values apart.
+
+    Kafka refuses a record larger than the broker's ``message.max.bytes`` (about 1 MB by
+    default) and would refuse it on every retry, so such events go to the dead letter
+    (``record_too_large``) instead of blocking their sender forever.
+    """
+    if not records or max(len(value) for _, value in records) <= limit:
+        return records, []  # the usual case: one pass, no copies
+    kept = [(key, value) for key, value in records if len(value) <= limit]
+    return kept, [value for _, value in records if len(value) > limit]
+
+
 def deadletter(
     reason: str,
     original: bytes,
@@ -103,7 +120,9 @@ def deadletter(
     """A dead-letter record (JSON) for an event the collector could not accept.
 
     ``original`` is the offending bytes (msgpack for forward, the body for HTTP), in base64
-    so any payload survives (and no planted secret is searchable as plain text).
+    so any payload survives (and no planted secret is searchable as plain text); only its
+    first ``MAX_ORIGINAL_BYTES`` are kept so the dead letter itself always fits in Kafka
+    (``original_bytes`` tells the full size).
     """
     doc = {
         "stage": "collector",
@@ -112,6 +131,8 @@ def deadletter(
         "received": received_ns,
         "peer": peer,
         "transport": transport,
-        "original": base64.b64encode(original).decode("ascii"),
+        "original": base64.b64encode(original[:MAX_ORIGINAL_BYTES]).decode("ascii"),
+        "original_bytes": len(original),
+        "truncated": len(original) > MAX_ORIGINAL_BYTES,
     }
     return json.dumps(doc, ensure_ascii=False).encode("utf-8")

@@ -33,7 +33,7 @@ from collector.forward.decode import (
 from collector.forward.handshake import check_ping, helo, new_challenge
 from collector.metrics import CollectorMetrics
 from collector.publisher import Delivery, KafkaUnavailable, Publisher
-from collector.records import deadletter, raw_records
+from collector.records import TOO_LARGE, deadletter, raw_records, split_oversized
 
 log = logging.getLogger(__name__)
 
@@ -256,12 +256,15 @@ class _Connection:
         records = raw_records(
             request.tag, request.entries, received, self.peer, SOURCE, chunk_id(request.chunk)
         )
+        rejects = [(r.reason, r.original) for r in request.rejected]
+        records, too_large = split_oversized(records, server._publisher.record_limit)
+        rejects += [(TOO_LARGE, value) for value in too_large]
         letters = [
-            deadletter(r.reason, r.original, request.tag, received, self.peer, SOURCE)
-            for r in request.rejected
+            deadletter(reason, original, request.tag, received, self.peer, SOURCE)
+            for reason, original in rejects
         ]
-        for rejected in request.rejected:
-            server._reject(rejected.reason)
+        for reason, _ in rejects:
+            server._reject(reason)
         budget = server._budget
         # Count what this request holds in memory (decompressed records included), not just
         # its wire size; waiting here stops reading from this client while Kafka lags.

@@ -253,6 +253,21 @@ async def test_invalid_events_are_dead_lettered_and_the_request_acked(
     writer.close()
 
 
+async def test_an_event_too_large_for_kafka_is_dead_lettered(
+    collector: Collector, kafka_bootstrap: str, topics: tuple[str, str]
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", collector.forward_port)
+    huge = {"message": "x" * 2_000_000}  # over Kafka's default 1 MB message size
+    writer.write(encode.forward("big", [(T, {"small": 1}), (T, huge)], {"chunk": "h-1"}))
+    assert await _read_until(reader, 1) == [{"ack": "h-1"}]
+    raws = await read_raw(kafka_bootstrap, topics[0], 1)
+    assert [(r.record, r.position) for r in raws] == [({"small": 1}, 0)]
+    [letter] = [json.loads(r.value) for r in await read_topic(kafka_bootstrap, topics[1], 1)]
+    assert (letter["reason"], letter["truncated"]) == ("record_too_large", True)
+    assert letter["original_bytes"] > 2_000_000
+    writer.close()
+
+
 async def test_wrong_shared_key_is_refused_and_nothing_reaches_kafka(
     make_settings: Callable[..., Settings],
     start_collector: Callable[[Settings], Any],

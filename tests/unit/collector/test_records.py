@@ -16,7 +16,13 @@ from bitacora.settings import Settings
 from collector.app import Collector
 from collector.metrics import CollectorMetrics
 from collector.publisher import Publisher, partition_for
-from collector.records import deadletter, raw_records, service_of
+from collector.records import (
+    MAX_ORIGINAL_BYTES,
+    deadletter,
+    raw_records,
+    service_of,
+    split_oversized,
+)
 
 
 @pytest.mark.parametrize(
@@ -78,7 +84,21 @@ def test_deadletter_document() -> None:
         "peer": "1.2.3.4:1",
         "transport": "forward",
         "original": base64.b64encode(b"\x92\xa1x\x80").decode(),
+        "original_bytes": 4,
+        "truncated": False,
     }
+
+
+def test_deadletter_keeps_a_bounded_original() -> None:
+    doc = json.loads(deadletter("record_too_large", b"x" * 3_000_000, "t", 1, "p", "http"))
+    assert (doc["original_bytes"], doc["truncated"]) == (3_000_000, True)
+    assert base64.b64decode(doc["original"]) == b"x" * MAX_ORIGINAL_BYTES
+
+
+def test_split_oversized() -> None:
+    records = [(b"a", b"1" * 10), (b"b", b"2" * 11), (b"c", b"3" * 5)]
+    assert split_oversized(records, 11) == (records, [])
+    assert split_oversized(records, 10) == ([records[0], records[2]], [b"2" * 11])
 
 
 @pytest.mark.parametrize(
