@@ -26,7 +26,7 @@ KUBE = {
     "docker_id": "3f4e8d2c1b0a99887766554433221100ffeeddccbbaa00998877665544332211",
     "container_image": "registry.local/review-service:1.4.2",
 }
-JSON_APP = {
+JSON_APP: dict[str, object] = {
     "log": json.dumps(
         {
             "level": 30,
@@ -45,20 +45,20 @@ JSON_APP = {
     "stream": "stdout",
     "kubernetes": KUBE,
 }
-ACCESS = {
+ACCESS: dict[str, object] = {
     "log": '10.0.3.7 - - [28/Nov/2026:09:00:00 +0000] "GET /api/products/1234?lang=es HTTP/1.1"'
     ' 200 5123 "https://shop.local/" "Mozilla/5.0 (X11; Linux x86_64)" 412 0.023'
     " [shop-product-service-80] [] 10.1.0.5:8080 5123 0.022 200 7f3c2a9b1e\n",
     "stream": "stdout",
     "kubernetes": dict(KUBE, container_name="controller", labels={"app": "ingress-nginx"}),
 }
-PLAIN = {
+PLAIN: dict[str, object] = {
     "message": "order 5521 shipped to warehouse 3 in 412 ms",
     "level": "info",
     "logger": "order.shipping",
     "host": "order-1",
 }
-TRACEBACK = {
+TRACEBACK: dict[str, object] = {
     "message": "failed to charge order 5521\nTraceback (most recent call last):\n"
     '  File "/app/payments.py", line 88, in charge\n    gateway.charge(order)\n'
     '  File "/app/gateway.py", line 12, in charge\n    raise ValueError("card declined")\n'
@@ -67,7 +67,12 @@ TRACEBACK = {
     "logger": "order.payments",
     "service": "order-service",
 }
-MIX = {"json app log": JSON_APP, "access log": ACCESS, "plain": PLAIN, "traceback": TRACEBACK}
+MIX: dict[str, dict[str, object]] = {
+    "json app log": JSON_APP,
+    "access log": ACCESS,
+    "plain": PLAIN,
+    "traceback": TRACEBACK,
+}
 
 
 def _raws(record: dict[str, object], count: int) -> list[RawRecord]:

@@ -76,13 +76,16 @@ class PostgresJoiner:
 
     ``feed(key, line)`` returns the *previous* complete block when ``line`` starts a new
     one (so output lags one record), None otherwise; ``flush(key)`` returns the open block
-    (call it when the stream goes idle). A block is capped at ``max_lines`` lines.
+    (call it when the stream goes idle). A block is capped at ``max_lines`` lines. With
+    more than ``max_streams`` open blocks the oldest is closed; ``drain_evicted`` returns
+    such blocks so nothing is lost.
     """
 
     def __init__(self, max_lines: int = 200, max_streams: int = 10_000) -> None:
         self.max_lines = max_lines
         self.max_streams = max_streams
         self._open: dict[Hashable, list[str]] = {}
+        self._evicted: list[tuple[Hashable, str]] = []
 
     def feed(self, key: Hashable, line: str) -> str | None:
         """The block completed by ``line``'s arrival, or None."""
@@ -94,9 +97,15 @@ class PostgresJoiner:
             return None
         done = self.flush(key)
         if len(self._open) >= self.max_streams:
-            self._open.pop(next(iter(self._open)))
+            oldest = next(iter(self._open))
+            self._evicted.append((oldest, "\n".join(self._open.pop(oldest))))
         self._open[key] = [line]
         return done
+
+    def drain_evicted(self) -> list[tuple[Hashable, str]]:
+        """Blocks closed early because too many streams were open."""
+        evicted, self._evicted = self._evicted, []
+        return evicted
 
     def flush(self, key: Hashable) -> str | None:
         """The open block of ``key`` joined with ``\\n`` (and forgotten), or None."""

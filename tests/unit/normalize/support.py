@@ -23,7 +23,9 @@ def raw(
     received_ns: int = RECEIVED,
 ) -> RawRecord:
     """A raw record as the collector writes it."""
-    return RawRecord(tag, time_ns, record, received_ns, "127.0.0.1:50000", "forward", chunk, position)
+    return RawRecord(
+        tag, time_ns, record, received_ns, "127.0.0.1:50000", "forward", chunk, position
+    )
 
 
 def chunk_id(chunk: str, position: int) -> str:
@@ -32,9 +34,9 @@ def chunk_id(chunk: str, position: int) -> str:
 
 
 def head(
-    tag: str = "review-service.app",
-    timestamp: str = "2026-11-28T09:00:00.123456789Z",
-    level: str = "info",
+    tag: Any = "review-service.app",
+    timestamp: Any = "2026-11-28T09:00:00.123456789Z",
+    level: Any = "info",
     **fields: Any,
 ) -> dict[str, Any]:
     """The fixed part of an expected document plus ``fields`` (dotted names)."""

@@ -61,7 +61,8 @@ JAVA_TRACE = (
     "\t... 2 more"
 )
 PG = (
-    '2026-11-28 09:00:00.123 UTC [4242] ERROR:  duplicate key value violates unique constraint "users_pkey"\n'
+    "2026-11-28 09:00:00.123 UTC [4242] ERROR:  "
+    'duplicate key value violates unique constraint "users_pkey"\n'
     "2026-11-28 09:00:00.123 UTC [4242] DETAIL:  Key (id)=(7) already exists.\n"
     "2026-11-28 09:00:00.123 UTC [4242] STATEMENT:  INSERT INTO users (id, name)\n"
     "\tVALUES (7, 'ana')"
@@ -391,7 +392,10 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
     (
         "Java stack trace with Caused by",
         "product-service.app",
-        {"log": "2026-11-28 09:00:00.123 ERROR [main] shop.product.Api - order failed\n" + JAVA_TRACE},
+        {
+            "log": "2026-11-28 09:00:00.123 ERROR [main] shop.product.Api - order failed\n"
+            + JAVA_TRACE
+        },
         head(
             tag="product-service.app",
             level="error",
@@ -424,7 +428,8 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
                 "service.name": "contact-service",
                 "error.type": "TypeError",
                 "error.message": "x is not a function",
-                "error.stack_trace": "TypeError: x is not a function\n    at send (/app/mail.js:3:9)",
+                "error.stack_trace": "TypeError: x is not a function\n"
+                "    at send (/app/mail.js:3:9)",
             },
         ),
     ),

@@ -67,7 +67,7 @@ def places(text: str) -> list[dict[str, object]]:
         {"message": "m", "error": {"message": text, "stack_trace": trace}},
         {"log": '{"msg": "json line", "extra": ' + _json_string(text) + "}"},
         {"log": f"level=info msg=logfmt note={_quote(text)}"},
-        {"log": f'10.0.0.1 - - [28/Nov/2026:09:00:00 +0000] "GET /p?q={_url(text)} HTTP/1.1" 200 1'},
+        {"log": f'1.2.3.4 - - [28/Nov/2026:09:00:00 +0000] "GET /p?q={_url(text)} HTTP/1.1" 200 1'},
         {"message": "m", "deep": _deep(text)},
     ]
 

@@ -28,8 +28,11 @@ def roundtrip(doc: dict[str, Any]) -> Any:
         ({"message": "lone \ud800 surrogate"}, "lone \ufffd surrogate", None),
         ({"message": "nul\x00byte"}, "nul\ufffdbyte", None),
         ({"message": "m", b"k\xffey": b"v\x00\xff"}, "m", {"k\ufffdey": "v\ufffd\ufffd"}),
-        ({"message": "m", "k\udcffey": ["a\udcff", {"n\x00": "\x00"}]}, "m",
-         {"k\ufffdey": ["a\ufffd", {"n\ufffd": "\ufffd"}]}),
+        (
+            {"message": "m", "k\udcffey": ["a\udcff", {"n\x00": "\x00"}]},
+            "m",
+            {"k\ufffdey": ["a\ufffd", {"n\ufffd": "\ufffd"}]},
+        ),
     ],
 )
 def test_invalid_utf8_and_nul_become_replacement_chars(
@@ -52,7 +55,7 @@ def test_invalid_utf8_in_the_tag_and_in_parsed_json() -> None:
 
 
 def test_five_thousand_keys_are_capped_with_a_count() -> None:
-    record = {f"k{i}": i for i in range(5000)}
+    record: dict[str, Any] = {f"k{i}": i for i in range(5000)}
     record["message"] = "wide"
     doc = normalize(raw(record), 0, 0)
     assert doc["message"] == "wide"
@@ -135,7 +138,7 @@ def test_truncate_cuts_on_character_boundaries(text: str, limit: int, expected: 
 
 
 def test_label_keys_are_made_safe() -> None:
-    record = {
+    record: dict[Any, Any] = {
         "message": "m",
         "a.b.c": 1,
         "": 2,
@@ -161,7 +164,7 @@ def test_values_of_any_type_are_stored_safely() -> None:
         def __str__(self) -> str:
             return "odd\x00"
 
-    record = {
+    record: dict[str, Any] = {
         "message": "m",
         "none": None,
         "empty_map": {},

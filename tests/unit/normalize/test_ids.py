@@ -1,0 +1,50 @@
+"""event.id: deterministic, and distinct for distinct input events."""
+
+from __future__ import annotations
+
+from hashlib import blake2b
+
+from processors.normalize import normalize
+from processors.normalize.ids import event_id
+from tests.unit.normalize.support import raw
+
+
+def test_chunk_and_position_give_the_id() -> None:
+    expected = blake2b(b"c:Y2h1bmstMQ==:3", digest_size=16).hexdigest()
+    assert event_id("Y2h1bmstMQ==", 3, 5, 99) == expected
+    doc = normalize(raw({"msg": "x"}, position=3), 5, 99)
+    assert doc["event.id"] == expected
+
+
+def test_without_chunk_partition_and_offset_give_the_id() -> None:
+    expected = blake2b(b"k:5:99", digest_size=16).hexdigest()
+    assert event_id(None, 3, 5, 99) == expected
+    assert normalize(raw({"msg": "x"}, chunk=None, position=3), 5, 99)["event.id"] == expected
+
+
+def test_same_input_same_document() -> None:
+    record = {"log": '{"msg":"same","level":"info"}', "n": [1, {"a": "b"}]}
+    first = normalize(raw(record, position=7), 1, 10)
+    again = normalize(raw(record, position=7), 2, 20)  # re-consumed from elsewhere
+    assert first == again
+
+
+def test_identical_lines_in_one_chunk_stay_distinct() -> None:
+    record = {"msg": "duplicate line"}
+    ids = {normalize(raw(record, position=p), 0, 0)["event.id"] for p in range(1000)}
+    assert len(ids) == 1000
+
+
+def test_identical_lines_without_chunk_differ_by_offset() -> None:
+    record = {"msg": "duplicate line"}
+    ids = {
+        normalize(raw(record, chunk=None), partition, offset)["event.id"]
+        for partition in range(3)
+        for offset in range(300)
+    }
+    assert len(ids) == 900
+
+
+def test_chunk_ids_do_not_collide_with_kafka_ids() -> None:
+    assert event_id("0", 1, 0, 1) != event_id(None, 0, 0, 1)
+    assert event_id("a", 12, 0, 0) != event_id("a1", 2, 0, 0)

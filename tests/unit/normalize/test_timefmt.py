@@ -1,0 +1,64 @@
+"""Time formatting (nanoseconds kept) and the record time formats understood."""
+
+from __future__ import annotations
+
+import pytest
+
+from processors.normalize.timefmt import format_ms, format_ns, parse_time
+
+T = 1_795_856_400_123_456_789
+
+
+@pytest.mark.parametrize(
+    ("ns", "text"),
+    [
+        (T, "2026-11-28T09:00:00.123456789Z"),
+        (T + 1, "2026-11-28T09:00:00.123456790Z"),
+        (1, "1970-01-01T00:00:00.000000001Z"),
+        (2**63 - 1, "2262-04-11T23:47:16.854775807Z"),
+    ],
+)
+def test_format_ns(ns: int, text: str) -> None:
+    assert format_ns(ns) == text
+
+
+def test_format_ms() -> None:
+    assert format_ms(T) == "2026-11-28T09:00:00.123Z"
+
+
+@pytest.mark.parametrize(
+    ("value", "ns"),
+    [
+        ("2026-11-28T09:00:00.123456789Z", T),
+        ("2026-11-28T09:00:00.123456789123Z", T),
+        ("2026-11-28T10:00:00.123456789+01:00", T),
+        ("2026-11-28T04:00:00.123456789-0500", T),
+        ("2026-11-28 09:00:00.123456789 UTC", T),
+        ("2026-11-28 09:00:00,123", T - 456_789),
+        ("2026-11-28T09:00:00", T - 123_456_789),
+        ("28/Nov/2026:10:00:00 +0100", T - 123_456_789),
+        (1795856400, T - 123_456_789),
+        (1795856400123, T - 456_789),
+        (1795856400123456, T - 789),
+        (T, T),
+        (1795856400.5, T - 123_456_789 + 500_000_000),
+        ("1795856400123", T - 456_789),
+        ({"$date": "2026-11-28T09:00:00.123Z"}, T - 456_789),
+        ({"$date": 1795856400123}, T - 456_789),
+        ({"$date": {"$numberLong": "1795856400123"}}, T - 456_789),
+        ("2026-13-28T09:00:00Z", None),
+        ("2026-02-30T09:00:00Z", None),
+        ("yesterday", None),
+        ("nan", None),
+        ("inf", None),
+        (float("inf"), None),
+        (-5, None),
+        (0, None),
+        (None, None),
+        (["2026-11-28T09:00:00Z"], None),
+        ("28/Foo/2026:10:00:00 +0100", None),
+        ("9999-12-31T23:59:59Z", None),  # beyond date_nanos
+    ],
+)
+def test_parse_time(value: object, ns: int | None) -> None:
+    assert parse_time(value) == ns
