@@ -121,12 +121,15 @@ def test_ism_policy_attaches_rolls_over_and_deletes(client: OpenSearch, stream: 
         explain_path = f"/_plugins/_ism/explain/{first}"
         deadline = time.monotonic() + 60
         while True:
-            explained = client.transport.perform_request("GET", explain_path)
-            if explained.get(first, {}).get("index.plugins.index_state_management.policy_id"):
+            explained = client.transport.perform_request("GET", explain_path).get(first, {})
+            attached = explained.get("policy_id") or explained.get(
+                "index.plugins.index_state_management.policy_id"
+            )
+            if attached:
                 break
             assert time.monotonic() < deadline, f"policy never attached: {explained}"
             time.sleep(1)
-        assert explained[first]["index.plugins.index_state_management.policy_id"] == policy_id
+        assert attached == policy_id
         deadline = time.monotonic() + 600
         while client.indices.exists(index=first):
             assert time.monotonic() < deadline, "ISM did not roll over and delete in 10 min"
