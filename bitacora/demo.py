@@ -7,6 +7,7 @@ exercises exactly the client the services use.
 
 from __future__ import annotations
 
+import json
 import random
 import time
 import uuid
@@ -14,7 +15,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-APP_SERVICES = ("user-service", "contact-service", "review-service", "product-service", "order-service")
+APP_SERVICES = (
+    "user-service",
+    "contact-service",
+    "review-service",
+    "product-service",
+    "order-service",
+)
 PATHS = (
     ("GET", "/api/products"),
     ("GET", "/api/products/{id}"),
@@ -24,12 +31,27 @@ PATHS = (
     ("POST", "/api/users/login"),
     ("GET", "/api/users/me"),
 )
+UPSTREAMS = {
+    "products": "product-service",
+    "orders": "order-service",
+    "reviews": "review-service",
+    "contact": "contact-service",
+    "users": "user-service",
+}
 INFO_MESSAGES = {
     "user-service": ("user {id} logged in", "profile {id} updated", "session {id} refreshed"),
     "contact-service": ("contact form {id} received", "confirmation mail {id} queued"),
-    "review-service": ("review {id} published", "review {id} moderated", "rating recomputed for {id}"),
+    "review-service": (
+        "review {id} published",
+        "review {id} moderated",
+        "rating recomputed for {id}",
+    ),
     "product-service": ("catalog page served", "stock for {id} updated", "price list cached"),
-    "order-service": ("order {id} created", "payment for order {id} captured", "order {id} shipped"),
+    "order-service": (
+        "order {id} created",
+        "payment for order {id} captured",
+        "order {id} shipped",
+    ),
 }
 ERRORS = {
     "user-service": ("AuthenticationError", "invalid credentials for user {id}"),
@@ -104,7 +126,9 @@ class DemoTraffic:
                 ),
             )
         elif self.rng.random() < 0.05:
-            record.update(level="WARNING", message=f"slow request: {self.rng.randint(500, 3000)} ms")
+            record.update(
+                level="WARNING", message=f"slow request: {self.rng.randint(500, 3000)} ms"
+            )
         else:
             template = self.rng.choice(INFO_MESSAGES[service])
             record.update(level="INFO", message=template.format(id=self._id()))
@@ -119,37 +143,46 @@ class DemoTraffic:
         ip = f"10.0.{self.rng.randint(0, 3)}.{self.rng.randint(1, 254)}"
         duration = self.rng.uniform(0.002, 0.4)
         stamp = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime())
+        upstream = UPSTREAMS[path.split("/")[2]]
+        size = self.rng.randint(200, 9000)
+        # The ingress-nginx log format: combined, then request length, time and upstream.
         return (
-            f'{ip} - - [{stamp}] "{method} {path} HTTP/1.1" {status} {self.rng.randint(200, 9000)} '
-            f'"-" "Mozilla/5.0 (FloresVictoria demo)" {duration:.3f}'
+            f'{ip} - - [{stamp}] "{method} {path} HTTP/1.1" {status} {size} '
+            f'"-" "Mozilla/5.0 (FloresVictoria demo)" {self.rng.randint(300, 900)} {duration:.3f} '
+            f"[shop-{upstream}-80] [] 10.1.0.{self.rng.randint(2, 60)}:8080 {size} "
+            f"{max(0.001, duration - 0.001):.3f} {status} {self.rng.getrandbits(128):032x}"
         )
 
     def _postgres_line(self, burst: str | None) -> str:
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()) + ".123 UTC"
         pid = self.rng.randint(100, 999)
         if burst == "product-service":
-            return f"{stamp} [{pid}] FATAL:  too many connections for role \"shop\""
+            return f'{stamp} [{pid}] FATAL:  too many connections for role "shop"'
         if self.rng.random() < 0.1:
             return (
-                f'{stamp} [{pid}] ERROR:  duplicate key value violates unique constraint "orders_pkey"\n'
+                f"{stamp} [{pid}] ERROR:  duplicate key value violates unique constraint "
+                '"orders_pkey"\n'
                 f"{stamp} [{pid}] DETAIL:  Key (id)=({self._id()}) already exists.\n"
                 f"{stamp} [{pid}] STATEMENT:  INSERT INTO orders (id) VALUES ($1)"
             )
-        return f"{stamp} [{pid}] LOG:  checkpoint complete: wrote {self.rng.randint(1, 900)} buffers"
+        return (
+            f"{stamp} [{pid}] LOG:  checkpoint complete: wrote {self.rng.randint(1, 900)} buffers"
+        )
 
     def _mongo_record(self) -> dict[str, Any]:
-        return {
-            "log": (
-                '{"t":{"$date":"%s"},"s":"I","c":"NETWORK","id":22943,"ctx":"listener",'
-                '"msg":"Connection accepted","attr":{"remote":"10.0.1.%d:5%d","connectionCount":%d}}'
-            )
-            % (
-                time.strftime("%Y-%m-%dT%H:%M:%S.000+00:00", time.gmtime()),
-                self.rng.randint(1, 254),
-                self.rng.randint(1000, 9999),
-                self.rng.randint(1, 80),
-            )
+        line = {
+            "t": {"$date": time.strftime("%Y-%m-%dT%H:%M:%S.000+00:00", time.gmtime())},
+            "s": "I",
+            "c": "NETWORK",
+            "id": 22943,
+            "ctx": "listener",
+            "msg": "Connection accepted",
+            "attr": {
+                "remote": f"10.0.1.{self.rng.randint(1, 254)}:5{self.rng.randint(1000, 9999)}",
+                "connectionCount": self.rng.randint(1, 80),
+            },
         }
+        return {"log": json.dumps(line, separators=(",", ":"))}
 
 
 def send_demo(

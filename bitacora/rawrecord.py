@@ -39,7 +39,7 @@ class RawRecord:
 
 def encode(raw: RawRecord) -> bytes:
     """Serialize a raw record for Kafka."""
-    return msgpack.packb(
+    packed: bytes = msgpack.packb(
         [
             FORMAT_VERSION,
             raw.tag,
@@ -59,7 +59,9 @@ def encode(raw: RawRecord) -> bytes:
 def decode(data: bytes) -> RawRecord:
     """Parse a raw record from Kafka; raises DecodeError on anything else."""
     try:
-        item = msgpack.unpackb(data, raw=False, unicode_errors="surrogateescape", strict_map_key=False)
+        item = msgpack.unpackb(
+            data, raw=False, unicode_errors="surrogateescape", strict_map_key=False
+        )
     except Exception as exc:  # msgpack raises several unrelated types
         raise DecodeError(f"raw record is not msgpack: {exc}") from exc
     if not isinstance(item, list) or len(item) != 9 or item[0] != FORMAT_VERSION:
@@ -67,4 +69,6 @@ def decode(data: bytes) -> RawRecord:
     _, tag, time_ns, record, received_ns, peer, transport, chunk, position = item
     if not isinstance(tag, str) or not isinstance(time_ns, int) or not isinstance(record, dict):
         raise DecodeError("raw record has a bad tag, time or record")
-    return RawRecord(tag, time_ns, record, int(received_ns), str(peer), str(transport), chunk, int(position))
+    return RawRecord(
+        tag, time_ns, record, int(received_ns), str(peer), str(transport), chunk, int(position)
+    )

@@ -63,13 +63,18 @@ def run_pipeline(
     """Run until Ctrl-C (or ``duration_s``); returns the exit code."""
     log_dir = str(settings.state_dir / "run")
     os.makedirs(log_dir, exist_ok=True)
-    children = [Child("collector", component_argv("collector")), Child("processor", component_argv("processor"))]
+    children = [
+        Child("collector", component_argv("collector")),
+        Child("processor", component_argv("processor")),
+    ]
     if demo:
         children.append(Child("demo", component_argv("demo", "--rate", str(demo_rate))))
     for child in children:
         child.start(log_dir)
-    out.write(f"Bitácora running: forward :{settings.forward_port}, HTTP :{settings.http_port}, "
-              f"OpenSearch {settings.opensearch_url}. Logs in {log_dir}. Ctrl-C stops.\n")
+    out.write(
+        f"Bitácora running: forward :{settings.forward_port}, HTTP :{settings.http_port}, "
+        f"OpenSearch {settings.opensearch_url}. Logs in {log_dir}. Ctrl-C stops.\n"
+    )
     stopping = False
 
     def _stop(_signum: int, _frame: object) -> None:
@@ -87,7 +92,9 @@ def run_pipeline(
                 assert child.process is not None
                 code = child.process.poll()
                 if code is not None:
-                    out.write(f"\n{child.name} exited with {code}; restarting (see {child.log_path})\n")
+                    out.write(
+                        f"\n{child.name} exited with {code}; restarting (see {child.log_path})\n"
+                    )
                     child.restarts += 1
                     child.start(log_dir)
             try:

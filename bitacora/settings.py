@@ -61,7 +61,9 @@ class Settings(BaseSettings):
 
     # Processor.
     app_id: str = "bitacora"
-    processor_data_dir: Path = Field(default_factory=lambda: _xdg("XDG_STATE_HOME", ".local/state") / "faust")
+    processor_data_dir: Path = Field(
+        default_factory=lambda: _xdg("XDG_STATE_HOME", ".local/state") / "faust"
+    )
     processor_web_port: int = 6066
     bulk_max_docs: int = Field(default=2000, ge=1)
     bulk_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
@@ -91,7 +93,9 @@ class Settings(BaseSettings):
 
     # Local stack (bitacora stack).
     cache_dir: Path = Field(default_factory=lambda: _xdg("XDG_CACHE_HOME", ".cache"))
-    state_dir: Path = Field(default_factory=lambda: _xdg("XDG_STATE_HOME", ".local/state") / "stack")
+    state_dir: Path = Field(
+        default_factory=lambda: _xdg("XDG_STATE_HOME", ".local/state") / "stack"
+    )
     opensearch_version: str = "3.8.0"
     kafka_version: str = "4.4.0"
     java_home_opensearch: Path | None = None  # None: the newest JDK under /usr/lib/jvm that runs it

@@ -6,11 +6,11 @@ does the work and however many workers there are.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from bitacora import schema
 from bitacora.settings import Settings
+
 ROLE_SOURCES = {"normalize": "raw", "index": "normalized", "alerting": "normalized"}
 
 
@@ -39,8 +39,8 @@ def format_status(status: Status, elapsed_s: float) -> str:
 
 async def read_status(settings: Settings) -> Status:
     """Take one reading from Kafka and OpenSearch."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-untyped]
+    from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]
 
     topics = {
         "raw": settings.topic_raw,
@@ -92,7 +92,9 @@ async def count_documents(settings: Settings, pattern: str) -> int | None:
 
     auth = None
     if settings.opensearch_user and settings.opensearch_password:
-        auth = aiohttp.BasicAuth(settings.opensearch_user, settings.opensearch_password.get_secret_value())
+        auth = aiohttp.BasicAuth(
+            settings.opensearch_user, settings.opensearch_password.get_secret_value()
+        )
     try:
         async with aiohttp.ClientSession(auth=auth) as session:
             url = f"{settings.opensearch_url.rstrip('/')}/{pattern}/_count?ignore_unavailable=true"
@@ -100,5 +102,5 @@ async def count_documents(settings: Settings, pattern: str) -> int | None:
                 if response.status != 200:
                     return None
                 return int((await response.json())["count"])
-    except (aiohttp.ClientError, asyncio.TimeoutError):
+    except (TimeoutError, aiohttp.ClientError):
         return None

@@ -34,11 +34,13 @@ ALL_ROLES: tuple[Role, ...] = (Role.NORMALIZE, Role.INDEX, Role.ALERTING)
 
 def create_app(settings: Settings, role: Role) -> faust.App:
     """A faust app for one role, configured for at-least-once delivery with bounded memory."""
-    app = faust.App(
+    datadir = settings.processor_data_dir / role.value
+    datadir.mkdir(parents=True, exist_ok=True)
+    return faust.App(
         schema.consumer_group(settings.app_id, role.value),
         broker=f"kafka://{settings.kafka_bootstrap}",
         store="memory://",
-        datadir=str(settings.processor_data_dir / role.value),
+        datadir=str(datadir),
         value_serializer="raw",
         key_serializer="raw",
         autodiscover=False,
@@ -59,7 +61,6 @@ def create_app(settings: Settings, role: Role) -> faust.App:
         topic_allow_declare=True,
         table_cleanup_interval=30.0,
     )
-    return app
 
 
 def raw_topic(app: faust.App, name: str) -> Any:

@@ -1,4 +1,4 @@
-"""The index agents: ``logs.normalized`` → ``logs-*`` and ``logs.deadletter`` → ``bitacora-deadletter``.
+"""The index agents: ``logs.normalized`` → ``logs-*``, ``logs.deadletter`` → its index.
 
 Batches are bounded by count and time (``noack_take``); a batch's offsets are acknowledged
 only after the bulk succeeded: the indexer retries 429/5xx and connection errors until
@@ -46,7 +46,9 @@ def register_index(app: faust.App, settings: Settings, indexer: BulkIndexer) -> 
 
     @app.agent(normalized, name="index")
     async def index_agent(stream: Any) -> None:
-        async for events in stream.noack_take(settings.bulk_max_docs, within=settings.bulk_max_wait_s):
+        async for events in stream.noack_take(
+            settings.bulk_max_docs, within=settings.bulk_max_wait_s
+        ):
             items = []
             for event in events:
                 message = event.message
@@ -54,7 +56,9 @@ def register_index(app: faust.App, settings: Settings, indexer: BulkIndexer) -> 
                 items.append(
                     (
                         _stream_for_key(message.key or b"unknown"),
-                        event_id.decode() if event_id else f"k-{message.partition}-{message.offset}",
+                        event_id.decode()
+                        if event_id
+                        else f"k-{message.partition}-{message.offset}",
                         message.value,
                     )
                 )
@@ -75,18 +79,25 @@ def register_index(app: faust.App, settings: Settings, indexer: BulkIndexer) -> 
                     )
                     pending.append(
                         await app.producer.send(
-                            deadletter_name, doc_id.encode(), to_json_bytes(record), None, None, None
+                            deadletter_name,
+                            doc_id.encode(),
+                            to_json_bytes(record),
+                            None,
+                            None,
+                            None,
                         )
                     )
                 for future in pending:
                     await future
             for event in events:
-                await event.ack()
+                await stream.ack(event)
             COUNTERS.add("index", "indexed", "ok", len(items) - len(result.rejected))
 
     @app.agent(deadletters, name="index-deadletter")
     async def deadletter_agent(stream: Any) -> None:
-        async for events in stream.noack_take(settings.bulk_max_docs, within=settings.bulk_max_wait_s):
+        async for events in stream.noack_take(
+            settings.bulk_max_docs, within=settings.bulk_max_wait_s
+        ):
             items = [
                 (
                     schema.DEADLETTER_STREAM,
@@ -100,4 +111,4 @@ def register_index(app: faust.App, settings: Settings, indexer: BulkIndexer) -> 
                 # A dead letter OpenSearch refuses stays in the logs.deadletter topic.
                 COUNTERS.add("index-deadletter", "rejected", reason.split(":", 1)[0])
             for event in events:
-                await event.ack()
+                await stream.ack(event)

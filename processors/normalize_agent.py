@@ -75,5 +75,5 @@ def register_normalize(app: faust.App, settings: Settings) -> None:
             # Kafka must hold every output before the inputs are acknowledged.
             await asyncio.gather(*pending)
             for event in events:
-                await event.ack()
+                await stream.ack(event)
             COUNTERS.add("normalize", "events", "ok", len(events))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 
 import faust
@@ -32,12 +33,20 @@ def build_apps(settings: Settings, roles: Iterable[Role]) -> list[faust.App]:
     return apps
 
 
+async def ensure_topics(settings: Settings) -> None:
+    """Create the pipeline's topics when missing: faust ignores topics absent at start."""
+    from processors.storage.setup import SetupReport, setup_topics
+
+    await setup_topics(settings, SetupReport(), lambda _line: None)
+
+
 def run_worker(settings: Settings, roles: Iterable[Role], *, loglevel: str = "warning") -> None:
     """Run the roles in this process until SIGTERM/SIGINT; one consumer group per role.
 
     The first app drives the worker; the others start as its child services, so one process
     can run every role (``bitacora run``) or one role can scale out alone.
     """
+    asyncio.run(ensure_topics(settings))
     apps = build_apps(settings, roles)
     worker = faust.Worker(apps[0], *apps[1:], loglevel=loglevel, quiet=True)
     worker.execute_from_commandline()

@@ -19,6 +19,7 @@ from bitacora.cli import (
     retention_cmd,
     rules_cmd,
     search_cmd,
+    setup_cmd,
     stack_cmd,
 )
 
@@ -36,6 +37,7 @@ def main() -> None:
 
 for _module in (
     stack_cmd,
+    setup_cmd,
     pipeline_cmd,
     collector_cmd,
     processor_cmd,

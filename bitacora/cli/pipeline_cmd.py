@@ -10,7 +10,9 @@ from bitacora.settings import Settings
 
 
 @click.command("run")
-@click.option("--demo/--no-demo", default=False, help="Also send simulated Flores Victoria traffic.")
+@click.option(
+    "--demo/--no-demo", default=False, help="Also send simulated Flores Victoria traffic."
+)
 @click.option("--rate", default=200, show_default=True, help="Demo events per second.")
 @click.option("--duration", type=float, default=None, help="Stop after this many seconds.")
 def run(demo: bool, rate: int, duration: float | None) -> None:
@@ -21,13 +23,17 @@ def run(demo: bool, rate: int, duration: float | None) -> None:
     """
     from bitacora.runner import run_pipeline
 
-    sys.exit(run_pipeline(Settings(), demo=demo, demo_rate=rate, duration_s=duration, out=sys.stdout))
+    sys.exit(
+        run_pipeline(Settings(), demo=demo, demo_rate=rate, duration_s=duration, out=sys.stdout)
+    )
 
 
 @click.command("demo")
 @click.option("--rate", default=200, show_default=True, help="Events per second.")
 @click.option("--duration", type=float, default=None, help="Stop after this many seconds.")
-@click.option("--burst-every", default=60.0, show_default=True, help="Seconds between error bursts.")
+@click.option(
+    "--burst-every", default=60.0, show_default=True, help="Seconds between error bursts."
+)
 def demo(rate: int, duration: float | None, burst_every: float) -> None:
     """Send realistic traffic (5 services, nginx ingress, PostgreSQL, MongoDB) with error bursts.
 
@@ -37,7 +43,9 @@ def demo(rate: int, duration: float | None, burst_every: float) -> None:
 
     settings = Settings()
     host = "127.0.0.1" if settings.bind_host in ("0.0.0.0", "::") else settings.bind_host
-    sent = send_demo(host, settings.forward_port, rate=rate, duration_s=duration, burst_every_s=burst_every)
+    sent = send_demo(
+        host, settings.forward_port, rate=rate, duration_s=duration, burst_every_s=burst_every
+    )
     click.echo(f"sent {sent} events")
 
 

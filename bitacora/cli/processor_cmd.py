@@ -8,7 +8,6 @@ from bitacora.schema import PROCESSOR_ROLES
 from bitacora.settings import Settings
 
 
-
 @click.command("processor")
 @click.option(
     "--role",
