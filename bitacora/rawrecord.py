@@ -54,6 +54,7 @@ def encode(raw: RawRecord) -> bytes:
         use_bin_type=True,
         unicode_errors="surrogateescape",  # invalid UTF-8 decoded by the collector round-trips
     )
+    return packed
 
 
 def decode(data: bytes) -> RawRecord:
