@@ -8,6 +8,7 @@ import logging
 import socket
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import msgpack
@@ -122,15 +123,31 @@ async def test_fluent_handler_through_the_logging_helper(
     assert second["error.stack_trace"].rstrip().endswith("ValueError: bad rating")
 
 
-@pytest.mark.parametrize("mode", ["PackedForward", "CompressedPackedForward", "Message"])
+@pytest.mark.parametrize(
+    ("mode", "with_user"),
+    [
+        ("PackedForward", False),
+        ("CompressedPackedForward", False),
+        ("Message", False),
+        ("CompressedPackedForward", True),
+    ],
+)
 async def test_node_fluent_logger_with_shared_key_and_acks(
     make_settings: Callable[..., Settings],
     start_collector: Callable[[Settings], Any],
     kafka_bootstrap: str,
     topics: tuple[str, str],
+    tmp_path: Path,
     mode: str,
+    with_user: bool,
 ) -> None:
-    collector = await start_collector(make_settings(forward_shared_key="n0de-shared-key"))
+    users = tmp_path / "users"
+    users.write_text("node-user:p4ss:word\n")
+    collector = await start_collector(
+        make_settings(
+            forward_shared_key="n0de-shared-key", forward_users_file=users if with_user else None
+        )
+    )
     folder = await asyncio.to_thread(node_sender_ready)
     events = [
         {"time": T + i if i % 2 else [T + i, 1000 + i], "record": {"i": i, "message": f"node {i}"}}
@@ -145,6 +162,8 @@ async def test_node_fluent_logger_with_shared_key_and_acks(
         "tag": "node-service.app",
         "events": events,
     }
+    if with_user:
+        conf.update(username="node-user", password="p4ss:word")
     proc = await asyncio.create_subprocess_exec(
         "node",
         str(folder / "send.js"),

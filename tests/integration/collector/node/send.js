@@ -1,6 +1,6 @@
 // Send events with npm fluent-logger and report which were acknowledged.
 // usage: node send.js '<json>' where json = {host, port, mode, sharedKey?, clientHostname?,
-//   tag, events: [{time: <int seconds> | [sec, nsec], record: {...}}]}
+//   username?, password?, tag, events: [{time: <int seconds> | [sec, nsec], record: {...}}]}
 // prints {"acked": n, "errors": ["..."]} and exits 0 when every event was acknowledged.
 'use strict';
 const FluentLogger = require('fluent-logger');
@@ -19,6 +19,10 @@ const options = {
 };
 if (conf.sharedKey) {
   options.security = { clientHostname: conf.clientHostname, sharedKey: conf.sharedKey };
+  if (conf.username) {
+    options.security.username = conf.username;
+    options.security.password = conf.password;
+  }
 }
 const sender = FluentLogger.createFluentSender(null, options);
 let acked = 0;
