@@ -59,3 +59,20 @@ def test_status_unreachable() -> None:
     )
     assert result.exit_code == 1
     assert "bitacora stack up" in result.output
+
+
+def test_apply_rolls_over_by_the_settings(search_client: OpenSearch, opensearch_url: str) -> None:
+    with seed.installed(search_client, seed.new_streams()) as streams:
+        seed.index_logs(search_client, streams, [seed.event(datetime.now(UTC), service="ret")])
+        stream = streams.logs_stream("ret")
+        env = {"BITACORA_OPENSEARCH_URL": opensearch_url, "BITACORA_ROLLOVER_MAX_AGE": "1d"}
+        young = CliRunner().invoke(main, ["retention", "apply", "--pattern", streams.logs], env=env)
+        assert young.exit_code == 0, young.output
+        assert young.output == "1 data streams checked, 0 indices deleted\n"
+        env["BITACORA_ROLLOVER_MAX_AGE"] = "0s"
+        due = CliRunner().invoke(main, ["retention", "apply", "--pattern", streams.logs], env=env)
+        assert due.exit_code == 0, due.output
+        assert due.output == (
+            f"rolled over {stream} → .ds-{stream}-000002\n"
+            "1 data streams checked, 0 indices deleted\n"
+        )
