@@ -81,6 +81,29 @@ def template_action(desired: Mapping[str, Any], existing: Mapping[str, Any] | No
     return "unchanged" if have == desired["_meta"]["bitacora_hash"] else "update"
 
 
+def streams_to_roll(
+    template_name: str,
+    desired_hash: str,
+    data_streams: Sequence[Mapping[str, Any]],
+    write_index_hashes: Mapping[str, str | None],
+) -> list[str]:
+    """Data streams of ``template_name`` whose write index has another mapping digest.
+
+    ``data_streams`` is ``GET _data_stream/<patterns>``'s list (the last backing index is
+    the write index); ``write_index_hashes`` maps index name to its ``mappings._meta``
+    digest (None: created before digests existed). Streams of other templates (a more
+    specific, higher-priority one) are not ours to roll.
+    """
+    stale = []
+    for stream in data_streams:
+        if stream.get("template") != template_name or not stream.get("indices"):
+            continue
+        write_index = stream["indices"][-1]["index_name"]
+        if write_index_hashes.get(write_index) != desired_hash:
+            stale.append(stream["name"])
+    return stale
+
+
 @dataclass(slots=True)
 class SetupReport:
     """What one :func:`setup` run found and changed."""
@@ -245,6 +268,48 @@ async def setup_data_streams(
         progress(report.changes[-1])
 
 
+async def roll_stale_streams(
+    client: _OpenSearch,
+    templates: Mapping[str, Mapping[str, Any]],
+    report: SetupReport,
+    progress: Progress,
+) -> None:
+    """Roll over data streams still writing with an older mapping than their template's.
+
+    A template change only applies to backing indices created after it; without this a
+    changed field type would keep failing (or missing) until the next ISM rollover.
+    """
+    for name, body in templates.items():
+        patterns = ",".join(body["index_patterns"])
+        status, payload = await client.request("GET", f"/_data_stream/{patterns}")
+        if status != 200:
+            raise StackError(f"cannot list data streams {patterns}: HTTP {status} {payload}")
+        streams = [s for s in payload["data_streams"] if s.get("template") == name]
+        hashes: dict[str, str | None] = {}
+        writes = [s["indices"][-1]["index_name"] for s in streams if s.get("indices")]
+        for start in range(0, len(writes), 50):  # keep the URL short
+            chunk = ",".join(writes[start : start + 50])
+            status, metas = await client.request(
+                "GET", f"/{chunk}/_mapping?filter_path=*.mappings._meta"
+            )
+            if status != 200:
+                raise StackError(f"cannot read mappings of {chunk}: HTTP {status} {metas}")
+            for index, mapping in (metas or {}).items():
+                hashes[index] = ((mapping.get("mappings") or {}).get("_meta") or {}).get(
+                    "bitacora_hash"
+                )
+        for stream in streams_to_roll(name, body["_meta"]["bitacora_hash"], streams, hashes):
+            status, answer = await client.request("POST", f"/{stream}/_rollover")
+            if status in (400, 404) and "does not exist" in json.dumps(answer):
+                continue  # deleted meanwhile: nothing to roll
+            if status != 200:
+                raise StackError(f"cannot roll over {stream}: HTTP {status} {answer}")
+            report.changes.append(
+                f"data stream {stream}: rolled over to {answer['new_index']} (mapping changed)"
+            )
+            progress(report.changes[-1])
+
+
 async def setup(
     settings: Settings,
     *,
@@ -255,6 +320,9 @@ async def setup(
 ) -> SetupReport:
     """Create topics, index templates, the ISM policy and data streams; idempotent.
 
+    Data streams whose write index predates a template change are rolled over, so the new
+    mapping applies from the next document on.
+
     ``templates`` (name -> body) and ``data_streams`` default to Bitácora's own
     (templates.py, ``bitacora-alerts`` and ``bitacora-deadletter``); tests pass isolated
     copies. ``logs-<service>`` streams are created by their first document.
@@ -263,15 +331,15 @@ async def setup(
     await setup_topics(settings, report, progress)
     client = _OpenSearch(settings)
     try:
-        await setup_templates(
-            client, index_templates(settings) if templates is None else templates, report, progress
-        )
+        wanted = index_templates(settings) if templates is None else templates
+        await setup_templates(client, wanted, report, progress)
         if ism:
             await setup_ism(client, settings, report, progress)
         streams = (schema.ALERTS_STREAM, schema.DEADLETTER_STREAM)
         await setup_data_streams(
             client, streams if data_streams is None else data_streams, report, progress
         )
+        await roll_stale_streams(client, wanted, report, progress)
     finally:
         await client.close()
     return report

@@ -11,7 +11,9 @@ arrives flattened in ``labels`` (a ``flat_object``: one field in the mapping how
 
 Each body carries ``_meta.bitacora_hash``, a digest of the rest of the body, so ``bitacora
 setup`` can tell "already up to date" from "changed" without comparing OpenSearch's
-normalized echo of the template.
+normalized echo of the template; the mapping carries it too (``mappings._meta``), so setup
+can find data streams whose write index still has an older mapping and roll them over
+(a template change only reaches indices created after it).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ LOGS_TEMPLATE: Final = "bitacora-logs"
 ALERTS_TEMPLATE: Final = "bitacora-alerts"
 DEADLETTER_TEMPLATE: Final = "bitacora-deadletter"
 DEFAULT_PRIORITY: Final = 200
+TEMPLATE_FORMAT: Final = 2  # 2: the digest is also in mappings._meta
 
 # error.message is aggregated ("top errors" in the weekly review): a keyword subfield, capped
 # so a multi-kilobyte message stays searchable as text but is not indexed as one huge term.
@@ -158,15 +161,24 @@ def _template(
             "mappings": {"dynamic": False, "properties": properties},
         },
     }
-    body["_meta"] = {"managed_by": "bitacora", "purpose": purpose, "bitacora_hash": body_hash(body)}
+    digest = body_hash(body)
+    body["_meta"] = {"managed_by": "bitacora", "purpose": purpose, "bitacora_hash": digest}
+    # Every backing index created from this template records the digest in its mapping, so
+    # setup can tell a stream still writing with an older mapping (and roll it over).
+    body["template"]["mappings"]["_meta"] = {"bitacora_hash": digest}
     return body
 
 
 def body_hash(body: dict[str, Any]) -> str:
-    """A short digest of a template body, ignoring its ``_meta`` (which holds the digest)."""
+    """A short digest of a template body, ignoring the ``_meta`` entries that hold it."""
     rest = {k: v for k, v in body.items() if k != "_meta"}
-    canonical = json.dumps(rest, sort_keys=True, separators=(",", ":")).encode()
-    return hashlib.sha256(canonical).hexdigest()[:16]
+    template = dict(rest.get("template") or {})
+    if "mappings" in template:
+        template["mappings"] = {k: v for k, v in template["mappings"].items() if k != "_meta"}
+        rest["template"] = template
+    # The format version changes the digest whenever what the digests mean changes.
+    canonical = json.dumps([TEMPLATE_FORMAT, rest], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 def logs_index_template(

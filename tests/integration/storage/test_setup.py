@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from bitacora.cli.setup_cmd import setup as setup_command
 from bitacora.settings import Settings
+from processors.storage.indexer import BulkIndexer
 from processors.storage.setup import setup
 from processors.storage.templates import (
     alerts_index_template,
@@ -116,7 +117,14 @@ async def test_setup_twice_creates_exactly_once(
         assert lines[-2:] == [f"data stream {name}: exists" for name in streams]
         assert await partitions(admin, names) == dict.fromkeys(names, 3)
 
-        # A changed setting updates the templates, and only them.
+        # A stream written with the current template, then a changed setting: the template
+        # is updated and the stream rolled over, so new documents get the new mapping.
+        logs_stream = f"logs-{tag}-svc"
+        async with BulkIndexer(opensearch_url) as indexer:
+            result = await indexer.index(
+                [(logs_stream, "1", b'{"@timestamp":"2026-11-28T10:00:00Z","message":"m"}')]
+            )
+        assert result.indexed == 1
         changed = settings.model_copy(update={"index_replicas": 1})
         retemplated = {
             f"test-logs-{tag}": logs_index_template(
@@ -126,10 +134,22 @@ async def test_setup_twice_creates_exactly_once(
         third = await setup(
             changed, progress=lines.append, templates=retemplated, data_streams=streams
         )
-        assert third.changes == [f"index template test-logs-{tag}: updated"]
+        assert third.changes == [
+            f"index template test-logs-{tag}: updated",
+            f"data stream {logs_stream}: rolled over to .ds-{logs_stream}-000002 (mapping changed)",
+        ]
+        info = await ok(opensearch_url, "GET", f"/_data_stream/{logs_stream}")
+        assert [i["index_name"] for i in info["data_streams"][0]["indices"]] == [
+            f".ds-{logs_stream}-000001",
+            f".ds-{logs_stream}-000002",
+        ]
+        fourth = await setup(
+            changed, progress=lines.append, templates=retemplated, data_streams=streams
+        )
+        assert fourth.changes == []
     finally:
         await admin.delete_topics(names)
-        for stream in streams:
+        for stream in [*streams, f"logs-{tag}-svc"]:
             await call(opensearch_url, "DELETE", f"/_data_stream/{stream}")
         for name in templates:
             await call(opensearch_url, "DELETE", f"/_index_template/{name}")

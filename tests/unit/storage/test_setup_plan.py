@@ -12,6 +12,7 @@ from processors.storage.setup import (
     ism_answers,
     ism_request,
     plan_topics,
+    streams_to_roll,
     template_action,
 )
 from processors.storage.templates import logs_index_template
@@ -78,3 +79,28 @@ def test_ism_action() -> None:
     assert ism_action(body, echoed) == "unchanged"
     older = {**echoed, "policy": {**echoed["policy"], "description": "old"}}
     assert ism_action(body, older) == "update"
+
+
+def test_streams_to_roll() -> None:
+    def stream(name: str, template: str, *indices: str) -> dict[str, Any]:
+        return {
+            "name": name,
+            "template": template,
+            "indices": [{"index_name": i, "index_uuid": "u"} for i in indices],
+        }
+
+    streams = [
+        stream("logs-a", "bitacora-logs", ".ds-logs-a-000001", ".ds-logs-a-000002"),
+        stream("logs-b", "bitacora-logs", ".ds-logs-b-000001"),
+        stream("logs-c", "bitacora-logs", ".ds-logs-c-000001"),
+        stream("logs-t1-x", "test-logs-t1", ".ds-logs-t1-x-000001"),
+    ]
+    hashes = {
+        ".ds-logs-a-000001": "old",
+        ".ds-logs-a-000002": "new",
+        ".ds-logs-b-000001": "old",
+        ".ds-logs-c-000001": None,
+        ".ds-logs-t1-x-000001": "other",
+    }
+    assert streams_to_roll("bitacora-logs", "new", streams, hashes) == ["logs-b", "logs-c"]
+    assert streams_to_roll("bitacora-logs", "new", [], {}) == []

@@ -81,6 +81,7 @@ def test_logs_template_shape() -> None:
         "purpose": "normalized log events",
         "bitacora_hash": body_hash(body),
     }
+    assert mappings["_meta"] == {"bitacora_hash": body_hash(body)}
 
 
 def test_pattern_and_priority_overrides_for_isolated_copies() -> None:
