@@ -28,6 +28,7 @@ from collector.metrics import CollectorMetrics
 log = logging.getLogger(__name__)
 
 _RECONNECT_S = 1.0
+_STOP_FLUSH_S = 10.0
 _COMPRESSIONS = ("none", "gzip", "snappy", "lz4", "zstd")
 
 
@@ -204,6 +205,11 @@ class Publisher:
                 await self._connector
         if self._producer is not None:
             producer, self._producer = self._producer, None
+            # Bounded: with Kafka gone, flush would wait for every request timeout. What is
+            # not flushed was not acknowledged either, so senders resend it.
             with contextlib.suppress(Exception):
-                await producer.flush()
-            await producer.stop()
+                async with asyncio.timeout(_STOP_FLUSH_S):
+                    await producer.flush()
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(_STOP_FLUSH_S):
+                    await producer.stop()

@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 _READ_SIZE = 256 * 1024
 _STOP_GRACE_S = 10.0
+_MAX_UNREAD_ACKS = 1024 * 1024  # bytes of acks the client has not read
 SOURCE = "forward"
 
 
@@ -304,6 +305,11 @@ class _Connection:
 
     def _ack(self, request: Request) -> None:
         if request.chunk is None or self.writer.is_closing():
+            return
+        if self.writer.transport.get_write_buffer_size() > _MAX_UNREAD_ACKS:
+            # A sender that never reads its acks would grow this buffer without bound.
+            self.server._reject("acks_not_read")
+            self.writer.transport.abort()
             return
         self.writer.write(ack_frame(request.chunk))  # its own write: Node reads one ack per read
         self.server._metrics.acks.inc(SOURCE)
