@@ -23,7 +23,7 @@ KUBE = {
     "labels": {"app.kubernetes.io/name": "review-service", "pod-template-hash": "7d9f8c"},
     "host": "node-1",
     "container_name": "review-service",
-    "docker_id": "3f4e8d2c1b0a99887766554433221100ffeeddccbbaa00998877665544332211",
+    "docker_id": "3f4e8d2c1b0a9f8e7d6c5b4a39281706f5e4d3c2b1a0f9e8d7c6b5a493827160",
     "container_image": "registry.local/review-service:1.4.2",
 }
 JSON_APP: dict[str, object] = {

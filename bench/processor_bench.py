@@ -10,6 +10,7 @@ normalizer produces, prebuilt, into separate streams.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 import time
 from collections.abc import Sequence
 
@@ -84,6 +85,7 @@ def start_processor(
     env: dict[str, str], rid: str, roles: Sequence[str] = ("normalize", "index")
 ) -> Component:
     """``bitacora processor --role ...`` with the run's environment."""
+    Path(env["BITACORA_PROCESSOR_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
     args = ["processor"]
     for role in roles:
         args += ["--role", role]

@@ -34,7 +34,8 @@ async def send_raw(
     start = time.monotonic()
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     replies: list[object] = []
-    unpacker = msgpack.Unpacker(raw=False)
+    # The server echoes chunk ids byte for byte, so a mutated id may not be UTF-8.
+    unpacker = msgpack.Unpacker(raw=False, unicode_errors="surrogateescape")
     closed = False
     try:
         writer.write(payload)

@@ -90,9 +90,16 @@ class Pipeline:
         for role in roles:
             args += ["--role", role]
         env = {**self.env, "BITACORA_PROCESSOR_WEB_PORT": str(free_port())}
+        Path(env["BITACORA_PROCESSOR_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
         c = Component(name, args, env, LOG_DIR / self.rid / f"{name}.log").start()
         self.components[name] = c
         return c
+
+    def assert_alive(self) -> None:
+        """Fail with the log tail of any component that died unexpectedly."""
+        for c in self.components.values():
+            if c.proc is not None and c.proc.returncode is None and not c.alive():
+                raise AssertionError(f"{c.name} exited with {c.proc.returncode}:\n{c.log_tail()}")
 
     async def cleanup(self) -> None:
         """Stop every component, delete the run's topics and data streams."""
@@ -118,7 +125,7 @@ async def read_topic(bootstrap: str, topic: str) -> list[tuple[bytes | None, byt
         ends = await consumer.end_offsets(tps)
         out: list[tuple[bytes | None, bytes]] = []
         deadline = time.monotonic() + 60
-        while any(await consumer.position(tp) < ends[tp] for tp in tps):
+        while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
             if time.monotonic() > deadline:
                 raise AssertionError(f"reading {topic} took over 60 s")
             batch = await consumer.getmany(timeout_ms=500, max_records=10_000)
@@ -207,6 +214,8 @@ async def metric(http_port: int, name: str, **labels: str) -> float:
         session.get(f"http://127.0.0.1:{http_port}/metrics") as r,
     ):
         text = await r.text()
+        if r.status != 200:
+            raise AssertionError(f"GET /metrics answered {r.status}: {text[:300]}")
     total = 0.0
     for line in text.splitlines():
         if not line.startswith(name) or line.startswith("#"):

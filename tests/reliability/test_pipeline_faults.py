@@ -34,6 +34,7 @@ async def _wait_indexed(
     p: Pipeline, session: aiohttp.ClientSession, source: str, n: int, deadline_s: float
 ) -> None:
     async def done() -> bool:
+        p.assert_alive()
         return len(await indexed_seqs(session, p.settings.opensearch_url, p.pattern, source)) >= n
 
     await wait_until(done, deadline_s, f"{n} records of {source} in {p.pattern}", every_s=1.0)
@@ -181,7 +182,7 @@ async def test_06_field_type_conflict_inside_a_batch(pipeline: Pipeline) -> None
         async def accounted() -> dict[int, str] | None:
             seen = await indexed_seqs(session, url, pipeline.pattern, source)
             letters = await _deadletters_mentioning(session, url, source)
-            where = {s: "indexed" for s in seen}
+            where = dict.fromkeys(seen, "indexed")
             for seq in (100, 101, 102, 103):
                 if any(
                     f'"seq": {seq}' in t or f'"seq":{seq}' in t or f'seq\\": {seq}' in t
