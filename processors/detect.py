@@ -118,7 +118,11 @@ class Detector:
             if crule.stateless:
                 alerts.extend(self.alert(m) for m in observe(crule, event, {}, now, key))
             elif crule.kind.coarse and crule.rule.type == "flatline":
-                second = math.floor(event_time(event, now))
+                # The whole-second prefix of @timestamp is enough to group (no parsing).
+                stamp = event.get("@timestamp")
+                second: Any = (
+                    stamp[:19] if isinstance(stamp, str) else math.floor(event_time(event, now))
+                )
                 slot = self.pending.get((crule.name, key))
                 if slot is not None and slot[0] == second:
                     slot[1] += 1
@@ -216,7 +220,7 @@ def register_detect(
     async def detect_route(stream: Any) -> None:
         async for value in stream:
             try:
-                event = json.loads(value)
+                event = json.loads(value.decode("utf-8", "replace"))
             except ValueError:
                 continue  # the normalizer only writes JSON: nothing to alert on
             alerts, records = detector.route(event, time.time())

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,7 +85,13 @@ def event_time(event: Mapping[str, Any], default: float) -> float:
 
 def key_of(crule: CompiledRule, event: Mapping[str, Any]) -> str:
     """The query key of ``event`` for this rule (``all`` without a query_key)."""
-    return hashable_key(event, crule.key_fields)
+    fields = crule.key_fields
+    if len(fields) == 1:
+        # The common case, kept cheap: one flat field read.
+        value = event.get(fields[0])
+        if type(value) is str:
+            return value
+    return hashable_key(event, fields)
 
 
 def observe(
@@ -155,11 +161,20 @@ class RuleSet:
         self.index: dict[str, dict[str, list[CompiledRule]]] = {}
         self.present: dict[str, list[CompiledRule]] = {}
         self.always: list[CompiledRule] = []
+        # Index each rule by its most selective requirement: the (field, values) pair
+        # shared with the fewest other rules, so an event meets as few rules as possible.
+        shared: Counter[tuple[str, str]] = Counter()
+        for crule in self.rules:
+            for field, values in crule.requires:
+                shared.update((field, value) for value in values or ())
         for crule in self.rules:
             if not crule.requires:
                 self.always.append(crule)
                 continue
-            field, values = crule.requires[0]
+            field, values = min(
+                crule.requires,
+                key=lambda req: (req[1] is None, sum(shared[(req[0], v)] for v in req[1] or ())),
+            )
             if values is None:
                 self.present.setdefault(field, []).append(crule)
                 continue
@@ -188,14 +203,12 @@ class RuleSet:
                 found.extend(rules)
         return found
 
-    def matching(self, event: Mapping[str, Any]) -> Iterator[CompiledRule]:
+    def matching(self, event: Mapping[str, Any]) -> list[CompiledRule]:
         """Rules whose whole filter matches ``event`` (each rule at most once)."""
         candidates = self.candidates(event)
-        if len(candidates) > len(set(map(id, candidates))):
+        if len(candidates) > 1 and len(candidates) > len(set(map(id, candidates))):
             candidates = list({id(c): c for c in candidates}.values())
-        for crule in candidates:
-            if crule.matcher(event):
-                yield crule
+        return [crule for crule in candidates if crule.matcher(event)]
 
 
 class Engine:

@@ -1,0 +1,128 @@
+"""The pure steps of the detect and notify agents, with a plain dict as the table."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bitacora.settings import Settings
+from processors.detect import SEP, Detector, StateCache
+from processors.notify import retry_delay
+from rules.model import Rule
+from tests.unit.rules.util import T0, ev
+
+
+def rules() -> list[Rule]:
+    return [
+        Rule.model_validate(
+            {
+                "name": "burst",
+                "type": "frequency",
+                "num_events": 3,
+                "timeframe": "1m",
+                "query_key": "service.name",
+                "filter": [{"term": {"log.level": "error"}}],
+            }
+        ),
+        Rule.model_validate(
+            {
+                "name": "silent",
+                "type": "flatline",
+                "threshold": 1,
+                "timeframe": "1m",
+                "query_key": "service.name",
+            }
+        ),
+        Rule.model_validate(
+            {"name": "fatal", "type": "any", "filter": [{"term": {"log.level": "fatal"}}]}
+        ),
+    ]
+
+
+class CountingTable(dict[bytes, bytes]):
+    """A dict that counts writes, standing in for the Faust table."""
+
+    writes = 0
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        self.writes += 1
+        super().__setitem__(key, value)
+
+
+def test_route_forwards_keyed_records_aggregates_flatline_and_alerts_stateless() -> None:
+    detector = Detector(rules(), Settings(allowed_lateness_s=0))
+    alerts, records = detector.route(ev(0), T0)
+    assert alerts == []
+    assert [key for key, _ in records] == [f"burst{SEP}user-service".encode()]
+    assert json.loads(records[0][1]) == {"r": "burst", "k": "user-service", "n": 1, "e": ev(0)}
+    for offset in (0.1, 0.2, 0.9):
+        detector.route(ev(offset, log__level="info"), T0)
+    _, records = detector.route(ev(1.5, log__level="info"), T0)  # a new second flushes the slot
+    assert [json.loads(v)["n"] for _, v in records] == [4]
+    [(key, value)] = detector.flush()
+    assert (key, json.loads(value)["n"]) == (f"silent{SEP}user-service".encode(), 1)
+    alerts, _ = detector.route(ev(2, log__level="fatal"), T0)
+    assert [(a.rule, a.status, a.dedup_key) for a in alerts] == [("fatal", "firing", "fatal")]
+
+
+def test_evaluate_keeps_state_in_the_table_and_skips_unchanged_writes() -> None:
+    detector = Detector(rules(), Settings(allowed_lateness_s=0))
+    table = CountingTable()
+    cache = StateCache()
+    out = []
+    for offset in (0, 1, 2):
+        _, records = detector.route(ev(offset), T0 + 10)
+        [burst] = [value for key, value in records if key.startswith(b"burst")]
+        out += detector.evaluate(cache, table, burst, T0 + 10)
+    assert [(a.rule, a.count) for a in out] == [("burst", 3)]
+    state = json.loads(table[f"burst{SEP}user-service".encode()])
+    assert state["fired"] == T0 + 2
+    # Flatline: the same second twice is one write.
+    slot = detector.record("silent", "user-service", 1, ev(5))
+    detector.evaluate(cache, table, slot[1], T0 + 10)
+    writes = table.writes
+    detector.evaluate(
+        cache, table, detector.record("silent", "user-service", 1, ev(5.5))[1], T0 + 10
+    )
+    assert table.writes == writes
+    # A cold cache (a restarted worker) reads the same state back from the table.
+    fresh = StateCache()
+    assert fresh.load(table, f"burst{SEP}user-service".encode())[1] == state
+
+
+def test_tick_all_resolves_fires_flatline_and_respects_ownership() -> None:
+    detector = Detector(rules(), Settings(allowed_lateness_s=0))
+    table: dict[bytes, bytes] = {}
+    cache = StateCache()
+    for offset in (0, 1, 2):
+        detector.evaluate(
+            cache, table, detector.record("burst", "user-service", 1, ev(offset))[1], T0
+        )
+    detector.evaluate(cache, table, detector.record("silent", "user-service", 1, ev(2))[1], T0)
+    assert detector.tick_all(cache, table, lambda key: False, T0 + 100) == []
+    alerts = detector.tick_all(cache, table, lambda key: True, T0 + 100)
+    assert sorted((a.rule, a.status) for a in alerts) == [
+        ("burst", "resolved"),
+        ("silent", "firing"),
+    ]
+    # The resolved frequency key was idle afterwards and is gone from the table.
+    assert sorted(table) == [f"silent{SEP}user-service".encode()]
+
+
+def test_retry_delays_grow_and_cap() -> None:
+    assert [retry_delay(n) for n in (1, 2, 3, 5, 10)] == [30.0, 60.0, 120.0, 480.0, 600.0]
+
+
+def test_frequency_counts_a_replayed_event_once() -> None:
+    detector = Detector(rules(), Settings(allowed_lateness_s=0))
+    table: dict[bytes, bytes] = {}
+    cache = StateCache()
+
+    def feed(event: dict[str, Any]) -> list[Any]:
+        return detector.evaluate(
+            cache, table, detector.record("burst", "user-service", 1, event)[1], T0
+        )
+
+    first, second = ev(0, event__id="a"), ev(1, event__id="b")
+    assert feed(first) == feed(second) == feed(first) == feed(second) == []
+    assert len(feed(ev(2, event__id="c"))) == 1
