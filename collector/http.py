@@ -47,22 +47,25 @@ def parse_body(body: bytes, content_type: str) -> tuple[list[Any], list[tuple[st
         except Exception as exc:  # msgpack raises several unrelated types
             raise BadBody(f"body is not msgpack: {exc}") from exc
         return (item if isinstance(item, list) else [item]), []
+    # Invalid UTF-8 is kept (as lone surrogates, restored to the same bytes in Kafka) for the
+    # processor to repair, instead of refusing the whole batch.
+    text = body.decode("utf-8", "surrogateescape")
     if content_type != "application/x-ndjson":
         try:
-            item = json.loads(body)
+            item = json.loads(text)
             return (item if isinstance(item, list) else [item]), []
         except ValueError as exc:
             if content_type == "application/json" and "Extra data" not in str(exc):
                 raise BadBody(f"body is not JSON: {exc}") from exc
     items: list[Any] = []
     rejects: list[tuple[str, bytes]] = []
-    for line in body.splitlines():
+    for line in text.split("\n"):  # not splitlines(): U+2028 is legal inside JSON strings
         if not line.strip():
             continue
         try:
             items.append(json.loads(line))
         except ValueError:
-            rejects.append(("bad_json", line))
+            rejects.append(("bad_json", line.rstrip("\r").encode("utf-8", "surrogateescape")))
     if not items and rejects:
         raise BadBody("no line of the body is JSON")
     return items, rejects

@@ -14,6 +14,8 @@ _OTHER: Final = "other"
 
 
 def _escape(value: str) -> str:
+    # Tags may hold invalid UTF-8 (lone surrogates): show it escaped, never fail the page.
+    value = value.encode("utf-8", "backslashreplace").decode("utf-8")
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 

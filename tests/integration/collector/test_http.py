@@ -159,3 +159,13 @@ async def test_healthz_and_metrics(collector: Collector, kafka_bootstrap: str) -
     assert 'bitacora_collector_acks_total{source="http"} 1' in text
     assert "bitacora_collector_produce_latency_seconds_count 1" in text
     assert "# TYPE bitacora_collector_open_connections gauge" in text
+
+
+async def test_invalid_utf8_is_kept_for_the_processor_to_repair(
+    collector: Collector, kafka_bootstrap: str, topics: tuple[str, str]
+) -> None:
+    body = b'[{"message": "ok \xff\xfe end", "nul": "a\\u0000b"}, {"message": "fine"}]'
+    assert await post(collector, "/utf", body, JSON) == (200, "")
+    raws = await read_raw(kafka_bootstrap, topics[0], 2)
+    assert sorted(r.record["message"] for r in raws) == ["fine", "ok \udcff\udcfe end"]
+    assert [r.record.get("nul") for r in raws if "nul" in r.record] == ["a\x00b"]

@@ -25,6 +25,8 @@ S = 1_000_000_000
         (b'{"a": 1}\n{"b": 2}', "application/json", [{"a": 1}, {"b": 2}], []),  # detected
         (b'{"a": 1}\r\n\r\nnope\n', "", [{"a": 1}], [("bad_json", b"nope")]),
         (msgpack.packb([{"a": 1}]), "application/msgpack", [{"a": 1}], []),
+        (b'{"m": "ok\xff"}', "application/json", [{"m": "ok\udcff"}], []),
+        (b'{"m": "\xe2\x80\xa8"}\n\xff\n', "", [{"m": "\u2028"}], [("bad_json", b"\xff")]),
     ],
 )
 def test_parse_body(
@@ -70,11 +72,13 @@ def test_ack_frame_keeps_the_chunk_type() -> None:
 def test_metrics_render_prometheus_text() -> None:
     metrics = CollectorMetrics()
     metrics.events.inc("forward", 'we"ird\ntag', amount=3)
+    metrics.events.inc("forward", "bad\udcff")
     metrics.produce_latency.observe(0.003)
     metrics.produce_latency.observe(20)
     metrics.connections.set(2)
     text = metrics.render()
     assert 'bitacora_collector_events_total{source="forward",tag="we\\"ird\\ntag"} 3\n' in text
+    assert 'bitacora_collector_events_total{source="forward",tag="bad\\\\udcff"} 1\n' in text
     assert 'bitacora_collector_produce_latency_seconds_bucket{le="0.0025"} 0\n' in text
     assert 'bitacora_collector_produce_latency_seconds_bucket{le="0.005"} 1\n' in text
     assert 'bitacora_collector_produce_latency_seconds_bucket{le="+Inf"} 2\n' in text
