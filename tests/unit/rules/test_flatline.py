@@ -83,3 +83,12 @@ def test_lateness_shifts_the_watermark() -> None:
     run.feed(ev(0))
     assert run.tick(89) == []  # watermark 59: not watched for a whole timeframe yet
     assert len(run.tick(90)) == 1  # watermark 60: window (0, 60] is empty
+
+
+def test_out_of_order_within_lateness_counts_beyond_is_ignored() -> None:
+    run = Runner(make(lateness=30, type="flatline", threshold=2, timeframe={"seconds": 60}))
+    run.feed(ev(100))
+    run.feed(ev(80))  # 20 s late: counted
+    run.feed(ev(50))  # 50 s late: ignored
+    assert run.states["all"]["w"] == [T0 + 80, T0 + 100]
+    assert run.states["all"]["late"] == 1
