@@ -10,7 +10,6 @@ events would stop being ordered across the change) and that is the operator's ca
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -25,14 +24,14 @@ from aiokafka.errors import for_code  # type: ignore[import-untyped]
 
 from bitacora import schema
 from bitacora.errors import StackError
-from bitacora.retention import ISM_POLICIES_PATH, ism_policy
+from bitacora.retention import ISM_POLICIES_PATH
 from bitacora.settings import Settings
 from processors.storage.indexer import basic_auth
+from processors.storage.ism import ISM_POLICY_ID, ism_action, ism_answers, ism_request
 from processors.storage.templates import index_templates
 
 Progress = Callable[[str], object]
 TOPIC_ALREADY_EXISTS: Final = 36  # Kafka error code: another setup created it meanwhile
-ISM_POLICY_ID: Final = "bitacora-logs-retention"
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,39 +368,3 @@ async def setup_ism(
         raise StackError(f"cannot put ISM policy {ISM_POLICY_ID}: HTTP {status} {answer}")
     report.changes.append(f"ISM policy {ISM_POLICY_ID}: {action}d")
     progress(report.changes[-1])
-
-
-def ism_answers(status: int, payload: Any) -> bool:
-    """Whether ``GET _plugins/_ism/policies/<id>`` came from the ISM plugin.
-
-    Without the plugin OpenSearch answers "no handler found" (400, or 404 on some
-    versions); with it, 200 or a 404 for a policy that does not exist yet.
-    """
-    if status == 200:
-        return True
-    return status == 404 and "no handler found" not in json.dumps(payload).lower()
-
-
-def ism_request(settings: Settings) -> dict[str, Any]:
-    """The ISM policy for ``logs-*`` (bitacora/retention.py), its digest in the description.
-
-    ISM echoes a policy back with defaults filled in (retry settings, timestamps), so the
-    digest of what we sent is what tells "up to date" from "changed".
-    """
-    body = ism_policy(
-        settings.retention_days,
-        settings.rollover_max_age,
-        settings.rollover_max_size,
-        [schema.LOGS_PATTERN],
-    )
-    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
-    body["policy"]["description"] += f" [bitacora-hash {digest}]"
-    return body
-
-
-def ism_action(desired: Mapping[str, Any], existing: Mapping[str, Any] | None) -> str:
-    """``"create"``, ``"update"`` or ``"unchanged"`` for the ISM policy."""
-    if existing is None:
-        return "create"
-    have = (existing.get("policy") or {}).get("description", "")
-    return "unchanged" if have == desired["policy"]["description"] else "update"

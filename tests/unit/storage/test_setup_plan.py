@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from bitacora.settings import Settings
+from processors.storage.ism import ism_action, ism_answers, ism_request
 from processors.storage.setup import (
     TopicPlan,
     desired_topics,
-    ism_action,
-    ism_answers,
-    ism_request,
     plan_topics,
     streams_to_roll,
     template_action,
