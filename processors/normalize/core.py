@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from operator import itemgetter
 from typing import Any, Final
 
 from bitacora.errors import DecodeError
@@ -24,6 +25,7 @@ from processors.normalize.parsers.stacktrace import exception_line, find_excepti
 from processors.normalize.timefmt import format_ms, format_ns, parse_time, valid_ns
 
 _BODY_KEYS: Final = (("log", 2), ("message", 0), ("msg", 1), ("MESSAGE", 3))
+_BY_PRIORITY: Final = itemgetter(0)
 _SERVICE_LABELS: Final = ("app.kubernetes.io/name", "app", "k8s-app")
 # Keyword fields in table order (after the fixed head); strings capped at the label cap.
 _KEYWORDS: Final = (
@@ -48,7 +50,7 @@ def _choose(candidates: dict[str, list[Candidate]], fields: dict[Any, Any]) -> d
         if target == "@time":
             continue
         if len(found) > 1:
-            found.sort(key=lambda candidate: candidate[0])
+            found.sort(key=_BY_PRIORITY)
         checker = checker_for(target)
         for _, path, value, arg, consumed in found:
             result = checker(value, arg)
@@ -72,7 +74,7 @@ def _event_time(
     if valid_ns(raw.time_ns):
         return raw.time_ns
     found = candidates.get("@time", [])
-    found.sort(key=lambda candidate: candidate[0])
+    found.sort(key=_BY_PRIORITY)
     for _, path, value, _, _ in found:
         ns = parse_time(value)
         if ns is not None:

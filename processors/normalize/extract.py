@@ -181,6 +181,18 @@ PREFIXES: Final = frozenset(
     key.rsplit(".", depth)[0] for key in ALIASES for depth in range(1, key.count(".") + 1)
 )
 
+# prefix -> {child key: (alias of "prefix.child" or None, "prefix.child" if it is itself a
+# prefix else None)}: descending into nested objects costs one dict lookup per key.
+_CHILDREN: Final[dict[str, dict[str, tuple[Alias | None, str | None]]]] = {}
+for _dotted in sorted(set(ALIASES) | PREFIXES):
+    if "." in _dotted:
+        _parent, _child = _dotted.rsplit(".", 1)
+        if _parent in PREFIXES:
+            _CHILDREN.setdefault(_parent, {})[_child] = (
+                ALIASES.get(_dotted),
+                _dotted if _dotted in PREFIXES else None,
+            )
+
 _EMPTY: Final = frozenset(("", "-", "None", "none", "null", "NULL", "nil", "undefined"))
 _METHOD = re.compile(r"[A-Z][A-Z_-]{0,19}")
 _IPV4 = re.compile(r"(?:0|[1-9][0-9]{0,2})(?:\.(?:0|[1-9][0-9]{0,2})){3}")
@@ -196,6 +208,15 @@ def _text(value: Any, _arg: Any) -> str | None:
         return None
     text = text.rstrip()
     return None if text in _EMPTY else text
+
+
+def _message(value: Any, _arg: Any) -> str | None:
+    # Unlike other text fields, "-" or "null" is a real (if odd) log message.
+    text = to_text(value)
+    if text is None:
+        return None
+    text = text.rstrip()
+    return text or None
 
 
 def _ident(value: Any, _arg: Any) -> str | None:
@@ -275,7 +296,7 @@ def _raw(value: Any, _arg: Any) -> Any:
 
 
 CHECKS: Final[dict[str, Callable[[Any, Any], Any]]] = {
-    "message": _text,
+    "message": _message,
     "log.level": _level,
     "error.message": _text,
     "error.stack_trace": _text,
@@ -316,15 +337,16 @@ def collect(fields: dict[Any, Any], out: dict[str, list[Candidate]]) -> None:
 def _descend(
     mapping: dict[Any, Any], prefix: str, path: tuple[str, ...], out: dict[str, list[Candidate]]
 ) -> None:
+    children = _CHILDREN[prefix]
     for key, value in mapping.items():
-        if type(key) is not str:
+        entry = children.get(key)
+        if entry is None:
             continue
-        dotted = f"{prefix}.{key}"
+        alias, deeper = entry
         if type(value) is dict:
-            if dotted in PREFIXES and len(path) < 4:
-                _descend(value, dotted, (*path, key), out)
+            if deeper is not None:
+                _descend(value, deeper, (*path, key), out)
             continue
-        alias = ALIASES.get(dotted)
         if alias is not None:
             target, priority, arg, consumed = alias
             out.setdefault(target, []).append((priority, (*path, key), value, arg, consumed))

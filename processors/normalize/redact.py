@@ -39,7 +39,7 @@ _SECRET_KEY = (
 _PAIRS = re.compile(
     # key = value pairs: plain, JSON (also JSON escaped inside JSON) and Python-repr styles.
     r"(?P<key>(?<![\w.-])" + _SECRET_KEY + r")(?P<sep>(?:\\?[\"'])?[ \t]*[:=][ \t]*)"
-    r"(?P<val>\\\"(?:[^\"\\]|\\[^\"])*\\\"|\"(?:[^\"\\]|\\.)*\"|'[^']*'"
+    r"(?P<val>\\\"(?:[^\"\\]|\\[^\"])*\\\"|\"[^\"\\]*(?:\\.[^\"\\]*)*\"|'[^']*'"
     r"|[^\s,;&'\"}\])\\]+)"
     # Authorization headers, with or without a scheme.
     r"|(?P<akey>(?<![\w-])(?:proxy-)?authorization(?:\\?[\"'])?[ \t]*[:=][ \t]*)"

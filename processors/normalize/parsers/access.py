@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_QUOTED = r"\"((?:[^\"\\]|\\.)*)\""
+_QUOTED = r"\"([^\"\\]*(?:\\.[^\"\\]*)*)\""  # unrolled: no per-character alternation
 _ACCESS = re.compile(
     r"(\S+) \S+ (\S+) \[([^\]]+)\] " + _QUOTED + r" (\d{3}) (\d+|-)"
     r"(?: " + _QUOTED + " " + _QUOTED + r")?(.*)",

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 _START = re.compile(r"[A-Za-z_@][\w.@/-]*=")
-_PAIR = re.compile(r"\s*([A-Za-z_@][\w.@/-]*)=(\"(?:[^\"\\]|\\.)*\"|[^\s\"]*)")
+_PAIR = re.compile(r"\s*([A-Za-z_@][\w.@/-]*)=(\"[^\"\\]*(?:\\.[^\"\\]*)*\"|[^\s\"]*)")
 _UNESCAPE = re.compile(r"\\(.)")
 
 

@@ -572,3 +572,18 @@ def test_record_time_fallback(record: dict[str, Any], timestamp: str) -> None:
     doc = normalize(raw(record, time_ns=0), 0, 0)
     assert doc["@timestamp"] == timestamp
     assert "time" not in doc.get("labels", {}) or record.get("time") == "not a time"
+
+
+@pytest.mark.parametrize("line", ["-", "null", "None"])
+def test_placeholder_looking_lines_are_still_messages(line: str) -> None:
+    assert normalize(raw({"log": line}), 0, 0)["message"] == line
+
+
+def test_none_placeholders_are_not_errors() -> None:
+    # fluent-logger's formatter writes exc_text as the string "None" without an exception
+    doc = normalize(raw({"message": "ok", "exc_text": "None", "error": "-"}), 0, 0)
+    assert doc == head(
+        message="ok",
+        **{"service.name": "review-service"},
+        labels={"exc_text": "None", "error": "-"},
+    )
