@@ -145,9 +145,9 @@ def normalize(
     record = getattr(raw, "record", None)
     if type(record) is not dict:
         raise DecodeError(f"record is a {type(record).__name__}, not a map")
-    tag = to_text(raw.tag)
+    tag = to_text(getattr(raw, "tag", None))
     if tag is None:
-        raise DecodeError(f"tag is a {type(raw.tag).__name__}, not a string")
+        raise DecodeError(f"tag is a {type(getattr(raw, 'tag', None)).__name__}, not a string")
     try:
         return _normalize(raw, record, tag, partition, offset, config)
     except DecodeError:

@@ -4,6 +4,7 @@ is always valid, bounded JSON."""
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -51,7 +52,11 @@ values = st.recursive(
 records = st.dictionaries(keys, values, max_size=12) | values
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "300")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(
     record=records,
     tag=st.text(max_size=20) | st.binary(max_size=5) | st.none(),
