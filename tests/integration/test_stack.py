@@ -75,7 +75,7 @@ def _settings(env: dict[str, str]) -> Settings:
 def test_up_twice_status_down_leaves_nothing(second_stack: dict[str, str]) -> None:
     env = second_stack
     state_dir = Path(env["BITACORA_STATE_DIR"])
-    shared_before = stack.status(Settings())
+    shared_before = [(s.service, s.running, s.pid) for s in stack.status(Settings())]
 
     first = _cli(env, "up")
     assert first.returncode == 0, first.stdout + first.stderr
@@ -120,7 +120,7 @@ def test_up_twice_status_down_leaves_nothing(second_stack: dict[str, str]) -> No
         ["kafka", "stopped"],
     ]
     # The shared stack on the default ports was not touched.
-    assert stack.status(Settings()) == shared_before
+    assert [(s.service, s.running, s.pid) for s in stack.status(Settings())] == shared_before
 
 
 def test_one_service_stops_and_starts_alone_and_stale_pids_are_ignored(
