@@ -42,14 +42,7 @@ def second_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     }
     yield env
     # Whatever happens in the tests, leave nothing running.
-    stack.stop(Settings(state_dir=state_dir, **_kwargs()))
-
-
-def _kwargs() -> dict[str, str]:
-    return {
-        "opensearch_url": PORTS["BITACORA_OPENSEARCH_URL"],
-        "kafka_bootstrap": PORTS["BITACORA_KAFKA_BOOTSTRAP"],
-    }
+    stack.stop(_settings(env))
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -66,9 +59,10 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 def _settings(env: dict[str, str]) -> Settings:
     return Settings(
         state_dir=Path(env["BITACORA_STATE_DIR"]),
+        opensearch_url=PORTS["BITACORA_OPENSEARCH_URL"],
+        kafka_bootstrap=PORTS["BITACORA_KAFKA_BOOTSTRAP"],
         opensearch_heap="1g",
         kafka_heap="512m",
-        **_kwargs(),
     )
 
 
