@@ -22,7 +22,7 @@ from processors.app import raw_topic
 from processors.counters import COUNTERS
 from processors.normalize import to_json_bytes
 from processors.normalize_agent import ID_HEADER
-from processors.storage.deadletter import deadletter_record
+from processors.storage.deadletter import deadletter_record, redactor_for
 from processors.storage.indexer import BulkIndexer
 
 
@@ -43,6 +43,7 @@ def register_index(app: faust.App, settings: Settings, indexer: BulkIndexer) -> 
     normalized = raw_topic(app, settings.topic_normalized)
     deadletters = raw_topic(app, settings.topic_deadletter)
     deadletter_name = settings.topic_deadletter
+    redact = redactor_for(settings)
 
     @app.agent(normalized, name="index")
     async def index_agent(stream: Any) -> None:
@@ -64,18 +65,22 @@ def register_index(app: faust.App, settings: Settings, indexer: BulkIndexer) -> 
                 )
             result = await indexer.index(items)
             if result.rejected:
+                where = {item[1]: event.message for item, event in zip(items, events, strict=True)}
                 pending = []
-                for (index, doc_id, source), reason in result.rejected:
+                for (_index, doc_id, source), reason in result.rejected:
                     COUNTERS.add("index", "deadletter", reason.split(":", 1)[0])
+                    message = where[doc_id]
                     record = deadletter_record(
                         stage="index",
                         reason=reason,
                         original=source,
-                        topic=settings.topic_normalized,
-                        partition=None,
-                        offset=None,
-                        dataset=index,
+                        topic=message.topic,
+                        partition=message.partition,
+                        offset=message.offset,
+                        dataset=None,
                         now_ns=time.time_ns(),
+                        event_id=doc_id,
+                        redact=redact,
                     )
                     pending.append(
                         await app.producer.send(
@@ -101,7 +106,7 @@ def register_index(app: faust.App, settings: Settings, indexer: BulkIndexer) -> 
             items = [
                 (
                     schema.DEADLETTER_STREAM,
-                    f"d-{event.message.partition}-{event.message.offset}",
+                    f"{event.message.topic}:{event.message.partition}:{event.message.offset}",
                     event.message.value,
                 )
                 for event in events

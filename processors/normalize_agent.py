@@ -22,7 +22,7 @@ from bitacora.settings import Settings
 from processors.app import raw_topic
 from processors.counters import COUNTERS
 from processors.normalize import NormalizeConfig, normalize, to_json_bytes
-from processors.storage.deadletter import deadletter_record
+from processors.storage.deadletter import deadletter_record, redactor_for
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,7 @@ def register_normalize(app: faust.App, settings: Settings) -> None:
     normalized_name = settings.topic_normalized
     deadletter_name = settings.topic_deadletter
     batch_size = settings.bulk_max_docs
+    redact = redactor_for(settings)
 
     @app.agent(source, name="normalize")
     async def normalize_agent(stream: Any) -> None:
@@ -58,6 +59,7 @@ def register_normalize(app: faust.App, settings: Settings) -> None:
                         offset=message.offset,
                         dataset=None,
                         now_ns=time.time_ns(),
+                        redact=redact,
                     )
                     pending.append(
                         await producer.send(
