@@ -165,22 +165,28 @@ class RuleSet:
         # shared with the fewest other rules, so an event meets as few rules as possible.
         shared: Counter[tuple[str, str]] = Counter()
         for crule in self.rules:
-            for field, values in crule.requires:
-                shared.update((field, value) for value in values or ())
+            for requirement in crule.requires:
+                for field, values in requirement:
+                    shared.update((field, value) for value in values or ())
+
+        def cost(requirement: tuple[tuple[str, frozenset[str] | None], ...]) -> int:
+            # Presence of a field is nearly free to test but lets most events through.
+            return sum(
+                1000 if values is None else sum(shared[(field, v)] for v in values)
+                for field, values in requirement
+            )
+
         for crule in self.rules:
             if not crule.requires:
                 self.always.append(crule)
                 continue
-            field, values = min(
-                crule.requires,
-                key=lambda req: (req[1] is None, sum(shared[(req[0], v)] for v in req[1] or ())),
-            )
-            if values is None:
-                self.present.setdefault(field, []).append(crule)
-                continue
-            table = self.index.setdefault(field, {})
-            for value in values:
-                table.setdefault(value, []).append(crule)
+            for field, values in min(crule.requires, key=cost):
+                if values is None:
+                    self.present.setdefault(field, []).append(crule)
+                    continue
+                table = self.index.setdefault(field, {})
+                for value in values:
+                    table.setdefault(value, []).append(crule)
         self._index_getters = [(getter(f), table) for f, table in self.index.items()]
         self._present_getters = [(getter(f), rules) for f, rules in self.present.items()]
 

@@ -10,9 +10,12 @@ compare whole values (``500`` equals ``"500"``); words and phrases on text field
 (``message``, ``error.message``, ``error.stack_trace``) and bare query_string terms match
 whole words case-insensitively; a missing field never matches (so ``NOT`` of it does).
 
-Besides the matcher, compiling yields *requirements*: ``(field, values)`` pairs every
-matching event must satisfy. The rule set indexes rules by them, so an event only reaches
-rules that can match it.
+Besides the matcher, compiling yields *requirements*: clauses every matching event
+satisfies, each a tuple of alternatives ``(field, values)`` (``values`` None: the field is
+present). ``log.level:error AND (status:401 OR message:denied)`` requires
+``(("log.level", {"error"}),)`` and ``(("status", {"401"}), ("message", None))``. The
+rule set indexes each rule by its most selective clause, so an event only reaches rules
+that can match it.
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ from rules.query_string import Node, parse_query_string
 
 Matcher = Callable[[Mapping[str, Any]], bool]
 # (field, allowed canonical values) or (field, None): the field must merely be present.
-Requirement = tuple[str, frozenset[str] | None]
+Condition = tuple[str, frozenset[str] | None]
+# At least one of the conditions holds for every matching event.
+Requirement = tuple[Condition, ...]
 
 
 def _always(event: Mapping[str, Any]) -> bool:
@@ -88,7 +93,7 @@ def _equals(field_name: str, values: list[Any]) -> Compiled:
             return any(norm(item) in frozen for item in value)
         return norm(value) in frozen
 
-    return Compiled(match, [(field_name, frozen)])
+    return Compiled(match, [((field_name, frozen),)])
 
 
 def _regex_on(field_name: str, pattern: re.Pattern[str], full: bool) -> Compiled:
@@ -103,7 +108,7 @@ def _regex_on(field_name: str, pattern: re.Pattern[str], full: bool) -> Compiled
             return any(test(norm(item)) is not None for item in value)
         return test(norm(value)) is not None
 
-    return Compiled(match, [(field_name, None)])
+    return Compiled(match, [((field_name, None),)])
 
 
 def _words(field_name: str, text: str, phrase: bool) -> Compiled:
@@ -152,12 +157,12 @@ def _range(field_name: str, low: Any, high: Any, low_incl: bool, high_incl: bool
             return any(inside(item) for item in value)
         return inside(value)
 
-    return Compiled(match, [(field_name, None)])
+    return Compiled(match, [((field_name, None),)])
 
 
 def _exists(field_name: str) -> Compiled:
     get = getter(field_name)
-    return Compiled(lambda event: get(event) is not None, [(field_name, None)])
+    return Compiled(lambda event: get(event) is not None, [((field_name, None),)])
 
 
 def _term(field_name: str, text: str, phrase: bool) -> Compiled:
@@ -172,7 +177,7 @@ def _term(field_name: str, text: str, phrase: bool) -> Compiled:
 def _all_of(parts: list[Compiled]) -> Compiled:
     requires = [req for part in parts for req in part.requires]
     # Value requirements first: the rule set indexes a rule by its first requirement.
-    requires.sort(key=lambda req: req[1] is None)
+    requires.sort(key=_weakness)
     matchers = tuple(part.match for part in parts)
     if not matchers:
         return Compiled(_always)
@@ -196,13 +201,16 @@ def _any_of(parts: list[Compiled]) -> Compiled:
     # Alternatives on one field (a OR b) still require that field to hold one of them.
     requires: list[Requirement] = []
     if parts and all(p.requires for p in parts):
-        fields = {p.requires[0][0] for p in parts}
-        if len(fields) == 1:
-            value_sets = [p.requires[0][1] for p in parts]
-            merged: frozenset[str] | None = None
-            if all(values is not None for values in value_sets):
-                merged = frozenset().union(*(v for v in value_sets if v is not None))
-            requires = [(fields.pop(), merged)]
+        # One of the alternatives' own requirements holds: merge them per field.
+        merged: dict[str, frozenset[str] | None] = {}
+        for part in parts:
+            for name, values in part.requires[0]:
+                if name in merged:
+                    known = merged[name]
+                    merged[name] = None if known is None or values is None else known | values
+                else:
+                    merged[name] = values
+        requires = [tuple(sorted(merged.items(), key=lambda item: item[0]))]
 
     def some(event: Mapping[str, Any]) -> bool:
         for matcher in matchers:  # noqa: SIM110 - a plain loop beats any(<genexpr>) per event
@@ -211,6 +219,11 @@ def _any_of(parts: list[Compiled]) -> Compiled:
         return False
 
     return Compiled(some, requires)
+
+
+def _weakness(requirement: Requirement) -> tuple[int, int]:
+    """Sort key: value conditions before mere presence, fewer alternatives first."""
+    return (sum(values is None for _, values in requirement), len(requirement))
 
 
 def _none_of(parts: list[Compiled]) -> Compiled:

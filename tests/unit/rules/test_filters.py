@@ -138,11 +138,56 @@ def test_requirements_feed_the_prefilter() -> None:
     compiled = compile_filters(
         [{"query": {"query_string": {"query": "log.level:(error OR fatal) AND message:timeout"}}}]
     )
-    assert compiled.requires == [("log.level", frozenset({"error", "fatal"})), ("message", None)]
-    assert compile_filters([{"range": {"x": {"gte": 1}}}]).requires == [("x", None)]
-    assert compile_filters([{"term": {"http.response.status_code": 500}}]).requires == [
-        ("http.response.status_code", frozenset({"500"}))
+    assert compiled.requires == [
+        (("log.level", frozenset({"error", "fatal"})),),
+        (("message", None),),
     ]
+    assert compile_filters([{"range": {"x": {"gte": 1}}}]).requires == [(("x", None),)]
+    assert compile_filters([{"term": {"http.response.status_code": 500}}]).requires == [
+        (("http.response.status_code", frozenset({"500"})),)
+    ]
+    either = compile_filters(
+        [
+            {
+                "query_string": {
+                    "query": "http.response.status_code:401 OR (log.level:warn AND message:denied)"
+                }
+            }
+        ]
+    )
+    assert either.requires == [
+        (("http.response.status_code", frozenset({"401"})), ("log.level", frozenset({"warn"})))
+    ]
+
+
+def test_rule_set_indexes_disjunctions_and_picks_selective_fields() -> None:
+    from rules.engine import RuleSet, compile_rule
+    from rules.model import Rule
+
+    def rule(name: str, query: str) -> Rule:
+        return Rule.model_validate(
+            {"name": name, "type": "any", "filter": [{"query_string": {"query": query}}]}
+        )
+
+    rules = [
+        rule("either", "http.response.status_code:401 OR log.level:fatal"),
+        rule("login-1", 'http.response.status_code:401 AND url.path:"/v1/login"'),
+        rule("login-2", 'http.response.status_code:401 AND url.path:"/v2/login"'),
+        rule("wild", "service.name:*postgres*"),
+        rule("all", ""),
+    ]
+    ruleset = RuleSet([compile_rule(r) for r in rules])
+    names = lambda event: sorted(c.name for c in ruleset.candidates(event))  # noqa: E731
+    assert names({"log.level": "fatal"}) == ["all", "either"]
+    assert names({"http.response.status_code": 401}) == ["all", "either"]
+    assert names({"http.response.status_code": 401, "url.path": "/v2/login"}) == [
+        "all",
+        "either",
+        "login-2",
+    ]
+    assert names({"service.name": "x"}) == ["all", "wild"]
+    matched = ruleset.matching({"service.name": "pg-postgres-0", "log.level": "fatal"})
+    assert sorted(c.name for c in matched) == ["all", "either", "wild"]
 
 
 @pytest.mark.parametrize(
