@@ -155,7 +155,15 @@ class Detector:
             return []  # a rule removed since the record was routed
         table_key = f"{crule.name}{SEP}{record['k']}".encode()
         before, state = cache.load(table, table_key)
-        matches = observe(crule, record["e"], state, now, record["k"], int(record.get("n", 1)))
+        try:
+            matches = observe(crule, record["e"], state, now, record["k"], int(record.get("n", 1)))
+        except (AttributeError, KeyError, TypeError, ValueError, IndexError) as exc:
+            # State written by an older definition of the rule: start the key afresh.
+            log.warning(
+                "rule %s key %s: resetting incompatible state (%r)", crule.name, record["k"], exc
+            )
+            state.clear()
+            matches = observe(crule, record["e"], state, now, record["k"], int(record.get("n", 1)))
         cache.store(table, table_key, before, state, is_idle(crule, state, now))
         self.evaluated += 1
         return [self.alert(m) for m in matches]
@@ -164,12 +172,19 @@ class Detector:
         """Tick every state this worker owns (``owned(table_key) -> bool``)."""
         alerts: list[Alert] = []
         for table_key in list(table.keys()):
-            name = table_key.decode().split(SEP, 1)[0]
-            crule: CompiledRule | None = self.rules.get(name)
-            if crule is None or not owned(table_key):
+            if not owned(table_key):
                 continue
+            name = table_key.decode("utf-8", "replace").split(SEP, 1)[0]
+            crule: CompiledRule | None = self.rules.get(name)
             before, state = cache.load(table, table_key)
-            alerts.extend(self.alert(m) for m in tick(crule, state, now))
+            if crule is None:
+                cache.store(table, table_key, before, state, idle=True)  # rule was removed
+                continue
+            try:
+                alerts.extend(self.alert(m) for m in tick(crule, state, now))
+            except (AttributeError, KeyError, TypeError, ValueError, IndexError) as exc:
+                log.warning("rule %s: dropping incompatible state (%r)", name, exc)
+                state.clear()
             cache.store(table, table_key, before, state, is_idle(crule, state, now))
         return alerts
 

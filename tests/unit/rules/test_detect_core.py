@@ -126,3 +126,17 @@ def test_frequency_counts_a_replayed_event_once() -> None:
     first, second = ev(0, event__id="a"), ev(1, event__id="b")
     assert feed(first) == feed(second) == feed(first) == feed(second) == []
     assert len(feed(ev(2, event__id="c"))) == 1
+
+
+def test_states_of_removed_rules_go_and_incompatible_states_reset() -> None:
+    detector = Detector(rules(), Settings(allowed_lateness_s=0))
+    table: dict[bytes, bytes] = {
+        f"gone{SEP}x".encode(): b'{"hi": 1}',
+        f"burst{SEP}user-service".encode(): b'{"hi": 1800000000.0, "w": "not a list", "key": "user-service"}',
+    }
+    cache = StateCache()
+    assert detector.tick_all(cache, table, lambda key: True, T0) == []
+    assert f"gone{SEP}x".encode() not in table
+    record = detector.record("burst", "user-service", 1, ev(1))[1]
+    assert detector.evaluate(cache, table, record, T0) == []
+    assert json.loads(table[f"burst{SEP}user-service".encode()])["w"] == [T0 + 1]
