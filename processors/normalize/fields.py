@@ -253,7 +253,14 @@ class Builder:
         slots = self.slots
         if not slots:
             return
-        joined = "\x00".join([container[key] for container, key, _ in slots])
+        try:
+            joined = "\x00".join([container[key] for container, key, _ in slots])
+        except TypeError:
+            # Two record keys cleaned to the same label key and the later value (not a
+            # string) replaced the earlier one: forget the stale slots.
+            slots = [slot for slot in slots if type(slot[0][slot[1]]) is str]
+            self.long = [slot for slot in self.long if type(slot[0][slot[1]]) is str]
+            joined = "\x00".join([container[key] for container, key, _ in slots])
         long = self.long
         if may_need_redaction(joined, config):
             for slot in slots:

@@ -36,8 +36,10 @@ scalars = (
         ]
     )
 )
+# The tiny alphabet makes keys that clean to the same label key ("a.b", "a_b") likely.
 keys = (
     st.text(max_size=12)
+    | st.text("ab._ ", max_size=3)
     | st.binary(max_size=6)
     | st.integers()
     | st.sampled_from(

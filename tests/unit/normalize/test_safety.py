@@ -224,3 +224,11 @@ def test_empty_record_still_gives_a_document() -> None:
 def test_out_of_range_client_time_falls_back_to_received_time() -> None:
     doc = normalize(raw({"msg": "m"}, time_ns=2**64), 0, 0)
     assert doc["@timestamp"] == "2026-11-28T09:00:00.128456789Z"
+
+
+def test_keys_that_clean_to_the_same_name_keep_the_later_value() -> None:
+    long = "y" * 20_000
+    record = {"message": "m", "a.b": long, "a_b": 1.5, "c.d": "x", "c_d": {"e": "password=p1"}}
+    doc = normalize(raw(record), 0, 0)
+    assert doc["labels"] == {"a_b": 1.5, "c_d": {"e": "password=[REDACTED:password]"}}
+    assert roundtrip(doc) == doc
