@@ -45,9 +45,9 @@ log = logging.getLogger("bitacora.notify")
 _RESOLVING_TYPES = frozenset({"frequency", "flatline"})
 
 
-def retry_delay(attempt: int) -> float:
+def retry_delay(attempt: int, first_s: float = 30.0) -> float:
     """Seconds before the ``attempt``-th later retry: 30 s doubling, at most 10 minutes."""
-    return float(min(600, 30 * 2 ** max(0, attempt - 1)))
+    return float(min(600.0, first_s * 2 ** max(0, attempt - 1)))
 
 
 def _dumps(value: Any) -> bytes:
@@ -76,6 +76,7 @@ class NotifyService:
         self.notifier: Notifier | None = None
         self.indexer: AlertIndexer | None = None
         self.handled = 0  # alerts decided (for status pages and tests)
+        self.redelivered = 0  # later retries that went through
         self.actions: list[str] = []  # recent decisions, newest last (bounded)
 
     def start(self) -> Notifier:
@@ -123,11 +124,13 @@ def register_notify(
     policy: RetryPolicy | None = None,
     alerts_index: str | None = schema.ALERTS_STREAM,
     silences_topic: str = SILENCES_TOPIC,
+    first_retry_s: float = 30.0,
 ) -> NotifyService:
     """Attach the notify agents, their state table, retry topic and timers to ``app``.
 
     ``destinations`` adds or replaces destinations by alerter name (tests, extensions);
-    ``alerts_index=None`` skips indexing (tests without OpenSearch).
+    ``alerts_index=None`` skips indexing (tests without OpenSearch); ``first_retry_s`` is
+    the delay before the first later retry of an undelivered alert (then doubling).
     """
     service = NotifyService(settings, rules, destinations, policy, alerts_index, silences_topic)
     retry_topic = app.topic(
@@ -152,7 +155,7 @@ def register_notify(
         record = {
             "kind": kind,
             "attempt": attempt,
-            "not_before": time.time() + retry_delay(attempt),
+            "not_before": time.time() + retry_delay(attempt, first_retry_s),
             **payload,
         }
         await retry_topic.send(key=str(payload.get("id", "")).encode(), value=_dumps(record))
@@ -219,6 +222,7 @@ def register_notify(
             if rule is None:
                 continue  # the rule was removed: nobody to deliver to
             report = await service.start().deliver(alert, rule, only=record["only"])
+            service.redelivered += len(report.sent)
             if report.retry:
                 payload = {"id": alert.id, "alert": record["alert"], "only": report.retry}
                 await keep("deliver", payload, attempt)

@@ -1,0 +1,117 @@
+"""Notify on the real stack: a failing destination is retried later, realert only after the
+period, and every decision indexed in an alerts data stream (unique per test)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
+from aiokafka.admin import NewTopic  # type: ignore[import-untyped]
+from opensearchpy import OpenSearch
+
+from bitacora.settings import Settings
+from processors.app import Role, create_app, raw_topic
+from processors.detect import register_detect
+from processors.notify import register_notify
+from rules.model import Rule
+from rules.notify.retry import RetryPolicy
+from tests.helpers import seed
+from tests.integration.rules.receivers import http_receiver
+from tests.integration.rules.test_stream_alerts import DEADLINE_S, Events, admin_call, until
+
+
+async def test_retry_later_realert_after_period_and_indexing(
+    kafka_bootstrap: str, opensearch_url: str, tmp_path: Path
+) -> None:
+    suffix = uuid.uuid4().hex[:10]
+    settings = Settings(
+        kafka_bootstrap=kafka_bootstrap,
+        opensearch_url=opensearch_url,
+        app_id=f"test-notify-{suffix}",
+        topic_normalized=f"test-notify-normalized-{suffix}",
+        topic_alerts=f"test-notify-alerts-{suffix}",
+        topic_partitions=1,
+        processor_data_dir=tmp_path,
+    )
+    silences_topic = f"test-notify-silences-{suffix}"
+    topics = [settings.topic_normalized, settings.topic_alerts]
+    await admin_call(
+        kafka_bootstrap, lambda a: a.create_topics([NewTopic(t, 1, 1) for t in topics])
+    )
+    client = OpenSearch(hosts=[opensearch_url])
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        with seed.installed(client, seed.new_streams()) as streams:
+            async with http_receiver() as receiver:
+                receiver.replies = [(500, {})]  # the first delivery fails
+                rule = Rule.model_validate(
+                    {
+                        "name": "notify-burst",
+                        "type": "frequency",
+                        "num_events": 3,
+                        "timeframe": "10m",
+                        "query_key": "service.name",
+                        "realert": "4s",
+                        "alert": "post",
+                        "http_post_url": f"{receiver.url}/hook",
+                    }
+                )
+                app = create_app(settings, Role.ALERTING)
+                normalized = raw_topic(app, settings.topic_normalized)
+                alerts = raw_topic(app, settings.topic_alerts)
+                detector = register_detect(app, normalized, alerts, [rule], settings)
+                service = register_notify(
+                    app,
+                    alerts,
+                    settings,
+                    [rule],
+                    policy=RetryPolicy(attempts=1),
+                    alerts_index=streams.alerts,
+                    silences_topic=silences_topic,
+                    first_retry_s=0.5,
+                )
+                await app.start()
+                try:
+                    events = Events(producer, settings.topic_normalized, f"svc-{suffix}")
+                    await events.send(3)
+                    # Refused once, kept, delivered by the later retry.
+                    await receiver.wait_for(2, DEADLINE_S)
+                    await until(lambda: service.redelivered == 1, "the later retry")
+                    assert [r.path for r in receiver.requests] == ["/hook", "/hook"]
+                    first_sent = time.monotonic()
+                    # A second burst right away: within realert, suppressed.
+                    await events.send(3)
+                    await until(lambda: service.handled == 2, "the second burst decided")
+                    assert service.actions == ["send", "suppressed"]
+                    # After the realert period, the next burst pages again.
+                    await until(lambda: time.monotonic() - first_sent > 4.5, "the realert period")
+                    await events.send(3)
+                    await receiver.wait_for(3, DEADLINE_S)
+                    await until(lambda: service.handled == 3, "the third burst decided")
+                    assert service.actions == ["send", "suppressed", "send"]
+                    assert detector.alerted == 3
+                finally:
+                    await app.stop()
+                    if service.session is not None:
+                        await service.session.close()
+
+                def indexed() -> list[dict[str, Any]]:
+                    client.indices.refresh(index=streams.alerts)
+                    found = client.search(
+                        index=streams.alerts, body={"size": 10, "sort": [{"@timestamp": "asc"}]}
+                    )
+                    return [hit["_source"] for hit in found["hits"]["hits"]]
+
+                docs = indexed()
+                assert [d["notify"]["action"] for d in docs] == ["send", "suppressed", "send"]
+                first = docs[0]["notify"]
+                assert isinstance(first, dict)
+                assert (first["sent"], list(first["failed"])) == ([], ["post"])
+                assert {d["rule"] for d in docs} == {"notify-burst"}
+    finally:
+        await producer.stop()
+        await admin_call(kafka_bootstrap, lambda a: a.delete_topics([*topics, silences_topic]))
