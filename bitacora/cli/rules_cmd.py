@@ -79,13 +79,25 @@ def _data_events(path: Path) -> Iterator[dict[str, Any]]:
 
 
 def search_filter(clauses: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The rule's filter as OpenSearch query clauses (wrappers unwrapped, doc types dropped)."""
+    """The rule's filter as OpenSearch query clauses, to narrow what is fetched.
+
+    Wrappers are unwrapped and doc types dropped. Whole-value clauses on analysed text
+    fields are left out: OpenSearch compares them with tokens, the engine with the value,
+    so pushing them down could hide events the engine would match (it filters again).
+    """
+    from rules.fields import TEXT_FIELDS
+
     out = []
     for clause in clauses:
         while "query" in clause and len(clause) == 1 and isinstance(clause["query"], dict):
             clause = clause["query"]
-        if "type" not in clause:
-            out.append(clause)
+        kind, body = next(iter(clause.items()))
+        if kind == "type":
+            continue
+        if kind in ("term", "terms", "wildcard", "prefix") and isinstance(body, dict):
+            if any(name in TEXT_FIELDS for name in body):
+                continue
+        out.append(clause)
     return out
 
 

@@ -62,3 +62,18 @@ def test_rules_test_unknown_rule_name() -> None:
     result = CliRunner().invoke(main, ["rules", "test", "no-such-rule", "--data", __file__])
     assert result.exit_code == 2
     assert "no rule named 'no-such-rule'" in result.stderr
+
+
+def test_search_filter_pushes_down_only_what_opensearch_matches_the_same_way() -> None:
+    from bitacora.cli.rules_cmd import search_filter
+
+    clauses = [
+        {"query": {"query_string": {"query": "log.level:error"}}},
+        {"type": {"value": "doc"}},
+        {"term": {"message": "Exact text"}},
+        {"terms": {"service.name": ["a", "b"]}},
+    ]
+    assert search_filter(clauses) == [
+        {"query_string": {"query": "log.level:error"}},
+        {"terms": {"service.name": ["a", "b"]}},
+    ]
