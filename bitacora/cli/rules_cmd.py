@@ -94,9 +94,9 @@ def search_filter(clauses: list[dict[str, Any]]) -> list[dict[str, Any]]:
         kind, body = next(iter(clause.items()))
         if kind == "type":
             continue
-        if kind in ("term", "terms", "wildcard", "prefix") and isinstance(body, dict):
-            if any(name in TEXT_FIELDS for name in body):
-                continue
+        whole_value = kind in ("term", "terms", "wildcard", "prefix") and isinstance(body, dict)
+        if whole_value and any(name in TEXT_FIELDS for name in body):
+            continue
         out.append(clause)
     return out
 

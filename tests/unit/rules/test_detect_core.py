@@ -132,7 +132,9 @@ def test_states_of_removed_rules_go_and_incompatible_states_reset() -> None:
     detector = Detector(rules(), Settings(allowed_lateness_s=0))
     table: dict[bytes, bytes] = {
         f"gone{SEP}x".encode(): b'{"hi": 1}',
-        f"burst{SEP}user-service".encode(): b'{"hi": 1800000000.0, "w": "not a list", "key": "user-service"}',
+        f"burst{SEP}user-service".encode(): (
+            b'{"hi": 1800000000.0, "w": "not a list", "key": "user-service"}'
+        ),
     }
     cache = StateCache()
     assert detector.tick_all(cache, table, lambda key: True, T0) == []
