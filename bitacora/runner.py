@@ -69,6 +69,14 @@ def run_pipeline(
     ]
     if demo:
         children.append(Child("demo", component_argv("demo", "--rate", str(demo_rate))))
+    try:
+        baseline = asyncio.run(read_status(settings))
+    except Exception as exc:  # aiokafka raises its own and OS errors alike
+        out.write(
+            f"Kafka at {settings.kafka_bootstrap} is not reachable ({exc}): start the local stack "
+            "with `bitacora stack up` (or `make run`), or set BITACORA_KAFKA_BOOTSTRAP.\n"
+        )
+        return 1
     for child in children:
         child.start(log_dir)
     out.write(
@@ -98,7 +106,8 @@ def run_pipeline(
                     child.restarts += 1
                     child.start(log_dir)
             try:
-                line = format_status(asyncio.run(read_status(settings)), time.monotonic() - start)
+                status = asyncio.run(read_status(settings))
+                line = format_status(status, baseline, time.monotonic() - start)
             except Exception as exc:  # status is best effort: Kafka may be restarting
                 line = f"status unavailable: {exc}"
             if tty:

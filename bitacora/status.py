@@ -26,14 +26,21 @@ class Status:
     alerts: int
 
 
-def format_status(status: Status, elapsed_s: float) -> str:
-    """One status line, e.g. for a terminal that redraws it every second."""
-    indexed = "down" if status.indexed is None else f"{status.indexed:,}"
+def format_status(status: Status, since: Status, elapsed_s: float) -> str:
+    """One status line: what happened since the ``since`` reading, and each stage's lag."""
+
+    def delta(now: int | None, then: int | None) -> str:
+        return "down" if now is None or then is None else f"{now - then:,}"
+
+    received = status.received - since.received
+    rate = received / elapsed_s if elapsed_s > 0 else 0.0
     lag = " ".join(f"{role}={value:,}" for role, value in status.lag.items())
     return (
-        f"[{int(elapsed_s) // 60:02d}:{int(elapsed_s) % 60:02d}] in {status.received:,} · "
-        f"normalized {status.normalized:,} · indexed {indexed} · lag {lag} · "
-        f"dead letters {status.deadletters:,} · alerts {status.alerts:,}"
+        f"[{int(elapsed_s) // 60:02d}:{int(elapsed_s) % 60:02d}] in {received:,} ({rate:,.0f}/s) · "
+        f"normalized {delta(status.normalized, since.normalized)} · "
+        f"indexed {delta(status.indexed, since.indexed)} · lag {lag} · "
+        f"dead letters {delta(status.deadletters, since.deadletters)} · "
+        f"alerts {delta(status.alerts, since.alerts)}"
     )
 
 
