@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
 
@@ -67,7 +68,7 @@ def test_rules_test_unknown_rule_name() -> None:
 def test_search_filter_pushes_down_only_what_opensearch_matches_the_same_way() -> None:
     from bitacora.cli.rules_cmd import search_filter
 
-    clauses = [
+    clauses: list[dict[str, Any]] = [
         {"query": {"query_string": {"query": "log.level:error"}}},
         {"type": {"value": "doc"}},
         {"term": {"message": "Exact text"}},

@@ -177,7 +177,10 @@ def test_rule_set_indexes_disjunctions_and_picks_selective_fields() -> None:
         rule("all", ""),
     ]
     ruleset = RuleSet([compile_rule(r) for r in rules])
-    names = lambda event: sorted(c.name for c in ruleset.candidates(event))  # noqa: E731
+
+    def names(event: dict[str, Any]) -> list[str]:
+        return sorted(c.name for c in ruleset.candidates(event))
+
     assert names({"log.level": "fatal"}) == ["all", "either"]
     assert names({"http.response.status_code": 401}) == ["all", "either"]
     assert names({"http.response.status_code": 401, "url.path": "/v2/login"}) == [
