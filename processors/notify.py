@@ -77,6 +77,7 @@ class NotifyService:
         self.indexer: AlertIndexer | None = None
         self.handled = 0  # alerts decided (for status pages and tests)
         self.redelivered = 0  # later retries that went through
+        self.resent = 0  # Alertmanager re-sends of firing alerts
         self.actions: list[str] = []  # recent decisions, newest last (bounded)
 
     def start(self) -> Notifier:
@@ -125,12 +126,14 @@ def register_notify(
     alerts_index: str | None = schema.ALERTS_STREAM,
     silences_topic: str = SILENCES_TOPIC,
     first_retry_s: float = 30.0,
+    alertmanager_resend_s: float = RESEND_S,
 ) -> NotifyService:
     """Attach the notify agents, their state table, retry topic and timers to ``app``.
 
     ``destinations`` adds or replaces destinations by alerter name (tests, extensions);
     ``alerts_index=None`` skips indexing (tests without OpenSearch); ``first_retry_s`` is
-    the delay before the first later retry of an undelivered alert (then doubling).
+    the delay before the first later retry of an undelivered alert (then doubling);
+    ``alertmanager_resend_s`` how often firing Alertmanager alerts are re-sent.
     """
     service = NotifyService(settings, rules, destinations, policy, alerts_index, silences_topic)
     retry_topic = app.topic(
@@ -227,7 +230,7 @@ def register_notify(
                 payload = {"id": alert.id, "alert": record["alert"], "only": report.retry}
                 await keep("deliver", payload, attempt)
 
-    @app.timer(RESEND_S, name="notify-alertmanager-resend")  # type: ignore[untyped-decorator]
+    @app.timer(alertmanager_resend_s, name="notify-alertmanager-resend")  # type: ignore[untyped-decorator]
     async def resend_firing() -> None:
         notifier = service.start()
         partitions = settings.topic_partitions
@@ -242,5 +245,6 @@ def register_notify(
             rule = service.rules.get(alert.rule)
             if rule is not None:
                 await notifier.deliver(alert, rule, only=["alertmanager"])
+                service.resent += 1
 
     return service

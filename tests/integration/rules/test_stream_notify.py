@@ -3,6 +3,7 @@ period, and every decision indexed in an alerts data stream (unique per test).""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from pathlib import Path
@@ -112,6 +113,79 @@ async def test_retry_later_realert_after_period_and_indexing(
                 assert isinstance(first, dict)
                 assert (first["sent"], list(first["failed"])) == ([], ["post"])
                 assert {d["rule"] for d in docs} == {"notify-burst"}
+    finally:
+        await producer.stop()
+        await admin_call(kafka_bootstrap, lambda a: a.delete_topics([*topics, silences_topic]))
+
+
+async def test_alertmanager_resent_while_firing_then_resolved(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    suffix = uuid.uuid4().hex[:10]
+    settings = Settings(
+        kafka_bootstrap=kafka_bootstrap,
+        app_id=f"test-am-{suffix}",
+        topic_normalized=f"test-am-normalized-{suffix}",
+        topic_alerts=f"test-am-alerts-{suffix}",
+        topic_partitions=1,
+        processor_data_dir=tmp_path,
+        allowed_lateness_s=0,
+    )
+    silences_topic = f"test-am-silences-{suffix}"
+    topics = [settings.topic_normalized, settings.topic_alerts]
+    await admin_call(
+        kafka_bootstrap, lambda a: a.create_topics([NewTopic(t, 1, 1) for t in topics])
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        async with http_receiver() as receiver:
+            rule = Rule.model_validate(
+                {
+                    "name": "am-burst",
+                    "type": "frequency",
+                    "num_events": 3,
+                    "timeframe": "3s",
+                    "query_key": "service.name",
+                    "alert": "alertmanager",
+                    "alertmanager_hosts": [receiver.url],
+                }
+            )
+            app = create_app(settings, Role.ALERTING)
+            normalized = raw_topic(app, settings.topic_normalized)
+            alerts = raw_topic(app, settings.topic_alerts)
+            register_detect(app, normalized, alerts, [rule], settings)
+            service = register_notify(
+                app,
+                alerts,
+                settings,
+                [rule],
+                alerts_index=None,
+                silences_topic=silences_topic,
+                alertmanager_resend_s=0.5,
+            )
+            await app.start()
+            try:
+                await Events(producer, settings.topic_normalized, f"svc-{suffix}").send(3)
+                # Fired, then re-sent while firing, then resolved once 3 s passed quietly.
+                await until(lambda: service.actions == ["send", "send"], "firing and resolve sent")
+                bodies = [r.body[0] for r in receiver.requests]
+                assert len(bodies) >= 3  # the alert, at least one re-send, the resolve
+                resend_count = service.resent
+                assert resend_count >= 1
+                firing, resolved = bodies[0], bodies[-1]
+                assert resolved["labels"] == firing["labels"]
+                assert resolved["annotations"]["summary"].startswith("[RESOLVED] ")
+                assert resolved["endsAt"] < firing["endsAt"]
+                assert all(b["labels"] == firing["labels"] for b in bodies)
+                # No re-sends after the resolve.
+                settled = len(receiver.requests)
+                await asyncio.sleep(1.5)  # an absence over three resend periods cannot be polled
+                assert len(receiver.requests) == settled
+            finally:
+                await app.stop()
+                if service.session is not None:
+                    await service.session.close()
     finally:
         await producer.stop()
         await admin_call(kafka_bootstrap, lambda a: a.delete_topics([*topics, silences_topic]))
