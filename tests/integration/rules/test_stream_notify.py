@@ -189,3 +189,63 @@ async def test_alertmanager_resent_while_firing_then_resolved(
     finally:
         await producer.stop()
         await admin_call(kafka_bootstrap, lambda a: a.delete_topics([*topics, silences_topic]))
+
+
+async def test_flatline_fires_by_tick_and_resolves_when_traffic_returns(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    suffix = uuid.uuid4().hex[:10]
+    settings = Settings(
+        kafka_bootstrap=kafka_bootstrap,
+        app_id=f"test-flat-{suffix}",
+        topic_normalized=f"test-flat-normalized-{suffix}",
+        topic_alerts=f"test-flat-alerts-{suffix}",
+        topic_partitions=2,
+        processor_data_dir=tmp_path,
+        allowed_lateness_s=0,
+    )
+    silences_topic = f"test-flat-silences-{suffix}"
+    topics = [settings.topic_normalized, settings.topic_alerts]
+    await admin_call(
+        kafka_bootstrap, lambda a: a.create_topics([NewTopic(t, 2, 1) for t in topics])
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        async with http_receiver() as receiver:
+            rule = Rule.model_validate(
+                {
+                    "name": "gone-silent",
+                    "type": "flatline",
+                    "threshold": 1,
+                    "timeframe": "2s",
+                    "query_key": "service.name",
+                    "realert": "1h",
+                    "alert": "post",
+                    "http_post_url": receiver.url,
+                }
+            )
+            app = create_app(settings, Role.ALERTING)
+            normalized = raw_topic(app, settings.topic_normalized)
+            alerts = raw_topic(app, settings.topic_alerts)
+            register_detect(app, normalized, alerts, [rule], settings)
+            service = register_notify(
+                app, alerts, settings, [rule], alerts_index=None, silences_topic=silences_topic
+            )
+            await app.start()
+            try:
+                events = Events(producer, settings.topic_normalized, f"svc-{suffix}")
+                await events.send(1)
+                [request] = await receiver.wait_for(1, DEADLINE_S)
+                assert request.body["service.name"] == f"svc-{suffix}"
+                assert (request.body["key"], request.body["count"]) == (f"svc-{suffix}", 0)
+                await events.send(1)
+                await until(lambda: service.actions == ["send", "send"], "the resolve decided")
+                assert len(receiver.requests) == 1  # post takes no resolve notices
+            finally:
+                await app.stop()
+                if service.session is not None:
+                    await service.session.close()
+    finally:
+        await producer.stop()
+        await admin_call(kafka_bootstrap, lambda a: a.delete_topics([*topics, silences_topic]))
