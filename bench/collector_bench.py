@@ -21,6 +21,7 @@ from bench.baselines import Timing, bare_producer, raw_values
 from bench.forward_client import Chunk, Planned, encode_chunks, plan_chunks, send_with_acks
 from bench.payloads import service_names
 from bench.procs import Component, free_port, wait_port
+from bench.profile import MaybeProfile
 from bench.results import Row
 from bitacora.settings import Settings
 
@@ -129,7 +130,8 @@ async def bench_collector(settings: Settings, events: int, per_chunk: int = 500)
     topic = run.env["BITACORA_TOPIC_RAW"]
     try:
         await forward_ingest(run, encode_chunks(f"warm-{rid}", warm_plans))
-        fwd = await forward_ingest(run, chunks)
+        with MaybeProfile(run.component.pid, "collector-forward"):
+            fwd = await forward_ingest(run, chunks)
         in_kafka = await services.wait_topic_count(
             settings.kafka_bootstrap, topic, events + per_chunk * 2, 60
         )
@@ -137,7 +139,8 @@ async def bench_collector(settings: Settings, events: int, per_chunk: int = 500)
             raise RuntimeError(
                 f"collector: {in_kafka} records in Kafka, expected {events + per_chunk * 2}"
             )
-        http = await http_ingest(run, batches)
+        with MaybeProfile(run.component.pid, "collector-http"):
+            http = await http_ingest(run, batches)
         peak_rss = run.component.peak_rss_mib()
     finally:
         run.component.stop()

@@ -10,9 +10,9 @@ normalizer produces, prebuilt, into separate streams.
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import aiohttp
 
@@ -22,6 +22,7 @@ from bench.collector_bench import LOG_DIR
 from bench.forward_client import plan_chunks
 from bench.payloads import service_names
 from bench.procs import Component, free_port
+from bench.profile import MaybeProfile
 from bench.results import Row
 from bitacora import rawrecord, schema
 from bitacora.settings import Settings
@@ -106,10 +107,13 @@ async def bench_processor(settings: Settings, events: int) -> list[Row]:
     raw_pattern = f"logs-raw{prefix}-*"
     async with aiohttp.ClientSession() as session:
         try:
+            streams = [schema.logs_stream_for(name) for name in service_names(prefix)]
+            await services.os_create_streams(session, settings.opensearch_url, streams)
             await preload(settings, env["BITACORA_TOPIC_RAW"], values)
             processor = start_processor(env, rid)
             try:
-                timing = await watch_drain(session, settings, pattern, events, [processor], 600)
+                with MaybeProfile(processor.pid, "processor"):
+                    timing = await watch_drain(session, settings, pattern, events, [processor], 600)
                 peak = processor.peak_rss_mib()
             finally:
                 processor.stop()

@@ -179,10 +179,17 @@ def main(argv: list[str] | None = None) -> int:
         help="run only this benchmark (repeatable)",
     )
     parser.add_argument(
+        "--profile", action="store_true", help="sample components with py-spy (results/profile-*)"
+    )
+    parser.add_argument(
         "--out", default=str(RESULTS_DIR / "latest.json"), help="where to write the JSON"
     )
     args = parser.parse_args(argv)
     names = args.only or list(BENCHES)
+    if args.profile:
+        import os
+
+        os.environ["BENCH_PROFILE"] = "1"
     started = time.monotonic()
     rows, failed = asyncio.run(main_async(names, SMOKE if args.smoke else FULL))
     by_name = {r.name: r.value for r in rows}

@@ -118,6 +118,8 @@ async def os_count(
         f"{url}/{pattern}/_count?ignore_unavailable=true&allow_no_indices=true",
         body,
     )
+    if status == 503:
+        return 0  # a stream created a moment ago: its shard is not started yet
     if status != 200:
         raise RuntimeError(f"count on {pattern}: HTTP {status}: {payload}")
     return int(payload["count"])
@@ -150,3 +152,36 @@ async def os_delete_streams(session: aiohttp.ClientSession, url: str, pattern: s
         "DELETE",
         f"{url}/{pattern}?ignore_unavailable=true&allow_no_indices=true&expand_wildcards=all",
     )
+
+
+async def os_create_streams(session: aiohttp.ClientSession, url: str, names: Iterable[str]) -> None:
+    """Create data streams now (matching index templates apply), so timed runs do not pay
+    for stream creation; existing ones are fine."""
+    for name in names:
+        status, payload = await os_request(session, "PUT", f"{url}/_data_stream/{name}")
+        if status not in (200, 400) or (
+            status == 400 and "already exists" not in json.dumps(payload)
+        ):
+            raise RuntimeError(f"create data stream {name}: HTTP {status}: {payload}")
+    await os_request(session, "GET", f"{url}/_cluster/health?wait_for_status=yellow&timeout=30s")
+
+
+async def group_lag(bootstrap: str, group: str, topic: str) -> int:
+    """Messages of ``topic`` not yet committed by ``group`` (end offset minus committed)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+        await consumer._client.force_metadata_update()
+        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        ends = await consumer.end_offsets(tps)
+        lag = 0
+        for tp in tps:
+            meta = committed.get(tp)
+            lag += ends[tp] - (meta.offset if meta is not None and meta.offset >= 0 else 0)
+        return lag
+    finally:
+        await consumer.stop()
+        await admin.close()

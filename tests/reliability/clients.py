@@ -128,9 +128,10 @@ def gzip_bomb_frame(tag: str, inflated_bytes: int) -> bytes:
     entry = pack_entry(event_time(1_700_000_000), {"message": "A" * 1000})
     body = entry * (inflated_bytes // len(entry) + 1)
     payload = gzip.compress(body, compresslevel=9, mtime=0)
-    option = msgpack.packb({"chunk": "bomb", "compressed": "gzip"})
+    option: bytes = msgpack.packb({"chunk": "bomb", "compressed": "gzip"})
+    tag_bytes: bytes = msgpack.packb(tag)
     header = b"\xc6" + struct.pack(">I", len(payload))
-    return b"\x93" + msgpack.packb(tag) + header + payload + option
+    return b"\x93" + tag_bytes + header + payload + option
 
 
 def gzip_bomb_ndjson(inflated_bytes: int) -> bytes:

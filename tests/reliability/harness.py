@@ -21,10 +21,12 @@ from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-unt
 
 from bench import services
 from bench.procs import Component, free_port, wait_port
+from bench.services import group_lag
 from bitacora import rawrecord
 from bitacora.settings import Settings
 
 LOG_DIR = Path("/tmp/bitacora-reliability")
+__all__ = ["LOG_DIR", "Pipeline", "group_lag"]  # group_lag: re-exported for other suites
 
 
 @dataclass
@@ -239,29 +241,6 @@ async def wait_until(check: Any, deadline_s: float, what: str, every_s: float = 
             return last
         await asyncio.sleep(every_s)
     raise AssertionError(f"timed out after {deadline_s} s waiting for {what} (last: {last!r})")
-
-
-async def group_lag(bootstrap: str, group: str, topic: str) -> int:
-    """Messages of ``topic`` not yet committed by ``group`` (end offset minus committed)."""
-    from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await consumer.start()
-    try:
-        committed = await admin.list_consumer_group_offsets(group)
-        await consumer._client.force_metadata_update()
-        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        ends = await consumer.end_offsets(tps)
-        lag = 0
-        for tp in tps:
-            meta = committed.get(tp)
-            lag += ends[tp] - (meta.offset if meta is not None and meta.offset >= 0 else 0)
-        return lag
-    finally:
-        await consumer.stop()
-        await admin.close()
 
 
 async def all_docs(session: aiohttp.ClientSession, url: str, pattern: str) -> list[dict[str, Any]]:

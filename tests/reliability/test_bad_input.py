@@ -13,6 +13,7 @@ import json
 import socket
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -221,8 +222,8 @@ async def test_10_connection_flood_and_slow_clients(pipeline: Pipeline) -> None:
 def _self_signed(directory: Path) -> tuple[Path, Path]:
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
         check=True,
         capture_output=True,
     )  # fmt: skip
@@ -387,7 +388,7 @@ async def test_12_invalid_utf8_and_nul_bytes_reach_kafka_intact(pipeline: Pipeli
     pipeline.start_collector()
     tag = f"{pipeline.prefix}-utf8.app"
     source = f"utf8-{pipeline.rid}"
-    records = [
+    records: list[dict[Any, Any]] = [
         {"source": source, "seq": 0, "message": b"bad \xff\xfe bytes"},
         {"source": source, "seq": 1, "message": "nul \x00 inside"},
         {"source": source, "seq": 2, b"key\xff": "bad key"},

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from typing import Any
 
 import aiohttp
 import pytest
@@ -78,7 +79,8 @@ async def test_01_kill_9_collector_mid_chunk_while_clients_resend(pipeline: Pipe
     assert (lost, duplicated) == ([], {})
     assert back_in < 10
     print(
-        f"scenario 1: {events} acked, 0 lost, 0 duplicated, resends={stats.resends}, back in {back_in:.2f} s"
+        f"scenario 1: {events} acked, 0 lost, 0 duplicated, "
+        f"resends={stats.resends}, back in {back_in:.2f} s"
     )
 
 
@@ -198,7 +200,8 @@ async def test_06_field_type_conflict_inside_a_batch(pipeline: Pipeline) -> None
     assert all(seen[i] == 1 for i in range(20))
     assert all(n == 1 for n in seen.values())
     print(
-        f"scenario 6: 20 good indexed once; bad records: { {s: where[s] for s in (100, 101, 102, 103)} }"
+        "scenario 6: 20 good indexed once; bad records:",
+        {s: where[s] for s in (100, 101, 102, 103)},
     )
 
 
@@ -219,7 +222,7 @@ async def test_12_invalid_utf8_and_nul_bytes_are_repaired(pipeline: Pipeline) ->
     pipeline.start_processor()
     tag = f"{pipeline.prefix}-utf8.app"
     source = f"utf8p-{pipeline.rid}"
-    records = [
+    records: list[dict[Any, Any]] = [
         {"source": source, "seq": 0, "message": b"bad \xff\xfe bytes"},
         {"source": source, "seq": 1, "message": "nul \x00 inside"},
         {"source": source, "seq": 2, b"key\xff": "bad key", "message": "key"},
@@ -249,7 +252,8 @@ SECRETS = {
     "bearer": "abcDEF123456ghiJKL789mnoPQR",
     "aws": "AKIAIOSFODNN7EXAMPLE",
     "aws_secret": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-    "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+    "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
+    "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
     "card": "4111 1111 1111 1111",
     "card2": "5500-0000-0000-0004",
 }
@@ -273,11 +277,13 @@ async def test_13_planted_secrets_are_not_findable(pipeline: Pipeline) -> None:
         {"source": source, "seq": 7, "message": "config", "db": {"password": s["password"]}},
         {"source": source, "seq": 8, "message": f'{{"password": "{s["password"]}"}}'},
     ]
-    entries = [(event_time(1_700_000_000, i), r) for i, r in enumerate(records)]
+    entries: list[tuple[Any, Any]] = [
+        (event_time(1_700_000_000, i), r) for i, r in enumerate(records)
+    ]
     # A record that is not a map goes to the dead letter with its original: it holds secrets too.
     entries.append(
         (event_time(1_700_000_000, 99), f"not a map password={s['password']} {s['jwt']}")
-    )  # type: ignore[arg-type]
+    )
     frame = forward(tag, entries, {"chunk": "secrets"})
     outcome = await send_raw(pipeline.forward_port, frame, half_close=False, wait_s=10)
     assert {"ack": "secrets"} in outcome.replies
