@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 _RECONNECT_S = 1.0
 _STOP_FLUSH_S = 10.0
+_RETIRE_S = 5.0  # to let a failed producer go
 _COMPRESSIONS = ("none", "gzip", "snappy", "lz4", "zstd")
 
 
@@ -44,6 +45,13 @@ class Delivery:
 
     futures: list[asyncio.Future[Any]]
     started: float  # perf_counter when handed to the producer, for the latency histogram
+    producer: Any = None  # the producer that took them (replaced after a failure)
+
+
+def _retrieve(fut: asyncio.Future[Any]) -> None:
+    """Mark a future's exception as seen (its request already failed as a whole)."""
+    if not fut.cancelled():
+        fut.exception()
 
 
 def partition_for(key: bytes, partitions: int) -> int:
@@ -111,9 +119,36 @@ class Publisher:
             with contextlib.suppress(Exception):
                 await producer.stop()
             return False
+        if self._closing:  # stop() came while we were connecting
+            await producer.stop()
+            return True
         self._producer = producer
         log.info("connected to Kafka at %s", self._settings.kafka_bootstrap)
         return True
+
+    def _replace(self, producer: AIOKafkaProducer, why: object) -> None:
+        """Drop a producer that failed a request and connect a fresh one in the background.
+
+        After an outage an idempotent producer can be left with sequence numbers the broker
+        no longer accepts (OutOfOrderSequenceNumber on every later request); a new producer
+        gets a new producer id. Until it is connected, ``submit`` says KafkaUnavailable.
+        """
+        if self._producer is not producer or self._closing:
+            return  # already replaced
+        log.warning("replacing the Kafka producer after a failure: %s", why)
+        self._producer = None
+        old = self._connector
+        self._connector = asyncio.create_task(self._retire_and_reconnect(producer, old))
+
+    async def _retire_and_reconnect(
+        self, producer: AIOKafkaProducer, previous: asyncio.Task[None] | None
+    ) -> None:
+        if previous is not None and not previous.done():
+            previous.cancel()
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(_RETIRE_S):
+                await producer.stop()
+        await self._reconnect_loop()
 
     async def _reconnect_loop(self) -> None:
         while not self._closing and not await self._try_connect():  # noqa: ASYNC110 (polls Kafka, not a flag)
@@ -144,7 +179,7 @@ class Publisher:
         if producer is None or self._closing:
             raise KafkaUnavailable(f"Kafka at {self._settings.kafka_bootstrap} is not reachable")
         topic = self._settings.topic_raw
-        delivery = Delivery([], time.perf_counter())
+        delivery = Delivery([], time.perf_counter(), producer)
         futures = delivery.futures
         try:
             if records:
@@ -159,9 +194,12 @@ class Publisher:
                     futures.append(await send(topic, value, key=key, partition=partition))
             for letter in deadletters:
                 futures.append(await producer.send(self._settings.topic_deadletter, letter))
+        except KafkaUnavailable:
+            raise
         except Exception as exc:  # buffer full for too long, producer closed, ...
             for fut in futures:
-                fut.cancel()
+                fut.add_done_callback(_retrieve)
+            self._replace(producer, exc)
             raise KafkaUnavailable(f"Kafka did not take the records: {exc}") from exc
         return delivery
 
@@ -175,6 +213,9 @@ class Publisher:
             for fut in delivery.futures:  # already resolved ones return without yielding
                 await fut
         except Exception as exc:  # any delivery failure fails the whole request
+            for fut in delivery.futures:
+                fut.add_done_callback(_retrieve)
+            self._replace(delivery.producer, exc)
             raise KafkaUnavailable(f"Kafka did not acknowledge the records: {exc}") from exc
         self._metrics.produce_latency.observe(time.perf_counter() - delivery.started)
 

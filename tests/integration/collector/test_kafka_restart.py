@@ -1,0 +1,134 @@
+"""Kafka stopped and restarted under load: nothing acked is lost, acks resume (slow).
+
+Runs its own private Kafka (the local stack's code, on free ports and a temporary state
+directory), so the shared Kafka of the other tests is never touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
+
+from bitacora import rawrecord
+from bitacora.settings import Settings
+from bitacora.stack import services
+from collector.app import Collector
+from collector.forward import encode
+from tests.integration.collector.helpers import read_topic
+
+pytestmark = pytest.mark.slow
+EVENTS_PER_CHUNK = 10
+
+
+def _free_port_pair() -> int:
+    """A port p with p + 1 free too (the private broker and its KRaft controller)."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port: int = probe.getsockname()[1]
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port + 1)) != 0:
+                return port
+    raise AssertionError("no free port pair")
+
+
+@pytest.fixture
+def private_kafka(tmp_path: Path) -> Iterator[Settings]:
+    """Settings of a Kafka of our own, stopped at the end."""
+    port = _free_port_pair()
+    settings = Settings(
+        kafka_bootstrap=f"127.0.0.1:{port}",
+        opensearch_url=f"http://127.0.0.1:{_free_port_pair()}",
+        state_dir=tmp_path / "stack",
+    )
+    services.start_service(settings, "kafka")
+    try:
+        yield settings
+    finally:
+        services.stop_service(settings, "kafka")
+
+
+async def _sender(port: int, acked: set[str], stop: asyncio.Event) -> None:
+    """Send chunked requests until ``stop``; reconnect when the collector closes."""
+    seq = 0
+    while not stop.is_set():
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.2)
+            continue
+
+        async def read_acks() -> None:
+            unpacker = msgpack.Unpacker(raw=False)
+            while data := await reader.read(65536):
+                unpacker.feed(data)
+                acked.update(reply["ack"] for reply in unpacker)
+
+        acks = asyncio.create_task(read_acks())
+        while not stop.is_set() and not acks.done():
+            entries = [(1_700_000_000, {"seq": seq, "i": i}) for i in range(EVENTS_PER_CHUNK)]
+            writer.write(encode.forward("restart", entries, {"chunk": f"c{seq}"}))
+            seq += 1
+            await asyncio.sleep(0.05)
+        if stop.is_set():  # let the last acks arrive
+            await asyncio.wait({acks}, timeout=40)
+        acks.cancel()
+        writer.close()
+
+
+async def test_kafka_restart_loses_nothing_acked_and_acks_resume(private_kafka: Settings) -> None:
+    topic = f"logs.raw.restart-{uuid.uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=private_kafka.kafka_bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(topic, 3, 1), NewTopic(topic + ".dl", 3, 1)])
+    await admin.close()
+    collector = Collector(
+        Settings(
+            kafka_bootstrap=private_kafka.kafka_bootstrap,
+            topic_raw=topic,
+            topic_deadletter=topic + ".dl",
+            forward_port=0,
+            http_port=0,
+        )
+    )
+    await collector.start()
+    acked: set[str] = set()
+    stop = asyncio.Event()
+    sending = asyncio.create_task(_sender(collector.forward_port, acked, stop))
+    try:
+        await asyncio.sleep(3)
+        before_stop = len(acked)
+        assert before_stop > 0
+        await asyncio.to_thread(services.stop_service, private_kafka, "kafka")
+        # Longer than the producer's 30 s request timeout: pending batches expire, and the
+        # producer must be replaced (an idempotent one is unusable after that).
+        await asyncio.sleep(40)
+        during_outage = len(acked)
+        assert during_outage == before_stop or during_outage - before_stop < 10
+        await asyncio.to_thread(services.start_service, private_kafka, "kafka")
+        deadline = asyncio.get_running_loop().time() + 90
+        while len(acked) < during_outage + 20:  # acks resume after the restart
+            assert asyncio.get_running_loop().time() < deadline, "acks never resumed"
+            await asyncio.sleep(0.5)
+    finally:
+        stop.set()
+        await sending
+        await collector.stop()
+    records: list[Any] = await read_topic(
+        private_kafka.kafka_bootstrap, topic, len(acked) * EVENTS_PER_CHUNK, wait_s=60
+    )
+    positions: dict[str | None, set[int]] = {}
+    for record in records:
+        raw = rawrecord.decode(record.value)
+        positions.setdefault(raw.chunk, set()).add(raw.position)
+    lost = [chunk for chunk in acked if positions.get(chunk) != set(range(EVENTS_PER_CHUNK))]
+    assert lost == []
+    assert collector.metrics.publish_failures.get("forward") >= 1  # the outage was noticed
