@@ -56,6 +56,13 @@ def private_kafka(tmp_path: Path) -> Iterator[Settings]:
         services.stop_service(settings, "kafka")
 
 
+async def _read_acks(reader: asyncio.StreamReader, acked: set[str]) -> None:
+    unpacker = msgpack.Unpacker(raw=False)
+    while data := await reader.read(65536):
+        unpacker.feed(data)
+        acked.update(reply["ack"] for reply in unpacker)
+
+
 async def _sender(port: int, acked: set[str], stop: asyncio.Event) -> None:
     """Send chunked requests until ``stop``; reconnect when the collector closes."""
     seq = 0
@@ -66,13 +73,7 @@ async def _sender(port: int, acked: set[str], stop: asyncio.Event) -> None:
             await asyncio.sleep(0.2)
             continue
 
-        async def read_acks() -> None:
-            unpacker = msgpack.Unpacker(raw=False)
-            while data := await reader.read(65536):
-                unpacker.feed(data)
-                acked.update(reply["ack"] for reply in unpacker)
-
-        acks = asyncio.create_task(read_acks())
+        acks = asyncio.create_task(_read_acks(reader, acked))
         while not stop.is_set() and not acks.done():
             entries = [(1_700_000_000, {"seq": seq, "i": i}) for i in range(EVENTS_PER_CHUNK)]
             writer.write(encode.forward("restart", entries, {"chunk": f"c{seq}"}))
