@@ -21,7 +21,7 @@ from bitacora.settings import Settings
 from processors.app import raw_topic
 from processors.counters import COUNTERS
 from processors.normalize import to_json_bytes
-from processors.normalize_agent import ID_HEADER
+from processors.normalize_stage import ID_HEADER
 from processors.storage.deadletter import deadletter_record, redactor_for
 from processors.storage.indexer import BulkIndexer
 

@@ -33,7 +33,7 @@ def split_cri(line: str) -> tuple[str, str, str, str] | None:
 
 
 class _Pending:
-    __slots__ = ("last", "parts", "prefix", "size", "started_ns")
+    __slots__ = ("last", "parts", "prefix", "size", "started_ns", "tokens")
 
     def __init__(self, prefix: str, started_ns: int) -> None:
         self.prefix = prefix
@@ -41,6 +41,7 @@ class _Pending:
         self.size = 0
         self.started_ns = started_ns
         self.last: Any = None
+        self.tokens: list[Any] = []
 
 
 class CriJoiner(Generic[Token]):
@@ -51,8 +52,9 @@ class CriJoiner(Generic[Token]):
     partial run ends, or None while it is still open. A run larger than ``max_bytes`` is
     emitted early; runs idle longer than ``stale_ns`` (or evicted because more than
     ``max_streams`` are open) come out of ``flush_stale``. ``feed_record`` does the same
-    for whole raw records and carries an opaque ``token`` (e.g. the Kafka offset of the
-    last piece) so the caller knows which input completed the event.
+    for whole raw records and carries an opaque ``token`` per input (e.g. its Kafka
+    message), returning the tokens of every piece of a run, so the caller acknowledges the
+    inputs only once the joined event is safely out.
     """
 
     def __init__(
@@ -95,8 +97,8 @@ class CriJoiner(Generic[Token]):
 
     def feed_record(
         self, raw: RawRecord, token: Token, now_ns: int = 0
-    ) -> tuple[RawRecord, Token] | None:
-        """Record-level ``feed``: the raw record to normalize now (and its token), or None.
+    ) -> tuple[RawRecord, list[Token]] | None:
+        """Record-level ``feed``: the record to normalize now and its pieces' tokens, or None.
 
         Understands the CRI line inside ``log``/``message`` and Fluent Bit's cri parser
         shape (``logtag`` P/F next to ``log``/``message``). The key is the tag plus the
@@ -106,7 +108,7 @@ class CriJoiner(Generic[Token]):
         field = "log" if type(record.get("log")) is str else "message"
         body = record.get(field)
         if type(body) is not str:
-            return raw, token
+            return raw, [token]
         logtag = record.get("logtag")
         if logtag in ("P", "F"):
             stream = str(record.get("stream", ""))
@@ -114,14 +116,15 @@ class CriJoiner(Generic[Token]):
         else:
             parts = split_cri(body)
             if parts is None:
-                return raw, token
+                return raw, [token]
             time, stream, tag, payload = parts
             inline = True
         key = (raw.tag, _source_of(record), stream)
         if tag == "F" and key not in self._open:
-            return raw, token
+            return raw, [token]
         pending = self._add(key, time, stream, payload, now_ns)
-        pending.last = (raw, token, field, inline)
+        pending.last = (raw, field, inline)
+        pending.tokens.append(token)
         if tag == "F" or pending.size >= self.max_bytes:
             del self._open[key]
             return _joined(pending)
@@ -131,7 +134,7 @@ class CriJoiner(Generic[Token]):
         """Runs idle since ``now_ns - stale_ns`` (and evicted ones), joined.
 
         Each item is ``(key, joined line)`` for runs fed with ``feed`` and
-        ``(key, (raw record, token))`` for runs fed with ``feed_record``.
+        ``(key, (raw record, tokens))`` for runs fed with ``feed_record``.
         """
         out: list[tuple[Hashable, Any]] = []
         stale = [k for k, p in self._open.items() if now_ns - p.started_ns >= self.stale_ns]
@@ -156,8 +159,8 @@ def _source_of(record: dict[Any, Any]) -> Hashable:
     return str(record.get("container_id") or record.get("container_name") or "")
 
 
-def _joined(pending: _Pending) -> tuple[RawRecord, Any]:
-    raw, token, field, inline = pending.last
+def _joined(pending: _Pending) -> tuple[RawRecord, list[Any]]:
+    raw, field, inline = pending.last
     text = "".join(pending.parts)
     record = dict(raw.record)
     if inline:
@@ -165,4 +168,4 @@ def _joined(pending: _Pending) -> tuple[RawRecord, Any]:
     else:
         record[field] = text
         record["logtag"] = "F"
-    return replace(raw, record=record), token
+    return replace(raw, record=record), pending.tokens

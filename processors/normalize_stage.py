@@ -1,0 +1,132 @@
+"""The normalize stage without faust: Kafka messages in, records to produce and inputs done out.
+
+Pure apart from the clock it is given. It decodes raw records, joins CRI partial lines
+(:class:`~processors.normalize.CriJoiner`), normalizes, and dead-letters what cannot be
+normalized. An input is *done* (its offset may be committed) only once every record made
+from it is in the outputs: a partial line stays pending until its run is joined, so a
+crash never commits a piece whose joined event was not produced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+from bitacora import rawrecord
+from bitacora.errors import DecodeError
+from bitacora.settings import Settings
+from processors.counters import COUNTERS
+from processors.normalize import CriJoiner, NormalizeConfig, normalize, to_json_bytes
+from processors.storage.deadletter import deadletter_record, redactor_for
+
+ID_HEADER = "id"
+
+
+class Message(Protocol):
+    """What the stage reads of a Kafka message."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes: ...
+
+
+Token = TypeVar("Token")
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """A record to produce."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: list[tuple[str, bytes]] | None = None
+
+
+@dataclass
+class Step(Generic[Token]):
+    """What one call produced: records to send, then inputs to acknowledge."""
+
+    outputs: list[Output] = field(default_factory=list)
+    done: list[Token] = field(default_factory=list)
+
+
+class NormalizeStage(Generic[Token]):
+    """Normalizes batches of raw records; holds open CRI partial runs between batches."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.config = NormalizeConfig.from_settings(settings)
+        self.normalized_topic = settings.topic_normalized
+        self.deadletter_topic = settings.topic_deadletter
+        self.redact = redactor_for(settings)
+        self.joiner: CriJoiner[tuple[Token, Message]] = CriJoiner()
+
+    def process(self, items: list[tuple[Token, Message]], now_ns: int) -> Step[Token]:
+        """Normalize ``(token, message)`` pairs; stale partial runs are flushed too."""
+        step: Step[Token] = Step()
+        for token, message in items:
+            try:
+                raw = rawrecord.decode(message.value)
+            except DecodeError as exc:
+                self._deadletter(step, message, str(exc), now_ns)
+                step.done.append(token)
+                continue
+            joined = self.joiner.feed_record(raw, (token, message), now_ns)
+            if joined is not None:
+                self._emit(step, *joined, now_ns)
+        self.flush(step, now_ns)
+        return step
+
+    def flush(self, step: Step[Token], now_ns: int) -> None:
+        """Emit partial runs idle for longer than the joiner's ``stale_ns`` as they are."""
+        for _key, (raw, pieces) in self.joiner.flush_stale(now_ns):
+            self._emit(step, raw, pieces, now_ns)
+
+    def _emit(
+        self,
+        step: Step[Token],
+        raw: rawrecord.RawRecord,
+        pieces: list[tuple[Token, Message]],
+        now_ns: int,
+    ) -> None:
+        last = pieces[-1][1]
+        try:
+            doc = normalize(raw, last.partition, last.offset, self.config)
+        except DecodeError as exc:
+            self._deadletter(step, last, str(exc), now_ns)
+        else:
+            step.outputs.append(
+                Output(
+                    self.normalized_topic,
+                    doc["service.name"].encode(),
+                    to_json_bytes(doc),
+                    [(ID_HEADER, doc["event.id"].encode())],
+                )
+            )
+        step.done.extend(token for token, _ in pieces)
+
+    def _deadletter(self, step: Step[Token], message: Message, reason: str, now_ns: int) -> None:
+        COUNTERS.add("normalize", "deadletter", reason.split(":", 1)[0])
+        record = deadletter_record(
+            stage="normalize",
+            reason=reason,
+            original=message.value,
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            dataset=None,
+            now_ns=now_ns,
+            redact=self.redact,
+        )
+        step.outputs.append(Output(self.deadletter_topic, message.key, to_json_bytes(record)))
+
+    def __len__(self) -> int:
+        """Open partial runs."""
+        return len(self.joiner)

@@ -1,0 +1,78 @@
+"""The normalize stage: outputs and acknowledgements, including CRI partial runs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from bitacora import rawrecord
+from bitacora.rawrecord import RawRecord
+from bitacora.settings import Settings
+from processors.normalize_stage import ID_HEADER, NormalizeStage
+
+T1 = "2026-11-28T09:00:00.000000001Z"
+KUBE = {"namespace_name": "shop", "pod_name": "review-1", "container_name": "app"}
+
+
+@dataclass(frozen=True)
+class Msg:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+
+
+def msg(offset: int, record: object) -> Msg:
+    raw = RawRecord("kube.review", 1764320000 * 10**9 + offset, record, 1, "peer", "forward")  # type: ignore[arg-type]
+    return Msg("logs.raw", 0, offset, b"review", rawrecord.encode(raw))
+
+
+def stage() -> NormalizeStage[int]:
+    return NormalizeStage(Settings(topic_normalized="n", topic_deadletter="d"))
+
+
+def test_plain_records_are_normalized_and_done_in_order() -> None:
+    s = stage()
+    step = s.process([(1, msg(10, {"message": "a"})), (2, msg(11, {"message": "b"}))], now_ns=0)
+    assert step.done == [1, 2]
+    assert [(o.topic, o.key) for o in step.outputs] == [("n", b"kube"), ("n", b"kube")]
+    docs = [json.loads(o.value) for o in step.outputs]
+    assert [d["message"] for d in docs] == ["a", "b"]
+    assert [o.headers for o in step.outputs] == [
+        [(ID_HEADER, d["event.id"].encode())] for d in docs
+    ]
+
+
+def test_partial_pieces_stay_pending_until_the_run_is_joined() -> None:
+    s = stage()
+    first = s.process([(1, msg(10, {"log": f"{T1} stdout P hello ", "kubernetes": KUBE}))], 0)
+    assert (first.outputs, first.done, len(s)) == ([], [], 1)
+    second = s.process([(2, msg(11, {"log": f"{T1} stdout F world", "kubernetes": KUBE}))], 0)
+    assert second.done == [1, 2]
+    [out] = second.outputs
+    assert json.loads(out.value)["message"] == "hello world"
+    assert len(s) == 0
+
+
+def test_a_stale_partial_run_is_flushed_alone() -> None:
+    s = stage()
+    assert (
+        s.process([(1, msg(10, {"log": f"{T1} stdout P lonely", "kubernetes": KUBE}))], 0).done
+        == []
+    )
+    step = s.process([], now_ns=6_000_000_000)
+    assert step.done == [1]
+    assert json.loads(step.outputs[0].value)["message"] == "lonely"
+
+
+def test_undecodable_and_unnormalizable_inputs_are_dead_lettered_and_done() -> None:
+    s = stage()
+    garbage = Msg("logs.raw", 2, 7, b"k", b"\xc1not msgpack")
+    step = s.process([(1, garbage), (2, msg(12, ["not", "a", "map"]))], now_ns=0)
+    assert step.done == [1, 2]
+    assert [o.topic for o in step.outputs] == ["d", "d"]
+    first, second = (json.loads(o.value)["deadletter"] for o in step.outputs)
+    assert (first["stage"], first["partition"], first["offset"]) == ("normalize", 2, 7)
+    assert "not msgpack" in first["reason"]
+    assert (second["partition"], second["offset"]) == (0, 12)
