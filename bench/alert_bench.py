@@ -76,6 +76,14 @@ class Webhook:
             await self._runner.cleanup()
 
 
+def _write_rules(rid: str, files: dict[str, str]) -> Path:
+    rules_dir = Path(f"/tmp/bitacora-bench/{rid}/rules")
+    rules_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (rules_dir / name).write_text(text)
+    return rules_dir
+
+
 def _processor(env: dict[str, str], rid: str, roles: tuple[str, ...], name: str) -> Component:
     Path(env["BITACORA_PROCESSOR_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
     args = ["processor"]
@@ -90,10 +98,8 @@ async def alert_latency(settings: Settings, probes: int, interval_s: float) -> l
     rid = services.run_id()
     hook = Webhook()
     await hook.start()
-    rules_dir = Path(f"/tmp/bitacora-bench/{rid}/rules")
-    rules_dir.mkdir(parents=True, exist_ok=True)
     service = f"bench{rid}-probe"
-    (rules_dir / "probe.yaml").write_text(PROBE_RULE.format(service=service, url=hook.url))
+    rules_dir = _write_rules(rid, {"probe.yaml": PROBE_RULE.format(service=service, url=hook.url)})
     run = await start_collector(settings, rid, {"BITACORA_RULES_DIR": str(rules_dir)})
     env = run.env
     topics = [env[f"BITACORA_TOPIC_{t}"] for t in ("RAW", "NORMALIZED", "DEADLETTER", "ALERTS")]
@@ -123,7 +129,8 @@ async def alert_latency(settings: Settings, probes: int, interval_s: float) -> l
                     await writer.drain()
                     await asyncio.sleep(interval_s)
                 end = time.monotonic() + 60
-                while time.monotonic() < end and len(_arrived(hook)) < probes:
+                # The webhook fills ``arrivals`` from its own handler: poll it with a deadline.
+                while time.monotonic() < end and len(_arrived(hook)) < probes:  # noqa: ASYNC110
                     await asyncio.sleep(0.05)
         finally:
             writer.close()
@@ -166,12 +173,12 @@ async def rules_drain(settings: Settings, events: int, rule_count: int) -> tuple
     from rules.bench_support import make_events, make_rules
 
     rid = services.run_id()
-    rules_dir = Path(f"/tmp/bitacora-bench/{rid}/rules")
-    rules_dir.mkdir(parents=True, exist_ok=True)
+    files = {}
     for rule in make_rules(rule_count):
         doc = rule.model_dump(mode="json", exclude_unset=True, by_alias=True)
         doc.setdefault("alert", "debug")
-        (rules_dir / f"{rule.name}.yaml").write_text(yaml.safe_dump(doc))
+        files[f"{rule.name}.yaml"] = yaml.safe_dump(doc)
+    rules_dir = _write_rules(rid, files)
     env = services.isolated_env(rid, settings)
     env["BITACORA_RULES_DIR"] = str(rules_dir)
     topics = [env[f"BITACORA_TOPIC_{t}"] for t in ("RAW", "NORMALIZED", "DEADLETTER", "ALERTS")]

@@ -47,6 +47,17 @@ def _frame_name(frame: str) -> str:
     return f"{name} ({short})"
 
 
+def _package(frame: str) -> str:
+    """The top-level package of a frame: ``faust``, ``aiokafka``, ``asyncio``, ``processors``…"""
+    path = frame.partition(" (")[2].rsplit(":", 1)[0]
+    parts = Path(path).parts
+    if "site-packages" in parts:
+        parts = parts[parts.index("site-packages") + 1 :]
+    if not parts:
+        return "?"
+    return parts[0] if len(parts) > 1 else Path(parts[0]).stem
+
+
 def summarize(
     raw: Path,
     top: int = 15,
@@ -54,6 +65,7 @@ def summarize(
 ) -> str:
     """Top frames by self and inclusive share of the samples, as text."""
     self_time: Counter[str] = Counter()
+    by_package: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     total = 0
     for line in raw.read_text(errors="replace").splitlines():
@@ -66,12 +78,15 @@ def summarize(
             continue
         total += count
         self_time[_frame_name(frames[-1])] += count
+        by_package[_package(frames[-1])] += count
         for name in {_frame_name(f) for f in frames if any(o in f for o in ours)}:
             inclusive[name] += count
     if not total:
         return f"{raw}: no samples"
     lines = [f"{raw.name}: {total} samples", "  self time:"]
     lines += [f"    {100 * n / total:5.1f}%  {name}" for name, n in self_time.most_common(top)]
+    lines.append("  self time by package:")
+    lines += [f"    {100 * n / total:5.1f}%  {name}" for name, n in by_package.most_common(top)]
     lines.append("  inclusive (our code):")
     lines += [f"    {100 * n / total:5.1f}%  {name}" for name, n in inclusive.most_common(top)]
     return "\n".join(lines)
