@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -78,6 +79,7 @@ class NotifyService:
         self.handled = 0  # alerts decided (for status pages and tests)
         self.redelivered = 0  # later retries that went through
         self.resent = 0  # Alertmanager re-sends of firing alerts
+        self.am_lock = asyncio.Lock()
         self.actions: list[str] = []  # recent decisions, newest last (bounded)
 
     def start(self) -> Notifier:
@@ -172,22 +174,24 @@ def register_notify(
             if not await service.index(doc):
                 await keep("index", {"id": alert.id, "doc": doc}, 1)
             return
-        raw = table.get(key)
-        now = time.time()
-        silences = service.silences.silences.values()
-        decision = decide(alert, rule, json.loads(raw) if raw else None, silences, now)
-        report = await notifier.deliver(alert, rule) if decision.action == "send" else None
-        if report is not None and report.retry:
-            await keep(
-                "deliver", {"id": alert.id, "alert": alert.model_dump(), "only": report.retry}, 1
-            )
-        state = dict(decision.state)
-        if "alertmanager" in rule.alert and rule.type in _RESOLVING_TYPES:
-            if state.get("status") == "firing" and state.get("sent"):
-                state["am"] = alert.model_dump()
-            else:
-                state.pop("am", None)
-        table[key] = _dumps(state)
+        # Alertmanager re-sends must not overtake a resolve: one lock orders them.
+        guard = service.am_lock if "alertmanager" in rule.alert else contextlib.nullcontext()
+        async with guard:
+            raw = table.get(key)
+            now = time.time()
+            silences = service.silences.silences.values()
+            decision = decide(alert, rule, json.loads(raw) if raw else None, silences, now)
+            report = await notifier.deliver(alert, rule) if decision.action == "send" else None
+            if report is not None and report.retry:
+                payload = {"id": alert.id, "alert": alert.model_dump(), "only": report.retry}
+                await keep("deliver", payload, 1)
+            state = dict(decision.state)
+            if "alertmanager" in rule.alert and rule.type in _RESOLVING_TYPES:
+                if state.get("status") == "firing" and state.get("sent"):
+                    state["am"] = alert.model_dump()
+                else:
+                    state.pop("am", None)
+            table[key] = _dumps(state)
         doc = service.document(alert, decision.action, report, decision.silence)
         if not await service.index(doc):
             await keep("index", {"id": alert.id, "doc": doc}, 1)
@@ -235,16 +239,18 @@ def register_notify(
         notifier = service.start()
         partitions = settings.topic_partitions
         mine = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == alerts_name}
-        for key, raw in list(table.items()):
-            if raw is None or ((murmur2(key) & 0x7FFFFFFF) % partitions) not in mine:
+        for key in list(table.keys()):
+            if ((murmur2(key) & 0x7FFFFFFF) % partitions) not in mine:
                 continue
-            state = json.loads(raw)
-            if state.get("status") != "firing" or "am" not in state:
-                continue
-            alert = Alert.model_validate(state["am"])
-            rule = service.rules.get(alert.rule)
-            if rule is not None:
-                await notifier.deliver(alert, rule, only=["alertmanager"])
-                service.resent += 1
+            async with service.am_lock:
+                raw = table.get(key)  # read again under the lock: a resolve may have won
+                state = json.loads(raw) if raw else {}
+                if state.get("status") != "firing" or "am" not in state:
+                    continue
+                alert = Alert.model_validate(state["am"])
+                rule = service.rules.get(alert.rule)
+                if rule is not None:
+                    await notifier.deliver(alert, rule, only=["alertmanager"])
+                    service.resent += 1
 
     return service
