@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 _RECONNECT_S = 1.0
 _STOP_FLUSH_S = 10.0
+_METADATA_S = 10.0  # a topic Kafka does not know: answer 503 / close, do not hang
 _RETIRE_S = 5.0  # to let a failed producer go
 _COMPRESSIONS = ("none", "gzip", "snappy", "lz4", "zstd")
 
@@ -161,7 +162,7 @@ class Publisher:
         if parts:
             return len(parts)
         try:
-            async with asyncio.timeout(self._settings.idle_timeout_s):
+            async with asyncio.timeout(_METADATA_S):
                 parts = await producer.partitions_for(topic)
         except Exception as exc:  # timeout or a metadata error: Kafka cannot take it
             raise KafkaUnavailable(f"no metadata for topic {topic}: {exc}") from exc
