@@ -156,13 +156,11 @@ def register_notify(
     )
     alerts_name = alerts_topic.get_topic_name()
 
-    async def keep(kind: str, payload: dict[str, Any], attempt: int) -> None:
-        record = {
-            "kind": kind,
-            "attempt": attempt,
-            "not_before": time.time() + retry_delay(attempt, first_retry_s),
-            **payload,
-        }
+    async def keep(
+        kind: str, payload: dict[str, Any], attempt: int, at_least_s: float = 0.0
+    ) -> None:
+        delay = max(retry_delay(attempt, first_retry_s), at_least_s)
+        record = {"kind": kind, "attempt": attempt, "not_before": time.time() + delay, **payload}
         await retry_topic.send(key=str(payload.get("id", "")).encode(), value=_dumps(record))
 
     async def handle(alert: Alert) -> None:
@@ -184,7 +182,7 @@ def register_notify(
             report = await notifier.deliver(alert, rule) if decision.action == "send" else None
             if report is not None and report.retry:
                 payload = {"id": alert.id, "alert": alert.model_dump(), "only": report.retry}
-                await keep("deliver", payload, 1)
+                await keep("deliver", payload, 1, report.retry_after)
             state = dict(decision.state)
             if "alertmanager" in rule.alert and rule.type in _RESOLVING_TYPES:
                 if state.get("status") == "firing" and state.get("sent"):
@@ -232,7 +230,7 @@ def register_notify(
             service.redelivered += len(report.sent)
             if report.retry:
                 payload = {"id": alert.id, "alert": record["alert"], "only": report.retry}
-                await keep("deliver", payload, attempt)
+                await keep("deliver", payload, attempt, report.retry_after)
 
     @app.timer(alertmanager_resend_s, name="notify-alertmanager-resend")  # type: ignore[untyped-decorator]
     async def resend_firing() -> None:

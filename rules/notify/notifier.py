@@ -48,6 +48,7 @@ class DeliveryReport:
     sent: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     permanent: list[str] = field(default_factory=list)
+    retry_after: float = 0.0  # the longest Retry-After a failed destination asked for
 
     @property
     def retry(self) -> list[str]:
@@ -106,6 +107,8 @@ class Notifier:
                 report.failed[name] = str(exc)
                 if exc.permanent:
                     report.permanent.append(name)
+                if exc.retry_after is not None:
+                    report.retry_after = max(report.retry_after, exc.retry_after)
                 log.warning("alert %s to %s failed: %s", alert.id, name, exc)
 
         await asyncio.gather(*(one(name) for name in names))

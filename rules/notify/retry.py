@@ -60,7 +60,9 @@ class RetryPolicy:
     attempts: int = 5
     base_delay: float = 0.5
     max_delay: float = 30.0
-    max_retry_after: float = 300.0
+    # A longer Retry-After is not waited for in the call: the alert is handed back (and
+    # retried later, not before that time) so one slow destination cannot stall the rest.
+    max_retry_after: float = 60.0
     jitter: float = 0.25
 
     def delay(self, attempt: int, retry_after: float | None, rand: float | None = None) -> float:
@@ -81,5 +83,7 @@ async def with_retries(
             return
         except DestinationError as exc:
             if exc.permanent or attempt == policy.attempts - 1:
+                raise
+            if exc.retry_after is not None and exc.retry_after > policy.max_retry_after:
                 raise
             await sleep(policy.delay(attempt, exc.retry_after))

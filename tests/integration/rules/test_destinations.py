@@ -266,3 +266,14 @@ async def test_email_server_down_is_kept_for_retry(session: aiohttp.ClientSessio
     r = rule(alert="email", email=["oncall@flores.test"])
     report = await Notifier(settings, session, FAST).deliver(alert_for(r), r)
     assert report.retry == ["email"]
+
+
+async def test_long_retry_after_hands_the_alert_back_at_once(
+    session: aiohttp.ClientSession,
+) -> None:
+    async with http_receiver() as receiver:
+        receiver.replies = [(429, {"Retry-After": "120"})]
+        r = rule(alert="slack", slack_webhook_url=receiver.url)
+        report = await Notifier(Settings(), session, FAST).deliver(alert_for(r), r)
+        assert (report.retry, report.retry_after) == (["slack"], 120.0)
+        assert len(receiver.requests) == 1
