@@ -21,6 +21,7 @@ State values are compact JSON bytes; a state that did not change is not written 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -101,6 +102,7 @@ class Detector:
         self.routed = 0
         self.evaluated = 0
         self.alerted = 0
+        self.skipped = 0
 
     def alert(self, match: Match) -> Alert:
         """An engine match as an alert."""
@@ -220,7 +222,6 @@ def register_detect(
         use_partitioner=True,
     )
     cache = StateCache()
-    partitions: dict[bytes, int] = {}
 
     async def send_alerts(alerts: list[Alert]) -> None:
         detector.alerted += len(alerts)
@@ -236,24 +237,32 @@ def register_detect(
         async for value in stream:
             try:
                 event = json.loads(value.decode("utf-8", "replace"))
-            except ValueError:
-                continue  # the normalizer only writes JSON: nothing to alert on
-            alerts, records = detector.route(event, time.time())
+                if not isinstance(event, dict):
+                    continue
+                alerts, records = detector.route(event, time.time())
+            except (ValueError, TypeError, AttributeError, KeyError) as exc:
+                # Bad input never stops the flow: this event is skipped, the rest goes on.
+                detector.skipped += 1
+                log.warning("detect: skipping an event (%s)", type(exc).__name__)
+                continue
             await send_alerts(alerts)
             await forward(records)
 
     @app.agent(keyed, name="detect-eval")
     async def detect_eval(stream: Any) -> None:
         async for value in stream:
-            await send_alerts(detector.evaluate(cache, table, value, time.time()))
+            try:
+                alerts = detector.evaluate(cache, table, value, time.time())
+            except (ValueError, TypeError, AttributeError, KeyError) as exc:
+                detector.skipped += 1
+                log.warning("detect: skipping a keyed record (%s)", type(exc).__name__)
+                continue
+            await send_alerts(alerts)
 
+    @functools.lru_cache(maxsize=65536)
     def partition_of(table_key: bytes) -> int:
         # The producer's default partitioner (murmur2), as used for table and keyed topic.
-        partition = partitions.get(table_key)
-        if partition is None:
-            partition = (murmur2(table_key) & 0x7FFFFFFF) % settings.topic_partitions
-            partitions[table_key] = partition
-        return partition
+        return int((murmur2(table_key) & 0x7FFFFFFF) % settings.topic_partitions)
 
     @app.timer(TICK_INTERVAL_S, name="detect-tick")  # type: ignore[untyped-decorator]
     async def detect_tick() -> None:
