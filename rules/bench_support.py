@@ -8,7 +8,10 @@ so n rules cost what n real rules would: most events reach few of them via the p
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from rules.durations import format_timestamp
 from rules.model import Rule
@@ -95,6 +98,17 @@ def _rule(i: int) -> dict[str, Any]:
 def make_rules(n: int) -> list[Rule]:
     """``n`` distinct, valid, realistic rules."""
     return [Rule.model_validate(_rule(i)) for i in range(n)]
+
+
+def write_rules(directory: Path, n: int) -> list[Path]:
+    """Write ``make_rules(n)`` as YAML files (one per rule) for ``BITACORA_RULES_DIR``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        path = directory / f"bench_{i:03d}.yaml"
+        path.write_text(yaml.safe_dump(_rule(i), sort_keys=False), encoding="utf-8")
+        paths.append(path)
+    return paths
 
 
 def make_events(n: int, start: float = 1_800_000_000.0, seed: int = 7) -> list[dict[str, Any]]:

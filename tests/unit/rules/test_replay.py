@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rules.bench_support import make_events, make_rules
 from rules.engine import Engine
 from rules.model import Rule
@@ -62,3 +64,11 @@ def test_bench_rules_are_distinct_and_valid() -> None:
     engine = Engine(rules)
     matches = [m for event in make_events(2000) for m in engine.process(event, T0 + 100)]
     assert matches  # realistic traffic triggers some rules
+
+
+def test_bench_rules_written_as_files_load_back(tmp_path: Path) -> None:
+    from rules.bench_support import write_rules
+    from rules.loader import load_rules
+
+    write_rules(tmp_path, 50)
+    assert [loaded.rule for loaded in load_rules([tmp_path])] == make_rules(50)
