@@ -184,7 +184,7 @@ class Rule(BaseModel):
     index: str | None = None
     use_strftime_index: bool | None = None
     doc_type: str | None = None
-    timestamp_field: Literal["@timestamp"] = "@timestamp"
+    timestamp_field: str | None = None  # event time is always the normalized @timestamp
     timestamp_type: str | None = None
     run_every: Duration | None = None
     query_delay: Duration | None = None
