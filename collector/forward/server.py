@@ -98,6 +98,7 @@ class ForwardServer:
         self._udp: asyncio.DatagramTransport | None = None
         self._handlers: dict[asyncio.Task[Any], _Connection] = {}
         self.port = settings.forward_port
+        self._stopping = False
 
     async def start(self) -> None:
         """Bind TCP (and TLS when configured) and the UDP heartbeat on the same port."""
@@ -118,6 +119,7 @@ class ForwardServer:
 
     async def stop(self) -> None:
         """Stop accepting, let pending requests reach Kafka and be acked, then close."""
+        self._stopping = True
         if self._server is not None:
             self._server.close()
         if self._udp is not None:
@@ -130,6 +132,11 @@ class ForwardServer:
                 task.cancel()
         if self._handlers:
             await asyncio.wait(self._handlers, timeout=_STOP_GRACE_S + 1)
+        stuck = [task for task in self._handlers if not task.done()]
+        for task in stuck:  # e.g. waiting for in-flight budget while Kafka is down
+            task.cancel()
+        if stuck:
+            await asyncio.wait(stuck, timeout=_STOP_GRACE_S + 1)
         if self._server is not None:
             await self._server.wait_closed()
 
@@ -137,6 +144,9 @@ class ForwardServer:
         self._metrics.rejections.inc(SOURCE, reason, amount=amount)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._stopping:
+            writer.transport.abort()
+            return
         if len(self._handlers) >= self._settings.max_connections:
             self._reject("connection_limit")
             writer.transport.abort()
