@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -255,3 +257,48 @@ async def all_docs(session: aiohttp.ClientSession, url: str, pattern: str) -> li
     if status != 200:
         raise AssertionError(f"search {pattern}: HTTP {status}: {payload}")
     return [h["_source"] for h in payload["hits"]["hits"]]
+
+
+def _free_pair(offset: int) -> int:
+    """A free port ``p`` whose companion ``p + offset`` is free too (Kafka controller,
+    OpenSearch transport)."""
+    for _ in range(50):
+        port = free_port()
+        if port + offset < 65536:
+            try:
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port + offset))
+                return port
+            except OSError:
+                continue
+    raise AssertionError("no free port pair")
+
+
+@contextmanager
+def private_stack(
+    base: Settings, services_: tuple[str, ...], state_dir: Path
+) -> Iterator[Settings]:
+    """Our own Kafka and/or OpenSearch on other ports (``bitacora.stack``), so a scenario
+    can stop them without touching the shared stack other tests use; always stopped after.
+
+    Services not listed stay those of ``base``.
+    """
+    from bitacora.stack.services import start_service, stop_service
+
+    changes: dict[str, Any] = {
+        "state_dir": state_dir,
+        "kafka_heap": "512m",
+        "opensearch_heap": "1g",
+    }
+    if "kafka" in services_:
+        changes["kafka_bootstrap"] = f"127.0.0.1:{_free_pair(1)}"
+    if "opensearch" in services_:
+        changes["opensearch_url"] = f"http://127.0.0.1:{_free_pair(100)}"
+    settings = base.model_copy(update=changes)
+    try:
+        for service in services_:
+            start_service(settings, service)
+        yield settings
+    finally:
+        for service in services_:
+            stop_service(settings, service)
