@@ -33,6 +33,7 @@ import faust
 from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]
 
 from bitacora.settings import Settings
+from processors.counters import COUNTERS
 from rules.alerts import Alert, build_alert
 from rules.engine import (
     CompiledRule,
@@ -157,6 +158,7 @@ class Detector:
             return []  # a rule removed since the record was routed
         table_key = f"{crule.name}{SEP}{record['k']}".encode()
         before, state = cache.load(table, table_key)
+        late = state.get("late", 0)
         try:
             matches = observe(crule, record["e"], state, now, record["k"], int(record.get("n", 1)))
         except (AttributeError, KeyError, TypeError, ValueError, IndexError) as exc:
@@ -166,6 +168,9 @@ class Detector:
             )
             state.clear()
             matches = observe(crule, record["e"], state, now, record["k"], int(record.get("n", 1)))
+        if state.get("late", 0) != late:
+            # Beyond the allowed lateness: ignored for windows, counted (see rules.engine).
+            COUNTERS.add("detect", "late_event_ignored", crule.name)
         cache.store(table, table_key, before, state, is_idle(crule, state, now))
         self.evaluated += 1
         return [self.alert(m) for m in matches]
@@ -226,6 +231,7 @@ def register_detect(
     async def send_alerts(alerts: list[Alert]) -> None:
         detector.alerted += len(alerts)
         for alert in alerts:
+            COUNTERS.add("detect", "alert", alert.status)
             await alerts_topic.send(key=alert.dedup_key.encode(), value=alert.to_json())
 
     async def forward(records: list[tuple[bytes, bytes]]) -> None:
@@ -243,6 +249,7 @@ def register_detect(
             except (ValueError, TypeError, AttributeError, KeyError) as exc:
                 # Bad input never stops the flow: this event is skipped, the rest goes on.
                 detector.skipped += 1
+                COUNTERS.add("detect", "skipped", type(exc).__name__)
                 log.warning("detect: skipping an event (%s)", type(exc).__name__)
                 continue
             await send_alerts(alerts)
@@ -255,6 +262,7 @@ def register_detect(
                 alerts = detector.evaluate(cache, table, value, time.time())
             except (ValueError, TypeError, AttributeError, KeyError) as exc:
                 detector.skipped += 1
+                COUNTERS.add("detect", "skipped", type(exc).__name__)
                 log.warning("detect: skipping a keyed record (%s)", type(exc).__name__)
                 continue
             await send_alerts(alerts)

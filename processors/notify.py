@@ -31,6 +31,7 @@ from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]
 
 from bitacora import schema
 from bitacora.settings import Settings
+from processors.counters import COUNTERS
 from processors.silences import SilenceFollower
 from rules.alerts import Alert
 from rules.model import Rule
@@ -195,6 +196,9 @@ def register_notify(
             await keep("index", {"id": alert.id, "doc": doc}, 1)
         service.handled += 1
         service.actions = [*service.actions[-99:], decision.action]
+        COUNTERS.add("notify", "decision", decision.action)
+        for name in report.failed if report else ():
+            COUNTERS.add("notify", "delivery_failed", name)
 
     @app.task  # type: ignore[untyped-decorator]
     async def follow_silences() -> None:

@@ -142,3 +142,15 @@ def test_states_of_removed_rules_go_and_incompatible_states_reset() -> None:
     record = detector.record("burst", "user-service", 1, ev(1))[1]
     assert detector.evaluate(cache, table, record, T0) == []
     assert json.loads(table[f"burst{SEP}user-service".encode()])["w"] == [T0 + 1]
+
+
+def test_late_records_are_counted_for_the_processor_metrics() -> None:
+    from processors.counters import COUNTERS
+
+    detector = Detector(rules(), Settings(allowed_lateness_s=10))
+    table: dict[bytes, bytes] = {}
+    cache = StateCache()
+    before = COUNTERS.get("detect", "late_event_ignored", "burst")
+    detector.evaluate(cache, table, detector.record("burst", "user-service", 1, ev(100))[1], T0)
+    detector.evaluate(cache, table, detector.record("burst", "user-service", 1, ev(80))[1], T0)
+    assert COUNTERS.get("detect", "late_event_ignored", "burst") == before + 1
