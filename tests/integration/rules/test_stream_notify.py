@@ -56,7 +56,7 @@ async def test_retry_later_realert_after_period_and_indexing(
                         "num_events": 3,
                         "timeframe": "10m",
                         "query_key": "service.name",
-                        "realert": "4s",
+                        "realert": "10s",
                         "alert": "post",
                         "http_post_url": f"{receiver.url}/hook",
                     }
@@ -89,7 +89,7 @@ async def test_retry_later_realert_after_period_and_indexing(
                     await until(lambda: service.handled == 2, "the second burst decided")
                     assert service.actions == ["send", "suppressed"]
                     # After the realert period, the next burst pages again.
-                    await until(lambda: time.monotonic() - first_sent > 4.5, "the realert period")
+                    await until(lambda: time.monotonic() - first_sent > 10.5, "the realert period")
                     await events.send(3)
                     await receiver.wait_for(3, DEADLINE_S)
                     await until(lambda: service.handled == 3, "the third burst decided")
