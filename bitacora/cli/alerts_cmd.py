@@ -43,12 +43,26 @@ def silence(rule: str, key: str | None, duration: str, comment: str, topic: str 
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--for") from exc
     settings = Settings()
+    known = _rule_names(settings)
+    if known is not None and rule not in known:
+        click.echo(f"warning: no rule named {rule!r} in the configured rules", err=True)
     record = new_silence(rule, key, seconds, comment, time.time(), getpass.getuser())
     asyncio.run(
         write_silence(settings.kafka_bootstrap, topic or SILENCES_TOPIC, record, record["id"])
     )
     scope = f"key {key!r}" if key else "every key"
     click.echo(f"silenced {rule} ({scope}) until {record['until_text']}  id={record['id']}")
+
+
+def _rule_names(settings: Settings) -> set[str] | None:
+    """Names of the configured rules, or None when they cannot be loaded."""
+    from bitacora.errors import RuleError
+    from rules.loader import load_rules, rules_dir_paths
+
+    try:
+        return {item.rule.name for item in load_rules(rules_dir_paths(settings.rules_dir))}
+    except RuleError:
+        return None
 
 
 @alerts_group.command("unsilence")

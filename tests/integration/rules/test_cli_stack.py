@@ -106,6 +106,11 @@ def test_silence_commands_on_real_kafka(env: None, kafka_bootstrap: str) -> None
         assert "service-silent" in listed.stdout
         bad = runner.invoke(main, ["alerts", "silence", "x", "--for", "soon", "--topic", topic])
         assert bad.exit_code == 2
+        unknown = runner.invoke(
+            main, ["alerts", "silence", "no-such-rule", "--for", "1m", "--topic", topic]
+        )
+        assert unknown.exit_code == 0
+        assert unknown.stderr == "warning: no rule named 'no-such-rule' in the configured rules\n"
     finally:
 
         async def drop() -> None:
