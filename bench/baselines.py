@@ -28,6 +28,7 @@ class Timing:
     events: int
     wall_s: float
     cpu_s: float
+    server_cpu_s: float = float("nan")  # Kafka's or OpenSearch's JVM, when it is ours
 
     @property
     def events_per_s(self) -> float:
@@ -38,6 +39,31 @@ class Timing:
     def events_per_cpu_s(self) -> float:
         """Efficiency."""
         return self.events / self.cpu_s if self.cpu_s > 0 else float("nan")
+
+
+def stack_pid(settings: Settings, service: str) -> int | None:
+    """The pid of the local stack's ``service`` ("kafka" or "opensearch"), if it runs here."""
+    try:
+        from bitacora.stack.services import status
+
+        for entry in status(settings):
+            if entry.service == service and entry.running:
+                return entry.pid
+    except Exception:  # a stack we did not start (Docker, remote): no server CPU figures
+        return None
+    return None
+
+
+def server_cpu(pid: int | None) -> float:
+    """CPU seconds of a server process so far (NaN when unknown)."""
+    from bench.procs import cpu_seconds
+
+    if pid is None:
+        return float("nan")
+    try:
+        return cpu_seconds(pid)
+    except OSError:
+        return float("nan")
 
 
 def raw_values(plans: Sequence[Planned]) -> list[tuple[bytes, bytes]]:
@@ -76,13 +102,15 @@ async def bare_producer(
     try:
         await producer.partitions_for(topic)  # metadata outside the timed part
         await producer.send_and_wait(topic, records[0][1], key=records[0][0])
-        cpu0, t0 = time.process_time(), time.perf_counter()
+        kafka = stack_pid(settings, "kafka")
+        cpu0, t0, k0 = time.process_time(), time.perf_counter(), server_cpu(kafka)
         futures = [await producer.send(topic, value, key=key) for key, value in records]
         await asyncio.gather(*futures)
         wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        kafka_cpu = server_cpu(kafka) - k0
     finally:
         await producer.stop()
-    return Timing(len(records), wall, cpu)
+    return Timing(len(records), wall, cpu, kafka_cpu)
 
 
 async def raw_bulk(
@@ -99,9 +127,11 @@ async def raw_bulk(
     await post_bodies(url, bulk_bodies([docs[i] for i in warm_positions]), concurrency=1)
     rest = [d for i, d in enumerate(docs) if i not in warm_positions]
     bodies = bulk_bodies(rest)
-    cpu0, t0 = time.process_time(), time.perf_counter()
+    opensearch = stack_pid(Settings(opensearch_url=url), "opensearch")
+    cpu0, t0, o0 = time.process_time(), time.perf_counter(), server_cpu(opensearch)
     answered = await post_bodies(url, bodies, concurrency=concurrency)
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    opensearch_cpu = server_cpu(opensearch) - o0
     if answered != len(rest):
         raise RuntimeError(f"raw loader: {answered} of {len(rest)} answered")
-    return Timing(len(rest), wall, cpu)
+    return Timing(len(rest), wall, cpu, opensearch_cpu)

@@ -176,4 +176,5 @@ async def bench_collector(settings: Settings, events: int, per_chunk: int = 500)
         Row("collector_peak_rss_mib", peak_rss, "MiB"),
         Row("bare_producer_events_per_s", bare.events_per_s, "ev/s"),
         Row("bare_producer_events_per_cpu_second", bare.events_per_cpu_s, "ev/cpu-s"),
+        Row("kafka_cpu_s_per_1000_events", 1000 * bare.server_cpu_s / bare.events, "cpu-s"),
     ]
