@@ -53,7 +53,8 @@ def _mvn(args: list[str], layout: config.Layout, echo: Echo, cwd: Path | None = 
         elif line.startswith("[ERROR]") and len(errors) < 3:
             errors.append(line.strip())
     ok = proc.wait() == 0
-    if not ok and errors:
+    missing = any("Could not find artifact" in e or "was not found" in e for e in errors)
+    if not ok and errors and not missing:  # a plain miss is reported by the caller
         echo("  maven: " + errors[0][:300])
     return ok
 
