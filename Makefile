@@ -11,6 +11,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
+	scripts/system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
@@ -34,6 +35,7 @@ unit: install ## unit tests only (no services)
 	$(BIN)/pytest tests/unit -q
 
 test: lint typecheck ## everything CI runs: ruff, mypy --strict, the whole suite on the real stack
+	scripts/system-deps --tests
 	$(BIN)/bitacora stack up
 	$(BIN)/pytest -q -m "not slow" -p no:cacheprovider
 
