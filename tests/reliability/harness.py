@@ -13,7 +13,7 @@ import socket
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -302,3 +302,27 @@ def private_stack(
     finally:
         for service in services_:
             stop_service(settings, service)
+
+
+def deadletter_texts(value: bytes | dict[str, Any]) -> str:
+    """A dead letter as searchable text: its JSON plus its base64 ``original`` decoded
+    (the collector keeps the original bytes base64-encoded; a secret inside is still there)."""
+    import base64
+    import json
+
+    doc = json.loads(value) if isinstance(value, bytes) else value
+    text = json.dumps(doc, ensure_ascii=False)
+    original = doc.get("original") if isinstance(doc, dict) else None
+    if isinstance(original, str):
+        with suppress(ValueError):
+            text += "\n" + base64.b64decode(original, validate=True).decode("utf-8", "replace")
+    return text
+
+
+def mentions_seq(text: str, seq: int) -> bool:
+    """Whether decoded dead-letter text carries ``seq`` (JSON or msgpack ``"seq"`` + int)."""
+    import msgpack
+
+    packed = msgpack.packb("seq") + msgpack.packb(seq)
+    raw = text.encode("utf-8", "replace")
+    return f'"seq": {seq},' in text or f'"seq":{seq},' in text or packed in raw

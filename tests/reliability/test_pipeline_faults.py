@@ -22,6 +22,7 @@ from tests.reliability.clients import send_raw
 from tests.reliability.harness import (
     Pipeline,
     all_docs,
+    deadletter_texts,
     group_lag,
     indexed_seqs,
     loss_and_duplicates,
@@ -206,14 +207,9 @@ async def test_06_field_type_conflict_inside_a_batch(pipeline: Pipeline) -> None
 
 
 async def _deadletters_mentioning(session: aiohttp.ClientSession, url: str, text: str) -> list[str]:
-    """The JSON of every dead letter (any stream) whose document mentions ``text``."""
+    """Every indexed dead letter mentioning ``text``, as text with its original decoded."""
     docs = await all_docs(session, url, schema.DEADLETTER_PATTERN)
-    out = []
-    for doc in docs:
-        blob = json.dumps(doc)
-        if text in blob:
-            out.append(blob)
-    return out
+    return [t for t in map(deadletter_texts, docs) if text in t]
 
 
 async def test_12_invalid_utf8_and_nul_bytes_are_repaired(pipeline: Pipeline) -> None:
