@@ -44,7 +44,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     result = "pass" if report.passed else ("skipped" if report.skipped else "FAIL")
     numbers = numbers_from(report.capstdout, number)
     if report.failed and not numbers:
-        numbers = str(report.longrepr).strip().splitlines()[-1][:160].replace("|", "/")
+        crash = getattr(report.longrepr, "reprcrash", None)
+        message = crash.message if crash is not None else str(report.longrepr)
+        numbers = message.strip().splitlines()[0][:200].replace("|", "/")
     _OUTCOMES[number] = (result, numbers, time.strftime("%Y-%m-%d", time.gmtime()))
 
 
