@@ -59,21 +59,23 @@ async def _http_sender(
     url = f"http://127.0.0.1:{p.http_port}/{p.prefix}-http.app"
     acked: set[int] = set()
     seq = 0
-    async with aiohttp.ClientSession() as session:
+    timeout = aiohttp.ClientTimeout(total=15)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
         while not stop.is_set():
             batch = list(range(seq, seq + 10))
             body = b"\n".join(json.dumps({"source": source, "seq": s}).encode() for s in batch)
             while True:
+                sent_at = time.monotonic()
                 try:
                     async with session.post(
                         url, data=body, headers={"Content-Type": "application/x-ndjson"}
                     ) as r:
-                        statuses.append((time.monotonic(), r.status))
+                        statuses.append((sent_at, r.status))
                         if r.status == 200:
                             acked.update(batch)
                             break
-                except aiohttp.ClientError:
-                    statuses.append((time.monotonic(), 0))
+                except (aiohttp.ClientError, TimeoutError):
+                    statuses.append((sent_at, 0))  # no answer within the client's timeout
                 await asyncio.sleep(0.5)
             seq += 10
             await asyncio.sleep(0.5)
@@ -130,8 +132,8 @@ async def test_03_kafka_stopped_for_60_s_under_load(rel_settings: Settings, tmp_
         )
         assert lost_fwd == []
         assert lost_http == []
-        assert during
-        assert set(during) <= {503, 0}
+        assert during  # requests were sent while Kafka was down
+        assert set(during) == {503}  # answered 503 at once: not hanging (0), never 200
         assert acked_during <= 40  # only chunks Kafka held before it went down (<= 2 s of traffic)
         assert len(fwd_acked) > 0
         assert max(fwd_seen) >= sent - 1  # flow resumed after Kafka came back
