@@ -209,6 +209,8 @@ async def rules_drain(settings: Settings, events: int, rule_count: int) -> tuple
     await bare_producer(settings, env["BITACORA_TOPIC_NORMALIZED"], values)
     group = schema.consumer_group(env["BITACORA_APP_ID"], "alerting")
     processor = _processor(env, rid, ("alerting",), f"rules{rule_count}")
+    profile = MaybeProfile(processor.pid, f"alerting-{rule_count}rules")
+    profile.__enter__()
     try:
         start: tuple[float, float, int] | None = None
         end = time.monotonic() + 600
@@ -232,6 +234,7 @@ async def rules_drain(settings: Settings, events: int, rule_count: int) -> tuple
         wall, cpu = time.perf_counter() - t0, processor.cpu() - cpu0
         return lag0 / wall, lag0 / cpu
     finally:
+        profile.__exit__(None, None, None)
         processor.stop()
         await services.delete_topics(settings.kafka_bootstrap, topics)
 
