@@ -7,7 +7,6 @@ their exact bytes; ``bitacora.rawrecord.decode`` reads it back unchanged.
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import msgpack
 
 from bitacora.rawrecord import FORMAT_VERSION
+from processors.storage.deadletter import deadletter_record
 
 # One shared Packer: building one per request costs more than packing a small request, and
 # the event loop thread is the only user.
@@ -119,20 +119,20 @@ def deadletter(
 ) -> bytes:
     """A dead-letter record (JSON) for an event the collector could not accept.
 
-    ``original`` is the offending bytes (msgpack for forward, the body for HTTP), in base64
-    so any payload survives (and no planted secret is searchable as plain text); only its
-    first ``MAX_ORIGINAL_BYTES`` are kept so the dead letter itself always fits in Kafka
-    (``original_bytes`` tells the full size).
+    The one dead-letter shape of the pipeline (processors.storage.deadletter), so the
+    index role stores it in ``bitacora-deadletter`` as it is: the original (msgpack for
+    forward, the body for HTTP) is redacted before it is kept, and cut to a bounded size so
+    the dead letter always fits in Kafka. Where it came from goes to ``deadletter.source``.
     """
-    doc = {
-        "stage": "collector",
-        "reason": reason,
-        "tag": tag,
-        "received": received_ns,
-        "peer": peer,
-        "transport": transport,
-        "original": base64.b64encode(original[:MAX_ORIGINAL_BYTES]).decode("ascii"),
-        "original_bytes": len(original),
-        "truncated": len(original) > MAX_ORIGINAL_BYTES,
-    }
-    return json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    record = deadletter_record(
+        stage="collector",
+        reason=reason,
+        original=original,
+        topic=None,
+        partition=None,
+        offset=None,
+        dataset=tag,
+        now_ns=received_ns,
+    )
+    record["deadletter"]["source"] = {"peer": peer, "transport": transport}
+    return json.dumps(record, ensure_ascii=False).encode("utf-8")

@@ -264,10 +264,11 @@ async def test_invalid_events_are_dead_lettered_and_the_request_acked(
     raws = await read_raw(kafka_bootstrap, topics[0], 2)
     assert sorted((r.record["ok"], r.position) for r in raws) == [(1, 0), (2, 1)]
     letters = [json.loads(r.value) for r in await read_topic(kafka_bootstrap, topics[1], 2)]
-    assert sorted(d["reason"] for d in letters) == ["bad_record", "bad_time"]
-    assert {(d["stage"], d["tag"], d["transport"]) for d in letters} == {
-        ("collector", "mixed", "forward")
-    }
+    assert sorted(d["deadletter"]["reason"] for d in letters) == ["bad_record", "bad_time"]
+    assert {
+        (d["deadletter"]["stage"], d["event"]["dataset"], d["deadletter"]["source"]["transport"])
+        for d in letters
+    } == {("collector", "mixed", "forward")}
     assert collector.metrics.rejections.get("forward", "bad_time") == 1
     writer.close()
 
@@ -281,8 +282,9 @@ async def test_an_event_too_large_for_kafka_is_dead_lettered(
     assert await _read_until(reader, 1) == [{"ack": "h-1"}]
     raws = await read_raw(kafka_bootstrap, topics[0], 1)
     assert [(r.record, r.position) for r in raws] == [({"small": 1}, 0)]
-    [letter] = [json.loads(r.value) for r in await read_topic(kafka_bootstrap, topics[1], 1)]
-    assert (letter["reason"], letter["truncated"]) == ("record_too_large", True)
+    [doc] = [json.loads(r.value) for r in await read_topic(kafka_bootstrap, topics[1], 1)]
+    letter = doc["deadletter"]
+    assert (letter["reason"], letter["original_truncated"]) == ("record_too_large", True)
     assert letter["original_bytes"] > 2_000_000
     writer.close()
 

@@ -106,7 +106,7 @@ async def test_query_time_and_invalid_items(
         (1_700_000_001 * S, {"a": 2}),
     ]
     letters = [json.loads(r.value) for r in await read_topic(kafka_bootstrap, topics[1], 2)]
-    assert sorted(d["reason"] for d in letters) == ["bad_json", "bad_record"]
+    assert sorted(d["deadletter"]["reason"] for d in letters) == ["bad_json", "bad_record"]
 
 
 async def test_bad_bodies(collector: Collector) -> None:

@@ -17,12 +17,12 @@ from collector.app import Collector
 from collector.metrics import CollectorMetrics
 from collector.publisher import Publisher, partition_for
 from collector.records import (
-    MAX_ORIGINAL_BYTES,
     deadletter,
     raw_records,
     service_of,
     split_oversized,
 )
+from processors.storage.deadletter import MAX_ORIGINAL_BYTES
 
 
 @pytest.mark.parametrize(
@@ -77,22 +77,28 @@ def test_settings_the_collector_refuses(tmp_path: Path) -> None:
 def test_deadletter_document() -> None:
     doc = json.loads(deadletter("bad_time", b"\x92\xa1x\x80", "t.x", 5, "1.2.3.4:1", "forward"))
     assert doc == {
-        "stage": "collector",
-        "reason": "bad_time",
-        "tag": "t.x",
-        "received": 5,
-        "peer": "1.2.3.4:1",
-        "transport": "forward",
-        "original": base64.b64encode(b"\x92\xa1x\x80").decode(),
-        "original_bytes": 4,
-        "truncated": False,
+        "@timestamp": "1970-01-01T00:00:00.000Z",
+        "deadletter": {
+            "stage": "collector",
+            "error_type": "bad_time",
+            "reason": "bad_time",
+            "original": base64.b64encode(b"\x92\xa1x\x80").decode(),
+            "original_encoding": "base64",
+            "original_bytes": 4,
+            "original_truncated": False,
+            "source": {"peer": "1.2.3.4:1", "transport": "forward"},
+        },
+        "event": {"dataset": "t.x"},
     }
 
 
-def test_deadletter_keeps_a_bounded_original() -> None:
+def test_deadletter_keeps_a_bounded_redacted_original() -> None:
     doc = json.loads(deadletter("record_too_large", b"x" * 3_000_000, "t", 1, "p", "http"))
-    assert (doc["original_bytes"], doc["truncated"]) == (3_000_000, True)
-    assert base64.b64decode(doc["original"]) == b"x" * MAX_ORIGINAL_BYTES
+    letter = doc["deadletter"]
+    assert (letter["original_bytes"], letter["original_truncated"]) == (3_000_000, True)
+    assert letter["original"] == "x" * MAX_ORIGINAL_BYTES
+    secret = json.loads(deadletter("bad_json", b'{"password": "hunter2"', "t", 1, "p", "http"))
+    assert "hunter2" not in json.dumps(secret)
 
 
 def test_split_oversized() -> None:
