@@ -20,6 +20,8 @@ RETENTION_DAYS = 14  # Settings.retention_days default
 REPLICAS = 1  # production: one replica per shard
 SHARD_TARGET_GB = 30  # keep shards between 10 and 50 GB
 MIN_REPLICAS_HA = 2  # never fewer than two collectors / processor workers
+NODE_CORES = 8  # OpenSearch data node size
+NODE_STORAGE_TB = 8  # usable disk per data node (hot tier)
 
 
 @dataclass(frozen=True)
@@ -67,11 +69,12 @@ def plan(figures: Figures, multiple: int) -> Plan:
     # Partitions bound the parallelism of each consumer group: room to double the workers.
     partitions = max(6, 2 ** math.ceil(math.log2(2 * max(workers, alerting))))
     os_cores = _ceil(_cores(rate * (1 + REPLICAS), figures.opensearch_docs))
-    nodes = (
-        max(3, math.ceil(os_cores / 8)) if os_cores >= 0 else -1
-    )  # 8-core data nodes, at least 3 for quorum
     per_day_bytes = rate * 86_400 * STORED_BYTES_PER_EVENT
     storage_tb = per_day_bytes * RETENTION_DAYS * (1 + REPLICAS) / 1e12
+    # Enough nodes for the indexing CPU and for the disk, at least three for quorum.
+    by_cpu = math.ceil(os_cores / NODE_CORES)
+    by_disk = math.ceil(storage_tb / NODE_STORAGE_TB)
+    nodes = max(3, by_cpu, by_disk) if os_cores >= 0 else -1
     shards_per_day = max(1, math.ceil(per_day_bytes / (SHARD_TARGET_GB * 1e9)))
     return Plan(
         multiple, rate, collectors, workers, alerting, partitions, os_cores, nodes,
@@ -100,7 +103,8 @@ def table(figures: Figures, multiples: tuple[int, ...] = (1, 10, 100, 1000)) -> 
     """A markdown table of the plans."""
     head = (
         "| volume | events/s | collectors | processor workers | alerting workers (50 rules) "
-        "| partitions | OpenSearch cores (1 replica) | data nodes (8 cores) | storage 14 d (TB) "
+        "| partitions | OpenSearch cores (1 replica) | data nodes (8 cores, 8 TB) "
+        "| storage 14 d (TB) "
         "| 30 GB shards/day |\n|---|---|---|---|---|---|---|---|---|---|"
     )
     lines = [head]

@@ -26,7 +26,11 @@ def test_plan_scales_with_volume() -> None:
     assert big.partitions == 64
     assert big.partitions >= 2 * big.processor_workers
     assert big.opensearch_cores == math.ceil(2 * 200_000 / 10_000 / 0.7)
-    assert big.opensearch_nodes == math.ceil(big.opensearch_cores / 8)
+    # 179 TB for 14 days with a replica: the disk, not the CPU, sizes the cluster.
+    assert big.storage_tb == round(200_000 * 86_400 * 370 * 14 * 2 / 1e12, 2)
+    assert big.opensearch_nodes == max(
+        math.ceil(big.opensearch_cores / 8), math.ceil(big.storage_tb / 8)
+    )
     assert small.opensearch_nodes == 3  # quorum
 
 
