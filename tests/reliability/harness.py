@@ -306,17 +306,30 @@ def private_stack(
 
 def deadletter_texts(value: bytes | dict[str, Any]) -> str:
     """A dead letter as searchable text: its JSON plus its base64 ``original`` decoded
-    (the collector keeps the original bytes base64-encoded; a secret inside is still there)."""
+    (kept base64-encoded, possibly truncated: a secret inside is still there)."""
     import base64
     import json
 
     doc = json.loads(value) if isinstance(value, bytes) else value
     text = json.dumps(doc, ensure_ascii=False)
-    original = doc.get("original") if isinstance(doc, dict) else None
+    inner = doc.get("deadletter") if isinstance(doc.get("deadletter"), dict) else doc
+    original = inner.get("original")
     if isinstance(original, str):
+        usable = original[: len(original) // 4 * 4]  # a truncated original: whole quanta only
         with suppress(ValueError):
-            text += "\n" + base64.b64decode(original, validate=True).decode("utf-8", "replace")
+            text += "\n" + base64.b64decode(usable, validate=True).decode(
+                "utf-8", "surrogateescape"
+            )
     return text
+
+
+def deadletter_reason(value: bytes) -> str:
+    """The reason of a dead letter (either shape: flat, or under ``deadletter``)."""
+    import json
+
+    doc = json.loads(value)
+    inner = doc.get("deadletter") if isinstance(doc.get("deadletter"), dict) else doc
+    return str(inner.get("reason", "?"))
 
 
 def mentions_seq(text: str, seq: int) -> bool:
@@ -324,5 +337,5 @@ def mentions_seq(text: str, seq: int) -> bool:
     import msgpack
 
     packed = msgpack.packb("seq") + msgpack.packb(seq)
-    raw = text.encode("utf-8", "replace")
+    raw = text.encode("utf-8", "surrogateescape")
     return f'"seq": {seq},' in text or f'"seq":{seq},' in text or packed in raw

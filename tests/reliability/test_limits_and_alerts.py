@@ -19,6 +19,7 @@ from tests.reliability.clients import send_raw
 from tests.reliability.harness import (
     Pipeline,
     all_docs,
+    deadletter_reason,
     deadletter_texts,
     indexed_seqs,
     mentions_seq,
@@ -73,7 +74,7 @@ async def test_07_record_with_5000_keys_50_levels_and_a_10_mb_field(pipeline: Pi
                 text = deadletter_texts(value)
                 for seq in records:
                     if mentions_seq(text, seq):
-                        where.setdefault(seq, "deadletter:" + json.loads(value).get("reason", "?"))
+                        where.setdefault(seq, f"deadletter:{deadletter_reason(value)}")
             progress.clear()
             progress.update(where)
             return where if set(records) <= set(where) else None
