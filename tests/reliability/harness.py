@@ -310,9 +310,10 @@ def deadletter_texts(value: bytes | dict[str, Any]) -> str:
     import base64
     import json
 
-    doc = json.loads(value) if isinstance(value, bytes) else value
+    doc: dict[str, Any] = json.loads(value) if isinstance(value, bytes) else value
     text = json.dumps(doc, ensure_ascii=False)
-    inner = doc.get("deadletter") if isinstance(doc.get("deadletter"), dict) else doc
+    nested = doc.get("deadletter")
+    inner: dict[str, Any] = nested if isinstance(nested, dict) else doc
     original = inner.get("original")
     if isinstance(original, str):
         usable = original[: len(original) // 4 * 4]  # a truncated original: whole quanta only
@@ -327,8 +328,9 @@ def deadletter_reason(value: bytes) -> str:
     """The reason of a dead letter (either shape: flat, or under ``deadletter``)."""
     import json
 
-    doc = json.loads(value)
-    inner = doc.get("deadletter") if isinstance(doc.get("deadletter"), dict) else doc
+    doc: dict[str, Any] = json.loads(value)
+    nested = doc.get("deadletter")
+    inner: dict[str, Any] = nested if isinstance(nested, dict) else doc
     return str(inner.get("reason", "?"))
 
 
