@@ -26,7 +26,7 @@ class Outcome:
 async def send_raw(
     port: int, payload: bytes, *, wait_s: float = 3.0, half_close: bool = True
 ) -> Outcome:
-    """Send ``payload`` on a new connection; collect replies until EOF or ``wait_s``.
+    """Send ``payload`` on a new connection; collect replies until an ack, EOF or ``wait_s``.
 
     With ``half_close`` we shut our writing side after the payload (as a client that is
     done), so a server waiting for the rest of a truncated frame sees EOF.
@@ -53,6 +53,8 @@ async def send_raw(
                 break
             unpacker.feed(data)
             replies.extend(unpacker)
+            if any(isinstance(r, dict) and "ack" in r for r in replies):
+                break  # the request was answered: no need to wait out ``wait_s``
     except (ConnectionError, OSError):
         closed = True
     finally:
