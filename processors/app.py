@@ -66,3 +66,31 @@ def create_app(settings: Settings, role: Role) -> faust.App:
 def raw_topic(app: faust.App, name: str) -> Any:
     """A topic of raw bytes (no faust serialization: our own formats are bytes)."""
     return app.topic(name, key_type=bytes, value_type=bytes, value_serializer="raw")
+
+
+def internal_topic(app: faust.App, suffix: str, settings: Settings) -> Any:
+    """A raw-bytes topic private to this app (``<app id>-<suffix>``), created by faust."""
+    return app.topic(
+        f"{app.conf.id}-{suffix}",
+        key_type=bytes,
+        value_type=bytes,
+        value_serializer="raw",
+        partitions=settings.topic_partitions,
+        internal=True,
+    )
+
+
+def state_table(app: faust.App, name: str, settings: Settings) -> Any:
+    """A bytes → bytes faust table backed by a changelog topic.
+
+    ``use_partitioner``: a key's changelog partition is the one the producer's partitioner
+    picks, so timers may update it outside the stream's iteration.
+    """
+    return app.Table(
+        name,
+        default=None,
+        key_type=bytes,
+        value_type=bytes,
+        partitions=settings.topic_partitions,
+        use_partitioner=True,
+    )

@@ -33,6 +33,7 @@ import faust
 from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]
 
 from bitacora.settings import Settings
+from processors.app import internal_topic, state_table
 from processors.counters import COUNTERS
 from rules.alerts import Alert, build_alert
 from rules.engine import (
@@ -209,23 +210,9 @@ def register_detect(
     alerts go out keyed by their ``dedup_key`` so the notify agent sees a key in order.
     """
     detector = Detector(rules, settings)
-    keyed_name = f"{app.conf.id}-detect-keyed"
-    keyed = app.topic(
-        keyed_name,
-        key_type=bytes,
-        value_type=bytes,
-        value_serializer="raw",
-        partitions=settings.topic_partitions,
-        internal=True,
-    )
-    table = app.Table(
-        "detect-state",
-        default=None,
-        key_type=bytes,
-        value_type=bytes,
-        partitions=settings.topic_partitions,
-        use_partitioner=True,
-    )
+    keyed = internal_topic(app, "detect-keyed", settings)
+    keyed_name = keyed.get_topic_name()
+    table = state_table(app, "detect-state", settings)
     cache = StateCache()
 
     async def send_alerts(alerts: list[Alert]) -> None:

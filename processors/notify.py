@@ -31,6 +31,7 @@ from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]
 
 from bitacora import schema
 from bitacora.settings import Settings
+from processors.app import internal_topic, state_table
 from processors.counters import COUNTERS
 from processors.silences import SilenceFollower
 from rules.alerts import Alert
@@ -139,22 +140,8 @@ def register_notify(
     ``alertmanager_resend_s`` how often firing Alertmanager alerts are re-sent.
     """
     service = NotifyService(settings, rules, destinations, policy, alerts_index, silences_topic)
-    retry_topic = app.topic(
-        f"{app.conf.id}-notify-retry",
-        key_type=bytes,
-        value_type=bytes,
-        value_serializer="raw",
-        partitions=settings.topic_partitions,
-        internal=True,
-    )
-    table = app.Table(
-        "notify-state",
-        default=None,
-        key_type=bytes,
-        value_type=bytes,
-        partitions=settings.topic_partitions,
-        use_partitioner=True,
-    )
+    retry_topic = internal_topic(app, "notify-retry", settings)
+    table = state_table(app, "notify-state", settings)
     alerts_name = alerts_topic.get_topic_name()
 
     async def keep(
