@@ -46,8 +46,8 @@ def format_status(status: Status, since: Status, elapsed_s: float) -> str:
 
 async def read_status(settings: Settings) -> Status:
     """Take one reading from Kafka and OpenSearch."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-untyped]
-    from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient
 
     topics = {
         "raw": settings.topic_raw,

@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
-from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]
+from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import murmur2
 
 from bitacora.errors import BitacoraError, ConfigError
 from bitacora.settings import Settings

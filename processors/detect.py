@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import faust
-from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]
+from aiokafka.partitioner import murmur2
 
 from bitacora.settings import Settings
 from processors.app import internal_topic, state_table

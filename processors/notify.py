@@ -27,7 +27,7 @@ from typing import Any
 
 import aiohttp
 import faust
-from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]
+from aiokafka.partitioner import murmur2
 
 from bitacora import schema
 from bitacora.settings import Settings

@@ -19,8 +19,8 @@ from typing import Any, Final
 import aiohttp
 
 # aiokafka ships no type information (no py.typed marker).
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
-from aiokafka.errors import for_code  # type: ignore[import-untyped]
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import for_code
 
 from bitacora import schema
 from bitacora.errors import StackError

@@ -9,8 +9,8 @@ from typing import Any
 
 import aiohttp
 import msgpack
-from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]
-from aiokafka.protocol.group import MemberAssignment  # type: ignore[import-untyped]
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.protocol.group import MemberAssignment
 from fluent.sender import FluentSender
 
 from bench import services

@@ -15,7 +15,7 @@ from typing import Any
 
 import msgpack
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bitacora import rawrecord
 from bitacora.settings import Settings

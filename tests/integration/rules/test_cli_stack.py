@@ -11,7 +11,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]
+from aiokafka.admin import AIOKafkaAdminClient
 from click.testing import CliRunner
 from opensearchpy import OpenSearch
 

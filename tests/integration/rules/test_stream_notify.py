@@ -9,8 +9,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
-from aiokafka.admin import NewTopic  # type: ignore[import-untyped]
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import NewTopic
 from opensearchpy import OpenSearch
 
 from bitacora.settings import Settings
