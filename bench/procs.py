@@ -72,7 +72,13 @@ class Component:
         self._log = log
         env = {**os.environ, **self.env}
         self.proc = subprocess.Popen(
-            [BITACORA, *self.args], env=env, stdout=log, stderr=subprocess.STDOUT
+            [BITACORA, *self.args],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            # Own session: a signal meant for the runner's process group (Ctrl-C, a
+            # timeout) must not reach the components, nor theirs the runner.
+            start_new_session=True,
         )
         return self
 
