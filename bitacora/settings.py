@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     max_frame_bytes: int = Field(default=6 * 1024 * 1024, ge=1024)
     max_decompressed_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     max_http_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    http_publish_timeout_s: float = Field(default=10.0, gt=0)  # then 503: the client retries
     max_connections: int = Field(default=1024, ge=1)
     idle_timeout_s: float = Field(default=300.0, gt=0)
     max_inflight_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)

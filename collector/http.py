@@ -208,7 +208,10 @@ class HttpSource:
         events, bad_records = to_events(items, default_ns)
         rejects += bad_records
         peer = request.remote or ""
-        records = raw_records(tag, events, received, peer, SOURCE, None)
+        # An Idempotency-Key makes a retried request map to the same event ids (as a
+        # forward chunk id does), so a retry after a 503 or a lost answer is not doubled.
+        key = request.headers.get("Idempotency-Key")
+        records = raw_records(tag, events, received, peer, SOURCE, f"http:{key}" if key else None)
         records, too_large = split_oversized(records, self._publisher.record_limit)
         rejects += [(TOO_LARGE, value) for value in too_large]
         letters = [deadletter(r, original, tag, received, peer, SOURCE) for r, original in rejects]
@@ -216,8 +219,11 @@ class HttpSource:
             self._reject(reason)
         extra = await self._budget.acquire(max(0, len(body) - taken))
         try:
-            await self._publisher.publish(records, letters)
-        except KafkaUnavailable:
+            # Bounded: while Kafka is unreachable the client learns it (503) in time to
+            # retry, instead of waiting for the producer's own request timeout.
+            async with asyncio.timeout(self._settings.http_publish_timeout_s):
+                await self._publisher.publish(records, letters)
+        except (KafkaUnavailable, TimeoutError):
             metrics.publish_failures.inc(SOURCE)
             return web.Response(status=503, text="Kafka cannot take the events now; retry\n")
         finally:

@@ -92,6 +92,28 @@ async def test_batches_keep_order_and_positions(
     ]
 
 
+async def test_a_retry_with_the_same_idempotency_key_maps_to_the_same_event_ids(
+    collector: Collector, kafka_bootstrap: str, topics: tuple[str, str]
+) -> None:
+    body = b'{"message": "a"}\n{"message": "b"}\n'
+    headers = {"Content-Type": "application/x-ndjson", "Idempotency-Key": "req-7"}
+    assert await post(collector, "/orders", body, headers) == (200, "")
+    assert await post(collector, "/orders", body, headers) == (200, "")
+    assert await post(collector, "/orders", body, {"Content-Type": "application/x-ndjson"}) == (
+        200,
+        "",
+    )
+    raws = await read_raw(kafka_bootstrap, topics[0], 6)
+    assert [(r.chunk, r.position) for r in raws] == [
+        ("http:req-7", 0),
+        ("http:req-7", 1),
+        ("http:req-7", 0),
+        ("http:req-7", 1),
+        (None, 0),
+        (None, 1),
+    ]
+
+
 async def test_query_time_and_invalid_items(
     collector: Collector, kafka_bootstrap: str, topics: tuple[str, str]
 ) -> None:
