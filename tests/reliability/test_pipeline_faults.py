@@ -333,3 +333,7 @@ async def test_13_planted_secrets_are_not_findable(pipeline: Pipeline) -> None:
     assert {k: v for k, v in hits.items() if v != 0} == {}
     assert len(logs) == len(records)
     assert any("[REDACTED" in t for t in logs)
+    print(
+        f"scenario 13: {len(s)} planted secrets in {len(records)} records and a dead letter: "
+        "none findable in logs, dead letters or alerts (phrase search and decoded originals)"
+    )
