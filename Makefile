@@ -46,9 +46,9 @@ bench: install ## benchmarks (ratios against baselines measured in the same run)
 bench-smoke: install ## a small benchmark run, as in CI
 	$(BIN)/python -m bench.run --smoke
 
-soak: install ## the long reliability scenarios
+soak: install ## the long reliability scenarios; records results in docs/reliability.md
 	$(BIN)/bitacora stack up
-	$(BIN)/pytest -q -m slow tests/reliability
+	BITACORA_RELIABILITY_REPORT=1 $(BIN)/pytest -q -m slow tests/reliability
 
 stack-up: install ## start the local Kafka and OpenSearch
 	$(BIN)/bitacora stack up
