@@ -31,6 +31,24 @@ class Role(StrEnum):
 
 ALL_ROLES: tuple[Role, ...] = (Role.NORMALIZE, Role.INDEX, Role.ALERTING)
 
+# The alerting role's own topics (``<app id>-<suffix>``) and changelog-backed tables.
+# Created before faust starts (see processors.worker): faust ignores a topic that its
+# consumer subscribes to before the broker's metadata shows it.
+DETECT_KEYED = "detect-keyed"
+NOTIFY_RETRY = "notify-retry"
+DETECT_STATE = "detect-state"
+NOTIFY_STATE = "notify-state"
+INTERNAL_TOPICS: dict[Role, tuple[str, ...]] = {Role.ALERTING: (DETECT_KEYED, NOTIFY_RETRY)}
+STATE_TABLES: dict[Role, tuple[str, ...]] = {Role.ALERTING: (DETECT_STATE, NOTIFY_STATE)}
+
+
+def internal_topic_names(settings: Settings, role: Role) -> tuple[list[str], list[str]]:
+    """(plain, compacted) names of the topics faust creates for ``role``'s app."""
+    app_id = schema.consumer_group(settings.app_id, role.value)
+    plain = [f"{app_id}-{suffix}" for suffix in INTERNAL_TOPICS.get(role, ())]
+    changelogs = [f"{app_id}-{table}-changelog" for table in STATE_TABLES.get(role, ())]
+    return plain, changelogs
+
 
 def create_app(settings: Settings, role: Role) -> faust.App:
     """A faust app for one role, configured for at-least-once delivery with bounded memory."""

@@ -33,7 +33,7 @@ import faust
 from aiokafka.partitioner import murmur2
 
 from bitacora.settings import Settings
-from processors.app import internal_topic, state_table
+from processors.app import DETECT_KEYED, DETECT_STATE, internal_topic, state_table
 from processors.counters import COUNTERS
 from rules.alerts import Alert, build_alert
 from rules.engine import (
@@ -210,9 +210,9 @@ def register_detect(
     alerts go out keyed by their ``dedup_key`` so the notify agent sees a key in order.
     """
     detector = Detector(rules, settings)
-    keyed = internal_topic(app, "detect-keyed", settings)
+    keyed = internal_topic(app, DETECT_KEYED, settings)
     keyed_name = keyed.get_topic_name()
-    table = state_table(app, "detect-state", settings)
+    table = state_table(app, DETECT_STATE, settings)
     cache = StateCache()
 
     async def send_alerts(alerts: list[Alert]) -> None:

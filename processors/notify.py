@@ -31,7 +31,7 @@ from aiokafka.partitioner import murmur2
 
 from bitacora import schema
 from bitacora.settings import Settings
-from processors.app import internal_topic, state_table
+from processors.app import NOTIFY_RETRY, NOTIFY_STATE, internal_topic, state_table
 from processors.counters import COUNTERS
 from processors.silences import SilenceFollower
 from rules.alerts import Alert
@@ -140,8 +140,8 @@ def register_notify(
     ``alertmanager_resend_s`` how often firing Alertmanager alerts are re-sent.
     """
     service = NotifyService(settings, rules, destinations, policy, alerts_index, silences_topic)
-    retry_topic = internal_topic(app, "notify-retry", settings)
-    table = state_table(app, "notify-state", settings)
+    retry_topic = internal_topic(app, NOTIFY_RETRY, settings)
+    table = state_table(app, NOTIFY_STATE, settings)
     alerts_name = alerts_topic.get_topic_name()
 
     async def keep(

@@ -8,6 +8,7 @@ service cannot be reached (with or without ``CI``).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import Iterator
@@ -70,6 +71,35 @@ def _wait_reachable(kafka_bootstrap: str, opensearch_url: str) -> None:
     )
 
 
+def _set_up(kafka_bootstrap: str, opensearch_url: str) -> None:
+    """``bitacora setup`` once per session, as `make run` does (the index templates must
+    exist before a component writes its first document, on a fresh stack too), and one
+    consumer-group commit, so a fresh Kafka creates ``__consumer_offsets`` (50 partitions)
+    here rather than inside the first test's deadline."""
+    from aiokafka import AIOKafkaConsumer
+
+    from processors.storage.setup import setup
+
+    settings = Settings(kafka_bootstrap=kafka_bootstrap, opensearch_url=opensearch_url)
+
+    async def prepare() -> None:
+        await setup(settings, progress=lambda _line: None)
+        consumer = AIOKafkaConsumer(
+            settings.topic_raw,
+            bootstrap_servers=kafka_bootstrap,
+            group_id="bitacora-tests-warmup",
+            enable_auto_commit=False,
+        )
+        await consumer.start()
+        try:
+            await consumer.getmany(timeout_ms=500)
+            await consumer.commit()
+        finally:
+            await consumer.stop()
+
+    asyncio.run(prepare())
+
+
 @pytest.fixture(scope="session")
 def stack_endpoints() -> Iterator[tuple[str, str]]:
     """(kafka bootstrap, OpenSearch URL) of a reachable real stack, for the whole session."""
@@ -106,6 +136,7 @@ def stack_endpoints() -> Iterator[tuple[str, str]]:
     assert opensearch is not None
     try:
         _wait_reachable(kafka, opensearch)
+        _set_up(kafka, opensearch)
         yield kafka, opensearch
     finally:
         for container in containers:
