@@ -70,6 +70,16 @@ def time_range(start_ns: int | None, end_ns: int | None, *, end_inclusive: bool 
     return {"range": {"@timestamp": bounds}}
 
 
+def query_between(params: SearchParams, start_ns: int | None, end_ns: int | None) -> Body:
+    """:func:`build_query` with the time range given in nanoseconds instead of ``params``'."""
+    query = build_query(params, with_time=False)
+    clause = time_range(start_ns, end_ns)
+    if query == {"match_all": {}}:
+        return {"bool": {"must": [], "filter": [clause]}}
+    query["bool"]["filter"].append(clause)
+    return query
+
+
 def build_query(params: SearchParams, *, with_time: bool = True) -> Body:
     """The ``query`` part: query_string plus service, level, trace and time filters."""
     must: list[Body] = []
@@ -170,19 +180,7 @@ def pick_interval(span: timedelta, buckets: int = 60) -> tuple[str, int]:
 
 def histogram_body(params: SearchParams, start_ns: int, end_ns: int, interval: str) -> Body:
     """Counts per ``interval`` between ``start_ns`` and ``end_ns``, empty buckets included."""
-    bounded = SearchParams(
-        query=params.query,
-        services=params.services,
-        level=params.level,
-        trace_id=params.trace_id,
-        index=params.index,
-    )
-    query = build_query(bounded, with_time=False)
-    clause = time_range(start_ns, end_ns)
-    if query == {"match_all": {}}:
-        query = {"bool": {"must": [], "filter": [clause]}}
-    else:
-        query["bool"]["filter"].append(clause)
+    query = query_between(params, start_ns, end_ns)
     return {
         "size": 0,
         "query": query,
@@ -241,20 +239,7 @@ def follow_body(
     params: SearchParams, since_ns: int, size: int, search_after: list[Any] | None
 ) -> Body:
     """One page of a ``--tail`` poll: events at or after ``since_ns``, oldest first."""
-    bounded = SearchParams(
-        query=params.query,
-        services=params.services,
-        level=params.level,
-        trace_id=params.trace_id,
-        index=params.index,
-        fields=params.fields,
-    )
-    query = build_query(bounded, with_time=False)
-    clause = time_range(since_ns, None)
-    if query == {"match_all": {}}:
-        query = {"bool": {"must": [], "filter": [clause]}}
-    else:
-        query["bool"]["filter"].append(clause)
+    query = query_between(params, since_ns, None)
     body: Body = {
         "size": size,
         "query": query,
