@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from operator import itemgetter
 from typing import Any, Final
 
@@ -12,6 +11,7 @@ from processors.normalize.config import DEFAULT_CONFIG, NormalizeConfig
 from processors.normalize.extract import Candidate, check, checker_for, collect, pop_paths
 from processors.normalize.fields import Builder, to_text
 from processors.normalize.ids import event_id
+from processors.normalize.jsonbytes import to_json_bytes
 from processors.normalize.levels import (
     DEFAULT_LEVEL,
     ERROR_LEVEL,
@@ -244,12 +244,6 @@ def _normalize(
             doc["labels"] = labels
     builder.finish()
     return doc
-
-
-def to_json_bytes(doc: dict[str, Any]) -> bytes:
-    """Compact UTF-8 JSON of a normalized document (for logs.normalized and bulk bodies)."""
-    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
-    return text.encode("utf-8", "replace")
 
 
 __all__ = ["normalize", "to_json_bytes"]
