@@ -39,7 +39,8 @@ INGRESS_KUBE = dict(KUBE, container_name="controller", labels={"app": "ingress-n
 
 
 def _hex(i: int, width: int) -> str:
-    return f"{i * 2654435761 % 16**width:0{width}x}"
+    # Spread over the whole width like a random id (no long runs of leading zeros).
+    return f"{(i + 1) * 0x9E3779B97F4A7C15F39CC0605CEDC835 % 16**width:0{width}x}"
 
 
 def json_app(i: int) -> dict[str, object]:
