@@ -1,0 +1,99 @@
+"""The redaction pre-check is sound: whenever ``redact`` would change a text,
+``may_need_redaction`` says so (it may say so for more texts, never for fewer)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from processors.normalize import NormalizeConfig, normalize
+from processors.normalize.redact import may_need_redaction, redact
+from tests.unit.normalize.support import raw
+from tests.unit.normalize.test_redact import CONFIG, SECRETS
+
+PLAIN = NormalizeConfig()
+# Neighbours a secret may touch: ASCII punctuation, non-ASCII letters and symbols whose
+# UTF-8 bytes include Latin-1 letters (lead bytes 0xC3-0xE2, continuation 0xAA/0xB5/0xBA).
+NEIGHBOURS = [
+    "",
+    " ",
+    "\n",
+    "=",
+    ":",
+    "€",
+    "é",
+    "Ū",
+    "ŵ",
+    "ź",
+    "ª",
+    "µ",
+    "中",
+    "\x00",
+    "%",
+    "\ud800",
+]
+CARDS = ["4111111111111111", "4111 1111 1111 1111", "5555-5555-5555-4444", "378282246310005"]
+
+
+@pytest.mark.parametrize("card", CARDS)
+@pytest.mark.parametrize("before", NEIGHBOURS)
+@pytest.mark.parametrize("after", NEIGHBOURS)
+def test_a_card_next_to_any_character_is_caught(card: str, before: str, after: str) -> None:
+    text = f"paid {before}{card}{after} ok"
+    if redact(text, PLAIN) != text:
+        assert may_need_redaction(text, PLAIN)
+
+
+@pytest.mark.parametrize("neighbour", ["€", "é", "Ū", "中"])
+def test_a_card_glued_to_a_non_ascii_character_is_redacted_in_the_document(
+    neighbour: str,
+) -> None:
+    for message in (
+        f"paid with 4111111111111111{neighbour} ok",
+        f"paid {neighbour}4111111111111111",
+    ):
+        doc = normalize(raw({"message": message}), 0, 0)
+        assert "4111111111111111" not in doc["message"]
+        assert "[REDACTED:card]" in doc["message"]
+
+
+@pytest.mark.parametrize(("text", "canary", "kind"), SECRETS)
+@pytest.mark.parametrize("before", NEIGHBOURS)
+def test_every_secret_kind_passes_the_precheck(
+    text: str, canary: str, kind: str, before: str
+) -> None:
+    planted = f"{before}{text}{before}"
+    if before in ("", " ", "\n"):  # glued to a letter, some rules rightly do not apply
+        assert redact(planted, CONFIG) != planted
+    if redact(planted, CONFIG) != planted:
+        assert may_need_redaction(planted, CONFIG)
+
+
+fragments = st.sampled_from(
+    [
+        *(text for text, _, _ in SECRETS),
+        *CARDS,
+        *NEIGHBOURS,
+        "1795856400123",
+        "2026-11-28 09:00:00",
+        "token",
+        "Bearer",
+        "%3D",
+        "%20",
+        "eyJ",
+        "AKIA",
+        "4111",
+        "-",
+        " ",
+    ]
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(parts=st.lists(fragments | st.text(max_size=6), max_size=8))
+def test_redact_never_changes_a_text_the_precheck_passes(parts: list[str]) -> None:
+    text = "".join(parts)
+    for config in (PLAIN, CONFIG):
+        if not may_need_redaction(text, config):
+            assert redact(text, config) == text
