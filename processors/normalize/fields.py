@@ -29,7 +29,7 @@ from functools import lru_cache
 from typing import Any, Final
 
 from processors.normalize.config import MAX_KEY_CHARS, NormalizeConfig
-from processors.normalize.redact import may_need_redaction, redact, secret_kind_for_key
+from processors.normalize.redact import any_may_need_redaction, redact, secret_kind_for_key
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _MARKER: Final = "…[truncated {} bytes]"
@@ -254,15 +254,15 @@ class Builder:
         if not slots:
             return
         try:
-            joined = "\x00".join([container[key] for container, key, _ in slots])
+            need = any_may_need_redaction([container[key] for container, key, _ in slots], config)
         except TypeError:
             # Two record keys cleaned to the same label key and the later value (not a
             # string) replaced the earlier one: forget the stale slots.
             slots = [slot for slot in slots if type(slot[0][slot[1]]) is str]
             self.long = [slot for slot in self.long if type(slot[0][slot[1]]) is str]
-            joined = "\x00".join([container[key] for container, key, _ in slots])
+            need = any_may_need_redaction([container[key] for container, key, _ in slots], config)
         long = self.long
-        if may_need_redaction(joined, config):
+        if need:
             for slot in slots:
                 container, key, _ = slot
                 before = container[key]

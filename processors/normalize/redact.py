@@ -168,6 +168,41 @@ def may_need_redaction(text: str, config: NormalizeConfig) -> bool:
     return any(pattern.search(text) for pattern in config.compiled_patterns)
 
 
+# Short strings known to pass the pre-check under the built-in rules: field values such as
+# host, pod, logger or user-agent names repeat from event to event. Bounded (cleared when
+# full) in entries and, through _CLEAN_MAX_CHARS, in memory.
+_CLEAN: dict[str, None] = {}
+_CLEAN_MAX: Final = 8192
+_CLEAN_MAX_CHARS: Final = 256
+
+
+def any_may_need_redaction(texts: list[str], config: NormalizeConfig) -> bool:
+    """``may_need_redaction("\x00".join(texts), config)``, skipping texts already seen to
+    pass it.
+
+    Exact because, with the built-in rules only, the pre-check of NUL-joined texts is the
+    OR of the pre-checks of the texts: no rule matches a NUL or across one, percent
+    decoding and lower-casing work piece by piece, and the card gate is sound (it passes
+    whatever ``_CARD`` would redact). Custom patterns may match across a NUL or depend on
+    anchors, so with ``redact_patterns`` set every text is checked every time.
+    Raises TypeError when an item is not a string (like ``str.join``).
+    """
+    if config.compiled_patterns:
+        return may_need_redaction("\x00".join(texts), config)
+    clean = _CLEAN
+    fresh = [text for text in texts if text not in clean]
+    if not fresh:
+        return False
+    if may_need_redaction("\x00".join(fresh), config):
+        return True
+    if len(clean) + len(fresh) > _CLEAN_MAX:
+        clean.clear()
+    for text in fresh:
+        if len(text) <= _CLEAN_MAX_CHARS:
+            clean[text] = None
+    return False
+
+
 def redact(text: str, config: NormalizeConfig) -> str:
     """``text`` with every secret replaced by ``[REDACTED:<kind>]``.
 
