@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from operator import itemgetter
 from typing import Any, Final
 
 from bitacora.errors import DecodeError
 from bitacora.rawrecord import RawRecord
 from processors.normalize.config import DEFAULT_CONFIG, NormalizeConfig
-from processors.normalize.extract import Candidate, check, checker_for, collect, pop_paths
+from processors.normalize.extract import CHECKS, Candidate, check, collect, ident, pop_paths
 from processors.normalize.fields import Builder, to_text
 from processors.normalize.ids import event_id
 from processors.normalize.jsonbytes import to_json_bytes
@@ -46,12 +47,23 @@ def _choose(candidates: dict[str, list[Candidate]], fields: dict[Any, Any]) -> d
     # The best valid candidate per target; consumed record fields leave ``fields``.
     chosen: dict[str, Any] = {}
     nested: list[tuple[str, ...]] = []
+    checker_of = CHECKS.get
     for target, found in candidates.items():
         if target == "@time":
             continue
-        if len(found) > 1:
-            found.sort(key=_BY_PRIORITY)
-        checker = checker_for(target)
+        checker: Callable[[Any, Any], Any] = checker_of(target, ident)
+        if len(found) == 1:  # the common case: no sort, no loop
+            _, path, value, arg, consumed = found[0]
+            result = checker(value, arg)
+            if result is not None:
+                chosen[target] = result
+                if consumed and path is not None:
+                    if len(path) == 1:
+                        fields.pop(path[0], None)
+                    else:
+                        nested.append(path)
+            continue
+        found.sort(key=_BY_PRIORITY)
         for _, path, value, arg, consumed in found:
             result = checker(value, arg)
             if result is not None:
@@ -191,7 +203,11 @@ def _normalize(
         if target[0] != "@" or target == "@time":
             priority = body_priority if target == "message" else -1
             arg = 1 if target == "event.duration" else None  # parsers give nanoseconds
-            candidates.setdefault(target, []).append((priority, None, value, arg, False))
+            found = candidates.get(target)
+            if found is None:
+                candidates[target] = [(priority, None, value, arg, False)]
+            else:
+                found.append((priority, None, value, arg, False))
         elif target == "@level":
             sniffed = value
     chosen = _choose(candidates, fields)
@@ -212,7 +228,7 @@ def _normalize(
     if valid_ns(raw.received_ns):
         doc["event.ingested"] = format_ms(raw.received_ns)
     doc["event.id"] = event_id(raw.chunk, raw.position, partition, offset)
-    keyword_cap = config.label_value_bytes
+    keyword_cap = builder.label_cap
     builder.put(doc, "event.dataset", tag, keyword_cap)
     doc["event.severity"] = severity
     message = chosen.get("message")

@@ -195,7 +195,9 @@ for _dotted in sorted(set(ALIASES) | PREFIXES):
 
 _EMPTY: Final = frozenset(("", "-", "None", "none", "null", "NULL", "nil", "undefined"))
 _METHOD = re.compile(r"[A-Z][A-Z_-]{0,19}")
-_IPV4 = re.compile(r"(?:0|[1-9][0-9]{0,2})(?:\.(?:0|[1-9][0-9]{0,2})){3}")
+# Dotted quad, octets 0-255 without leading zeros (one regex, no int() per octet).
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(_OCTET + r"(?:\." + _OCTET + r"){3}")
 _MAX_NS: Final = 2**63 - 1
 
 
@@ -219,7 +221,8 @@ def _message(value: Any, _arg: Any) -> str | None:
     return text or None
 
 
-def _ident(value: Any, _arg: Any) -> str | None:
+def ident(value: Any, _arg: Any) -> str | None:
+    """The default check: a stripped, non-empty, non-placeholder identifier or None."""
     if type(value) is str and value.isascii() and "\x00" not in value:
         text: str | None = value.strip()
         return None if text in _EMPTY else text
@@ -250,7 +253,7 @@ def _status(value: Any, _arg: Any) -> int | None:
 
 
 def _path(value: Any, arg: Any) -> str | None:
-    text = _ident(value, None)
+    text = ident(value, None)
     if text is None:
         return None
     if arg == "derive" and "://" in text[:12]:
@@ -262,12 +265,12 @@ def _path(value: Any, arg: Any) -> str | None:
 
 
 def _ip(value: Any, _arg: Any) -> str | None:
-    text = _ident(value, None)
+    text = ident(value, None)
     if text is None:
         return None
     text = text.partition(",")[0].strip().strip("[]").partition("%")[0]
     if _IPV4.fullmatch(text):  # the common case, without ipaddress' slower parser
-        return text if all(int(octet) <= 255 for octet in text.split(".")) else None
+        return text
     if ":" not in text:
         return None
     try:
@@ -313,7 +316,7 @@ CHECKS: Final[dict[str, Callable[[Any, Any], Any]]] = {
 def check(target: str, value: Any, arg: Any) -> Any:
     """The value ``target`` stores for ``value``, or None when it does not fit."""
     checker = CHECKS.get(target)
-    return _ident(value, arg) if checker is None else checker(value, arg)
+    return ident(value, arg) if checker is None else checker(value, arg)
 
 
 def collect(fields: dict[Any, Any], out: dict[str, list[Candidate]]) -> None:
@@ -354,7 +357,7 @@ def _descend(
 
 def checker_for(target: str) -> Callable[[Any, Any], Any]:
     """The check function of ``target`` (see ``check``)."""
-    return CHECKS.get(target, _ident)
+    return CHECKS.get(target, ident)
 
 
 def pop_paths(fields: dict[Any, Any], paths: list[tuple[str, ...]]) -> None:
@@ -362,6 +365,18 @@ def pop_paths(fields: dict[Any, Any], paths: list[tuple[str, ...]]) -> None:
     input record stays intact) and dropping objects left empty."""
     copied: set[int] = set()
     for path in paths:
+        if len(path) == 2:  # e.g. ("kubernetes", "pod_name"): no chain to walk back
+            head, leaf = path
+            child = fields.get(head)
+            if type(child) is dict:
+                if id(child) not in copied:
+                    child = dict(child)
+                    fields[head] = child
+                    copied.add(id(child))
+                child.pop(leaf, None)
+                if not child:
+                    del fields[head]
+            continue
         chain = []
         parent = fields
         for part in path[:-1]:

@@ -33,8 +33,11 @@ def format_ns(ns: int) -> str:
 
 def format_ms(ns: int) -> str:
     """``2026-11-28T09:00:00.123Z``: millisecond precision, for ``event.ingested``."""
-    text = format_ns(ns)
-    return text[:23] + "Z"
+    seconds, fraction = divmod(ns, _NS)
+    if _last_second[0] != seconds:
+        _last_second[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+        _last_second[0] = seconds
+    return f"{_last_second[1]}.{fraction // 1_000_000:03d}Z"
 
 
 _RFC3339 = re.compile(

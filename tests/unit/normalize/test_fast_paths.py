@@ -1,0 +1,88 @@
+"""Fast paths of the normalizer give what the straightforward code they replace gave."""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from processors.normalize.extract import check, pop_paths
+from processors.normalize.timefmt import MAX_NS, format_ms, format_ns
+
+_OLD_IPV4 = re.compile(r"(?:0|[1-9][0-9]{0,2})(?:\.(?:0|[1-9][0-9]{0,2})){3}")
+OCTETS = [str(n) for n in range(300)] + ["00", "01", "007", "0255", "1000", "", "-1", "2a"]
+
+
+def _old_ipv4(text: str) -> str | None:
+    if _OLD_IPV4.fullmatch(text):
+        return text if all(int(octet) <= 255 for octet in text.split(".")) else None
+    return None
+
+
+@pytest.mark.parametrize("octet", OCTETS)
+def test_ipv4_octets_are_checked_as_before(octet: str) -> None:
+    for text in (f"{octet}.1.2.3", f"10.{octet}.0.1", f"1.2.3.{octet}"):
+        assert check("client.ip", text, None) == _old_ipv4(text)
+
+
+def _old_pop_paths(fields: dict[Any, Any], paths: list[tuple[str, ...]]) -> None:
+    copied: set[int] = set()
+    for path in paths:
+        chain = []
+        parent = fields
+        for part in path[:-1]:
+            child = parent.get(part)
+            if type(child) is not dict:
+                break
+            if id(child) not in copied:
+                child = dict(child)
+                parent[part] = child
+                copied.add(id(child))
+            chain.append((parent, part, child))
+            parent = child
+        else:
+            parent.pop(path[-1], None)
+            for parent, part, child in reversed(chain):
+                if not child:
+                    del parent[part]
+
+
+names = st.sampled_from(["a", "b", "c"])
+trees = st.recursive(
+    st.integers(0, 3) | st.none(),
+    lambda kids: st.dictionaries(names, kids, max_size=3),
+    max_leaves=12,
+)
+
+
+@given(
+    tree=st.dictionaries(names, trees, max_size=3),
+    paths=st.lists(st.lists(names, min_size=2, max_size=4).map(tuple), max_size=5),
+)
+def test_pop_paths_removes_what_the_general_walk_removed(
+    tree: dict[str, Any], paths: list[tuple[str, ...]]
+) -> None:
+    original = copy.deepcopy(tree)
+    expected = dict(tree)
+    _old_pop_paths(expected, paths)
+    got = dict(tree)
+    pop_paths(got, paths)
+    assert got == expected
+    assert tree == original  # nested input objects are copied, never changed
+
+
+@given(st.integers(min_value=1, max_value=MAX_NS))
+def test_format_ms_is_format_ns_cut_to_milliseconds(ns: int) -> None:
+    assert format_ms(ns) == format_ns(ns)[:23] + "Z"
+    assert format_ms(ns) == format_ns(ns)[:23] + "Z"  # the one-second cache warm
+
+
+def test_format_ms_and_format_ns_share_their_cache_safely() -> None:
+    assert format_ns(1_795_856_400_123_456_789) == "2026-11-28T09:00:00.123456789Z"
+    assert format_ms(1_795_856_401_999_000_000) == "2026-11-28T09:00:01.999Z"
+    assert format_ns(1_795_856_400_000_000_001) == "2026-11-28T09:00:00.000000001Z"
+    assert format_ms(1) == "1970-01-01T00:00:00.000Z"
