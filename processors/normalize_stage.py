@@ -67,6 +67,8 @@ class NormalizeStage(Generic[Token]):
         self.deadletter_topic = settings.topic_deadletter
         self.redact = redactor_for(settings)
         self.joiner: CriJoiner[tuple[Token, Message]] = CriJoiner()
+        # (topic, partition, offset) of inputs inside open CRI runs, oldest first.
+        self._held: dict[tuple[str, int, int], None] = {}
 
     def process(self, items: list[tuple[Token, Message]], now_ns: int) -> Step[Token]:
         """Normalize ``(token, message)`` pairs; stale partial runs are flushed too."""
@@ -79,7 +81,9 @@ class NormalizeStage(Generic[Token]):
                 step.done.append(token)
                 continue
             joined = self.joiner.feed_record(raw, (token, message), now_ns)
-            if joined is not None:
+            if joined is None:
+                self._held[message.topic, message.partition, message.offset] = None
+            else:
                 self._emit(step, *joined, now_ns)
         self.flush(step, now_ns)
         return step
@@ -110,7 +114,9 @@ class NormalizeStage(Generic[Token]):
                     [(ID_HEADER, doc["event.id"].encode())],
                 )
             )
-        step.done.extend(token for token, _ in pieces)
+        for token, message in pieces:
+            step.done.append(token)
+            self._held.pop((message.topic, message.partition, message.offset), None)
 
     def _deadletter(self, step: Step[Token], message: Message, reason: str, now_ns: int) -> None:
         COUNTERS.add("normalize", "deadletter", reason.split(":", 1)[0])
@@ -126,6 +132,14 @@ class NormalizeStage(Generic[Token]):
             redact=self.redact,
         )
         step.outputs.append(Output(self.deadletter_topic, message.key, to_json_bytes(record)))
+
+    def held(self) -> dict[tuple[str, int], int]:
+        """The lowest offset per (topic, partition) still inside an open CRI run."""
+        lowest: dict[tuple[str, int], int] = {}
+        for topic, partition, offset in self._held:
+            if offset < lowest.get((topic, partition), offset + 1):
+                lowest[topic, partition] = offset
+        return lowest
 
     def __len__(self) -> int:
         """Open partial runs."""

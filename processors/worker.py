@@ -7,31 +7,35 @@ import contextlib
 from collections.abc import Iterable
 
 import faust
+import mode
+from mode import Service
 
 from bitacora.settings import Settings
 from processors.app import Role, create_app, internal_topic_names
 
 
-def build_apps(settings: Settings, roles: Iterable[Role]) -> list[faust.App]:
-    """One configured faust app per role, with its agents attached."""
-    apps = []
+def build_services(settings: Settings, roles: Iterable[Role]) -> list[Service]:
+    """One service per role: batch consumers for normalize and index, a faust app for alerting.
+
+    The alerting app, when there is one, comes first: it drives the faust worker.
+    """
+    services: list[Service] = []
     for role in roles:
-        app = create_app(settings, role)
         if role is Role.NORMALIZE:
-            from processors.normalize_agent import register_normalize
+            from processors.normalize_role import NormalizeRole
 
-            register_normalize(app, settings)
+            services.append(NormalizeRole(settings))
         elif role is Role.INDEX:
-            from processors.index_agent import register_index
-            from processors.storage.indexer import BulkIndexer
+            from processors.index_role import IndexRole
 
-            register_index(app, settings, BulkIndexer.from_settings(settings))
+            services.append(IndexRole(settings))
         else:
             from processors.alerting import register_alerting
 
+            app = create_app(settings, role)
             register_alerting(app, settings)
-        apps.append(app)
-    return apps
+            services.insert(0, app)
+    return services
 
 
 async def ensure_topics(settings: Settings, roles: Iterable[Role]) -> None:
@@ -81,11 +85,17 @@ async def ensure_topics(settings: Settings, roles: Iterable[Role]) -> None:
 def run_worker(settings: Settings, roles: Iterable[Role], *, loglevel: str = "warning") -> None:
     """Run the roles in this process until SIGTERM/SIGINT; one consumer group per role.
 
-    The first app drives the worker; the others start as its child services, so one process
-    can run every role (``bitacora run``) or one role can scale out alone.
+    With the alerting role the faust worker runs its app and the batch roles as child
+    services; without it, mode's worker (faust's base) runs the batch roles alone. One
+    process can run every role (``bitacora run``) or one role can scale out alone.
     """
     roles = list(roles)
     asyncio.run(ensure_topics(settings, roles))
-    apps = build_apps(settings, roles)
-    worker = faust.Worker(apps[0], *apps[1:], loglevel=loglevel, quiet=True)
+    services = build_services(settings, roles)
+    first = services[0]
+    worker: mode.Worker
+    if isinstance(first, faust.App):
+        worker = faust.Worker(first, *services[1:], loglevel=loglevel, quiet=True)
+    else:
+        worker = mode.Worker(*services, loglevel=loglevel, quiet=True)
     worker.execute_from_commandline()

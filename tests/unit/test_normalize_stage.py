@@ -76,3 +76,27 @@ def test_undecodable_and_unnormalizable_inputs_are_dead_lettered_and_done() -> N
     assert (first["stage"], first["partition"], first["offset"]) == ("normalize", 2, 7)
     assert "not msgpack" in first["reason"]
     assert (second["partition"], second["offset"]) == (0, 12)
+
+
+def test_held_is_the_lowest_offset_inside_an_open_run_per_partition() -> None:
+    s = stage()
+    s.process(
+        [
+            (1, msg(10, {"message": "plain"})),
+            (2, msg(11, {"log": f"{T1} stdout P one ", "kubernetes": KUBE})),
+            (3, msg(12, {"log": f"{T1} stdout P two ", "kubernetes": KUBE})),
+            (4, msg(13, {"message": "plain again"})),
+        ],
+        0,
+    )
+    assert s.held() == {("logs.raw", 0): 11}
+    s.process([(5, msg(14, {"log": f"{T1} stdout F three", "kubernetes": KUBE}))], 0)
+    assert s.held() == {}
+
+
+def test_held_is_released_when_a_stale_run_is_flushed() -> None:
+    s = stage()
+    s.process([(1, msg(10, {"log": f"{T1} stdout P alone", "kubernetes": KUBE}))], 0)
+    assert s.held() == {("logs.raw", 0): 10}
+    step = s.process([], now_ns=s.joiner.stale_ns)
+    assert (step.done, s.held()) == ([1], {})

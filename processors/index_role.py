@@ -1,0 +1,127 @@
+"""The index role: ``logs.normalized`` → ``logs-*``, ``logs.deadletter`` → its index.
+
+A thin shell over :class:`processors.storage.indexer.BulkIndexer` on a
+:class:`processors.batch.BatchRole`: a batch (bounded by count and time) counts as done
+only after the bulk succeeded. The indexer retries 429/5xx and connection errors until
+OpenSearch takes every item; items OpenSearch rejects for good (mapping conflicts) are
+dead-lettered first. A crash or a stop mid-batch leaves it uncommitted, so it is read
+again, and ``op_type=create`` with the deterministic ``_id`` turns the replay into 409s,
+which count as done.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from functools import lru_cache
+
+from aiokafka import AIOKafkaProducer
+
+from bitacora import schema
+from bitacora.settings import Settings
+from processors.batch import BatchRole, Record, new_producer, send_all
+from processors.counters import COUNTERS
+from processors.normalize import to_json_bytes
+from processors.normalize_stage import ID_HEADER, Output
+from processors.storage.deadletter import deadletter_record, redactor_for
+from processors.storage.indexer import BulkIndexer
+
+ROLE = "index"
+
+
+@lru_cache(maxsize=4096)
+def _stream_for_key(key: bytes) -> str:
+    return schema.logs_stream_for(key.decode("utf-8", "replace"))
+
+
+def _event_id(record: Record) -> str:
+    """The ``event.id`` the normalize role put in the header (else a position-based id)."""
+    for name, value in record.headers:
+        if name == ID_HEADER:
+            return bytes(value).decode()
+    return f"k-{record.partition}-{record.offset}"
+
+
+class IndexHandler:
+    """Bulk-indexes a batch of normalized events and dead letters."""
+
+    def __init__(self, settings: Settings, indexer: BulkIndexer, producer: AIOKafkaProducer):
+        self.indexer = indexer
+        self.producer = producer
+        self.deadletter_topic = settings.topic_deadletter
+        self.redact = redactor_for(settings)
+
+    async def handle(self, records: list[Record]) -> None:
+        """Index every record; dead-letter the events OpenSearch refuses for good."""
+        docs: list[tuple[str, str, bytes]] = []
+        events: dict[str, Record] = {}
+        deadletters = 0
+        for record in records:
+            if record.topic == self.deadletter_topic:
+                where = f"{record.topic}:{record.partition}:{record.offset}"
+                docs.append((schema.DEADLETTER_STREAM, where, record.value))
+                deadletters += 1
+            else:
+                doc_id = _event_id(record)
+                events[doc_id] = record
+                docs.append((_stream_for_key(record.key or b"unknown"), doc_id, record.value))
+        result = await self.indexer.index(docs)
+        letters: list[Output] = []
+        for (index, doc_id, source), reason in result.rejected:
+            if index == schema.DEADLETTER_STREAM:
+                # A dead letter OpenSearch refuses stays in the logs.deadletter topic.
+                COUNTERS.add("index-deadletter", "rejected", reason.split(":", 1)[0])
+                continue
+            COUNTERS.add(ROLE, "deadletter", reason.split(":", 1)[0])
+            letters.append(self._deadletter(events[doc_id], doc_id, source, reason))
+        if letters:
+            await send_all(self.producer, letters, ROLE)
+        indexed = len(docs) - deadletters - len(letters)
+        COUNTERS.add(ROLE, "indexed", "ok", indexed)
+
+    def _deadletter(self, record: Record, doc_id: str, source: bytes, reason: str) -> Output:
+        letter = deadletter_record(
+            stage="index",
+            reason=reason,
+            original=source,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            dataset=None,
+            now_ns=time.time_ns(),
+            event_id=doc_id,
+            redact=self.redact,
+        )
+        return Output(self.deadletter_topic, doc_id.encode(), to_json_bytes(letter))
+
+    async def idle(self) -> None:
+        """Nothing waits between batches."""
+
+    def held(self) -> Mapping[tuple[str, int], int]:
+        """Nothing is held across batches."""
+        return {}
+
+
+class IndexRole(BatchRole):
+    """The index consumer group with its indexer and dead-letter producer."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(
+            settings,
+            name=ROLE,
+            topics=[settings.topic_normalized, settings.topic_deadletter],
+            max_records=settings.bulk_max_docs,
+            within_s=settings.bulk_max_wait_s,
+        )
+
+    async def open_handler(self) -> IndexHandler:
+        """Start the producer and the indexer (its HTTP session opens on first use)."""
+        self.producer = new_producer(self.settings, ROLE)
+        await self.producer.start()
+        self.indexer = BulkIndexer.from_settings(self.settings)
+        return IndexHandler(self.settings, self.indexer, self.producer)
+
+    async def close_handler(self) -> None:
+        """Close the producer and the HTTP session."""
+        await self.producer.stop()
+        await self.indexer.close()

@@ -1,0 +1,140 @@
+"""The batch consumer shell on the real Kafka: it commits exactly what its handler finished."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+
+from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from bitacora import schema
+from bitacora.settings import Settings
+from processors.batch import BatchHandler, BatchRole, Record
+
+DEADLINE_S = 60.0
+
+
+async def until(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    """Poll ``check`` until true; fail naming ``what`` after the deadline."""
+    end = time.monotonic() + DEADLINE_S
+    while not await check():
+        assert time.monotonic() < end, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+class Recorder:
+    """Records the offsets it handles; holds back ``hold`` and blocks while ``gate`` is shut."""
+
+    def __init__(self, topic: str) -> None:
+        self.topic = topic
+        self.seen: list[int] = []
+        self.hold: int | None = None
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.entered = asyncio.Event()
+
+    async def handle(self, records: list[Record]) -> None:
+        self.entered.set()
+        await self.gate.wait()
+        self.seen += [r.offset for r in records]
+
+    async def idle(self) -> None:
+        return None
+
+    def held(self) -> Mapping[tuple[str, int], int]:
+        return {} if self.hold is None else {(self.topic, 0): self.hold}
+
+
+class RecorderRole(BatchRole):
+    def __init__(self, settings: Settings, topic: str, handler: Recorder) -> None:
+        super().__init__(settings, name="test", topics=[topic], max_records=3, within_s=0.05)
+        self._handler = handler
+
+    async def open_handler(self) -> BatchHandler:
+        return self._handler
+
+
+async def setup(settings: Settings, records: int) -> tuple[Settings, str]:
+    topic = f"batch-{uuid.uuid4().hex[:10]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, 1, 1)])
+    finally:
+        await admin.close()
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        for i in range(records):
+            await producer.send_and_wait(topic, str(i).encode())
+    finally:
+        await producer.stop()
+    return settings.model_copy(update={"app_id": f"batch-{uuid.uuid4().hex[:10]}"}), topic
+
+
+async def committed(settings: Settings, topic: str) -> int | None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(
+            schema.consumer_group(settings.app_id, "test")
+        )
+    finally:
+        await admin.close()
+    found = offsets.get(TopicPartition(topic, 0))
+    return None if found is None else found.offset
+
+
+async def until_committed(settings: Settings, topic: str, offset: int) -> None:
+    async def check() -> bool:
+        return await committed(settings, topic) == offset
+
+    await until(check, f"the committed offset to be {offset}")
+
+
+async def test_commits_what_was_handled_but_never_past_what_is_held(settings: Settings) -> None:
+    run, topic = await setup(settings, 10)
+    recorder = Recorder(topic)
+    recorder.hold = 4
+    role = RecorderRole(run, topic, recorder)
+    await role.start()
+    try:
+
+        async def all_seen() -> bool:
+            return len(recorder.seen) == 10
+
+        await until(all_seen, "all ten records handled")
+        assert recorder.seen == list(range(10))
+        await until_committed(run, topic, 4)  # and no further while 4 is held
+        assert await committed(run, topic) == 4
+        recorder.hold = None
+        await until_committed(run, topic, 10)
+    finally:
+        await role.stop()
+
+
+async def test_a_batch_cut_short_by_a_stop_is_read_again(settings: Settings) -> None:
+    run, topic = await setup(settings, 3)
+    first = Recorder(topic)
+    first.gate.clear()  # the handler never finishes its batch
+    role = RecorderRole(run, topic, first)
+    await role.start()
+    await asyncio.wait_for(first.entered.wait(), DEADLINE_S)
+    await role.stop()
+    assert (first.seen, await committed(run, topic)) == ([], None)
+
+    second = Recorder(topic)
+    again = RecorderRole(run, topic, second)
+    await again.start()
+    try:
+
+        async def all_seen() -> bool:
+            return len(second.seen) == 3
+
+        await until(all_seen, "the unfinished batch read again")
+        assert second.seen == [0, 1, 2]
+    finally:
+        await again.stop()
