@@ -57,6 +57,25 @@ def encode(raw: RawRecord) -> bytes:
     return packed
 
 
+# decode() fills a new RawRecord through its slot descriptors: the same object the frozen
+# dataclass __init__ builds, without its eight object.__setattr__ calls (decode runs once
+# per event in the processor).
+_new = object.__new__
+_set_tag, _set_time, _set_record, _set_received, _set_peer, _set_transport, _set_chunk, _set_pos = (
+    getattr(RawRecord, name).__set__
+    for name in (
+        "tag",
+        "time_ns",
+        "record",
+        "received_ns",
+        "peer",
+        "transport",
+        "chunk",
+        "position",
+    )
+)
+
+
 def decode(data: bytes) -> RawRecord:
     """Parse a raw record from Kafka; raises DecodeError on anything else."""
     try:
@@ -65,11 +84,18 @@ def decode(data: bytes) -> RawRecord:
         )
     except Exception as exc:  # msgpack raises several unrelated types
         raise DecodeError(f"raw record is not msgpack: {exc}") from exc
-    if not isinstance(item, list) or len(item) != 9 or item[0] != FORMAT_VERSION:
+    if type(item) is not list or len(item) != 9 or item[0] != FORMAT_VERSION:
         raise DecodeError("raw record has the wrong shape or version")
     _, tag, time_ns, record, received_ns, peer, transport, chunk, position = item
-    if not isinstance(tag, str) or not isinstance(time_ns, int) or not isinstance(record, dict):
+    if type(tag) is not str or not isinstance(time_ns, int) or type(record) is not dict:
         raise DecodeError("raw record has a bad tag, time or record")
-    return RawRecord(
-        tag, time_ns, record, int(received_ns), str(peer), str(transport), chunk, int(position)
-    )
+    raw: RawRecord = _new(RawRecord)
+    _set_tag(raw, tag)
+    _set_time(raw, time_ns)
+    _set_record(raw, record)
+    _set_received(raw, int(received_ns))
+    _set_peer(raw, str(peer))
+    _set_transport(raw, str(transport))
+    _set_chunk(raw, chunk)
+    _set_pos(raw, int(position))
+    return raw

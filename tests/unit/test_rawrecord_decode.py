@@ -1,0 +1,70 @@
+"""``rawrecord.decode`` builds the same RawRecord the constructor builds, and rejects the
+same inputs in the same way."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import msgpack
+import pytest
+
+from bitacora.errors import DecodeError
+from bitacora.rawrecord import FORMAT_VERSION, RawRecord, decode, encode
+
+RAW = RawRecord(
+    "app.svc", 1_795_856_400_123_456_789, {"log": "x\udcff", 1: b"b"}, 5, "p", "http", "ck", 3
+)
+
+
+def _pack(item: Any) -> bytes:
+    return msgpack.packb(item, use_bin_type=True, unicode_errors="surrogateescape")  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("raw", [RAW, replace(RAW, chunk=None, position=0, record={})])
+def test_round_trip_equals_the_constructed_record(raw: RawRecord) -> None:
+    decoded = decode(encode(raw))
+    assert decoded == raw
+    assert type(decoded) is RawRecord
+    assert [getattr(decoded, name) for name in RawRecord.__slots__] == [
+        getattr(raw, name) for name in RawRecord.__slots__
+    ]
+    assert hash(repr(decoded)) == hash(repr(raw))
+
+
+def test_decoded_record_is_frozen() -> None:
+    decoded = decode(encode(RAW))
+    with pytest.raises(AttributeError):
+        decoded.tag = "other"  # type: ignore[misc]
+
+
+def test_fields_are_coerced_as_before() -> None:
+    item = [FORMAT_VERSION, "t", 1, {}, 2.9, 7, b"forward", None, True]
+    decoded = decode(_pack(item))
+    assert decoded == RawRecord("t", 1, {}, 2, "7", "b'forward'", None, 1)
+    # The version check compares with ==, so True (== 1) passes, as it always did.
+    assert decode(_pack([True, "t", 1, {}, 2, "p", "f", None, 0])).tag == "t"
+    # A bool time is an int to isinstance.
+    assert decode(_pack([1, "t", True, {}, 2, "p", "f", None, 0])).time_ns is True
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\xc1",
+        _pack({"not": "a list"}),
+        _pack([1, "t", 1, {}, 2, "p", "f", None]),
+        _pack([2, "t", 1, {}, 2, "p", "f", None, 0]),
+        _pack([1, b"t", 1, {}, 2, "p", "f", None, 0]),
+        _pack([1, "t", 1.5, {}, 2, "p", "f", None, 0]),
+        _pack([1, "t", 1, [], 2, "p", "f", None, 0]),
+    ],
+)
+def test_bad_records_raise_decode_error(data: bytes) -> None:
+    with pytest.raises(DecodeError):
+        decode(data)
+
+
+def test_a_bad_received_time_raises_what_int_raises() -> None:
+    with pytest.raises(ValueError, match="invalid literal"):
+        decode(_pack([1, "t", 1, {}, "soon", "p", "f", None, 0]))
