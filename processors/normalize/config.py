@@ -41,6 +41,8 @@ class NormalizeConfig:
     compiled_patterns: tuple[re.Pattern[str], ...] = field(
         init=False, repr=False, compare=False, default=()
     )
+    #: ``label_value_bytes`` computed once (read for every event).
+    keyword_bytes: int = field(init=False, repr=False, compare=False, default=0)
 
     def __post_init__(self) -> None:
         if self.max_field_bytes < 256:
@@ -61,11 +63,12 @@ class NormalizeConfig:
                 raise ConfigError(f"redact_patterns: {pattern!r} matches the empty string")
             compiled.append(regex)
         object.__setattr__(self, "compiled_patterns", tuple(compiled))
+        object.__setattr__(self, "keyword_bytes", min(self.max_field_bytes, KEYWORD_MAX_BYTES))
 
     @property
     def label_value_bytes(self) -> int:
         """Cap for strings inside ``labels`` and keyword fields."""
-        return min(self.max_field_bytes, KEYWORD_MAX_BYTES)
+        return self.keyword_bytes
 
     @classmethod
     def from_settings(cls, settings: Settings) -> NormalizeConfig:

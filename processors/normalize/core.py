@@ -236,10 +236,15 @@ def _normalize(
         builder.put(doc, "message", message, config.max_field_bytes)
     doc["log.level"] = level
     chosen["service.name"] = service
-    for name in _KEYWORDS:
+    slots = builder.slots
+    for name in _KEYWORDS:  # Builder.put inlined: up to ten fields per event
         value = chosen.get(name)
         if value is not None:
-            builder.put(doc, name, value, keyword_cap)
+            doc[name] = value
+            slot = (doc, name, keyword_cap)
+            slots.append(slot)
+            if len(value) * 4 > keyword_cap:
+                builder.long.append(slot)
     for name in ("error.message", "error.stack_trace"):
         value = chosen.get(name)
         if value is not None:

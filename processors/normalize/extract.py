@@ -352,7 +352,12 @@ def _descend(
             continue
         if alias is not None:
             target, priority, arg, consumed = alias
-            out.setdefault(target, []).append((priority, (*path, key), value, arg, consumed))
+            candidate = (priority, (*path, key), value, arg, consumed)
+            found = out.get(target)
+            if found is None:
+                out[target] = [candidate]
+            else:
+                found.append(candidate)
 
 
 def checker_for(target: str) -> Callable[[Any, Any], Any]:

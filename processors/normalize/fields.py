@@ -140,7 +140,7 @@ class Builder:
         self.config = config
         self.budget = config.max_label_keys
         self.dropped = 0
-        self.label_cap = config.label_value_bytes
+        self.label_cap = config.keyword_bytes
         self.slots: list[Slot] = []
         self.long: list[Slot] = []
 

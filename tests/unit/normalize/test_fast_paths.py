@@ -86,3 +86,18 @@ def test_format_ms_and_format_ns_share_their_cache_safely() -> None:
     assert format_ms(1_795_856_401_999_000_000) == "2026-11-28T09:00:01.999Z"
     assert format_ns(1_795_856_400_000_000_001) == "2026-11-28T09:00:00.000000001Z"
     assert format_ms(1) == "1970-01-01T00:00:00.000Z"
+
+
+def test_keyword_bytes_follows_the_config_however_it_is_made() -> None:
+    import copy as copy_module
+    import pickle
+    from dataclasses import replace
+
+    from processors.normalize import NormalizeConfig
+
+    config = NormalizeConfig(max_field_bytes=1000)
+    assert config.keyword_bytes == config.label_value_bytes == 1000
+    assert replace(config, max_field_bytes=1 << 20).keyword_bytes == 16 * 1024
+    assert copy_module.copy(config).keyword_bytes == 1000
+    assert pickle.loads(pickle.dumps(config)).keyword_bytes == 1000
+    assert config == NormalizeConfig(max_field_bytes=1000)
