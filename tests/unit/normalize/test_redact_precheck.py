@@ -97,3 +97,15 @@ def test_redact_never_changes_a_text_the_precheck_passes(parts: list[str]) -> No
     for config in (PLAIN, CONFIG):
         if not may_need_redaction(text, config):
             assert redact(text, config) == text
+
+
+def test_the_spelled_out_words_are_the_word_list() -> None:
+    import inspect
+
+    from processors.normalize import redact as redact_module
+
+    source = inspect.getsource(redact_module.may_need_redaction)
+    for word in redact_module._WORDS:
+        assert f'"{word}" in lowered' in source
+    for word in redact_module._WORDS:
+        assert may_need_redaction(f"x {word.upper()} y", PLAIN)
