@@ -27,10 +27,6 @@ def looks_like_access(line: str) -> bool:
     return '] "' in line and line[:1] not in ("{", "[", " ")
 
 
-def _opt(value: str | None) -> str | None:
-    return None if value is None or value in ("-", "") else value
-
-
 def parse_access(line: str) -> dict[str, Any] | None:
     """Hints for an access-log line (see ``parsers.parse_body``), or None."""
     match = _ACCESS.match(line)
@@ -57,11 +53,12 @@ def parse_access(line: str) -> dict[str, Any] | None:
         labels["request"] = request
     if size != "-":
         labels["bytes_sent"] = int(size)
-    if _opt(user):
+    # "-" and "" mean absent.
+    if user != "-":  # \S+: never empty
         labels["remote_user"] = user
-    if _opt(referrer):
+    if referrer and referrer != "-":
         labels["referrer"] = referrer
-    if _opt(agent):
+    if agent and agent != "-":
         labels["user_agent"] = agent
     if rest:
         ingress = _INGRESS.fullmatch(rest)
@@ -71,16 +68,22 @@ def parse_access(line: str) -> dict[str, Any] | None:
             )
             labels["request_length"] = int(length)
             hints["event.duration"] = round(float(seconds) * 1_000_000_000)
-            upstream_info = {
-                "name": _opt(upstream),
-                "alternative_name": _opt(alternative),
-                "addr": _opt(u_addr),
-                "response_length": _opt(u_len),
-                "response_time": _opt(u_time),
-                "status": _opt(u_status),
-            }
-            labels["upstream"] = {k: v for k, v in upstream_info.items() if v is not None}
-            if _opt(req_id):
+            upstream_info: dict[str, str] = {}
+            if upstream and upstream != "-":
+                upstream_info["name"] = upstream
+            if alternative and alternative != "-":
+                upstream_info["alternative_name"] = alternative
+            # The rest are \S+ groups: never empty.
+            if u_addr != "-":
+                upstream_info["addr"] = u_addr
+            if u_len != "-":
+                upstream_info["response_length"] = u_len
+            if u_time != "-":
+                upstream_info["response_time"] = u_time
+            if u_status != "-":
+                upstream_info["status"] = u_status
+            labels["upstream"] = upstream_info
+            if req_id != "-":
                 labels["request_id"] = req_id
         elif rest.strip():
             labels["access_extra"] = rest.strip()

@@ -29,8 +29,17 @@ def parse_klog(line: str) -> dict[str, Any] | None:
     }
 
 
+# ASCII capitals become "U", every other byte ".": a level word needs "UUU" (ERR, WARN...).
+_CAPITALS = bytes(ord("U") if 65 <= b <= 90 else ord(".") for b in range(256))
+
+
 def sniff_level(line: str) -> str | None:
     """The first level word in the first 80 characters of a plain line, or None."""
+    head = line[:80]
+    # Cheap exact gate before the regex scan: a match needs three ASCII capitals in a row
+    # or a "[" (most messages have neither: "order 5521 shipped", "Traceback (...").
+    if "[" not in head and b"UUU" not in head.encode("utf-8", "surrogatepass").translate(_CAPITALS):
+        return None
     match = _LEVEL_WORD.search(line, 0, 80)
     if match is None:
         return None

@@ -101,3 +101,100 @@ def test_keyword_bytes_follows_the_config_however_it_is_made() -> None:
     assert copy_module.copy(config).keyword_bytes == 1000
     assert pickle.loads(pickle.dumps(config)).keyword_bytes == 1000
     assert config == NormalizeConfig(max_field_bytes=1000)
+
+
+LEVEL_LINES = [
+    "order 5521 shipped",
+    "Traceback (most recent call last):",
+    "2026/11/28 09:00:00 [error] 7#7: *1 connect() failed",
+    "ERROR db down",
+    "E db down",
+    "ERRORS are not a level",
+    "x-ERROR-y",
+    "xERROR",
+    "ÉRROR ÉWARN",
+    "WARNING: ÜBER",
+    " " * 78 + "ERROR",
+    " " * 77 + "ERROR",
+    "[INFO] upper in brackets",
+    "[info] lower in brackets",
+    "\ud800ERROR\udcff",
+    "ИНФО INFO",
+]
+
+
+def test_sniff_level_finds_what_the_regex_finds() -> None:
+    from processors.normalize.parsers.plain import _LEVEL_WORD, sniff_level
+
+    for line in LEVEL_LINES:
+        match = _LEVEL_WORD.search(line, 0, 80)
+        assert sniff_level(line) == (match and (match[1] or match[2]))
+
+
+@given(st.text(alphabet="EROWANIFTDBUGC[]-_ aéZ\n", max_size=90) | st.text(max_size=90))
+def test_sniff_level_matches_the_regex_on_any_text(line: str) -> None:
+    from processors.normalize.parsers.plain import _LEVEL_WORD, sniff_level
+
+    match = _LEVEL_WORD.search(line, 0, 80)
+    assert sniff_level(line) == (match[1] or match[2] if match else None)
+
+
+def _old_access_labels(line: str) -> Any:
+    # The labels the access parser built before its "-" checks were spelled out.
+    from processors.normalize.parsers.access import _ACCESS, _INGRESS
+
+    def opt(value: str | None) -> str | None:
+        return None if value is None or value in ("-", "") else value
+
+    match = _ACCESS.match(line)
+    assert match is not None
+    _, user, _, _, _, _, referrer, agent, rest = match.groups()
+    labels: dict[str, Any] = {}
+    if opt(user):
+        labels["remote_user"] = user
+    if opt(referrer):
+        labels["referrer"] = referrer
+    if opt(agent):
+        labels["user_agent"] = agent
+    ingress = _INGRESS.fullmatch(rest) if rest else None
+    if ingress is not None:
+        upstream, alternative, u_addr, u_len, u_time, u_status, req_id = ingress.groups()[2:]
+        info = {
+            "name": opt(upstream),
+            "alternative_name": opt(alternative),
+            "addr": opt(u_addr),
+            "response_length": opt(u_len),
+            "response_time": opt(u_time),
+            "status": opt(u_status),
+        }
+        labels["upstream"] = {k: v for k, v in info.items() if v is not None}
+        if opt(req_id):
+            labels["request_id"] = req_id
+    return labels
+
+
+@given(
+    user=st.sampled_from(["-", "bob", "--"]),
+    quoted=st.sampled_from(["", ' "-" "-"', ' "" ""', ' "https://r/" "UA 1"', ' "-" "curl"']),
+    upstream=st.sampled_from(["", "-", "svc-80"]),
+    alternative=st.sampled_from(["", "-", "alt"]),
+    fields=st.lists(
+        st.sampled_from(["-", "10.1.0.5:8080", "12", "0.1", "200", "ab12"]), min_size=5, max_size=5
+    ),
+    ingress=st.booleans(),
+)
+def test_access_labels_are_what_they_were(
+    user: str, quoted: str, upstream: str, alternative: str, fields: list[str], ingress: bool
+) -> None:
+    from processors.normalize.parsers.access import parse_access
+
+    line = f'10.0.0.1 - {user} [28/Nov/2026:09:00:00 +0000] "GET /a?b=1 HTTP/1.1" 200 5{quoted}'
+    if ingress:
+        line += f" 412 0.023 [{upstream}] [{alternative}] " + " ".join(fields)
+    hints = parse_access(line)
+    assert hints is not None
+    labels = hints["@labels"]
+    expected = _old_access_labels(line)
+    changed = ("remote_user", "referrer", "user_agent", "upstream", "request_id")
+    assert {k: v for k, v in labels.items() if k in changed} == expected
+    assert list(labels.get("upstream", {})) == list(expected.get("upstream", {}))
