@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     bulk_max_docs: int = Field(default=2000, ge=1)
     bulk_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     bulk_max_wait_s: float = Field(default=0.5, gt=0)
+    # Batches a normalize/index worker works on at once: the next is read and normalized
+    # while the last one's produce or bulk request is under way.
+    processor_batches_in_flight: int = Field(default=2, ge=1)
     max_field_bytes: int = Field(default=32 * 1024, ge=256)
     max_label_keys: int = Field(default=1000, ge=1)
     redact_patterns: list[str] = Field(default_factory=list)

@@ -8,12 +8,14 @@ docs/processor.md). These roles therefore read with aiokafka's ``getmany`` direc
 
 The contract is faust's at-least-once one, made explicit:
 
-- a batch is handed to the handler, and its offsets count as done only once the handler
-  returned (the handler returns only after Kafka or OpenSearch holds its outputs);
-- the handler may hold inputs back (open CRI runs): the committed offset of a partition is
-  never past the lowest offset it still holds;
-- on a revoke, the finished work is committed before the partitions go; a crash or a stop
-  mid-batch commits nothing of that batch, so it is read again.
+- a batch is submitted to the handler, which does its synchronous part at once (in order)
+  and returns what completes once Kafka or OpenSearch holds the batch's outputs; up to
+  ``depth`` batches are in flight, so with the default of two the next batch is read and
+  worked on while the last one's I/O is under way;
+- offsets count as done only when a batch and every batch before it completed, and never
+  past what the handler still holds (inputs inside open CRI runs), as of that batch;
+- on a revoke, every batch in flight completes and is committed before the partitions go;
+  a crash or a stop commits nothing of a batch that did not complete, so it is read again.
 """
 
 from __future__ import annotations
@@ -21,33 +23,43 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections import deque
+from collections.abc import Awaitable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
 from mode import Service
 
 from bitacora import schema
 from bitacora.settings import Settings
-from processors.normalize_stage import Output
 
 log = logging.getLogger("bitacora.processor")
 
 Record = Any  # aiokafka.ConsumerRecord[bytes, bytes] (not generic at runtime)
+Held = Mapping[tuple[str, int], int]
 
 
 class BatchHandler(Protocol):
     """What a batched role does with its records."""
 
-    async def handle(self, records: list[Record]) -> None:
-        """Process ``records``; return only once their outputs are safely stored."""
+    async def submit(self, records: list[Record]) -> Awaitable[None] | None:
+        """Start on ``records`` (none when a poll came back empty: time for timers).
 
-    async def idle(self) -> None:
-        """Called when a poll brought nothing (timers: stale CRI runs)."""
+        Returns what completes once their outputs are stored, or None when nothing is
+        left to wait for.
+        """
 
-    def held(self) -> Mapping[tuple[str, int], int]:
-        """The lowest offset per (topic, partition) handled but not done yet."""
+    def held(self) -> Held:
+        """The lowest offset per (topic, partition) submitted but not done yet."""
+
+
+@dataclass(slots=True)
+class _InFlight:
+    after: dict[TopicPartition, int]  # next offset per partition once this batch is done
+    held: Held  # the handler's holds right after this batch was submitted
+    done: asyncio.Future[None] | None
 
 
 class BatchRole(Service):
@@ -72,8 +84,11 @@ class BatchRole(Service):
         self.topics = list(topics)
         self.max_records = max_records
         self.within_s = within_s
+        self.depth = settings.processor_batches_in_flight
         self._lock = asyncio.Lock()
-        self._next: dict[TopicPartition, int] = {}  # next offset after what is handled
+        self._inflight: deque[_InFlight] = deque()
+        self._next: dict[TopicPartition, int] = {}  # next offset after what is done
+        self._held: Held = {}
         self._committed: dict[TopicPartition, int] = {}
         self._running: asyncio.Future[None] | None = None
 
@@ -105,15 +120,21 @@ class BatchRole(Service):
         self._running = self.add_future(self._run())
 
     async def on_stop(self) -> None:
-        """Commit what is done, leave the group, then close the handler's clients.
+        """Commit what completed, leave the group, then close the handler's clients.
 
-        A batch still in the handler is cancelled first and stays uncommitted.
+        Batches still in flight are cancelled first and stay uncommitted.
         """
         if self._running is not None:
             self._running.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._running
         async with self._lock:
+            for batch in self._inflight:
+                if batch.done is not None:
+                    batch.done.cancel()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await self._settle(everything=True)
+            self._inflight.clear()
             await self._commit()
         await self.consumer.stop()
         await self.close_handler()
@@ -123,12 +144,16 @@ class BatchRole(Service):
             while not self.should_stop:
                 batch = await self._take()
                 async with self._lock:
-                    if batch:
-                        await self.handler.handle([r for rs in batch.values() for r in rs])
-                        for tp, records in batch.items():
-                            self._next[tp] = records[-1].offset + 1
-                    else:
-                        await self.handler.idle()
+                    records = [r for rs in batch.values() for r in rs]
+                    done = await self.handler.submit(records)
+                    self._inflight.append(
+                        _InFlight(
+                            {tp: rs[-1].offset + 1 for tp, rs in batch.items()},
+                            dict(self.handler.held()),
+                            None if done is None else asyncio.ensure_future(done),
+                        )
+                    )
+                    await self._settle(everything=False)
                     await self._commit()
         except asyncio.CancelledError:
             raise
@@ -154,13 +179,27 @@ class BatchRole(Service):
                 break
         return batch
 
+    async def _settle(self, *, everything: bool) -> None:
+        """Retire completed batches in order; wait for the oldest while ``depth`` are in flight.
+
+        A cancelled batch stops the retiring: it and what follows stay uncommitted.
+        """
+        while self._inflight:
+            head = self._inflight[0]
+            if head.done is not None:
+                if not head.done.done() and not everything and len(self._inflight) < self.depth:
+                    return
+                await head.done  # a handler's bug propagates
+            self._inflight.popleft()
+            self._next.update(head.after)
+            self._held = head.held
+
     async def _commit(self) -> None:
-        """Commit, per owned partition, the offset before anything handled but not done."""
-        held = self.handler.held()
+        """Commit, per owned partition, the offset before anything not done."""
         owned = self.consumer.assignment()
         offsets = {}
         for tp, after in self._next.items():
-            position = min(after, held.get(tp, after))
+            position = min(after, self._held.get(tp, after))
             if tp in owned and self._committed.get(tp) != position:
                 offsets[tp] = position
         if not offsets:
@@ -174,11 +213,14 @@ class BatchRole(Service):
         else:
             self._committed.update(offsets)
 
-    def revoked(self, partitions: set[TopicPartition]) -> None:
-        """Forget the positions of partitions that went to another worker."""
-        for tp in partitions:
-            self._next.pop(tp, None)
-            self._committed.pop(tp, None)
+    async def on_revoke(self, partitions: set[TopicPartition]) -> None:
+        """Finish and commit every batch in flight, then forget the partitions that go."""
+        async with self._lock:
+            await self._settle(everything=True)
+            await self._commit()
+            for tp in partitions:
+                self._next.pop(tp, None)
+                self._committed.pop(tp, None)
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # untyped base
@@ -186,48 +228,7 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # untyped ba
         self.role = role
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        async with self.role._lock:  # after the batch in hand is done
-            await self.role._commit()
-            self.role.revoked(revoked)
+        await self.role.on_revoke(revoked)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         """Nothing to do: reading resumes at the committed offsets."""
-
-
-def new_producer(settings: Settings, name: str) -> AIOKafkaProducer:
-    """An idempotent ``acks=all`` producer for a role's outputs."""
-    return AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        client_id=f"bitacora-{name}",
-        acks="all",
-        enable_idempotence=True,
-        linger_ms=settings.kafka_linger_ms,
-        max_batch_size=settings.kafka_max_batch_bytes,
-        max_request_size=settings.kafka_max_batch_bytes + 65536,
-    )
-
-
-async def send_all(producer: AIOKafkaProducer, outputs: Sequence[Output], role: str) -> None:
-    """Produce every output; return once Kafka holds all of them.
-
-    What Kafka refuses (it is down, a leader moved) is sent again with capped backoff for as
-    long as it takes: the role's input offsets wait meanwhile (backpressure, not loss).
-    """
-    pending = list(outputs)
-    delay = 0.1
-    while pending:
-        futures: list[asyncio.Future[Any]] = []
-        try:
-            for out in pending:
-                futures.append(
-                    await producer.send(out.topic, out.value, key=out.key, headers=out.headers)
-                )
-        except KafkaError as exc:
-            log.warning("%s: Kafka refused a record (%s); retrying", role, exc)
-        results = await asyncio.gather(*futures, return_exceptions=True)
-        failed = [i for i, r in enumerate(results) if isinstance(r, BaseException)]
-        pending = [pending[i] for i in failed] + pending[len(futures) :]
-        if pending:
-            log.warning("%s: %d records not in Kafka yet; retrying", role, len(pending))
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)

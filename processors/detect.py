@@ -2,12 +2,13 @@
 
 Two stages, so every (rule, query key) lives on exactly one worker however many run:
 
-1. ``detect-route`` reads normalized events, finds the rules whose filter matches
-   (``RuleSet``: prefilter, then matcher), emits alerts of stateless rules (any, blacklist,
-   whitelist) directly, and forwards the event to the internal topic
-   ``<app id>-detect-keyed`` with the Kafka key ``rule \\x1f query key``. Flatline rules
-   usually see every event, so their events are pre-aggregated per key and second (one
-   record with a weight) before forwarding.
+1. ``detect-route`` reads normalized events in batches (``stream.take``), finds the rules
+   whose filter matches (``RuleSet``: prefilter, then matcher), emits alerts of stateless
+   rules (any, blacklist, whitelist) directly, and forwards the rest to the internal topic
+   ``<app id>-detect-keyed``: one record per partition per batch, holding each event once
+   and its (rule, query key) items (:mod:`processors.detect_records`), in the partition of
+   the table key ``rule \x1f query key``. Flatline rules usually see every event, so their
+   events are pre-aggregated per key and second (one item with a weight).
 2. ``detect-eval`` reads that keyed topic and evaluates with the key's state from the
    Faust table ``detect-state`` (changelog topic ``<app id>-detect-state-changelog``: the
    windows, seen terms and pending resolves survive restarts and rebalances). The table
@@ -15,26 +16,36 @@ Two stages, so every (rule, query key) lives on exactly one worker however many 
    partition; the tick timer may therefore update states outside stream iteration, and it
    only touches keys of partitions this worker owns (not standby copies).
 
-State values are compact JSON bytes; a state that did not change is not written again
-(flatline states change at most once a second), which keeps changelog traffic small.
+State values are compact JSON bytes, decoded once per record and written back once per
+record and key, only when they changed (flatline states change at most once a second),
+which keeps changelog traffic small. A batch's source offsets are acknowledged only after
+its records were handed to the producer, as before: at least once.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import faust
-from aiokafka.partitioner import murmur2
+import orjson
 
 from bitacora.settings import Settings
 from processors.app import DETECT_KEYED, DETECT_STATE, internal_topic, state_table
 from processors.counters import COUNTERS
+from processors.detect_records import (
+    SEP,
+    Item,
+    KeyedBatch,
+    decode,
+    loads,
+    partitioner,
+    table_key,
+)
 from rules.alerts import Alert, build_alert
 from rules.engine import (
     CompiledRule,
@@ -48,14 +59,39 @@ from rules.engine import (
 )
 from rules.model import Rule
 from rules.types import Match, State
+from rules.types.base import shared_samples
+
+__all__ = ["SEP", "Detector", "StateCache", "register_detect"]
 
 log = logging.getLogger("bitacora.detect")
-SEP = "\x1f"
 TICK_INTERVAL_S = 1.0
+# The router takes up to this many events at a time, waiting at most this long for them:
+# a batch costs one keyed record per partition instead of one per matching rule and event.
+ROUTE_BATCH = 1000
+ROUTE_WITHIN_S = 0.05
+EVAL_BATCH = 200
+EVAL_WITHIN_S = 0.05
+_BAD_INPUT = (ValueError, TypeError, AttributeError, KeyError, IndexError)
+
+# Where the router sends a (rule, key, weight, event, event JSON or None) it forwards.
+Emit = Callable[[str, str, int, dict[str, Any], bytes | None], None]
 
 
 def _dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    """Compact JSON of a state or event; orjson, unless the result could differ in meaning.
+
+    orjson refuses non-string keys, huge integers and lone surrogates (TypeError) and
+    writes NaN and infinities as ``null``; those cases take the json module, whose text
+    reads back equal.
+    """
+    try:
+        out = orjson.dumps(value, default=str)
+    except TypeError:
+        out = b"null"
+    if b"null" in out:
+        # ASCII escapes keep lone surrogates (from the json module's reading) round-tripping.
+        return json.dumps(value, separators=(",", ":"), default=str).encode()
+    return out
 
 
 class StateCache:
@@ -73,7 +109,12 @@ class StateCache:
         cached = self._entries.get(key)
         if cached is not None and cached[0] == raw:
             return raw, cached[1]
-        state: State = json.loads(raw)
+        try:
+            state: State = loads(raw)
+        except ValueError:
+            state = {}  # unreadable: the key starts afresh and its next write replaces it
+        if not isinstance(state, dict):
+            state = {}
         self._entries[key] = (raw, state)
         return raw, state
 
@@ -98,7 +139,9 @@ class Detector:
         self.ruleset = RuleSet(compiled)
         self.rules = {crule.name: crule for crule in self.ruleset.rules}
         self.search_url_base = settings.search_url_base
-        # (rule, key) -> [second, weight, event]: flatline pre-aggregation in the router.
+        self.partition_of = partitioner(settings.topic_partitions)
+        # (rule, key) -> [second, weight, event, event JSON or None]: flatline
+        # pre-aggregation in the router.
         self.pending: dict[tuple[str, str], list[Any]] = {}
         # Counters for status pages and tests.
         self.routed = 0
@@ -110,12 +153,11 @@ class Detector:
         """An engine match as an alert."""
         return build_alert(match, self.rules[match.rule].rule, self.search_url_base)
 
-    def route(
-        self, event: dict[str, Any], now: float
-    ) -> tuple[list[Alert], list[tuple[bytes, bytes]]]:
-        """Alerts of stateless rules and keyed records to forward, for one event."""
+    def _route(
+        self, event: dict[str, Any], raw: bytes | None, now: float, emit: Emit
+    ) -> list[Alert]:
+        """Alerts of stateless rules; ``emit`` every item to forward, for one event."""
         alerts: list[Alert] = []
-        records: list[tuple[bytes, bytes]] = []
         self.routed += 1
         for crule in self.ruleset.matching(event):
             key = key_of(crule, event)
@@ -132,68 +174,171 @@ class Detector:
                     slot[1] += 1
                     continue
                 if slot is not None:
-                    records.append(self.record(crule.name, key, slot[1], slot[2]))
-                self.pending[(crule.name, key)] = [second, 1, event]
+                    emit(crule.name, key, slot[1], slot[2], slot[3])
+                self.pending[(crule.name, key)] = [second, 1, event, raw]
             else:
-                records.append(self.record(crule.name, key, 1, event))
-        return alerts, records
+                emit(crule.name, key, 1, event, raw)
+        return alerts
+
+    def route(
+        self, event: dict[str, Any], now: float
+    ) -> tuple[list[Alert], list[tuple[bytes, bytes]]]:
+        """Alerts of stateless rules and single keyed records to forward, for one event."""
+        records: list[tuple[bytes, bytes]] = []
+
+        def emit(rule: str, key: str, weight: int, event: dict[str, Any], _raw: Any) -> None:
+            records.append(self.record(rule, key, weight, event))
+
+        return self._route(event, None, now, emit), records
+
+    def route_values(
+        self, values: Sequence[bytes], now: float, batch: KeyedBatch | None = None
+    ) -> tuple[list[Alert], KeyedBatch]:
+        """Route a batch of encoded events: alerts of stateless rules and the keyed batch.
+
+        A value that is not a JSON object is skipped and counted (bad input never stops
+        the flow).
+        """
+        batch = batch if batch is not None else KeyedBatch(self.partition_of)
+        alerts: list[Alert] = []
+
+        def emit(rule: str, key: str, weight: int, event: dict[str, Any], raw: Any) -> None:
+            batch.add(rule, key, weight, raw if raw is not None else _dumps(event))
+
+        for value in values:
+            try:
+                try:
+                    event, raw = orjson.loads(value), value
+                except orjson.JSONDecodeError:
+                    event, raw = json.loads(value.decode("utf-8", "replace")), None
+                if not isinstance(event, dict):
+                    raise TypeError("not a JSON object")
+                alerts += self._route(event, raw, now, emit)
+            except _BAD_INPUT as exc:
+                self.skip("an event", exc)
+        return alerts, batch
+
+    def skip(self, what: str, exc: Exception) -> None:
+        """Count and log input skipped because it could not be read."""
+        self.skipped += 1
+        COUNTERS.add("detect", "skipped", type(exc).__name__)
+        log.warning("detect: skipping %s (%s)", what, type(exc).__name__)
 
     def flush(self) -> list[tuple[bytes, bytes]]:
-        """Forward every pre-aggregated flatline slot (called each tick)."""
+        """Forward every pre-aggregated flatline slot as single records."""
         records = [
             self.record(name, key, slot[1], slot[2]) for (name, key), slot in self.pending.items()
         ]
         self.pending.clear()
         return records
 
+    def flush_batch(self) -> KeyedBatch:
+        """Every pre-aggregated flatline slot as a keyed batch (called each tick)."""
+        batch = KeyedBatch(self.partition_of)
+        for (name, key), slot in self.pending.items():
+            raw = slot[3]
+            batch.add(name, key, slot[1], raw if raw is not None else _dumps(slot[2]))
+        self.pending.clear()
+        return batch
+
     @staticmethod
     def record(rule: str, key: str, weight: int, event: dict[str, Any]) -> tuple[bytes, bytes]:
-        """The keyed-topic record: Kafka key ``rule␟key``, JSON value."""
-        return f"{rule}{SEP}{key}".encode(), _dumps({"r": rule, "k": key, "n": weight, "e": event})
+        """A single keyed-topic record: Kafka key ``rule␟key``, JSON value."""
+        return table_key(rule, key), _dumps({"r": rule, "k": key, "n": weight, "e": event})
 
     def evaluate(self, cache: StateCache, table: Any, value: bytes, now: float) -> list[Alert]:
-        """Evaluate one keyed record against its state in ``table``."""
-        record = json.loads(value)
-        crule = self.rules.get(record["r"])
-        if crule is None:
-            return []  # a rule removed since the record was routed
-        table_key = f"{crule.name}{SEP}{record['k']}".encode()
-        before, state = cache.load(table, table_key)
+        """Evaluate one keyed record (batched or single) against the states in ``table``."""
+        return self.evaluate_items(cache, table, decode(value), now)
+
+    def evaluate_values(
+        self, cache: StateCache, table: Any, values: Sequence[bytes], now: float
+    ) -> list[Alert]:
+        """Evaluate keyed records taken together (unreadable ones skipped and counted)."""
+        items: list[Item] = []
+        for value in values:
+            try:
+                items += decode(value)
+            except _BAD_INPUT as exc:
+                self.skip("a keyed record", exc)
+        return self.evaluate_items(cache, table, items, now)
+
+    def evaluate_items(
+        self, cache: StateCache, table: Any, items: Sequence[Item], now: float
+    ) -> list[Alert]:
+        """Evaluate items in order; each key's state is loaded and stored once.
+
+        A state that turns idle after an item is emptied, exactly as if it had been deleted
+        from the table and the next item had found none.
+        """
+        alerts: list[Alert] = []
+        touched: dict[bytes, tuple[bytes | None, State]] = {}
+        # Event times by event object: an event shared by several items is parsed once.
+        times: dict[int, float] = {}
+        with shared_samples():
+            for name, key, weight, event in items:
+                crule = self.rules.get(name)
+                if crule is None:
+                    continue  # a rule removed since the record was routed
+                tkey = table_key(name, key)
+                entry = touched.get(tkey)
+                if entry is None:
+                    entry = touched[tkey] = cache.load(table, tkey)
+                try:
+                    ts = times.get(id(event))
+                    if ts is None:
+                        ts = times[id(event)] = event_time(event, now)
+                    matches = self._observe(crule, event, entry[1], now, key, weight, ts)
+                    alerts += [self.alert(m) for m in matches]
+                except _BAD_INPUT as exc:
+                    self.skip("an item", exc)
+        for tkey, (before, state) in touched.items():
+            cache.store(table, tkey, before, state, idle=not state)
+        return alerts
+
+    def _observe(
+        self,
+        crule: CompiledRule,
+        event: dict[str, Any],
+        state: State,
+        now: float,
+        key: str,
+        weight: int,
+        ts: float,
+    ) -> list[Match]:
         late = state.get("late", 0)
         try:
-            matches = observe(crule, record["e"], state, now, record["k"], int(record.get("n", 1)))
-        except (AttributeError, KeyError, TypeError, ValueError, IndexError) as exc:
+            matches = observe(crule, event, state, now, key, weight, ts)
+        except _BAD_INPUT as exc:
             # State written by an older definition of the rule: start the key afresh.
-            log.warning(
-                "rule %s key %s: resetting incompatible state (%r)", crule.name, record["k"], exc
-            )
+            log.warning("rule %s key %s: resetting incompatible state (%r)", crule.name, key, exc)
             state.clear()
-            matches = observe(crule, record["e"], state, now, record["k"], int(record.get("n", 1)))
+            matches = observe(crule, event, state, now, key, weight, ts)
         if state.get("late", 0) != late:
             # Beyond the allowed lateness: ignored for windows, counted (see rules.engine).
             COUNTERS.add("detect", "late_event_ignored", crule.name)
-        cache.store(table, table_key, before, state, is_idle(crule, state, now))
+        if is_idle(crule, state, now):
+            state.clear()
         self.evaluated += 1
-        return [self.alert(m) for m in matches]
+        return matches
 
     def tick_all(self, cache: StateCache, table: Any, owned: Any, now: float) -> list[Alert]:
         """Tick every state this worker owns (``owned(table_key) -> bool``)."""
         alerts: list[Alert] = []
-        for table_key in list(table.keys()):
-            if not owned(table_key):
+        for tkey in list(table.keys()):
+            if not owned(tkey):
                 continue
-            name = table_key.decode("utf-8", "replace").split(SEP, 1)[0]
+            name = tkey.decode("utf-8", "replace").split(SEP, 1)[0]
             crule: CompiledRule | None = self.rules.get(name)
-            before, state = cache.load(table, table_key)
+            before, state = cache.load(table, tkey)
             if crule is None:
-                cache.store(table, table_key, before, state, idle=True)  # rule was removed
+                cache.store(table, tkey, before, state, idle=True)  # rule was removed
                 continue
             try:
                 alerts.extend(self.alert(m) for m in tick(crule, state, now))
-            except (AttributeError, KeyError, TypeError, ValueError, IndexError) as exc:
+            except _BAD_INPUT as exc:
                 log.warning("rule %s: dropping incompatible state (%r)", name, exc)
                 state.clear()
-            cache.store(table, table_key, before, state, is_idle(crule, state, now))
+            cache.store(table, tkey, before, state, is_idle(crule, state, now))
         return alerts
 
 
@@ -221,49 +366,30 @@ def register_detect(
             COUNTERS.add("detect", "alert", alert.status)
             await alerts_topic.send(key=alert.dedup_key.encode(), value=alert.to_json())
 
-    async def forward(records: list[tuple[bytes, bytes]]) -> None:
-        for key, value in records:
-            await keyed.send(key=key, value=value)
+    async def forward(batch: KeyedBatch) -> None:
+        for partition, value in batch.records():
+            await keyed.send(key=b"batch", value=value, partition=partition)
 
     @app.agent(normalized_topic, name="detect-route")
     async def detect_route(stream: Any) -> None:
-        async for value in stream:
-            try:
-                event = json.loads(value.decode("utf-8", "replace"))
-                if not isinstance(event, dict):
-                    continue
-                alerts, records = detector.route(event, time.time())
-            except (ValueError, TypeError, AttributeError, KeyError) as exc:
-                # Bad input never stops the flow: this event is skipped, the rest goes on.
-                detector.skipped += 1
-                COUNTERS.add("detect", "skipped", type(exc).__name__)
-                log.warning("detect: skipping an event (%s)", type(exc).__name__)
-                continue
+        # Offsets of a batch are acknowledged after this body handled it (faust's take).
+        async for values in stream.take(ROUTE_BATCH, within=ROUTE_WITHIN_S):
+            alerts, batch = detector.route_values(values, time.time())
             await send_alerts(alerts)
-            await forward(records)
+            await forward(batch)
 
     @app.agent(keyed, name="detect-eval")
     async def detect_eval(stream: Any) -> None:
-        async for value in stream:
-            try:
-                alerts = detector.evaluate(cache, table, value, time.time())
-            except (ValueError, TypeError, AttributeError, KeyError) as exc:
-                detector.skipped += 1
-                COUNTERS.add("detect", "skipped", type(exc).__name__)
-                log.warning("detect: skipping a keyed record (%s)", type(exc).__name__)
-                continue
-            await send_alerts(alerts)
-
-    @functools.lru_cache(maxsize=65536)
-    def partition_of(table_key: bytes) -> int:
-        # The producer's default partitioner (murmur2), as used for table and keyed topic.
-        return int((murmur2(table_key) & 0x7FFFFFFF) % settings.topic_partitions)
+        # Records taken together share one state load and write per key (changelog
+        # traffic), and are acknowledged only after their states were written.
+        async for values in stream.take(EVAL_BATCH, within=EVAL_WITHIN_S):
+            await send_alerts(detector.evaluate_values(cache, table, values, time.time()))
 
     @app.timer(TICK_INTERVAL_S, name="detect-tick")  # type: ignore[untyped-decorator]
     async def detect_tick() -> None:
-        await forward(detector.flush())
+        await forward(detector.flush_batch())
         mine = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == keyed_name}
-        owned = lambda table_key: partition_of(table_key) in mine  # noqa: E731 - tiny predicate
+        owned = lambda tkey: detector.partition_of(tkey) in mine  # noqa: E731 - tiny predicate
         await send_alerts(detector.tick_all(cache, table, owned, time.time()))
 
     return detector

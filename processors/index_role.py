@@ -12,17 +12,18 @@ which count as done.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable
 from functools import lru_cache
 
 from aiokafka import AIOKafkaProducer
 
 from bitacora import schema
 from bitacora.settings import Settings
-from processors.batch import BatchRole, Record, new_producer, send_all
+from processors.batch import BatchRole, Held, Record
 from processors.counters import COUNTERS
 from processors.normalize import to_json_bytes
 from processors.normalize_stage import ID_HEADER, Output
+from processors.produce import new_producer, send_all
 from processors.storage.deadletter import deadletter_record, redactor_for
 from processors.storage.indexer import BulkIndexer
 
@@ -51,7 +52,11 @@ class IndexHandler:
         self.deadletter_topic = settings.topic_deadletter
         self.redact = redactor_for(settings)
 
-    async def handle(self, records: list[Record]) -> None:
+    async def submit(self, records: list[Record]) -> Awaitable[None] | None:
+        """Start the bulk of ``records`` (None when there are none)."""
+        return self._index(records) if records else None
+
+    async def _index(self, records: list[Record]) -> None:
         """Index every record; dead-letter the events OpenSearch refuses for good."""
         docs: list[tuple[str, str, bytes]] = []
         events: dict[str, Record] = {}
@@ -94,10 +99,7 @@ class IndexHandler:
         )
         return Output(self.deadletter_topic, doc_id.encode(), to_json_bytes(letter))
 
-    async def idle(self) -> None:
-        """Nothing waits between batches."""
-
-    def held(self) -> Mapping[tuple[str, int], int]:
+    def held(self) -> Held:
         """Nothing is held across batches."""
         return {}
 

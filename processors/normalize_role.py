@@ -4,20 +4,23 @@ A thin shell over :class:`processors.normalize_stage.NormalizeStage` on a
 :class:`processors.batch.BatchRole`: a batch's outputs are produced (acks=all) before its
 offsets count as done, and inputs inside an open CRI run stay uncommitted until the run
 is joined and produced, so a crash redelivers them; the deterministic ``event.id`` makes
-the redelivery harmless downstream. Stale partial runs are flushed on idle polls too.
+the redelivery harmless downstream. Outputs are handed to the producer in input order
+before the next batch is read (the producer keeps that order per partition); stale
+partial runs are flushed on every poll, empty ones included.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable
 
 from aiokafka import AIOKafkaProducer
 
 from bitacora.settings import Settings
-from processors.batch import BatchRole, Record, new_producer, send_all
+from processors.batch import BatchRole, Held, Record
 from processors.counters import COUNTERS
-from processors.normalize_stage import NormalizeStage, Step
+from processors.normalize_stage import NormalizeStage
+from processors.produce import enqueue, new_producer, settle
 
 ROLE = "normalize"
 
@@ -29,25 +32,17 @@ class NormalizeHandler:
         self.stage: NormalizeStage[Record] = NormalizeStage(settings)
         self.producer = producer
 
-    async def handle(self, records: list[Record]) -> None:
-        """Normalize ``records`` (joined CRI runs included) and produce the results."""
-        await self._deliver(self.stage.process([(r, r) for r in records], time.time_ns()))
+    async def submit(self, records: list[Record]) -> Awaitable[None] | None:
+        """Normalize ``records`` (stale CRI runs flushed too) and hand the results to Kafka."""
+        step = self.stage.process([(r, r) for r in records], time.time_ns())
+        COUNTERS.add(ROLE, "events", "ok", len(step.done))
+        if not step.outputs:
+            return None
+        return settle(self.producer, step.outputs, await enqueue(self.producer, step.outputs), ROLE)
 
-    async def idle(self) -> None:
-        """Emit partial CRI runs that went stale while nothing arrived."""
-        if len(self.stage):
-            step: Step[Record] = Step()
-            self.stage.flush(step, time.time_ns())
-            await self._deliver(step)
-
-    def held(self) -> Mapping[tuple[str, int], int]:
+    def held(self) -> Held:
         """Inputs inside open CRI runs: not committed yet."""
         return self.stage.held()
-
-    async def _deliver(self, step: Step[Record]) -> None:
-        if step.outputs:
-            await send_all(self.producer, step.outputs, ROLE)
-        COUNTERS.add(ROLE, "events", "ok", len(step.done))
 
 
 class NormalizeRole(BatchRole):

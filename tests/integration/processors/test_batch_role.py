@@ -17,32 +17,41 @@ from processors.batch import BatchHandler, BatchRole, Record
 DEADLINE_S = 60.0
 
 
-async def until(check: Callable[[], Awaitable[bool]], what: str) -> None:
+async def until(check: Callable[[], bool | Awaitable[bool]], what: str) -> None:
     """Poll ``check`` until true; fail naming ``what`` after the deadline."""
     end = time.monotonic() + DEADLINE_S
-    while not await check():
+    while True:
+        result = check()
+        if result if isinstance(result, bool) else await result:
+            return
         assert time.monotonic() < end, f"timed out waiting for {what}"
         await asyncio.sleep(0.05)
 
 
 class Recorder:
-    """Records the offsets it handles; holds back ``hold`` and blocks while ``gate`` is shut."""
+    """Records what it is given; holds back ``hold``; its first batch completes on ``gate``."""
 
     def __init__(self, topic: str) -> None:
         self.topic = topic
-        self.seen: list[int] = []
+        self.submitted: list[int] = []
+        self.completed: list[int] = []
         self.hold: int | None = None
         self.gate = asyncio.Event()
         self.gate.set()
-        self.entered = asyncio.Event()
 
-    async def handle(self, records: list[Record]) -> None:
-        self.entered.set()
-        await self.gate.wait()
-        self.seen += [r.offset for r in records]
+    async def submit(self, records: list[Record]) -> Awaitable[None] | None:
+        if not records:
+            return None
+        offsets = [r.offset for r in records]
+        first = not self.submitted
+        self.submitted += offsets
 
-    async def idle(self) -> None:
-        return None
+        async def complete() -> None:
+            if first:
+                await self.gate.wait()
+            self.completed += offsets
+
+        return complete()
 
     def held(self) -> Mapping[tuple[str, int], int]:
         return {} if self.hold is None else {(self.topic, 0): self.hold}
@@ -95,19 +104,15 @@ async def until_committed(settings: Settings, topic: str, offset: int) -> None:
     await until(check, f"the committed offset to be {offset}")
 
 
-async def test_commits_what_was_handled_but_never_past_what_is_held(settings: Settings) -> None:
+async def test_commits_what_completed_but_never_past_what_is_held(settings: Settings) -> None:
     run, topic = await setup(settings, 10)
     recorder = Recorder(topic)
     recorder.hold = 4
     role = RecorderRole(run, topic, recorder)
     await role.start()
     try:
-
-        async def all_seen() -> bool:
-            return len(recorder.seen) == 10
-
-        await until(all_seen, "all ten records handled")
-        assert recorder.seen == list(range(10))
+        await until(lambda: len(recorder.completed) == 10, "all ten records completed")
+        assert recorder.completed == list(range(10))
         await until_committed(run, topic, 4)  # and no further while 4 is held
         assert await committed(run, topic) == 4
         recorder.hold = None
@@ -116,25 +121,37 @@ async def test_commits_what_was_handled_but_never_past_what_is_held(settings: Se
         await role.stop()
 
 
+async def test_nothing_is_committed_past_a_batch_still_in_flight(settings: Settings) -> None:
+    run, topic = await setup(settings, 10)
+    recorder = Recorder(topic)
+    recorder.gate.clear()  # the first batch (offsets 0-2) does not complete yet
+    role = RecorderRole(run, topic, recorder)
+    await role.start()
+    try:
+        # Two batches in flight (the default depth): the second completed, the first not.
+        await until(lambda: recorder.completed == [3, 4, 5], "the second batch completed")
+        assert (recorder.submitted, await committed(run, topic)) == ([0, 1, 2, 3, 4, 5], None)
+        recorder.gate.set()
+        await until_committed(run, topic, 10)
+        assert sorted(recorder.completed) == list(range(10))
+    finally:
+        await role.stop()
+
+
 async def test_a_batch_cut_short_by_a_stop_is_read_again(settings: Settings) -> None:
     run, topic = await setup(settings, 3)
     first = Recorder(topic)
-    first.gate.clear()  # the handler never finishes its batch
+    first.gate.clear()  # the handler never completes its batch
     role = RecorderRole(run, topic, first)
     await role.start()
-    await asyncio.wait_for(first.entered.wait(), DEADLINE_S)
+    await until(lambda: first.submitted == [0, 1, 2], "the batch submitted")
     await role.stop()
-    assert (first.seen, await committed(run, topic)) == ([], None)
+    assert (first.completed, await committed(run, topic)) == ([], None)
 
     second = Recorder(topic)
     again = RecorderRole(run, topic, second)
     await again.start()
     try:
-
-        async def all_seen() -> bool:
-            return len(second.seen) == 3
-
-        await until(all_seen, "the unfinished batch read again")
-        assert second.seen == [0, 1, 2]
+        await until(lambda: second.completed == [0, 1, 2], "the unfinished batch read again")
     finally:
         await again.stop()
