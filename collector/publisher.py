@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.partitioner import murmur2
 
 from bitacora.errors import BitacoraError, ConfigError
+from bitacora.partitions import partition_for
 from bitacora.settings import Settings
 from collector.metrics import CollectorMetrics
 
@@ -55,12 +55,6 @@ def _retrieve(fut: asyncio.Future[Any]) -> None:
         fut.exception()
 
 
-def partition_for(key: bytes, partitions: int) -> int:
-    """Kafka's default (Java-compatible murmur2) partition of ``key``."""
-    hashed: int = murmur2(key)
-    return (hashed & 0x7FFFFFFF) % partitions
-
-
 class Publisher:
     """Owns the producer; safe to share between every source of one event loop."""
 
@@ -74,7 +68,6 @@ class Publisher:
         self._metrics = metrics
         self._producer: AIOKafkaProducer | None = None
         self._connector: asyncio.Task[None] | None = None
-        self._partition_cache: dict[tuple[str, bytes, int], int] = {}
         self._closing = False
 
     @property
@@ -185,13 +178,9 @@ class Publisher:
         try:
             if records:
                 count = await self._partitions(producer, topic)
-                cache = self._partition_cache
                 send = producer.send
                 for key, value in records:
-                    slot = (topic, key, count)
-                    partition = cache.get(slot)
-                    if partition is None:
-                        partition = cache[slot] = partition_for(key, count)
+                    partition = partition_for(key, count)
                     futures.append(await send(topic, value, key=key, partition=partition))
             for letter in deadletters:
                 futures.append(await producer.send(self._settings.topic_deadletter, letter))

@@ -10,6 +10,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from bitacora.partitions import partition_for
 from bitacora.settings import Settings
 from processors.normalize_stage import Output
 
@@ -31,13 +32,27 @@ def new_producer(settings: Settings, name: str) -> AIOKafkaProducer:
 
 
 async def enqueue(producer: AIOKafkaProducer, outputs: Sequence[Output]) -> list[Any]:
-    """Hand ``outputs`` to the producer in order; one delivery future (or error) each."""
+    """Hand ``outputs`` to the producer in order; one delivery future (or error) each.
+
+    Keyed records go to Kafka's default partition for their key (computed once per key).
+    """
     sent: list[Any] = []
-    for out in outputs:
-        try:
-            sent.append(await producer.send(out.topic, out.value, key=out.key, headers=out.headers))
-        except KafkaError as exc:  # no metadata (Kafka down): this one and the rest wait
-            return sent + [exc] * (len(outputs) - len(sent))
+    counts: dict[str, int] = {}
+    send = producer.send
+    try:
+        for out in outputs:
+            key = out.key
+            partition = None
+            if key is not None:
+                count = counts.get(out.topic)
+                if count is None:
+                    count = counts[out.topic] = len(await producer.partitions_for(out.topic))
+                partition = partition_for(key, count)
+            sent.append(
+                await send(out.topic, out.value, key=key, partition=partition, headers=out.headers)
+            )
+    except KafkaError as exc:  # no metadata (Kafka down): this one and the rest wait
+        return sent + [exc] * (len(outputs) - len(sent))
     return sent
 
 

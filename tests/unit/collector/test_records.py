@@ -11,11 +11,12 @@ import pytest
 
 from bitacora import rawrecord
 from bitacora.errors import ConfigError
+from bitacora.partitions import partition_for
 from bitacora.rawrecord import RawRecord
 from bitacora.settings import Settings
 from collector.app import Collector
 from collector.metrics import CollectorMetrics
-from collector.publisher import Publisher, partition_for
+from collector.publisher import Publisher
 from collector.records import (
     deadletter,
     raw_records,
