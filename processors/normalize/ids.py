@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from hashlib import blake2b
 
+# Copying a ready hash object skips the constructor's keyword parsing (once per event).
+_BLAKE2B_128 = blake2b(digest_size=16)
+
 
 def event_id(chunk: str | None, position: int, partition: int, offset: int) -> str:
     """32 hex chars (blake2b-128).
@@ -17,4 +20,6 @@ def event_id(chunk: str | None, position: int, partition: int, offset: int) -> s
     (``k:<partition>:<offset>``). Two identical lines differ by position or offset.
     """
     key = f"c:{chunk}:{position}" if chunk else f"k:{partition}:{offset}"
-    return blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    digest = _BLAKE2B_128.copy()
+    digest.update(key.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()

@@ -209,9 +209,10 @@ def any_may_need_redaction(texts: list[str], config: NormalizeConfig) -> bool:
         return True
     if len(clean) + len(fresh) > _CLEAN_MAX:
         clean.clear()
-    for text in fresh:
-        if len(text) <= _CLEAN_MAX_CHARS:
-            clean[text] = None
+    if max(map(len, fresh)) <= _CLEAN_MAX_CHARS:
+        clean.update(dict.fromkeys(fresh))  # the usual case, without a Python loop
+    else:
+        clean.update({text: None for text in fresh if len(text) <= _CLEAN_MAX_CHARS})
     return False
 
 

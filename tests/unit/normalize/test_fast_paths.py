@@ -198,3 +198,19 @@ def test_access_labels_are_what_they_were(
     changed = ("remote_user", "referrer", "user_agent", "upstream", "request_id")
     assert {k: v for k, v in labels.items() if k in changed} == expected
     assert list(labels.get("upstream", {})) == list(expected.get("upstream", {}))
+
+
+def test_event_id_from_a_copied_hash_object_is_the_plain_blake2b() -> None:
+    from hashlib import blake2b
+
+    from processors.normalize.ids import event_id
+
+    for position in range(50):
+        expected = blake2b(f"c:ck:{position}".encode(), digest_size=16).hexdigest()
+        assert event_id("ck", position, 0, 0) == expected
+        assert event_id(None, 0, 1, position) == (
+            blake2b(f"k:1:{position}".encode(), digest_size=16).hexdigest()
+        )
+    assert event_id("\udcff", 0, 0, 0) == (
+        blake2b("c:\udcff:0".encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    )
