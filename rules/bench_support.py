@@ -8,6 +8,7 @@ so n rules cost what n real rules would: most events reach few of them via the p
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,8 @@ from rules.model import Rule
 SERVICES = ("user-service", "contact-service", "review-service", "product-service", "order-service")
 
 
-def _rule(i: int) -> dict[str, Any]:
-    service = SERVICES[i % len(SERVICES)]
+def _rule(i: int, services: Sequence[str] = SERVICES) -> dict[str, Any]:
+    service = services[i % len(services)]
     name = f"bench-{i:03d}"
     pattern = i % 7
     if pattern == 0:
@@ -95,9 +96,9 @@ def _rule(i: int) -> dict[str, Any]:
     }
 
 
-def make_rules(n: int) -> list[Rule]:
-    """``n`` distinct, valid, realistic rules."""
-    return [Rule.model_validate(_rule(i)) for i in range(n)]
+def make_rules(n: int, services: Sequence[str] = SERVICES) -> list[Rule]:
+    """``n`` distinct, valid, realistic rules about ``services`` (one each in turn)."""
+    return [Rule.model_validate(_rule(i, services)) for i in range(n)]
 
 
 def write_rules(directory: Path, n: int) -> list[Path]:

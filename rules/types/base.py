@@ -8,7 +8,8 @@ epoch seconds of event time (``@timestamp``).
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -35,13 +36,37 @@ class Match:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+# Inside ``shared_samples()``: the slim copies built so far, by event object. An event
+# matching several rules is sampled by each of them, so its copy is built once and then
+# duplicated (a C-level shallow copy). The events are held, so their ids stay theirs while
+# the scope lasts; callers open it only where events are not mutated meanwhile.
+_slims: list[dict[int, tuple[Mapping[str, Any], dict[str, Any]]]] = []
+
+
+@contextmanager
+def shared_samples() -> Iterator[None]:
+    """Within this scope, an event sampled again (same object, unchanged) is slimmed once."""
+    _slims.append({})
+    try:
+        yield
+    finally:
+        _slims.pop()
+
+
 def slim(event: Mapping[str, Any]) -> dict[str, Any]:
     """A bounded copy of an event for samples kept in state (long texts cut with a marker)."""
+    if _slims:
+        known = _slims[-1].get(id(event))
+        if known is not None:
+            return dict(known[1])
     out: dict[str, Any] = {}
     for name, value in event.items():
         if isinstance(value, str) and len(value) > _SAMPLE_TEXT:
             value = value[:_SAMPLE_TEXT] + "…[truncated]"
         out[name] = value
+    if _slims:
+        _slims[-1][id(event)] = (event, out)
+        return dict(out)
     return out
 
 

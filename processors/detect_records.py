@@ -1,0 +1,125 @@
+"""Records of the keyed topic between the detect stages: many (rule, key) items per record.
+
+A routed event that matches k stateful rules used to cost k Kafka records, each read back
+through faust's per-message path by ``detect-eval``: that, not rule matching, was most of
+what rules cost. The router now batches: one record per keyed-topic partition per batch of
+events, holding each event's JSON once and the items that refer to it::
+
+    {"i": [[rule, key, weight, event index], ...], "e": [event, ...]}
+
+Every item's partition is the one the producer's partitioner gives its table key
+``rule␟key`` (murmur2), the partition the state table writes that key's changelog to, so
+a (rule, key) still lives on exactly one worker and its items stay in order. The single
+format ``{"r": rule, "k": key, "n": weight, "e": event}`` is still read (records written
+before an upgrade).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from aiokafka.partitioner import murmur2
+
+SEP = "\x1f"
+# Seal a partition's record past this size (Kafka's default message limit is 1 MiB).
+MAX_RECORD_BYTES = 512 * 1024
+
+# (rule, key, weight, event): one evaluation for the state of (rule, key).
+Item = tuple[str, str, int, Any]
+
+
+def table_key(rule: str, key: str) -> bytes:
+    """The state table key (and single-record Kafka key) of ``rule`` and ``key``."""
+    return f"{rule}{SEP}{key}".encode()
+
+
+def partitioner(partitions: int) -> Callable[[bytes], int]:
+    """The producer's default partitioner for keys, as a cached function of the key."""
+
+    @functools.lru_cache(maxsize=65536)
+    def partition_of(key: bytes) -> int:
+        return int((murmur2(key) & 0x7FFFFFFF) % partitions)
+
+    return partition_of
+
+
+class _Pending:
+    """One partition's record under construction."""
+
+    __slots__ = ("events", "index", "items", "size")
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, str, int, int]] = []
+        self.events: list[bytes] = []
+        self.index: dict[int, int] = {}  # id(event JSON) -> position in ``events``
+        self.size = 0
+
+
+class KeyedBatch:
+    """Items to forward, grouped per partition; each event's JSON stored once per record."""
+
+    def __init__(self, partition_of: Callable[[bytes], int]) -> None:
+        self._partition_of = partition_of
+        self._pending: dict[int, _Pending] = {}
+        self._sealed: list[tuple[int, bytes]] = []
+
+    def add(self, rule: str, key: str, weight: int, event_json: bytes) -> None:
+        """Forward ``event_json`` (an encoded event object) to the state of (rule, key).
+
+        Pass the same bytes object for every rule an event matches: it is stored once.
+        """
+        partition = self._partition_of(table_key(rule, key))
+        pending = self._pending.get(partition)
+        if pending is None:
+            pending = self._pending[partition] = _Pending()
+        position = pending.index.get(id(event_json))
+        if position is None or pending.events[position] is not event_json:
+            if pending.size + len(event_json) > MAX_RECORD_BYTES and pending.items:
+                self._sealed.append((partition, _encode(pending)))
+                pending = self._pending[partition] = _Pending()
+            position = len(pending.events)
+            pending.events.append(event_json)
+            pending.index[id(event_json)] = position
+            pending.size += len(event_json) + 1
+        pending.items.append((rule, key, weight, position))
+        pending.size += len(rule) + len(key) + 16
+
+    def __len__(self) -> int:
+        return len(self._sealed) + len(self._pending)
+
+    def records(self) -> list[tuple[int, bytes]]:
+        """(partition, value) of every record, in the order items were added; then empty."""
+        out = self._sealed + [(p, _encode(pending)) for p, pending in self._pending.items()]
+        self._sealed = []
+        self._pending = {}
+        return out
+
+
+def _encode(pending: _Pending) -> bytes:
+    try:
+        items = orjson.dumps(pending.items)
+    except TypeError:  # a lone surrogate in a key: ASCII escapes read back equal
+        items = json.dumps(pending.items, separators=(",", ":")).encode()
+    return b'{"i":' + items + b',"e":[' + b",".join(pending.events) + b"]}"
+
+
+def loads(value: bytes) -> Any:
+    """JSON bytes as Python: orjson, and the json module for what orjson rejects (NaN
+    literals, huge integers; invalid UTF-8 is replaced, as it always was)."""
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return json.loads(value.decode("utf-8", "replace"))
+
+
+def decode(value: bytes) -> list[Item]:
+    """The items of a keyed record, batched or single, with their events decoded."""
+    record = loads(value)
+    if "i" in record:
+        events = record["e"]
+        return [(rule, key, int(weight), events[at]) for rule, key, weight, at in record["i"]]
+    return [(record["r"], record["k"], int(record.get("n", 1)), record["e"])]
