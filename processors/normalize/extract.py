@@ -360,11 +360,6 @@ def _descend(
                 found.append(candidate)
 
 
-def checker_for(target: str) -> Callable[[Any, Any], Any]:
-    """The check function of ``target`` (see ``check``)."""
-    return CHECKS.get(target, ident)
-
-
 def pop_paths(fields: dict[Any, Any], paths: list[tuple[str, ...]]) -> None:
     """Remove nested ``paths`` from ``fields``, copying each nested object once (the
     input record stays intact) and dropping objects left empty."""

@@ -17,7 +17,9 @@ Kinds and what they catch (each replaced by ``[REDACTED:<kind>]``):
 
 Speed: most strings hold no secret, so each family is guarded by a substring test that
 costs far less than its regex; :func:`may_need_redaction` lets callers test the joined text
-of a whole event once and skip per-string work entirely.
+of a whole event once and skip per-string work entirely, and
+:func:`any_may_need_redaction` does that while remembering the short strings already found
+clean (host, pod and logger names repeat from event to event).
 """
 
 from __future__ import annotations
