@@ -46,6 +46,9 @@ from rules.notify.silences import SILENCES_TOPIC
 
 log = logging.getLogger("bitacora.notify")
 _RESOLVING_TYPES = frozenset({"frequency", "flatline"})
+# The notify agent takes up to this many alerts at a time, waiting at most this long.
+NOTIFY_BATCH = 500
+NOTIFY_WITHIN_S = 0.05
 
 
 def retry_delay(attempt: int, first_s: float = 30.0) -> float:
@@ -94,12 +97,30 @@ class NotifyService:
                 self.indexer = AlertIndexer(self.settings, self.session, self.alerts_index)
         return self.notifier
 
+    async def index_many(self, docs: Sequence[dict[str, Any]]) -> list[bool]:
+        """Index alert documents in one request; per document, False when OpenSearch did
+        not take it (and may later)."""
+        if self.indexer is None:
+            return [True] * len(docs)
+        errors = await self.indexer.index_many([(self.doc_id(doc), doc) for doc in docs])
+        out = []
+        for doc, error in zip(docs, errors, strict=True):
+            if error is not None:
+                log.warning("alert %s not indexed: %s", doc.get("id"), error)
+            out.append(error is None or error.permanent)
+        return out
+
+    @staticmethod
+    def doc_id(doc: dict[str, Any]) -> str:
+        """The ``bitacora-alerts`` id of an alert document: alert id and action."""
+        return str(doc["id"]) + "-" + str(doc["notify"]["action"])
+
     async def index(self, doc: dict[str, Any]) -> bool:
         """Index one alert document; False when OpenSearch did not take it."""
         if self.indexer is None:
             return True
         try:
-            await self.indexer.index(str(doc["id"]) + "-" + str(doc["notify"]["action"]), doc)
+            await self.indexer.index(self.doc_id(doc), doc)
             return True
         except DestinationError as exc:
             log.warning("alert %s not indexed: %s", doc.get("id"), exc)
@@ -151,15 +172,13 @@ def register_notify(
         record = {"kind": kind, "attempt": attempt, "not_before": time.time() + delay, **payload}
         await retry_topic.send(key=str(payload.get("id", "")).encode(), value=_dumps(record))
 
-    async def handle(alert: Alert) -> None:
+    async def handle(alert: Alert) -> dict[str, Any]:
+        """Decide, deliver and record the state; the alert document to index."""
         notifier = service.start()
         rule = service.rules.get(alert.rule)
         key = alert.dedup_key.encode()
         if rule is None:
-            doc = service.document(alert, "unknown_rule", None, None)
-            if not await service.index(doc):
-                await keep("index", {"id": alert.id, "doc": doc}, 1)
-            return
+            return service.document(alert, "unknown_rule", None, None)
         # Alertmanager re-sends must not overtake a resolve: one lock orders them.
         guard = service.am_lock if "alertmanager" in rule.alert else contextlib.nullcontext()
         async with guard:
@@ -178,14 +197,10 @@ def register_notify(
                 else:
                     state.pop("am", None)
             table[key] = _dumps(state)
-        doc = service.document(alert, decision.action, report, decision.silence)
-        if not await service.index(doc):
-            await keep("index", {"id": alert.id, "doc": doc}, 1)
-        service.handled += 1
-        service.actions = [*service.actions[-99:], decision.action]
         COUNTERS.add("notify", "decision", decision.action)
         for name in report.failed if report else ():
             COUNTERS.add("notify", "delivery_failed", name)
+        return service.document(alert, decision.action, report, decision.silence)
 
     @app.task  # type: ignore[untyped-decorator]
     async def follow_silences() -> None:
@@ -193,13 +208,24 @@ def register_notify(
 
     @app.agent(alerts_topic, name="notify")
     async def notify_agent(stream: Any) -> None:
-        async for value in stream:
-            try:
-                alert = Alert.model_validate_json(value)
-            except ValueError:
-                log.warning("ignoring a malformed alert record")
-                continue
-            await handle(alert)
+        # Alerts taken together are indexed in one request; their offsets are acknowledged
+        # only after that, so a crash repeats them rather than losing their documents.
+        async for values in stream.take(NOTIFY_BATCH, within=NOTIFY_WITHIN_S):
+            docs = []
+            for value in values:
+                try:
+                    alert = Alert.model_validate_json(value)
+                except ValueError:
+                    log.warning("ignoring a malformed alert record")
+                    continue
+                docs.append(await handle(alert))
+            for doc, indexed in zip(docs, await service.index_many(docs), strict=True):
+                if not indexed:
+                    await keep("index", {"id": doc["id"], "doc": doc}, 1)
+                action = str(doc["notify"]["action"])
+                if action != "unknown_rule":
+                    service.handled += 1
+                    service.actions = [*service.actions[-99:], action]
 
     @app.agent(retry_topic, name="notify-retry")
     async def notify_retry(stream: Any) -> None:

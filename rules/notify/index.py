@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
@@ -56,3 +57,64 @@ class AlertIndexer:
                 )
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise DestinationError(f"OpenSearch unreachable: {type(exc).__name__}") from exc
+
+    async def index_many(
+        self, documents: Sequence[tuple[str, dict[str, Any]]]
+    ) -> list[DestinationError | None]:
+        """Create many documents in one ``_bulk`` request; per document, None when it is
+        indexed (or already was) or the ``DestinationError`` OpenSearch gave for it."""
+        if not documents:
+            return []
+        lines = []
+        for doc_id, document in documents:
+            lines.append(json.dumps({"create": {"_index": self.index_name, "_id": doc_id}}))
+            lines.append(json.dumps(document, default=str))
+        body = ("\n".join(lines) + "\n").encode()
+        try:
+            async with self.session.post(
+                f"{self.url}/_bulk",
+                data=body,
+                headers={"Content-Type": "application/x-ndjson"},
+                auth=self.auth,
+                timeout=aiohttp.ClientTimeout(total=30),
+            ) as response:
+                text = await response.text()
+                if response.status >= 300:
+                    error = DestinationError(
+                        f"OpenSearch answered {response.status}: {text[:200]}",
+                        status=response.status,
+                        permanent=is_permanent(response.status),
+                    )
+                    return [error] * len(documents)
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            error = DestinationError(f"OpenSearch unreachable: {type(exc).__name__}")
+            return [error] * len(documents)
+        try:
+            answer = json.loads(text)
+        except ValueError:
+            answer = {}
+        return _item_errors(answer, len(documents))
+
+
+def _item_errors(answer: dict[str, Any], count: int) -> list[DestinationError | None]:
+    """Per-document outcome of a ``_bulk`` answer: a 409 (already indexed) counts as done."""
+    items = answer.get("items") or []
+    if len(items) != count:
+        error = DestinationError(f"OpenSearch answered {len(items)} items for {count}")
+        return [error] * count
+    out: list[DestinationError | None] = []
+    for item in items:
+        result: dict[str, Any] = next(iter(item.values()), {})
+        status = int(result.get("status", 500))
+        if status < 300 or status == 409:
+            out.append(None)
+            continue
+        reason = json.dumps(result.get("error"))[:200]
+        out.append(
+            DestinationError(
+                f"OpenSearch answered {status}: {reason}",
+                status=status,
+                permanent=is_permanent(status),
+            )
+        )
+    return out
