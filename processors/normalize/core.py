@@ -9,7 +9,16 @@ from typing import Any, Final
 from bitacora.errors import DecodeError
 from bitacora.rawrecord import RawRecord
 from processors.normalize.config import DEFAULT_CONFIG, NormalizeConfig
-from processors.normalize.extract import CHECKS, Candidate, check, collect, ident, pop_paths
+from processors.normalize.extract import (
+    CHECKS,
+    Candidates,
+    add_candidate,
+    candidate_list,
+    check,
+    collect,
+    ident,
+    pop_paths,
+)
 from processors.normalize.fields import Builder, to_text
 from processors.normalize.ids import event_id
 from processors.normalize.jsonbytes import to_json_bytes
@@ -43,7 +52,7 @@ _KEYWORDS: Final = (
 )
 
 
-def _choose(candidates: dict[str, list[Candidate]], fields: dict[Any, Any]) -> dict[str, Any]:
+def _choose(candidates: Candidates, fields: dict[Any, Any]) -> dict[str, Any]:
     # The best valid candidate per target; consumed record fields leave ``fields``.
     chosen: dict[str, Any] = {}
     nested: list[tuple[str, ...]] = []
@@ -52,8 +61,8 @@ def _choose(candidates: dict[str, list[Candidate]], fields: dict[Any, Any]) -> d
         if target == "@time":
             continue
         checker: Callable[[Any, Any], Any] = checker_of(target, ident)
-        if len(found) == 1:  # the common case: no sort, no loop
-            _, path, value, arg, consumed = found[0]
+        if isinstance(found, tuple):  # the common case (one candidate): no sort, no loop
+            _, path, value, arg, consumed = found
             result = checker(value, arg)
             if result is not None:
                 chosen[target] = result
@@ -79,13 +88,11 @@ def _choose(candidates: dict[str, list[Candidate]], fields: dict[Any, Any]) -> d
     return chosen
 
 
-def _event_time(
-    raw: RawRecord, candidates: dict[str, list[Candidate]], fields: dict[Any, Any]
-) -> int:
+def _event_time(raw: RawRecord, candidates: Candidates, fields: dict[Any, Any]) -> int:
     # The client's forward time wins; else the record's own time; else arrival time.
     if valid_ns(raw.time_ns):
         return raw.time_ns
-    found = candidates.get("@time", [])
+    found = candidate_list(candidates.get("@time", []))
     found.sort(key=_BY_PRIORITY)
     for _, path, value, _, _ in found:
         ns = parse_time(value)
@@ -196,18 +203,14 @@ def _normalize(
     if "s" in fields and "t" in fields and is_mongodb(fields):
         hints.update(parse_mongodb(fields))
 
-    candidates: dict[str, list[Candidate]] = {}
+    candidates: Candidates = {}
     collect(fields, candidates)
     sniffed = None
     for target, value in hints.items():
         if target[0] != "@" or target == "@time":
             priority = body_priority if target == "message" else -1
             arg = 1 if target == "event.duration" else None  # parsers give nanoseconds
-            found = candidates.get(target)
-            if found is None:
-                candidates[target] = [(priority, None, value, arg, False)]
-            else:
-                found.append((priority, None, value, arg, False))
+            add_candidate(candidates, target, (priority, None, value, arg, False))
         elif target == "@level":
             sniffed = value
     chosen = _choose(candidates, fields)

@@ -21,6 +21,26 @@ from processors.normalize.levels import parse_level
 
 Alias = tuple[str, int, Any, bool]
 Candidate = tuple[int, tuple[str, ...] | None, Any, Any, bool]
+#: target -> its only candidate, or the list of them once there are two or more (most
+#: targets have one: no list is built for them).
+Candidates = dict[str, Candidate | list[Candidate]]
+
+
+def add_candidate(out: Candidates, target: str, candidate: Candidate) -> None:
+    """Record ``candidate`` for ``target`` (see :data:`Candidates`)."""
+    found = out.get(target)
+    if found is None:
+        out[target] = candidate
+    elif isinstance(found, tuple):
+        out[target] = [found, candidate]
+    else:
+        found.append(candidate)
+
+
+def candidate_list(found: Candidate | list[Candidate]) -> list[Candidate]:
+    """The candidates of one target as a list."""
+    return [found] if isinstance(found, tuple) else found
+
 
 ALIASES: Final[dict[str, Alias]] = {}
 
@@ -319,8 +339,8 @@ def check(target: str, value: Any, arg: Any) -> Any:
     return ident(value, arg) if checker is None else checker(value, arg)
 
 
-def collect(fields: dict[Any, Any], out: dict[str, list[Candidate]]) -> None:
-    """Append every alias candidate found in ``fields`` to ``out[target]``."""
+def collect(fields: dict[Any, Any], out: Candidates) -> None:
+    """Add every alias candidate found in ``fields`` to ``out`` (see :data:`Candidates`)."""
     for key, value in fields.items():
         if type(value) is dict:
             if key in PREFIXES:
@@ -332,14 +352,12 @@ def collect(fields: dict[Any, Any], out: dict[str, list[Candidate]]) -> None:
             candidate = (priority, (key,), value, arg, consumed)
             found = out.get(target)
             if found is None:
-                out[target] = [candidate]
+                out[target] = candidate
             else:
-                found.append(candidate)
+                add_candidate(out, target, candidate)
 
 
-def _descend(
-    mapping: dict[Any, Any], prefix: str, path: tuple[str, ...], out: dict[str, list[Candidate]]
-) -> None:
+def _descend(mapping: dict[Any, Any], prefix: str, path: tuple[str, ...], out: Candidates) -> None:
     children = _CHILDREN[prefix]
     for key, value in mapping.items():
         entry = children.get(key)
@@ -352,12 +370,7 @@ def _descend(
             continue
         if alias is not None:
             target, priority, arg, consumed = alias
-            candidate = (priority, (*path, key), value, arg, consumed)
-            found = out.get(target)
-            if found is None:
-                out[target] = [candidate]
-            else:
-                found.append(candidate)
+            add_candidate(out, target, (priority, (*path, key), value, arg, consumed))
 
 
 def pop_paths(fields: dict[Any, Any], paths: list[tuple[str, ...]]) -> None:

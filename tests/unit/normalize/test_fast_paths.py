@@ -214,3 +214,32 @@ def test_event_id_from_a_copied_hash_object_is_the_plain_blake2b() -> None:
     assert event_id("\udcff", 0, 0, 0) == (
         blake2b("c:\udcff:0".encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
     )
+
+
+def test_candidates_stay_single_until_a_second_arrives() -> None:
+    from processors.normalize.extract import (
+        Candidate,
+        Candidates,
+        add_candidate,
+        candidate_list,
+        collect,
+    )
+
+    out: Candidates = {}
+    first: Candidate = (3, ("hostname",), "a", None, True)
+    second = (20, ("kubernetes", "host"), "b", None, False)
+    add_candidate(out, "host.name", first)
+    assert id(out["host.name"]) == id(first)
+    assert candidate_list(out["host.name"]) == [first]
+    add_candidate(out, "host.name", second)
+    add_candidate(out, "host.name", first)
+    assert out["host.name"] == [first, second, first]
+    assert candidate_list(out["host.name"]) is out["host.name"]
+
+    found: Candidates = {}
+    collect({"hostname": "a", "kubernetes": {"host": "b", "pod_name": "p"}, "msg": "m"}, found)
+    assert found == {
+        "host.name": [(2, ("hostname",), "a", None, True), second],
+        "kubernetes.pod.name": (0, ("kubernetes", "pod_name"), "p", None, True),
+        "message": (1, ("msg",), "m", None, True),
+    }
