@@ -29,7 +29,13 @@ from functools import lru_cache
 from typing import Any, Final
 
 from processors.normalize.config import MAX_KEY_CHARS, NormalizeConfig
-from processors.normalize.redact import any_may_need_redaction, redact, secret_kind_for_key
+from processors.normalize.redact import (
+    CLEAN,
+    any_may_need_redaction,
+    fresh_may_need_redaction,
+    redact,
+    secret_kind_for_key,
+)
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _MARKER: Final = "…[truncated {} bytes]"
@@ -129,6 +135,17 @@ def _jsonable(value: Any, depth: int) -> Any:
         return value
     text = to_text(value)
     return text if text is not None else repair(str(value))
+
+
+def _may_need_redaction(slots: list[Slot], config: NormalizeConfig) -> bool:
+    # any_may_need_redaction over the slots' strings, known-clean ones skipped in the same
+    # pass; raises TypeError for a slot that no longer holds a string.
+    if config.compiled_patterns:
+        return any_may_need_redaction([container[key] for container, key, _ in slots], config)
+    clean = CLEAN
+    return fresh_may_need_redaction(
+        [text for container, key, _ in slots if (text := container[key]) not in clean], config
+    )
 
 
 class Builder:
@@ -254,13 +271,13 @@ class Builder:
         if not slots:
             return
         try:
-            need = any_may_need_redaction([container[key] for container, key, _ in slots], config)
+            need = _may_need_redaction(slots, config)
         except TypeError:
             # Two record keys cleaned to the same label key and the later value (not a
             # string) replaced the earlier one: forget the stale slots.
             slots = [slot for slot in slots if type(slot[0][slot[1]]) is str]
             self.long = [slot for slot in self.long if type(slot[0][slot[1]]) is str]
-            need = any_may_need_redaction([container[key] for container, key, _ in slots], config)
+            need = _may_need_redaction(slots, config)
         long = self.long
         if need:
             for slot in slots:

@@ -185,14 +185,14 @@ def may_need_redaction(text: str, config: NormalizeConfig) -> bool:
 # Short strings known to pass the pre-check under the built-in rules: field values such as
 # host, pod, logger or user-agent names repeat from event to event. Bounded (cleared when
 # full) in entries and, through _CLEAN_MAX_CHARS, in memory.
-_CLEAN: dict[str, None] = {}
+CLEAN: Final[dict[str, None]] = {}
 _CLEAN_MAX: Final = 8192
 _CLEAN_MAX_CHARS: Final = 256
 
 
 def any_may_need_redaction(texts: list[str], config: NormalizeConfig) -> bool:
-    """``may_need_redaction("\x00".join(texts), config)``, skipping texts already seen to
-    pass it.
+    """:func:`may_need_redaction` of the texts joined with NUL, skipping texts already seen
+    to pass it (see :data:`CLEAN`).
 
     Exact because, with the built-in rules only, the pre-check of NUL-joined texts is the
     OR of the pre-checks of the texts: no rule matches a NUL or across one, percent
@@ -203,12 +203,18 @@ def any_may_need_redaction(texts: list[str], config: NormalizeConfig) -> bool:
     """
     if config.compiled_patterns:
         return may_need_redaction("\x00".join(texts), config)
-    clean = _CLEAN
-    fresh = [text for text in texts if text not in clean]
+    clean = CLEAN
+    return fresh_may_need_redaction([text for text in texts if text not in clean], config)
+
+
+def fresh_may_need_redaction(fresh: list[str], config: NormalizeConfig) -> bool:
+    """:func:`any_may_need_redaction` for texts the caller found missing from
+    :data:`CLEAN` (built-in rules only); those that pass are remembered."""
     if not fresh:
         return False
     if may_need_redaction("\x00".join(fresh), config):
         return True
+    clean = CLEAN
     if len(clean) + len(fresh) > _CLEAN_MAX:
         clean.clear()
     if max(map(len, fresh)) <= _CLEAN_MAX_CHARS:

@@ -41,7 +41,7 @@ texts = st.lists(st.lists(pieces | st.text(max_size=5), max_size=3).map("".join)
 @settings(max_examples=500, deadline=None)
 @given(batches=st.lists(texts, min_size=1, max_size=4))
 def test_matches_the_joined_precheck_cold_and_warm(batches: list[list[str]]) -> None:
-    redact_module._CLEAN.clear()
+    redact_module.CLEAN.clear()
     for config in (PLAIN, CUSTOM):
         for texts_ in [*batches, *batches]:  # the second pass runs on a warm cache
             expected = may_need_redaction("\x00".join(texts_), config)
@@ -49,31 +49,31 @@ def test_matches_the_joined_precheck_cold_and_warm(batches: list[list[str]]) -> 
 
 
 def test_strings_found_clean_are_remembered_and_secrets_never() -> None:
-    redact_module._CLEAN.clear()
+    redact_module.CLEAN.clear()
     assert not any_may_need_redaction(["node-1", "shop"], PLAIN)
-    assert set(redact_module._CLEAN) == {"node-1", "shop"}
+    assert set(redact_module.CLEAN) == {"node-1", "shop"}
     assert any_may_need_redaction(["node-1", "password=x"], PLAIN)
-    assert "password=x" not in redact_module._CLEAN
+    assert "password=x" not in redact_module.CLEAN
     assert any_may_need_redaction(["password=x"], PLAIN)
 
 
 def test_custom_patterns_bypass_the_cache() -> None:
-    redact_module._CLEAN.clear()
+    redact_module.CLEAN.clear()
     assert not any_may_need_redaction(["CUST-12 x"], CUSTOM)
-    assert redact_module._CLEAN == {}
+    assert redact_module.CLEAN == {}
     # Anchored pattern: only the joined text's start and end count (as before the cache).
     assert any_may_need_redaction(["CUST-12"], CUSTOM)
     assert not any_may_need_redaction(["x", "CUST-12"], CUSTOM)
 
 
 def test_the_cache_is_bounded() -> None:
-    redact_module._CLEAN.clear()
+    redact_module.CLEAN.clear()
     for start in range(0, 3 * redact_module._CLEAN_MAX, 100):
         any_may_need_redaction([f"value {n}" for n in range(start, start + 100)], PLAIN)
-        assert len(redact_module._CLEAN) <= redact_module._CLEAN_MAX
+        assert len(redact_module.CLEAN) <= redact_module._CLEAN_MAX
     long_text = "x" * (redact_module._CLEAN_MAX_CHARS + 1)
     assert not any_may_need_redaction([long_text], PLAIN)
-    assert long_text not in redact_module._CLEAN
+    assert long_text not in redact_module.CLEAN
 
 
 @pytest.mark.parametrize("config", [PLAIN, CUSTOM])
@@ -82,3 +82,16 @@ def test_a_non_string_raises_type_error_like_join(config: NormalizeConfig) -> No
         any_may_need_redaction(["a", 1], config)  # type: ignore[list-item]
     with pytest.raises(TypeError):
         any_may_need_redaction(["a", {"b": 1}], config)  # type: ignore[list-item]
+
+
+def test_a_document_with_known_clean_strings_still_redacts_a_fresh_secret() -> None:
+    from processors.normalize import normalize
+    from tests.unit.normalize.support import raw
+
+    redact_module.CLEAN.clear()
+    record = {"message": "user logged in", "host": "node-1", "env": "prod"}
+    assert normalize(raw(record), 0, 0)["message"] == "user logged in"
+    assert "user logged in" in redact_module.CLEAN  # remembered as clean
+    doc = normalize(raw(dict(record, detail="password=hunter2")), 0, 0)
+    assert doc["message"] == "user logged in"
+    assert doc["labels"]["detail"] == "password=[REDACTED:password]"
