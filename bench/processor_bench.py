@@ -1,7 +1,8 @@
 """Processor benchmark: normalize + index vs the raw ``_bulk`` loader on the same documents.
 
 Raw records are preloaded into the run's ``logs.raw``; ``bitacora processor --role
-normalize --role index`` then drains them into OpenSearch. The throughput is measured
+normalize`` and ``bitacora processor --role index`` (one process each) then drain them into
+OpenSearch; CPU and peak RSS are the sums of both. The throughput is measured
 from the last moment before documents appear until all are searchable, so worker start-up
 and the consumer-group join do not count. The baseline posts the very documents the
 normalizer produces, prebuilt, into separate streams.
@@ -83,15 +84,21 @@ async def watch_drain(
     return Timing(expected - count0, time.perf_counter() - t0, sum(c.cpu() for c in cpu_of) - cpu0)
 
 
-def start_processor(
+def start_processors(
     env: dict[str, str], rid: str, roles: Sequence[str] = ("normalize", "index")
-) -> Component:
-    """``bitacora processor --role ...`` with the run's environment."""
+) -> list[Component]:
+    """One ``bitacora processor --role ROLE`` per role with the run's environment.
+
+    One process per role, as ``bitacora run`` and the Kubernetes manifests run them: a
+    Python process uses one core, and each role scales out on its own.
+    """
     Path(env["BITACORA_PROCESSOR_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
-    args = ["processor"]
-    for role in roles:
-        args += ["--role", role]
-    return Component("processor", args, env, LOG_DIR / f"processor-{rid}.log").start()
+    return [
+        Component(
+            f"processor-{role}", ["processor", "--role", role], env, LOG_DIR / f"{role}-{rid}.log"
+        ).start()
+        for role in roles
+    ]
 
 
 async def bench_processor(settings: Settings, events: int) -> list[Row]:
@@ -111,13 +118,17 @@ async def bench_processor(settings: Settings, events: int) -> list[Row]:
             streams = [schema.logs_stream_for(name) for name in service_names(prefix)]
             await services.os_create_streams(session, settings.opensearch_url, streams)
             await preload(settings, env["BITACORA_TOPIC_RAW"], values)
-            processor = start_processor(env, rid)
+            processors = start_processors(env, rid)
             try:
-                with MaybeProfile(processor.pid, "processor"):
-                    timing = await watch_drain(session, settings, pattern, events, [processor], 600)
-                peak = processor.peak_rss_mib()
+                with (
+                    MaybeProfile(processors[0].pid, "normalize"),
+                    MaybeProfile(processors[1].pid, "index"),
+                ):
+                    timing = await watch_drain(session, settings, pattern, events, processors, 600)
+                peak = sum(p.peak_rss_mib() for p in processors)
             finally:
-                processor.stop()
+                for p in processors:
+                    p.stop()
             await services.os_refresh(session, settings.opensearch_url, pattern)
             exact = await services.os_count(session, settings.opensearch_url, pattern)
             if exact != events:

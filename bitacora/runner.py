@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from bitacora import schema
 from bitacora.settings import Settings
 from bitacora.status import format_status, read_status
 
@@ -63,9 +64,11 @@ def run_pipeline(
     """Run until Ctrl-C (or ``duration_s``); returns the exit code."""
     log_dir = str(settings.state_dir / "run")
     os.makedirs(log_dir, exist_ok=True)
-    children = [
-        Child("collector", component_argv("collector")),
-        Child("processor", component_argv("processor")),
+    # One processor process per role: a Python process uses one core, and a stalled role
+    # (OpenSearch down) never holds the others up.
+    children = [Child("collector", component_argv("collector"))] + [
+        Child(f"processor-{role}", component_argv("processor", "--role", role))
+        for role in schema.PROCESSOR_ROLES
     ]
     if demo:
         children.append(Child("demo", component_argv("demo", "--rate", str(demo_rate))))
