@@ -7,11 +7,15 @@
    up the ``_id`` of every chunk's last event (computed with the same normalizer) and
    records when it first becomes searchable.
 3. Baseline: the raw ``_bulk`` loader on the same normalized documents.
+4. The CPU ceiling: at the CPU-seconds per event measured for every process (collector,
+   processor roles, Kafka, OpenSearch), the ratio the cores would allow if all were busy;
+   the gap between it and the measured ratio is waiting, not work.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import time
 from collections.abc import Sequence
@@ -211,6 +215,15 @@ async def bench_e2e(settings: Settings, events: int, latency_seconds: float) -> 
             events / (sum(cpu) + stack_cpu),
             "ev/cpu-s",
         ),
+        # What the machine allows at the measured CPU cost per event of every process
+        # involved (Kafka and OpenSearch included) if all cores were busy: the ratio no
+        # amount of concurrency can beat without making some process cheaper per event.
+        Row(
+            "e2e_ratio_cpu_ceiling",
+            (os.cpu_count() or 1) * events / (sum(cpu) + stack_cpu) / baseline.events_per_s,
+            "x",
+        ),
+        Row("e2e_stack_cpu_s_per_1000_events", 1000 * stack_cpu / events, "cpu-s"),
         Row("e2e_collector_cpu_s_per_1000_events", 1000 * cpu[0] / events, "cpu-s"),
         Row("e2e_processor_cpu_s_per_1000_events", 1000 * sum(cpu[1:]) / events, "cpu-s"),
         Row("e2e_collector_peak_rss_mib", peaks[0], "MiB"),
