@@ -10,7 +10,7 @@ crash never commits a piece whose joined event was not produced.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, NamedTuple, Protocol, TypeVar
 
 from bitacora import rawrecord
 from bitacora.errors import DecodeError
@@ -40,9 +40,8 @@ class Message(Protocol):
 Token = TypeVar("Token")
 
 
-@dataclass(frozen=True, slots=True)
-class Output:
-    """A record to produce."""
+class Output(NamedTuple):
+    """A record to produce (a tuple: one is built per event)."""
 
     topic: str
     key: bytes | None

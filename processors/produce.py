@@ -67,15 +67,15 @@ async def settle(
     pending = list(outputs)
     delay = 0.1
     while True:
-        results = await asyncio.gather(
-            *(s for s in sent if isinstance(s, asyncio.Future)), return_exceptions=True
-        )
-        errors = iter(results)
-        failed = [
-            out
-            for out, s in zip(pending, sent, strict=True)
-            if not isinstance(s, asyncio.Future) or isinstance(next(errors), BaseException)
-        ]
+        failed = []
+        for out, delivery in zip(pending, sent, strict=True):
+            if not isinstance(delivery, asyncio.Future):
+                failed.append(out)
+                continue
+            try:
+                await delivery  # (no suspension once done: cheaper than one gather of all)
+            except KafkaError:
+                failed.append(out)
         if not failed:
             return
         log.warning("%s: %d records not in Kafka yet; retrying", role, len(failed))
