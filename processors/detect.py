@@ -67,10 +67,13 @@ log = logging.getLogger("bitacora.detect")
 TICK_INTERVAL_S = 1.0
 # The router takes up to this many events at a time, waiting at most this long for them:
 # a batch costs one keyed record per partition instead of one per matching rule and event.
+# The evaluator likewise takes records, so a key's state is written once per batch. Larger
+# waits mean fewer, fuller batches (at the pipeline's rate 50 ms held ~75 events) for at
+# most that much more alert latency per stage; 0.2 s each halved what 50 rules cost.
 ROUTE_BATCH = 1000
-ROUTE_WITHIN_S = 0.05
+ROUTE_WITHIN_S = 0.2
 EVAL_BATCH = 200
-EVAL_WITHIN_S = 0.05
+EVAL_WITHIN_S = 0.2
 _BAD_INPUT = (ValueError, TypeError, AttributeError, KeyError, IndexError)
 
 # Where the router sends a (rule, key, weight, event, event JSON or None) it forwards.

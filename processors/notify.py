@@ -48,7 +48,7 @@ log = logging.getLogger("bitacora.notify")
 _RESOLVING_TYPES = frozenset({"frequency", "flatline"})
 # The notify agent takes up to this many alerts at a time, waiting at most this long.
 NOTIFY_BATCH = 500
-NOTIFY_WITHIN_S = 0.05
+NOTIFY_WITHIN_S = 0.1
 
 
 def retry_delay(attempt: int, first_s: float = 30.0) -> float:
