@@ -7,12 +7,13 @@ a Dashboards Discover link and a ``bitacora search`` command line.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import re
 import shlex
 import time
 from typing import Any, Literal
-from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -102,12 +103,31 @@ def _rison(text: str) -> str:
     return "'" + text.replace("!", "!!").replace("'", "!'") + "'"
 
 
+# What ``urllib.parse.quote(text, safe="(),:")`` leaves alone; everything else is escaped
+# byte by byte. The regex visits only the characters to escape (quote visits them all).
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-~(),:]+")
+
+
+@functools.lru_cache(maxsize=1024)
+def _escape_run(run: str) -> str:
+    return "".join(f"%{byte:02X}" for byte in run.encode("utf-8"))
+
+
+def _escape(found: re.Match[str]) -> str:
+    # Runs repeat (quotes, spaces, brackets of the same queries): escape each once.
+    return _escape_run(found.group())
+
+
+def _quote(text: str) -> str:
+    """``quote(text, safe="(),:")``, faster for the mostly plain text of links."""
+    return _UNSAFE.sub(_escape, text)
+
+
 def discover_url(base: str, query: str, start: float, end: float) -> str:
     """An OpenSearch Dashboards Discover link over ``logs-*`` for the alert's time range."""
     g = f"(time:(from:{_rison(format_timestamp(start))},to:{_rison(format_timestamp(end))}))"
     q = f"(query:(language:lucene,query:{_rison(query)}))"
-    safe = "(),:"
-    return f"{base.rstrip('/')}/app/data-explorer/discover#?_g={quote(g, safe)}&_q={quote(q, safe)}"
+    return f"{base.rstrip('/')}/app/data-explorer/discover#?_g={_quote(g)}&_q={_quote(q)}"
 
 
 def build_alert(match: Match, rule: Rule, search_url_base: str, now: float | None = None) -> Alert:

@@ -103,7 +103,21 @@ def _parse_slow(text: str) -> float:
     return parsed.timestamp()
 
 
+_HEADS: dict[datetime, str] = {}
+
+
 def format_timestamp(seconds: float) -> str:
-    """RFC 3339 UTC text with millisecond precision, e.g. ``2026-11-28T09:30:00.123Z``."""
+    """RFC 3339 UTC text with millisecond precision, e.g. ``2026-11-28T09:30:00.123Z``.
+
+    The text up to the second comes from a per-second cache (alerts format several
+    timestamps each, mostly of the same few seconds): ``strftime`` is the slow part.
+    """
     moment = datetime.fromtimestamp(seconds, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    micros = moment.microsecond
+    whole = moment.replace(microsecond=0) if micros else moment
+    head = _HEADS.get(whole)
+    if head is None:
+        if len(_HEADS) > 4096:
+            _HEADS.clear()
+        head = _HEADS[whole] = whole.strftime("%Y-%m-%dT%H:%M:%S.")
+    return f"{head}{micros // 1000:03d}Z"

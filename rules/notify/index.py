@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
+import orjson
 
 from bitacora import schema
 from bitacora.settings import Settings
@@ -65,11 +66,11 @@ class AlertIndexer:
         indexed (or already was) or the ``DestinationError`` OpenSearch gave for it."""
         if not documents:
             return []
-        lines = []
+        lines: list[bytes] = []
         for doc_id, document in documents:
-            lines.append(json.dumps({"create": {"_index": self.index_name, "_id": doc_id}}))
-            lines.append(json.dumps(document, default=str))
-        body = ("\n".join(lines) + "\n").encode()
+            lines.append(orjson.dumps({"create": {"_index": self.index_name, "_id": doc_id}}))
+            lines.append(_document_json(document))
+        body = b"\n".join(lines) + b"\n"
         try:
             async with self.session.post(
                 f"{self.url}/_bulk",
@@ -94,6 +95,15 @@ class AlertIndexer:
         except ValueError:
             answer = {}
         return _item_errors(answer, len(documents))
+
+
+def _document_json(document: dict[str, Any]) -> bytes:
+    """A document as JSON: orjson (NaN becomes null, which OpenSearch accepts), or the
+    json module for what orjson refuses (non-string keys, huge integers)."""
+    try:
+        return orjson.dumps(document, default=str)
+    except TypeError:
+        return json.dumps(document, default=str).encode()
 
 
 def _item_errors(answer: dict[str, Any], count: int) -> list[DestinationError | None]:
