@@ -107,7 +107,7 @@ def parse_level(value: object, scale: Scale = "auto") -> tuple[str, int] | None:
         level = _NAMES.get(value) or _NAMES.get(value.strip().lower())
         if level is not None:
             return _RESULT[level]
-        if value.isdigit() and len(value) <= 3:
+        if value.isascii() and value.isdigit() and len(value) <= 3:  # "²" is a digit, not a number
             found = _from_number(int(value), scale)
             return _RESULT[found] if found else None
         return None

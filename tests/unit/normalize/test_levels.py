@@ -82,6 +82,8 @@ SPELLINGS: list[tuple[object, Scale, str | None]] = [
     # not levels
     ("chatty", "auto", None),
     ("", "auto", None),
+    ("²", "auto", None),  # a Unicode digit int() refuses
+    ("٣", "auto", None),  # Arabic-Indic three: a number, but not a level spelling
     (None, "auto", None),
     (True, "auto", None),
     ([1], "auto", None),
