@@ -9,12 +9,24 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 MAX_NS: Final = 2**63 - 1
 _NS: Final = 1_000_000_000
 
-_last_second: list[Any] = [None, ""]  # one-entry cache: events of one second share a prefix
+# "YYYY-MM-DDTHH:MM:SS" by epoch second. Events of one second share it, and an event's own
+# time and its ingest time are usually different seconds: a one-entry cache would thrash.
+_PREFIXES: dict[int, str] = {}
+_MAX_PREFIXES: Final = 8192
+
+
+def _prefix(seconds: int) -> str:
+    prefix = _PREFIXES.get(seconds)
+    if prefix is None:
+        if len(_PREFIXES) >= _MAX_PREFIXES:
+            _PREFIXES.clear()
+        prefix = _PREFIXES[seconds] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    return prefix
 
 
 def valid_ns(ns: object) -> bool:
@@ -25,19 +37,13 @@ def valid_ns(ns: object) -> bool:
 def format_ns(ns: int) -> str:
     """``2026-11-28T09:00:00.123456789Z`` for nanoseconds since the epoch (must be valid)."""
     seconds, fraction = divmod(ns, _NS)
-    if _last_second[0] != seconds:
-        _last_second[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
-        _last_second[0] = seconds
-    return f"{_last_second[1]}.{fraction:09d}Z"
+    return f"{_prefix(seconds)}.{fraction:09d}Z"
 
 
 def format_ms(ns: int) -> str:
     """``2026-11-28T09:00:00.123Z``: millisecond precision, for ``event.ingested``."""
     seconds, fraction = divmod(ns, _NS)
-    if _last_second[0] != seconds:
-        _last_second[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
-        _last_second[0] = seconds
-    return f"{_last_second[1]}.{fraction // 1_000_000:03d}Z"
+    return f"{_prefix(seconds)}.{fraction // 1_000_000:03d}Z"
 
 
 _RFC3339 = re.compile(

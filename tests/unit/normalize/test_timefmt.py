@@ -62,3 +62,17 @@ def test_format_ms() -> None:
 )
 def test_parse_time(value: object, ns: int | None) -> None:
     assert parse_time(value) == ns
+
+
+def test_formatting_alternating_seconds_and_past_the_prefix_cache_is_exact() -> None:
+    from datetime import UTC, datetime
+
+    from processors.normalize.timefmt import format_ms, format_ns
+
+    base = 1_795_856_400_123_456_789
+    for i in range(10_000):  # more distinct seconds than the cache holds
+        event_ns, ingest_ns = base + i * 1_000_000_007, base - i * 999_999_937
+        for ns, fmt, digits in ((event_ns, format_ns, 9), (ingest_ns, format_ms, 3)):
+            when = datetime.fromtimestamp(ns // 10**9, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            fraction = f"{ns % 10**9:09d}"[:digits]
+            assert fmt(ns) == f"{when}.{fraction}Z"
