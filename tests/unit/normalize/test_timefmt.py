@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from processors.normalize.timefmt import format_ms, format_ns, parse_time
@@ -65,10 +67,6 @@ def test_parse_time(value: object, ns: int | None) -> None:
 
 
 def test_formatting_alternating_seconds_and_past_the_prefix_cache_is_exact() -> None:
-    from datetime import UTC, datetime
-
-    from processors.normalize.timefmt import format_ms, format_ns
-
     base = 1_795_856_400_123_456_789
     for i in range(10_000):  # more distinct seconds than the cache holds
         event_ns, ingest_ns = base + i * 1_000_000_007, base - i * 999_999_937
