@@ -4,9 +4,10 @@
    probe) posting to a webhook served here; each probe's latency is from its write to the
    collector until its POST arrives.
 2. Cost of rules, against PIPELINE throughput as issue 5 states it: the whole processor
-   (normalize, index and alerting in one worker, as ``bitacora processor`` runs by default)
-   drains the same backlog of raw records into OpenSearch once with 1 rule and once with
-   50 (``rules.bench_support.make_rules(50)``, aimed at the run's services); each run ends
+   (normalize, index and alerting, one process per role as ``bitacora run`` starts them,
+   CPU summed) drains the same backlog of raw records into OpenSearch once with 1 rule
+   and once with 50 (``rules.bench_support.make_rules(50)``, aimed at the run's
+   services); each run ends
    when every document is searchable AND the alerting role has finished both its stages
    (normalized events and the keyed records between them). ``rules50_throughput_cost`` =
    1 - (events per CPU-second with 50) / (with 1): the throughput lost on a CPU-bound
@@ -219,47 +220,52 @@ async def _alerting_done(settings: Settings, env: dict[str, str]) -> bool:
 
 
 async def _until(
-    check: Callable[[], Awaitable[bool]], processor: Component, what: str, deadline_s: float
+    check: Callable[[], Awaitable[bool]], processes: list[Component], what: str, deadline_s: float
 ) -> None:
     end = time.monotonic() + deadline_s
     while not await check():
         if time.monotonic() > end:
             raise RuntimeError(f"timed out waiting for {what}")
-        if not processor.alive():
-            raise RuntimeError(f"{processor.name} died:\n{processor.log_tail()}")
+        for process in processes:
+            if not process.alive():
+                raise RuntimeError(f"{process.name} died:\n{process.log_tail()}")
         await asyncio.sleep(0.1)
 
 
-async def _settle(processor: Component, deadline_s: float = 60.0) -> None:
+def _cpu(processes: list[Component]) -> float:
+    return sum(process.cpu() for process in processes)
+
+
+async def _settle(processes: list[Component], deadline_s: float = 60.0) -> None:
     """Wait until start-up work is over: under 5% of a CPU used during one second."""
     end = time.monotonic() + deadline_s
-    last = processor.cpu()
+    last = _cpu(processes)
     while time.monotonic() < end:
         await asyncio.sleep(1.0)
-        cpu = processor.cpu()
+        cpu = _cpu(processes)
         if cpu - last < 0.05:
             return
         last = cpu
-    raise RuntimeError(f"{processor.name} never went idle")
+    raise RuntimeError("the processor never went idle")
 
 
 async def _timed(
-    processor: Component,
+    processes: list[Component],
     send: Callable[[], Awaitable[object]],
     done: Callable[[], Awaitable[bool]],
     events: int,
 ) -> Timing:
-    """CPU and wall of ``processor`` from just before ``send`` until ``done``.
+    """CPU (summed over ``processes``) and wall from just before ``send`` until ``done``.
 
-    The processor has already handled a warm-up share of the same data and gone idle, so
-    start-up, the consumer-group join and the first commits are outside the window (commit
-    granularity no longer cuts the start of the work off either).
+    The processes have already handled a warm-up share of the same data and gone idle, so
+    start-up, the consumer-group joins and the first commits are outside the window
+    (commit granularity no longer cuts the start of the work off either).
     """
-    await _settle(processor)
-    t0, cpu0 = time.perf_counter(), processor.cpu()
+    await _settle(processes)
+    t0, cpu0 = time.perf_counter(), _cpu(processes)
     await send()
-    await _until(done, processor, "the drain", 600)
-    return Timing(events, time.perf_counter() - t0, processor.cpu() - cpu0)
+    await _until(done, processes, "the drain", 600)
+    return Timing(events, time.perf_counter() - t0, _cpu(processes) - cpu0)
 
 
 def _warmup(count: int) -> int:
@@ -291,10 +297,10 @@ async def rules_drain(settings: Settings, events: int, rule_count: int) -> Timin
             return await _alerting_done(settings, env)
 
         await bare_producer(settings, topic, values[:warm])
-        await _until(done, processor, "the warm-up", 180)
+        await _until(done, [processor], "the warm-up", 180)
         with MaybeProfile(processor.pid, f"alerting-{rule_count}rules"):
             return await _timed(
-                processor, lambda: bare_producer(settings, topic, values[warm:]), done, events
+                [processor], lambda: bare_producer(settings, topic, values[warm:]), done, events
             )
     finally:
         processor.stop()
@@ -302,12 +308,13 @@ async def rules_drain(settings: Settings, events: int, rule_count: int) -> Timin
 
 
 async def pipeline_drain(settings: Settings, events: int, rule_count: int) -> Timing:
-    """The whole processor (normalize, index, alerting in one worker, as deployed) draining
+    """The whole processor (one process per role, as ``bitacora run`` starts them) draining
     ``events`` raw records with ``rule_count`` rules about the run's services, until all
-    are searchable and the alerting role committed everything."""
+    are searchable and the alerting role committed everything; CPU summed over the roles."""
     from bench.baselines import bare_producer, raw_values
     from bench.forward_client import plan_chunks
     from bench.payloads import service_names
+    from bench.processor_bench import start_processors
 
     rid = services.run_id()
     prefix = f"bench{rid}"
@@ -332,20 +339,21 @@ async def pipeline_drain(settings: Settings, events: int, rule_count: int) -> Ti
         try:
             streams = [schema.logs_stream_for(name) for name in names]
             await services.os_create_streams(session, settings.opensearch_url, streams)
-            roles = ("normalize", "index", "alerting")
-            processor = _processor(env, rid, roles, f"pipeline{rule_count}")
+            processes = start_processors(env, rid, ("normalize", "index", "alerting"))
             try:
                 await bare_producer(settings, topic, values[:warm])
-                await _until(searchable(warm), processor, "the warm-up", 180)
-                with MaybeProfile(processor.pid, f"pipeline-{rule_count}rules"):
+                await _until(searchable(warm), processes, "the warm-up", 180)
+                alerting = processes[-1]
+                with MaybeProfile(alerting.pid, f"pipeline-alerting-{rule_count}rules"):
                     return await _timed(
-                        processor,
+                        processes,
                         lambda: bare_producer(settings, topic, values[warm:]),
                         searchable(warm + events),
                         events,
                     )
             finally:
-                processor.stop()
+                for process in processes:
+                    process.stop()
         finally:
             await services.os_delete_streams(session, settings.opensearch_url, pattern)
             await services.delete_topics(settings.kafka_bootstrap, topics)
