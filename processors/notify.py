@@ -196,7 +196,9 @@ def register_notify(
                     state["am"] = alert.model_dump()
                 else:
                     state.pop("am", None)
-            table[key] = _dumps(state)
+            stored = _dumps(state)
+            if stored != raw:  # a suppressed alert leaves the state as it was: no write
+                table[key] = stored
         COUNTERS.add("notify", "decision", decision.action)
         for name in report.failed if report else ():
             COUNTERS.add("notify", "delivery_failed", name)
