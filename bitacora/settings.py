@@ -105,3 +105,13 @@ class Settings(BaseSettings):
     java_home_opensearch: Path | None = None  # None: the newest JDK under /usr/lib/jvm that runs it
     opensearch_heap: str = "2g"
     kafka_heap: str = "1g"
+
+    @property
+    def kafka_record_limit(self) -> int:
+        """The largest record value sent to Kafka; larger events are dead-lettered.
+
+        ``kafka_max_batch_bytes`` (keep it at or under the broker's ``message.max.bytes``)
+        less room for the batch and record headers: Kafka would refuse a larger record on
+        every retry.
+        """
+        return self.kafka_max_batch_bytes - 4096

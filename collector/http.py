@@ -27,7 +27,8 @@ from collector.budget import ByteBudget
 from collector.forward.decode import decompress, time_ns
 from collector.metrics import CollectorMetrics
 from collector.publisher import KafkaUnavailable, Publisher
-from collector.records import TOO_LARGE, deadletter, raw_records, split_oversized
+from collector.records import deadletter, raw_records, split_oversized
+from processors.storage.deadletter import TOO_LARGE
 
 SOURCE: Final = "http"
 

@@ -72,12 +72,8 @@ class Publisher:
 
     @property
     def record_limit(self) -> int:
-        """The largest record value sent to Kafka; larger events are dead-lettered.
-
-        ``kafka_max_batch_bytes`` (keep it at or under the broker's ``message.max.bytes``)
-        less room for the batch and record headers.
-        """
-        return self._settings.kafka_max_batch_bytes - 4096
+        """The largest record value sent to Kafka (``Settings.kafka_record_limit``)."""
+        return self._settings.kafka_record_limit
 
     @property
     def ready(self) -> bool:

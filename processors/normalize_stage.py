@@ -17,7 +17,7 @@ from bitacora.errors import DecodeError
 from bitacora.settings import Settings
 from processors.counters import COUNTERS
 from processors.normalize import CriJoiner, NormalizeConfig, normalize, to_json_bytes
-from processors.storage.deadletter import deadletter_record, redactor_for
+from processors.storage.deadletter import TOO_LARGE, deadletter_record, redactor_for
 
 ID_HEADER = "id"
 
@@ -65,6 +65,7 @@ class NormalizeStage(Generic[Token]):
         self.normalized_topic = settings.topic_normalized
         self.deadletter_topic = settings.topic_deadletter
         self.redact = redactor_for(settings)
+        self.record_limit = settings.kafka_record_limit  # larger: dead-lettered, not stuck
         self.joiner: CriJoiner[tuple[Token, Message]] = CriJoiner()
         # (topic, partition, offset) of inputs inside open CRI runs, oldest first.
         self._held: dict[tuple[str, int, int], None] = {}
@@ -105,14 +106,19 @@ class NormalizeStage(Generic[Token]):
         except DecodeError as exc:
             self._deadletter(step, last, str(exc), now_ns)
         else:
-            step.outputs.append(
-                Output(
-                    self.normalized_topic,
-                    doc["service.name"].encode(),
-                    to_json_bytes(doc),
-                    [(ID_HEADER, doc["event.id"].encode())],
+            value = to_json_bytes(doc)
+            if len(value) > self.record_limit:
+                reason = f"{TOO_LARGE}: normalized to {len(value)} bytes, over {self.record_limit}"
+                self._deadletter(step, last, reason, now_ns)
+            else:
+                step.outputs.append(
+                    Output(
+                        self.normalized_topic,
+                        doc["service.name"].encode(),
+                        value,
+                        [(ID_HEADER, doc["event.id"].encode())],
+                    )
                 )
-            )
         for token, message in pieces:
             step.done.append(token)
             self._held.pop((message.topic, message.partition, message.offset), None)

@@ -33,7 +33,8 @@ from collector.forward.decode import (
 from collector.forward.handshake import check_ping, helo, new_challenge
 from collector.metrics import CollectorMetrics
 from collector.publisher import Delivery, KafkaUnavailable, Publisher
-from collector.records import TOO_LARGE, deadletter, raw_records, split_oversized
+from collector.records import deadletter, raw_records, split_oversized
+from processors.storage.deadletter import TOO_LARGE
 
 log = logging.getLogger(__name__)
 

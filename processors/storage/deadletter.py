@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 # Kafka's default max.message.bytes is about 1 MB and base64 grows data by a third: an
 # original larger than this is cut (and flagged), the record still fits in one message.
 MAX_ORIGINAL_BYTES: Final = 256 * 1024
+# The reason of an event too large for one Kafka record (Kafka would refuse it forever).
+TOO_LARGE: Final = "record_too_large"
 # Redaction runs on a little more than is kept, so a secret straddling the cut is still
 # recognised as a whole and removed rather than left as an unrecognisable prefix.
 _REDACT_MARGIN: Final = 4096

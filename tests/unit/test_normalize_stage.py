@@ -100,3 +100,15 @@ def test_held_is_released_when_a_stale_run_is_flushed() -> None:
     assert s.held() == {("logs.raw", 0): 10}
     step = s.process([], now_ns=s.joiner.stale_ns)
     assert (step.done, s.held()) == ([1], {})
+
+
+def test_an_event_too_large_for_kafka_once_normalized_is_dead_lettered() -> None:
+    s = NormalizeStage(
+        Settings(topic_normalized="n", topic_deadletter="d", kafka_max_batch_bytes=8192)
+    )
+    step = s.process([(1, msg(10, {"message": "x" * 3000, "extra": "y" * 3000}))], 0)
+    [out] = step.outputs
+    assert (out.topic, step.done) == ("d", [1])
+    reason = json.loads(out.value)["deadletter"]["reason"]
+    assert reason.startswith("record_too_large: normalized to ")
+    assert reason.endswith(" bytes, over 4096")
