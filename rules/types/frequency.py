@@ -21,6 +21,29 @@ from typing import Any
 
 from rules.types.base import Match, RuleKind, State, trim_before
 
+# Membership of an event id in a key's ``ids`` list, the list itself scanned in order:
+# a dict of counts per list object, kept beside the state (which must stay plain JSON)
+# while that very list lives; a state read again from its bytes gets a new list and a
+# new dict. Only this module changes ``ids`` lists.
+_ID_COUNTS: dict[int, tuple[list[Any], dict[Any, int]]] = {}
+
+
+def _counts_of(seen: list[Any]) -> dict[Any, int] | None:
+    """The counts of ``seen`` (None when an id cannot be a dict key)."""
+    entry = _ID_COUNTS.get(id(seen))
+    if entry is not None and entry[0] is seen:
+        return entry[1]
+    counts: dict[Any, int] = {}
+    try:
+        for value in seen:
+            counts[value] = counts.get(value, 0) + 1
+    except TypeError:  # an unhashable id (a list in event.id): scan the list instead
+        return None
+    if len(_ID_COUNTS) > 4096:
+        _ID_COUNTS.clear()
+    _ID_COUNTS[id(seen)] = (seen, counts)
+    return counts
+
 
 class FrequencyRule(RuleKind):
     """Counts per key in a sliding event-time window."""
@@ -37,11 +60,22 @@ class FrequencyRule(RuleKind):
         event_id = event.get("event.id")
         if event_id is not None:
             seen: list[Any] = st.setdefault("ids", [])
-            if event_id in seen:
+            counts = _counts_of(seen)
+            if counts is None:
+                if event_id in seen:
+                    return []
+            elif event_id in counts:
                 return []
             seen.append(event_id)
+            if counts is not None:
+                counts[event_id] = counts.get(event_id, 0) + 1
             if len(seen) > 2 * needed:
-                del seen[0]
+                gone = seen.pop(0)
+                if counts is not None:
+                    if counts[gone] > 1:
+                        counts[gone] -= 1
+                    else:
+                        del counts[gone]
         out = self._resolve(st, st["hi"] - self.lateness, key)
         times: list[float] = st.setdefault("w", [])
         for _ in range(min(weight, needed)):

@@ -153,3 +153,28 @@ def test_weighted_events_count_as_many() -> None:
     state: dict[str, object] = {}
     assert observe(crule, ev(0), state, T0, "all", weight=4) == []
     assert len(observe(crule, ev(1), state, T0, "all", weight=1)) == 1
+
+
+def test_replayed_ids_count_once_within_twice_num_events_even_after_a_reload() -> None:
+    import json
+
+    from rules.engine import observe
+
+    crule = make(type="frequency", num_events=3, timeframe="1h")
+    state: dict[str, Any] = {}
+
+    def feed(offset: float, event_id: str) -> int:
+        event = ev(offset, event__id=event_id)
+        return len(observe(crule, event, state, T0 + 10_000, "all"))
+
+    assert [feed(0, "a"), feed(1, "b"), feed(2, "a"), feed(3, "b")] == [0, 0, 0, 0]
+    # Read back from its bytes (a restarted worker): the ids still count.
+    state = json.loads(json.dumps(state))
+    assert feed(4, "a") == 0
+    assert state["ids"] == ["a", "b"]
+    # Six newer ids push "a" out of the remembered 2 * num_events: counted again.
+    assert [feed(5 + i, f"n{i}") for i in range(6)] == [1, 0, 0, 1, 0, 0]
+    assert "a" not in state["ids"]
+    assert [feed(20, "a"), feed(21, "a")] == [1, 0]  # counted again, then a replay
+    assert state["ids"][-1] == "a"
+    assert state["ids"].count("a") == 1
