@@ -42,6 +42,7 @@ from processors.detect_records import (
     Item,
     KeyedBatch,
     decode,
+    item_partitioner,
     loads,
     partitioner,
     table_key,
@@ -75,6 +76,9 @@ ROUTE_WITHIN_S = 0.2
 EVAL_BATCH = 200
 EVAL_WITHIN_S = 0.2
 _BAD_INPUT = (ValueError, TypeError, AttributeError, KeyError, IndexError)
+# What the router does with a rule's match: forward it, alert at once, or count it into
+# the key's current second (flatline).
+_FORWARD, _STATELESS, _PER_SECOND = "forward", "stateless", "per-second"
 
 # Where the router sends a (rule, key, weight, event, event JSON or None) it forwards.
 Emit = Callable[[str, str, int, dict[str, Any], bytes | None], None]
@@ -143,6 +147,19 @@ class Detector:
         self.rules = {crule.name: crule for crule in self.ruleset.rules}
         self.search_url_base = settings.search_url_base
         self.partition_of = partitioner(settings.topic_partitions)
+        self.partition_for = item_partitioner(self.partition_of)
+        # How the router treats each rule's match, decided once per rule.
+        self._routes = {
+            id(crule): (
+                crule.name,
+                _STATELESS
+                if crule.stateless
+                else _PER_SECOND
+                if crule.kind.coarse and crule.rule.type == "flatline"
+                else _FORWARD,
+            )
+            for crule in self.ruleset.rules
+        }
         # (rule, key) -> [second, weight, event, event JSON or None]: flatline
         # pre-aggregation in the router.
         self.pending: dict[tuple[str, str], list[Any]] = {}
@@ -162,25 +179,27 @@ class Detector:
         """Alerts of stateless rules; ``emit`` every item to forward, for one event."""
         alerts: list[Alert] = []
         self.routed += 1
+        routes = self._routes
         for crule in self.ruleset.matching(event):
             key = key_of(crule, event)
-            if crule.stateless:
+            name, how = routes[id(crule)]
+            if how is _FORWARD:
+                emit(name, key, 1, event, raw)
+            elif how is _STATELESS:
                 alerts.extend(self.alert(m) for m in observe(crule, event, {}, now, key))
-            elif crule.kind.coarse and crule.rule.type == "flatline":
-                # The whole-second prefix of @timestamp is enough to group (no parsing).
+            else:
+                # Flatline: the whole-second prefix of @timestamp is enough to group.
                 stamp = event.get("@timestamp")
                 second: Any = (
                     stamp[:19] if isinstance(stamp, str) else math.floor(event_time(event, now))
                 )
-                slot = self.pending.get((crule.name, key))
+                slot = self.pending.get((name, key))
                 if slot is not None and slot[0] == second:
                     slot[1] += 1
                     continue
                 if slot is not None:
-                    emit(crule.name, key, slot[1], slot[2], slot[3])
-                self.pending[(crule.name, key)] = [second, 1, event, raw]
-            else:
-                emit(crule.name, key, 1, event, raw)
+                    emit(name, key, slot[1], slot[2], slot[3])
+                self.pending[(name, key)] = [second, 1, event, raw]
         return alerts
 
     def route(
@@ -202,7 +221,7 @@ class Detector:
         A value that is not a JSON object is skipped and counted (bad input never stops
         the flow).
         """
-        batch = batch if batch is not None else KeyedBatch(self.partition_of)
+        batch = batch if batch is not None else KeyedBatch(self.partition_for)
         alerts: list[Alert] = []
 
         def emit(rule: str, key: str, weight: int, event: dict[str, Any], raw: Any) -> None:
@@ -237,7 +256,7 @@ class Detector:
 
     def flush_batch(self) -> KeyedBatch:
         """Every pre-aggregated flatline slot as a keyed batch (called each tick)."""
-        batch = KeyedBatch(self.partition_of)
+        batch = KeyedBatch(self.partition_for)
         for (name, key), slot in self.pending.items():
             raw = slot[3]
             batch.add(name, key, slot[1], raw if raw is not None else _dumps(slot[2]))

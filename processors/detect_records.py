@@ -47,6 +47,21 @@ def partitioner(partitions: int) -> Callable[[bytes], int]:
     return partition_of
 
 
+def item_partitioner(partition_of: Callable[[bytes], int]) -> Callable[[str, str], int]:
+    """``partition_of`` the table key of (rule, key), cached by the pair (no encoding)."""
+    known: dict[tuple[str, str], int] = {}
+
+    def partition_for(rule: str, key: str) -> int:
+        found = known.get((rule, key))
+        if found is None:
+            if len(known) > 65536:
+                known.clear()
+            found = known[(rule, key)] = partition_of(table_key(rule, key))
+        return found
+
+    return partition_for
+
+
 class _Pending:
     """One partition's record under construction."""
 
@@ -62,8 +77,8 @@ class _Pending:
 class KeyedBatch:
     """Items to forward, grouped per partition; each event's JSON stored once per record."""
 
-    def __init__(self, partition_of: Callable[[bytes], int]) -> None:
-        self._partition_of = partition_of
+    def __init__(self, partition_for: Callable[[str, str], int]) -> None:
+        self._partition_for = partition_for
         self._pending: dict[int, _Pending] = {}
         self._sealed: list[tuple[int, bytes]] = []
 
@@ -72,7 +87,7 @@ class KeyedBatch:
 
         Pass the same bytes object for every rule an event matches: it is stored once.
         """
-        partition = self._partition_of(table_key(rule, key))
+        partition = self._partition_for(rule, key)
         pending = self._pending.get(partition)
         if pending is None:
             pending = self._pending[partition] = _Pending()

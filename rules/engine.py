@@ -176,11 +176,15 @@ class RuleSet:
                 for field, values in requirement
             )
 
+        # A rule indexed under alternatives of several fields can be reached twice.
+        self._repeats = False
         for crule in self.rules:
             if not crule.requires:
                 self.always.append(crule)
                 continue
-            for field, values in min(crule.requires, key=cost):
+            chosen = min(crule.requires, key=cost)
+            self._repeats = self._repeats or len({field for field, _ in chosen}) > 1
+            for field, values in chosen:
                 if values is None:
                     self.present.setdefault(field, []).append(crule)
                     continue
@@ -192,7 +196,13 @@ class RuleSet:
 
     def candidates(self, event: Mapping[str, Any]) -> list[CompiledRule]:
         """Rules whose quick prefilter the event passes (their full filter still applies)."""
+        return self._candidates(event)[0]
+
+    def _candidates(self, event: Mapping[str, Any]) -> tuple[list[CompiledRule], bool]:
+        # Also whether a rule may be in the list twice: a rule under one field is reached
+        # more than once only through a field holding several values (a list).
         found = list(self.always)
+        several = self._repeats
         for get, table in self._index_getters:
             value = get(event)
             if value is None:
@@ -202,17 +212,18 @@ class RuleSet:
                 if hit:
                     found.extend(hit)
                 continue
+            several = True
             for item in each(value):
                 found.extend(table.get(norm(item), ()))
         for get, rules in self._present_getters:
             if get(event) is not None:
                 found.extend(rules)
-        return found
+        return found, several
 
     def matching(self, event: Mapping[str, Any]) -> list[CompiledRule]:
         """Rules whose whole filter matches ``event`` (each rule at most once)."""
-        candidates = self.candidates(event)
-        if len(candidates) > 1 and len(candidates) > len(set(map(id, candidates))):
+        candidates, several = self._candidates(event)
+        if several and len(candidates) > len(set(map(id, candidates))):
             candidates = list({id(c): c for c in candidates}.values())
         return [crule for crule in candidates if crule.matcher(event)]
 

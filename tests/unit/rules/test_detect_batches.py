@@ -11,7 +11,13 @@ import pytest
 
 from bitacora.settings import Settings
 from processors.detect import SEP, Detector, StateCache
-from processors.detect_records import KeyedBatch, decode, partitioner, table_key
+from processors.detect_records import (
+    KeyedBatch,
+    decode,
+    item_partitioner,
+    partitioner,
+    table_key,
+)
 from processors.normalize import to_json_bytes
 from rules.model import Rule
 from tests.unit.rules.util import T0, ev
@@ -134,7 +140,7 @@ def test_batched_records_give_the_same_alerts_and_states(seed: int, size: int) -
 
 def test_a_batch_record_holds_each_event_once_in_its_keys_partition() -> None:
     partition_of = partitioner(4)
-    batch = KeyedBatch(partition_of)
+    batch = KeyedBatch(item_partitioner(partition_of))
     first, second = b'{"n":1}', b'{"n":2}'
     for rule in ("r1", "r2", "r3", "r4", "r5", "r6"):
         batch.add(rule, "k", 1, first)
@@ -157,7 +163,7 @@ def test_a_full_record_is_sealed_and_order_per_partition_kept(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("processors.detect_records.MAX_RECORD_BYTES", 100)
-    batch = KeyedBatch(lambda key: 0)
+    batch = KeyedBatch(lambda rule, key: 0)
     for i in range(20):
         batch.add("r", "k", 1, json.dumps({"i": i, "pad": "x" * 20}).encode())
     records = batch.records()

@@ -117,6 +117,8 @@ def test_hand_picked_filters_with_and_without_indexable_terms() -> None:
         [{"wildcard": {"service.name": "user-*"}}],
         [{"query": {"query_string": {"query": "log.level:error AND NOT service.name:user"}}}],
         [{"query_string": {"query": "boom"}}],
+        [{"query_string": {"query": "log.level:fatal OR service.name:order-service"}}],
+        [{"bool": {"should": [term("log.level", "fatal"), {"exists": {"field": "x.y"}}]}}],
         [],
     ]
     rules = compiled(rule_filters)
@@ -127,6 +129,7 @@ def test_hand_picked_filters_with_and_without_indexable_terms() -> None:
         {"service.name": "order-service", "log.level": "fatal"},
         {"service.name": ["user-service", "order-service"], "log.level": "error"},
         {"log.level": "ERROR"},
+        {"log.level": "fatal", "x.y": 1},
         {},
     ]
     for event in sample:
