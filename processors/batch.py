@@ -69,6 +69,8 @@ class BatchRole(Service):
     aiohttp clients must be created inside the running event loop.
     """
 
+    stop_grace_s = 5.0
+
     def __init__(
         self,
         settings: Settings,
@@ -122,16 +124,20 @@ class BatchRole(Service):
     async def on_stop(self) -> None:
         """Commit what completed, leave the group, then close the handler's clients.
 
-        Batches still in flight are cancelled first and stay uncommitted.
+        Batches in flight get ``stop_grace_s`` to complete (fewer repeats after a restart);
+        what is still running then (OpenSearch or Kafka down) is cancelled and stays
+        uncommitted.
         """
         if self._running is not None:
             self._running.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._running
         async with self._lock:
-            for batch in self._inflight:
-                if batch.done is not None:
-                    batch.done.cancel()
+            running = [b.done for b in self._inflight if b.done is not None]
+            if running:
+                await asyncio.wait(running, timeout=self.stop_grace_s)
+            for future in running:
+                future.cancel()
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await self._settle(everything=True)
             self._inflight.clear()

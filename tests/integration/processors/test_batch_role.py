@@ -143,6 +143,7 @@ async def test_a_batch_cut_short_by_a_stop_is_read_again(settings: Settings) -> 
     first = Recorder(topic)
     first.gate.clear()  # the handler never completes its batch
     role = RecorderRole(run, topic, first)
+    role.stop_grace_s = 0.2
     await role.start()
     await until(lambda: first.submitted == [0, 1, 2], "the batch submitted")
     await role.stop()
@@ -155,3 +156,15 @@ async def test_a_batch_cut_short_by_a_stop_is_read_again(settings: Settings) -> 
         await until(lambda: second.completed == [0, 1, 2], "the unfinished batch read again")
     finally:
         await again.stop()
+
+
+async def test_a_stop_lets_a_batch_in_flight_complete_within_the_grace(settings: Settings) -> None:
+    run, topic = await setup(settings, 3)
+    recorder = Recorder(topic)
+    recorder.gate.clear()
+    role = RecorderRole(run, topic, recorder)
+    await role.start()
+    await until(lambda: recorder.submitted == [0, 1, 2], "the batch submitted")
+    asyncio.get_running_loop().call_later(0.2, recorder.gate.set)  # completes while stopping
+    await role.stop()
+    assert (recorder.completed, await committed(run, topic)) == ([0, 1, 2], 3)
