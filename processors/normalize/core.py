@@ -61,19 +61,12 @@ def _choose(candidates: Candidates, fields: dict[Any, Any]) -> dict[str, Any]:
         if target == "@time":
             continue
         checker: Callable[[Any, Any], Any] = checker_of(target, ident)
-        if isinstance(found, tuple):  # the common case (one candidate): no sort, no loop
-            _, path, value, arg, consumed = found
-            result = checker(value, arg)
-            if result is not None:
-                chosen[target] = result
-                if consumed and path is not None:
-                    if len(path) == 1:
-                        fields.pop(path[0], None)
-                    else:
-                        nested.append(path)
-            continue
-        found.sort(key=_BY_PRIORITY)
-        for _, path, value, arg, consumed in found:
+        if isinstance(found, tuple):  # the common case (one candidate): no sort
+            options: Any = (found,)
+        else:
+            found.sort(key=_BY_PRIORITY)
+            options = found
+        for _, path, value, arg, consumed in options:
             result = checker(value, arg)
             if result is not None:
                 chosen[target] = result
