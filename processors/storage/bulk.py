@@ -13,6 +13,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple
 
+import orjson
+
 
 class Doc(NamedTuple):
     """One document to index: target data stream, ``_id`` and the JSON source."""
@@ -90,7 +92,7 @@ def build_bulk_body(docs: Sequence[tuple[str, str, bytes]]) -> bytes:
             head = b'{"create":{"_index":' + json.dumps(index).encode() + b',"_id":'
             headers[index] = head
         append(head)
-        append(json.dumps(doc_id).encode())
+        append(orjson.dumps(doc_id))
         append(b"}}\n")
         append(source)
         append(b"\n")

@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import Any, Final, NamedTuple, Self
 
 import aiohttp
+import orjson
 
 from bitacora import schema
 from bitacora.settings import Settings
@@ -236,7 +237,7 @@ class BulkIndexer:
                 raw = await response.read()
                 if response.status != 200:
                     return response.status, None
-                return 200, json.loads(raw)
+                return 200, orjson.loads(raw)  # (its JSONDecodeError is a ValueError)
         except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
             # A timeout may hide a bulk that did succeed: the re-send meets 409s, not copies.
             log.warning("bulk: %s: %s", type(exc).__name__, exc)
