@@ -1,13 +1,13 @@
-"""The faust-streaming apps of the processor, one per role.
+"""The processor's roles, and the faust app of the alerting role.
 
 Each role is its own consumer group, so a stalled stage never starves another: while
 OpenSearch is down the ``index`` role holds its offsets and waits, but ``normalize`` and
-``alerting`` keep running, so rules still page. (Inside one faust app all agents share one
-consumer whose delivery blocks when any agent's buffer is full.)
+``alerting`` keep running, so rules still page.
 
-Roles: ``normalize`` (logs.raw → logs.normalized / logs.deadletter), ``index``
-(logs.normalized and logs.deadletter → OpenSearch), ``alerting`` (logs.normalized → rules →
-alerts → destinations and ``bitacora-alerts``).
+Roles: ``normalize`` (logs.raw → logs.normalized / logs.deadletter) and ``index``
+(logs.normalized and logs.deadletter → OpenSearch) read in batches
+(:mod:`processors.batch`); ``alerting`` (logs.normalized → rules → alerts → destinations
+and ``bitacora-alerts``) is a faust app, for its changelog-backed tables.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from bitacora.settings import Settings
 
 
 class Role(StrEnum):
-    """A stage of the processor; each runs as its own faust app and consumer group."""
+    """A stage of the processor; each is its own consumer group."""
 
     NORMALIZE = "normalize"
     INDEX = "index"
@@ -51,7 +51,7 @@ def internal_topic_names(settings: Settings, role: Role) -> tuple[list[str], lis
 
 
 def create_app(settings: Settings, role: Role) -> faust.App:
-    """A faust app for one role, configured for at-least-once delivery with bounded memory."""
+    """The faust app of ``role`` (alerting), configured for at-least-once delivery."""
     datadir = settings.processor_data_dir / role.value
     datadir.mkdir(parents=True, exist_ok=True)
     return faust.App(

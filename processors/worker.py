@@ -1,4 +1,4 @@
-"""Run processor roles as faust workers (the thin shell behind ``bitacora processor``)."""
+"""Run processor roles in one worker process (the thin shell behind ``bitacora processor``)."""
 
 from __future__ import annotations
 
