@@ -22,6 +22,8 @@ def processor(roles: tuple[str, ...], loglevel: str) -> None:
     """Run a processor worker: logs.raw → normalize → OpenSearch, and the alert rules.
 
     Start as many workers as partitions allow; they share the work per consumer group.
+    A worker is one Python process and uses one core: on a machine with several, run one
+    per role (`--role normalize`, `--role index`, `--role alerting`), as `bitacora run` does.
     """
     from processors.app import Role
     from processors.worker import run_worker
