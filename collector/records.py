@@ -19,7 +19,6 @@ from processors.storage.deadletter import deadletter_record
 # One shared Packer: building one per request costs more than packing a small request, and
 # the event loop thread is the only user.
 _PACKER = msgpack.Packer(use_bin_type=True, unicode_errors="surrogateescape")
-MAX_ORIGINAL_BYTES = 256 * 1024  # of an original kept in a dead letter (base64: 342 KB)
 _SERVICE_FIELDS = ("service", "service.name", "service_name")
 _LABEL_FIELDS = ("app", "app.kubernetes.io/name", "app_kubernetes_io/name")
 

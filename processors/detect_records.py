@@ -8,7 +8,7 @@ events, holding each event's JSON once and the items that refer to it::
     {"i": [[rule, key, weight, event index], ...], "e": [event, ...]}
 
 Every item's partition is the one the producer's partitioner gives its table key
-``rule␟key`` (murmur2), the partition the state table writes that key's changelog to, so
+``rule␟key`` (bitacora.partitions), the partition the state table writes that key's changelog to, so
 a (rule, key) still lives on exactly one worker and its items stay in order. The single
 format ``{"r": rule, "k": key, "n": weight, "e": event}`` is still read (records written
 before an upgrade).
@@ -16,13 +16,13 @@ before an upgrade).
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable
 from typing import Any
 
 import orjson
-from aiokafka.partitioner import murmur2
+
+from bitacora.partitions import partition_for
 
 SEP = "\x1f"
 # Seal a partition's record past this size (Kafka's default message limit is 1 MiB).
@@ -38,13 +38,8 @@ def table_key(rule: str, key: str) -> bytes:
 
 
 def partitioner(partitions: int) -> Callable[[bytes], int]:
-    """The producer's default partitioner for keys, as a cached function of the key."""
-
-    @functools.lru_cache(maxsize=65536)
-    def partition_of(key: bytes) -> int:
-        return int((murmur2(key) & 0x7FFFFFFF) % partitions)
-
-    return partition_of
+    """The producer's default partitioner for keys among ``partitions`` (cached per key)."""
+    return lambda key: partition_for(key, partitions)
 
 
 def item_partitioner(partition_of: Callable[[bytes], int]) -> Callable[[str, str], int]:

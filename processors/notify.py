@@ -27,9 +27,9 @@ from typing import Any
 
 import aiohttp
 import faust
-from aiokafka.partitioner import murmur2
 
 from bitacora import schema
+from bitacora.partitions import partition_for
 from bitacora.settings import Settings
 from processors.app import NOTIFY_RETRY, NOTIFY_STATE, internal_topic, state_table
 from processors.counters import COUNTERS
@@ -257,7 +257,7 @@ def register_notify(
         partitions = settings.topic_partitions
         mine = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == alerts_name}
         for key in list(table.keys()):
-            if ((murmur2(key) & 0x7FFFFFFF) % partitions) not in mine:
+            if partition_for(key, partitions) not in mine:
                 continue
             async with service.am_lock:
                 raw = table.get(key)  # read again under the lock: a resolve may have won
