@@ -12,6 +12,7 @@ and ``bitacora-alerts``) is a faust app, for its changelog-backed tables.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
@@ -98,17 +99,40 @@ def internal_topic(app: faust.App, suffix: str, settings: Settings) -> Any:
     )
 
 
-def state_table(app: faust.App, name: str, settings: Settings) -> Any:
+class _PlacedTable(faust.Table[bytes, bytes]):
+    """A table whose changelog partition per key is given by a function of the key."""
+
+    def __init__(self, *args: Any, partition_of: Callable[[bytes], int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._partition_of = partition_of
+
+    def partition_for_key(self, key: Any) -> int:
+        """The changelog partition of ``key`` (faust asks before every write and delete)."""
+        return self._partition_of(key)
+
+
+def state_table(
+    app: faust.App,
+    name: str,
+    settings: Settings,
+    partition_of: Callable[[bytes], int] | None = None,
+) -> Any:
     """A bytes → bytes faust table backed by a changelog topic.
 
-    ``use_partitioner``: a key's changelog partition is the one the producer's partitioner
-    picks, so timers may update it outside the stream's iteration.
+    A key's changelog partition is ``partition_of(key)`` when given, else the one the
+    producer's partitioner picks (``use_partitioner``); either way it is known outside the
+    stream's iteration, so timers may update states too.
     """
-    return app.Table(
-        name,
-        default=None,
-        key_type=bytes,
-        value_type=bytes,
-        partitions=settings.topic_partitions,
-        use_partitioner=True,
+    options: dict[str, Any] = {
+        "default": None,
+        "key_type": bytes,
+        "value_type": bytes,
+        "partitions": settings.topic_partitions,
+        "use_partitioner": True,
+    }
+    if partition_of is None:
+        return app.Table(name, **options)
+    table = _PlacedTable(
+        app, name=name, beacon=app.tables.beacon, partition_of=partition_of, **options
     )
+    return app.tables.add(table)

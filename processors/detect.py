@@ -7,14 +7,15 @@ Two stages, so every (rule, query key) lives on exactly one worker however many 
    rules (any, blacklist, whitelist) directly, and forwards the rest to the internal topic
    ``<app id>-detect-keyed``: one record per partition per batch, holding each event once
    and its (rule, query key) items (:mod:`processors.detect_records`), in the partition of
-   the table key ``rule \x1f query key``. Flatline rules usually see every event, so their
-   events are pre-aggregated per key and second (one item with a weight).
+   the query key (every rule's state for one key value on one partition). Flatline rules
+   usually see every event, so their events are pre-aggregated per key and second (one
+   item with a weight).
 2. ``detect-eval`` reads that keyed topic and evaluates with the key's state from the
    Faust table ``detect-state`` (changelog topic ``<app id>-detect-state-changelog``: the
    windows, seen terms and pending resolves survive restarts and rebalances). The table
-   uses the producer's partitioner, so a key's changelog partition is its keyed-topic
-   partition; the tick timer may therefore update states outside stream iteration, and it
-   only touches keys of partitions this worker owns (not standby copies).
+   writes a key's changelog to its keyed-topic partition whoever writes it, so the tick
+   timer may update states outside stream iteration; it only touches keys of partitions
+   this worker owns (not standby copies).
 
 State values are compact JSON bytes, decoded once per record and written back once per
 record and key, only when they changed (flatline states change at most once a second),
@@ -44,8 +45,8 @@ from processors.detect_records import (
     decode,
     item_partitioner,
     loads,
-    partitioner,
     table_key,
+    table_partitioner,
 )
 from rules.alerts import Alert, build_alert
 from rules.engine import (
@@ -60,7 +61,7 @@ from rules.engine import (
 )
 from rules.model import Rule
 from rules.types import Match, State
-from rules.types.base import shared_samples
+from rules.types.base import bound_samples
 
 __all__ = ["SEP", "Detector", "StateCache", "register_detect"]
 
@@ -132,6 +133,7 @@ class StateCache:
             if before is not None:
                 del table[key]
             return
+        bound_samples(state)
         raw = _dumps(state)
         if raw != before:
             table[key] = raw
@@ -146,7 +148,7 @@ class Detector:
         self.ruleset = RuleSet(compiled)
         self.rules = {crule.name: crule for crule in self.ruleset.rules}
         self.search_url_base = settings.search_url_base
-        self.partition_of = partitioner(settings.topic_partitions)
+        self.partition_of = table_partitioner(settings.topic_partitions)
         self.partition_for = item_partitioner(self.partition_of)
         # How the router treats each rule's match, decided once per rule.
         self._routes = {
@@ -293,27 +295,28 @@ class Detector:
         from the table and the next item had found none.
         """
         alerts: list[Alert] = []
-        touched: dict[bytes, tuple[bytes | None, State]] = {}
+        touched: dict[tuple[str, str], tuple[bytes, bytes | None, State]] = {}
         # Event times by event object: an event shared by several items is parsed once.
         times: dict[int, float] = {}
-        with shared_samples():
-            for name, key, weight, event in items:
-                crule = self.rules.get(name)
-                if crule is None:
-                    continue  # a rule removed since the record was routed
+        rules = self.rules
+        for name, key, weight, event in items:
+            crule = rules.get(name)
+            if crule is None:
+                continue  # a rule removed since the record was routed
+            entry = touched.get((name, key))
+            if entry is None:
                 tkey = table_key(name, key)
-                entry = touched.get(tkey)
-                if entry is None:
-                    entry = touched[tkey] = cache.load(table, tkey)
-                try:
-                    ts = times.get(id(event))
-                    if ts is None:
-                        ts = times[id(event)] = event_time(event, now)
-                    matches = self._observe(crule, event, entry[1], now, key, weight, ts)
+                entry = touched[(name, key)] = (tkey, *cache.load(table, tkey))
+            try:
+                ts = times.get(id(event))
+                if ts is None:
+                    ts = times[id(event)] = event_time(event, now)
+                matches = self._observe(crule, event, entry[2], now, key, weight, ts)
+                if matches:
                     alerts += [self.alert(m) for m in matches]
-                except _BAD_INPUT as exc:
-                    self.skip("an item", exc)
-        for tkey, (before, state) in touched.items():
+            except _BAD_INPUT as exc:
+                self.skip("an item", exc)
+        for tkey, before, state in touched.values():
             cache.store(table, tkey, before, state, idle=not state)
         return alerts
 
@@ -379,7 +382,7 @@ def register_detect(
     detector = Detector(rules, settings)
     keyed = internal_topic(app, DETECT_KEYED, settings)
     keyed_name = keyed.get_topic_name()
-    table = state_table(app, DETECT_STATE, settings)
+    table = state_table(app, DETECT_STATE, settings, detector.partition_of)
     cache = StateCache()
 
     async def send_alerts(alerts: list[Alert]) -> None:

@@ -7,9 +7,11 @@ events, holding each event's JSON once and the items that refer to it::
 
     {"i": [[rule, key, weight, event index], ...], "e": [event, ...]}
 
-Every item's partition is the one the producer's partitioner gives its table key
-``rule␟key`` (bitacora.partitions), the partition the state table writes that key's changelog to, so
-a (rule, key) still lives on exactly one worker and its items stay in order. The single
+Every item's partition is the one the producer's partitioner (bitacora.partitions) gives
+its query key, whatever the rule (:func:`table_partitioner`); the state table writes the
+changelog of ``rule␟key`` to that same partition, so a (rule, key) still lives on exactly
+one worker, its items stay in order, and an event matching several rules about one key
+value is carried once. The single
 format ``{"r": rule, "k": key, "n": weight, "e": event}`` is still read (records written
 before an upgrade).
 """
@@ -25,6 +27,7 @@ import orjson
 from bitacora.partitions import partition_for
 
 SEP = "\x1f"
+SEP_BYTES = SEP.encode()
 # Seal a partition's record past this size (Kafka's default message limit is 1 MiB).
 MAX_RECORD_BYTES = 512 * 1024
 
@@ -37,9 +40,14 @@ def table_key(rule: str, key: str) -> bytes:
     return f"{rule}{SEP}{key}".encode()
 
 
-def partitioner(partitions: int) -> Callable[[bytes], int]:
-    """The producer's default partitioner for keys among ``partitions`` (cached per key)."""
-    return lambda key: partition_for(key, partitions)
+def table_partitioner(partitions: int) -> Callable[[bytes], int]:
+    """The partition of a table key ``rule␟key``: the producer's partition of its query key.
+
+    Every rule's state for one key value lives on one partition, so an event that matches
+    several rules about the same key (a service's error feeds its burst, spike and new-term
+    rules) travels in one record, once, and is decoded once.
+    """
+    return lambda tkey: partition_for(tkey.partition(SEP_BYTES)[2], partitions)
 
 
 def item_partitioner(partition_of: Callable[[bytes], int]) -> Callable[[str, str], int]:

@@ -8,8 +8,7 @@ epoch seconds of event time (``@timestamp``).
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -36,38 +35,32 @@ class Match:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-# Inside ``shared_samples()``: the slim copies built so far, by event object. An event
-# matching several rules is sampled by each of them, so its copy is built once and then
-# duplicated (a C-level shallow copy). The events are held, so their ids stay theirs while
-# the scope lasts; callers open it only where events are not mutated meanwhile.
-_slims: list[dict[int, tuple[Mapping[str, Any], dict[str, Any]]]] = []
+class _Slim(dict[str, Any]):
+    """A sample already bounded by :func:`slim` (a plain dict to JSON and to readers)."""
 
-
-@contextmanager
-def shared_samples() -> Iterator[None]:
-    """Within this scope, an event sampled again (same object, unchanged) is slimmed once."""
-    _slims.append({})
-    try:
-        yield
-    finally:
-        _slims.pop()
+    __slots__ = ()
 
 
 def slim(event: Mapping[str, Any]) -> dict[str, Any]:
     """A bounded copy of an event for samples kept in state (long texts cut with a marker)."""
-    if _slims:
-        known = _slims[-1].get(id(event))
-        if known is not None:
-            return dict(known[1])
-    out: dict[str, Any] = {}
-    for name, value in event.items():
-        if isinstance(value, str) and len(value) > _SAMPLE_TEXT:
-            value = value[:_SAMPLE_TEXT] + "…[truncated]"
-        out[name] = value
-    if _slims:
-        _slims[-1][id(event)] = (event, out)
-        return dict(out)
+    if type(event) is _Slim:
+        return event
+    long = [n for n, v in event.items() if isinstance(v, str) and len(v) > _SAMPLE_TEXT]
+    out = _Slim(event)
+    for name in long:
+        out[name] = out[name][:_SAMPLE_TEXT] + "…[truncated]"
     return out
+
+
+def bound_samples(st: State) -> None:
+    """Slim the samples :meth:`RuleKind.remember` kept in ``st`` (before it is stored).
+
+    ``remember`` keeps the events themselves: a key sees many events per sample that
+    survives, so slimming waits until the state is written or the samples are used.
+    """
+    samples = st.get("s")
+    if samples:
+        st["s"] = [slim(sample) for sample in samples]
 
 
 def trim_before(times: list[float], limit: float) -> None:
@@ -112,8 +105,10 @@ class RuleKind:
     def remember(self, st: State, event: Mapping[str, Any]) -> None:
         """Keep the last ``sample_size`` events of the key as samples for its alert."""
         if self.sample_size:
-            samples = st.setdefault("s", [])
-            samples.append(slim(event))
+            samples = st.get("s")
+            if samples is None:
+                samples = st["s"] = []
+            samples.append(event)  # slimmed when stored or used (bound_samples)
             if len(samples) > self.sample_size:
                 del samples[0]
 
@@ -129,7 +124,8 @@ class RuleKind:
         extra: dict[str, Any] | None = None,
     ) -> Match:
         """Build a match; samples move from the state into it (the window restarts)."""
-        samples = st.pop("s", None) or ([slim(event)] if event and self.sample_size else [])
+        kept = st.pop("s", None) or ([event] if event and self.sample_size else [])
+        samples: list[Mapping[str, Any]] = [slim(sample) for sample in kept]
         return Match(
             self.rule.name, key, status, event, count, first_ts, last_ts, samples, extra or {}
         )

@@ -19,6 +19,7 @@ import bisect
 from collections.abc import Mapping
 from typing import Any
 
+from rules.model import Rule
 from rules.types.base import Match, RuleKind, State, trim_before
 
 # Membership of an event id in a key's ``ids`` list, the list itself scanned in order:
@@ -45,44 +46,61 @@ def _counts_of(seen: list[Any]) -> dict[Any, int] | None:
     return counts
 
 
+def _seen(st: State, event_id: Any, needed: int) -> bool:
+    """Whether ``event_id`` was counted already; else remember it (the last 2 * needed)."""
+    seen: list[Any] | None = st.get("ids")
+    if seen is None:
+        seen = st["ids"] = []
+    counts = _counts_of(seen)
+    if counts is None:
+        if event_id in seen:
+            return True
+    elif event_id in counts:
+        return True
+    seen.append(event_id)
+    if counts is not None:
+        counts[event_id] = counts.get(event_id, 0) + 1
+    if len(seen) > 2 * needed:
+        gone = seen.pop(0)
+        if counts is not None:
+            if counts[gone] > 1:
+                counts[gone] -= 1
+            else:
+                del counts[gone]
+    return False
+
+
 class FrequencyRule(RuleKind):
     """Counts per key in a sliding event-time window."""
 
     windowed = True
     ticks = True
 
+    def __init__(self, rule: Rule, lateness: float) -> None:
+        super().__init__(rule, lateness)
+        self.timeframe = float(rule.timeframe or 0)
+        self.needed = rule.num_events or 1
+
     def on_event(
         self, st: State, event: Mapping[str, Any], ts: float, key: str, weight: int = 1
     ) -> list[Match]:
         """Count the event; match when the window holds ``num_events``."""
-        timeframe = float(self.rule.timeframe or 0)
-        needed = self.rule.num_events or 1
+        needed = self.needed
         event_id = event.get("event.id")
-        if event_id is not None:
-            seen: list[Any] = st.setdefault("ids", [])
-            counts = _counts_of(seen)
-            if counts is None:
-                if event_id in seen:
-                    return []
-            elif event_id in counts:
-                return []
-            seen.append(event_id)
-            if counts is not None:
-                counts[event_id] = counts.get(event_id, 0) + 1
-            if len(seen) > 2 * needed:
-                gone = seen.pop(0)
-                if counts is not None:
-                    if counts[gone] > 1:
-                        counts[gone] -= 1
-                    else:
-                        del counts[gone]
-        out = self._resolve(st, st["hi"] - self.lateness, key)
-        times: list[float] = st.setdefault("w", [])
-        for _ in range(min(weight, needed)):
+        if event_id is not None and _seen(st, event_id, needed):
+            return []
+        out = self._resolve(st, st["hi"] - self.lateness, key) if "fired" in st else []
+        times: list[float] | None = st.get("w")
+        if times is None:
+            times = st["w"] = []
+        if weight == 1:
             bisect.insort(times, ts)
+        else:
+            for _ in range(min(weight, needed)):
+                bisect.insort(times, ts)
         if len(times) > needed:
             del times[: len(times) - needed]
-        trim_before(times, times[-1] - timeframe)
+        trim_before(times, times[-1] - self.timeframe)
         if ts >= times[0]:
             self.remember(st, event)
         if len(times) >= needed:
@@ -98,7 +116,7 @@ class FrequencyRule(RuleKind):
 
     def _resolve(self, st: State, watermark: float, key: str) -> list[Match]:
         fired = st.get("fired")
-        timeframe = float(self.rule.timeframe or 0)
+        timeframe = self.timeframe
         if fired is None or watermark < fired + timeframe:
             return []
         del st["fired"]
@@ -108,6 +126,5 @@ class FrequencyRule(RuleKind):
 
     def idle(self, st: State, watermark: float) -> bool:
         """Forget a key once its window is over and its alert resolved."""
-        timeframe = float(self.rule.timeframe or 0)
-        quiet = watermark - st.get("hi", watermark) > timeframe + self.lateness
+        quiet = watermark - st.get("hi", watermark) > self.timeframe + self.lateness
         return "fired" not in st and bool(quiet)

@@ -9,14 +9,15 @@ from typing import Any
 
 import pytest
 
+from bitacora.partitions import partition_for
 from bitacora.settings import Settings
 from processors.detect import SEP, Detector, StateCache
 from processors.detect_records import (
     KeyedBatch,
     decode,
     item_partitioner,
-    partitioner,
     table_key,
+    table_partitioner,
 )
 from processors.normalize import to_json_bytes
 from rules.model import Rule
@@ -138,25 +139,29 @@ def test_batched_records_give_the_same_alerts_and_states(seed: int, size: int) -
     assert batch_states == single_states
 
 
-def test_a_batch_record_holds_each_event_once_in_its_keys_partition() -> None:
-    partition_of = partitioner(4)
+def test_a_key_values_items_share_one_record_holding_each_event_once() -> None:
+    partition_of = table_partitioner(4)
     batch = KeyedBatch(item_partitioner(partition_of))
     first, second = b'{"n":1}', b'{"n":2}'
     for rule in ("r1", "r2", "r3", "r4", "r5", "r6"):
         batch.add(rule, "k", 1, first)
     batch.add("r1", "k", 3, second)
+    batch.add("r2", "other", 1, second)
     records = batch.records()
     assert batch.records() == []
-    seen = []
-    for partition, value in records:
-        items = decode(value)
-        assert all(partition_of(table_key(rule, key)) == partition for rule, key, _, _ in items)
-        raw = json.loads(value)
-        assert len(raw["e"]) == len({json.dumps(e) for e in raw["e"]})
-        seen += [(rule, weight, event["n"]) for rule, _, weight, event in items]
-    assert sorted(seen) == sorted(
-        [(r, 1, 1) for r in ("r1", "r2", "r3", "r4", "r5", "r6")] + [("r1", 3, 2)]
-    )
+    by_partition = {partition: json.loads(value) for partition, value in records}
+    assert len(by_partition) == len(records)  # one record per partition
+    home = partition_for(b"k", 4)
+    assert all(partition_of(table_key(rule, "k")) == home for rule in ("r1", "r9"))
+    assert by_partition[home]["e"][:2] == [{"n": 1}, {"n": 2}]
+    assert [item for item in by_partition[home]["i"] if item[1] == "k"] == [
+        *[[rule, "k", 1, 0] for rule in ("r1", "r2", "r3", "r4", "r5", "r6")],
+        ["r1", "k", 3, 1],
+    ]
+    away = partition_for(b"other", 4)
+    assert [item[:3] for item in by_partition[away]["i"] if item[1] == "other"] == [
+        ["r2", "other", 1]
+    ]
 
 
 def test_a_full_record_is_sealed_and_order_per_partition_kept(

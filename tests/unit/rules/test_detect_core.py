@@ -154,3 +154,24 @@ def test_late_records_are_counted_for_the_processor_metrics() -> None:
     detector.evaluate(cache, table, detector.record("burst", "user-service", 1, ev(100))[1], T0)
     detector.evaluate(cache, table, detector.record("burst", "user-service", 1, ev(80))[1], T0)
     assert COUNTERS.get("detect", "late_event_ignored", "burst") == before + 1
+
+
+def test_samples_are_stored_and_alerted_with_long_texts_cut() -> None:
+    detector = Detector(rules(), Settings(allowed_lateness_s=0))
+    table = CountingTable()
+    cache = StateCache()
+    long_text = "é" * 3000
+    cut = "é" * 1024 + "…[truncated]"
+    _, records = detector.route(ev(0, message=long_text), T0 + 10)
+    [burst] = [value for key, value in records if key.startswith(b"burst")]
+    assert detector.evaluate(cache, table, burst, T0 + 10) == []
+    stored = json.loads(table[f"burst{SEP}user-service".encode()])
+    assert [sample["message"] for sample in stored["s"]] == [cut]
+    out = []
+    for offset, message in ((1, "short"), (2, long_text)):
+        _, records = detector.route(ev(offset, message=message), T0 + 10)
+        [burst] = [value for key, value in records if key.startswith(b"burst")]
+        out += detector.evaluate(cache, table, burst, T0 + 10)
+    [alert] = out
+    assert [sample["message"] for sample in alert.samples] == [cut, "short", cut]
+    assert alert.event["message"] == long_text
