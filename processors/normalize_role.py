@@ -38,7 +38,7 @@ class NormalizeHandler:
         COUNTERS.add(ROLE, "events", "ok", len(step.done))
         if not step.outputs:
             return None
-        return settle(self.producer, step.outputs, await enqueue(self.producer, step.outputs), ROLE)
+        return settle(self.producer, await enqueue(self.producer, step.outputs), ROLE)
 
     def held(self) -> Held:
         """Inputs inside open CRI runs: not committed yet."""

@@ -1,11 +1,45 @@
-"""Producing a batch role's outputs: in order, then until Kafka holds every one."""
+"""Producing a batch role's outputs: built into Kafka batches, then until Kafka holds all.
+
+``AIOKafkaProducer.send`` costs several µs a message in Python (a metadata lookup, a
+partition check, a future and the accumulator's bookkeeping, per message). A role's outputs
+come in batches anyway, so :func:`enqueue` groups them per (topic, partition), appends each
+group in order to aiokafka batch builders (``create_batch``: one Kafka record batch of up to
+``kafka_max_batch_bytes`` each; a full builder is submitted and the next one started) and
+submits every builder with ``send_batch``: one future per Kafka batch, not per message.
+
+Partitions. A keyed output goes to Kafka's default partition for its key
+(:func:`bitacora.partitions.partition_for`, the Java client's murmur2, as ``send`` did).
+Unkeyed outputs are sticky per call: all unkeyed outputs of one call for a topic go to one
+partition, and each call takes the next one (round robin over calls). That is Kafka's
+sticky partitioner (KIP-480) with a call as the unit: batches fill up instead of one
+record landing on every partition, and the load still spreads over the partitions.
+
+Order. A group keeps its outputs' order; its builders are submitted in that order; an
+idempotent producer (:func:`new_producer`) sends at most one batch per partition at a time,
+numbers batches per partition and retries a retriable failure in place (the broker drops a
+duplicate sequence). Each partition therefore holds a call's outputs in order, after those
+of the calls before.
+
+Failures. aiokafka itself retries retriable errors (connection lost, leader moved, request
+timed out), with idempotence for as long as it takes; a batch's future fails only on a
+non-retriable error, or when the batch expired waiting for a partition without any leader.
+Submitting fails when the partition's queue does not drain within ``request_timeout_ms``
+(Kafka down) or there is no metadata: that batch and every one not submitted yet count as
+failed, so :func:`enqueue` never raises a Kafka error. :func:`settle` sends what failed
+again, in order, with capped backoff, until Kafka holds all of it (backpressure, never
+loss). What is sent again comes after what later calls handed over meanwhile, so across
+such an outage the order holds within a call, not across calls (as with ``send`` before);
+unkeyed outputs sent again may land on another partition, as with any producer.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
-from collections.abc import Sequence
-from typing import Any
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -16,6 +50,16 @@ from processors.normalize_stage import Output
 
 log = logging.getLogger("bitacora.processor")
 MAX_BACKOFF_S = 5.0
+
+# Whose turn it is for unkeyed outputs: one step per enqueue call, shared by the process.
+_unkeyed_turns = itertools.count()
+
+
+class Delivery(NamedTuple):
+    """Outputs submitted as one Kafka batch: its delivery future, or the error that stopped it."""
+
+    outputs: list[Output]
+    result: asyncio.Future[Any] | KafkaError
 
 
 def new_producer(settings: Settings, name: str) -> AIOKafkaProducer:
@@ -31,60 +75,106 @@ def new_producer(settings: Settings, name: str) -> AIOKafkaProducer:
     )
 
 
-async def enqueue(producer: AIOKafkaProducer, outputs: Sequence[Output]) -> list[Any]:
-    """Hand ``outputs`` to the producer in order; one delivery future (or error) each.
+def group_by_partition(
+    outputs: Sequence[Output], partition_counts: Mapping[str, int], turn: int
+) -> dict[tuple[str, int], list[Output]]:
+    """``outputs`` per (topic, partition), each group in the order given.
 
-    Keyed records go to Kafka's default partition for their key (computed once per key).
+    An output naming its partition goes there; a keyed one to Kafka's default partition for
+    its key; unkeyed ones to partition ``turn`` modulo the topic's partition count (sticky
+    for the call).
     """
-    sent: list[Any] = []
-    counts: dict[str, int] = {}
-    send = producer.send
+    groups: dict[tuple[str, int], list[Output]] = {}
+    for out in outputs:
+        topic, key = out.topic, out.key
+        count = partition_counts[topic]
+        if out.partition is not None:
+            where = (topic, out.partition)
+        else:
+            where = (topic, turn % count if key is None else partition_for(key, count))
+        group = groups.get(where)
+        if group is None:
+            groups[where] = [out]
+        else:
+            group.append(out)
+    return groups
+
+
+def _fill(builder: Any, outputs: list[Output], start: int, timestamp_ms: int) -> int:
+    """Append ``outputs[start:]`` to ``builder`` until it is full; the index after the last.
+
+    An empty builder takes any first record, so a call always makes progress.
+    """
+    append = builder.append
+    for i in range(start, len(outputs)):
+        out = outputs[i]
+        added = append(timestamp=timestamp_ms, key=out.key, value=out.value, headers=out.headers)
+        if added is None:  # full (and closed): the caller submits it and starts another
+            return i
+    return len(outputs)
+
+
+async def enqueue(producer: AIOKafkaProducer, outputs: Sequence[Output]) -> list[Delivery]:
+    """Hand ``outputs`` to the producer as Kafka batches, in order per partition.
+
+    Returns one :class:`Delivery` per batch; a batch that could not be submitted, and every
+    one after it, carries the error instead of a future (nothing is raised).
+    """
     try:
-        for out in outputs:
-            key = out.key
-            partition = None
-            if key is not None:
-                count = counts.get(out.topic)
-                if count is None:
-                    count = counts[out.topic] = len(await producer.partitions_for(out.topic))
-                partition = partition_for(key, count)
-            sent.append(
-                await send(out.topic, out.value, key=key, partition=partition, headers=out.headers)
-            )
-    except KafkaError as exc:  # no metadata (Kafka down): this one and the rest wait
-        return sent + [exc] * (len(outputs) - len(sent))
-    return sent
+        counts = {t: len(await producer.partitions_for(t)) for t in {o.topic for o in outputs}}
+    except KafkaError as exc:  # no metadata (Kafka down): everything waits
+        return [Delivery(list(outputs), exc)]
+    groups = list(group_by_partition(outputs, counts, next(_unkeyed_turns)).items())
+    timestamp_ms = time.time_ns() // 1_000_000  # one per call: the records are that recent
+    deliveries: list[Delivery] = []
+    for n, ((topic, partition), group) in enumerate(groups):
+        start = 0
+        while start < len(group):
+            builder = producer.create_batch()
+            end = _fill(builder, group, start, timestamp_ms)
+            builder.close()  # a closed batch is sent at once, without lingering
+            try:
+                future = await producer.send_batch(builder, topic, partition=partition)
+            except KafkaError as exc:  # the partition's queue did not drain: this and the rest wait
+                deliveries.append(Delivery(group[start:], exc))
+                deliveries += [Delivery(rest, exc) for _, rest in groups[n + 1 :]]
+                return deliveries
+            deliveries.append(Delivery(group[start:end], future))
+            start = end
+    return deliveries
 
 
-async def settle(
-    producer: AIOKafkaProducer, outputs: Sequence[Output], sent: list[Any], role: str
-) -> None:
-    """Wait for the deliveries of :func:`enqueue`; send what failed again until Kafka has all.
+async def _held(result: asyncio.Future[Any] | KafkaError) -> bool:
+    """Whether Kafka holds a submitted batch (its failure is the answer, not raised)."""
+    if isinstance(result, KafkaError):
+        return False
+    try:
+        await result  # (no suspension once done: cheaper than one gather of all)
+    except KafkaError:
+        return False
+    return True
+
+
+async def settle(producer: AIOKafkaProducer, deliveries: list[Delivery], role: str) -> None:
+    """Wait for the batches of :func:`enqueue`; send what failed again until Kafka has all.
 
     Kafka down or a leader moving is retried with capped backoff for as long as it takes:
     the role's input offsets wait meanwhile (backpressure, not loss).
     """
-    pending = list(outputs)
     delay = 0.1
     while True:
-        failed = []
-        for out, delivery in zip(pending, sent, strict=True):
-            if not isinstance(delivery, asyncio.Future):
-                failed.append(out)
-                continue
-            try:
-                await delivery  # (no suspension once done: cheaper than one gather of all)
-            except KafkaError:
-                failed.append(out)
+        failed: list[Output] = []
+        for delivery in deliveries:
+            if not await _held(delivery.result):
+                failed += delivery.outputs
         if not failed:
             return
         log.warning("%s: %d records not in Kafka yet; retrying", role, len(failed))
         await asyncio.sleep(delay)
         delay = min(delay * 2, MAX_BACKOFF_S)
-        pending = failed
-        sent = await enqueue(producer, pending)
+        deliveries = await enqueue(producer, failed)
 
 
 async def send_all(producer: AIOKafkaProducer, outputs: Sequence[Output], role: str) -> None:
     """Produce every output in order; return once Kafka holds all of them."""
-    await settle(producer, outputs, await enqueue(producer, outputs), role)
+    await settle(producer, await enqueue(producer, outputs), role)
