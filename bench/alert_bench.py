@@ -213,11 +213,7 @@ def _rules_dir(rid: str, rule_count: int, service_names: list[str] | None = None
 
 async def _alerting_done(settings: Settings, env: dict[str, str]) -> bool:
     """Whether the alerting role committed everything: normalized events and keyed records."""
-    group = schema.consumer_group(env["BITACORA_APP_ID"], "alerting")
-    for topic in (env["BITACORA_TOPIC_NORMALIZED"], f"{group}-detect-keyed"):
-        if await services.group_lag(settings.kafka_bootstrap, group, topic) > 0:
-            return False
-    return True
+    return await services.alerting_lag(settings.kafka_bootstrap, env, alerts=False) == 0
 
 
 async def _until(

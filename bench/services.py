@@ -13,6 +13,7 @@ import aiohttp
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from bitacora import schema
 from bitacora.settings import Settings
 
 
@@ -185,3 +186,17 @@ async def group_lag(bootstrap: str, group: str, topic: str) -> int:
     finally:
         await consumer.stop()
         await admin.close()
+
+
+async def alerting_lag(bootstrap: str, env: dict[str, str], *, alerts: bool = True) -> int:
+    """What the alerting role of ``env`` has not committed yet, over both of its groups:
+    normalized events (route stage), keyed records and, with ``alerts``, alerts (its app)."""
+    app_id = env["BITACORA_APP_ID"]
+    app_group = schema.consumer_group(app_id, "alerting")
+    reads = [
+        (schema.input_group(app_id, "alerting"), env["BITACORA_TOPIC_NORMALIZED"]),
+        (app_group, f"{app_group}-detect-keyed"),
+    ]
+    if alerts:
+        reads.append((app_group, env["BITACORA_TOPIC_ALERTS"]))
+    return sum([await group_lag(bootstrap, group, topic) for group, topic in reads])

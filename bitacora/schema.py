@@ -43,10 +43,18 @@ def logs_stream_for(service: str) -> str:
     return LOGS_STREAM_PREFIX + (safe or "unknown")
 
 
-# Processor stages; each is its own faust app and Kafka consumer group.
+# Processor stages; each is its own Kafka consumer group (alerting: two, see below).
 PROCESSOR_ROLES: Final = ("normalize", "index", "alerting")
+# The alerting role's first stage reads logs.normalized in its own group; the role's faust
+# app (group ``<app id>-alerting``) reads only its internal topics.
+ALERTING_ROUTE: Final = "alerting-route"
 
 
 def consumer_group(app_id: str, role: str) -> str:
     """The consumer group (and faust app id) of a processor role."""
     return f"{app_id}-{role}"
+
+
+def input_group(app_id: str, role: str) -> str:
+    """The consumer group reading ``role``'s input topic (its lag is the role's backlog)."""
+    return consumer_group(app_id, ALERTING_ROUTE if role == "alerting" else role)

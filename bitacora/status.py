@@ -72,7 +72,7 @@ async def read_status(settings: Settings) -> Status:
         lag: dict[str, int] = {}
         for role in schema.PROCESSOR_ROLES:
             source = ROLE_SOURCES[role]
-            group = schema.consumer_group(settings.app_id, role)
+            group = schema.input_group(settings.app_id, role)
             committed = await admin.list_consumer_group_offsets(group)
             done = {
                 tp.partition: meta.offset

@@ -1,7 +1,10 @@
 """The alerting role: the rules from ``Settings.rules_dir`` on ``logs.normalized``.
 
-Wires :func:`processors.detect.register_detect` and :func:`processors.notify.register_notify`
-onto one faust app; rule files are loaded (and rejected, with file, line and key) at start.
+Two services in one worker: the route stage (:class:`processors.route_role.RouteRole`, a
+batch consumer of ``logs.normalized``) and a faust app carrying the eval agent, its state
+table (:func:`processors.detect.register_detect`) and notify
+(:func:`processors.notify.register_notify`). Rule files are loaded (and rejected, with
+file, line and key) at start.
 """
 
 from __future__ import annotations
@@ -12,13 +15,14 @@ from bitacora.settings import Settings
 from processors.app import raw_topic
 from processors.detect import register_detect
 from processors.notify import register_notify
+from processors.route_role import RouteRole
 from rules.loader import load_rules, rules_dir_paths
 
 
-def register_alerting(app: faust.App, settings: Settings) -> None:
-    """Attach detect and notify to ``app`` for every rule configured."""
+def register_alerting(app: faust.App, settings: Settings) -> RouteRole:
+    """Attach detect and notify to ``app`` for every rule configured; the route stage."""
     rules = [loaded.rule for loaded in load_rules(rules_dir_paths(settings.rules_dir))]
-    normalized = raw_topic(app, settings.topic_normalized)
     alerts = raw_topic(app, settings.topic_alerts)
-    register_detect(app, normalized, alerts, rules, settings)
+    detector = register_detect(app, alerts, rules, settings)
     register_notify(app, alerts, settings, rules)
+    return RouteRole(settings, detector)

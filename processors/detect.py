@@ -1,26 +1,28 @@
-"""The detect agents: ``logs.normalized`` → rules → ``alerts`` (thin shell over rules.engine).
+"""Detection: ``logs.normalized`` → rules → ``alerts`` (thin shells over rules.engine).
 
 Two stages, so every (rule, query key) lives on exactly one worker however many run:
 
-1. ``detect-route`` reads normalized events in batches (``stream.take``), finds the rules
+1. Route (:class:`Detector.route_values`, run by :mod:`processors.route_role` in its own
+   consumer group, reading batches) finds for each normalized event the rules
    whose filter matches (``RuleSet``: prefilter, then matcher), emits alerts of stateless
    rules (any, blacklist, whitelist) directly, and forwards the rest to the internal topic
    ``<app id>-detect-keyed``: one record per partition per batch, holding each event once
    and its (rule, query key) items (:mod:`processors.detect_records`), in the partition of
    the query key (every rule's state for one key value on one partition). Flatline rules
-   usually see every event, so their events are pre-aggregated per key and second (one
-   item with a weight).
-2. ``detect-eval`` reads that keyed topic and evaluates with the key's state from the
-   Faust table ``detect-state`` (changelog topic ``<app id>-detect-state-changelog``: the
-   windows, seen terms and pending resolves survive restarts and rebalances). The table
+   usually see every event, so their events are pre-aggregated per key and second within
+   a batch (one item with a weight).
+2. The faust agent ``detect-eval`` reads that keyed topic and evaluates with the key's
+   state from the Faust table ``detect-state`` (changelog topic
+   ``<app id>-detect-state-changelog``: the windows, seen terms and pending resolves
+   survive restarts and rebalances). The table
    writes a key's changelog to its keyed-topic partition whoever writes it, so the tick
    timer may update states outside stream iteration; it only touches keys of partitions
    this worker owns (not standby copies).
 
 State values are compact JSON bytes, decoded once per record and written back once per
 record and key, only when they changed (flatline states change at most once a second),
-which keeps changelog traffic small. A batch's source offsets are acknowledged only after
-its records were handed to the producer, as before: at least once.
+which keeps changelog traffic small. Each stage's input offsets count as done only after
+what it produced was handed on: at least once.
 """
 
 from __future__ import annotations
@@ -67,13 +69,8 @@ __all__ = ["SEP", "Detector", "StateCache", "register_detect"]
 
 log = logging.getLogger("bitacora.detect")
 TICK_INTERVAL_S = 1.0
-# The router takes up to this many events at a time, waiting at most this long for them:
-# a batch costs one keyed record per partition instead of one per matching rule and event.
-# The evaluator likewise takes records, so a key's state is written once per batch. Larger
-# waits mean fewer, fuller batches (at the pipeline's rate 50 ms held ~75 events) for at
-# most that much more alert latency per stage; 0.2 s each halved what 50 rules cost.
-ROUTE_BATCH = 1000
-ROUTE_WITHIN_S = 0.2
+# The evaluator takes keyed records together, so a key's state is written once per batch.
+# Larger waits mean fewer, fuller batches for at most that much more alert latency.
 EVAL_BATCH = 200
 EVAL_WITHIN_S = 0.2
 _BAD_INPUT = (ValueError, TypeError, AttributeError, KeyError, IndexError)
@@ -83,6 +80,8 @@ _FORWARD, _STATELESS, _PER_SECOND = "forward", "stateless", "per-second"
 
 # Where the router sends a (rule, key, weight, event, event JSON or None) it forwards.
 Emit = Callable[[str, str, int, dict[str, Any], bytes | None], None]
+# Flatline pre-aggregation: (rule, key) -> [second, weight, event, event JSON or None].
+Pending = dict[tuple[str, str], list[Any]]
 
 
 def _dumps(value: Any) -> bytes:
@@ -162,9 +161,8 @@ class Detector:
             )
             for crule in self.ruleset.rules
         }
-        # (rule, key) -> [second, weight, event, event JSON or None]: flatline
-        # pre-aggregation in the router.
-        self.pending: dict[tuple[str, str], list[Any]] = {}
+        # Flatline slots of the single-record path (route, flush): see _route.
+        self.pending: Pending = {}
         # Counters for status pages and tests.
         self.routed = 0
         self.evaluated = 0
@@ -176,9 +174,13 @@ class Detector:
         return build_alert(match, self.rules[match.rule].rule, self.search_url_base)
 
     def _route(
-        self, event: dict[str, Any], raw: bytes | None, now: float, emit: Emit
+        self, event: dict[str, Any], raw: bytes | None, now: float, emit: Emit, pending: Pending
     ) -> list[Alert]:
-        """Alerts of stateless rules; ``emit`` every item to forward, for one event."""
+        """Alerts of stateless rules; ``emit`` every item to forward, for one event.
+
+        Flatline matches are counted into ``pending`` per (rule, key) and second; a slot is
+        emitted (as one weighted item) when its key moves to another second.
+        """
         alerts: list[Alert] = []
         self.routed += 1
         routes = self._routes
@@ -195,13 +197,13 @@ class Detector:
                 second: Any = (
                     stamp[:19] if isinstance(stamp, str) else math.floor(event_time(event, now))
                 )
-                slot = self.pending.get((name, key))
+                slot = pending.get((name, key))
                 if slot is not None and slot[0] == second:
                     slot[1] += 1
                     continue
                 if slot is not None:
                     emit(name, key, slot[1], slot[2], slot[3])
-                self.pending[(name, key)] = [second, 1, event, raw]
+                pending[(name, key)] = [second, 1, event, raw]
         return alerts
 
     def route(
@@ -213,18 +215,19 @@ class Detector:
         def emit(rule: str, key: str, weight: int, event: dict[str, Any], _raw: Any) -> None:
             records.append(self.record(rule, key, weight, event))
 
-        return self._route(event, None, now, emit), records
+        return self._route(event, None, now, emit, self.pending), records
 
-    def route_values(
-        self, values: Sequence[bytes], now: float, batch: KeyedBatch | None = None
-    ) -> tuple[list[Alert], KeyedBatch]:
+    def route_values(self, values: Sequence[bytes], now: float) -> tuple[list[Alert], KeyedBatch]:
         """Route a batch of encoded events: alerts of stateless rules and the keyed batch.
 
+        Flatline counts are pre-aggregated within the batch and all forwarded with it, so
+        nothing routed waits in memory past its batch (whose offsets commit after it).
         A value that is not a JSON object is skipped and counted (bad input never stops
         the flow).
         """
-        batch = batch if batch is not None else KeyedBatch(self.partition_for)
+        batch = KeyedBatch(self.partition_for)
         alerts: list[Alert] = []
+        pending: Pending = {}
 
         def emit(rule: str, key: str, weight: int, event: dict[str, Any], raw: Any) -> None:
             batch.add(rule, key, weight, raw if raw is not None else _dumps(event))
@@ -237,9 +240,11 @@ class Detector:
                     event, raw = json.loads(value.decode("utf-8", "replace")), None
                 if not isinstance(event, dict):
                     raise TypeError("not a JSON object")
-                alerts += self._route(event, raw, now, emit)
+                alerts += self._route(event, raw, now, emit, pending)
             except _BAD_INPUT as exc:
                 self.skip("an event", exc)
+        for (name, key), (_second, weight, event, raw) in pending.items():
+            emit(name, key, weight, event, raw)
         return alerts, batch
 
     def skip(self, what: str, exc: Exception) -> None:
@@ -255,15 +260,6 @@ class Detector:
         ]
         self.pending.clear()
         return records
-
-    def flush_batch(self) -> KeyedBatch:
-        """Every pre-aggregated flatline slot as a keyed batch (called each tick)."""
-        batch = KeyedBatch(self.partition_for)
-        for (name, key), slot in self.pending.items():
-            raw = slot[3]
-            batch.add(name, key, slot[1], raw if raw is not None else _dumps(slot[2]))
-        self.pending.clear()
-        return batch
 
     @staticmethod
     def record(rule: str, key: str, weight: int, event: dict[str, Any]) -> tuple[bytes, bytes]:
@@ -368,16 +364,14 @@ class Detector:
 
 
 def register_detect(
-    app: faust.App,
-    normalized_topic: Any,
-    alerts_topic: Any,
-    rules: Sequence[Rule],
-    settings: Settings,
+    app: faust.App, alerts_topic: Any, rules: Sequence[Rule], settings: Settings
 ) -> Detector:
-    """Attach the detect agents, their keyed topic, state table and tick timer to ``app``.
+    """Attach the eval agent, its keyed topic, state table and tick timer to ``app``.
 
-    ``normalized_topic``/``alerts_topic`` are raw-bytes faust topics (processors.app.raw_topic);
-    alerts go out keyed by their ``dedup_key`` so the notify agent sees a key in order.
+    The route stage runs beside the app on the returned detector
+    (:class:`processors.route_role.RouteRole`). ``alerts_topic`` is a raw-bytes faust topic
+    (processors.app.raw_topic); alerts go out keyed by their ``dedup_key`` so the notify
+    agent sees a key in order.
     """
     detector = Detector(rules, settings)
     keyed = internal_topic(app, DETECT_KEYED, settings)
@@ -391,18 +385,6 @@ def register_detect(
             COUNTERS.add("detect", "alert", alert.status)
             await alerts_topic.send(key=alert.dedup_key.encode(), value=alert.to_json())
 
-    async def forward(batch: KeyedBatch) -> None:
-        for partition, value in batch.records():
-            await keyed.send(key=b"batch", value=value, partition=partition)
-
-    @app.agent(normalized_topic, name="detect-route")
-    async def detect_route(stream: Any) -> None:
-        # Offsets of a batch are acknowledged after this body handled it (faust's take).
-        async for values in stream.take(ROUTE_BATCH, within=ROUTE_WITHIN_S):
-            alerts, batch = detector.route_values(values, time.time())
-            await send_alerts(alerts)
-            await forward(batch)
-
     @app.agent(keyed, name="detect-eval")
     async def detect_eval(stream: Any) -> None:
         # Records taken together share one state load and write per key (changelog
@@ -412,7 +394,6 @@ def register_detect(
 
     @app.timer(TICK_INTERVAL_S, name="detect-tick")  # type: ignore[untyped-decorator]
     async def detect_tick() -> None:
-        await forward(detector.flush_batch())
         mine = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == keyed_name}
         owned = lambda tkey: detector.partition_of(tkey) in mine  # noqa: E731 - tiny predicate
         await send_alerts(detector.tick_all(cache, table, owned, time.time()))

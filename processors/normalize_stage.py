@@ -47,6 +47,7 @@ class Output(NamedTuple):
     key: bytes | None
     value: bytes
     headers: list[tuple[str, bytes]] | None = None
+    partition: int | None = None  # else the key's default partition
 
 
 @dataclass

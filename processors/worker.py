@@ -15,7 +15,8 @@ from processors.app import Role, create_app, internal_topic_names
 
 
 def build_services(settings: Settings, roles: Iterable[Role]) -> list[Service]:
-    """One service per role: batch consumers for normalize and index, a faust app for alerting.
+    """The services of ``roles``: batch consumers for normalize, index and alerting's route
+    stage, a faust app for the rest of alerting.
 
     The alerting app, when there is one, comes first: it drives the faust worker.
     """
@@ -33,8 +34,8 @@ def build_services(settings: Settings, roles: Iterable[Role]) -> list[Service]:
             from processors.alerting import register_alerting
 
             app = create_app(settings, role)
-            register_alerting(app, settings)
-            services.insert(0, app)
+            route = register_alerting(app, settings)
+            services[:0] = [app, route]
     return services
 
 

@@ -10,8 +10,8 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bench.services import alerting_lag
 from bitacora import schema
-from bitacora.schema import consumer_group
 from collector.forward.encode import event_time, message
 from tests.integration.rules.receivers import http_receiver
 from tests.reliability.clients import send_raw
@@ -20,7 +20,6 @@ from tests.reliability.harness import (
     all_docs,
     deadletter_reason,
     deadletter_texts,
-    group_lag,
     indexed_seqs,
     mentions_seq,
     read_topic,
@@ -151,17 +150,11 @@ async def test_14_template_injection_and_a_failing_destination(
 
         await wait_until(delivered, 120, "429, 500, then a delivered page", every_s=0.2)
         # Every event, keyed record and alert consumed: nothing else can still page.
-        group = consumer_group(pipeline.env["BITACORA_APP_ID"], "alerting")
-        for topic in (
-            pipeline.env["BITACORA_TOPIC_NORMALIZED"],
-            f"{group}-detect-keyed",
-            pipeline.env["BITACORA_TOPIC_ALERTS"],
-        ):
-            await wait_until(
-                lambda t=topic: _drained(pipeline.settings.kafka_bootstrap, group, t),
-                60,
-                f"{topic} read",
-            )
+        await wait_until(
+            lambda: _drained(pipeline.settings.kafka_bootstrap, pipeline.env),
+            60,
+            "the alerting role idle",
+        )
         requests = destination.requests
         assert len(requests) == 3, [r.body.get("dedup_key") for r in requests]
         gap = requests[1].at - requests[0].at
@@ -186,5 +179,5 @@ async def test_14_template_injection_and_a_failing_destination(
         )
 
 
-async def _drained(bootstrap: str, group: str, topic: str) -> bool:
-    return await group_lag(bootstrap, group, topic) == 0
+async def _drained(bootstrap: str, env: dict[str, str]) -> bool:
+    return await alerting_lag(bootstrap, env) == 0

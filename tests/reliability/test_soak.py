@@ -20,7 +20,7 @@ import aiohttp
 import pytest
 
 from bench.forward_client import SendStats, build_chunks, send_with_acks
-from bench.services import group_lag
+from bench.services import alerting_lag, group_lag
 from bitacora import schema
 from bitacora.settings import Settings
 from tests.reliability.harness import (
@@ -244,8 +244,6 @@ async def test_15_rule_engine_restarted_mid_window(rel_settings: Settings, tmp_p
     )
     p.extra_env["BITACORA_RULES_DIR"] = str(rules)
     await p.create_topics()
-    group = schema.consumer_group(p.env["BITACORA_APP_ID"], "alerting")
-    normalized = p.env["BITACORA_TOPIC_NORMALIZED"]
     try:
         p.start_collector()
         p.start_processor("normalize", roles=("normalize",))
@@ -262,11 +260,7 @@ async def test_15_rule_engine_restarted_mid_window(rel_settings: Settings, tmp_p
 
         async def consumed() -> bool:
             p.assert_alive()
-            lags = [
-                await group_lag(p.settings.kafka_bootstrap, group, t)
-                for t in (normalized, f"{group}-detect-keyed")
-            ]
-            return lags == [0, 0]
+            return await alerting_lag(p.settings.kafka_bootstrap, p.env, alerts=False) == 0
 
         await send_errors(0, 6)
         await wait_until(consumed, 120, "6 errors consumed by the rule engine", every_s=0.5)

@@ -22,6 +22,7 @@ from bitacora.settings import Settings
 from processors.app import Role, create_app, raw_topic
 from processors.detect import Detector, register_detect
 from processors.notify import NotifyService, register_notify
+from processors.route_role import RouteRole
 from processors.silences import write_silence
 from rules.durations import format_timestamp
 from rules.model import Rule
@@ -54,16 +55,18 @@ async def running(
 ) -> AsyncIterator[tuple[Detector, NotifyService]]:
     """The alerting app started in this loop, stopped on exit (a graceful worker stop)."""
     app = create_app(settings, Role.ALERTING)
-    normalized = raw_topic(app, settings.topic_normalized)
     alerts = raw_topic(app, settings.topic_alerts)
-    detector = register_detect(app, normalized, alerts, rules, settings)
+    detector = register_detect(app, alerts, rules, settings)
+    route = RouteRole(settings, detector)
     service = register_notify(
         app, alerts, settings, rules, alerts_index=None, silences_topic=silences_topic
     )
     await app.start()
+    await route.start()
     try:
         yield detector, service
     finally:
+        await route.stop()
         await app.stop()
         if service.session is not None:
             await service.session.close()

@@ -17,6 +17,7 @@ from bitacora.settings import Settings
 from processors.app import Role, create_app, raw_topic
 from processors.detect import register_detect
 from processors.notify import register_notify
+from processors.route_role import RouteRole
 from rules.model import Rule
 from rules.notify.retry import RetryPolicy
 from tests.helpers import seed
@@ -62,9 +63,9 @@ async def test_retry_later_realert_after_period_and_indexing(
                     }
                 )
                 app = create_app(settings, Role.ALERTING)
-                normalized = raw_topic(app, settings.topic_normalized)
                 alerts = raw_topic(app, settings.topic_alerts)
-                detector = register_detect(app, normalized, alerts, [rule], settings)
+                detector = register_detect(app, alerts, [rule], settings)
+                route = RouteRole(settings, detector)
                 service = register_notify(
                     app,
                     alerts,
@@ -76,6 +77,7 @@ async def test_retry_later_realert_after_period_and_indexing(
                     first_retry_s=0.5,
                 )
                 await app.start()
+                await route.start()
                 try:
                     events = Events(producer, settings.topic_normalized, f"svc-{suffix}")
                     await events.send(3)
@@ -96,6 +98,7 @@ async def test_retry_later_realert_after_period_and_indexing(
                     assert service.actions == ["send", "suppressed", "send"]
                     assert detector.alerted == 3
                 finally:
+                    await route.stop()
                     await app.stop()
                     if service.session is not None:
                         await service.session.close()
@@ -152,9 +155,9 @@ async def test_alertmanager_resent_while_firing_then_resolved(
                 }
             )
             app = create_app(settings, Role.ALERTING)
-            normalized = raw_topic(app, settings.topic_normalized)
             alerts = raw_topic(app, settings.topic_alerts)
-            register_detect(app, normalized, alerts, [rule], settings)
+            detector = register_detect(app, alerts, [rule], settings)
+            route = RouteRole(settings, detector)
             service = register_notify(
                 app,
                 alerts,
@@ -165,6 +168,7 @@ async def test_alertmanager_resent_while_firing_then_resolved(
                 alertmanager_resend_s=0.5,
             )
             await app.start()
+            await route.start()
             try:
                 await Events(producer, settings.topic_normalized, f"svc-{suffix}").send(3)
                 # Fired, then re-sent while firing, then resolved once 3 s passed quietly.
@@ -183,6 +187,7 @@ async def test_alertmanager_resent_while_firing_then_resolved(
                 await asyncio.sleep(1.5)  # an absence over three resend periods cannot be polled
                 assert len(receiver.requests) == settled
             finally:
+                await route.stop()
                 await app.stop()
                 if service.session is not None:
                     await service.session.close()
@@ -226,13 +231,14 @@ async def test_flatline_fires_by_tick_and_resolves_when_traffic_returns(
                 }
             )
             app = create_app(settings, Role.ALERTING)
-            normalized = raw_topic(app, settings.topic_normalized)
             alerts = raw_topic(app, settings.topic_alerts)
-            register_detect(app, normalized, alerts, [rule], settings)
+            detector = register_detect(app, alerts, [rule], settings)
+            route = RouteRole(settings, detector)
             service = register_notify(
                 app, alerts, settings, [rule], alerts_index=None, silences_topic=silences_topic
             )
             await app.start()
+            await route.start()
             try:
                 events = Events(producer, settings.topic_normalized, f"svc-{suffix}")
                 await events.send(1)
@@ -243,6 +249,7 @@ async def test_flatline_fires_by_tick_and_resolves_when_traffic_returns(
                 await until(lambda: service.actions == ["send", "send"], "the resolve decided")
                 assert len(receiver.requests) == 1  # post takes no resolve notices
             finally:
+                await route.stop()
                 await app.stop()
                 if service.session is not None:
                     await service.session.close()

@@ -122,8 +122,6 @@ def batched(stream: list[dict[str, Any]], now: float, size: int) -> tuple[list[A
         alerts += detector.evaluate_values(cache, table, [v for _, v in records[:2]], now)
         for _, value in records[2:]:
             alerts += detector.evaluate(cache, table, value, now)
-    for _, value in detector.flush_batch().records():
-        alerts += detector.evaluate(cache, table, value, now)
     alerts += detector.tick_all(cache, table, lambda key: True, now + 3600)
     return alerts, {k: json.loads(v) for k, v in table.items()}
 

@@ -1,0 +1,106 @@
+"""The alerting role's route stage on the real Kafka: what it reads, produces and commits."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from bitacora import schema
+from bitacora.settings import Settings
+from processors.detect import Detector
+from processors.route_role import RouteRole
+from rules.durations import format_timestamp
+from rules.model import Rule
+from tests.integration.processors.test_batch_role import until
+
+PARTITIONS = 2
+
+
+def page_rule() -> Rule:
+    return Rule.model_validate(
+        {"name": "page", "type": "any", "filter": [{"term": {"log.level": "fatal"}}]}
+    )
+
+
+async def test_first_start_takes_over_the_faust_groups_offsets_then_commits_its_own(
+    kafka_bootstrap: str,
+) -> None:
+    """An upgrade: the old faust app had read up to offset 3 of partition 0 and never read
+    partition 1. The route group starts there, routes the rest once and commits it."""
+    rid = uuid.uuid4().hex[:10]
+    settings = Settings(
+        kafka_bootstrap=kafka_bootstrap,
+        app_id=f"route-{rid}",
+        topic_normalized=f"route-{rid}.normalized",
+        topic_alerts=f"route-{rid}.alerts",
+        topic_partitions=PARTITIONS,
+    )
+    topics = [settings.topic_normalized, settings.topic_alerts]
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        await admin.create_topics([NewTopic(t, PARTITIONS, 1) for t in topics])
+        for partition in range(PARTITIONS):
+            for i in range(5):
+                event = {
+                    "@timestamp": format_timestamp(1_800_000_000 + i),
+                    "log.level": "fatal",
+                    "message": f"p{partition}-{i}",
+                }
+                await producer.send_and_wait(
+                    settings.topic_normalized, json.dumps(event).encode(), partition=partition
+                )
+        old_group = schema.consumer_group(settings.app_id, "alerting")
+        old = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=old_group)
+        await old.start()
+        try:
+            first = TopicPartition(settings.topic_normalized, 0)
+            old.assign([first])
+            await old.commit({first: 3})
+        finally:
+            await old.stop()
+
+        route = RouteRole(settings, Detector([page_rule()], settings))
+        await route.start()
+        try:
+            group = schema.input_group(settings.app_id, "alerting")
+
+            async def all_committed() -> bool:
+                offsets = await admin.list_consumer_group_offsets(group)
+                return {tp.partition: m.offset for tp, m in offsets.items()} == {0: 5, 1: 5}
+
+            await until(all_committed, "the route group's commits")
+        finally:
+            await route.stop()
+
+        reader = AIOKafkaConsumer(
+            settings.topic_alerts, bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest"
+        )
+        await reader.start()
+        alerts: list[dict[str, Any]] = []
+        try:
+            ends = await reader.end_offsets(
+                [TopicPartition(settings.topic_alerts, p) for p in range(PARTITIONS)]
+            )
+            assert sum(ends.values()) == 7  # committed only after Kafka held every alert
+
+            async def read_all() -> bool:
+                got = await reader.getmany(timeout_ms=500)
+                alerts.extend(json.loads(r.value) for rs in got.values() for r in rs)
+                return len(alerts) >= 7
+
+            await until(read_all, "the alerts read back")
+        finally:
+            await reader.stop()
+        messages = sorted(alert["event"]["message"] for alert in alerts)
+        assert messages == ["p0-3", "p0-4"] + [f"p1-{i}" for i in range(5)]
+    finally:
+        await producer.stop()
+        await admin.delete_topics(topics)
+        await admin.close()
