@@ -10,6 +10,7 @@ import faust
 import mode
 from mode import Service
 
+from bitacora.gctune import tune_for_streaming
 from bitacora.settings import Settings
 from processors.app import Role, create_app, internal_topic_names
 
@@ -93,6 +94,7 @@ def run_worker(settings: Settings, roles: Iterable[Role], *, loglevel: str = "wa
     roles = list(roles)
     asyncio.run(ensure_topics(settings, roles))
     services = build_services(settings, roles)
+    tune_for_streaming()
     first = services[0]
     worker: mode.Worker
     if isinstance(first, faust.App):

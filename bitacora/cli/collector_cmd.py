@@ -29,6 +29,7 @@ def collector(
     unreachable, forward connections get no ack and HTTP answers 503. SIGTERM or Ctrl-C stop
     accepting, flush what was received and exit. Metrics: GET /metrics on the HTTP port.
     """
+    from bitacora.gctune import tune_for_streaming
     from collector.app import run_collector
 
     logging.basicConfig(
@@ -51,6 +52,7 @@ def collector(
         with contextlib.suppress(asyncio.CancelledError):
             await run_collector(settings)
 
+    tune_for_streaming()
     asyncio.run(main())
 
 
