@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import aiohttp
@@ -251,18 +251,24 @@ async def _timed(
     send: Callable[[], Awaitable[object]],
     done: Callable[[], Awaitable[bool]],
     events: int,
+    servers: Sequence[int | None] = (),
 ) -> Timing:
-    """CPU (summed over ``processes``) and wall from just before ``send`` until ``done``.
+    """CPU (summed over ``processes``) and wall from just before ``send`` until ``done``;
+    the CPU of the ``servers`` (Kafka's and OpenSearch's JVMs) as ``server_cpu_s``.
 
     The processes have already handled a warm-up share of the same data and gone idle, so
     start-up, the consumer-group joins and the first commits are outside the window
     (commit granularity no longer cuts the start of the work off either).
     """
+    from bench.baselines import server_cpu
+
     await _settle(processes)
     t0, cpu0 = time.perf_counter(), _cpu(processes)
+    server0 = [server_cpu(pid) for pid in servers]
     await send()
     await _until(done, processes, "the drain", 600)
-    return Timing(events, time.perf_counter() - t0, _cpu(processes) - cpu0)
+    server_s = sum(server_cpu(pid) - c0 for pid, c0 in zip(servers, server0, strict=True))
+    return Timing(events, time.perf_counter() - t0, _cpu(processes) - cpu0, server_s)
 
 
 def _warmup(count: int) -> int:
@@ -308,7 +314,7 @@ async def pipeline_drain(settings: Settings, events: int, rule_count: int) -> Ti
     """The whole processor (one process per role, as ``bitacora run`` starts them) draining
     ``events`` raw records with ``rule_count`` rules about the run's services, until all
     are searchable and the alerting role committed everything; CPU summed over the roles."""
-    from bench.baselines import bare_producer, raw_values
+    from bench.baselines import bare_producer, raw_values, stack_pid
     from bench.forward_client import plan_chunks
     from bench.payloads import service_names
     from bench.processor_bench import start_processors
@@ -347,6 +353,7 @@ async def pipeline_drain(settings: Settings, events: int, rule_count: int) -> Ti
                         lambda: bare_producer(settings, topic, values[warm:]),
                         searchable(warm + events),
                         events,
+                        [stack_pid(settings, "kafka"), stack_pid(settings, "opensearch")],
                     )
             finally:
                 for process in processes:
@@ -370,7 +377,14 @@ async def _both(
 
 
 def _sum(a: Timing, b: Timing) -> Timing:
-    return Timing(a.events + b.events, a.wall_s + b.wall_s, a.cpu_s + b.cpu_s)
+    return Timing(
+        a.events + b.events, a.wall_s + b.wall_s, a.cpu_s + b.cpu_s, a.server_cpu_s + b.server_cpu_s
+    )
+
+
+def _with_servers(t: Timing) -> float:
+    """Events per CPU-second of the processor, Kafka and OpenSearch together."""
+    return t.events / (t.cpu_s + t.server_cpu_s)
 
 
 async def bench_alerting(settings: Settings, events: int, latency_seconds: float) -> list[Row]:
@@ -404,6 +418,18 @@ async def bench_alerting(settings: Settings, events: int, latency_seconds: float
             higher_is_better=False,
         ),
         Row("rules50_wall_throughput_cost", 1 - pipe50.events_per_s / pipe1.events_per_s, "frac"),
+        # The same with Kafka's and OpenSearch's CPU in the denominator (NaN on a stack that
+        # is not ours): what the rules cost a machine running the whole pipeline.
+        Row(
+            "rules50_stack_throughput_cost",
+            1 - _with_servers(pipe50) / _with_servers(pipe1),
+            "frac",
+        ),
+        Row(
+            "rules50_added_cpu_us_per_event",
+            1e6 * (pipe50.cpu_s / pipe50.events - pipe1.cpu_s / pipe1.events),
+            "µs",
+        ),
         Row("alerting_1rule_events_per_s", alone1.events_per_s, "ev/s"),
         Row(
             "alerting_50rules_events_per_s",
