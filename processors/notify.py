@@ -97,6 +97,11 @@ class NotifyService:
                 self.indexer = AlertIndexer(self.settings, self.session, self.alerts_index)
         return self.notifier
 
+    async def close(self) -> None:
+        """Close the HTTP session (the app is shutting down)."""
+        if self.session is not None:
+            await self.session.close()
+
     async def index_many(self, docs: Sequence[dict[str, Any]]) -> list[bool]:
         """Index alert documents in one request; per document, False when OpenSearch did
         not take it (and may later)."""
@@ -203,6 +208,11 @@ def register_notify(
         for name in report.failed if report else ():
             COUNTERS.add("notify", "delivery_failed", name)
         return service.document(alert, decision.action, report, decision.silence)
+
+    async def close_session(*_args: Any, **_kwargs: Any) -> None:
+        await service.close()
+
+    app.on_before_shutdown.connect(close_session)
 
     @app.task  # type: ignore[untyped-decorator]
     async def follow_silences() -> None:
