@@ -2,10 +2,10 @@
 
 Two stages, so every (rule, query key) lives on exactly one worker however many run:
 
-1. Route (:class:`Detector.route_values`, run by :mod:`processors.route_role` in its own
-   consumer group, reading batches) finds for each normalized event the rules
-   whose filter matches (``RuleSet``: prefilter, then matcher), emits alerts of stateless
-   rules (any, blacklist, whitelist) directly, and forwards the rest to the internal topic
+1. Route (:meth:`Detector.route_values`, run in batches by :mod:`processors.route_role` in
+   its own consumer group) finds for each normalized event the rules whose filter matches
+   (``RuleSet``: prefilter, then matcher), emits alerts of stateless rules (any,
+   blacklist, whitelist) directly, and forwards the rest to the internal topic
    ``<app id>-detect-keyed``: one record per partition per batch, holding each event once
    and its (rule, query key) items (:mod:`processors.detect_records`), in the partition of
    the query key (every rule's state for one key value on one partition). Flatline rules
@@ -14,10 +14,9 @@ Two stages, so every (rule, query key) lives on exactly one worker however many 
 2. The faust agent ``detect-eval`` reads that keyed topic and evaluates with the key's
    state from the Faust table ``detect-state`` (changelog topic
    ``<app id>-detect-state-changelog``: the windows, seen terms and pending resolves
-   survive restarts and rebalances). The table
-   writes a key's changelog to its keyed-topic partition whoever writes it, so the tick
-   timer may update states outside stream iteration; it only touches keys of partitions
-   this worker owns (not standby copies).
+   survive restarts and rebalances). The table writes a key's changelog to its keyed-topic
+   partition whoever writes it, so the tick timer may update states outside stream
+   iteration; it only touches keys of partitions this worker owns (not standby copies).
 
 State values are compact JSON bytes, decoded once per record and written back once per
 record and key, only when they changed (flatline states change at most once a second),

@@ -11,9 +11,8 @@ Every item's partition is the one the producer's partitioner (bitacora.partition
 its query key, whatever the rule (:func:`table_partitioner`); the state table writes the
 changelog of ``rule␟key`` to that same partition, so a (rule, key) still lives on exactly
 one worker, its items stay in order, and an event matching several rules about one key
-value is carried once. The single
-format ``{"r": rule, "k": key, "n": weight, "e": event}`` is still read (records written
-before an upgrade).
+value is carried once. The single format ``{"r": rule, "k": key, "n": weight, "e": event}``
+is still read (records written before an upgrade).
 """
 
 from __future__ import annotations
