@@ -160,8 +160,6 @@ class Detector:
             )
             for crule in self.ruleset.rules
         }
-        # Flatline slots of the single-record path (route, flush): see _route.
-        self.pending: Pending = {}
         # Counters for status pages and tests.
         self.routed = 0
         self.evaluated = 0
@@ -205,17 +203,6 @@ class Detector:
                 pending[(name, key)] = [second, 1, event, raw]
         return alerts
 
-    def route(
-        self, event: dict[str, Any], now: float
-    ) -> tuple[list[Alert], list[tuple[bytes, bytes]]]:
-        """Alerts of stateless rules and single keyed records to forward, for one event."""
-        records: list[tuple[bytes, bytes]] = []
-
-        def emit(rule: str, key: str, weight: int, event: dict[str, Any], _raw: Any) -> None:
-            records.append(self.record(rule, key, weight, event))
-
-        return self._route(event, None, now, emit, self.pending), records
-
     def route_values(self, values: Sequence[bytes], now: float) -> tuple[list[Alert], KeyedBatch]:
         """Route a batch of encoded events: alerts of stateless rules and the keyed batch.
 
@@ -251,19 +238,6 @@ class Detector:
         self.skipped += 1
         COUNTERS.add("detect", "skipped", type(exc).__name__)
         log.warning("detect: skipping %s (%s)", what, type(exc).__name__)
-
-    def flush(self) -> list[tuple[bytes, bytes]]:
-        """Forward every pre-aggregated flatline slot as single records."""
-        records = [
-            self.record(name, key, slot[1], slot[2]) for (name, key), slot in self.pending.items()
-        ]
-        self.pending.clear()
-        return records
-
-    @staticmethod
-    def record(rule: str, key: str, weight: int, event: dict[str, Any]) -> tuple[bytes, bytes]:
-        """A single keyed-topic record: Kafka key ``rule␟key``, JSON value."""
-        return table_key(rule, key), _dumps({"r": rule, "k": key, "n": weight, "e": event})
 
     def evaluate(self, cache: StateCache, table: Any, value: bytes, now: float) -> list[Alert]:
         """Evaluate one keyed record (batched or single) against the states in ``table``."""

@@ -21,6 +21,7 @@ from processors.detect_records import (
 )
 from processors.normalize import to_json_bytes
 from rules.model import Rule
+from tests.unit.rules.single_records import record, route_one
 from tests.unit.rules.util import T0, ev
 
 
@@ -93,17 +94,16 @@ def summary(alerts: list[Any]) -> list[tuple[str, str, str, int]]:
 
 
 def one_record_per_item(stream: list[dict[str, Any]], now: float) -> tuple[list[Any], Any]:
+    """The oracle: each event routed alone, each of its items evaluated as its own record."""
     detector = Detector(rules(), Settings(allowed_lateness_s=5, topic_partitions=3))
     table: dict[bytes, bytes] = {}
     cache = StateCache()
     alerts: list[Any] = []
     for event in stream:
-        routed, records = detector.route(event, now)
+        routed, records = route_one(detector, event, now)
         alerts += routed
         for _key, value in records:
             alerts += detector.evaluate(cache, table, value, now)
-    for _key, value in detector.flush():
-        alerts += detector.evaluate(cache, table, value, now)
     alerts += detector.tick_all(cache, table, lambda key: True, now + 3600)
     return alerts, {k: json.loads(v) for k, v in table.items()}
 
@@ -177,7 +177,7 @@ def test_a_full_record_is_sealed_and_order_per_partition_kept(
 
 
 def test_single_records_are_still_read() -> None:
-    value = Detector.record("burst", "svc", 2, {"a": 1})[1]
+    value = record("burst", "svc", 2, {"a": 1})[1]
     assert decode(value) == [("burst", "svc", 2, {"a": 1})]
 
 
@@ -197,7 +197,7 @@ def test_unreadable_keyed_records_and_states_do_not_stop_the_rest() -> None:
     detector = Detector(rules(), Settings(allowed_lateness_s=5))
     table: dict[bytes, bytes] = {f"burst{SEP}user-service".encode(): b"{not json"}
     cache = StateCache()
-    good = [Detector.record("burst", "user-service", 1, ev(i))[1] for i in range(3)]
+    good = [record("burst", "user-service", 1, ev(i))[1] for i in range(3)]
     alerts = detector.evaluate_values(cache, table, [b"garbage", *good, b'{"i": 5}'], T0)
     assert [(a.rule, a.count) for a in alerts] == [("burst", 3)]
     assert detector.skipped == 2

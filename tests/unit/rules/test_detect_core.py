@@ -7,8 +7,11 @@ from typing import Any
 
 from bitacora.settings import Settings
 from processors.detect import SEP, Detector, StateCache
+from processors.detect_records import decode
+from processors.normalize import to_json_bytes
 from processors.notify import retry_delay
 from rules.model import Rule
+from tests.unit.rules.single_records import record, route_one
 from tests.unit.rules.util import T0, ev
 
 
@@ -51,17 +54,19 @@ class CountingTable(dict[bytes, bytes]):
 
 def test_route_forwards_keyed_records_aggregates_flatline_and_alerts_stateless() -> None:
     detector = Detector(rules(), Settings(allowed_lateness_s=0))
-    alerts, records = detector.route(ev(0), T0)
+    alerts, records = route_one(detector, ev(0), T0)
     assert alerts == []
-    assert [key for key, _ in records] == [f"burst{SEP}user-service".encode()]
-    assert json.loads(records[0][1]) == {"r": "burst", "k": "user-service", "n": 1, "e": ev(0)}
-    for offset in (0.1, 0.2, 0.9):
-        detector.route(ev(offset, log__level="info"), T0)
-    _, records = detector.route(ev(1.5, log__level="info"), T0)  # a new second flushes the slot
-    assert [json.loads(v)["n"] for _, v in records] == [4]
-    [(key, value)] = detector.flush()
-    assert (key, json.loads(value)["n"]) == (f"silent{SEP}user-service".encode(), 1)
-    alerts, _ = detector.route(ev(2, log__level="fatal"), T0)
+    assert sorted(key for key, _ in records) == [
+        f"burst{SEP}user-service".encode(),
+        f"silent{SEP}user-service".encode(),
+    ]
+    # Within a batch, flatline matches are counted per key and second (one weighted item).
+    infos = [ev(offset, log__level="info") for offset in (0.1, 0.2, 0.9, 1.5)]
+    alerts, batch = detector.route_values([to_json_bytes(e) for e in infos], T0)
+    items = [item[:3] for _, value in batch.records() for item in decode(value)]
+    assert alerts == []
+    assert items == [("silent", "user-service", 3), ("silent", "user-service", 1)]
+    alerts, _ = route_one(detector, ev(2, log__level="fatal"), T0)
     assert [(a.rule, a.status, a.dedup_key) for a in alerts] == [("fatal", "firing", "fatal")]
 
 
@@ -71,19 +76,17 @@ def test_evaluate_keeps_state_in_the_table_and_skips_unchanged_writes() -> None:
     cache = StateCache()
     out = []
     for offset in (0, 1, 2):
-        _, records = detector.route(ev(offset), T0 + 10)
+        _, records = route_one(detector, ev(offset), T0 + 10)
         [burst] = [value for key, value in records if key.startswith(b"burst")]
         out += detector.evaluate(cache, table, burst, T0 + 10)
     assert [(a.rule, a.count) for a in out] == [("burst", 3)]
     state = json.loads(table[f"burst{SEP}user-service".encode()])
     assert state["fired"] == T0 + 2
     # Flatline: the same second twice is one write.
-    slot = detector.record("silent", "user-service", 1, ev(5))
+    slot = record("silent", "user-service", 1, ev(5))
     detector.evaluate(cache, table, slot[1], T0 + 10)
     writes = table.writes
-    detector.evaluate(
-        cache, table, detector.record("silent", "user-service", 1, ev(5.5))[1], T0 + 10
-    )
+    detector.evaluate(cache, table, record("silent", "user-service", 1, ev(5.5))[1], T0 + 10)
     assert table.writes == writes
     # A cold cache (a restarted worker) reads the same state back from the table.
     fresh = StateCache()
@@ -95,10 +98,8 @@ def test_tick_all_resolves_fires_flatline_and_respects_ownership() -> None:
     table: dict[bytes, bytes] = {}
     cache = StateCache()
     for offset in (0, 1, 2):
-        detector.evaluate(
-            cache, table, detector.record("burst", "user-service", 1, ev(offset))[1], T0
-        )
-    detector.evaluate(cache, table, detector.record("silent", "user-service", 1, ev(2))[1], T0)
+        detector.evaluate(cache, table, record("burst", "user-service", 1, ev(offset))[1], T0)
+    detector.evaluate(cache, table, record("silent", "user-service", 1, ev(2))[1], T0)
     assert detector.tick_all(cache, table, lambda key: False, T0 + 100) == []
     alerts = detector.tick_all(cache, table, lambda key: True, T0 + 100)
     assert sorted((a.rule, a.status) for a in alerts) == [
@@ -119,9 +120,7 @@ def test_frequency_counts_a_replayed_event_once() -> None:
     cache = StateCache()
 
     def feed(event: dict[str, Any]) -> list[Any]:
-        return detector.evaluate(
-            cache, table, detector.record("burst", "user-service", 1, event)[1], T0
-        )
+        return detector.evaluate(cache, table, record("burst", "user-service", 1, event)[1], T0)
 
     first, second = ev(0, event__id="a"), ev(1, event__id="b")
     assert feed(first) == feed(second) == feed(first) == feed(second) == []
@@ -139,8 +138,8 @@ def test_states_of_removed_rules_go_and_incompatible_states_reset() -> None:
     cache = StateCache()
     assert detector.tick_all(cache, table, lambda key: True, T0) == []
     assert f"gone{SEP}x".encode() not in table
-    record = detector.record("burst", "user-service", 1, ev(1))[1]
-    assert detector.evaluate(cache, table, record, T0) == []
+    value = record("burst", "user-service", 1, ev(1))[1]
+    assert detector.evaluate(cache, table, value, T0) == []
     assert json.loads(table[f"burst{SEP}user-service".encode()])["w"] == [T0 + 1]
 
 
@@ -151,8 +150,8 @@ def test_late_records_are_counted_for_the_processor_metrics() -> None:
     table: dict[bytes, bytes] = {}
     cache = StateCache()
     before = COUNTERS.get("detect", "late_event_ignored", "burst")
-    detector.evaluate(cache, table, detector.record("burst", "user-service", 1, ev(100))[1], T0)
-    detector.evaluate(cache, table, detector.record("burst", "user-service", 1, ev(80))[1], T0)
+    detector.evaluate(cache, table, record("burst", "user-service", 1, ev(100))[1], T0)
+    detector.evaluate(cache, table, record("burst", "user-service", 1, ev(80))[1], T0)
     assert COUNTERS.get("detect", "late_event_ignored", "burst") == before + 1
 
 
@@ -162,14 +161,14 @@ def test_samples_are_stored_and_alerted_with_long_texts_cut() -> None:
     cache = StateCache()
     long_text = "é" * 3000
     cut = "é" * 1024 + "…[truncated]"
-    _, records = detector.route(ev(0, message=long_text), T0 + 10)
+    _, records = route_one(detector, ev(0, message=long_text), T0 + 10)
     [burst] = [value for key, value in records if key.startswith(b"burst")]
     assert detector.evaluate(cache, table, burst, T0 + 10) == []
     stored = json.loads(table[f"burst{SEP}user-service".encode()])
     assert [sample["message"] for sample in stored["s"]] == [cut]
     out = []
     for offset, message in ((1, "short"), (2, long_text)):
-        _, records = detector.route(ev(offset, message=message), T0 + 10)
+        _, records = route_one(detector, ev(offset, message=message), T0 + 10)
         [burst] = [value for key, value in records if key.startswith(b"burst")]
         out += detector.evaluate(cache, table, burst, T0 + 10)
     [alert] = out
