@@ -15,15 +15,13 @@ import time
 from collections.abc import Awaitable
 from functools import lru_cache
 
-from aiokafka import AIOKafkaProducer
-
 from bitacora import schema
 from bitacora.settings import Settings
 from processors.batch import BatchRole, Held, Record
 from processors.counters import COUNTERS
 from processors.normalize import to_json_bytes
 from processors.normalize_stage import ID_HEADER, Output
-from processors.produce import new_producer, send_all
+from processors.produce import Sink, send_all
 from processors.storage.deadletter import deadletter_record, redactor_for
 from processors.storage.indexer import BulkIndexer
 
@@ -46,9 +44,9 @@ def _event_id(record: Record) -> str:
 class IndexHandler:
     """Bulk-indexes a batch of normalized events and dead letters."""
 
-    def __init__(self, settings: Settings, indexer: BulkIndexer, producer: AIOKafkaProducer):
+    def __init__(self, settings: Settings, indexer: BulkIndexer, sink: Sink):
         self.indexer = indexer
-        self.producer = producer
+        self.sink = sink
         self.deadletter_topic = settings.topic_deadletter
         self.redact = redactor_for(settings)
 
@@ -80,7 +78,7 @@ class IndexHandler:
             COUNTERS.add(ROLE, "deadletter", reason.split(":", 1)[0])
             letters.append(self._deadletter(events[doc_id], doc_id, source, reason))
         if letters:
-            await send_all(self.producer, letters, ROLE)
+            await send_all(self.sink, letters)
         indexed = len(docs) - deadletters - len(letters)
         COUNTERS.add(ROLE, "indexed", "ok", indexed)
 
@@ -118,12 +116,12 @@ class IndexRole(BatchRole):
 
     async def open_handler(self) -> IndexHandler:
         """Start the producer and the indexer (its HTTP session opens on first use)."""
-        self.producer = new_producer(self.settings, ROLE)
-        await self.producer.start()
+        self.sink = Sink(self.settings, ROLE)
+        await self.sink.start()
         self.indexer = BulkIndexer.from_settings(self.settings)
-        return IndexHandler(self.settings, self.indexer, self.producer)
+        return IndexHandler(self.settings, self.indexer, self.sink)
 
     async def close_handler(self) -> None:
         """Close the producer and the HTTP session."""
-        await self.producer.stop()
+        await self.sink.stop()
         await self.indexer.close()

@@ -14,13 +14,11 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable
 
-from aiokafka import AIOKafkaProducer
-
 from bitacora.settings import Settings
 from processors.batch import BatchRole, Held, Record
 from processors.counters import COUNTERS
 from processors.normalize_stage import NormalizeStage
-from processors.produce import enqueue, new_producer, settle
+from processors.produce import Sink, enqueue, settle
 
 ROLE = "normalize"
 
@@ -28,9 +26,9 @@ ROLE = "normalize"
 class NormalizeHandler:
     """Normalizes batches and produces their records before they count as done."""
 
-    def __init__(self, settings: Settings, producer: AIOKafkaProducer) -> None:
+    def __init__(self, settings: Settings, sink: Sink) -> None:
         self.stage: NormalizeStage[Record] = NormalizeStage(settings)
-        self.producer = producer
+        self.sink = sink
 
     async def submit(self, records: list[Record]) -> Awaitable[None] | None:
         """Normalize ``records`` (stale CRI runs flushed too) and hand the results to Kafka."""
@@ -38,7 +36,7 @@ class NormalizeHandler:
         COUNTERS.add(ROLE, "events", "ok", len(step.done))
         if not step.outputs:
             return None
-        return settle(self.producer, await enqueue(self.producer, step.outputs), ROLE)
+        return settle(self.sink, await enqueue(self.sink.producer, step.outputs))
 
     def held(self) -> Held:
         """Inputs inside open CRI runs: not committed yet."""
@@ -59,10 +57,10 @@ class NormalizeRole(BatchRole):
 
     async def open_handler(self) -> NormalizeHandler:
         """Start the producer: the first batch may arrive right after the subscription."""
-        self.producer = new_producer(self.settings, ROLE)
-        await self.producer.start()
-        return NormalizeHandler(self.settings, self.producer)
+        self.sink = Sink(self.settings, ROLE)
+        await self.sink.start()
+        return NormalizeHandler(self.settings, self.sink)
 
     async def close_handler(self) -> None:
         """Flush and close the producer."""
-        await self.producer.stop()
+        await self.sink.stop()

@@ -30,11 +30,21 @@ again, in order, with capped backoff, until Kafka holds all of it (backpressure,
 loss). What is sent again comes after what later calls handed over meanwhile, so across
 such an outage the order holds within a call, not across calls (as with ``send`` before);
 unkeyed outputs sent again may land on another partition, as with any producer.
+
+Refusals. A non-retriable failure (a record too large for the topic's ``max.message.bytes``,
+say) leaves a gap in the idempotent producer's sequence numbers: every later batch of that
+partition fails with OutOfOrderSequenceNumber, for ever. :func:`settle` therefore renews the
+role's producer (:class:`Sink`, a new producer id) after one, sends a refused batch's
+records one per batch to find the culprit, and replaces a record refused on its own by its
+dead letter (reason ``kafka_refused``), so nothing is stuck and nothing is lost silently.
+Batches of the same call that Kafka took meanwhile stay ahead of the refused ones sent
+again: after a refusal a partition holds every record once, not in the call's order.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import time
@@ -42,17 +52,34 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import (
+    BrokerResponseError,
+    CorruptRecordException,
+    KafkaError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+)
 
 from bitacora.partitions import partition_for
 from bitacora.settings import Settings
-from processors.normalize_stage import Output
+from processors.counters import COUNTERS
+from processors.normalize import to_json_bytes
+from processors.normalize_stage import ID_HEADER, Output
+from processors.storage.deadletter import deadletter_record, redactor_for
 
 log = logging.getLogger("bitacora.processor")
 MAX_BACKOFF_S = 5.0
 
 # Whose turn it is for unkeyed outputs: one step per enqueue call, shared by the process.
 _unkeyed_turns = itertools.count()
+# Kafka refused the records themselves: sending them again as they are cannot succeed.
+_RECORD_REFUSED = (
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    RecordListTooLargeError,
+    CorruptRecordException,
+)
 
 
 class Delivery(NamedTuple):
@@ -73,6 +100,58 @@ def new_producer(settings: Settings, name: str) -> AIOKafkaProducer:
         max_batch_size=settings.kafka_max_batch_bytes,
         max_request_size=settings.kafka_max_batch_bytes + 65536,
     )
+
+
+class Sink:
+    """A role's producer, renewed after a refusal, and the dead letters of refused records."""
+
+    def __init__(self, settings: Settings, role: str) -> None:
+        self.settings = settings
+        self.role = role
+        self.producer = new_producer(settings, role)
+        self.renewals = 0
+        self._redact = redactor_for(settings)
+
+    async def start(self) -> None:
+        """Start the producer."""
+        await self.producer.start()
+
+    async def stop(self) -> None:
+        """Flush and close the producer."""
+        await self.producer.stop()
+
+    async def renew(self) -> None:
+        """Replace the producer: a refused batch broke its sequence numbers for good."""
+        old, self.producer = self.producer, new_producer(self.settings, self.role)
+        await self.producer.start()
+        self.renewals += 1
+        log.warning("%s: Kafka refused a batch; producing with a new producer", self.role)
+        with contextlib.suppress(KafkaError, TimeoutError):
+            await asyncio.wait_for(old.stop(), 10.0)  # its queued batches fail: resent
+
+    def letter(self, out: Output, error: KafkaError) -> Output | None:
+        """The dead letter standing for ``out``, which Kafka refused on its own (None for a
+        dead letter itself: there is nowhere left to put it, so it is logged and counted)."""
+        name = type(error).__name__
+        if out.topic == self.settings.topic_deadletter:
+            COUNTERS.add(self.role, "dropped", f"deadletter_refused:{name}")
+            log.error("%s: Kafka refused a dead letter (%s); dropped", self.role, name)
+            return None
+        event_id = next((bytes(v).decode() for n, v in out.headers or () if n == ID_HEADER), None)
+        record = deadletter_record(
+            stage=self.role,
+            reason=f"kafka_refused: {name} producing {len(out.value)} bytes to {out.topic}",
+            original=out.value,
+            topic=None,
+            partition=None,
+            offset=None,
+            dataset=None,
+            now_ns=time.time_ns(),
+            event_id=event_id,
+            redact=self._redact,
+        )
+        COUNTERS.add(self.role, "deadletter", "kafka_refused")
+        return Output(self.settings.topic_deadletter, out.key, to_json_bytes(record))
 
 
 def group_by_partition(
@@ -100,22 +179,25 @@ def group_by_partition(
     return groups
 
 
-def _fill(builder: Any, outputs: list[Output], start: int, timestamp_ms: int) -> int:
-    """Append ``outputs[start:]`` to ``builder`` until it is full; the index after the last.
+def _fill(builder: Any, outputs: list[Output], start: int, stop: int, timestamp_ms: int) -> int:
+    """Append ``outputs[start:stop]`` to ``builder`` until it is full; the index after the last.
 
     An empty builder takes any first record, so a call always makes progress.
     """
     append = builder.append
-    for i in range(start, len(outputs)):
+    for i in range(start, stop):
         out = outputs[i]
         added = append(timestamp=timestamp_ms, key=out.key, value=out.value, headers=out.headers)
         if added is None:  # full (and closed): the caller submits it and starts another
             return i
-    return len(outputs)
+    return stop
 
 
-async def enqueue(producer: AIOKafkaProducer, outputs: Sequence[Output]) -> list[Delivery]:
-    """Hand ``outputs`` to the producer as Kafka batches, in order per partition.
+async def enqueue(
+    producer: AIOKafkaProducer, outputs: Sequence[Output], *, singly: bool = False
+) -> list[Delivery]:
+    """Hand ``outputs`` to the producer as Kafka batches (``singly``: one record each), in
+    order per partition.
 
     Returns one :class:`Delivery` per batch; a batch that could not be submitted, and every
     one after it, carries the error instead of a future (nothing is raised).
@@ -131,7 +213,8 @@ async def enqueue(producer: AIOKafkaProducer, outputs: Sequence[Output]) -> list
         start = 0
         while start < len(group):
             builder = producer.create_batch()
-            end = _fill(builder, group, start, timestamp_ms)
+            stop = start + 1 if singly else len(group)
+            end = _fill(builder, group, start, stop, timestamp_ms)
             builder.close()  # a closed batch is sent at once, without lingering
             try:
                 future = await producer.send_batch(builder, topic, partition=partition)
@@ -144,37 +227,56 @@ async def enqueue(producer: AIOKafkaProducer, outputs: Sequence[Output]) -> list
     return deliveries
 
 
-async def _held(result: asyncio.Future[Any] | KafkaError) -> bool:
-    """Whether Kafka holds a submitted batch (its failure is the answer, not raised)."""
+async def _error_of(result: asyncio.Future[Any] | KafkaError) -> KafkaError | None:
+    """Why a submitted batch is not in Kafka (None: it is)."""
     if isinstance(result, KafkaError):
-        return False
+        return result
     try:
         await result  # (no suspension once done: cheaper than one gather of all)
-    except KafkaError:
-        return False
-    return True
+    except KafkaError as exc:
+        return exc
+    return None
 
 
-async def settle(producer: AIOKafkaProducer, deliveries: list[Delivery], role: str) -> None:
+async def settle(sink: Sink, deliveries: list[Delivery]) -> None:
     """Wait for the batches of :func:`enqueue`; send what failed again until Kafka has all.
 
     Kafka down or a leader moving is retried with capped backoff for as long as it takes:
-    the role's input offsets wait meanwhile (backpressure, not loss).
+    the role's input offsets wait meanwhile (backpressure, not loss). After Kafka refused a
+    batch (a non-retriable broker error) the producer is renewed; a refused batch is sent
+    again one record per batch, and a record refused on its own is replaced by its dead
+    letter.
     """
     delay = 0.1
     while True:
         failed: list[Output] = []
+        renew = isolate = False
         for delivery in deliveries:
-            if not await _held(delivery.result):
-                failed += delivery.outputs
+            error = await _error_of(delivery.result)
+            if error is None:
+                continue
+            if isinstance(error, _RECORD_REFUSED) or (
+                isinstance(error, BrokerResponseError) and not error.retriable
+            ):
+                # Kafka answered the batch with a refusal: the sequence has a gap now.
+                renew = True
+                if isinstance(error, _RECORD_REFUSED):
+                    if len(delivery.outputs) == 1:
+                        letter = sink.letter(delivery.outputs[0], error)
+                        failed += [letter] if letter is not None else []
+                        continue
+                    isolate = True
+            failed += delivery.outputs
+        if renew:
+            await sink.renew()
         if not failed:
             return
-        log.warning("%s: %d records not in Kafka yet; retrying", role, len(failed))
+        log.warning("%s: %d records not in Kafka yet; retrying", sink.role, len(failed))
         await asyncio.sleep(delay)
         delay = min(delay * 2, MAX_BACKOFF_S)
-        deliveries = await enqueue(producer, failed)
+        deliveries = await enqueue(sink.producer, failed, singly=isolate)
 
 
-async def send_all(producer: AIOKafkaProducer, outputs: Sequence[Output], role: str) -> None:
+async def send_all(sink: Sink, outputs: Sequence[Output]) -> None:
     """Produce every output in order; return once Kafka holds all of them."""
-    await settle(producer, await enqueue(producer, outputs), role)
+    await settle(sink, await enqueue(sink.producer, outputs))

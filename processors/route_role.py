@@ -22,7 +22,7 @@ import logging
 import time
 from collections.abc import Awaitable
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
@@ -33,7 +33,7 @@ from processors.batch import BatchRole, Held, Record
 from processors.counters import COUNTERS
 from processors.detect import Detector
 from processors.normalize_stage import Output
-from processors.produce import enqueue, new_producer, settle
+from processors.produce import Sink, enqueue, settle
 
 log = logging.getLogger("bitacora.processor")
 ROLE = schema.ALERTING_ROUTE
@@ -46,11 +46,9 @@ ROUTE_WITHIN_S = 0.1
 class RouteHandler:
     """Routes batches of normalized events; done once Kafka holds what they produced."""
 
-    def __init__(
-        self, detector: Detector, producer: AIOKafkaProducer, keyed_topic: str, alerts_topic: str
-    ) -> None:
+    def __init__(self, detector: Detector, sink: Sink, keyed_topic: str, alerts_topic: str) -> None:
         self.detector = detector
-        self.producer = producer
+        self.sink = sink
         self.keyed_topic = keyed_topic
         self.alerts_topic = alerts_topic
 
@@ -66,7 +64,7 @@ class RouteHandler:
         self.detector.alerted += len(alerts)
         if not outputs:
             return None
-        return settle(self.producer, await enqueue(self.producer, outputs), ROLE)
+        return settle(self.sink, await enqueue(self.sink.producer, outputs))
 
     def held(self) -> Held:
         """Nothing is held across batches."""
@@ -88,15 +86,15 @@ class RouteRole(BatchRole):
 
     async def open_handler(self) -> RouteHandler:
         """Start the producer."""
-        self.producer = new_producer(self.settings, ROLE)
-        await self.producer.start()
+        self.sink = Sink(self.settings, ROLE)
+        await self.sink.start()
         app_id = schema.consumer_group(self.settings.app_id, Role.ALERTING.value)
         keyed = f"{app_id}-{DETECT_KEYED}"
-        return RouteHandler(self.detector, self.producer, keyed, self.settings.topic_alerts)
+        return RouteHandler(self.detector, self.sink, keyed, self.settings.topic_alerts)
 
     async def close_handler(self) -> None:
         """Flush and close the producer."""
-        await self.producer.stop()
+        await self.sink.stop()
 
     async def on_start(self) -> None:
         """Take over the faust app's offsets on first start, then join the group."""
