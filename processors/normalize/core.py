@@ -8,15 +8,13 @@ from typing import Any, Final
 
 from bitacora.errors import DecodeError
 from bitacora.rawrecord import RawRecord
+from processors.normalize.checks import CHECKS, check, ident
 from processors.normalize.config import DEFAULT_CONFIG, NormalizeConfig
 from processors.normalize.extract import (
-    CHECKS,
     Candidates,
     add_candidate,
     candidate_list,
-    check,
     collect,
-    ident,
     pop_paths,
 )
 from processors.normalize.fields import Builder, to_text

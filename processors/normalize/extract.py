@@ -1,4 +1,4 @@
-"""Which record fields feed which event-table field, and how each value is checked.
+"""Which record fields feed which event-table field (the checks: processors.normalize.checks).
 
 ``ALIASES`` maps a record key (or a dotted path into nested ECS-style objects such as
 ``{"service": {"name": ...}}`` or pino's ``{"req": {"method": ...}}``) to
@@ -10,14 +10,7 @@ The ``argument`` is the level scale for level fields and the unit (in ns) for du
 
 from __future__ import annotations
 
-import ipaddress
-import re
-from collections.abc import Callable
 from typing import Any, Final
-from urllib.parse import urlsplit
-
-from processors.normalize.fields import to_text
-from processors.normalize.levels import parse_level
 
 Alias = tuple[str, int, Any, bool]
 Candidate = tuple[int, tuple[str, ...] | None, Any, Any, bool]
@@ -212,131 +205,6 @@ for _dotted in sorted(set(ALIASES) | PREFIXES):
                 ALIASES.get(_dotted),
                 _dotted if _dotted in PREFIXES else None,
             )
-
-_EMPTY: Final = frozenset(("", "-", "None", "none", "null", "NULL", "nil", "undefined"))
-_METHOD = re.compile(r"[A-Z][A-Z_-]{0,19}")
-# Dotted quad, octets 0-255 without leading zeros (one regex, no int() per octet).
-_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-_IPV4 = re.compile(_OCTET + r"(?:\." + _OCTET + r"){3}")
-_MAX_NS: Final = 2**63 - 1
-
-
-def _text(value: Any, _arg: Any) -> str | None:
-    if type(value) is str and value.isascii() and "\x00" not in value:
-        text: str | None = value.rstrip()
-        return None if text in _EMPTY else text
-    text = to_text(value)
-    if text is None:
-        return None
-    text = text.rstrip()
-    return None if text in _EMPTY else text
-
-
-def _message(value: Any, _arg: Any) -> str | None:
-    # Unlike other text fields, "-" or "null" is a real (if odd) log message.
-    text = to_text(value)
-    if text is None:
-        return None
-    text = text.rstrip()
-    return text or None
-
-
-def ident(value: Any, _arg: Any) -> str | None:
-    """The default check: a stripped, non-empty, non-placeholder identifier or None."""
-    if type(value) is str and value.isascii() and "\x00" not in value:
-        text: str | None = value.strip()
-        return None if text in _EMPTY else text
-    text = to_text(value)
-    if text is None:
-        return None
-    text = text.strip()
-    return None if text in _EMPTY else text
-
-
-def _level(value: Any, scale: Any) -> tuple[str, int] | None:
-    return parse_level(value, scale or "auto")
-
-
-def _method(value: Any, _arg: Any) -> str | None:
-    if type(value) is not str:
-        return None
-    method = value.strip().upper()
-    return method if _METHOD.fullmatch(method) else None
-
-
-def _status(value: Any, _arg: Any) -> int | None:
-    if type(value) is str and len(value) == 3 and value.isdigit():
-        value = int(value)
-    if type(value) is int and 100 <= value <= 599:
-        return value
-    return None
-
-
-def _path(value: Any, arg: Any) -> str | None:
-    text = ident(value, None)
-    if text is None:
-        return None
-    if arg == "derive" and "://" in text[:12]:
-        try:
-            text = urlsplit(text).path or "/"
-        except ValueError:
-            return None
-    return text.partition("?")[0] or None
-
-
-def _ip(value: Any, _arg: Any) -> str | None:
-    text = ident(value, None)
-    if text is None:
-        return None
-    text = text.partition(",")[0].strip().strip("[]").partition("%")[0]
-    if _IPV4.fullmatch(text):  # the common case, without ipaddress' slower parser
-        return text
-    if ":" not in text:
-        return None
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return None
-    return text
-
-
-def _duration(value: Any, unit: Any) -> int | None:
-    if type(value) is str:
-        try:
-            value = float(value)
-        except ValueError:
-            return None
-    if type(value) is not int and type(value) is not float:
-        return None
-    scaled: float = value * unit
-    if not 0 <= scaled <= _MAX_NS:  # also rejects NaN
-        return None
-    return round(scaled)
-
-
-def _raw(value: Any, _arg: Any) -> Any:
-    return value
-
-
-CHECKS: Final[dict[str, Callable[[Any, Any], Any]]] = {
-    "message": _message,
-    "log.level": _level,
-    "error.message": _text,
-    "error.stack_trace": _text,
-    "@exc": _text,
-    "http.request.method": _method,
-    "http.response.status_code": _status,
-    "url.path": _path,
-    "client.ip": _ip,
-    "event.duration": _duration,
-    "@time": _raw,
-}
-
-
-def check(target: str, value: Any, arg: Any) -> Any:
-    """The value ``target`` stores for ``value``, or None when it does not fit."""
-    checker = CHECKS.get(target)
-    return ident(value, arg) if checker is None else checker(value, arg)
 
 
 def collect(fields: dict[Any, Any], out: Candidates) -> None:

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from processors.normalize.extract import check, pop_paths
+from processors.normalize.checks import check
+from processors.normalize.extract import pop_paths
 from processors.normalize.timefmt import MAX_NS, format_ms, format_ns
 
 _OLD_IPV4 = re.compile(r"(?:0|[1-9][0-9]{0,2})(?:\.(?:0|[1-9][0-9]{0,2})){3}")
