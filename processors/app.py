@@ -45,11 +45,18 @@ INTERNAL_TOPICS: dict[Role, tuple[str, ...]] = {Role.ALERTING: (DETECT_KEYED, NO
 STATE_TABLES: dict[Role, tuple[str, ...]] = {Role.ALERTING: (DETECT_STATE, NOTIFY_STATE)}
 
 
+def internal_topic_name(app_id: str, role: Role, suffix: str) -> str:
+    """``<app id>-<role>-<suffix>``: a topic private to ``role``'s faust app."""
+    return f"{schema.consumer_group(app_id, role.value)}-{suffix}"
+
+
 def internal_topic_names(settings: Settings, role: Role) -> tuple[list[str], list[str]]:
     """(plain, compacted) names of the topics faust creates for ``role``'s app."""
-    app_id = schema.consumer_group(settings.app_id, role.value)
-    plain = [f"{app_id}-{suffix}" for suffix in INTERNAL_TOPICS.get(role, ())]
-    changelogs = [f"{app_id}-{table}-changelog" for table in STATE_TABLES.get(role, ())]
+    plain = [internal_topic_name(settings.app_id, role, s) for s in INTERNAL_TOPICS.get(role, ())]
+    changelogs = [
+        internal_topic_name(settings.app_id, role, f"{table}-changelog")
+        for table in STATE_TABLES.get(role, ())
+    ]
     return plain, changelogs
 
 

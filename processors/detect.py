@@ -147,7 +147,7 @@ class Detector:
         self.rules = {crule.name: crule for crule in self.ruleset.rules}
         self.search_url_base = settings.search_url_base
         self.partition_of = table_partitioner(settings.topic_partitions)
-        self.partition_for = item_partitioner(self.partition_of)
+        self.partition_for = item_partitioner(settings.topic_partitions)
         # How the router treats each rule's match, decided once per rule.
         self._routes = {
             id(crule): (
@@ -165,6 +165,12 @@ class Detector:
         self.evaluated = 0
         self.alerted = 0
         self.skipped = 0
+
+    def count_alerts(self, alerts: Sequence[Alert]) -> None:
+        """Count alerts on their way to the alerts topic (status pages, metrics)."""
+        self.alerted += len(alerts)
+        for alert in alerts:
+            COUNTERS.add("detect", "alert", alert.status)
 
     def alert(self, match: Match) -> Alert:
         """An engine match as an alert."""
@@ -353,9 +359,8 @@ def register_detect(
     cache = StateCache()
 
     async def send_alerts(alerts: list[Alert]) -> None:
-        detector.alerted += len(alerts)
+        detector.count_alerts(alerts)
         for alert in alerts:
-            COUNTERS.add("detect", "alert", alert.status)
             await alerts_topic.send(key=alert.dedup_key.encode(), value=alert.to_json())
 
     @app.agent(keyed, name="detect-eval")

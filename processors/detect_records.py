@@ -49,19 +49,20 @@ def table_partitioner(partitions: int) -> Callable[[bytes], int]:
     return lambda tkey: partition_for(tkey.partition(SEP_BYTES)[2], partitions)
 
 
-def item_partitioner(partition_of: Callable[[bytes], int]) -> Callable[[str, str], int]:
-    """``partition_of`` the table key of (rule, key), cached by the pair (no encoding)."""
-    known: dict[tuple[str, str], int] = {}
+def item_partitioner(partitions: int) -> Callable[[str, str], int]:
+    """The partition of an item (rule, key): its table key's (:func:`table_partitioner`),
+    which depends on the key alone; cached by the key, without encoding it again."""
+    known: dict[str, int] = {}
 
-    def partition_for(rule: str, key: str) -> int:
-        found = known.get((rule, key))
+    def partition_of_item(_rule: str, key: str) -> int:
+        found = known.get(key)
         if found is None:
             if len(known) > 65536:
                 known.clear()
-            found = known[(rule, key)] = partition_of(table_key(rule, key))
+            found = known[key] = partition_for(key.encode(), partitions)
         return found
 
-    return partition_for
+    return partition_of_item
 
 
 class _Pending:

@@ -22,7 +22,7 @@ from processors.counters import COUNTERS
 from processors.normalize import to_json_bytes
 from processors.normalize_stage import ID_HEADER, Output
 from processors.produce import Sink, send_all
-from processors.storage.deadletter import deadletter_record, redactor_for
+from processors.storage.deadletter import deadletter_record
 from processors.storage.indexer import BulkIndexer
 
 ROLE = "index"
@@ -48,7 +48,6 @@ class IndexHandler:
         self.indexer = indexer
         self.sink = sink
         self.deadletter_topic = settings.topic_deadletter
-        self.redact = redactor_for(settings)
 
     async def submit(self, records: list[Record]) -> Awaitable[None] | None:
         """Start the bulk of ``records`` (None when there are none)."""
@@ -93,7 +92,7 @@ class IndexHandler:
             dataset=None,
             now_ns=time.time_ns(),
             event_id=doc_id,
-            redact=self.redact,
+            redact=self.sink.redact,
         )
         return Output(self.deadletter_topic, doc_id.encode(), to_json_bytes(letter))
 

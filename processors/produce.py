@@ -110,7 +110,7 @@ class Sink:
         self.role = role
         self.producer = new_producer(settings, role)
         self.renewals = 0
-        self._redact = redactor_for(settings)
+        self.redact = redactor_for(settings)  # for the role's own dead letters too
 
     async def start(self) -> None:
         """Start the producer."""
@@ -148,7 +148,7 @@ class Sink:
             dataset=None,
             now_ns=time.time_ns(),
             event_id=event_id,
-            redact=self._redact,
+            redact=self.redact,
         )
         COUNTERS.add(self.role, "deadletter", "kafka_refused")
         return Output(self.settings.topic_deadletter, out.key, to_json_bytes(record))
@@ -255,17 +255,14 @@ async def settle(sink: Sink, deliveries: list[Delivery]) -> None:
             error = await _error_of(delivery.result)
             if error is None:
                 continue
-            if isinstance(error, _RECORD_REFUSED) or (
-                isinstance(error, BrokerResponseError) and not error.retriable
-            ):
-                # Kafka answered the batch with a refusal: the sequence has a gap now.
-                renew = True
-                if isinstance(error, _RECORD_REFUSED):
-                    if len(delivery.outputs) == 1:
-                        letter = sink.letter(delivery.outputs[0], error)
-                        failed += [letter] if letter is not None else []
-                        continue
-                    isolate = True
+            refused = isinstance(error, _RECORD_REFUSED)
+            if refused or (isinstance(error, BrokerResponseError) and not error.retriable):
+                renew = True  # Kafka answered the batch with a refusal: a sequence gap now
+            if refused and len(delivery.outputs) == 1:
+                letter = sink.letter(delivery.outputs[0], error)
+                failed += [letter] if letter is not None else []
+                continue
+            isolate = isolate or refused
             failed += delivery.outputs
         if renew:
             await sink.renew()

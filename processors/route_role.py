@@ -28,9 +28,8 @@ from aiokafka.errors import KafkaError
 
 from bitacora import schema
 from bitacora.settings import Settings
-from processors.app import DETECT_KEYED, Role
+from processors.app import DETECT_KEYED, Role, internal_topic_name
 from processors.batch import BatchRole, Held, Record
-from processors.counters import COUNTERS
 from processors.detect import Detector
 from processors.normalize_stage import Output
 from processors.produce import Sink, enqueue, settle
@@ -58,10 +57,8 @@ class RouteHandler:
             return None
         alerts, batch = self.detector.route_values([r.value for r in records], time.time())
         outputs = [Output(self.keyed_topic, None, value, None, p) for p, value in batch.records()]
-        for alert in alerts:
-            COUNTERS.add("detect", "alert", alert.status)
-            outputs.append(Output(self.alerts_topic, alert.dedup_key.encode(), alert.to_json()))
-        self.detector.alerted += len(alerts)
+        outputs += [Output(self.alerts_topic, a.dedup_key.encode(), a.to_json()) for a in alerts]
+        self.detector.count_alerts(alerts)
         if not outputs:
             return None
         return settle(self.sink, await enqueue(self.sink.producer, outputs))
@@ -88,8 +85,7 @@ class RouteRole(BatchRole):
         """Start the producer."""
         self.sink = Sink(self.settings, ROLE)
         await self.sink.start()
-        app_id = schema.consumer_group(self.settings.app_id, Role.ALERTING.value)
-        keyed = f"{app_id}-{DETECT_KEYED}"
+        keyed = internal_topic_name(self.settings.app_id, Role.ALERTING, DETECT_KEYED)
         return RouteHandler(self.detector, self.sink, keyed, self.settings.topic_alerts)
 
     async def close_handler(self) -> None:

@@ -139,7 +139,7 @@ def test_batched_records_give_the_same_alerts_and_states(seed: int, size: int) -
 
 def test_a_key_values_items_share_one_record_holding_each_event_once() -> None:
     partition_of = table_partitioner(4)
-    batch = KeyedBatch(item_partitioner(partition_of))
+    batch = KeyedBatch(item_partitioner(4))
     first, second = b'{"n":1}', b'{"n":2}'
     for rule in ("r1", "r2", "r3", "r4", "r5", "r6"):
         batch.add(rule, "k", 1, first)
