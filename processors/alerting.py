@@ -24,5 +24,6 @@ def register_alerting(app: faust.App, settings: Settings) -> RouteRole:
     rules = [loaded.rule for loaded in load_rules(rules_dir_paths(settings.rules_dir))]
     alerts = raw_topic(app, settings.topic_alerts)
     detector = register_detect(app, alerts, rules, settings)
-    register_notify(app, alerts, settings, rules)
+    notify = register_notify(app, alerts, settings, rules)
+    detector.silenced = notify.silenced
     return RouteRole(settings, detector)

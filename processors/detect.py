@@ -49,12 +49,13 @@ from processors.detect_records import (
     table_key,
     table_partitioner,
 )
-from rules.alerts import Alert, build_alert
+from rules.alerts import Alert, alert_clock, build_alert
 from rules.engine import (
     CompiledRule,
     RuleSet,
     compile_rule,
     event_time,
+    hold_realerted,
     is_idle,
     key_of,
     observe,
@@ -77,8 +78,8 @@ _BAD_INPUT = (ValueError, TypeError, AttributeError, KeyError, IndexError)
 # the key's current second (flatline).
 _FORWARD, _STATELESS, _PER_SECOND = "forward", "stateless", "per-second"
 
-# Where the router sends a (rule, key, weight, event, event JSON or None) it forwards.
-Emit = Callable[[str, str, int, dict[str, Any], bytes | None], None]
+# Whether a silence covers (rule, key) at a time: the notify service's silences.
+Silenced = Callable[[str, str, float], bool]
 # Flatline pre-aggregation: (rule, key) -> [second, weight, event, event JSON or None].
 Pending = dict[tuple[str, str], list[Any]]
 
@@ -98,6 +99,12 @@ def _dumps(value: Any) -> bytes:
         # ASCII escapes keep lone surrogates (from the json module's reading) round-tripping.
         return json.dumps(value, separators=(",", ":"), default=str).encode()
     return out
+
+
+def _add_slot(batch: KeyedBatch, rule: str, key: str, slot: list[Any]) -> None:
+    """Forward a flatline slot [second, weight, event, event JSON or None] as one item."""
+    _second, weight, event, raw = slot
+    batch.add(rule, key, weight, raw if raw is not None else _dumps(event))
 
 
 class StateCache:
@@ -160,10 +167,13 @@ class Detector:
             )
             for crule in self.ruleset.rules
         }
+        # Set by the alerting role to the notify service's silences (see hold_realerted).
+        self.silenced: Silenced | None = None
         # Counters for status pages and tests.
         self.routed = 0
         self.evaluated = 0
         self.alerted = 0
+        self.held = 0  # firing matches held back within their key's realert period
         self.skipped = 0
 
     def count_alerts(self, alerts: Sequence[Alert]) -> None:
@@ -172,41 +182,61 @@ class Detector:
         for alert in alerts:
             COUNTERS.add("detect", "alert", alert.status)
 
-    def alert(self, match: Match) -> Alert:
-        """An engine match as an alert."""
-        return build_alert(match, self.rules[match.rule].rule, self.search_url_base)
+    def alert(self, match: Match, now: float) -> Alert:
+        """An engine match as an alert created at ``now``."""
+        return build_alert(match, self.rules[match.rule].rule, self.search_url_base, now)
+
+    def _hold(
+        self, crule: CompiledRule, state: State, matches: list[Match], clock: float
+    ) -> list[Match]:
+        """The matches that are not within their key's realert period (the rest counted)."""
+        matches, held = hold_realerted(crule, state, matches, clock, self.silenced)
+        if held:
+            self.held += held
+            COUNTERS.add("detect", "realert_held", crule.name, held)
+        return matches
 
     def _route(
-        self, event: dict[str, Any], raw: bytes | None, now: float, emit: Emit, pending: Pending
+        self,
+        event: dict[str, Any],
+        raw: bytes | None,
+        now: float,
+        batch: KeyedBatch,
+        pending: Pending,
     ) -> list[Alert]:
-        """Alerts of stateless rules; ``emit`` every item to forward, for one event.
+        """Route one event: alerts of stateless rules; its items added to ``batch``.
 
         Flatline matches are counted into ``pending`` per (rule, key) and second; a slot is
-        emitted (as one weighted item) when its key moves to another second.
+        added (as one weighted item) when its key moves to another second.
         """
         alerts: list[Alert] = []
         self.routed += 1
         routes = self._routes
+        forward: list[tuple[str, str]] = []
+        second: Any = None  # the event's whole second, for flatline rules (read once)
         for crule in self.ruleset.matching(event):
             key = key_of(crule, event)
             name, how = routes[id(crule)]
             if how is _FORWARD:
-                emit(name, key, 1, event, raw)
+                forward.append((name, key))
             elif how is _STATELESS:
-                alerts.extend(self.alert(m) for m in observe(crule, event, {}, now, key))
+                alerts.extend(self.alert(m, now) for m in observe(crule, event, {}, now, key))
             else:
                 # Flatline: the whole-second prefix of @timestamp is enough to group.
-                stamp = event.get("@timestamp")
-                second: Any = (
-                    stamp[:19] if isinstance(stamp, str) else math.floor(event_time(event, now))
-                )
+                if second is None:
+                    stamp = event.get("@timestamp")
+                    second = (
+                        stamp[:19] if isinstance(stamp, str) else math.floor(event_time(event, now))
+                    )
                 slot = pending.get((name, key))
                 if slot is not None and slot[0] == second:
                     slot[1] += 1
                     continue
                 if slot is not None:
-                    emit(name, key, slot[1], slot[2], slot[3])
+                    _add_slot(batch, name, key, slot)
                 pending[(name, key)] = [second, 1, event, raw]
+        if forward:
+            batch.add_event(raw if raw is not None else _dumps(event), forward)
         return alerts
 
     def route_values(self, values: Sequence[bytes], now: float) -> tuple[list[Alert], KeyedBatch]:
@@ -220,10 +250,6 @@ class Detector:
         batch = KeyedBatch(self.partition_for)
         alerts: list[Alert] = []
         pending: Pending = {}
-
-        def emit(rule: str, key: str, weight: int, event: dict[str, Any], raw: Any) -> None:
-            batch.add(rule, key, weight, raw if raw is not None else _dumps(event))
-
         for value in values:
             try:
                 try:
@@ -232,11 +258,11 @@ class Detector:
                     event, raw = json.loads(value.decode("utf-8", "replace")), None
                 if not isinstance(event, dict):
                     raise TypeError("not a JSON object")
-                alerts += self._route(event, raw, now, emit, pending)
+                alerts += self._route(event, raw, now, batch, pending)
             except _BAD_INPUT as exc:
                 self.skip("an event", exc)
-        for (name, key), (_second, weight, event, raw) in pending.items():
-            emit(name, key, weight, event, raw)
+        for (name, key), slot in pending.items():
+            _add_slot(batch, name, key, slot)
         return alerts, batch
 
     def skip(self, what: str, exc: Exception) -> None:
@@ -270,6 +296,7 @@ class Detector:
         from the table and the next item had found none.
         """
         alerts: list[Alert] = []
+        clock = alert_clock(now)
         touched: dict[tuple[str, str], tuple[bytes, bytes | None, State]] = {}
         # Event times by event object: an event shared by several items is parsed once.
         times: dict[int, float] = {}
@@ -288,7 +315,8 @@ class Detector:
                     ts = times[id(event)] = event_time(event, now)
                 matches = self._observe(crule, event, entry[2], now, key, weight, ts)
                 if matches:
-                    alerts += [self.alert(m) for m in matches]
+                    matches = self._hold(crule, entry[2], matches, clock)
+                    alerts += [self.alert(m, now) for m in matches]
             except _BAD_INPUT as exc:
                 self.skip("an item", exc)
         for tkey, before, state in touched.values():
@@ -324,6 +352,7 @@ class Detector:
     def tick_all(self, cache: StateCache, table: Any, owned: Any, now: float) -> list[Alert]:
         """Tick every state this worker owns (``owned(table_key) -> bool``)."""
         alerts: list[Alert] = []
+        clock = alert_clock(now)
         for tkey in list(table.keys()):
             if not owned(tkey):
                 continue
@@ -334,7 +363,8 @@ class Detector:
                 cache.store(table, tkey, before, state, idle=True)  # rule was removed
                 continue
             try:
-                alerts.extend(self.alert(m) for m in tick(crule, state, now))
+                matches = self._hold(crule, state, tick(crule, state, now), clock)
+                alerts.extend(self.alert(m, now) for m in matches)
             except _BAD_INPUT as exc:
                 log.warning("rule %s: dropping incompatible state (%r)", name, exc)
                 state.clear()

@@ -5,20 +5,25 @@ through faust's per-message path by ``detect-eval``: that, not rule matching, wa
 what rules cost. The router now batches: one record per keyed-topic partition per batch of
 events, holding each event's JSON once and the items that refer to it::
 
-    {"i": [[rule, key, weight, event index], ...], "e": [event, ...]}
+    {"r": [rule, ...], "k": [key, ...], "i": [[rule index, key index, weight, event index],
+     ...], "e": [event, ...]}
+
+(rules and keys are named once per record: an error matching eleven rules adds eleven
+short items, not eleven copies of the rule and key names).
 
 Every item's partition is the one the producer's partitioner (bitacora.partitions) gives
 its query key, whatever the rule (:func:`table_partitioner`); the state table writes the
 changelog of ``rule␟key`` to that same partition, so a (rule, key) still lives on exactly
 one worker, its items stay in order, and an event matching several rules about one key
 value is carried once. The single format ``{"r": rule, "k": key, "n": weight, "e": event}``
-is still read (records written before an upgrade).
+and the batched format with names in its items ``{"i": [[rule, key, weight, event
+index], ...], "e": [...]}`` are still read (records written before an upgrade).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
@@ -68,12 +73,14 @@ def item_partitioner(partitions: int) -> Callable[[str, str], int]:
 class _Pending:
     """One partition's record under construction."""
 
-    __slots__ = ("events", "index", "items", "size")
+    __slots__ = ("events", "index", "items", "keys", "rules", "size")
 
     def __init__(self) -> None:
-        self.items: list[tuple[str, str, int, int]] = []
+        self.items: list[tuple[int, int, int, int]] = []
         self.events: list[bytes] = []
         self.index: dict[int, int] = {}  # id(event JSON) -> position in ``events``
+        self.rules: dict[str, int] = {}  # rule name -> position in the record's rule list
+        self.keys: dict[str, int] = {}  # key -> position in the record's key list
         self.size = 0
 
 
@@ -90,7 +97,36 @@ class KeyedBatch:
 
         Pass the same bytes object for every rule an event matches: it is stored once.
         """
-        partition = self._partition_for(rule, key)
+        self.add_event(event_json, ((rule, key),), weight)
+
+    def add_event(
+        self, event_json: bytes, pairs: Iterable[tuple[str, str]], weight: int = 1
+    ) -> None:
+        """:meth:`add` the event for each (rule, key) of ``pairs``, in order."""
+        partition_of = self._partition_for
+        last = -1
+        pending: _Pending | None = None
+        position = 0
+        for rule, key in pairs:
+            partition = partition_of(rule, key)
+            if pending is None or partition != last:
+                pending, position = self._place(partition, event_json)
+                last = partition
+            rules, keys = pending.rules, pending.keys
+            rule_at = rules.get(rule)
+            if rule_at is None:
+                rule_at = rules[rule] = len(rules)
+                pending.size += len(rule) + 3
+            key_at = keys.get(key)
+            if key_at is None:
+                key_at = keys[key] = len(keys)
+                pending.size += len(key) + 3
+            pending.items.append((rule_at, key_at, weight, position))
+            pending.size += 16
+
+    def _place(self, partition: int, event_json: bytes) -> tuple[_Pending, int]:
+        """The partition's record and the event's position in it (stored once per record;
+        a record past ``MAX_RECORD_BYTES`` is sealed first)."""
         pending = self._pending.get(partition)
         if pending is None:
             pending = self._pending[partition] = _Pending()
@@ -103,8 +139,7 @@ class KeyedBatch:
             pending.events.append(event_json)
             pending.index[id(event_json)] = position
             pending.size += len(event_json) + 1
-        pending.items.append((rule, key, weight, position))
-        pending.size += len(rule) + len(key) + 16
+        return pending, position
 
     def __len__(self) -> int:
         return len(self._sealed) + len(self._pending)
@@ -118,11 +153,17 @@ class KeyedBatch:
 
 
 def _encode(pending: _Pending) -> bytes:
+    return b"".join(
+        (b'{"r":', _names(pending.rules), b',"k":', _names(pending.keys), b',"i":',
+         orjson.dumps(pending.items), b',"e":[', b",".join(pending.events), b"]}")
+    )  # fmt: skip
+
+
+def _names(names: dict[str, int]) -> bytes:
     try:
-        items = orjson.dumps(pending.items)
+        return orjson.dumps(list(names))
     except TypeError:  # a lone surrogate in a key: ASCII escapes read back equal
-        items = json.dumps(pending.items, separators=(",", ":")).encode()
-    return b'{"i":' + items + b',"e":[' + b",".join(pending.events) + b"]}"
+        return json.dumps(list(names), separators=(",", ":")).encode()
 
 
 def loads(value: bytes) -> Any:
@@ -139,5 +180,8 @@ def decode(value: bytes) -> list[Item]:
     record = loads(value)
     if "i" in record:
         events = record["e"]
+        if "k" in record:
+            rules, keys = record["r"], record["k"]
+            return [(rules[r], keys[k], int(w), events[at]) for r, k, w, at in record["i"]]
         return [(rule, key, int(weight), events[at]) for rule, key, weight, at in record["i"]]
     return [(record["r"], record["k"], int(record.get("n", 1)), record["e"])]

@@ -40,7 +40,7 @@ from rules.notify.destinations.alertmanager import RESEND_S
 from rules.notify.destinations.base import Destination
 from rules.notify.index import AlertIndexer
 from rules.notify.notifier import DeliveryReport, Notifier
-from rules.notify.policy import decide
+from rules.notify.policy import active_silence, decide
 from rules.notify.retry import DestinationError, RetryPolicy
 from rules.notify.silences import SILENCES_TOPIC
 
@@ -114,6 +114,10 @@ class NotifyService:
                 log.warning("alert %s not indexed: %s", doc.get("id"), error)
             out.append(error is None or error.permanent)
         return out
+
+    def silenced(self, rule: str, key: str, now: float) -> bool:
+        """Whether a silence covers ``rule`` and ``key`` at ``now``."""
+        return active_silence(self.silences.silences.values(), rule, key, now) is not None
 
     @staticmethod
     def doc_id(doc: dict[str, Any]) -> str:
@@ -190,7 +194,12 @@ def register_notify(
             raw = table.get(key)
             now = time.time()
             silences = service.silences.silences.values()
-            decision = decide(alert, rule, json.loads(raw) if raw else None, silences, now)
+            try:
+                fired_at = alert.created()
+            except ValueError:
+                fired_at = now
+            state_before = json.loads(raw) if raw else None
+            decision = decide(alert, rule, state_before, silences, now, fired_at)
             report = await notifier.deliver(alert, rule) if decision.action == "send" else None
             if report is not None and report.retry:
                 payload = {"id": alert.id, "alert": alert.model_dump(), "only": report.retry}

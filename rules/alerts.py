@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rules.durations import format_timestamp
+from rules.durations import format_timestamp, parse_timestamp
 from rules.model import Rule
 from rules.types import Match
 
@@ -49,11 +49,25 @@ class Alert(BaseModel):
         """Compact JSON bytes for Kafka."""
         return self.model_dump_json().encode()
 
+    def created(self) -> float:
+        """``created_at`` in epoch seconds: the time realert is judged on (ValueError when
+        it is not a timestamp)."""
+        return parse_timestamp(self.created_at)
+
     def to_document(self) -> dict[str, Any]:
         """The ``bitacora-alerts`` document: the alert plus ``@timestamp``."""
         doc = self.model_dump()
         doc["@timestamp"] = self.created_at
         return doc
+
+
+def alert_clock(now: float) -> float:
+    """``now`` as an alert built at ``now`` records it (``created_at``, milliseconds).
+
+    Realert is judged on this clock on both sides: the detect stage holding matches back
+    and the notify policy, so they agree to the millisecond.
+    """
+    return parse_timestamp(format_timestamp(now))
 
 
 def dedup_key(rule_name: str, key: str) -> str:

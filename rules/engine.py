@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +31,8 @@ from rules.types import RULE_TYPES, Match, RuleKind, State
 
 # Late events ignored per rule name, for the processor's metrics.
 LATE_EVENTS: Counter[str] = Counter()
+# State key: the end of the key's realert period (see hold_realerted).
+REALERT_UNTIL = "rq"
 _STATELESS = frozenset({"any", "blacklist", "whitelist"})
 
 
@@ -44,6 +46,9 @@ class CompiledRule:
     kind: RuleKind
     key_fields: tuple[str, ...]
     lateness: float
+    # The filter is its one requirement (rules.filters.Compiled.exact): the rule set
+    # reaches the rule only through it, so reaching it is matching it.
+    exact: bool = False
 
     @property
     def name(self) -> str:
@@ -66,7 +71,13 @@ def compile_rule(rule: Rule, lateness_s: float = 60.0) -> CompiledRule:
     compiled = compile_filters(rule.filter)
     kind = RULE_TYPES[rule.type](rule, lateness_s)
     return CompiledRule(
-        rule, compiled.match, tuple(compiled.requires), kind, rule.key_fields, lateness_s
+        rule,
+        compiled.match,
+        tuple(compiled.requires),
+        kind,
+        rule.key_fields,
+        lateness_s,
+        compiled.exact,
     )
 
 
@@ -144,8 +155,51 @@ def tick(crule: CompiledRule, state: State, now: float) -> list[Match]:
 
 
 def is_idle(crule: CompiledRule, state: State, now: float) -> bool:
-    """True when the key's state may be deleted (nothing left that could match)."""
-    return crule.kind.idle(state, now - crule.lateness)
+    """True when the key's state may be deleted (nothing left that could match, and no
+    realert period running: see :func:`hold_realerted`)."""
+    until = state.get(REALERT_UNTIL)
+    if until is None:
+        return crule.kind.idle(state, now - crule.lateness)
+    if until > now:
+        return False
+    rest = {name: value for name, value in state.items() if name != REALERT_UNTIL}
+    return crule.kind.idle(rest, now - crule.lateness)
+
+
+def hold_realerted(
+    crule: CompiledRule,
+    state: State,
+    matches: list[Match],
+    clock: float,
+    silenced: Callable[[str, str, float], bool] | None = None,
+) -> tuple[list[Match], int]:
+    """The matches to forward as alerts, and how many were held back by realert.
+
+    The notify policy (rules.notify.policy) sends a firing alert of a key only once per
+    ``realert`` period, judged on the alerts' creation times; a firing match within the
+    period after the last firing alert forwarded for the key would only be indexed there
+    as ``suppressed``. It is held back here instead, where the key's state is at hand, as
+    ElastAlert2 drops matches of a silenced (realerting) rule. ``clock`` is the creation
+    time the alerts get (``rules.alerts.alert_clock``); the period's end is kept in the
+    key's state, so it survives restarts with the window. A resolve ends the period (the
+    policy sends the next firing alert at once). A match that a silence covers is
+    forwarded without starting a period: the policy records it as silenced and starts none
+    either. The period is ``realert`` even with ``exponential_realert``, whose periods are
+    never shorter: the policy still suppresses within the longer ones.
+    """
+    realert = crule.rule.realert
+    if realert <= 0:
+        return matches, 0
+    out: list[Match] = []
+    for match in matches:
+        if match.status == "resolved":
+            state.pop(REALERT_UNTIL, None)
+        elif clock < state.get(REALERT_UNTIL, -math.inf):
+            continue
+        elif silenced is None or not silenced(match.rule, match.key, clock):
+            state[REALERT_UNTIL] = clock + realert
+        out.append(match)
+    return out, len(matches) - len(out)
 
 
 class RuleSet:
@@ -225,7 +279,7 @@ class RuleSet:
         candidates, several = self._candidates(event)
         if several and len(candidates) > len(set(map(id, candidates))):
             candidates = list({id(c): c for c in candidates}.values())
-        return [crule for crule in candidates if crule.matcher(event)]
+        return [crule for crule in candidates if crule.exact or crule.matcher(event)]
 
 
 class Engine:

@@ -46,6 +46,9 @@ class Compiled:
 
     match: Matcher
     requires: list[Requirement] = field(default_factory=list)
+    # The matcher holds exactly when its one requirement does (a whole-value comparison or
+    # a presence test): an event that reached the rule through that requirement matches.
+    exact: bool = False
 
 
 def _unescape(text: str) -> str:
@@ -93,7 +96,7 @@ def _equals(field_name: str, values: list[Any]) -> Compiled:
             return any(norm(item) in frozen for item in value)
         return norm(value) in frozen
 
-    return Compiled(match, [((field_name, frozen),)])
+    return Compiled(match, [((field_name, frozen),)], exact=True)
 
 
 def _regex_on(field_name: str, pattern: re.Pattern[str], full: bool) -> Compiled:
@@ -162,7 +165,7 @@ def _range(field_name: str, low: Any, high: Any, low_incl: bool, high_incl: bool
 
 def _exists(field_name: str) -> Compiled:
     get = getter(field_name)
-    return Compiled(lambda event: get(event) is not None, [((field_name, None),)])
+    return Compiled(lambda event: get(event) is not None, [((field_name, None),)], exact=True)
 
 
 def _term(field_name: str, text: str, phrase: bool) -> Compiled:
@@ -182,7 +185,7 @@ def _all_of(parts: list[Compiled]) -> Compiled:
     if not matchers:
         return Compiled(_always)
     if len(matchers) == 1:
-        return Compiled(matchers[0], requires)
+        return Compiled(matchers[0], requires, parts[0].exact)
     if len(matchers) == 2:
         first, second = matchers
         return Compiled(lambda event: first(event) and second(event), requires)

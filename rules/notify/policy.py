@@ -7,8 +7,10 @@ alert's ``dedup_key``:
      "started": first firing alert time, "last_id": alert id}
 
 Realert follows ElastAlert2's ``next_alert_time``: after a sent alert the key is quiet
-until ``now + realert``; with ``exponential_realert`` an alert that fires again soon after
-the quiet period doubles it (up to ``exponential_realert``), and long calm halves it back.
+until its creation time + ``realert`` (the detect stage holds matches back within the same
+period, on the same clock: rules.engine.hold_realerted); with ``exponential_realert`` an
+alert that fires again soon after the quiet period doubles it (up to
+``exponential_realert``), and long calm halves it back.
 A resolve notice goes out only if a firing alert was sent for the key, and it ignores
 realert and silences (it closes what was opened). Silences are records
 ``{"id", "rule", "key" (None: every key), "until", "comment", "created_at"}``.
@@ -72,8 +74,13 @@ def decide(
     state: Mapping[str, Any] | None,
     silences: Iterable[Mapping[str, Any]],
     now: float,
+    fired_at: float | None = None,
 ) -> Decision:
-    """Decide about one alert given the key's notify ``state`` and the silences."""
+    """Decide about one alert given the key's notify ``state`` and the silences.
+
+    Silences are judged at ``now``; realert at ``fired_at``, the alert's creation time
+    (``now`` when not given), the clock the detect stage holds matches back on.
+    """
     current = dict(state or {})
     if alert.status == "resolved":
         if current.get("status") == "firing" and current.get("sent"):
@@ -84,9 +91,10 @@ def decide(
     silence = active_silence(silences, alert.rule, alert.key, now)
     if silence is not None:
         return Decision("silenced", current, silence)
-    if current.get("status") == "firing" and now < float(current.get("until", 0)):
+    clock = now if fired_at is None else fired_at
+    if current.get("status") == "firing" and clock < float(current.get("until", 0)):
         return Decision("suppressed", current)
-    until, exponent = next_alert_time(rule, current, now)
+    until, exponent = next_alert_time(rule, current, clock)
     if current.get("status") != "firing" or not current.get("sent"):
         current["started"] = alert.first_event_time
     current.update(status="firing", sent=True, until=until, exp=exponent, last_id=alert.id)

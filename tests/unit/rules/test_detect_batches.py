@@ -151,15 +151,23 @@ def test_a_key_values_items_share_one_record_holding_each_event_once() -> None:
     assert len(by_partition) == len(records)  # one record per partition
     home = partition_for(b"k", 4)
     assert all(partition_of(table_key(rule, "k")) == home for rule in ("r1", "r9"))
-    assert by_partition[home]["e"][:2] == [{"n": 1}, {"n": 2}]
-    assert [item for item in by_partition[home]["i"] if item[1] == "k"] == [
-        *[[rule, "k", 1, 0] for rule in ("r1", "r2", "r3", "r4", "r5", "r6")],
-        ["r1", "k", 3, 1],
+    record = by_partition[home]
+    assert record["e"][:2] == [{"n": 1}, {"n": 2}]
+    # Rules and keys are named once per record; items refer to them by position.
+    assert record["r"][:6] == ["r1", "r2", "r3", "r4", "r5", "r6"]
+    k = record["k"].index("k")
+    assert [item for item in record["i"] if item[1] == k] == [
+        *[[at, k, 1, 0] for at in range(6)],
+        [0, k, 3, 1],
     ]
     away = partition_for(b"other", 4)
-    assert [item[:3] for item in by_partition[away]["i"] if item[1] == "other"] == [
-        ["r2", "other", 1]
-    ]
+    assert away != home
+    assert by_partition[away] == {"r": ["r2"], "k": ["other"], "i": [[0, 0, 1, 0]], "e": [{"n": 2}]}
+
+
+def test_records_written_before_rules_and_keys_were_listed_are_still_read() -> None:
+    value = b'{"i":[["r1","k",1,0],["r2","k",2,0]],"e":[{"n":1}]}'
+    assert decode(value) == [("r1", "k", 1, {"n": 1}), ("r2", "k", 2, {"n": 1})]
 
 
 def test_a_full_record_is_sealed_and_order_per_partition_kept(

@@ -210,3 +210,22 @@ def test_rule_set_indexes_disjunctions_and_picks_selective_fields() -> None:
 def test_invalid_clauses_raise_rule_errors(clause: Any) -> None:
     with pytest.raises(RuleError):
         compile_clause(clause)
+
+
+def test_exact_only_where_the_requirement_is_the_whole_filter() -> None:
+    exact = [
+        [{"term": {"service.name": "user-service"}}],
+        [{"terms": {"log.level": ["error", "fatal"]}}],
+        [{"exists": {"field": "error.type"}}],
+        [{"bool": {"must": [{"term": {"http.response.status_code": 500}}]}}],
+    ]
+    not_exact = [
+        [{"term": {"service.name": "a"}}, {"term": {"log.level": "error"}}],
+        [{"range": {"http.response.status_code": {"gte": 500}}}],
+        [{"wildcard": {"service.name": "user-*"}}],
+        [{"query_string": {"query": "boom"}}],
+        [{"bool": {"should": [{"term": {"a": "1"}}, {"term": {"a": "2"}}]}}],
+        [],
+    ]
+    assert [compile_filters(f).exact for f in exact] == [True] * len(exact)
+    assert [compile_filters(f).exact for f in not_exact] == [False] * len(not_exact)
