@@ -301,6 +301,7 @@ class Detector:
         # Event times by event object: an event shared by several items is parsed once.
         times: dict[int, float] = {}
         rules = self.rules
+        evaluated = 0
         for name, key, weight, event in items:
             crule = rules.get(name)
             if crule is None:
@@ -309,45 +310,34 @@ class Detector:
             if entry is None:
                 tkey = table_key(name, key)
                 entry = touched[(name, key)] = (tkey, *cache.load(table, tkey))
+            state = entry[2]
             try:
                 ts = times.get(id(event))
                 if ts is None:
                     ts = times[id(event)] = event_time(event, now)
-                matches = self._observe(crule, event, entry[2], now, key, weight, ts)
+                late = state.get("late", 0)
+                try:
+                    matches = observe(crule, event, state, now, key, weight, ts)
+                except _BAD_INPUT as exc:
+                    # State written by an older definition of the rule: start it afresh.
+                    log.warning("rule %s key %s: resetting incompatible state (%r)", name, key, exc)
+                    state.clear()
+                    matches = observe(crule, event, state, now, key, weight, ts)
+                if state.get("late", 0) != late:
+                    # Beyond the allowed lateness: ignored for windows, counted (rules.engine).
+                    COUNTERS.add("detect", "late_event_ignored", name)
+                if is_idle(crule, state, now):
+                    state.clear()
+                evaluated += 1
                 if matches:
-                    matches = self._hold(crule, entry[2], matches, clock)
+                    matches = self._hold(crule, state, matches, clock)
                     alerts += [self.alert(m, now) for m in matches]
             except _BAD_INPUT as exc:
                 self.skip("an item", exc)
+        self.evaluated += evaluated
         for tkey, before, state in touched.values():
             cache.store(table, tkey, before, state, idle=not state)
         return alerts
-
-    def _observe(
-        self,
-        crule: CompiledRule,
-        event: dict[str, Any],
-        state: State,
-        now: float,
-        key: str,
-        weight: int,
-        ts: float,
-    ) -> list[Match]:
-        late = state.get("late", 0)
-        try:
-            matches = observe(crule, event, state, now, key, weight, ts)
-        except _BAD_INPUT as exc:
-            # State written by an older definition of the rule: start the key afresh.
-            log.warning("rule %s key %s: resetting incompatible state (%r)", crule.name, key, exc)
-            state.clear()
-            matches = observe(crule, event, state, now, key, weight, ts)
-        if state.get("late", 0) != late:
-            # Beyond the allowed lateness: ignored for windows, counted (see rules.engine).
-            COUNTERS.add("detect", "late_event_ignored", crule.name)
-        if is_idle(crule, state, now):
-            state.clear()
-        self.evaluated += 1
-        return matches
 
     def tick_all(self, cache: StateCache, table: Any, owned: Any, now: float) -> list[Alert]:
         """Tick every state this worker owns (``owned(table_key) -> bool``)."""

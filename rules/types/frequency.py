@@ -22,28 +22,26 @@ from typing import Any
 from rules.model import Rule
 from rules.types.base import Match, RuleKind, State, trim_before
 
-# Membership of an event id in a key's ``ids`` list, the list itself scanned in order:
-# a dict of counts per list object, kept beside the state (which must stay plain JSON)
-# while that very list lives; a state read again from its bytes gets a new list and a
-# new dict. Only this module changes ``ids`` lists.
-_ID_COUNTS: dict[int, tuple[list[Any], dict[Any, int]]] = {}
+# Membership of an event id in a key's ``ids`` list: a set kept beside the state (which
+# must stay plain JSON) while that very list lives; a state read again from its bytes gets
+# a new list and a new set. Only this module changes ``ids`` lists, and it never appends an
+# id already in them, so the set mirrors the list.
+_ID_SETS: dict[int, tuple[list[Any], set[Any]]] = {}
 
 
-def _counts_of(seen: list[Any]) -> dict[Any, int] | None:
-    """The counts of ``seen`` (None when an id cannot be a dict key)."""
-    entry = _ID_COUNTS.get(id(seen))
+def _ids_of(seen: list[Any]) -> set[Any] | None:
+    """The set of ``seen`` (None when an id cannot be in a set)."""
+    entry = _ID_SETS.get(id(seen))
     if entry is not None and entry[0] is seen:
         return entry[1]
-    counts: dict[Any, int] = {}
     try:
-        for value in seen:
-            counts[value] = counts.get(value, 0) + 1
+        ids = set(seen)
     except TypeError:  # an unhashable id (a list in event.id): scan the list instead
         return None
-    if len(_ID_COUNTS) > 4096:
-        _ID_COUNTS.clear()
-    _ID_COUNTS[id(seen)] = (seen, counts)
-    return counts
+    if len(_ID_SETS) > 4096:
+        _ID_SETS.clear()
+    _ID_SETS[id(seen)] = (seen, ids)
+    return ids
 
 
 def _seen(st: State, event_id: Any, needed: int) -> bool:
@@ -51,22 +49,19 @@ def _seen(st: State, event_id: Any, needed: int) -> bool:
     seen: list[Any] | None = st.get("ids")
     if seen is None:
         seen = st["ids"] = []
-    counts = _counts_of(seen)
-    if counts is None:
+    ids = _ids_of(seen)
+    if ids is None:
         if event_id in seen:
             return True
-    elif event_id in counts:
+    elif event_id in ids:
         return True
+    else:
+        ids.add(event_id)
     seen.append(event_id)
-    if counts is not None:
-        counts[event_id] = counts.get(event_id, 0) + 1
     if len(seen) > 2 * needed:
         gone = seen.pop(0)
-        if counts is not None:
-            if counts[gone] > 1:
-                counts[gone] -= 1
-            else:
-                del counts[gone]
+        if ids is not None:
+            ids.discard(gone)
     return False
 
 
@@ -100,7 +95,8 @@ class FrequencyRule(RuleKind):
                 bisect.insort(times, ts)
         if len(times) > needed:
             del times[: len(times) - needed]
-        trim_before(times, times[-1] - self.timeframe)
+        if times[0] <= times[-1] - self.timeframe:
+            trim_before(times, times[-1] - self.timeframe)
         if ts >= times[0]:
             self.remember(st, event)
         if len(times) >= needed:

@@ -58,14 +58,14 @@ class SpikeRule(RuleKind):
         buckets: list[list[float]] = st["w"]
         old = bisect.bisect_right(buckets, [now - 2 * timeframe, math.inf])
         del buckets[:old]
-        split = bisect.bisect_right(buckets, [now - timeframe, math.inf])
-        ref = int(sum(count for _, count in buckets[:split]))
-        cur = int(sum(count for _, count in buckets[split:]))
         if now - st["first"] < 2 * timeframe:
             if not (rule.query_key and rule.alert_on_new_data):
                 return []
             if now < st.get("skip", -math.inf):
                 return []
+        split = bisect.bisect_right(buckets, [now - timeframe, math.inf])
+        ref = int(sum(count for _, count in buckets[:split]))
+        cur = int(sum(count for _, count in buckets[split:]))
         if cur < (rule.threshold_cur or 0) or ref < (rule.threshold_ref or 0):
             return []
         if cur == 0 and ref == 0:
