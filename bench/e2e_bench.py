@@ -205,6 +205,7 @@ async def bench_e2e(settings: Settings, events: int, latency_seconds: float) -> 
                     run.env[f"BITACORA_TOPIC_{t}"]
                     for t in ("RAW", "NORMALIZED", "DEADLETTER", "ALERTS")
                 ],
+                run.env["BITACORA_APP_ID"],
             )
     rows += [
         Row("e2e_events_per_s", rate, "ev/s", baseline=baseline.events_per_s),

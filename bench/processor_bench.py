@@ -137,7 +137,7 @@ async def bench_processor(settings: Settings, events: int) -> list[Row]:
         finally:
             await services.os_delete_streams(session, settings.opensearch_url, pattern)
             await services.os_delete_streams(session, settings.opensearch_url, raw_pattern)
-            await services.delete_topics(settings.kafka_bootstrap, topics)
+            await services.delete_topics(settings.kafka_bootstrap, topics, env["BITACORA_APP_ID"])
     t = timing
     return [
         Row("processor_events_per_s", t.events_per_s, "ev/s", baseline=baseline.events_per_s),

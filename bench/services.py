@@ -55,13 +55,16 @@ async def create_topics(bootstrap: str, names: Iterable[str], partitions: int) -
         await admin.close()
 
 
-async def delete_topics(bootstrap: str, names: Iterable[str]) -> None:
-    """Delete topics, ignoring the ones that do not exist."""
+async def delete_topics(bootstrap: str, names: Iterable[str], app_id: str | None = None) -> None:
+    """Delete topics, ignoring the ones that do not exist; with ``app_id``, also every topic
+    of that app (``<app id>-…``: the alerting app's internal topics and changelogs), which
+    would otherwise pile up in the broker and slow every client's metadata requests."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        doomed = [n for n in names if n in existing]
+        prefix = f"{app_id}-" if app_id else None
+        doomed = sorted(n for n in existing if n in set(names) or (prefix and n.startswith(prefix)))
         if doomed:
             await admin.delete_topics(doomed)
     finally:

@@ -13,8 +13,10 @@ Two stages, so every (rule, query key) lives on exactly one worker however many 
    a batch (one item with a weight).
 2. The faust agent ``detect-eval`` reads that keyed topic and evaluates with the key's
    state from the Faust table ``detect-state`` (changelog topic
-   ``<app id>-detect-state-changelog``: the windows, seen terms and pending resolves
-   survive restarts and rebalances). The table writes a key's changelog to its keyed-topic
+   ``<app id>-detect-state-changelog``: the windows, seen terms, pending resolves and the
+   realert period survive restarts and rebalances). A firing match within its key's
+   realert period is held back there (rules.engine.hold_realerted), since notify would
+   only suppress it. The table writes a key's changelog to its keyed-topic
    partition whoever writes it, so the tick timer may update states outside stream
    iteration; it only touches keys of partitions this worker owns (not standby copies).
 
@@ -41,9 +43,10 @@ from processors.app import DETECT_KEYED, DETECT_STATE, internal_topic, state_tab
 from processors.counters import COUNTERS
 from processors.detect_records import (
     SEP,
+    Group,
     Item,
     KeyedBatch,
-    decode,
+    decode_groups,
     item_partitioner,
     loads,
     table_key,
@@ -157,7 +160,7 @@ class Detector:
         self.partition_for = item_partitioner(settings.topic_partitions)
         # How the router treats each rule's match, decided once per rule.
         self._routes = {
-            id(crule): (
+            crule: (
                 crule.name,
                 _STATELESS
                 if crule.stateless
@@ -216,7 +219,7 @@ class Detector:
         second: Any = None  # the event's whole second, for flatline rules (read once)
         for crule in self.ruleset.matching(event):
             key = key_of(crule, event)
-            name, how = routes[id(crule)]
+            name, how = routes[crule]
             if how is _FORWARD:
                 forward.append((name, key))
             elif how is _STATELESS:
@@ -272,25 +275,32 @@ class Detector:
         log.warning("detect: skipping %s (%s)", what, type(exc).__name__)
 
     def evaluate(self, cache: StateCache, table: Any, value: bytes, now: float) -> list[Alert]:
-        """Evaluate one keyed record (batched or single) against the states in ``table``."""
-        return self.evaluate_items(cache, table, decode(value), now)
+        """Evaluate one keyed record (any format) against the states in ``table``."""
+        return self.evaluate_values(cache, table, [value], now)
 
     def evaluate_values(
         self, cache: StateCache, table: Any, values: Sequence[bytes], now: float
     ) -> list[Alert]:
         """Evaluate keyed records taken together (unreadable ones skipped and counted)."""
-        items: list[Item] = []
+        groups: list[Group] = []
         for value in values:
             try:
-                items += decode(value)
+                groups += decode_groups(value)
             except _BAD_INPUT as exc:
                 self.skip("a keyed record", exc)
-        return self.evaluate_items(cache, table, items, now)
+        return self.evaluate_groups(cache, table, groups, now)
 
     def evaluate_items(
         self, cache: StateCache, table: Any, items: Sequence[Item], now: float
     ) -> list[Alert]:
-        """Evaluate items in order; each key's state is loaded and stored once.
+        """Evaluate items in order (each a group of its own)."""
+        groups = [(rule, key, [(weight, event)]) for rule, key, weight, event in items]
+        return self.evaluate_groups(cache, table, groups, now)
+
+    def evaluate_groups(
+        self, cache: StateCache, table: Any, groups: Sequence[Group], now: float
+    ) -> list[Alert]:
+        """Evaluate each state's items in order; each state is loaded and stored once.
 
         A state that turns idle after an item is emptied, exactly as if it had been deleted
         from the table and the next item had found none.
@@ -302,7 +312,7 @@ class Detector:
         times: dict[int, float] = {}
         rules = self.rules
         evaluated = 0
-        for name, key, weight, event in items:
+        for name, key, members in groups:
             crule = rules.get(name)
             if crule is None:
                 continue  # a rule removed since the record was routed
@@ -311,29 +321,30 @@ class Detector:
                 tkey = table_key(name, key)
                 entry = touched[(name, key)] = (tkey, *cache.load(table, tkey))
             state = entry[2]
-            try:
-                ts = times.get(id(event))
-                if ts is None:
-                    ts = times[id(event)] = event_time(event, now)
-                late = state.get("late", 0)
+            for weight, event in members:
                 try:
-                    matches = observe(crule, event, state, now, key, weight, ts)
+                    ts = times.get(id(event))
+                    if ts is None:
+                        ts = times[id(event)] = event_time(event, now)
+                    late = state.get("late", 0)
+                    try:
+                        matches = observe(crule, event, state, now, key, weight, ts)
+                    except _BAD_INPUT as exc:
+                        # State written by an older definition of the rule: start afresh.
+                        log.warning("rule %s key %s: resetting state (%r)", name, key, exc)
+                        state.clear()
+                        matches = observe(crule, event, state, now, key, weight, ts)
+                    if state.get("late", 0) != late:
+                        # Beyond the allowed lateness: ignored, counted (rules.engine).
+                        COUNTERS.add("detect", "late_event_ignored", name)
+                    if is_idle(crule, state, now):
+                        state.clear()
+                    evaluated += 1
+                    if matches:
+                        matches = self._hold(crule, state, matches, clock)
+                        alerts += [self.alert(m, now) for m in matches]
                 except _BAD_INPUT as exc:
-                    # State written by an older definition of the rule: start it afresh.
-                    log.warning("rule %s key %s: resetting incompatible state (%r)", name, key, exc)
-                    state.clear()
-                    matches = observe(crule, event, state, now, key, weight, ts)
-                if state.get("late", 0) != late:
-                    # Beyond the allowed lateness: ignored for windows, counted (rules.engine).
-                    COUNTERS.add("detect", "late_event_ignored", name)
-                if is_idle(crule, state, now):
-                    state.clear()
-                evaluated += 1
-                if matches:
-                    matches = self._hold(crule, state, matches, clock)
-                    alerts += [self.alert(m, now) for m in matches]
-            except _BAD_INPUT as exc:
-                self.skip("an item", exc)
+                    self.skip("an item", exc)
         self.evaluated += evaluated
         for tkey, before, state in touched.values():
             cache.store(table, tkey, before, state, idle=not state)

@@ -3,21 +3,21 @@
 A routed event that matches k stateful rules used to cost k Kafka records, each read back
 through faust's per-message path by ``detect-eval``: that, not rule matching, was most of
 what rules cost. The router now batches: one record per keyed-topic partition per batch of
-events, holding each event's JSON once and the items that refer to it::
+events, holding each event's JSON once, and the items that refer to it grouped per state::
 
-    {"r": [rule, ...], "k": [key, ...], "i": [[rule index, key index, weight, event index],
-     ...], "e": [event, ...]}
+    {"r": [rule, ...], "k": [key, ...],
+     "g": [[rule index, key index, [weight, event index, weight, event index, ...]], ...],
+     "e": [event, ...]}
 
-(rules and keys are named once per record: an error matching eleven rules adds eleven
-short items, not eleven copies of the rule and key names).
-
-Every item's partition is the one the producer's partitioner (bitacora.partitions) gives
-its query key, whatever the rule (:func:`table_partitioner`); the state table writes the
-changelog of ``rule␟key`` to that same partition, so a (rule, key) still lives on exactly
-one worker, its items stay in order, and an event matching several rules about one key
-value is carried once. The single format ``{"r": rule, "k": key, "n": weight, "e": event}``
-and the batched format with names in its items ``{"i": [[rule, key, weight, event
-index], ...], "e": [...]}`` are still read (records written before an upgrade).
+Rules and keys are named once per record, and a group holds one (rule, key)'s items in
+order, so the evaluator loads each state once per group and walks its events in a tight
+loop. Every item's partition is the one the producer's partitioner (bitacora.partitions)
+gives its query key, whatever the rule (:func:`table_partitioner`); the state table writes
+the changelog of ``rule␟key`` to that same partition, so a (rule, key) still lives on
+exactly one worker, its items stay in order, and an event matching several rules about
+one key value is carried once. The earlier formats are still read (records written
+before an upgrade): batched ``{"i": [[rule, key, weight, event index], ...], "e": [...]}``
+and single ``{"r": rule, "k": key, "n": weight, "e": event}``.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ MAX_RECORD_BYTES = 512 * 1024
 
 # (rule, key, weight, event): one evaluation for the state of (rule, key).
 Item = tuple[str, str, int, Any]
+# (rule, key, [(weight, event), ...]): a state's items, in order.
+Group = tuple[str, str, list[tuple[int, Any]]]
 
 
 def table_key(rule: str, key: str) -> bytes:
@@ -73,15 +75,32 @@ def item_partitioner(partitions: int) -> Callable[[str, str], int]:
 class _Pending:
     """One partition's record under construction."""
 
-    __slots__ = ("events", "index", "items", "keys", "rules", "size")
+    __slots__ = ("events", "groups", "index", "keys", "rules", "size")
 
     def __init__(self) -> None:
-        self.items: list[tuple[int, int, int, int]] = []
         self.events: list[bytes] = []
         self.index: dict[int, int] = {}  # id(event JSON) -> position in ``events``
         self.rules: dict[str, int] = {}  # rule name -> position in the record's rule list
         self.keys: dict[str, int] = {}  # key -> position in the record's key list
+        # (rule, key) -> [rule position, key position, [weight, event position, ...]]
+        self.groups: dict[tuple[str, str], list[Any]] = {}
         self.size = 0
+
+    def group(self, rule: str, key: str) -> list[int]:
+        """The flat [weight, event position, ...] list of (rule, key) in this record."""
+        rules, keys = self.rules, self.keys
+        rule_at = rules.get(rule)
+        if rule_at is None:
+            rule_at = rules[rule] = len(rules)
+            self.size += len(rule) + 3
+        key_at = keys.get(key)
+        if key_at is None:
+            key_at = keys[key] = len(keys)
+            self.size += len(key) + 3
+        members: list[int] = []
+        self.groups[(rule, key)] = [rule_at, key_at, members]
+        self.size += 16
+        return members
 
 
 class KeyedBatch:
@@ -112,17 +131,11 @@ class KeyedBatch:
             if pending is None or partition != last:
                 pending, position = self._place(partition, event_json)
                 last = partition
-            rules, keys = pending.rules, pending.keys
-            rule_at = rules.get(rule)
-            if rule_at is None:
-                rule_at = rules[rule] = len(rules)
-                pending.size += len(rule) + 3
-            key_at = keys.get(key)
-            if key_at is None:
-                key_at = keys[key] = len(keys)
-                pending.size += len(key) + 3
-            pending.items.append((rule_at, key_at, weight, position))
-            pending.size += 16
+            found = pending.groups.get((rule, key))
+            members = found[2] if found is not None else pending.group(rule, key)
+            members.append(weight)
+            members.append(position)
+            pending.size += 8
 
     def _place(self, partition: int, event_json: bytes) -> tuple[_Pending, int]:
         """The partition's record and the event's position in it (stored once per record;
@@ -132,7 +145,7 @@ class KeyedBatch:
             pending = self._pending[partition] = _Pending()
         position = pending.index.get(id(event_json))
         if position is None or pending.events[position] is not event_json:
-            if pending.size + len(event_json) > MAX_RECORD_BYTES and pending.items:
+            if pending.size + len(event_json) > MAX_RECORD_BYTES and pending.groups:
                 self._sealed.append((partition, _encode(pending)))
                 pending = self._pending[partition] = _Pending()
             position = len(pending.events)
@@ -154,8 +167,9 @@ class KeyedBatch:
 
 def _encode(pending: _Pending) -> bytes:
     return b"".join(
-        (b'{"r":', _names(pending.rules), b',"k":', _names(pending.keys), b',"i":',
-         orjson.dumps(pending.items), b',"e":[', b",".join(pending.events), b"]}")
+        (b'{"r":', _names(pending.rules), b',"k":', _names(pending.keys), b',"g":',
+         orjson.dumps(list(pending.groups.values())), b',"e":[', b",".join(pending.events),
+         b"]}")
     )  # fmt: skip
 
 
@@ -175,13 +189,25 @@ def loads(value: bytes) -> Any:
         return json.loads(value.decode("utf-8", "replace"))
 
 
-def decode(value: bytes) -> list[Item]:
-    """The items of a keyed record, batched or single, with their events decoded."""
+def decode_groups(value: bytes) -> list[Group]:
+    """The groups of a keyed record with their events decoded (an item of an earlier
+    format is a group of its own)."""
     record = loads(value)
+    events = record["e"]
+    if "g" in record:
+        rules, keys = record["r"], record["k"]
+        out: list[Group] = []
+        for rule_at, key_at, flat in record["g"]:
+            pairs = [(int(flat[i]), events[flat[i + 1]]) for i in range(0, len(flat), 2)]
+            out.append((rules[rule_at], keys[key_at], pairs))
+        return out
     if "i" in record:
-        events = record["e"]
-        if "k" in record:
-            rules, keys = record["r"], record["k"]
-            return [(rules[r], keys[k], int(w), events[at]) for r, k, w, at in record["i"]]
-        return [(rule, key, int(weight), events[at]) for rule, key, weight, at in record["i"]]
-    return [(record["r"], record["k"], int(record.get("n", 1)), record["e"])]
+        return [(rule, key, [(int(w), events[at])]) for rule, key, w, at in record["i"]]
+    return [(record["r"], record["k"], [(int(record.get("n", 1)), events)])]
+
+
+def decode(value: bytes) -> list[Item]:
+    """The items of a keyed record, in order per state, with their events decoded."""
+    return [
+        (rule, key, w, event) for rule, key, pairs in decode_groups(value) for w, event in pairs
+    ]

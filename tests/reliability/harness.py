@@ -109,7 +109,9 @@ class Pipeline:
         """Stop every component, delete the run's topics and data streams."""
         for c in self.components.values():
             c.stop(10)
-        await services.delete_topics(self.settings.kafka_bootstrap, self.topics)
+        await services.delete_topics(
+            self.settings.kafka_bootstrap, self.topics, self.env["BITACORA_APP_ID"]
+        )
         async with aiohttp.ClientSession() as session:
             await services.os_delete_streams(session, self.settings.opensearch_url, self.pattern)
 

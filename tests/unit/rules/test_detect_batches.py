@@ -152,22 +152,31 @@ def test_a_key_values_items_share_one_record_holding_each_event_once() -> None:
     home = partition_for(b"k", 4)
     assert all(partition_of(table_key(rule, "k")) == home for rule in ("r1", "r9"))
     record = by_partition[home]
-    assert record["e"][:2] == [{"n": 1}, {"n": 2}]
-    # Rules and keys are named once per record; items refer to them by position.
-    assert record["r"][:6] == ["r1", "r2", "r3", "r4", "r5", "r6"]
-    k = record["k"].index("k")
-    assert [item for item in record["i"] if item[1] == k] == [
-        *[[at, k, 1, 0] for at in range(6)],
-        [0, k, 3, 1],
+    assert record["e"] == [{"n": 1}, {"n": 2}]
+    # Rules and keys are named once per record; each (rule, key) holds its items in order
+    # as [weight, event position, ...].
+    assert record["r"] == ["r1", "r2", "r3", "r4", "r5", "r6"]
+    assert record["k"] == ["k"]
+    assert record["g"] == [
+        [0, 0, [1, 0, 3, 1]],
+        *[[at, 0, [1, 0]] for at in range(1, 6)],
     ]
     away = partition_for(b"other", 4)
     assert away != home
-    assert by_partition[away] == {"r": ["r2"], "k": ["other"], "i": [[0, 0, 1, 0]], "e": [{"n": 2}]}
+    assert by_partition[away] == {
+        "r": ["r2"],
+        "k": ["other"],
+        "g": [[0, 0, [1, 0]]],
+        "e": [{"n": 2}],
+    }
+    assert decode(records[0][1])[:2] == [("r1", "k", 1, {"n": 1}), ("r1", "k", 3, {"n": 2})]
 
 
-def test_records_written_before_rules_and_keys_were_listed_are_still_read() -> None:
-    value = b'{"i":[["r1","k",1,0],["r2","k",2,0]],"e":[{"n":1}]}'
-    assert decode(value) == [("r1", "k", 1, {"n": 1}), ("r2", "k", 2, {"n": 1})]
+def test_records_of_earlier_formats_are_still_read() -> None:
+    batched = b'{"i":[["r1","k",1,0],["r2","k",2,0]],"e":[{"n":1}]}'
+    assert decode(batched) == [("r1", "k", 1, {"n": 1}), ("r2", "k", 2, {"n": 1})]
+    single = b'{"r":"r1","k":"k","n":4,"e":{"n":1}}'
+    assert decode(single) == [("r1", "k", 4, {"n": 1})]
 
 
 def test_a_full_record_is_sealed_and_order_per_partition_kept(
