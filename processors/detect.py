@@ -294,7 +294,7 @@ class Detector:
         self, cache: StateCache, table: Any, items: Sequence[Item], now: float
     ) -> list[Alert]:
         """Evaluate items in order (each a group of its own)."""
-        groups = [(rule, key, [(weight, event)]) for rule, key, weight, event in items]
+        groups = [Group(rule, key, [w, 0], [event], [None]) for rule, key, w, event in items]
         return self.evaluate_groups(cache, table, groups, now)
 
     def evaluate_groups(
@@ -308,11 +308,9 @@ class Detector:
         alerts: list[Alert] = []
         clock = alert_clock(now)
         touched: dict[tuple[str, str], tuple[bytes, bytes | None, State]] = {}
-        # Event times by event object: an event shared by several items is parsed once.
-        times: dict[int, float] = {}
         rules = self.rules
         evaluated = 0
-        for name, key, members in groups:
+        for name, key, members, events, times in groups:
             crule = rules.get(name)
             if crule is None:
                 continue  # a rule removed since the record was routed
@@ -321,11 +319,13 @@ class Detector:
                 tkey = table_key(name, key)
                 entry = touched[(name, key)] = (tkey, *cache.load(table, tkey))
             state = entry[2]
-            for weight, event in members:
+            for i in range(0, len(members), 2):
                 try:
-                    ts = times.get(id(event))
+                    weight, at = members[i], members[i + 1]
+                    event = events[at]
+                    ts = times[at]  # an event shared by several groups is parsed once
                     if ts is None:
-                        ts = times[id(event)] = event_time(event, now)
+                        ts = times[at] = event_time(event, now)
                     late = state.get("late", 0)
                     try:
                         matches = observe(crule, event, state, now, key, weight, ts)

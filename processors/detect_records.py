@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -37,8 +37,16 @@ MAX_RECORD_BYTES = 512 * 1024
 
 # (rule, key, weight, event): one evaluation for the state of (rule, key).
 Item = tuple[str, str, int, Any]
-# (rule, key, [(weight, event), ...]): a state's items, in order.
-Group = tuple[str, str, list[tuple[int, Any]]]
+
+
+class Group(NamedTuple):
+    """A state's items in one record, in order."""
+
+    rule: str
+    key: str
+    members: list[int]  # [weight, event position, weight, event position, ...]
+    events: list[Any]  # the record's events (shared by its groups)
+    times: list[float | None]  # their event times, parsed on first use (shared)
 
 
 def table_key(rule: str, key: str) -> bytes:
@@ -190,24 +198,24 @@ def loads(value: bytes) -> Any:
 
 
 def decode_groups(value: bytes) -> list[Group]:
-    """The groups of a keyed record with their events decoded (an item of an earlier
-    format is a group of its own)."""
+    """The groups of a keyed record with its events decoded (an item of an earlier format
+    is a group of its own)."""
     record = loads(value)
     events = record["e"]
     if "g" in record:
         rules, keys = record["r"], record["k"]
-        out: list[Group] = []
-        for rule_at, key_at, flat in record["g"]:
-            pairs = [(int(flat[i]), events[flat[i + 1]]) for i in range(0, len(flat), 2)]
-            out.append((rules[rule_at], keys[key_at], pairs))
-        return out
+        times: list[float | None] = [None] * len(events)
+        return [Group(rules[r], keys[k], flat, events, times) for r, k, flat in record["g"]]
     if "i" in record:
-        return [(rule, key, [(int(w), events[at])]) for rule, key, w, at in record["i"]]
-    return [(record["r"], record["k"], [(int(record.get("n", 1)), events)])]
+        times = [None] * len(events)
+        return [Group(rule, key, [w, at], events, times) for rule, key, w, at in record["i"]]
+    return [Group(record["r"], record["k"], [record.get("n", 1), 0], [events], [None])]
 
 
 def decode(value: bytes) -> list[Item]:
     """The items of a keyed record, in order per state, with their events decoded."""
     return [
-        (rule, key, w, event) for rule, key, pairs in decode_groups(value) for w, event in pairs
+        (group.rule, group.key, int(group.members[i]), group.events[group.members[i + 1]])
+        for group in decode_groups(value)
+        for i in range(0, len(group.members), 2)
     ]

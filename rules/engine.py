@@ -97,6 +97,8 @@ def event_time(event: Mapping[str, Any], default: float) -> float:
 def key_of(crule: CompiledRule, event: Mapping[str, Any]) -> str:
     """The query key of ``event`` for this rule (``all`` without a query_key)."""
     fields = crule.key_fields
+    if not fields:
+        return "all"
     if len(fields) == 1:
         # The common case, kept cheap: one flat field read.
         value = event.get(fields[0])
