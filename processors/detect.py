@@ -75,7 +75,7 @@ TICK_INTERVAL_S = 1.0
 # The evaluator takes keyed records together, so a key's state is written once per batch.
 # Larger waits mean fewer, fuller batches for at most that much more alert latency.
 EVAL_BATCH = 200
-EVAL_WITHIN_S = 0.2
+EVAL_WITHIN_S = 0.5
 _BAD_INPUT = (ValueError, TypeError, AttributeError, KeyError, IndexError)
 # What the router does with a rule's match: forward it, alert at once, or count it into
 # the key's current second (flatline).
@@ -351,7 +351,12 @@ class Detector:
         return alerts
 
     def tick_all(self, cache: StateCache, table: Any, owned: Any, now: float) -> list[Alert]:
-        """Tick every state this worker owns (``owned(table_key) -> bool``)."""
+        """Tick every state this worker owns (``owned(table_key) -> bool``).
+
+        A state is written back only when its tick matched or it went idle: what a quiet
+        tick trims (old buckets, window times) is written with the key's next change, and
+        trimming again after a restart is harmless.
+        """
         alerts: list[Alert] = []
         clock = alert_clock(now)
         for tkey in list(table.keys()):
@@ -363,13 +368,17 @@ class Detector:
             if crule is None:
                 cache.store(table, tkey, before, state, idle=True)  # rule was removed
                 continue
+            changed = True
             try:
-                matches = self._hold(crule, state, tick(crule, state, now), clock)
-                alerts.extend(self.alert(m, now) for m in matches)
+                found = tick(crule, state, now)
+                changed = bool(found)
+                alerts.extend(self.alert(m, now) for m in self._hold(crule, state, found, clock))
             except _BAD_INPUT as exc:
                 log.warning("rule %s: dropping incompatible state (%r)", name, exc)
                 state.clear()
-            cache.store(table, tkey, before, state, is_idle(crule, state, now))
+            idle = is_idle(crule, state, now)
+            if changed or idle:
+                cache.store(table, tkey, before, state, idle)
         return alerts
 
 

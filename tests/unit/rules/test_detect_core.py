@@ -174,3 +174,17 @@ def test_samples_are_stored_and_alerted_with_long_texts_cut() -> None:
     [alert] = out
     assert [sample["message"] for sample in alert.samples] == [cut, "short", cut]
     assert alert.event["message"] == long_text
+
+
+def test_a_quiet_tick_writes_nothing_and_a_matching_one_writes_once() -> None:
+    detector = Detector(rules(), Settings(allowed_lateness_s=0))
+    table = CountingTable()
+    cache = StateCache()
+    for offset in (0, 1, 2):
+        detector.evaluate(cache, table, record("burst", "user-service", 1, ev(offset))[1], T0)
+    writes = table.writes
+    assert detector.tick_all(cache, table, lambda key: True, T0 + 30) == []
+    assert table.writes == writes  # nothing matched and the key is not idle: no write
+    [resolved] = detector.tick_all(cache, table, lambda key: True, T0 + 100)
+    assert resolved.status == "resolved"
+    assert f"burst{SEP}user-service".encode() not in table  # resolved, then idle: deleted
