@@ -209,7 +209,7 @@ def decode_groups(value: bytes) -> list[Group]:
     if "i" in record:
         times = [None] * len(events)
         return [Group(rule, key, [w, at], events, times) for rule, key, w, at in record["i"]]
-    return [Group(record["r"], record["k"], [record.get("n", 1), 0], [events], [None])]
+    return [Group(record["r"], record["k"], [record.get("n", 1), 0], [record["e"]], [None])]
 
 
 def decode(value: bytes) -> list[Item]:
