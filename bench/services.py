@@ -63,8 +63,9 @@ async def delete_topics(bootstrap: str, names: Iterable[str], app_id: str | None
     await admin.start()
     try:
         existing = set(await admin.list_topics())
+        named = set(names)
         prefix = f"{app_id}-" if app_id else None
-        doomed = sorted(n for n in existing if n in set(names) or (prefix and n.startswith(prefix)))
+        doomed = sorted(n for n in existing if n in named or (prefix and n.startswith(prefix)))
         if doomed:
             await admin.delete_topics(doomed)
     finally:

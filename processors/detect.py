@@ -44,7 +44,6 @@ from processors.counters import COUNTERS
 from processors.detect_records import (
     SEP,
     Group,
-    Item,
     KeyedBatch,
     decode_groups,
     item_partitioner,
@@ -274,10 +273,6 @@ class Detector:
         COUNTERS.add("detect", "skipped", type(exc).__name__)
         log.warning("detect: skipping %s (%s)", what, type(exc).__name__)
 
-    def evaluate(self, cache: StateCache, table: Any, value: bytes, now: float) -> list[Alert]:
-        """Evaluate one keyed record (any format) against the states in ``table``."""
-        return self.evaluate_values(cache, table, [value], now)
-
     def evaluate_values(
         self, cache: StateCache, table: Any, values: Sequence[bytes], now: float
     ) -> list[Alert]:
@@ -288,13 +283,6 @@ class Detector:
                 groups += decode_groups(value)
             except _BAD_INPUT as exc:
                 self.skip("a keyed record", exc)
-        return self.evaluate_groups(cache, table, groups, now)
-
-    def evaluate_items(
-        self, cache: StateCache, table: Any, items: Sequence[Item], now: float
-    ) -> list[Alert]:
-        """Evaluate items in order (each a group of its own)."""
-        groups = [Group(rule, key, [w, 0], [event], [None]) for rule, key, w, event in items]
         return self.evaluate_groups(cache, table, groups, now)
 
     def evaluate_groups(

@@ -35,9 +35,6 @@ SEP_BYTES = SEP.encode()
 # Seal a partition's record past this size (Kafka's default message limit is 1 MiB).
 MAX_RECORD_BYTES = 512 * 1024
 
-# (rule, key, weight, event): one evaluation for the state of (rule, key).
-Item = tuple[str, str, int, Any]
-
 
 class Group(NamedTuple):
     """A state's items in one record, in order."""
@@ -210,12 +207,3 @@ def decode_groups(value: bytes) -> list[Group]:
         times = [None] * len(events)
         return [Group(rule, key, [w, at], events, times) for rule, key, w, at in record["i"]]
     return [Group(record["r"], record["k"], [record.get("n", 1), 0], [record["e"]], [None])]
-
-
-def decode(value: bytes) -> list[Item]:
-    """The items of a keyed record, in order per state, with their events decoded."""
-    return [
-        (group.rule, group.key, int(group.members[i]), group.events[group.members[i + 1]])
-        for group in decode_groups(value)
-        for i in range(0, len(group.members), 2)
-    ]

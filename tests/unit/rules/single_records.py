@@ -1,6 +1,7 @@
-"""Keyed records one at a time, for tests: the single format and a one-event router.
+"""Keyed records one item at a time, for tests: the single format, a one-event router,
+and the flat (rule, key, weight, event) view of a record.
 
-The processor writes batched keyed records (processors.detect_records); it still reads the
+The processor writes grouped keyed records (processors.detect_records); it still reads the
 single format ``{"r": rule, "k": key, "n": weight, "e": event}`` written before batching,
 and tests use it to hand the evaluator exactly one item.
 """
@@ -10,10 +11,37 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from processors.detect import Detector
-from processors.detect_records import decode, table_key
+from processors.detect import Detector, StateCache
+from processors.detect_records import Group, decode_groups, table_key
 from processors.normalize import to_json_bytes
 from rules.alerts import Alert
+
+# (rule, key, weight, event): one evaluation for the state of (rule, key).
+Item = tuple[str, str, int, Any]
+
+
+def decode(value: bytes) -> list[Item]:
+    """The items of a keyed record (any format), in order per state."""
+    return [
+        (group.rule, group.key, int(group.members[i]), group.events[group.members[i + 1]])
+        for group in decode_groups(value)
+        for i in range(0, len(group.members), 2)
+    ]
+
+
+def evaluate(
+    detector: Detector, cache: StateCache, table: Any, value: bytes, now: float
+) -> list[Alert]:
+    """Evaluate one keyed record against the states in ``table``."""
+    return detector.evaluate_values(cache, table, [value], now)
+
+
+def evaluate_items(
+    detector: Detector, cache: StateCache, table: Any, items: list[Item], now: float
+) -> list[Alert]:
+    """Evaluate items in order, each a group of its own."""
+    groups = [Group(rule, key, [w, 0], [event], [None]) for rule, key, w, event in items]
+    return detector.evaluate_groups(cache, table, groups, now)
 
 
 def record(rule: str, key: str, weight: int, event: dict[str, Any]) -> tuple[bytes, bytes]:

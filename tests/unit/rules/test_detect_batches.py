@@ -14,14 +14,13 @@ from bitacora.settings import Settings
 from processors.detect import SEP, Detector, StateCache
 from processors.detect_records import (
     KeyedBatch,
-    decode,
     item_partitioner,
     table_key,
     table_partitioner,
 )
 from processors.normalize import to_json_bytes
 from rules.model import Rule
-from tests.unit.rules.single_records import record, route_one
+from tests.unit.rules.single_records import decode, evaluate, record, route_one
 from tests.unit.rules.util import T0, ev
 
 
@@ -103,7 +102,7 @@ def one_record_per_item(stream: list[dict[str, Any]], now: float) -> tuple[list[
         routed, records = route_one(detector, event, now)
         alerts += routed
         for _key, value in records:
-            alerts += detector.evaluate(cache, table, value, now)
+            alerts += evaluate(detector, cache, table, value, now)
     alerts += detector.tick_all(cache, table, lambda key: True, now + 3600)
     return alerts, {k: json.loads(v) for k, v in table.items()}
 
@@ -121,7 +120,7 @@ def batched(stream: list[dict[str, Any]], now: float, size: int) -> tuple[list[A
         # Records of different partitions may be taken together or one by one.
         alerts += detector.evaluate_values(cache, table, [v for _, v in records[:2]], now)
         for _, value in records[2:]:
-            alerts += detector.evaluate(cache, table, value, now)
+            alerts += evaluate(detector, cache, table, value, now)
     alerts += detector.tick_all(cache, table, lambda key: True, now + 3600)
     return alerts, {k: json.loads(v) for k, v in table.items()}
 

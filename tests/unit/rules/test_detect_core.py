@@ -7,11 +7,10 @@ from typing import Any
 
 from bitacora.settings import Settings
 from processors.detect import SEP, Detector, StateCache
-from processors.detect_records import decode
 from processors.normalize import to_json_bytes
 from processors.notify import retry_delay
 from rules.model import Rule
-from tests.unit.rules.single_records import record, route_one
+from tests.unit.rules.single_records import decode, evaluate, record, route_one
 from tests.unit.rules.util import T0, ev
 
 
@@ -78,15 +77,15 @@ def test_evaluate_keeps_state_in_the_table_and_skips_unchanged_writes() -> None:
     for offset in (0, 1, 2):
         _, records = route_one(detector, ev(offset), T0 + 10)
         [burst] = [value for key, value in records if key.startswith(b"burst")]
-        out += detector.evaluate(cache, table, burst, T0 + 10)
+        out += evaluate(detector, cache, table, burst, T0 + 10)
     assert [(a.rule, a.count) for a in out] == [("burst", 3)]
     state = json.loads(table[f"burst{SEP}user-service".encode()])
     assert state["fired"] == T0 + 2
     # Flatline: the same second twice is one write.
     slot = record("silent", "user-service", 1, ev(5))
-    detector.evaluate(cache, table, slot[1], T0 + 10)
+    evaluate(detector, cache, table, slot[1], T0 + 10)
     writes = table.writes
-    detector.evaluate(cache, table, record("silent", "user-service", 1, ev(5.5))[1], T0 + 10)
+    evaluate(detector, cache, table, record("silent", "user-service", 1, ev(5.5))[1], T0 + 10)
     assert table.writes == writes
     # A cold cache (a restarted worker) reads the same state back from the table.
     fresh = StateCache()
@@ -98,8 +97,8 @@ def test_tick_all_resolves_fires_flatline_and_respects_ownership() -> None:
     table: dict[bytes, bytes] = {}
     cache = StateCache()
     for offset in (0, 1, 2):
-        detector.evaluate(cache, table, record("burst", "user-service", 1, ev(offset))[1], T0)
-    detector.evaluate(cache, table, record("silent", "user-service", 1, ev(2))[1], T0)
+        evaluate(detector, cache, table, record("burst", "user-service", 1, ev(offset))[1], T0)
+    evaluate(detector, cache, table, record("silent", "user-service", 1, ev(2))[1], T0)
     assert detector.tick_all(cache, table, lambda key: False, T0 + 100) == []
     alerts = detector.tick_all(cache, table, lambda key: True, T0 + 100)
     assert sorted((a.rule, a.status) for a in alerts) == [
@@ -120,7 +119,7 @@ def test_frequency_counts_a_replayed_event_once() -> None:
     cache = StateCache()
 
     def feed(event: dict[str, Any]) -> list[Any]:
-        return detector.evaluate(cache, table, record("burst", "user-service", 1, event)[1], T0)
+        return evaluate(detector, cache, table, record("burst", "user-service", 1, event)[1], T0)
 
     first, second = ev(0, event__id="a"), ev(1, event__id="b")
     assert feed(first) == feed(second) == feed(first) == feed(second) == []
@@ -139,7 +138,7 @@ def test_states_of_removed_rules_go_and_incompatible_states_reset() -> None:
     assert detector.tick_all(cache, table, lambda key: True, T0) == []
     assert f"gone{SEP}x".encode() not in table
     value = record("burst", "user-service", 1, ev(1))[1]
-    assert detector.evaluate(cache, table, value, T0) == []
+    assert evaluate(detector, cache, table, value, T0) == []
     assert json.loads(table[f"burst{SEP}user-service".encode()])["w"] == [T0 + 1]
 
 
@@ -150,8 +149,8 @@ def test_late_records_are_counted_for_the_processor_metrics() -> None:
     table: dict[bytes, bytes] = {}
     cache = StateCache()
     before = COUNTERS.get("detect", "late_event_ignored", "burst")
-    detector.evaluate(cache, table, record("burst", "user-service", 1, ev(100))[1], T0)
-    detector.evaluate(cache, table, record("burst", "user-service", 1, ev(80))[1], T0)
+    evaluate(detector, cache, table, record("burst", "user-service", 1, ev(100))[1], T0)
+    evaluate(detector, cache, table, record("burst", "user-service", 1, ev(80))[1], T0)
     assert COUNTERS.get("detect", "late_event_ignored", "burst") == before + 1
 
 
@@ -163,14 +162,14 @@ def test_samples_are_stored_and_alerted_with_long_texts_cut() -> None:
     cut = "é" * 1024 + "…[truncated]"
     _, records = route_one(detector, ev(0, message=long_text), T0 + 10)
     [burst] = [value for key, value in records if key.startswith(b"burst")]
-    assert detector.evaluate(cache, table, burst, T0 + 10) == []
+    assert evaluate(detector, cache, table, burst, T0 + 10) == []
     stored = json.loads(table[f"burst{SEP}user-service".encode()])
     assert [sample["message"] for sample in stored["s"]] == [cut]
     out = []
     for offset, message in ((1, "short"), (2, long_text)):
         _, records = route_one(detector, ev(offset, message=message), T0 + 10)
         [burst] = [value for key, value in records if key.startswith(b"burst")]
-        out += detector.evaluate(cache, table, burst, T0 + 10)
+        out += evaluate(detector, cache, table, burst, T0 + 10)
     [alert] = out
     assert [sample["message"] for sample in alert.samples] == [cut, "short", cut]
     assert alert.event["message"] == long_text
@@ -181,7 +180,7 @@ def test_a_quiet_tick_writes_nothing_and_a_matching_one_writes_once() -> None:
     table = CountingTable()
     cache = StateCache()
     for offset in (0, 1, 2):
-        detector.evaluate(cache, table, record("burst", "user-service", 1, ev(offset))[1], T0)
+        evaluate(detector, cache, table, record("burst", "user-service", 1, ev(offset))[1], T0)
     writes = table.writes
     assert detector.tick_all(cache, table, lambda key: True, T0 + 30) == []
     assert table.writes == writes  # nothing matched and the key is not idle: no write

@@ -16,12 +16,12 @@ from hypothesis import strategies as st
 
 from bitacora.settings import Settings
 from processors.detect import SEP, Detector, StateCache
-from processors.detect_records import Item
 from rules.alerts import Alert, alert_clock
 from rules.engine import REALERT_UNTIL, hold_realerted, is_idle
 from rules.model import Rule
 from rules.notify.policy import decide
 from rules.types import Match
+from tests.unit.rules.single_records import Item, evaluate_items
 from tests.unit.rules.util import T0, ev, make
 
 
@@ -104,14 +104,14 @@ def test_the_detector_holds_back_within_the_period_and_keeps_it_in_the_table() -
     table: dict[bytes, bytes] = {}
     cache = StateCache()
     now = T0 + 10
-    first = detector.evaluate_items(cache, table, items(6, 0), now)
+    first = evaluate_items(detector, cache, table, items(6, 0), now)
     assert [(a.rule, a.count, a.created()) for a in first] == [("burst", 2, alert_clock(now))]
     assert detector.held == 2
     stored = json.loads(table[f"burst{SEP}user-service".encode()])
     assert stored[REALERT_UNTIL] == alert_clock(now) + 60
     # A restarted worker reads the period back: still held until it ends.
-    assert detector.evaluate_items(StateCache(), table, items(2, 6), now + 59) == []
-    later = detector.evaluate_items(StateCache(), table, items(2, 8), now + 60)
+    assert evaluate_items(detector, StateCache(), table, items(2, 6), now + 59) == []
+    later = evaluate_items(detector, StateCache(), table, items(2, 8), now + 60)
     assert [a.created() for a in later] == [alert_clock(now + 60)]
     assert detector.held == 3
 
@@ -139,7 +139,7 @@ def test_holding_back_changes_no_page(realert: str, bursts: list[tuple[int, int]
             with pytest.MonkeyPatch.context() as patch:
                 if not hold:
                     patch.setattr("processors.detect.hold_realerted", lambda c, s, m, *a: (m, 0))
-                alerts = detector.evaluate_items(cache, table, items(2, 2 * n), now)
+                alerts = evaluate_items(detector, cache, table, items(2, 2 * n), now)
             for alert in alerts:
                 decision = decide(
                     alert, rule, notify_state, (), now + delay / 1000, alert.created()
