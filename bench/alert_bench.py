@@ -48,8 +48,8 @@ from bench.procs import Component, free_port
 from bench.profile import MaybeProfile
 from bench.results import Row
 from bitacora import schema
+from bitacora.collector.forward.encode import event_time, message
 from bitacora.settings import Settings
-from collector.forward.encode import event_time, message
 
 PROBE_RULE = """\
 name: bench-probe
@@ -204,7 +204,7 @@ def _arrived(hook: Webhook) -> dict[str, float]:
 
 
 def _rules_dir(rid: str, rule_count: int, service_names: list[str] | None = None) -> Path:
-    from rules.bench_support import SERVICES, make_rules
+    from bitacora.rules.bench_support import SERVICES, make_rules
 
     files = {}
     for rule in make_rules(rule_count, service_names or SERVICES):
@@ -282,8 +282,8 @@ async def rules_drain(settings: Settings, events: int, rule_count: int) -> Timin
     """``--role alerting`` alone draining ``events`` normalized events with ``rule_count``
     rules, until both of its stages committed everything."""
     from bench.baselines import bare_producer
-    from processors.normalize import to_json_bytes
-    from rules.bench_support import make_events
+    from bitacora.processors.normalize import to_json_bytes
+    from bitacora.rules.bench_support import make_events
 
     rid = services.run_id()
     env = services.isolated_env(rid, settings)

@@ -117,7 +117,7 @@ async def raw_bulk(
     url: str, docs: Sequence[tuple[str, str, bytes]], *, concurrency: int = 2
 ) -> Timing:
     """Index ``docs`` (stream, id, source) with the storage engineer's raw loader."""
-    from processors.storage.rawload import bulk_bodies, post_bodies
+    from bitacora.processors.storage.rawload import bulk_bodies, post_bodies
 
     # Create each data stream first (untimed): stream creation is not indexing speed.
     firsts: dict[str, int] = {}

@@ -20,7 +20,7 @@ from typing import Any
 import msgpack
 
 from bench.payloads import record
-from collector.forward.encode import event_time, packed
+from bitacora.collector.forward.encode import event_time, packed
 
 
 @dataclass(frozen=True, slots=True)

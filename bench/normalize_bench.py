@@ -21,8 +21,8 @@ from collections.abc import Callable
 from typing import Any
 
 from bitacora import rawrecord
+from bitacora.processors.normalize import normalize, to_json_bytes
 from bitacora.rawrecord import RawRecord
-from processors.normalize import normalize, to_json_bytes
 
 T0 = 1_795_856_400_123_456_789
 KUBE = {

@@ -33,7 +33,7 @@ def normalized_docs(
     values: Sequence[tuple[bytes, bytes]], stream_prefix: str
 ) -> list[tuple[str, str, bytes]]:
     """(stream, id, JSON) exactly as the index agent would send them, in other streams."""
-    from processors.normalize import NormalizeConfig, normalize, to_json_bytes
+    from bitacora.processors.normalize import NormalizeConfig, normalize, to_json_bytes
 
     config = NormalizeConfig.from_settings(Settings())
     docs = []

@@ -195,7 +195,7 @@ async def group_lag(bootstrap: str, group: str, topic: str) -> int:
 async def alerting_lag(bootstrap: str, env: dict[str, str], *, alerts: bool = True) -> int:
     """What the alerting role of ``env`` has not committed yet, over both of its groups:
     normalized events (route stage), keyed records and, with ``alerts``, alerts (its app)."""
-    from processors.app import DETECT_KEYED, Role, internal_topic_name
+    from bitacora.processors.app import DETECT_KEYED, Role, internal_topic_name
 
     app_id = env["BITACORA_APP_ID"]
     app_group = schema.consumer_group(app_id, Role.ALERTING.value)

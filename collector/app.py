@@ -11,14 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from bitacora.collector.budget import ByteBudget
+from bitacora.collector.forward.handshake import load_users
+from bitacora.collector.forward.server import ForwardServer
+from bitacora.collector.http import HttpSource
+from bitacora.collector.metrics import CollectorMetrics
+from bitacora.collector.publisher import Publisher
 from bitacora.errors import ConfigError
 from bitacora.settings import Settings
-from collector.budget import ByteBudget
-from collector.forward.handshake import load_users
-from collector.forward.server import ForwardServer
-from collector.http import HttpSource
-from collector.metrics import CollectorMetrics
-from collector.publisher import Publisher
 
 log = logging.getLogger(__name__)
 

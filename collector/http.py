@@ -21,14 +21,14 @@ from urllib.parse import parse_qs
 import msgpack
 from aiohttp import web
 
+from bitacora.collector.budget import ByteBudget
+from bitacora.collector.forward.decode import decompress, time_ns
+from bitacora.collector.metrics import CollectorMetrics
+from bitacora.collector.publisher import KafkaUnavailable, Publisher
+from bitacora.collector.records import deadletter, raw_records, split_oversized
 from bitacora.errors import DecodeError
+from bitacora.processors.storage.deadletter import TOO_LARGE
 from bitacora.settings import Settings
-from collector.budget import ByteBudget
-from collector.forward.decode import decompress, time_ns
-from collector.metrics import CollectorMetrics
-from collector.publisher import KafkaUnavailable, Publisher
-from collector.records import deadletter, raw_records, split_oversized
-from processors.storage.deadletter import TOO_LARGE
 
 SOURCE: Final = "http"
 

@@ -1,6 +1,6 @@
 """Two lines for a service's own Python code to ship its ``logging`` records to Bitácora.
 
-    from collector.logging_setup import setup_fluent_logging
+    from bitacora.collector.logging_setup import setup_fluent_logging
     setup_fluent_logging("review-service", host="bitacora-collector", port=24224)
 
 Records go through fluent-logger's ``FluentHandler`` (forward protocol, EventTime with

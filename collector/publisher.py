@@ -20,10 +20,10 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
+from bitacora.collector.metrics import CollectorMetrics
 from bitacora.errors import BitacoraError, ConfigError
 from bitacora.partitions import partition_for
 from bitacora.settings import Settings
-from collector.metrics import CollectorMetrics
 
 log = logging.getLogger(__name__)
 

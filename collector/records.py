@@ -13,8 +13,8 @@ from typing import Any
 
 import msgpack
 
+from bitacora.processors.storage.deadletter import deadletter_record
 from bitacora.rawrecord import FORMAT_VERSION
-from processors.storage.deadletter import deadletter_record
 
 # One shared Packer: building one per request costs more than packing a small request, and
 # the event loop thread is the only user.

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import faust
 
+from bitacora.processors.app import raw_topic
+from bitacora.processors.detect import register_detect
+from bitacora.processors.notify import register_notify
+from bitacora.processors.route_role import RouteRole
+from bitacora.rules.loader import load_rules, rules_dir_paths
 from bitacora.settings import Settings
-from processors.app import raw_topic
-from processors.detect import register_detect
-from processors.notify import register_notify
-from processors.route_role import RouteRole
-from rules.loader import load_rules, rules_dir_paths
 
 
 def register_alerting(app: faust.App, settings: Settings) -> RouteRole:

@@ -38,10 +38,9 @@ from typing import Any
 import faust
 import orjson
 
-from bitacora.settings import Settings
-from processors.app import DETECT_KEYED, DETECT_STATE, internal_topic, state_table
-from processors.counters import COUNTERS
-from processors.detect_records import (
+from bitacora.processors.app import DETECT_KEYED, DETECT_STATE, internal_topic, state_table
+from bitacora.processors.counters import COUNTERS
+from bitacora.processors.detect_records import (
     SEP,
     Group,
     KeyedBatch,
@@ -51,8 +50,8 @@ from processors.detect_records import (
     table_key,
     table_partitioner,
 )
-from rules.alerts import Alert, alert_clock, build_alert
-from rules.engine import (
+from bitacora.rules.alerts import Alert, alert_clock, build_alert
+from bitacora.rules.engine import (
     CompiledRule,
     RuleSet,
     compile_rule,
@@ -63,9 +62,10 @@ from rules.engine import (
     observe,
     tick,
 )
-from rules.model import Rule
-from rules.types import Match, State
-from rules.types.base import bound_samples
+from bitacora.rules.model import Rule
+from bitacora.rules.types import Match, State
+from bitacora.rules.types.base import bound_samples
+from bitacora.settings import Settings
 
 __all__ = ["SEP", "Detector", "StateCache", "register_detect"]
 

@@ -16,14 +16,14 @@ from collections.abc import Awaitable
 from functools import lru_cache
 
 from bitacora import schema
+from bitacora.processors.batch import BatchRole, Held, Record
+from bitacora.processors.counters import COUNTERS
+from bitacora.processors.normalize import to_json_bytes
+from bitacora.processors.normalize_stage import ID_HEADER, Output
+from bitacora.processors.produce import Sink, send_all
+from bitacora.processors.storage.deadletter import deadletter_record
+from bitacora.processors.storage.indexer import BulkIndexer
 from bitacora.settings import Settings
-from processors.batch import BatchRole, Held, Record
-from processors.counters import COUNTERS
-from processors.normalize import to_json_bytes
-from processors.normalize_stage import ID_HEADER, Output
-from processors.produce import Sink, send_all
-from processors.storage.deadletter import deadletter_record
-from processors.storage.indexer import BulkIndexer
 
 ROLE = "index"
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable
 
+from bitacora.processors.batch import BatchRole, Held, Record
+from bitacora.processors.counters import COUNTERS
+from bitacora.processors.normalize_stage import NormalizeStage
+from bitacora.processors.produce import Sink, enqueue, settle
 from bitacora.settings import Settings
-from processors.batch import BatchRole, Held, Record
-from processors.counters import COUNTERS
-from processors.normalize_stage import NormalizeStage
-from processors.produce import Sink, enqueue, settle
 
 ROLE = "normalize"
 

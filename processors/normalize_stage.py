@@ -14,10 +14,10 @@ from typing import Generic, NamedTuple, Protocol, TypeVar
 
 from bitacora import rawrecord
 from bitacora.errors import DecodeError
+from bitacora.processors.counters import COUNTERS
+from bitacora.processors.normalize import CriJoiner, NormalizeConfig, normalize, to_json_bytes
+from bitacora.processors.storage.deadletter import TOO_LARGE, deadletter_record, redactor_for
 from bitacora.settings import Settings
-from processors.counters import COUNTERS
-from processors.normalize import CriJoiner, NormalizeConfig, normalize, to_json_bytes
-from processors.storage.deadletter import TOO_LARGE, deadletter_record, redactor_for
 
 ID_HEADER = "id"
 

@@ -30,19 +30,19 @@ import faust
 
 from bitacora import schema
 from bitacora.partitions import partition_for
+from bitacora.processors.app import NOTIFY_RETRY, NOTIFY_STATE, internal_topic, state_table
+from bitacora.processors.counters import COUNTERS
+from bitacora.processors.silences import SilenceFollower
+from bitacora.rules.alerts import Alert
+from bitacora.rules.model import Rule
+from bitacora.rules.notify.destinations.alertmanager import RESEND_S
+from bitacora.rules.notify.destinations.base import Destination
+from bitacora.rules.notify.index import AlertIndexer
+from bitacora.rules.notify.notifier import DeliveryReport, Notifier
+from bitacora.rules.notify.policy import active_silence, decide
+from bitacora.rules.notify.retry import DestinationError, RetryPolicy
+from bitacora.rules.notify.silences import SILENCES_TOPIC
 from bitacora.settings import Settings
-from processors.app import NOTIFY_RETRY, NOTIFY_STATE, internal_topic, state_table
-from processors.counters import COUNTERS
-from processors.silences import SilenceFollower
-from rules.alerts import Alert
-from rules.model import Rule
-from rules.notify.destinations.alertmanager import RESEND_S
-from rules.notify.destinations.base import Destination
-from rules.notify.index import AlertIndexer
-from rules.notify.notifier import DeliveryReport, Notifier
-from rules.notify.policy import active_silence, decide
-from rules.notify.retry import DestinationError, RetryPolicy
-from rules.notify.silences import SILENCES_TOPIC
 
 log = logging.getLogger("bitacora.notify")
 _RESOLVING_TYPES = frozenset({"frequency", "flatline"})

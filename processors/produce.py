@@ -62,11 +62,11 @@ from aiokafka.errors import (
 )
 
 from bitacora.partitions import partition_for
+from bitacora.processors.counters import COUNTERS
+from bitacora.processors.normalize import to_json_bytes
+from bitacora.processors.normalize_stage import ID_HEADER, Output
+from bitacora.processors.storage.deadletter import deadletter_record, redactor_for
 from bitacora.settings import Settings
-from processors.counters import COUNTERS
-from processors.normalize import to_json_bytes
-from processors.normalize_stage import ID_HEADER, Output
-from processors.storage.deadletter import deadletter_record, redactor_for
 
 log = logging.getLogger("bitacora.processor")
 MAX_BACKOFF_S = 5.0

@@ -27,12 +27,12 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from bitacora import schema
+from bitacora.processors.app import DETECT_KEYED, Role, internal_topic_name
+from bitacora.processors.batch import BatchRole, Held, Record
+from bitacora.processors.detect import Detector
+from bitacora.processors.normalize_stage import Output
+from bitacora.processors.produce import Sink, enqueue, settle
 from bitacora.settings import Settings
-from processors.app import DETECT_KEYED, Role, internal_topic_name
-from processors.batch import BatchRole, Held, Record
-from processors.detect import Detector
-from processors.normalize_stage import Output
-from processors.produce import Sink, enqueue, settle
 
 log = logging.getLogger("bitacora.processor")
 ROLE = schema.ALERTING_ROUTE

@@ -11,8 +11,8 @@ import mode
 from mode import Service
 
 from bitacora.gctune import tune_for_streaming
+from bitacora.processors.app import Role, create_app, internal_topic_names
 from bitacora.settings import Settings
-from processors.app import Role, create_app, internal_topic_names
 
 
 def build_services(settings: Settings, roles: Iterable[Role]) -> list[Service]:
@@ -24,15 +24,15 @@ def build_services(settings: Settings, roles: Iterable[Role]) -> list[Service]:
     services: list[Service] = []
     for role in roles:
         if role is Role.NORMALIZE:
-            from processors.normalize_role import NormalizeRole
+            from bitacora.processors.normalize_role import NormalizeRole
 
             services.append(NormalizeRole(settings))
         elif role is Role.INDEX:
-            from processors.index_role import IndexRole
+            from bitacora.processors.index_role import IndexRole
 
             services.append(IndexRole(settings))
         else:
-            from processors.alerting import register_alerting
+            from bitacora.processors.alerting import register_alerting
 
             app = create_app(settings, role)
             route = register_alerting(app, settings)
@@ -49,7 +49,7 @@ async def ensure_topics(settings: Settings, roles: Iterable[Role]) -> None:
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
     from aiokafka.errors import TopicAlreadyExistsError
 
-    from processors.storage.setup import SetupReport, setup_topics
+    from bitacora.processors.storage.setup import SetupReport, setup_topics
 
     await setup_topics(settings, SetupReport(), lambda _line: None)
     wanted: list[NewTopic] = []

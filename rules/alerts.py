@@ -17,9 +17,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rules.durations import format_timestamp, parse_timestamp
-from rules.model import Rule
-from rules.types import Match
+from bitacora.rules.durations import format_timestamp, parse_timestamp
+from bitacora.rules.model import Rule
+from bitacora.rules.types import Match
 
 
 class Alert(BaseModel):

@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from rules.durations import format_timestamp
-from rules.model import Rule
+from bitacora.rules.durations import format_timestamp
+from bitacora.rules.model import Rule
 
 SERVICES = ("user-service", "contact-service", "review-service", "product-service", "order-service")
 

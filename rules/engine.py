@@ -23,11 +23,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rules.durations import parse_timestamp
-from rules.fields import each, getter, hashable_key, lookup, norm
-from rules.filters import Matcher, Requirement, compile_filters
-from rules.model import Rule
-from rules.types import RULE_TYPES, Match, RuleKind, State
+from bitacora.rules.durations import parse_timestamp
+from bitacora.rules.fields import each, getter, hashable_key, lookup, norm
+from bitacora.rules.filters import Matcher, Requirement, compile_filters
+from bitacora.rules.model import Rule
+from bitacora.rules.types import RULE_TYPES, Match, RuleKind, State
 
 # Late events ignored per rule name, for the processor's metrics.
 LATE_EVENTS: Counter[str] = Counter()

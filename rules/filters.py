@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bitacora.errors import RuleError
-from rules.fields import TEXT_FIELDS, getter, norm, norm_variants
-from rules.query_string import Node, parse_query_string
+from bitacora.rules.fields import TEXT_FIELDS, getter, norm, norm_variants
+from bitacora.rules.query_string import Node, parse_query_string
 
 Matcher = Callable[[Mapping[str, Any]], bool]
 # (field, allowed canonical values) or (field, None): the field must merely be present.

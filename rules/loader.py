@@ -14,7 +14,7 @@ import yaml
 from pydantic import ValidationError
 
 from bitacora.errors import RuleError
-from rules.model import Rule
+from bitacora.rules.model import Rule
 
 SHIPPED_DIR = Path(__file__).parent / "shipped"
 
@@ -85,7 +85,7 @@ def parse_rule_text(text: str, source: str = "<text>") -> Rule:
 
 def _check_filters(rule: Rule, source: str, lines: dict[Loc, int]) -> None:
     # Compile now so a bad query string fails at load time, not on the first event.
-    from rules.filters import compile_clause
+    from bitacora.rules.filters import compile_clause
 
     for index, clause in enumerate(rule.filter):
         try:

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from rules.alerts import Alert, build_alert
-from rules.engine import Engine, event_time
-from rules.model import Rule
-from rules.notify.policy import decide
-from rules.types import Match
+from bitacora.rules.alerts import Alert, build_alert
+from bitacora.rules.engine import Engine, event_time
+from bitacora.rules.model import Rule
+from bitacora.rules.notify.policy import decide
+from bitacora.rules.types import Match
 
 
 def run_rules_over(

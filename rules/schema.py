@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rules.model import Rule
+from bitacora.rules.model import Rule
 
 SCHEMA_PATH = Path(__file__).parent / "schema.json"
 

@@ -78,7 +78,7 @@ def _set_up(kafka_bootstrap: str, opensearch_url: str) -> None:
     here rather than inside the first test's deadline."""
     from aiokafka import AIOKafkaConsumer
 
-    from processors.storage.setup import setup
+    from bitacora.processors.storage.setup import setup
 
     settings = Settings(kafka_bootstrap=kafka_bootstrap, opensearch_url=opensearch_url)
 

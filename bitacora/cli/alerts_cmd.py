@@ -34,9 +34,9 @@ def alerts_group() -> None:
 @click.option("--topic", default=None, hidden=True, help="Silences topic (tests).")
 def silence(rule: str, key: str | None, duration: str, comment: str, topic: str | None) -> None:
     """Stop notifications of RULE (optionally one --key) for a while."""
-    from processors.silences import write_silence
-    from rules.durations import parse_duration
-    from rules.notify.silences import SILENCES_TOPIC, new_silence
+    from bitacora.processors.silences import write_silence
+    from bitacora.rules.durations import parse_duration
+    from bitacora.rules.notify.silences import SILENCES_TOPIC, new_silence
 
     try:
         seconds = parse_duration(duration)
@@ -57,7 +57,7 @@ def silence(rule: str, key: str | None, duration: str, comment: str, topic: str 
 def _rule_names(settings: Settings) -> set[str] | None:
     """Names of the configured rules, or None when they cannot be loaded."""
     from bitacora.errors import RuleError
-    from rules.loader import load_rules, rules_dir_paths
+    from bitacora.rules.loader import load_rules, rules_dir_paths
 
     try:
         return {item.rule.name for item in load_rules(rules_dir_paths(settings.rules_dir))}
@@ -70,8 +70,8 @@ def _rule_names(settings: Settings) -> set[str] | None:
 @click.option("--topic", default=None, hidden=True, help="Silences topic (tests).")
 def unsilence(silence_id: str, topic: str | None) -> None:
     """Remove the silence SILENCE_ID."""
-    from processors.silences import write_silence
-    from rules.notify.silences import SILENCES_TOPIC
+    from bitacora.processors.silences import write_silence
+    from bitacora.rules.notify.silences import SILENCES_TOPIC
 
     asyncio.run(
         write_silence(Settings().kafka_bootstrap, topic or SILENCES_TOPIC, None, silence_id)
@@ -85,8 +85,8 @@ def unsilence(silence_id: str, topic: str | None) -> None:
 @click.option("--topic", default=None, hidden=True, help="Silences topic (tests).")
 def silences(show_all: bool, as_json: bool, topic: str | None) -> None:
     """List silences in force (soonest expiry first)."""
-    from processors.silences import read_silences
-    from rules.notify.silences import SILENCES_TOPIC, unexpired
+    from bitacora.processors.silences import read_silences
+    from bitacora.rules.notify.silences import SILENCES_TOPIC, unexpired
 
     stored = asyncio.run(read_silences(Settings().kafka_bootstrap, topic or SILENCES_TOPIC))
     now = time.time()
@@ -120,8 +120,8 @@ def list_alerts(since: str, rule_name: str | None, limit: int, as_json: bool, in
     """List alerts recorded in bitacora-alerts* (what fired, and what notify did)."""
     from opensearchpy import exceptions as os_exc
 
+    from bitacora.rules.durations import format_timestamp, parse_duration
     from bitacora.search.client import make_client
-    from rules.durations import format_timestamp, parse_duration
 
     settings = Settings()
     start = time.time() - parse_duration(since)

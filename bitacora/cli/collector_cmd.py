@@ -29,8 +29,8 @@ def collector(
     unreachable, forward connections get no ack and HTTP answers 503. SIGTERM or Ctrl-C stop
     accepting, flush what was received and exit. Metrics: GET /metrics on the HTTP port.
     """
+    from bitacora.collector.app import run_collector
     from bitacora.gctune import tune_for_streaming
-    from collector.app import run_collector
 
     logging.basicConfig(
         level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -20,7 +20,7 @@ def dashboards() -> None:
               help="Write the ndjson here (default: standard output).")  # fmt: skip
 def render_command(output: Path | None) -> None:
     """Render dashboards/templates into one ndjson file for Dashboards' import."""
-    from dashboards.render import render
+    from bitacora.dashboards.render import render
 
     text = render()
     if output is None:
@@ -31,13 +31,13 @@ def render_command(output: Path | None) -> None:
 
 
 def _problems(text: str) -> list[str]:
-    from bitacora.settings import Settings
-    from dashboards.check import check
-    from processors.storage.templates import (
+    from bitacora.dashboards.check import check
+    from bitacora.processors.storage.templates import (
         alerts_index_template,
         deadletter_index_template,
         logs_index_template,
     )
+    from bitacora.settings import Settings
 
     settings = Settings()
     alerts = alerts_index_template(settings)
@@ -58,7 +58,7 @@ def _problems(text: str) -> list[str]:
 )
 def check_command(file: Path | None) -> None:
     """Check saved objects (default: freshly rendered) against the index templates."""
-    from dashboards.render import render
+    from bitacora.dashboards.render import render
 
     text = file.read_text(encoding="utf-8") if file else render()
     problems = _problems(text)
@@ -79,9 +79,9 @@ def check_command(file: Path | None) -> None:
               help="Import this ndjson instead of rendering the templates.")  # fmt: skip
 def import_command(url: str, user: str | None, password_env: str | None, file: Path | None) -> None:
     """Post the saved objects to /api/saved_objects/_import?overwrite=true."""
+    from bitacora.dashboards.importer import import_saved_objects
+    from bitacora.dashboards.render import render
     from bitacora.errors import DeliveryError
-    from dashboards.importer import import_saved_objects
-    from dashboards.render import render
 
     password = None
     if password_env:

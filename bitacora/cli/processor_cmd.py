@@ -25,8 +25,8 @@ def processor(roles: tuple[str, ...], loglevel: str) -> None:
     A worker is one Python process and uses one core: on a machine with several, run one
     per role (`--role normalize`, `--role index`, `--role alerting`), as `bitacora run` does.
     """
-    from processors.app import Role
-    from processors.worker import run_worker
+    from bitacora.processors.app import Role
+    from bitacora.processors.worker import run_worker
 
     chosen = [Role(name) for name in (roles or PROCESSOR_ROLES)]
     run_worker(Settings(), chosen, loglevel=loglevel)

@@ -40,12 +40,12 @@ def weekly(
     """Events and errors per service against the previous week, top error types, new error
     patterns (drain3), alerts and time to resolve, ingest lag, dead letters and endpoints.
     Progress goes to stderr."""
+    from bitacora.dashboards.report.collect import ReportIndices, build_report
+    from bitacora.dashboards.report.model import Week
+    from bitacora.dashboards.report.render import render_html
     from bitacora.search.client import make_client
     from bitacora.search.errors import BadQueryError, SearchConnectionError
     from bitacora.settings import Settings
-    from dashboards.report.collect import ReportIndices, build_report
-    from dashboards.report.model import Week
-    from dashboards.report.render import render_html
 
     now = datetime.now(UTC)
     try:

@@ -24,7 +24,7 @@ PAGE_SIZE = 2000
 
 
 def _rule_paths(paths: tuple[Path, ...], settings: Settings) -> list[Path]:
-    from rules.loader import rules_dir_paths
+    from bitacora.rules.loader import rules_dir_paths
 
     return list(paths) or rules_dir_paths(settings.rules_dir)
 
@@ -41,7 +41,7 @@ def validate(paths: tuple[Path, ...]) -> None:
 
     Every problem is printed as FILE:LINE: key 'KEY': what is wrong. Exit 1 on errors.
     """
-    from rules.loader import load_rules
+    from bitacora.rules.loader import load_rules
 
     try:
         loaded = load_rules(_rule_paths(paths, Settings()))
@@ -54,7 +54,7 @@ def validate(paths: tuple[Path, ...]) -> None:
 
 
 def _find_rule(spec: str, settings: Settings) -> Any:
-    from rules.loader import load_rule_file, load_rules
+    from bitacora.rules.loader import load_rule_file, load_rules
 
     path = Path(spec)
     if path.suffix in (".yaml", ".yml") and path.exists():
@@ -85,7 +85,7 @@ def search_filter(clauses: list[dict[str, Any]]) -> list[dict[str, Any]]:
     fields are left out: OpenSearch compares them with tokens, the engine with the value,
     so pushing them down could hide events the engine would match (it filters again).
     """
-    from rules.fields import TEXT_FIELDS
+    from bitacora.rules.fields import TEXT_FIELDS
 
     out = []
     for clause in clauses:
@@ -109,8 +109,8 @@ def stored_events(
     The rule's own matcher runs again on every event, so OpenSearch only narrows the
     transfer; paging uses ``search_after`` on (@timestamp, event.id).
     """
+    from bitacora.rules.durations import format_timestamp
     from bitacora.search.client import make_client
-    from rules.durations import format_timestamp
 
     client = make_client(settings)
     time_range = {
@@ -154,8 +154,8 @@ def test_rule(
     """Print the alerts RULE (a name or a .yaml file) would have fired over stored logs."""
     from opensearchpy import exceptions as os_exc
 
-    from rules.durations import parse_duration
-    from rules.replay import run_rules_over
+    from bitacora.rules.durations import parse_duration
+    from bitacora.rules.replay import run_rules_over
 
     settings = Settings()
     try:

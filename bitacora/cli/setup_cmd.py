@@ -39,7 +39,7 @@ def setup(partitions: int | None, replication: int | None, retention_days: int |
     except ValidationError as exc:
         raise click.UsageError(str(exc)) from exc
 
-    from processors.storage.setup import setup as run_setup
+    from bitacora.processors.storage.setup import setup as run_setup
 
     try:
         report = asyncio.run(run_setup(settings, progress=click.echo))

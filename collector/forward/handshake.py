@@ -18,8 +18,8 @@ from typing import Any
 
 import msgpack
 
+from bitacora.collector.forward.decode import to_bytes
 from bitacora.errors import ConfigError
-from collector.forward.decode import to_bytes
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,21 +20,21 @@ from typing import Any, cast
 
 import msgpack
 
-from bitacora.errors import DecodeError
-from bitacora.settings import Settings
-from collector.budget import ByteBudget
-from collector.forward.decode import (
+from bitacora.collector.budget import ByteBudget
+from bitacora.collector.forward.decode import (
     ForwardDecoder,
     LimitExceeded,
     Request,
     chunk_id,
     decode_request,
 )
-from collector.forward.handshake import check_ping, helo, new_challenge
-from collector.metrics import CollectorMetrics
-from collector.publisher import Delivery, KafkaUnavailable, Publisher
-from collector.records import deadletter, raw_records, split_oversized
-from processors.storage.deadletter import TOO_LARGE
+from bitacora.collector.forward.handshake import check_ping, helo, new_challenge
+from bitacora.collector.metrics import CollectorMetrics
+from bitacora.collector.publisher import Delivery, KafkaUnavailable, Publisher
+from bitacora.collector.records import deadletter, raw_records, split_oversized
+from bitacora.errors import DecodeError
+from bitacora.processors.storage.deadletter import TOO_LARGE
+from bitacora.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -10,12 +10,12 @@ from typing import Any
 from opensearchpy import OpenSearch
 
 from bitacora import schema
+from bitacora.dashboards.report import queries as q
+from bitacora.dashboards.report.model import DeadLetters, LagStats, Week, WeeklyReport
+from bitacora.dashboards.report.patterns import ErrorLine, mine
 from bitacora.search.client import stream_hits, translated_errors
 from bitacora.search.query import SearchParams, get_field
 from bitacora.search.timeparse import parse_event_time
-from dashboards.report import queries as q
-from dashboards.report.model import DeadLetters, LagStats, Week, WeeklyReport
-from dashboards.report.patterns import ErrorLine, mine
 
 Progress = Callable[[str], None]
 _LENIENT = {"ignore_unavailable": "true", "allow_no_indices": "true"}

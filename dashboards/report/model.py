@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from dashboards.report.patterns import PatternStats
+from bitacora.dashboards.report.patterns import PatternStats
 
 DAYS = 7
 

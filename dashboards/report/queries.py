@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bitacora import schema
-from bitacora.search.timeparse import parse_event_time
-from dashboards.report.model import (
+from bitacora.dashboards.report.model import (
     AlertSummary,
     DeadLetters,
     Endpoint,
@@ -18,6 +17,7 @@ from dashboards.report.model import (
     ServiceTrend,
     Week,
 )
+from bitacora.search.timeparse import parse_event_time
 
 Body = dict[str, Any]
 ERROR_SEVERITY = schema.SEVERITY["error"]

@@ -7,9 +7,9 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from dashboards.report import charts
-from dashboards.report.charts import Series
-from dashboards.report.model import ServiceTrend, WeeklyReport, change
+from bitacora.dashboards.report import charts
+from bitacora.dashboards.report.charts import Series
+from bitacora.dashboards.report.model import ServiceTrend, WeeklyReport, change
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 NO_VALUE = "\u2013"  # an en dash: "no data", distinct from a zero

@@ -40,10 +40,10 @@ Documented choices:
   around the whole call) so the agent can dead-letter the record.
 """
 
-from processors.normalize.config import DEFAULT_CONFIG, NormalizeConfig
-from processors.normalize.core import normalize, to_json_bytes
-from processors.normalize.parsers.cri import CriJoiner
-from processors.normalize.parsers.postgres import PostgresJoiner
+from bitacora.processors.normalize.config import DEFAULT_CONFIG, NormalizeConfig
+from bitacora.processors.normalize.core import normalize, to_json_bytes
+from bitacora.processors.normalize.parsers.cri import CriJoiner
+from bitacora.processors.normalize.parsers.postgres import PostgresJoiner
 
 __all__ = [
     "DEFAULT_CONFIG",

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from processors.normalize.fields import to_text
-from processors.normalize.levels import parse_level
+from bitacora.processors.normalize.fields import to_text
+from bitacora.processors.normalize.levels import parse_level
 
 _EMPTY: Final = frozenset(("", "-", "None", "none", "null", "NULL", "nil", "undefined"))
 _METHOD = re.compile(r"[A-Z][A-Z_-]{0,19}")

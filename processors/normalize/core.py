@@ -7,30 +7,34 @@ from operator import itemgetter
 from typing import Any, Final
 
 from bitacora.errors import DecodeError
-from bitacora.rawrecord import RawRecord
-from processors.normalize.checks import CHECKS, check, ident
-from processors.normalize.config import DEFAULT_CONFIG, NormalizeConfig
-from processors.normalize.extract import (
+from bitacora.processors.normalize.checks import CHECKS, check, ident
+from bitacora.processors.normalize.config import DEFAULT_CONFIG, NormalizeConfig
+from bitacora.processors.normalize.extract import (
     Candidates,
     add_candidate,
     candidate_list,
     collect,
     pop_paths,
 )
-from processors.normalize.fields import Builder, to_text
-from processors.normalize.ids import event_id
-from processors.normalize.jsonbytes import to_json_bytes
-from processors.normalize.levels import (
+from bitacora.processors.normalize.fields import Builder, to_text
+from bitacora.processors.normalize.ids import event_id
+from bitacora.processors.normalize.jsonbytes import to_json_bytes
+from bitacora.processors.normalize.levels import (
     DEFAULT_LEVEL,
     ERROR_LEVEL,
     FATAL_LEVEL,
     level_from_status,
     parse_level,
 )
-from processors.normalize.parsers import parse_body
-from processors.normalize.parsers.mongodb import is_mongodb, parse_mongodb
-from processors.normalize.parsers.stacktrace import exception_line, find_exception, has_trace
-from processors.normalize.timefmt import format_ms, format_ns, parse_time, valid_ns
+from bitacora.processors.normalize.parsers import parse_body
+from bitacora.processors.normalize.parsers.mongodb import is_mongodb, parse_mongodb
+from bitacora.processors.normalize.parsers.stacktrace import (
+    exception_line,
+    find_exception,
+    has_trace,
+)
+from bitacora.processors.normalize.timefmt import format_ms, format_ns, parse_time, valid_ns
+from bitacora.rawrecord import RawRecord
 
 _BODY_KEYS: Final = (("log", 2), ("message", 0), ("msg", 1), ("MESSAGE", 3))
 _BY_PRIORITY: Final = itemgetter(0)

@@ -28,8 +28,8 @@ import re
 from functools import lru_cache
 from typing import Any, Final
 
-from processors.normalize.config import MAX_KEY_CHARS, NormalizeConfig
-from processors.normalize.redact import (
+from bitacora.processors.normalize.config import MAX_KEY_CHARS, NormalizeConfig
+from bitacora.processors.normalize.redact import (
     CLEAN,
     any_may_need_redaction,
     fresh_may_need_redaction,

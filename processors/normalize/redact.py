@@ -29,7 +29,7 @@ from functools import lru_cache
 from typing import Final
 from urllib.parse import unquote
 
-from processors.normalize.config import NormalizeConfig
+from bitacora.processors.normalize.config import NormalizeConfig
 
 # Lowercase substrings without which the key/value, header and bearer rules cannot match.
 _WORDS: Final = ("pass", "pwd", "secret", "token", "key", "auth", "bearer", "cred")

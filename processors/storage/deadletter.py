@@ -40,8 +40,8 @@ def redactor_for(settings: Settings | None = None) -> Redactor:
     With ``settings``, its ``redact_patterns`` apply too; without, the built-in patterns.
     Build it once per worker: it compiles the configured patterns.
     """
-    from processors.normalize.config import DEFAULT_CONFIG, NormalizeConfig
-    from processors.normalize.redact import redact
+    from bitacora.processors.normalize.config import DEFAULT_CONFIG, NormalizeConfig
+    from bitacora.processors.normalize.redact import redact
 
     config = DEFAULT_CONFIG if settings is None else NormalizeConfig.from_settings(settings)
     return functools.partial(redact, config=config)

@@ -26,8 +26,7 @@ import aiohttp
 import orjson
 
 from bitacora import schema
-from bitacora.settings import Settings
-from processors.storage.bulk import (
+from bitacora.processors.storage.bulk import (
     BackoffPolicy,
     Doc,
     build_bulk_body,
@@ -35,7 +34,8 @@ from processors.storage.bulk import (
     request_verdict,
     split_by_size,
 )
-from processors.storage.deadletter import deadletter_id
+from bitacora.processors.storage.deadletter import deadletter_id
+from bitacora.settings import Settings
 
 log = logging.getLogger(__name__)
 

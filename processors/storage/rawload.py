@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import aiohttp
 
-from processors.storage.bulk import Doc, build_bulk_body, split_by_size
+from bitacora.processors.storage.bulk import Doc, build_bulk_body, split_by_size
 
 
 def bulk_bodies(

@@ -24,11 +24,11 @@ from aiokafka.errors import for_code
 
 from bitacora import schema
 from bitacora.errors import StackError
+from bitacora.processors.storage.indexer import basic_auth
+from bitacora.processors.storage.ism import ISM_POLICY_ID, ism_action, ism_answers, ism_request
+from bitacora.processors.storage.templates import index_templates
 from bitacora.retention import ISM_POLICIES_PATH
 from bitacora.settings import Settings
-from processors.storage.indexer import basic_auth
-from processors.storage.ism import ISM_POLICY_ID, ism_action, ism_answers, ism_request
-from processors.storage.templates import index_templates
 
 Progress = Callable[[str], object]
 TOPIC_ALREADY_EXISTS: Final = 36  # Kafka error code: another setup created it meanwhile

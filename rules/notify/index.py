@@ -10,8 +10,8 @@ import aiohttp
 import orjson
 
 from bitacora import schema
+from bitacora.rules.notify.retry import DestinationError, is_permanent
 from bitacora.settings import Settings
-from rules.notify.retry import DestinationError, is_permanent
 
 
 class AlertIndexer:

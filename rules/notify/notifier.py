@@ -15,17 +15,17 @@ from typing import Any, ClassVar
 
 import aiohttp
 
+from bitacora.rules.alerts import Alert
+from bitacora.rules.model import Rule
+from bitacora.rules.notify.destinations.alertmanager import AlertmanagerDestination
+from bitacora.rules.notify.destinations.base import Destination
+from bitacora.rules.notify.destinations.email import EmailDestination
+from bitacora.rules.notify.destinations.pagerduty import PagerDutyDestination
+from bitacora.rules.notify.destinations.slack import SlackDestination
+from bitacora.rules.notify.destinations.webhook import WebhookDestination
+from bitacora.rules.notify.retry import DestinationError, RetryPolicy, Sleep, with_retries
+from bitacora.rules.notify.templates import Rendered, render
 from bitacora.settings import Settings
-from rules.alerts import Alert
-from rules.model import Rule
-from rules.notify.destinations.alertmanager import AlertmanagerDestination
-from rules.notify.destinations.base import Destination
-from rules.notify.destinations.email import EmailDestination
-from rules.notify.destinations.pagerduty import PagerDutyDestination
-from rules.notify.destinations.slack import SlackDestination
-from rules.notify.destinations.webhook import WebhookDestination
-from rules.notify.retry import DestinationError, RetryPolicy, Sleep, with_retries
-from rules.notify.templates import Rendered, render
 
 log = logging.getLogger("bitacora.notify")
 

@@ -22,8 +22,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from rules.alerts import Alert
-from rules.model import Rule
+from bitacora.rules.alerts import Alert
+from bitacora.rules.model import Rule
 
 Action = Literal["send", "suppressed", "silenced", "nothing_to_resolve"]
 

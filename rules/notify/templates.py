@@ -17,9 +17,9 @@ from typing import Any
 
 from jinja2.sandbox import SandboxedEnvironment
 
-from rules.alerts import Alert
-from rules.fields import lookup
-from rules.model import Rule
+from bitacora.rules.alerts import Alert
+from bitacora.rules.fields import lookup
+from bitacora.rules.model import Rule
 
 _TEXT_ENV = SandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
 _HTML_ENV = SandboxedEnvironment(autoescape=True)

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from rules.types.any import AnyRule
-from rules.types.base import Match, RuleKind, State
-from rules.types.blacklist import BlacklistRule
-from rules.types.cardinality import CardinalityRule
-from rules.types.change import ChangeRule
-from rules.types.flatline import FlatlineRule
-from rules.types.frequency import FrequencyRule
-from rules.types.metric_aggregation import MetricAggregationRule
-from rules.types.new_term import NewTermRule
-from rules.types.spike import SpikeRule
-from rules.types.whitelist import WhitelistRule
+from bitacora.rules.types.any import AnyRule
+from bitacora.rules.types.base import Match, RuleKind, State
+from bitacora.rules.types.blacklist import BlacklistRule
+from bitacora.rules.types.cardinality import CardinalityRule
+from bitacora.rules.types.change import ChangeRule
+from bitacora.rules.types.flatline import FlatlineRule
+from bitacora.rules.types.frequency import FrequencyRule
+from bitacora.rules.types.metric_aggregation import MetricAggregationRule
+from bitacora.rules.types.new_term import NewTermRule
+from bitacora.rules.types.spike import SpikeRule
+from bitacora.rules.types.whitelist import WhitelistRule
 
 RULE_TYPES: dict[str, type[RuleKind]] = {
     "any": AnyRule,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rules.types.base import Match, RuleKind, State
+from bitacora.rules.types.base import Match, RuleKind, State
 
 
 class AnyRule(RuleKind):

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from rules.durations import format_timestamp
-from rules.model import Rule
+from bitacora.rules.durations import format_timestamp
+from bitacora.rules.model import Rule
 
 State = dict[str, Any]
 Status = Literal["firing", "resolved"]

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from bitacora.errors import RuleError
-from rules.fields import each, lookup, norm
-from rules.model import Rule
-from rules.types.base import Match, RuleKind, State
+from bitacora.rules.fields import each, lookup, norm
+from bitacora.rules.model import Rule
+from bitacora.rules.types.base import Match, RuleKind, State
 
 
 def value_set(values: list[Any]) -> frozenset[str]:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rules.fields import lookup, norm
-from rules.types.base import Match, RuleKind, State
+from bitacora.rules.fields import lookup, norm
+from bitacora.rules.types.base import Match, RuleKind, State
 
 
 class CardinalityRule(RuleKind):

@@ -19,7 +19,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from rules.types.base import Match, RuleKind, State, trim_before
+from bitacora.rules.types.base import Match, RuleKind, State, trim_before
 
 
 class FlatlineRule(RuleKind):

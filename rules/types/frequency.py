@@ -19,8 +19,8 @@ import bisect
 from collections.abc import Mapping
 from typing import Any
 
-from rules.model import Rule
-from rules.types.base import Match, RuleKind, State, trim_before
+from bitacora.rules.model import Rule
+from bitacora.rules.types.base import Match, RuleKind, State, trim_before
 
 # Membership of an event id in a key's ``ids`` list: a set kept beside the state (which
 # must stay plain JSON) while that very list lives; a state read again from its bytes gets

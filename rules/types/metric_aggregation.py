@@ -16,9 +16,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from rules.fields import lookup, norm
-from rules.model import Rule
-from rules.types.base import Match, RuleKind, State
+from bitacora.rules.fields import lookup, norm
+from bitacora.rules.model import Rule
+from bitacora.rules.types.base import Match, RuleKind, State
 
 
 class MetricAggregationRule(RuleKind):

@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rules.fields import each, lookup, norm
-from rules.model import Rule
-from rules.types.base import Match, RuleKind, State
+from bitacora.rules.fields import each, lookup, norm
+from bitacora.rules.model import Rule
+from bitacora.rules.types.base import Match, RuleKind, State
 
 
 class NewTermRule(RuleKind):

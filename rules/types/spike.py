@@ -18,7 +18,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from rules.types.base import Match, RuleKind, State
+from bitacora.rules.types.base import Match, RuleKind, State
 
 
 class SpikeRule(RuleKind):

@@ -18,14 +18,14 @@ from typing import Any
 
 from opensearchpy import OpenSearch
 
-from bitacora.schema import SEVERITY
-from bitacora.search.timeparse import to_nanos, to_rfc3339_nanos
-from bitacora.settings import Settings
-from processors.storage.templates import (
+from bitacora.processors.storage.templates import (
     alerts_index_template,
     deadletter_index_template,
     logs_index_template,
 )
+from bitacora.schema import SEVERITY
+from bitacora.search.timeparse import to_nanos, to_rfc3339_nanos
+from bitacora.settings import Settings
 
 Event = dict[str, Any]
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import msgpack
 
-from collector.forward.encode import event_time, message, pack_entry, packed
+from bitacora.collector.forward.encode import event_time, message, pack_entry, packed
 
 
 @dataclass(frozen=True)

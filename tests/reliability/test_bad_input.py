@@ -19,8 +19,8 @@ import aiohttp
 import pytest
 
 from bench.forward_client import build_chunks, send_with_acks
-from collector.forward.encode import event_time, message
-from collector.forward.handshake import make_ping
+from bitacora.collector.forward.encode import event_time, message
+from bitacora.collector.forward.handshake import make_ping
 from tests.reliability.clients import fuzz_corpus, gzip_bomb_frame, gzip_bomb_ndjson, send_raw
 from tests.reliability.harness import (
     Pipeline,
@@ -408,7 +408,7 @@ async def test_12_invalid_utf8_and_nul_bytes_reach_kafka_intact(pipeline: Pipeli
         {"source": source, "seq": 2, b"key\xff": "bad key"},
         {"source": source, "seq": 3, "message": "fine"},
     ]
-    from collector.forward.encode import forward
+    from bitacora.collector.forward.encode import forward
 
     frame = forward(
         tag, [(event_time(1_700_000_000, i), r) for i, r in enumerate(records)], {"chunk": "utf8"}

@@ -12,7 +12,7 @@ from collections import Counter
 
 import aiohttp
 
-from collector.forward.encode import event_time, forward
+from bitacora.collector.forward.encode import event_time, forward
 from tests.integration.storage.bulkproxy import BulkProxy, Step
 from tests.reliability.clients import send_raw
 from tests.reliability.harness import Pipeline, indexed_seqs, loss_and_duplicates, wait_until

@@ -12,7 +12,7 @@ import pytest
 
 from bench.services import alerting_lag
 from bitacora import schema
-from collector.forward.encode import event_time, message
+from bitacora.collector.forward.encode import event_time, message
 from tests.integration.rules.receivers import http_receiver
 from tests.reliability.clients import send_raw
 from tests.reliability.harness import (

@@ -17,7 +17,7 @@ import pytest
 
 from bench.forward_client import SendStats, build_chunks, send_with_acks
 from bitacora import schema
-from collector.forward.encode import event_time, forward
+from bitacora.collector.forward.encode import event_time, forward
 from tests.reliability.clients import send_raw
 from tests.reliability.harness import (
     Pipeline,

@@ -235,7 +235,7 @@ http_post_url: "{url}/hook"
 async def test_15_rule_engine_restarted_mid_window(rel_settings: Settings, tmp_path: Path) -> None:
     """Windows and realert state survive restarts: exactly one alert, none missed or repeated."""
     from bench.alert_bench import Webhook
-    from collector.forward.encode import event_time, message
+    from bitacora.collector.forward.encode import event_time, message
 
     hook = Webhook()
     await hook.start()

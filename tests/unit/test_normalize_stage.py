@@ -6,9 +6,9 @@ import json
 from dataclasses import dataclass
 
 from bitacora import rawrecord
+from bitacora.processors.normalize_stage import ID_HEADER, NormalizeStage
 from bitacora.rawrecord import RawRecord
 from bitacora.settings import Settings
-from processors.normalize_stage import ID_HEADER, NormalizeStage
 
 T1 = "2026-11-28T09:00:00.000000001Z"
 KUBE = {"namespace_name": "shop", "pod_name": "review-1", "container_name": "app"}

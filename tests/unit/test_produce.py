@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bitacora.partitions import partition_for
-from processors.normalize_stage import Output
-from processors.produce import group_by_partition
+from bitacora.processors.normalize_stage import Output
+from bitacora.processors.produce import group_by_partition
 
 
 def test_keyed_outputs_go_to_their_keys_partition_in_order() -> None:

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from processors.normalize.parsers.access import looks_like_access, parse_access
-from processors.normalize.parsers.cri import split_cri
-from processors.normalize.parsers.json_line import parse_json_object
-from processors.normalize.parsers.logfmt import parse_logfmt
-from processors.normalize.parsers.plain import parse_klog, sniff_level
-from processors.normalize.parsers.postgres import looks_like_postgres, parse_postgres
+from bitacora.processors.normalize.parsers.access import looks_like_access, parse_access
+from bitacora.processors.normalize.parsers.cri import split_cri
+from bitacora.processors.normalize.parsers.json_line import parse_json_object
+from bitacora.processors.normalize.parsers.logfmt import parse_logfmt
+from bitacora.processors.normalize.parsers.plain import parse_klog, sniff_level
+from bitacora.processors.normalize.parsers.postgres import looks_like_postgres, parse_postgres
 
 
 def parse_body(text: str) -> dict[str, Any]:

@@ -15,13 +15,13 @@ from typing import Any, ClassVar
 
 import aiohttp
 
-from rules.alerts import Alert
-from rules.durations import format_timestamp
-from rules.fields import lookup
-from rules.model import Rule
-from rules.notify.destinations.base import Destination, post_json
-from rules.notify.retry import DestinationError
-from rules.notify.templates import Rendered
+from bitacora.rules.alerts import Alert
+from bitacora.rules.durations import format_timestamp
+from bitacora.rules.fields import lookup
+from bitacora.rules.model import Rule
+from bitacora.rules.notify.destinations.base import Destination, post_json
+from bitacora.rules.notify.retry import DestinationError
+from bitacora.rules.notify.templates import Rendered
 
 FIRING_TTL_S = 300.0
 RESEND_S = 60.0

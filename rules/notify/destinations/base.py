@@ -9,10 +9,10 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from rules.alerts import Alert
-from rules.model import Rule
-from rules.notify.retry import DestinationError, is_permanent, parse_retry_after
-from rules.notify.templates import Rendered
+from bitacora.rules.alerts import Alert
+from bitacora.rules.model import Rule
+from bitacora.rules.notify.retry import DestinationError, is_permanent, parse_retry_after
+from bitacora.rules.notify.templates import Rendered
 
 
 class Destination:

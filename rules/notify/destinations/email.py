@@ -11,12 +11,12 @@ import ssl
 from email.message import EmailMessage
 from typing import ClassVar
 
+from bitacora.rules.alerts import Alert
+from bitacora.rules.model import Rule
+from bitacora.rules.notify.destinations.base import Destination
+from bitacora.rules.notify.retry import DestinationError
+from bitacora.rules.notify.templates import Rendered
 from bitacora.settings import Settings
-from rules.alerts import Alert
-from rules.model import Rule
-from rules.notify.destinations.base import Destination
-from rules.notify.retry import DestinationError
-from rules.notify.templates import Rendered
 
 
 def email_message(

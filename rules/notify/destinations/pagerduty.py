@@ -13,10 +13,10 @@ from typing import Any, ClassVar
 
 import aiohttp
 
-from rules.alerts import Alert
-from rules.model import Rule
-from rules.notify.destinations.base import Destination, post_json
-from rules.notify.templates import Rendered
+from bitacora.rules.alerts import Alert
+from bitacora.rules.model import Rule
+from bitacora.rules.notify.destinations.base import Destination, post_json
+from bitacora.rules.notify.templates import Rendered
 
 
 def pagerduty_event(alert: Alert, rule: Rule, rendered: Rendered) -> dict[str, Any]:

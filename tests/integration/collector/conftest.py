@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from bitacora.collector.app import Collector
 from bitacora.settings import Settings
-from collector.app import Collector
 from tests.integration.collector.helpers import PARTITIONS
 
 

@@ -17,9 +17,9 @@ import uuid
 
 import msgpack
 
+from bitacora.collector.app import Collector
+from bitacora.collector.forward.encode import packed_forward_frames
 from bitacora.settings import Settings
-from collector.app import Collector
-from collector.forward.encode import packed_forward_frames
 
 
 async def _client(port: int, frames: list[bytes]) -> int:

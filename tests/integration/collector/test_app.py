@@ -15,9 +15,9 @@ from typing import Any
 import msgpack
 from fluent import sender as fluent_sender
 
+from bitacora.collector.app import run_collector
+from bitacora.collector.forward import encode
 from bitacora.settings import Settings
-from collector.app import run_collector
-from collector.forward import encode
 from tests.integration.collector.helpers import read_raw
 
 T = 1_700_000_000

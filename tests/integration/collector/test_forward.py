@@ -15,11 +15,11 @@ import msgpack
 import pytest
 from fluent import sender as fluent_sender
 
+from bitacora.collector.app import Collector
+from bitacora.collector.forward import encode
+from bitacora.collector.forward.handshake import check_pong, make_ping
+from bitacora.collector.logging_setup import setup_fluent_logging
 from bitacora.settings import Settings
-from collector.app import Collector
-from collector.forward import encode
-from collector.forward.handshake import check_pong, make_ping
-from collector.logging_setup import setup_fluent_logging
 from tests.integration.collector.helpers import (
     node_sender_ready,
     read_raw,

@@ -11,8 +11,8 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bitacora.collector.app import Collector
 from bitacora.settings import Settings
-from collector.app import Collector
 from tests.integration.collector.helpers import read_raw, read_topic
 
 S = 1_000_000_000

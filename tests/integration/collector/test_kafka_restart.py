@@ -18,10 +18,10 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bitacora import rawrecord
+from bitacora.collector.app import Collector
+from bitacora.collector.forward import encode
 from bitacora.settings import Settings
 from bitacora.stack import services
-from collector.app import Collector
-from collector.forward import encode
 from tests.integration.collector.helpers import read_topic
 
 pytestmark = pytest.mark.slow

@@ -13,8 +13,8 @@ from typing import Any
 import msgpack
 import pytest
 
+from bitacora.collector.forward import encode
 from bitacora.settings import Settings
-from collector.forward import encode
 from tests.integration.collector.helpers import read_raw
 
 T = 1_700_000_000

@@ -18,9 +18,9 @@ from aiohttp import BodyPartReader, web
 from click.testing import CliRunner
 
 from bitacora.cli import main
+from bitacora.dashboards.importer import import_saved_objects
+from bitacora.dashboards.render import render
 from bitacora.errors import DeliveryError
-from dashboards.importer import import_saved_objects
-from dashboards.render import render
 
 
 @dataclass

@@ -11,8 +11,8 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bitacora import schema
+from bitacora.processors.batch import BatchHandler, BatchRole, Record
 from bitacora.settings import Settings
-from processors.batch import BatchHandler, BatchRole, Record
 
 DEADLINE_S = 60.0
 

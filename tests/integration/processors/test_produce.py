@@ -14,9 +14,9 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaTimeoutError, NotLeaderForPartitionError
 
 from bitacora.partitions import partition_for
+from bitacora.processors.normalize_stage import ID_HEADER, Output
+from bitacora.processors.produce import Delivery, Sink, enqueue, send_all, settle
 from bitacora.settings import Settings
-from processors.normalize_stage import ID_HEADER, Output
-from processors.produce import Delivery, Sink, enqueue, send_all, settle
 
 PARTITIONS = 4
 DEADLINE_S = 60.0

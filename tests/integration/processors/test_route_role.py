@@ -10,11 +10,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bitacora import schema
+from bitacora.processors.detect import Detector
+from bitacora.processors.route_role import RouteRole
+from bitacora.rules.durations import format_timestamp
+from bitacora.rules.model import Rule
 from bitacora.settings import Settings
-from processors.detect import Detector
-from processors.route_role import RouteRole
-from rules.durations import format_timestamp
-from rules.model import Rule
 from tests.integration.processors.test_batch_role import until
 
 PARTITIONS = 2

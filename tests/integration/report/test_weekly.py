@@ -20,10 +20,10 @@ from click.testing import CliRunner
 from opensearchpy import OpenSearch
 
 from bitacora.cli import main
-from dashboards.report import charts
-from dashboards.report.collect import ReportIndices, build_report
-from dashboards.report.model import Week, WeeklyReport
-from dashboards.report.render import render_html
+from bitacora.dashboards.report import charts
+from bitacora.dashboards.report.collect import ReportIndices, build_report
+from bitacora.dashboards.report.model import Week, WeeklyReport
+from bitacora.dashboards.report.render import render_html
 from tests.helpers import seed
 from tests.helpers.png import decode, hex_rgb
 

@@ -8,8 +8,8 @@ from typing import Any
 import aiohttp
 from opensearchpy import OpenSearch
 
+from bitacora.rules.notify.index import AlertIndexer
 from bitacora.settings import Settings
-from rules.notify.index import AlertIndexer
 from tests.helpers import seed
 
 

@@ -16,11 +16,11 @@ from click.testing import CliRunner
 from opensearchpy import OpenSearch
 
 from bitacora.cli import main
+from bitacora.rules.alerts import build_alert
+from bitacora.rules.model import Rule
+from bitacora.rules.notify.index import AlertIndexer
+from bitacora.rules.types import Match
 from bitacora.settings import Settings
-from rules.alerts import build_alert
-from rules.model import Rule
-from rules.notify.index import AlertIndexer
-from rules.types import Match
 from tests.helpers import seed
 
 

@@ -11,14 +11,14 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bitacora.rules.alerts import Alert, build_alert
+from bitacora.rules.durations import parse_timestamp
+from bitacora.rules.model import Rule
+from bitacora.rules.notify.destinations.alertmanager import FIRING_TTL_S
+from bitacora.rules.notify.notifier import Notifier
+from bitacora.rules.notify.retry import RetryPolicy
+from bitacora.rules.types import Match
 from bitacora.settings import Settings
-from rules.alerts import Alert, build_alert
-from rules.durations import parse_timestamp
-from rules.model import Rule
-from rules.notify.destinations.alertmanager import FIRING_TTL_S
-from rules.notify.notifier import Notifier
-from rules.notify.retry import RetryPolicy
-from rules.types import Match
 from tests.integration.rules.receivers import http_receiver, smtp_receiver
 from tests.unit.rules.util import T0, ev
 

@@ -18,15 +18,15 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from bitacora.processors.app import Role, create_app, raw_topic
+from bitacora.processors.detect import Detector, register_detect
+from bitacora.processors.notify import NotifyService, register_notify
+from bitacora.processors.route_role import RouteRole
+from bitacora.processors.silences import write_silence
+from bitacora.rules.durations import format_timestamp
+from bitacora.rules.model import Rule
+from bitacora.rules.notify.silences import new_silence
 from bitacora.settings import Settings
-from processors.app import Role, create_app, raw_topic
-from processors.detect import Detector, register_detect
-from processors.notify import NotifyService, register_notify
-from processors.route_role import RouteRole
-from processors.silences import write_silence
-from rules.durations import format_timestamp
-from rules.model import Rule
-from rules.notify.silences import new_silence
 from tests.integration.rules.receivers import HttpReceiver, http_receiver
 
 DEADLINE_S = 90.0

@@ -13,13 +13,13 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import NewTopic
 from opensearchpy import OpenSearch
 
+from bitacora.processors.app import Role, create_app, raw_topic
+from bitacora.processors.detect import register_detect
+from bitacora.processors.notify import register_notify
+from bitacora.processors.route_role import RouteRole
+from bitacora.rules.model import Rule
+from bitacora.rules.notify.retry import RetryPolicy
 from bitacora.settings import Settings
-from processors.app import Role, create_app, raw_topic
-from processors.detect import register_detect
-from processors.notify import register_notify
-from processors.route_role import RouteRole
-from rules.model import Rule
-from rules.notify.retry import RetryPolicy
 from tests.helpers import seed
 from tests.integration.rules.receivers import http_receiver
 from tests.integration.rules.test_stream_alerts import DEADLINE_S, Events, admin_call, until

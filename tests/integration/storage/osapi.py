@@ -11,12 +11,12 @@ from typing import Any
 
 import aiohttp
 
-from bitacora.settings import Settings
-from processors.storage.templates import (
+from bitacora.processors.storage.templates import (
     alerts_index_template,
     deadletter_index_template,
     logs_index_template,
 )
+from bitacora.settings import Settings
 
 # Above the shipped templates (200) so an isolated pattern overlapping logs-* wins.
 TEST_PRIORITY = 500

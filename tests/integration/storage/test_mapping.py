@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bitacora.processors.storage.indexer import BulkIndexer
 from bitacora.settings import Settings
-from processors.storage.indexer import BulkIndexer
 from tests.integration.storage.osapi import count, isolated_templates, leaf_types, ok
 
 EXPECTED_TYPES = {
@@ -121,7 +121,7 @@ async def test_every_field_indexes_with_the_contracted_types(opensearch_url: str
 
 
 async def test_an_alert_document_indexes_with_the_alerts_mapping(opensearch_url: str) -> None:
-    from rules.alerts import Alert
+    from bitacora.rules.alerts import Alert
 
     big = "x" * 40_000  # longer than a Lucene term: fine, event is stored only
     alert = Alert(

@@ -10,10 +10,10 @@ import json
 from typing import Any
 
 from bitacora import schema
+from bitacora.processors.normalize import normalize, to_json_bytes
+from bitacora.processors.storage.indexer import BulkIndexer
 from bitacora.rawrecord import RawRecord
 from bitacora.settings import Settings
-from processors.normalize import normalize, to_json_bytes
-from processors.storage.indexer import BulkIndexer
 from tests.integration.storage.osapi import count, isolated_templates, leaf_types, ok
 from tests.integration.storage.test_mapping import EXPECTED_TYPES
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from bitacora.processors.storage.bulk import BackoffPolicy
+from bitacora.processors.storage.indexer import BulkIndexer
 from bitacora.settings import Settings
-from processors.storage.bulk import BackoffPolicy
-from processors.storage.indexer import BulkIndexer
 from tests.integration.storage.bulkproxy import BulkProxy, Step
 from tests.integration.storage.osapi import count, isolated_templates, ok
 

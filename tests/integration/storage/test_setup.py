@@ -11,14 +11,14 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from click.testing import CliRunner
 
 from bitacora.cli.setup_cmd import setup as setup_command
-from bitacora.settings import Settings
-from processors.storage.indexer import BulkIndexer
-from processors.storage.setup import setup
-from processors.storage.templates import (
+from bitacora.processors.storage.indexer import BulkIndexer
+from bitacora.processors.storage.setup import setup
+from bitacora.processors.storage.templates import (
     alerts_index_template,
     deadletter_index_template,
     logs_index_template,
 )
+from bitacora.settings import Settings
 from tests.integration.storage.osapi import TEST_PRIORITY, call, ok
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import time
 
+from bitacora.processors.storage.indexer import BulkIndexer
+from bitacora.processors.storage.rawload import bulk_bodies, post_bodies
 from bitacora.settings import Settings
-from processors.storage.indexer import BulkIndexer
-from processors.storage.rawload import bulk_bodies, post_bodies
 from tests.integration.storage.osapi import count, isolated_templates
 
 N = 40_000

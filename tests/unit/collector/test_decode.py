@@ -10,9 +10,8 @@ from typing import Any
 import msgpack
 import pytest
 
-from bitacora.errors import DecodeError
-from collector.forward import encode
-from collector.forward.decode import (
+from bitacora.collector.forward import encode
+from bitacora.collector.forward.decode import (
     COMPRESSED,
     FORWARD,
     MESSAGE,
@@ -23,6 +22,7 @@ from collector.forward.decode import (
     chunk_id,
     time_ns,
 )
+from bitacora.errors import DecodeError
 
 GOLDEN = Path(__file__).parents[2] / "data" / "forward"
 T = 1_700_000_000

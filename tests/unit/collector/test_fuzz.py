@@ -9,8 +9,8 @@ import msgpack
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bitacora.collector.forward.decode import ForwardDecoder
 from bitacora.errors import DecodeError
-from collector.forward.decode import ForwardDecoder
 
 GOLDEN = sorted((Path(__file__).parents[2] / "data" / "forward").glob("*.bin"))
 FRAME_CAP = 64 * 1024

@@ -8,8 +8,7 @@ from pathlib import Path
 import msgpack
 import pytest
 
-from bitacora.errors import ConfigError
-from collector.forward.handshake import (
+from bitacora.collector.forward.handshake import (
     Challenge,
     check_ping,
     check_pong,
@@ -17,6 +16,7 @@ from collector.forward.handshake import (
     load_users,
     make_ping,
 )
+from bitacora.errors import ConfigError
 
 NONCE = bytes(range(16))
 USER_SALT = bytes(range(16, 32))

@@ -8,10 +8,10 @@ from typing import Any
 import msgpack
 import pytest
 
-from collector.budget import ByteBudget
-from collector.forward.server import ack_frame
-from collector.http import BadBody, parse_body, query_time_ns, tag_of, to_events
-from collector.metrics import MAX_SERIES, CollectorMetrics, Counter
+from bitacora.collector.budget import ByteBudget
+from bitacora.collector.forward.server import ack_frame
+from bitacora.collector.http import BadBody, parse_body, query_time_ns, tag_of, to_events
+from bitacora.collector.metrics import MAX_SERIES, CollectorMetrics, Counter
 
 S = 1_000_000_000
 

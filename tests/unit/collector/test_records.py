@@ -10,20 +10,20 @@ from typing import Any
 import pytest
 
 from bitacora import rawrecord
-from bitacora.errors import ConfigError
-from bitacora.partitions import partition_for
-from bitacora.rawrecord import RawRecord
-from bitacora.settings import Settings
-from collector.app import Collector
-from collector.metrics import CollectorMetrics
-from collector.publisher import Publisher
-from collector.records import (
+from bitacora.collector.app import Collector
+from bitacora.collector.metrics import CollectorMetrics
+from bitacora.collector.publisher import Publisher
+from bitacora.collector.records import (
     deadletter,
     raw_records,
     service_of,
     split_oversized,
 )
-from processors.storage.deadletter import MAX_ORIGINAL_BYTES
+from bitacora.errors import ConfigError
+from bitacora.partitions import partition_for
+from bitacora.processors.storage.deadletter import MAX_ORIGINAL_BYTES
+from bitacora.rawrecord import RawRecord
+from bitacora.settings import Settings
 
 
 @pytest.mark.parametrize(

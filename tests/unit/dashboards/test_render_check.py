@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from bitacora.settings import Settings
-from dashboards.check import KNOWN_TYPES, check, field_type, mapping_fields, query_fields
-from dashboards.render import DashboardParams, render, render_objects
-from processors.storage.templates import (
+from bitacora.dashboards.check import KNOWN_TYPES, check, field_type, mapping_fields, query_fields
+from bitacora.dashboards.render import DashboardParams, render, render_objects
+from bitacora.processors.storage.templates import (
     alerts_index_template,
     deadletter_index_template,
     logs_index_template,
 )
+from bitacora.settings import Settings
 
 SETTINGS = Settings()
 LOGS = logs_index_template(SETTINGS)["template"]["mappings"]

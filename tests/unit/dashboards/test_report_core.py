@@ -7,10 +7,16 @@ from typing import Any
 
 import pytest
 
-from dashboards.report.charts import Series, grouped_bars, horizontal_bars, nice_ceiling, nice_step
-from dashboards.report.model import ServiceTrend, Week, change
-from dashboards.report.patterns import ErrorLine, mask, mine
-from dashboards.report.queries import (
+from bitacora.dashboards.report.charts import (
+    Series,
+    grouped_bars,
+    horizontal_bars,
+    nice_ceiling,
+    nice_step,
+)
+from bitacora.dashboards.report.model import ServiceTrend, Week, change
+from bitacora.dashboards.report.patterns import ErrorLine, mask, mine
+from bitacora.dashboards.report.queries import (
     parse_deadletters,
     parse_endpoints,
     parse_error_types,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bitacora.errors import ConfigError
+from bitacora.processors.normalize import NormalizeConfig, normalize
 from bitacora.settings import Settings
-from processors.normalize import NormalizeConfig, normalize
 from tests.unit.normalize.support import raw
 
 

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from processors.normalize.checks import check
-from processors.normalize.extract import pop_paths
-from processors.normalize.timefmt import MAX_NS, format_ms, format_ns
+from bitacora.processors.normalize.checks import check
+from bitacora.processors.normalize.extract import pop_paths
+from bitacora.processors.normalize.timefmt import MAX_NS, format_ms, format_ns
 
 _OLD_IPV4 = re.compile(r"(?:0|[1-9][0-9]{0,2})(?:\.(?:0|[1-9][0-9]{0,2})){3}")
 OCTETS = [str(n) for n in range(300)] + ["00", "01", "007", "0255", "1000", "", "-1", "2a"]
@@ -94,7 +94,7 @@ def test_keyword_bytes_follows_the_config_however_it_is_made() -> None:
     import pickle
     from dataclasses import replace
 
-    from processors.normalize import NormalizeConfig
+    from bitacora.processors.normalize import NormalizeConfig
 
     config = NormalizeConfig(max_field_bytes=1000)
     assert config.keyword_bytes == config.label_value_bytes == 1000
@@ -125,7 +125,7 @@ LEVEL_LINES = [
 
 
 def test_sniff_level_finds_what_the_regex_finds() -> None:
-    from processors.normalize.parsers.plain import _LEVEL_WORD, sniff_level
+    from bitacora.processors.normalize.parsers.plain import _LEVEL_WORD, sniff_level
 
     for line in LEVEL_LINES:
         match = _LEVEL_WORD.search(line, 0, 80)
@@ -134,7 +134,7 @@ def test_sniff_level_finds_what_the_regex_finds() -> None:
 
 @given(st.text(alphabet="EROWANIFTDBUGC[]-_ aéZ\n", max_size=90) | st.text(max_size=90))
 def test_sniff_level_matches_the_regex_on_any_text(line: str) -> None:
-    from processors.normalize.parsers.plain import _LEVEL_WORD, sniff_level
+    from bitacora.processors.normalize.parsers.plain import _LEVEL_WORD, sniff_level
 
     match = _LEVEL_WORD.search(line, 0, 80)
     assert sniff_level(line) == (match[1] or match[2] if match else None)
@@ -142,7 +142,7 @@ def test_sniff_level_matches_the_regex_on_any_text(line: str) -> None:
 
 def _old_access_labels(line: str) -> Any:
     # The labels the access parser built before its "-" checks were spelled out.
-    from processors.normalize.parsers.access import _ACCESS, _INGRESS
+    from bitacora.processors.normalize.parsers.access import _ACCESS, _INGRESS
 
     def opt(value: str | None) -> str | None:
         return None if value is None or value in ("-", "") else value
@@ -187,7 +187,7 @@ def _old_access_labels(line: str) -> Any:
 def test_access_labels_are_what_they_were(
     user: str, quoted: str, upstream: str, alternative: str, fields: list[str], ingress: bool
 ) -> None:
-    from processors.normalize.parsers.access import parse_access
+    from bitacora.processors.normalize.parsers.access import parse_access
 
     line = f'10.0.0.1 - {user} [28/Nov/2026:09:00:00 +0000] "GET /a?b=1 HTTP/1.1" 200 5{quoted}'
     if ingress:
@@ -204,7 +204,7 @@ def test_access_labels_are_what_they_were(
 def test_event_id_from_a_copied_hash_object_is_the_plain_blake2b() -> None:
     from hashlib import blake2b
 
-    from processors.normalize.ids import event_id
+    from bitacora.processors.normalize.ids import event_id
 
     for position in range(50):
         expected = blake2b(f"c:ck:{position}".encode(), digest_size=16).hexdigest()
@@ -218,7 +218,7 @@ def test_event_id_from_a_copied_hash_object_is_the_plain_blake2b() -> None:
 
 
 def test_candidates_stay_single_until_a_second_arrives() -> None:
-    from processors.normalize.extract import (
+    from bitacora.processors.normalize.extract import (
         Candidate,
         Candidates,
         add_candidate,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from processors.normalize import normalize
+from bitacora.processors.normalize import normalize
 from tests.unit.normalize.support import head, raw
 
 KUBE = {

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bitacora.errors import DecodeError
+from bitacora.processors.normalize import NormalizeConfig, normalize, to_json_bytes
 from bitacora.rawrecord import RawRecord
-from processors.normalize import NormalizeConfig, normalize, to_json_bytes
 
 CONFIG = NormalizeConfig(max_field_bytes=512, max_label_keys=40, max_depth=4)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from hashlib import blake2b
 
-from processors.normalize import normalize
-from processors.normalize.ids import event_id
+from bitacora.processors.normalize import normalize
+from bitacora.processors.normalize.ids import event_id
 from tests.unit.normalize.support import raw
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from processors.normalize import CriJoiner, PostgresJoiner, normalize
+from bitacora.processors.normalize import CriJoiner, PostgresJoiner, normalize
 from tests.unit.normalize.support import raw
 
 T1 = "2026-11-28T09:00:00.100000000Z"

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from processors.normalize.parsers.json_line import parse_json_object
+from bitacora.processors.normalize.parsers.json_line import parse_json_object
 
 _decode = json.JSONDecoder().decode
 

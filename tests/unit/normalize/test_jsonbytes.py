@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.normalize_bench import MIX, _raws
-from processors.normalize import jsonbytes, normalize, to_json_bytes
-from processors.normalize.jsonbytes import reference_json_bytes
+from bitacora.processors.normalize import jsonbytes, normalize, to_json_bytes
+from bitacora.processors.normalize.jsonbytes import reference_json_bytes
 from tests.unit.normalize.support import head
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from processors.normalize.levels import Scale, level_from_status, parse_level
+from bitacora.processors.normalize.levels import Scale, level_from_status, parse_level
 from tests.unit.normalize.support import raw
 
 SEVERITY = {"trace": 1, "debug": 5, "info": 9, "warn": 13, "error": 17, "fatal": 21}
@@ -110,7 +110,7 @@ def test_parse_level(value: object, scale: Scale, level: str | None) -> None:
     ],
 )
 def test_the_field_decides_the_scale(field: str, value: object, level: str) -> None:
-    from processors.normalize import normalize
+    from bitacora.processors.normalize import normalize
 
     doc = normalize(raw({"msg": "m", field: value}), 0, 0)
     assert (doc["log.level"], doc["event.severity"]) == (level, SEVERITY[level])
@@ -118,14 +118,14 @@ def test_the_field_decides_the_scale(field: str, value: object, level: str) -> N
 
 
 def test_record_level_beats_sniffed_word() -> None:
-    from processors.normalize import normalize
+    from bitacora.processors.normalize import normalize
 
     doc = normalize(raw({"log": "ERROR in the past, now fine", "level": "info"}), 0, 0)
     assert doc["log.level"] == "info"
 
 
 def test_lower_case_prose_is_not_a_level() -> None:
-    from processors.normalize import normalize
+    from bitacora.processors.normalize import normalize
 
     doc = normalize(raw({"log": "no error found, fatal flaw avoided"}), 0, 0)
     assert doc["log.level"] == "info"

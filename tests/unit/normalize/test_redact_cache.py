@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from processors.normalize import NormalizeConfig
-from processors.normalize import redact as redact_module
-from processors.normalize.redact import any_may_need_redaction, may_need_redaction
+from bitacora.processors.normalize import NormalizeConfig
+from bitacora.processors.normalize import redact as redact_module
+from bitacora.processors.normalize.redact import any_may_need_redaction, may_need_redaction
 from tests.unit.normalize.test_redact import SECRETS
 from tests.unit.normalize.test_redact_precheck import CARDS, NEIGHBOURS
 
@@ -85,7 +85,7 @@ def test_a_non_string_raises_type_error_like_join(config: NormalizeConfig) -> No
 
 
 def test_a_document_with_known_clean_strings_still_redacts_a_fresh_secret() -> None:
-    from processors.normalize import normalize
+    from bitacora.processors.normalize import normalize
     from tests.unit.normalize.support import raw
 
     redact_module.CLEAN.clear()

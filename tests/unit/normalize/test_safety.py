@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from bitacora.errors import DecodeError
+from bitacora.processors.normalize import NormalizeConfig, normalize, to_json_bytes
+from bitacora.processors.normalize.fields import truncate
 from bitacora.rawrecord import RawRecord
-from processors.normalize import NormalizeConfig, normalize, to_json_bytes
-from processors.normalize.fields import truncate
 from tests.unit.normalize.support import RECEIVED, T, head, raw
 
 

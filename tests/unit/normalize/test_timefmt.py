@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from processors.normalize.timefmt import format_ms, format_ns, parse_time
+from bitacora.processors.normalize.timefmt import format_ms, format_ns, parse_time
 
 T = 1_795_856_400_123_456_789
 

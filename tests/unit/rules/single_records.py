@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from processors.detect import Detector, StateCache
-from processors.detect_records import Group, decode_groups, table_key
-from processors.normalize import to_json_bytes
-from rules.alerts import Alert
+from bitacora.processors.detect import Detector, StateCache
+from bitacora.processors.detect_records import Group, decode_groups, table_key
+from bitacora.processors.normalize import to_json_bytes
+from bitacora.rules.alerts import Alert
 
 # (rule, key, weight, event): one evaluation for the state of (rule, key).
 Item = tuple[str, str, int, Any]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rules.alerts import Alert
-from rules.loader import load_rule_file
-from rules.model import Rule
-from rules.notify.destinations.webhook import webhook_payload
-from rules.replay import run_rules_over
+from bitacora.rules.alerts import Alert
+from bitacora.rules.loader import load_rule_file
+from bitacora.rules.model import Rule
+from bitacora.rules.notify.destinations.webhook import webhook_payload
+from bitacora.rules.replay import run_rules_over
 from tests.unit.rules.util import ev
 
 EXAMPLES = Path(__file__).parents[2] / "data" / "elastalert2"

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from bitacora.errors import RuleError
-from rules.filters import compile_clause, compile_filters
+from bitacora.rules.filters import compile_clause, compile_filters
 
 EVENT: dict[str, Any] = {
     "@timestamp": "2027-01-15T08:00:00.000000000Z",
@@ -161,8 +161,8 @@ def test_requirements_feed_the_prefilter() -> None:
 
 
 def test_rule_set_indexes_disjunctions_and_picks_selective_fields() -> None:
-    from rules.engine import RuleSet, compile_rule
-    from rules.model import Rule
+    from bitacora.rules.engine import RuleSet, compile_rule
+    from bitacora.rules.model import Rule
 
     def rule(name: str, query: str) -> Rule:
         return Rule.model_validate(

@@ -61,7 +61,7 @@ def test_resolve_when_traffic_is_back() -> None:
 
 
 def test_forget_keys_drops_the_key_after_its_match() -> None:
-    from rules.engine import is_idle
+    from bitacora.rules.engine import is_idle
 
     run = flat(threshold=1, forget_keys=True)
     run.feed(ev(0))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rules.engine import LATE_EVENTS
+from bitacora.rules.engine import LATE_EVENTS
 from tests.unit.rules.util import T0, Runner, ev, make
 
 
@@ -147,7 +147,7 @@ def test_filter_applies_before_counting() -> None:
 
 
 def test_weighted_events_count_as_many() -> None:
-    from rules.engine import observe
+    from bitacora.rules.engine import observe
 
     crule = make(type="frequency", num_events=5, timeframe={"seconds": 60})
     state: dict[str, object] = {}
@@ -158,7 +158,7 @@ def test_weighted_events_count_as_many() -> None:
 def test_replayed_ids_count_once_within_twice_num_events_even_after_a_reload() -> None:
     import json
 
-    from rules.engine import observe
+    from bitacora.rules.engine import observe
 
     crule = make(type="frequency", num_events=3, timeframe="1h")
     state: dict[str, Any] = {}

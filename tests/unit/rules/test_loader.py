@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from bitacora.errors import RuleError
-from rules.loader import SHIPPED_DIR, load_rule_file, load_rules, parse_rule_text
-from rules.schema import SCHEMA_PATH, schema_text
+from bitacora.rules.loader import SHIPPED_DIR, load_rule_file, load_rules, parse_rule_text
+from bitacora.rules.schema import SCHEMA_PATH, schema_text
 
 GOOD = """\
 name: burst

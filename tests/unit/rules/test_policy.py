@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from rules.alerts import Alert, build_alert
-from rules.model import Rule
-from rules.notify.policy import decide, next_alert_time
-from rules.types import Match
+from bitacora.rules.alerts import Alert, build_alert
+from bitacora.rules.model import Rule
+from bitacora.rules.notify.policy import decide, next_alert_time
+from bitacora.rules.types import Match
 from tests.unit.rules.util import T0
 
 

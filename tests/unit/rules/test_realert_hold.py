@@ -14,13 +14,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bitacora.processors.detect import SEP, Detector, StateCache
+from bitacora.rules.alerts import Alert, alert_clock
+from bitacora.rules.engine import REALERT_UNTIL, hold_realerted, is_idle
+from bitacora.rules.model import Rule
+from bitacora.rules.notify.policy import decide
+from bitacora.rules.types import Match
 from bitacora.settings import Settings
-from processors.detect import SEP, Detector, StateCache
-from rules.alerts import Alert, alert_clock
-from rules.engine import REALERT_UNTIL, hold_realerted, is_idle
-from rules.model import Rule
-from rules.notify.policy import decide
-from rules.types import Match
 from tests.unit.rules.single_records import Item, evaluate_items
 from tests.unit.rules.util import T0, ev, make
 
@@ -138,7 +138,9 @@ def test_holding_back_changes_no_page(realert: str, bursts: list[tuple[int, int]
             now += gap / 1000
             with pytest.MonkeyPatch.context() as patch:
                 if not hold:
-                    patch.setattr("processors.detect.hold_realerted", lambda c, s, m, *a: (m, 0))
+                    patch.setattr(
+                        "bitacora.processors.detect.hold_realerted", lambda c, s, m, *a: (m, 0)
+                    )
                 alerts = evaluate_items(detector, cache, table, items(2, 2 * n), now)
             for alert in alerts:
                 decision = decide(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rules.bench_support import make_events, make_rules
-from rules.engine import Engine
-from rules.model import Rule
-from rules.replay import run_rules_over
+from bitacora.rules.bench_support import make_events, make_rules
+from bitacora.rules.engine import Engine
+from bitacora.rules.model import Rule
+from bitacora.rules.replay import run_rules_over
 from tests.unit.rules.util import T0, ev
 
 
@@ -67,8 +67,8 @@ def test_bench_rules_are_distinct_and_valid() -> None:
 
 
 def test_bench_rules_written_as_files_load_back(tmp_path: Path) -> None:
-    from rules.bench_support import write_rules
-    from rules.loader import load_rules
+    from bitacora.rules.bench_support import write_rules
+    from bitacora.rules.loader import load_rules
 
     write_rules(tmp_path, 50)
     assert [loaded.rule for loaded in load_rules([tmp_path])] == make_rules(50)

@@ -13,8 +13,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rules.engine import CompiledRule, RuleSet, compile_rule
-from rules.model import Rule
+from bitacora.rules.engine import CompiledRule, RuleSet, compile_rule
+from bitacora.rules.model import Rule
 
 FIELDS = ("service.name", "log.level", "event.dataset", "http.response.status_code", "message")
 VALUES = ("user-service", "order-service", "error", "fatal", "info", "500", "401", "boom")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from rules.alerts import build_alert
-from rules.model import Rule
-from rules.notify.destinations.email import email_message
-from rules.notify.destinations.slack import slack_payload
-from rules.notify.destinations.webhook import webhook_payload
-from rules.notify.templates import render
-from rules.types import Match
+from bitacora.rules.alerts import build_alert
+from bitacora.rules.model import Rule
+from bitacora.rules.notify.destinations.email import email_message
+from bitacora.rules.notify.destinations.slack import slack_payload
+from bitacora.rules.notify.destinations.webhook import webhook_payload
+from bitacora.rules.notify.templates import render
+from bitacora.rules.types import Match
 from tests.unit.rules.util import T0, ev
 
 NASTY = "{{ 7*7 }} {% for x in range(3) %}loop{% endfor %} <script>alert(1)</script> {0} ${x}"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rules.engine import is_idle
+from bitacora.rules.engine import is_idle
 from tests.unit.rules.util import T0, Runner, ev, make
 
 

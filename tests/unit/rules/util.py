@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from rules.engine import CompiledRule, compile_rule, evaluate, key_of, tick
-from rules.model import Rule
-from rules.types import Match, State
+from bitacora.rules.engine import CompiledRule, compile_rule, evaluate, key_of, tick
+from bitacora.rules.model import Rule
+from bitacora.rules.types import Match, State
 
 T0 = 1_800_000_000.0  # 2027-01-15T08:00:00Z
 

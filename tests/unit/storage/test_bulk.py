@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from processors.storage.bulk import (
+from bitacora.processors.storage.bulk import (
     BackoffPolicy,
     BulkOutcome,
     Doc,

@@ -6,7 +6,7 @@ import base64
 import json
 import re
 
-from processors.storage.deadletter import (
+from bitacora.processors.storage.deadletter import (
     deadletter_id,
     deadletter_record,
     encode_original,
@@ -209,8 +209,8 @@ def test_the_normalizers_redaction_is_the_default() -> None:
 
 
 def test_configured_patterns_apply_through_redactor_for() -> None:
+    from bitacora.processors.storage.deadletter import redactor_for
     from bitacora.settings import Settings
-    from processors.storage.deadletter import redactor_for
 
     redact = redactor_for(Settings(redact_patterns=[r"EMP-\d{6}"]))
     record = deadletter_record(

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from bitacora.settings import Settings
-from processors.storage.ism import ism_action, ism_answers, ism_request
-from processors.storage.setup import (
+from bitacora.processors.storage.ism import ism_action, ism_answers, ism_request
+from bitacora.processors.storage.setup import (
     TopicPlan,
     desired_topics,
     plan_topics,
     streams_to_roll,
     template_action,
 )
-from processors.storage.templates import logs_index_template
+from bitacora.processors.storage.templates import logs_index_template
+from bitacora.settings import Settings
 
 
 def test_desired_topics_follow_settings() -> None:

@@ -6,15 +6,15 @@ from typing import Any
 
 import pytest
 
-from bitacora.settings import Settings
-from processors.storage import templates
-from processors.storage.templates import (
+from bitacora.processors.storage import templates
+from bitacora.processors.storage.templates import (
     alerts_index_template,
     body_hash,
     deadletter_index_template,
     index_templates,
     logs_index_template,
 )
+from bitacora.settings import Settings
 
 
 def leaf_types(properties: dict[str, Any], prefix: str = "") -> dict[str, str]:
