@@ -6,7 +6,7 @@ OpenSearch is down the ``index`` role holds its offsets and waits, but ``normali
 
 Roles: ``normalize`` (logs.raw → logs.normalized / logs.deadletter) and ``index``
 (logs.normalized and logs.deadletter → OpenSearch) read in batches
-(:mod:`processors.batch`); ``alerting`` (logs.normalized → rules → alerts → destinations
+(:mod:`processors.shell.batch`); ``alerting`` (logs.normalized → rules → alerts → destinations
 and ``bitacora-alerts``) reads in batches too (its route stage, group
 ``<app id>-alerting-route``) and runs the rest as a faust app, for its changelog-backed
 tables.

@@ -24,15 +24,15 @@ def build_services(settings: Settings, roles: Iterable[Role]) -> list[Service]:
     services: list[Service] = []
     for role in roles:
         if role is Role.NORMALIZE:
-            from bitacora.processors.normalize_role import NormalizeRole
+            from bitacora.processors.normalize.role import NormalizeRole
 
             services.append(NormalizeRole(settings))
         elif role is Role.INDEX:
-            from bitacora.processors.index_role import IndexRole
+            from bitacora.processors.index.role import IndexRole
 
             services.append(IndexRole(settings))
         else:
-            from bitacora.processors.alerting import register_alerting
+            from bitacora.processors.alerting.role import register_alerting
 
             app = create_app(settings, role)
             route = register_alerting(app, settings)

@@ -34,7 +34,7 @@ def alerts_group() -> None:
 @click.option("--topic", default=None, hidden=True, help="Silences topic (tests).")
 def silence(rule: str, key: str | None, duration: str, comment: str, topic: str | None) -> None:
     """Stop notifications of RULE (optionally one --key) for a while."""
-    from bitacora.processors.silences import write_silence
+    from bitacora.processors.alerting.silences import write_silence
     from bitacora.rules.durations import parse_duration
     from bitacora.rules.notify.silences import SILENCES_TOPIC, new_silence
 
@@ -70,7 +70,7 @@ def _rule_names(settings: Settings) -> set[str] | None:
 @click.option("--topic", default=None, hidden=True, help="Silences topic (tests).")
 def unsilence(silence_id: str, topic: str | None) -> None:
     """Remove the silence SILENCE_ID."""
-    from bitacora.processors.silences import write_silence
+    from bitacora.processors.alerting.silences import write_silence
     from bitacora.rules.notify.silences import SILENCES_TOPIC
 
     asyncio.run(
@@ -85,7 +85,7 @@ def unsilence(silence_id: str, topic: str | None) -> None:
 @click.option("--topic", default=None, hidden=True, help="Silences topic (tests).")
 def silences(show_all: bool, as_json: bool, topic: str | None) -> None:
     """List silences in force (soonest expiry first)."""
-    from bitacora.processors.silences import read_silences
+    from bitacora.processors.alerting.silences import read_silences
     from bitacora.rules.notify.silences import SILENCES_TOPIC, unexpired
 
     stored = asyncio.run(read_silences(Settings().kafka_bootstrap, topic or SILENCES_TOPIC))

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 
 from bitacora import rawrecord
-from bitacora.processors.normalize_stage import ID_HEADER, NormalizeStage
+from bitacora.processors.normalize.stage import ID_HEADER, NormalizeStage
 from bitacora.rawrecord import RawRecord
 from bitacora.settings import Settings
 

@@ -1,10 +1,10 @@
-"""Grouping a role's outputs per Kafka partition (the pure part of processors.produce)."""
+"""Grouping a role's outputs per Kafka partition (the pure part of processors.shell.produce)."""
 
 from __future__ import annotations
 
 from bitacora.partitions import partition_for
-from bitacora.processors.normalize_stage import Output
-from bitacora.processors.produce import group_by_partition
+from bitacora.processors.normalize.stage import Output
+from bitacora.processors.shell.produce import group_by_partition
 
 
 def test_keyed_outputs_go_to_their_keys_partition_in_order() -> None:

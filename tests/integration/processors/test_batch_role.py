@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bitacora import schema
-from bitacora.processors.batch import BatchHandler, BatchRole, Record
+from bitacora.processors.shell.batch import BatchHandler, BatchRole, Record
 from bitacora.settings import Settings
 
 DEADLINE_S = 60.0

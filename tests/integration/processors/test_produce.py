@@ -14,8 +14,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaTimeoutError, NotLeaderForPartitionError
 
 from bitacora.partitions import partition_for
-from bitacora.processors.normalize_stage import ID_HEADER, Output
-from bitacora.processors.produce import Delivery, Sink, enqueue, send_all, settle
+from bitacora.processors.normalize.stage import ID_HEADER, Output
+from bitacora.processors.shell.produce import Delivery, Sink, enqueue, send_all, settle
 from bitacora.settings import Settings
 
 PARTITIONS = 4

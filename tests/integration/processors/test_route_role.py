@@ -10,8 +10,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bitacora import schema
-from bitacora.processors.detect import Detector
-from bitacora.processors.route_role import RouteRole
+from bitacora.processors.alerting.detect_stage import Detector
+from bitacora.processors.alerting.route_stage import RouteRole
 from bitacora.rules.durations import format_timestamp
 from bitacora.rules.model import Rule
 from bitacora.settings import Settings

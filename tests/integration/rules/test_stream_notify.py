@@ -13,10 +13,10 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import NewTopic
 from opensearchpy import OpenSearch
 
+from bitacora.processors.alerting.detect_stage import register_detect
+from bitacora.processors.alerting.notify_stage import register_notify
+from bitacora.processors.alerting.route_stage import RouteRole
 from bitacora.processors.app import Role, create_app, raw_topic
-from bitacora.processors.detect import register_detect
-from bitacora.processors.notify import register_notify
-from bitacora.processors.route_role import RouteRole
 from bitacora.rules.model import Rule
 from bitacora.rules.notify.retry import RetryPolicy
 from bitacora.settings import Settings

@@ -1,7 +1,7 @@
 """Keyed records one item at a time, for tests: the single format, a one-event router,
 and the flat (rule, key, weight, event) view of a record.
 
-The processor writes grouped keyed records (processors.detect_records); it still reads the
+The processor writes grouped keyed records (processors.alerting.keyed_records); it still reads the
 single format ``{"r": rule, "k": key, "n": weight, "e": event}`` written before batching,
 and tests use it to hand the evaluator exactly one item.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bitacora.processors.detect import Detector, StateCache
-from bitacora.processors.detect_records import Group, decode_groups, table_key
+from bitacora.processors.alerting.detect_stage import Detector, StateCache
+from bitacora.processors.alerting.keyed_records import Group, decode_groups, table_key
 from bitacora.processors.normalize import to_json_bytes
 from bitacora.rules.alerts import Alert
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from bitacora.partitions import partition_for
-from bitacora.processors.detect import SEP, Detector, StateCache
-from bitacora.processors.detect_records import (
+from bitacora.processors.alerting.detect_stage import SEP, Detector, StateCache
+from bitacora.processors.alerting.keyed_records import (
     KeyedBatch,
     item_partitioner,
     table_key,
@@ -181,7 +181,7 @@ def test_records_of_earlier_formats_are_still_read() -> None:
 def test_a_full_record_is_sealed_and_order_per_partition_kept(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("bitacora.processors.detect_records.MAX_RECORD_BYTES", 100)
+    monkeypatch.setattr("bitacora.processors.alerting.keyed_records.MAX_RECORD_BYTES", 100)
     batch = KeyedBatch(lambda rule, key: 0)
     for i in range(20):
         batch.add("r", "k", 1, json.dumps({"i": i, "pad": "x" * 20}).encode())
@@ -220,8 +220,8 @@ def test_unreadable_keyed_records_and_states_do_not_stop_the_rest() -> None:
 
 
 def test_states_with_nan_and_odd_keys_round_trip() -> None:
-    from bitacora.processors.detect import _dumps
-    from bitacora.processors.detect_records import loads
+    from bitacora.processors.alerting.detect_stage import _dumps
+    from bitacora.processors.alerting.keyed_records import loads
 
     state = {"v": math.nan, "big": 2**70, "s": "\ud800x", "n": None, "ok": [1.5, "é"]}
     back = loads(_dumps(state))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bitacora.processors.detect import SEP, Detector, StateCache
+from bitacora.processors.alerting.detect_stage import SEP, Detector, StateCache
+from bitacora.processors.alerting.notify_stage import retry_delay
 from bitacora.processors.normalize import to_json_bytes
-from bitacora.processors.notify import retry_delay
 from bitacora.rules.model import Rule
 from bitacora.settings import Settings
 from tests.unit.rules.single_records import decode, evaluate, record, route_one
@@ -143,7 +143,7 @@ def test_states_of_removed_rules_go_and_incompatible_states_reset() -> None:
 
 
 def test_late_records_are_counted_for_the_processor_metrics() -> None:
-    from bitacora.processors.counters import COUNTERS
+    from bitacora.processors.shell.counters import COUNTERS
 
     detector = Detector(rules(), Settings(allowed_lateness_s=10))
     table: dict[bytes, bytes] = {}

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bitacora.processors.detect import SEP, Detector, StateCache
+from bitacora.processors.alerting.detect_stage import SEP, Detector, StateCache
 from bitacora.rules.alerts import Alert, alert_clock
 from bitacora.rules.engine import REALERT_UNTIL, hold_realerted, is_idle
 from bitacora.rules.model import Rule
@@ -139,7 +139,8 @@ def test_holding_back_changes_no_page(realert: str, bursts: list[tuple[int, int]
             with pytest.MonkeyPatch.context() as patch:
                 if not hold:
                     patch.setattr(
-                        "bitacora.processors.detect.hold_realerted", lambda c, s, m, *a: (m, 0)
+                        "bitacora.processors.alerting.detect_stage.hold_realerted",
+                        lambda c, s, m, *a: (m, 0),
                     )
                 alerts = evaluate_items(detector, cache, table, items(2, 2 * n), now)
             for alert in alerts:

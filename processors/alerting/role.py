@@ -1,20 +1,20 @@
 """The alerting role: the rules from ``Settings.rules_dir`` on ``logs.normalized``.
 
-Two services in one worker: the route stage (:class:`processors.route_role.RouteRole`, a
+Two services in one worker: the route stage (:class:`processors.alerting.route_stage.RouteRole`, a
 batch consumer of ``logs.normalized``) and a faust app carrying the eval agent, its state
-table (:func:`processors.detect.register_detect`) and notify
-(:func:`processors.notify.register_notify`). Rule files are loaded (and rejected, with
-file, line and key) at start.
+table (:func:`processors.alerting.detect_stage.register_detect`) and notify
+(:func:`processors.alerting.notify_stage.register_notify`). Rule files are loaded (and
+rejected, with file, line and key) at start.
 """
 
 from __future__ import annotations
 
 import faust
 
+from bitacora.processors.alerting.detect_stage import register_detect
+from bitacora.processors.alerting.notify_stage import register_notify
+from bitacora.processors.alerting.route_stage import RouteRole
 from bitacora.processors.app import raw_topic
-from bitacora.processors.detect import register_detect
-from bitacora.processors.notify import register_notify
-from bitacora.processors.route_role import RouteRole
 from bitacora.rules.loader import load_rules, rules_dir_paths
 from bitacora.settings import Settings
 

@@ -1,7 +1,7 @@
 """The index role: ``logs.normalized`` → ``logs-*``, ``logs.deadletter`` → its index.
 
 A thin shell over :class:`processors.storage.indexer.BulkIndexer` on a
-:class:`processors.batch.BatchRole`: a batch (bounded by count and time) counts as done
+:class:`processors.shell.batch.BatchRole`: a batch (bounded by count and time) counts as done
 only after the bulk succeeded. The indexer retries 429/5xx and connection errors until
 OpenSearch takes every item; items OpenSearch rejects for good (mapping conflicts) are
 dead-lettered first. A crash or a stop mid-batch leaves it uncommitted, so it is read
@@ -16,11 +16,11 @@ from collections.abc import Awaitable
 from functools import lru_cache
 
 from bitacora import schema
-from bitacora.processors.batch import BatchRole, Held, Record
-from bitacora.processors.counters import COUNTERS
 from bitacora.processors.normalize import to_json_bytes
-from bitacora.processors.normalize_stage import ID_HEADER, Output
-from bitacora.processors.produce import Sink, send_all
+from bitacora.processors.normalize.stage import ID_HEADER, Output
+from bitacora.processors.shell.batch import BatchRole, Held, Record
+from bitacora.processors.shell.counters import COUNTERS
+from bitacora.processors.shell.produce import Sink, send_all
 from bitacora.processors.storage.deadletter import deadletter_record
 from bitacora.processors.storage.indexer import BulkIndexer
 from bitacora.settings import Settings

@@ -62,9 +62,9 @@ from aiokafka.errors import (
 )
 
 from bitacora.partitions import partition_for
-from bitacora.processors.counters import COUNTERS
 from bitacora.processors.normalize import to_json_bytes
-from bitacora.processors.normalize_stage import ID_HEADER, Output
+from bitacora.processors.normalize.stage import ID_HEADER, Output
+from bitacora.processors.shell.counters import COUNTERS
 from bitacora.processors.storage.deadletter import deadletter_record, redactor_for
 from bitacora.settings import Settings
 

@@ -1,7 +1,7 @@
 """The normalize role: ``logs.raw`` → ``logs.normalized`` (or ``logs.deadletter``).
 
-A thin shell over :class:`processors.normalize_stage.NormalizeStage` on a
-:class:`processors.batch.BatchRole`: a batch's outputs are produced (acks=all) before its
+A thin shell over :class:`processors.normalize.stage.NormalizeStage` on a
+:class:`processors.shell.batch.BatchRole`: a batch's outputs are produced (acks=all) before its
 offsets count as done, and inputs inside an open CRI run stay uncommitted until the run
 is joined and produced, so a crash redelivers them; the deterministic ``event.id`` makes
 the redelivery harmless downstream. Outputs are handed to the producer in input order
@@ -14,10 +14,10 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable
 
-from bitacora.processors.batch import BatchRole, Held, Record
-from bitacora.processors.counters import COUNTERS
-from bitacora.processors.normalize_stage import NormalizeStage
-from bitacora.processors.produce import Sink, enqueue, settle
+from bitacora.processors.normalize.stage import NormalizeStage
+from bitacora.processors.shell.batch import BatchRole, Held, Record
+from bitacora.processors.shell.counters import COUNTERS
+from bitacora.processors.shell.produce import Sink, enqueue, settle
 from bitacora.settings import Settings
 
 ROLE = "normalize"

@@ -2,12 +2,12 @@
 
 Two stages, so every (rule, query key) lives on exactly one worker however many run:
 
-1. Route (:meth:`Detector.route_values`, run in batches by :mod:`processors.route_role` in
+1. Route (:meth:`Detector.route_values`, run in batches by :mod:`processors.alerting.route_stage` in
    its own consumer group) finds for each normalized event the rules whose filter matches
    (``RuleSet``: prefilter, then matcher), emits alerts of stateless rules (any,
    blacklist, whitelist) directly, and forwards the rest to the internal topic
    ``<app id>-detect-keyed``: one record per partition per batch, holding each event once
-   and its (rule, query key) items (:mod:`processors.detect_records`), in the partition of
+   and its (rule, query key) items (:mod:`processors.alerting.keyed_records`), in the partition of
    the query key (every rule's state for one key value on one partition). Flatline rules
    usually see every event, so their events are pre-aggregated per key and second within
    a batch (one item with a weight).
@@ -38,9 +38,7 @@ from typing import Any
 import faust
 import orjson
 
-from bitacora.processors.app import DETECT_KEYED, DETECT_STATE, internal_topic, state_table
-from bitacora.processors.counters import COUNTERS
-from bitacora.processors.detect_records import (
+from bitacora.processors.alerting.keyed_records import (
     SEP,
     Group,
     KeyedBatch,
@@ -50,6 +48,8 @@ from bitacora.processors.detect_records import (
     table_key,
     table_partitioner,
 )
+from bitacora.processors.app import DETECT_KEYED, DETECT_STATE, internal_topic, state_table
+from bitacora.processors.shell.counters import COUNTERS
 from bitacora.rules.alerts import Alert, alert_clock, build_alert
 from bitacora.rules.engine import (
     CompiledRule,
@@ -376,8 +376,8 @@ def register_detect(
     """Attach the eval agent, its keyed topic, state table and tick timer to ``app``.
 
     The route stage runs beside the app on the returned detector
-    (:class:`processors.route_role.RouteRole`). ``alerts_topic`` is a raw-bytes faust topic
-    (processors.app.raw_topic); alerts go out keyed by their ``dedup_key`` so the notify
+    (:class:`processors.alerting.route_stage.RouteRole`). ``alerts_topic`` is a raw-bytes
+    faust topic (processors.app.raw_topic); alerts go out keyed by their ``dedup_key`` so the notify
     agent sees a key in order.
     """
     detector = Detector(rules, settings)

@@ -1,12 +1,12 @@
 """The alerting role's first stage: ``logs.normalized`` → keyed records and stateless alerts.
 
-A thin shell over :meth:`processors.detect.Detector.route_values` on a
-:class:`processors.batch.BatchRole`, in the consumer group ``<app id>-alerting-route``.
+A thin shell over :meth:`processors.alerting.detect_stage.Detector.route_values` on a
+:class:`processors.shell.batch.BatchRole`, in the consumer group ``<app id>-alerting-route``.
 It used to be a faust agent; faust's per-message path was most of the alerting role's CPU
 (py-spy: 89% of the role with one rule), as it had been for normalize and index.
 
 A batch's keyed records go to the faust app's ``<app id>-alerting-detect-keyed`` topic
-(one record per partition, see processors.detect_records) and the alerts of stateless
+(one record per partition, see processors.alerting.keyed_records) and the alerts of stateless
 rules to ``alerts``, keyed by their dedup key; the batch counts as done once Kafka holds
 all of them. Flatline counts are flushed with their batch, so nothing is held across
 batches and a crash repeats a batch rather than losing part of it.
@@ -27,11 +27,11 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from bitacora import schema
+from bitacora.processors.alerting.detect_stage import Detector
 from bitacora.processors.app import DETECT_KEYED, Role, internal_topic_name
-from bitacora.processors.batch import BatchRole, Held, Record
-from bitacora.processors.detect import Detector
-from bitacora.processors.normalize_stage import Output
-from bitacora.processors.produce import Sink, enqueue, settle
+from bitacora.processors.normalize.stage import Output
+from bitacora.processors.shell.batch import BatchRole, Held, Record
+from bitacora.processors.shell.produce import Sink, enqueue, settle
 from bitacora.settings import Settings
 
 log = logging.getLogger("bitacora.processor")

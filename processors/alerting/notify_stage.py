@@ -10,7 +10,7 @@
   (and index writes OpenSearch refused) go to ``<app id>-notify-retry``; ``notify-retry``
   retries them after a growing delay (30 s doubling to 10 min), forever, until delivered
   or refused for good (4xx).
-- Silences come from the compacted topic ``alerts.silences`` (``processors.silences``).
+- Silences come from the compacted topic ``alerts.silences`` (``processors.alerting.silences``).
 - While an Alertmanager alert of a resolving type (frequency, flatline) fires, it is
   re-sent every ``RESEND_S`` so its ``endsAt`` keeps moving ahead.
 """
@@ -30,9 +30,9 @@ import faust
 
 from bitacora import schema
 from bitacora.partitions import partition_for
+from bitacora.processors.alerting.silences import SilenceFollower
 from bitacora.processors.app import NOTIFY_RETRY, NOTIFY_STATE, internal_topic, state_table
-from bitacora.processors.counters import COUNTERS
-from bitacora.processors.silences import SilenceFollower
+from bitacora.processors.shell.counters import COUNTERS
 from bitacora.rules.alerts import Alert
 from bitacora.rules.model import Rule
 from bitacora.rules.notify.destinations.alertmanager import RESEND_S

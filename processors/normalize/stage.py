@@ -14,8 +14,8 @@ from typing import Generic, NamedTuple, Protocol, TypeVar
 
 from bitacora import rawrecord
 from bitacora.errors import DecodeError
-from bitacora.processors.counters import COUNTERS
 from bitacora.processors.normalize import CriJoiner, NormalizeConfig, normalize, to_json_bytes
+from bitacora.processors.shell.counters import COUNTERS
 from bitacora.processors.storage.deadletter import TOO_LARGE, deadletter_record, redactor_for
 from bitacora.settings import Settings
 

@@ -1,0 +1,1 @@
+"""The alerting role and its stages: route -> detect -> notify; silences."""

@@ -1,0 +1,1 @@
+"""The index role: logs.normalized into OpenSearch data streams (bulk, create-only)."""
