@@ -1,4 +1,4 @@
-"""The collector process: the forward and HTTP sources over one Kafka publisher.
+"""The collector process: forward, HTTP (and file) sources over one Kafka publisher.
 
 ``run_collector`` runs inside an existing event loop (``bitacora collector`` and
 ``bitacora run`` own the loop and the signal handlers): it starts everything, sets
@@ -17,6 +17,7 @@ from bitacora.collector.forward.server import ForwardServer
 from bitacora.collector.http import HttpSource
 from bitacora.collector.metrics import CollectorMetrics
 from bitacora.collector.publisher import Publisher
+from bitacora.collector.tail.follower import TailConfig, TailSource
 from bitacora.errors import ConfigError
 from bitacora.settings import Settings
 
@@ -42,6 +43,10 @@ class Collector:
         budget = ByteBudget(settings.max_inflight_bytes)
         self.forward = ForwardServer(settings, self.publisher, self.metrics, users, budget)
         self.http = HttpSource(settings, self.publisher, self.metrics, budget)
+        self.tail: TailSource | None = None  # the file input, when BITACORA_TAIL_PATHS is set
+        if settings.tail_paths:
+            config = TailConfig.from_settings(settings)
+            self.tail = TailSource(config, self.publisher, self.metrics)
 
     @property
     def forward_port(self) -> int:
@@ -58,6 +63,8 @@ class Collector:
         await self.publisher.start()
         await self.forward.start()
         await self.http.start()
+        if self.tail is not None:
+            await self.tail.start()
         log.info(
             "collector listening: forward %s:%d, HTTP %s:%d, Kafka %s",
             self.settings.bind_host,
@@ -71,6 +78,8 @@ class Collector:
         """Stop accepting, flush what was submitted, close."""
         await self.forward.stop()
         await self.http.stop()
+        if self.tail is not None:
+            await self.tail.stop()
         await self.publisher.stop()
 
 

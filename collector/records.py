@@ -60,17 +60,20 @@ def raw_records(
     peer: str,
     transport: str,
     chunk: str | None,
+    positions: Sequence[int] | None = None,
 ) -> list[tuple[bytes, bytes]]:
     """(key, value) Kafka records for the events of one request, in order.
 
     ``position`` is the event's index in its request, so a retried chunk yields the same
-    (chunk, position) pairs and thus the same event ids downstream.
+    (chunk, position) pairs and thus the same event ids downstream; ``positions`` replaces
+    the index where the source has a stabler one (the file input: the byte offset).
     """
     pack = _PACKER.pack
     out: list[tuple[bytes, bytes]] = []
     append = out.append
     keys: dict[str, bytes] = {}
-    for position, (time_ns, record) in enumerate(entries):
+    for index, (time_ns, record) in enumerate(entries):
+        position = index if positions is None else positions[index]
         service = service_of(tag, record)
         key = keys.get(service)
         if key is None:

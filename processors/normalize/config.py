@@ -1,4 +1,4 @@
-"""Limits and redaction patterns of the normalizer, built once from the Settings."""
+"""Limits, redaction and health-check patterns of the normalizer, built once from the Settings."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bitacora.errors import ConfigError
+from bitacora.processors.normalize.parsers.healthcheck import (
+    compile_patterns as compile_health_patterns,
+)
 
 if TYPE_CHECKING:
     from bitacora.settings import Settings
@@ -38,6 +41,12 @@ class NormalizeConfig:
     max_label_keys: int = 1000
     max_depth: int = DEFAULT_MAX_DEPTH
     redact_patterns: tuple[str, ...] = ()
+    #: Services whose lines are health-check results (parsers.healthcheck).
+    health_check_services: frozenset[str] = frozenset({"health-check"})
+    health_check_patterns: tuple[str, ...] = ()
+    compiled_health: tuple[re.Pattern[str], ...] = field(
+        init=False, repr=False, compare=False, default=()
+    )
     compiled_patterns: tuple[re.Pattern[str], ...] = field(
         init=False, repr=False, compare=False, default=()
     )
@@ -63,6 +72,8 @@ class NormalizeConfig:
                 raise ConfigError(f"redact_patterns: {pattern!r} matches the empty string")
             compiled.append(regex)
         object.__setattr__(self, "compiled_patterns", tuple(compiled))
+        health = compile_health_patterns(self.health_check_patterns)
+        object.__setattr__(self, "compiled_health", health)
         object.__setattr__(self, "keyword_bytes", min(self.max_field_bytes, KEYWORD_MAX_BYTES))
 
     @property
@@ -77,6 +88,8 @@ class NormalizeConfig:
             max_field_bytes=settings.max_field_bytes,
             max_label_keys=settings.max_label_keys,
             redact_patterns=tuple(settings.redact_patterns),
+            health_check_services=frozenset(settings.health_check_services),
+            health_check_patterns=tuple(settings.health_check_patterns),
         )
 
 

@@ -39,6 +39,7 @@ EVENT_TYPES = {
     "message": "text",
     "log.level": "keyword",
     "log.logger": "keyword",
+    "log.file.path": "keyword",
     "service.name": "keyword",
     "service.environment": "keyword",
     "host.name": "keyword",
