@@ -11,7 +11,8 @@ Files are followed by identity (device + inode), not by name:
   line into it) until it has not grown for ``rotate_wait_s``; the new file at the name is
   a new identity, read from its beginning;
 - **copytruncate**: a file shorter than what was read, or whose first bytes changed, is a
-  new identity read from offset 0 (with a new id token);
+  new identity read from offset 0 (with a new id token); the lines of the old content not
+  read before the truncate are read from the copy beside it (same first bytes);
 - **new glob matches** are read from their beginning; files present when the tailer
   starts, without a stored position, from their end unless ``from_beginning``;
 - **deleted** files (and rotated ones once quiet) are read to their end, then closed
@@ -109,6 +110,11 @@ class _Followed:
     last_growth: float
     gone: bool = False  # no pattern matches its inode any more (rotated away or deleted)
     sent: int = 0
+    # The unsent rest of the file's previous identity, read from its copytruncate copy.
+    carry: tuple[str, list[LineEvent]] | None = None
+
+
+Batch = tuple[_Followed, str, list[LineEvent]]  # file, chunk id (event ids), events
 
 
 class TailSource:
@@ -161,13 +167,18 @@ class TailSource:
         """One cycle: scan, read, publish, store positions. Returns the events sent."""
         now = time.monotonic()
         self._scan(now)
-        batches: list[tuple[_Followed, list[LineEvent]]] = []
+        batches: list[Batch] = []
         for followed in list(self._files.values()):
+            carry, followed.carry = followed.carry, None
             events = self._read(followed, now)
+            if followed.carry is not None:  # truncated just now
+                carry = followed.carry
+            if carry is not None and carry[1]:
+                batches.append((followed, carry[0], carry[1]))
             if events:
-                batches.append((followed, events))
+                batches.append((followed, followed.position.chunk, events))
         sent = await self._publish(batches)
-        for followed in batches_files(batches):
+        for followed, _, _ in batches:
             followed.position.offset = followed.reader.safe_offset
             self._dirty = True
         for key, followed in list(self._files.items()):
@@ -221,7 +232,10 @@ class TailSource:
         info = os.fstat(fd)
         head = os.pread(fd, store.FINGERPRINT_BYTES, 0)
         position = self._positions.get(key)
+        carry = None
         if position is None or not store.same_file(position, head, info.st_size):
+            if position is not None:  # truncated while we were not running
+                carry = self._copy_rest(position, path)
             start_at_end = self._first_scan and not self.config.from_beginning
             offset = info.st_size if start_at_end and position is None else 0
             position = store.new_position(info.st_dev, info.st_ino, head, offset, path)
@@ -232,6 +246,7 @@ class TailSource:
         service = self.config.service or service_for_path(path)
         reader = self._reader(position.offset)
         self._files[key] = _Followed(fd, path, f"{service}.file", position, reader, now)
+        self._files[key].carry = carry
         log.info("file input: following %s from byte %d", path, position.offset)
 
     def _reader(self, offset: int) -> LineReader:
@@ -271,6 +286,7 @@ class TailSource:
 
     def _truncated(self, followed: _Followed, info: os.stat_result, now: float) -> None:
         log.info("file input: %s was truncated (copytruncate); reading it from 0", followed.path)
+        followed.carry = self._copy_rest(followed.position, followed.path)
         head = os.pread(followed.fd, store.FINGERPRINT_BYTES, 0)
         position = store.new_position(info.st_dev, info.st_ino, head, 0, followed.path)
         self._positions[position.key] = position
@@ -279,6 +295,37 @@ class TailSource:
         followed.reader = self._reader(0)
         followed.last_growth = now
 
+    def _copy_rest(self, old: store.FilePosition, path: str) -> tuple[str, list[LineEvent]]:
+        """The lines of a truncated file not sent yet, read from its copytruncate copy.
+
+        logrotate copies the file, then truncates it: lines written before the copy but
+        not read before the truncate are only in the copy (``app.log.1``, ``app.log-DATE``).
+        The copy is the file beside it whose first bytes match the old fingerprint; its
+        offsets are the old file's, so the event ids stay those of the old identity.
+        """
+        for candidate in sorted(glob.glob(glob.escape(path) + "?*")):
+            try:
+                fd = os.open(candidate, os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                info = os.fstat(fd)
+                head = os.pread(fd, store.FINGERPRINT_BYTES, 0)
+                if (info.st_dev, info.st_ino) == (old.dev, old.ino) or not store.same_file(
+                    old, head, info.st_size
+                ):
+                    continue
+                reader = self._reader(old.offset)
+                events: list[LineEvent] = []
+                while data := os.pread(fd, 256 * 1024, reader.position):
+                    events += reader.feed(data)
+                events += reader.flush(final=True)
+                log.info("file input: read %d line(s) left in %s", len(events), candidate)
+                return old.chunk, events
+            finally:
+                os.close(fd)
+        return old.chunk, []
+
     def _extend_fingerprints(self) -> None:
         for followed in self._files.values():
             position = followed.position
@@ -286,17 +333,17 @@ class TailSource:
                 head = os.pread(followed.fd, min(position.offset, store.FINGERPRINT_BYTES), 0)
                 store.extend_fingerprint(position, head)
 
-    async def _publish(self, batches: list[tuple[_Followed, list[LineEvent]]]) -> int:
+    async def _publish(self, batches: list[Batch]) -> int:
         if not batches:
             return 0
         received = time.time_ns()
         records: list[tuple[bytes, bytes]] = []
         letters: list[bytes] = []
-        for followed, events in batches:
+        for followed, chunk, events in batches:
             got, bad = build_records(
                 events,
                 tag=followed.tag,
-                chunk=followed.position.chunk,
+                chunk=chunk,
                 path=followed.path,
                 as_json=False,
                 received_ns=received,
@@ -310,10 +357,12 @@ class TailSource:
             await self._publisher.publish(records, letters)
         except KafkaUnavailable:
             self._metrics.publish_failures.inc(SOURCE)
-            for followed, _ in batches:  # read the same bytes again next time: same ids
+            for followed, chunk, events in batches:  # the same bytes again later: same ids
                 followed.reader = self._reader(followed.position.offset)
+                if chunk != followed.position.chunk:
+                    followed.carry = (chunk, events)
             raise
-        for followed, events in batches:
+        for followed, _, events in batches:
             self._metrics.events.inc(SOURCE, followed.tag, amount=len(events))
             self._metrics.bytes.inc(SOURCE, followed.tag, amount=sum(len(e.text) for e in events))
             followed.sent += len(events)
@@ -328,8 +377,3 @@ class TailSource:
         del self._files[key]
         if self._positions.pop(key, None) is not None:
             self._dirty = True
-
-
-def batches_files(batches: list[tuple[_Followed, list[LineEvent]]]) -> list[_Followed]:
-    """The files of ``batches`` (whose positions advance once Kafka holds them)."""
-    return [followed for followed, _ in batches]

@@ -33,10 +33,11 @@ STATUSES: Final[dict[str, str]] = {
 LEVELS: Final = {"ok": "info", "warn": "warn", "fail": "error"}
 
 _WORD = "|".join(sorted(STATUSES, key=len, reverse=True))
-_NAME = r"[A-Za-z0-9][A-Za-z0-9_./-]*"
+# A name holds a letter: "19:00" in a timestamp is not a service.
+_NAME = r"[A-Za-z0-9_./-]*[A-Za-z][A-Za-z0-9_./-]*"
 _SHAPES: Final = (
-    re.compile(rf"\[(?P<status>{_WORD})\]\s*(?P<service>{_NAME}):?\s*(?P<detail>.*)", re.I),
     re.compile(rf"(?P<service>{_NAME})\s*\[(?P<status>{_WORD})\]\s*(?P<detail>.*)", re.I),
+    re.compile(rf"\[(?P<status>{_WORD})\]\s*(?P<service>{_NAME}):?\s*(?P<detail>.*)", re.I),
     re.compile(rf"(?P<service>{_NAME}):\s+(?P<status>{_WORD})\b\W*(?P<detail>.*)", re.I),
 )
 _PAIR = re.compile(r'([A-Za-z_][\w.]*)=("(?:[^"\\]|\\.)*"|\S+)')
