@@ -138,7 +138,7 @@ def send(
     from bitacora.collector.tail.send import SendOptions, send_stream
     from bitacora.errors import ConfigError
 
-    _logging("error")
+    _logging("critical")  # the one-line summary below says what went wrong
     settings = Settings()
     try:
         options = SendOptions(
