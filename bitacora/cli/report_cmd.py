@@ -62,6 +62,7 @@ def weekly(
             indices=ReportIndices(logs=index, alerts=alerts_index, deadletter=deadletter_index),
             progress=lambda line: click.echo(f"  {line}", err=True),
             now=now,
+            health_services=tuple(settings.health_check_services),
         )
     except BadQueryError as exc:
         click.echo(f"error: {exc}", err=True)

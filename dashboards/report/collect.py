@@ -11,6 +11,7 @@ from opensearchpy import OpenSearch
 
 from bitacora import schema
 from bitacora.dashboards.report import queries as q
+from bitacora.dashboards.report.health import health_body, parse_health
 from bitacora.dashboards.report.model import DeadLetters, LagStats, Week, WeeklyReport
 from bitacora.dashboards.report.patterns import ErrorLine, mine
 from bitacora.search.client import stream_hits, translated_errors
@@ -63,6 +64,7 @@ def build_report(
     progress: Progress = lambda _: None,
     now: datetime | None = None,
     max_messages: int = 200_000,
+    health_services: tuple[str, ...] = ("health-check",),
 ) -> WeeklyReport:
     """Query everything the weekly review shows for ``week`` (compared with the week before).
 
@@ -117,5 +119,11 @@ def build_report(
         endpoints = _search(client, indices.logs, q.endpoints_body(week.start, week.end))
         if endpoints:
             report.busiest, report.slowest = q.parse_endpoints(endpoints)
+
+        if health_services:
+            progress("health checks per service")
+            body = health_body(week.start, week.end, health_services)
+            checks = _search(client, indices.logs, body)
+            report.health_checks = parse_health(checks) if checks else []
     progress("done")
     return report
