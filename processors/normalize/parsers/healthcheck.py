@@ -38,7 +38,7 @@ _NAME = r"[A-Za-z0-9_./-]*[A-Za-z][A-Za-z0-9_./-]*"
 _SHAPES: Final = (
     re.compile(rf"(?P<service>{_NAME})\s*\[(?P<status>{_WORD})\]\s*(?P<detail>.*)", re.I),
     re.compile(rf"\[(?P<status>{_WORD})\]\s*(?P<service>{_NAME}):?\s*(?P<detail>.*)", re.I),
-    re.compile(rf"(?P<service>{_NAME}):\s+(?P<status>{_WORD})\b\W*(?P<detail>.*)", re.I),
+    re.compile(rf"(?P<service>{_NAME}):\s+(?P<status>{_WORD})\b[\s:;,-]*(?P<detail>.*)", re.I),
 )
 _PAIR = re.compile(r'([A-Za-z_][\w.]*)=("(?:[^"\\]|\\.)*"|\S+)')
 _SERVICE_KEYS: Final = ("service", "name", "check", "component", "target")
