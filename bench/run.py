@@ -70,6 +70,8 @@ SUMMARY = {
     "collector_cpu_s_per_1000_events": "collector_cpu_s_per_1000_events",
     "processor_cpu_s_per_1000_events": "processor_cpu_s_per_1000_events",
     "collector_peak_rss_mib": "collector_peak_rss_mib",
+    "tail_events_per_cpu_second": "tail_events_per_cpu_second",
+    "tail_ratio_vs_forward_cpu": "tail_ratio_vs_forward_cpu",
     "processor_peak_rss_mib": "processor_peak_rss_mib",
 }
 
@@ -100,8 +102,15 @@ async def _alerting(settings: Settings, size: Size) -> list[Row]:
     return await bench_alerting(settings, size.alert_events, size.latency_seconds)
 
 
+async def _tail(settings: Settings, size: Size) -> list[Row]:
+    from bench.tail_bench import bench_tail
+
+    return await bench_tail(settings, size.collector_events)
+
+
 BENCHES: dict[str, Bench] = {
     "collector": _collector,
+    "tail": _tail,
     "processor": _processor,
     "e2e": _e2e,
     "alerting": _alerting,
@@ -129,6 +138,7 @@ OWNS = {
         "ingest_to_searchable_p50_s_at_70pct",
     ],
     "alerting": ["alert_latency_p99_s", "alert_latency_p50_s", "rules50_throughput_cost"],
+    "tail": ["tail_events_per_cpu_second", "tail_ratio_vs_forward_cpu", "tail_events_per_s"],
 }
 
 
