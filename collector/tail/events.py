@@ -17,8 +17,8 @@ from typing import Any, Final
 
 from bitacora.collector.records import deadletter, raw_records, split_oversized
 from bitacora.collector.tail.lines import LineEvent
+from bitacora.deadletter import TOO_LARGE
 from bitacora.errors import ConfigError
-from bitacora.processors.storage.deadletter import TOO_LARGE
 
 FILE_PATH_FIELD: Final = "log.file.path"
 _SERVICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
