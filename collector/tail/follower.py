@@ -138,10 +138,12 @@ class TailSource:
         """Followed files: identity key → path (for status and tests)."""
         return {key: f.path for key, f in self._files.items()}
 
-    async def start(self) -> None:
-        """Load the stored positions and start following in the background."""
+    async def start(self, *, background: bool = True) -> None:
+        """Load the stored positions and start following in the background (without
+        ``background``, the caller runs the cycles with ``run_once``)."""
         self._positions = store.load(self.config.positions_file)
-        self._task = asyncio.create_task(self._loop(), name="tail")
+        if background:
+            self._task = asyncio.create_task(self._loop(), name="tail")
 
     async def stop(self) -> None:
         """Stop following (what Kafka acknowledged is stored already) and close files."""
@@ -158,6 +160,10 @@ class TailSource:
             try:
                 await self.run_once()
             except KafkaUnavailable as exc:
+                log.warning("file input: %s; retrying", exc)
+                await asyncio.sleep(_RETRY_S)
+                continue
+            except OSError as exc:  # a file vanished mid-cycle, a full disk for the store
                 log.warning("file input: %s; retrying", exc)
                 await asyncio.sleep(_RETRY_S)
                 continue
