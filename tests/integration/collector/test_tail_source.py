@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from bench.procs import free_port
 from bitacora import rawrecord
 from bitacora.collector.metrics import CollectorMetrics
-from bitacora.collector.publisher import Publisher
+from bitacora.collector.publisher import KafkaUnavailable, Publisher
 from bitacora.collector.tail import positions as store
 from bitacora.collector.tail.follower import TailConfig, TailSource
 from bitacora.settings import Settings
@@ -128,3 +129,33 @@ async def test_restart_resumes_at_the_stored_offset_with_the_same_ids(
     info = os.stat(log)
     assert raws[0].chunk is not None
     assert raws[0].chunk.startswith(f"file:{info.st_dev}:{info.st_ino}:")
+
+
+async def test_nothing_is_stored_while_kafka_refuses(run: Pipeline, tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"kept\n")
+    down = run.settings.model_copy(update={"kafka_bootstrap": f"127.0.0.1:{free_port()}"})
+    publisher = Publisher(down, CollectorMetrics())
+    await publisher.start()  # keeps retrying in the background
+    _PUBLISHERS.append(publisher)
+    config = TailConfig(
+        patterns=[str(log)], positions_file=tmp_path / "positions.json", from_beginning=True
+    )
+    refused = TailSource(config, publisher, CollectorMetrics())
+    await refused.start(background=False)
+    try:
+        with pytest.raises(KafkaUnavailable):
+            await refused.run_once()
+        with pytest.raises(KafkaUnavailable):  # read again from the stored offset: same bytes
+            await refused.run_once()
+    finally:
+        await refused.stop()
+    (entry,) = store.load(tmp_path / "positions.json").values()
+    assert entry.offset == 0
+    source = await _source(run, tmp_path)
+    try:
+        assert await source.run_once() == 1
+    finally:
+        await source.stop()
+    (raw,) = await _raws(run)
+    assert (raw.record["log"], raw.position, raw.chunk) == ("kept", 0, entry.chunk)
