@@ -75,24 +75,28 @@ def build_records(
     peer: str,
     transport: str,
     record_limit: int,
-) -> tuple[list[tuple[bytes, bytes]], list[bytes]]:
-    """(Kafka records, dead letters) for ``events``; ids from ``chunk`` and byte offsets.
+) -> tuple[list[tuple[bytes, bytes]], list[tuple[str, bytes]]]:
+    """(Kafka records, (reason, dead letter)s) for ``events``; ids from ``chunk`` and byte
+    offsets.
 
     Lines that are not JSON objects under ``as_json`` and records over ``record_limit``
     become dead letters (``bad_json``, ``record_too_large``) rather than blocking the input.
     """
     entries: list[tuple[int, dict[str, Any]]] = []
     offsets: list[int] = []
-    letters: list[bytes] = []
+    letters: list[tuple[str, bytes]] = []
     for event in events:
         record = line_record(event, path, as_json=as_json)
         if record is None:
-            letters.append(deadletter("bad_json", event.text, tag, received_ns, peer, transport))
+            letter = deadletter("bad_json", event.text, tag, received_ns, peer, transport)
+            letters.append(("bad_json", letter))
             continue
         # Time 0: the normalizer takes the line's own time when it has one, else arrival.
         entries.append((0, record))
         offsets.append(event.offset)
     records = raw_records(tag, entries, received_ns, peer, transport, chunk, offsets)
     records, too_large = split_oversized(records, record_limit)
-    letters += [deadletter(TOO_LARGE, v, tag, received_ns, peer, transport) for v in too_large]
+    letters += [
+        (TOO_LARGE, deadletter(TOO_LARGE, v, tag, received_ns, peer, transport)) for v in too_large
+    ]
     return records, letters

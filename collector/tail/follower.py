@@ -345,6 +345,7 @@ class TailSource:
         received = time.time_ns()
         records: list[tuple[bytes, bytes]] = []
         letters: list[bytes] = []
+        reasons: list[str] = []
         for followed, chunk, events in batches:
             got, bad = build_records(
                 events,
@@ -358,7 +359,8 @@ class TailSource:
                 record_limit=self._publisher.record_limit,
             )
             records += got
-            letters += bad
+            letters += [letter for _, letter in bad]
+            reasons += [reason for reason, _ in bad]
         try:
             await self._publisher.publish(records, letters)
         except KafkaUnavailable:
@@ -374,6 +376,8 @@ class TailSource:
             followed.sent += len(events)
         if letters:
             self._metrics.deadletters.inc(SOURCE, amount=len(letters))
+        for reason in reasons:
+            self._metrics.rejections.inc(SOURCE, reason)
         self._metrics.acks.inc(SOURCE)
         return len(records)
 

@@ -80,7 +80,7 @@ async def _publish(
     options: SendOptions,
     result: SendResult,
 ) -> None:
-    records, letters = build_records(
+    records, rejected = build_records(
         events,
         tag=options.tag,
         chunk=chunk,
@@ -91,6 +91,7 @@ async def _publish(
         transport=SOURCE,
         record_limit=publisher.record_limit,
     )
+    letters = [letter for _, letter in rejected]
     deadline = time.monotonic() + options.timeout_s
     while True:
         try:
@@ -107,3 +108,5 @@ async def _publish(
     result.deadlettered += len(letters)
     metrics.events.inc(SOURCE, options.tag, amount=len(records))
     metrics.acks.inc(SOURCE)
+    for reason, _ in rejected:
+        metrics.rejections.inc(SOURCE, reason)

@@ -81,8 +81,9 @@ def test_json_lines_become_fields_and_other_lines_dead_letters() -> None:
         transport="stdin",
         record_limit=1 << 20,
     )
-    assert len(letters) == 1
-    assert b'"reason": "bad_json"' in letters[0]
+    ((reason, letter),) = letters
+    assert reason == "bad_json"
+    assert b'"reason": "bad_json"' in letter
 
 
 def test_service_for_path_uses_the_file_name() -> None:
