@@ -11,7 +11,7 @@ from opensearchpy import OpenSearch
 
 from bitacora import schema
 from bitacora.dashboards.report import queries as q
-from bitacora.dashboards.report.health import health_body, parse_health
+from bitacora.dashboards.report.health import HEALTH_FIELDS, summarize_health
 from bitacora.dashboards.report.model import DeadLetters, LagStats, Week, WeeklyReport
 from bitacora.dashboards.report.patterns import ErrorLine, mine
 from bitacora.search.client import stream_hits, translated_errors
@@ -122,8 +122,14 @@ def build_report(
 
         if health_services:
             progress("health checks per service")
-            body = health_body(week.start, week.end, health_services)
-            checks = _search(client, indices.logs, body)
-            report.health_checks = parse_health(checks) if checks else []
+            params = SearchParams(
+                index=indices.logs,
+                start=week.start,
+                end=week.end,
+                services=health_services,
+                fields=HEALTH_FIELDS,
+            )
+            hits = stream_hits(client, params, limit=max_messages, forward=True)
+            report.health_checks = summarize_health(hit["_source"] for hit in hits)
     progress("done")
     return report

@@ -1,24 +1,23 @@
 """The weekly review's health-check section: checks and failures per checked service.
 
 Health-check lines carry the checked service and its status in ``labels.check`` (the
-normalizer's health-check parser). ``labels`` is a ``flat_object``: a terms aggregation on
-one of its paths works, but OpenSearch also returns a bucket named after a Java object
-(``java.lang.Object@…``) for the object itself; parsing drops it (``exclude`` with a regex
-is refused on flat_object paths).
+normalizer's health-check parser). ``labels`` is a ``flat_object``, and OpenSearch cannot
+aggregate its paths reliably (a terms aggregation fails to reduce across shards: "Unknown
+NamedWriteable DocValueFormat flat_object"), so the shell streams the week's health-check
+events (a few thousand: one line per checked service every five minutes) and this pure
+function counts them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from bitacora.dashboards.report.queries import Body, time_filter
+from bitacora.search.query import get_field
 
-_SERVICE = "labels.check.service"
-_STATUS = "labels.check.status"
-_JUNK = "java.lang."  # flat_object's bucket for the object itself
+#: The ``_source`` fields the count needs.
+HEALTH_FIELDS = ("@timestamp", "labels")
 
 
 @dataclass(frozen=True)
@@ -31,42 +30,24 @@ class HealthCheckRow:
     last_failure: str | None  # @timestamp of the latest failure
 
 
-def health_body(start: datetime, end: datetime, services: Sequence[str], size: int = 200) -> Body:
-    """Checks and failures per checked service between ``start`` and ``end``."""
-    return {
-        "size": 0,
-        "query": {
-            "bool": {
-                "filter": [
-                    time_filter(start, end),
-                    {"terms": {"service.name": list(services)}},
-                    {"exists": {"field": _STATUS}},
-                ]
-            }
-        },
-        "aggs": {
-            "service": {
-                "terms": {"field": _SERVICE, "size": size + 1},
-                "aggs": {
-                    "failed": {
-                        "filter": {"term": {_STATUS: "fail"}},
-                        "aggs": {"last": {"max": {"field": "@timestamp"}}},
-                    }
-                },
-            }
-        },
-    }
-
-
-def parse_health(answer: Mapping[str, Any]) -> list[HealthCheckRow]:
-    """Rows, most failures first (then by name)."""
-    rows = []
-    for bucket in answer.get("aggregations", {}).get("service", {}).get("buckets", []):
-        if str(bucket["key"]).startswith(_JUNK):
+def summarize_health(sources: Iterable[Mapping[str, Any]]) -> list[HealthCheckRow]:
+    """Rows per checked service, most failures first (then by name); events without a
+    check result are skipped."""
+    checks: dict[str, int] = {}
+    failures: dict[str, int] = {}
+    last: dict[str, str] = {}
+    for source in sources:
+        service = get_field(source, "labels.check.service")
+        status = get_field(source, "labels.check.status")
+        if not isinstance(service, str) or not isinstance(status, str):
             continue
-        failed = bucket["failed"]
-        last = failed["last"].get("value_as_string") if failed["doc_count"] else None
-        rows.append(
-            HealthCheckRow(str(bucket["key"]), bucket["doc_count"], failed["doc_count"], last)
-        )
+        checks[service] = checks.get(service, 0) + 1
+        if status == "fail":
+            failures[service] = failures.get(service, 0) + 1
+            stamp = str(get_field(source, "@timestamp"))
+            last[service] = max(stamp, last.get(service, stamp))
+    rows = [
+        HealthCheckRow(name, count, failures.get(name, 0), last.get(name))
+        for name, count in checks.items()
+    ]
     return sorted(rows, key=lambda r: (-r.failures, r.service))

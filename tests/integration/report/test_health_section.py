@@ -12,6 +12,7 @@ from bitacora.dashboards.report.collect import ReportIndices, build_report
 from bitacora.dashboards.report.health import HealthCheckRow
 from bitacora.dashboards.report.model import Week
 from bitacora.dashboards.report.render import render_html
+from bitacora.search.timeparse import to_nanos, to_rfc3339_nanos
 from tests.helpers import seed
 
 pytestmark = pytest.mark.stack
@@ -59,9 +60,9 @@ def planted(opensearch_url: str) -> Iterator[tuple[OpenSearch, ReportIndices]]:
 def test_checks_and_failures_per_service(planted: tuple[OpenSearch, ReportIndices]) -> None:
     client, indices = planted
     report = build_report(client, WEEK, indices=indices, now=datetime(2026, 11, 17, tzinfo=UTC))
-    last = WEEK.start + timedelta(days=1, minutes=5 * 200)
+    last = to_rfc3339_nanos(to_nanos(WEEK.start + timedelta(days=1, minutes=5 * 200)))
     assert report.health_checks == [
-        HealthCheckRow("order-service", 288, 4, last.strftime("%Y-%m-%dT%H:%M:%S.000Z")),
+        HealthCheckRow("order-service", 288, 4, last),
         HealthCheckRow("postgres", 288, 0, None),
         HealthCheckRow("user-service", 288, 0, None),
     ]
