@@ -23,8 +23,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bitacora.rules.durations import parse_timestamp
-from bitacora.rules.fields import each, getter, hashable_key, lookup, norm
+from bitacora.durations import parse_timestamp
+from bitacora.fields import getter, lookup
+from bitacora.rules.fields import each, hashable_key, norm
 from bitacora.rules.filters import Matcher, Requirement, compile_filters
 from bitacora.rules.model import Rule
 from bitacora.rules.types import RULE_TYPES, Match, RuleKind, State

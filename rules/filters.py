@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bitacora.errors import RuleError
-from bitacora.rules.fields import TEXT_FIELDS, getter, norm, norm_variants
+from bitacora.fields import getter
+from bitacora.rules.fields import TEXT_FIELDS, norm, norm_variants
 from bitacora.rules.query_string import Node, parse_query_string
 
 Matcher = Callable[[Mapping[str, Any]], bool]

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
-from bitacora.rules.durations import parse_duration
+from bitacora.durations import parse_duration
 
 _DURATION_SCHEMA: dict[str, Any] = {
     "anyOf": [

@@ -109,7 +109,7 @@ def stored_events(
     The rule's own matcher runs again on every event, so OpenSearch only narrows the
     transfer; paging uses ``search_after`` on (@timestamp, event.id).
     """
-    from bitacora.rules.durations import format_timestamp
+    from bitacora.durations import format_timestamp
     from bitacora.search.client import make_client
 
     client = make_client(settings)
@@ -154,7 +154,7 @@ def test_rule(
     """Print the alerts RULE (a name or a .yaml file) would have fired over stored logs."""
     from opensearchpy import exceptions as os_exc
 
-    from bitacora.rules.durations import parse_duration
+    from bitacora.durations import parse_duration
     from bitacora.rules.replay import run_rules_over
 
     settings = Settings()

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from bitacora.rules.durations import format_timestamp
+from bitacora.durations import format_timestamp
 from bitacora.rules.model import Rule
 
 State = dict[str, Any]

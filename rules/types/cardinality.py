@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bitacora.rules.fields import lookup, norm
+from bitacora.fields import lookup
+from bitacora.rules.fields import norm
 from bitacora.rules.types.base import Match, RuleKind, State
 
 

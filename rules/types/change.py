@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bitacora.rules.fields import lookup
+from bitacora.fields import lookup
 from bitacora.rules.types.base import Match, RuleKind, State
 
 

@@ -16,7 +16,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from bitacora.rules.fields import lookup, norm
+from bitacora.fields import lookup
+from bitacora.rules.fields import norm
 from bitacora.rules.model import Rule
 from bitacora.rules.types.base import Match, RuleKind, State
 

@@ -15,9 +15,9 @@ from typing import Any, ClassVar
 
 import aiohttp
 
+from bitacora.durations import format_timestamp
+from bitacora.fields import lookup
 from bitacora.rules.alerts import Alert
-from bitacora.rules.durations import format_timestamp
-from bitacora.rules.fields import lookup
 from bitacora.rules.model import Rule
 from bitacora.rules.notify.destinations.base import Destination, post_json
 from bitacora.rules.notify.retry import DestinationError

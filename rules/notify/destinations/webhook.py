@@ -12,8 +12,8 @@ from typing import Any, ClassVar
 
 import aiohttp
 
+from bitacora.fields import lookup
 from bitacora.rules.alerts import Alert
-from bitacora.rules.fields import lookup
 from bitacora.rules.model import Rule
 from bitacora.rules.notify.destinations.base import Destination, post_json
 from bitacora.rules.notify.templates import Rendered

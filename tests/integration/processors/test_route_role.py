@@ -10,9 +10,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bitacora import schema
+from bitacora.durations import format_timestamp
 from bitacora.processors.alerting.detect_stage import Detector
 from bitacora.processors.alerting.route_stage import RouteRole
-from bitacora.rules.durations import format_timestamp
 from bitacora.rules.model import Rule
 from bitacora.settings import Settings
 from tests.integration.processors.test_batch_role import until
