@@ -44,7 +44,6 @@ for _module in (
     search_cmd,
     rules_cmd,
     alerts_cmd,
-    collector_cmd,
     dashboards_cmd,
     report_cmd,
     retention_cmd,

@@ -3,5 +3,5 @@
 Pure core: ``templates`` (template bodies), ``bulk`` (bodies, response classification,
 backoff), ``deadletter`` (dead-letter records), ``ism`` (the retention policy's identity).
 Thin shells: ``indexer.BulkIndexer`` (aiohttp on ``_bulk``), ``setup.setup`` (Kafka admin
-and OpenSearch REST), ``rawload`` (the baseline loader benchmarks compare against).
+and OpenSearch REST).
 """

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import aiohttp
 
@@ -113,8 +113,3 @@ class Notifier:
 
         await asyncio.gather(*(one(name) for name in names))
         return report
-
-
-def report_fields(report: DeliveryReport) -> dict[str, Any]:
-    """The report as plain data for the alert's index document."""
-    return {"sent": sorted(report.sent), "failed": dict(report.failed)}

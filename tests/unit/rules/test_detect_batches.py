@@ -171,13 +171,6 @@ def test_a_key_values_items_share_one_record_holding_each_event_once() -> None:
     assert decode(records[0][1])[:2] == [("r1", "k", 1, {"n": 1}), ("r1", "k", 3, {"n": 2})]
 
 
-def test_records_of_earlier_formats_are_still_read() -> None:
-    batched = b'{"i":[["r1","k",1,0],["r2","k",2,0]],"e":[{"n":1}]}'
-    assert decode(batched) == [("r1", "k", 1, {"n": 1}), ("r2", "k", 2, {"n": 1})]
-    single = b'{"r":"r1","k":"k","n":4,"e":{"n":1}}'
-    assert decode(single) == [("r1", "k", 4, {"n": 1})]
-
-
 def test_a_full_record_is_sealed_and_order_per_partition_kept(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -192,7 +185,7 @@ def test_a_full_record_is_sealed_and_order_per_partition_kept(
     assert order == list(range(20))
 
 
-def test_single_records_are_still_read() -> None:
+def test_a_one_item_record_reads_back_as_its_item() -> None:
     value = record("burst", "svc", 2, {"a": 1})[1]
     assert decode(value) == [("burst", "svc", 2, {"a": 1})]
 
