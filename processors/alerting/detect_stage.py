@@ -6,14 +6,14 @@ Two stages, so every (rule, query key) lives on exactly one worker however many 
    its own consumer group) finds for each normalized event the rules whose filter matches
    (``RuleSet``: prefilter, then matcher), emits alerts of stateless rules (any,
    blacklist, whitelist) directly, and forwards the rest to the internal topic
-   ``<app id>-detect-keyed``: one record per partition per batch, holding each event once
+   ``<app id>-alerting-detect-keyed``: one record per partition per batch, holding each event once
    and its (rule, query key) items (:mod:`processors.alerting.keyed_records`), in the partition of
    the query key (every rule's state for one key value on one partition). Flatline rules
    usually see every event, so their events are pre-aggregated per key and second within
    a batch (one item with a weight).
 2. The faust agent ``detect-eval`` reads that keyed topic and evaluates with the key's
    state from the Faust table ``detect-state`` (changelog topic
-   ``<app id>-detect-state-changelog``: the windows, seen terms, pending resolves and the
+   ``<app id>-alerting-detect-state-changelog``: the windows, seen terms, pending resolves and the
    realert period survive restarts and rebalances). A firing match within its key's
    realert period is held back there (rules.engine.hold_realerted), since notify would
    only suppress it. The table writes a key's changelog to its keyed-topic
