@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 
 from bitacora.partitions import partition_for
-from bitacora.processors.alerting.detect_stage import SEP, Detector, StateCache
+from bitacora.processors.alerting.detect_stage import SEP, Detector
 from bitacora.processors.alerting.keyed_records import (
     KeyedBatch,
     item_partitioner,
     table_key,
     table_partitioner,
 )
+from bitacora.processors.alerting.state_cache import StateCache
 from bitacora.processors.normalize import to_json_bytes
 from bitacora.rules.model import Rule
 from bitacora.settings import Settings
@@ -213,11 +214,11 @@ def test_unreadable_keyed_records_and_states_do_not_stop_the_rest() -> None:
 
 
 def test_states_with_nan_and_odd_keys_round_trip() -> None:
-    from bitacora.processors.alerting.detect_stage import _dumps
     from bitacora.processors.alerting.keyed_records import loads
+    from bitacora.processors.alerting.state_cache import dump_state
 
     state = {"v": math.nan, "big": 2**70, "s": "\ud800x", "n": None, "ok": [1.5, "é"]}
-    back = loads(_dumps(state))
+    back = loads(dump_state(state))
     assert math.isnan(back.pop("v"))
     assert back == {"big": 2**70, "s": "\ud800x", "n": None, "ok": [1.5, "é"]}
-    assert loads(_dumps({"a": [1, 2.25, "é"]})) == {"a": [1, 2.25, "é"]}
+    assert loads(dump_state({"a": [1, 2.25, "é"]})) == {"a": [1, 2.25, "é"]}

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bitacora.processors.alerting.detect_stage import SEP, Detector, StateCache
+from bitacora.processors.alerting.detect_stage import SEP, Detector
 from bitacora.processors.alerting.notify_stage import retry_delay
+from bitacora.processors.alerting.state_cache import StateCache
 from bitacora.processors.normalize import to_json_bytes
 from bitacora.rules.model import Rule
 from bitacora.settings import Settings
