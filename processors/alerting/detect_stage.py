@@ -64,6 +64,7 @@ from bitacora.rules.engine import (
 )
 from bitacora.rules.model import Rule
 from bitacora.rules.types import Match, State
+from bitacora.rules.types.base import clear_state
 from bitacora.settings import Settings
 
 __all__ = ["SEP", "Detector", "register_detect"]
@@ -264,13 +265,13 @@ class Detector:
                     except _BAD_INPUT as exc:
                         # State written by an older definition of the rule: start afresh.
                         log.warning("rule %s key %s: resetting state (%r)", name, key, exc)
-                        state.clear()
+                        clear_state(state)
                         matches = observe(crule, event, state, now, key, weight, ts)
                     if state.get("late", 0) != late:
                         # Beyond the allowed lateness: ignored, counted (rules.engine).
                         COUNTERS.add("detect", "late_event_ignored", name)
                     if is_idle(crule, state, now):
-                        state.clear()
+                        clear_state(state)
                     evaluated += 1
                     if matches:
                         matches = self._hold(crule, state, matches, clock)
@@ -307,7 +308,7 @@ class Detector:
                 alerts.extend(self.alert(m, now) for m in self._hold(crule, state, found, clock))
             except _BAD_INPUT as exc:
                 log.warning("rule %s: dropping incompatible state (%r)", name, exc)
-                state.clear()
+                clear_state(state)
             idle = is_idle(crule, state, now)
             if changed or idle:
                 cache.store(table, tkey, before, state, idle)
