@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from urllib.parse import urlsplit
@@ -25,6 +26,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from pydantic import BaseModel, ConfigDict
 
+from bitacora.fields import lookup
 from bitacora.rules.notify.retry import DestinationError, is_permanent, parse_retry_after
 from bitacora.settings import Settings
 
@@ -74,6 +76,42 @@ class NoOptions(DestinationOptions):
     """A destination that reads no rule option."""
 
 
+MISSING = "<MISSING VALUE>"  # ElastAlert2's text for a field the match does not have
+
+
+class _Blank(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return MISSING
+
+
+def fill(template: str, values: Mapping[str, Any]) -> str:
+    """ElastAlert2's ``template.format(**match)``: ``{field}`` names a field of the match
+    (flat dotted names too); a missing field reads ``<MISSING VALUE>``."""
+    try:
+        return template.format_map(_Blank(values))
+    except (ValueError, AttributeError, IndexError, KeyError):
+        return template  # not a format string (a stray brace): used as written
+
+
+def match_of(alert: Alert) -> dict[str, Any]:
+    """The match as ElastAlert2 alerters see it: the event's fields plus the rule type's
+    extras (``spike_count``, ``new_value``…)."""
+    match: dict[str, Any] = dict(alert.event)
+    match.update(alert.extra)
+    return match
+
+
+def looked_up_facts(alert: Alert, facts: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """Copies of ``facts`` whose ``value`` names a match field, replaced by its value (kept
+    as written where the match has no such field), as ElastAlert2 fills them."""
+    match = match_of(alert)
+    out = []
+    for fact in facts:
+        value = lookup(match, fact.get("value", ""))
+        out.append({**fact, "value": fact.get("value") if value is None else value})
+    return out
+
+
 def shown_url(url: str) -> str:
     """A URL safe for messages: webhook paths and queries hold secrets, so only the host."""
     parts = urlsplit(url)
@@ -86,18 +124,27 @@ async def post_json(
     payload: Any,
     headers: dict[str, str] | None = None,
     timeout_s: float = 10.0,
-) -> None:
-    """POST ``payload`` as JSON; non-2xx answers and network errors raise ``DestinationError``."""
+    auth: aiohttp.BasicAuth | None = None,
+) -> Any:
+    """POST ``payload`` as JSON and return the JSON answer (``None`` when there is none);
+    non-2xx answers and network errors raise ``DestinationError``."""
     all_headers = {"Content-Type": "application/json", "Accept": "application/json;charset=utf-8"}
     all_headers.update(headers or {})
     data = json.dumps(payload, ensure_ascii=False, default=str).encode()
     try:
         async with session.post(
-            url, data=data, headers=all_headers, timeout=aiohttp.ClientTimeout(total=timeout_s)
+            url,
+            data=data,
+            headers=all_headers,
+            auth=auth,
+            timeout=aiohttp.ClientTimeout(total=timeout_s),
         ) as response:
-            await response.read()
+            raw = await response.read()
             if response.status < 300:
-                return
+                try:
+                    return json.loads(raw) if raw else None
+                except ValueError:
+                    return None
             raise DestinationError(
                 f"{shown_url(url)} answered HTTP {response.status}",
                 status=response.status,

@@ -17,6 +17,7 @@ from bitacora.rules.notify.destinations.base import (
     Destination,
     DestinationKind,
     DestinationOptions,
+    match_of,
     post_json,
 )
 from bitacora.rules.option_types import StrList
@@ -41,8 +42,7 @@ class WebhookOptions(DestinationOptions):
 
 def webhook_payload(alert: Alert, options: WebhookOptions) -> dict[str, Any]:
     """The JSON body ElastAlert2 would post for this match."""
-    match: dict[str, Any] = dict(alert.event)
-    match.update(alert.extra)
+    match = match_of(alert)
     post_all = options.http_post_all_values or not options.http_post_payload
     payload: dict[str, Any] = dict(match) if post_all else {}
     payload.update(options.http_post_static_payload or {})

@@ -82,8 +82,8 @@ def test_invalid_yaml_names_the_line() -> None:
 
 
 def test_unknown_alerter_and_missing_alerter_option() -> None:
-    with pytest.raises(RuleError, match="unknown alerter 'jira'"):
-        parse_rule_text("name: a\ntype: any\nalert: jira\n")
+    with pytest.raises(RuleError, match="unknown alerter 'sns'"):
+        parse_rule_text("name: a\ntype: any\nalert: sns\n")
     with pytest.raises(RuleError, match="alerter 'post' needs option 'http_post_url'"):
         parse_rule_text("name: a\ntype: any\nalert: [post]\n")
 
