@@ -16,7 +16,9 @@ model imports the registry, so they cannot import the rule model back.
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -79,18 +81,21 @@ class NoOptions(DestinationOptions):
 MISSING = "<MISSING VALUE>"  # ElastAlert2's text for a field the match does not have
 
 
-class _Blank(dict[str, Any]):
-    def __missing__(self, key: str) -> str:
-        return MISSING
+_FIELD_REF = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 
 
 def fill(template: str, values: Mapping[str, Any]) -> str:
     """ElastAlert2's ``template.format(**match)``: ``{field}`` names a field of the match
-    (flat dotted names too); a missing field reads ``<MISSING VALUE>``."""
-    try:
-        return template.format_map(_Blank(values))
-    except (ValueError, AttributeError, IndexError, KeyError):
-        return template  # not a format string (a stray brace): used as written
+    (dotted names too), ``{{``/``}}`` are braces; a missing field reads ``<MISSING VALUE>``."""
+
+    def value(found: re.Match[str]) -> str:
+        text = found.group(0)
+        if text in ("{{", "}}"):
+            return text[0]
+        got = lookup(values, found.group(1))
+        return MISSING if got is None else str(got)
+
+    return _FIELD_REF.sub(value, template)
 
 
 def match_of(alert: Alert) -> dict[str, Any]:
@@ -112,6 +117,12 @@ def looked_up_facts(alert: Alert, facts: list[dict[str, str]]) -> list[dict[str,
     return out
 
 
+def basic_auth(user: str, password: str) -> dict[str, str]:
+    """The ``Authorization`` header of HTTP basic authentication."""
+    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    return {"Authorization": f"Basic {token}"}
+
+
 def shown_url(url: str) -> str:
     """A URL safe for messages: webhook paths and queries hold secrets, so only the host."""
     parts = urlsplit(url)
@@ -124,7 +135,6 @@ async def post_json(
     payload: Any,
     headers: dict[str, str] | None = None,
     timeout_s: float = 10.0,
-    auth: aiohttp.BasicAuth | None = None,
 ) -> Any:
     """POST ``payload`` as JSON and return the JSON answer (``None`` when there is none);
     non-2xx answers and network errors raise ``DestinationError``."""
@@ -136,7 +146,6 @@ async def post_json(
             url,
             data=data,
             headers=all_headers,
-            auth=auth,
             timeout=aiohttp.ClientTimeout(total=timeout_s),
         ) as response:
             raw = await response.read()

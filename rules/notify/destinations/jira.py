@@ -16,13 +16,13 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import yaml
 
 from bitacora.rules.notify.destinations.base import (
     Destination,
     DestinationKind,
     DestinationOptions,
+    basic_auth,
     post_json,
 )
 from bitacora.rules.notify.retry import DestinationError
@@ -72,15 +72,15 @@ def jira_issue(options: JiraOptions, rendered: Rendered) -> dict[str, Any]:
     return {"fields": fields}
 
 
-def read_account(path: str) -> aiohttp.BasicAuth:
-    """The basic-auth credentials of an ElastAlert2 account file (``user``, ``password``)."""
+def read_account(path: str) -> dict[str, str]:
+    """The basic-auth header from an ElastAlert2 account file (``user``, ``password``)."""
     try:
         account = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise DestinationError(f"jira account file unreadable: {type(exc).__name__}") from exc
     if not isinstance(account, dict) or not {"user", "password"} <= set(account):
         raise DestinationError("jira account file needs user and password", permanent=True)
-    return aiohttp.BasicAuth(str(account["user"]), str(account["password"]))
+    return basic_auth(str(account["user"]), str(account["password"]))
 
 
 class JiraDestination(Destination[JiraOptions]):
@@ -90,12 +90,12 @@ class JiraDestination(Destination[JiraOptions]):
         """Create the issue, then add each watcher."""
         auth = await asyncio.to_thread(read_account, str(options.jira_account_file))
         base = str(options.jira_server).rstrip("/") + "/rest/api/2/issue"
-        created = await post_json(self.session, base, jira_issue(options, rendered), auth=auth)
+        created = await post_json(self.session, base, jira_issue(options, rendered), auth)
         key = created.get("key") if isinstance(created, dict) else None
         if key is None:
             raise DestinationError("jira answered without an issue key", permanent=True)
         for watcher in options.jira_watchers or []:
-            await post_json(self.session, f"{base}/{key}/watchers", watcher, auth=auth)
+            await post_json(self.session, f"{base}/{key}/watchers", watcher, auth)
 
 
 KIND = DestinationKind("jira", JiraOptions, JiraDestination)
