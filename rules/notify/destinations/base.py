@@ -32,9 +32,9 @@ from bitacora.fields import lookup
 from bitacora.rules.notify.retry import DestinationError, is_permanent, parse_retry_after
 from bitacora.settings import Settings
 
-if TYPE_CHECKING:
-    from bitacora.rules.alerts import Alert
-    from bitacora.rules.notify.templates import Rendered
+if TYPE_CHECKING:  # for the destination modules' annotations (``base.Alert``)
+    from bitacora.rules.alerts import Alert as Alert
+    from bitacora.rules.notify.templates import Rendered as Rendered
 
 
 class DestinationOptions(BaseModel):
@@ -115,6 +115,21 @@ def looked_up_facts(alert: Alert, facts: list[dict[str, str]]) -> list[dict[str,
         value = lookup(match, fact.get("value", ""))
         out.append({**fact, "value": fact.get("value") if value is None else value})
     return out
+
+
+async def post_to_each(
+    session: aiohttp.ClientSession,
+    urls: list[str] | None,
+    payload: dict[str, Any],
+    channels: list[str] | None = None,
+    timeout_s: float = 10.0,
+) -> None:
+    """POST ``payload`` to every URL, once per channel (as its ``channel``) when channel
+    overrides are given; the first failure raises."""
+    bodies = [{**payload, "channel": channel} for channel in channels] if channels else [payload]
+    for url in urls or []:
+        for body in bodies:
+            await post_json(session, url, body, timeout_s=timeout_s)
 
 
 def basic_auth(user: str, password: str) -> dict[str, str]:

@@ -14,28 +14,18 @@ import asyncio
 import json
 import re
 import shlex
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import Field, field_validator
 
 from bitacora.fields import lookup
-from bitacora.rules.notify.destinations.base import (
-    MISSING,
-    Destination,
-    DestinationKind,
-    DestinationOptions,
-    match_of,
-)
+from bitacora.rules.notify.destinations import base
 from bitacora.rules.notify.retry import DestinationError
-
-if TYPE_CHECKING:
-    from bitacora.rules.alerts import Alert
-    from bitacora.rules.notify.templates import Rendered
 
 _FIELD = re.compile(r"%\(([^)]+)\)s")
 
 
-class CommandOptions(DestinationOptions):
+class CommandOptions(base.DestinationOptions):
     """``command``: ElastAlert2's command options (and a timeout)."""
 
     required = ("command",)
@@ -61,12 +51,12 @@ def command_args(options: CommandOptions, match: dict[str, Any]) -> list[str]:
 
     def value(found: re.Match[str]) -> str:
         got = lookup(match, found.group(1))
-        return MISSING if got is None else str(got)
+        return base.MISSING if got is None else str(got)
 
     return [_FIELD.sub(value, arg) for arg in args]
 
 
-def command_input(options: CommandOptions, match: dict[str, Any], rendered: Rendered) -> bytes:
+def command_input(options: CommandOptions, match: dict[str, Any], rendered: base.Rendered) -> bytes:
     """What the command reads on its standard input."""
     if options.pipe_match_json:
         return (json.dumps([match], ensure_ascii=False, default=str) + "\n").encode()
@@ -75,12 +65,14 @@ def command_input(options: CommandOptions, match: dict[str, Any], rendered: Rend
     return b""
 
 
-class CommandDestination(Destination[CommandOptions]):
+class CommandDestination(base.Destination[CommandOptions]):
     """Run the rule's command once per alert."""
 
-    async def send(self, alert: Alert, options: CommandOptions, rendered: Rendered) -> None:
+    async def send(
+        self, alert: base.Alert, options: CommandOptions, rendered: base.Rendered
+    ) -> None:
         """Start the command, feed its input, wait for it (killed after the timeout)."""
-        match = match_of(alert)
+        match = base.match_of(alert)
         args = command_args(options, match)
         try:
             process = await asyncio.create_subprocess_exec(
@@ -106,4 +98,4 @@ class CommandDestination(Destination[CommandOptions]):
             raise DestinationError(f"command {args[0]!r} exited {process.returncode}")
 
 
-KIND = DestinationKind("command", CommandOptions, CommandDestination)
+KIND = base.DestinationKind("command", CommandOptions, CommandDestination)

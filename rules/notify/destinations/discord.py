@@ -7,24 +7,14 @@ is cut to Discord's 2,048 characters.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from bitacora.rules.notify.destinations.base import (
-    Destination,
-    DestinationKind,
-    DestinationOptions,
-    post_json,
-)
-
-if TYPE_CHECKING:
-    from bitacora.rules.alerts import Alert
-    from bitacora.rules.notify.templates import Rendered
-
+from bitacora.rules.notify.destinations import base
 
 CROPPED = "message was cropped according to discord embed description limits!"
 
 
-class DiscordOptions(DestinationOptions):
+class DiscordOptions(base.DestinationOptions):
     """``discord``: ElastAlert2's Discord options."""
 
     required = ("discord_webhook_url",)
@@ -36,7 +26,7 @@ class DiscordOptions(DestinationOptions):
     discord_embed_icon_url: str | None = None
 
 
-def discord_message(options: DiscordOptions, rendered: Rendered) -> dict[str, Any]:
+def discord_message(options: DiscordOptions, rendered: base.Rendered) -> dict[str, Any]:
     """The webhook body."""
     body = rendered.body
     if len(body) > 2047:
@@ -53,13 +43,15 @@ def discord_message(options: DiscordOptions, rendered: Rendered) -> dict[str, An
     return {"content": f"{emoji} {rendered.subject} {emoji}", "embeds": [embed]}
 
 
-class DiscordDestination(Destination[DiscordOptions]):
+class DiscordDestination(base.Destination[DiscordOptions]):
     """Post one message to the webhook."""
 
-    async def send(self, alert: Alert, options: DiscordOptions, rendered: Rendered) -> None:
+    async def send(
+        self, alert: base.Alert, options: DiscordOptions, rendered: base.Rendered
+    ) -> None:
         """Post the message."""
         url = str(options.discord_webhook_url)
-        await post_json(self.session, url, discord_message(options, rendered))
+        await base.post_json(self.session, url, discord_message(options, rendered))
 
 
-KIND = DestinationKind("discord", DiscordOptions, DiscordDestination)
+KIND = base.DestinationKind("discord", DiscordOptions, DiscordDestination)

@@ -7,22 +7,13 @@ footer?]}]}`` with the header and the footer button ElastAlert2 builds.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from bitacora.rules.notify.destinations.base import (
-    Destination,
-    DestinationKind,
-    DestinationOptions,
-    post_json,
-)
+from bitacora.rules.notify.destinations import base
 from bitacora.rules.option_types import StrList
 
-if TYPE_CHECKING:
-    from bitacora.rules.alerts import Alert
-    from bitacora.rules.notify.templates import Rendered
 
-
-class GoogleChatOptions(DestinationOptions):
+class GoogleChatOptions(base.DestinationOptions):
     """``googlechat``: ElastAlert2's Google Chat options."""
 
     required = ("googlechat_webhook_url",)
@@ -35,7 +26,7 @@ class GoogleChatOptions(DestinationOptions):
     googlechat_footer_kibanalink: str | None = None
 
 
-def googlechat_message(options: GoogleChatOptions, rendered: Rendered) -> dict[str, Any]:
+def googlechat_message(options: GoogleChatOptions, rendered: base.Rendered) -> dict[str, Any]:
     """The webhook body in the rule's format."""
     if options.googlechat_format == "basic":
         return {"text": rendered.body}
@@ -53,14 +44,16 @@ def googlechat_message(options: GoogleChatOptions, rendered: Rendered) -> dict[s
     return {"cards": [card]}
 
 
-class GoogleChatDestination(Destination[GoogleChatOptions]):
+class GoogleChatDestination(base.Destination[GoogleChatOptions]):
     """Post the message to every webhook URL."""
 
-    async def send(self, alert: Alert, options: GoogleChatOptions, rendered: Rendered) -> None:
+    async def send(
+        self, alert: base.Alert, options: GoogleChatOptions, rendered: base.Rendered
+    ) -> None:
         """Post to each URL."""
-        message = googlechat_message(options, rendered)
-        for url in options.googlechat_webhook_url or []:
-            await post_json(self.session, url, message)
+        await base.post_to_each(
+            self.session, options.googlechat_webhook_url, googlechat_message(options, rendered)
+        )
 
 
-KIND = DestinationKind("googlechat", GoogleChatOptions, GoogleChatDestination)
+KIND = base.DestinationKind("googlechat", GoogleChatOptions, GoogleChatDestination)

@@ -14,26 +14,16 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
-from bitacora.rules.notify.destinations.base import (
-    Destination,
-    DestinationKind,
-    DestinationOptions,
-    basic_auth,
-    post_json,
-)
+from bitacora.rules.notify.destinations import base
 from bitacora.rules.notify.retry import DestinationError
 from bitacora.rules.option_types import StrList
 
-if TYPE_CHECKING:
-    from bitacora.rules.alerts import Alert
-    from bitacora.rules.notify.templates import Rendered
 
-
-class JiraOptions(DestinationOptions):
+class JiraOptions(base.DestinationOptions):
     """``jira``: ElastAlert2's Jira options (issue creation)."""
 
     required = ("jira_server", "jira_account_file", "jira_project", "jira_issuetype")
@@ -51,7 +41,7 @@ class JiraOptions(DestinationOptions):
     jira_watchers: StrList | None = None
 
 
-def jira_issue(options: JiraOptions, rendered: Rendered) -> dict[str, Any]:
+def jira_issue(options: JiraOptions, rendered: base.Rendered) -> dict[str, Any]:
     """The create-issue body."""
     fields: dict[str, Any] = {
         "project": {"key": options.jira_project},
@@ -80,22 +70,22 @@ def read_account(path: str) -> dict[str, str]:
         raise DestinationError(f"jira account file unreadable: {type(exc).__name__}") from exc
     if not isinstance(account, dict) or not {"user", "password"} <= set(account):
         raise DestinationError("jira account file needs user and password", permanent=True)
-    return basic_auth(str(account["user"]), str(account["password"]))
+    return base.basic_auth(str(account["user"]), str(account["password"]))
 
 
-class JiraDestination(Destination[JiraOptions]):
+class JiraDestination(base.Destination[JiraOptions]):
     """Open one issue per alert and add its watchers."""
 
-    async def send(self, alert: Alert, options: JiraOptions, rendered: Rendered) -> None:
+    async def send(self, alert: base.Alert, options: JiraOptions, rendered: base.Rendered) -> None:
         """Create the issue, then add each watcher."""
         auth = await asyncio.to_thread(read_account, str(options.jira_account_file))
-        base = str(options.jira_server).rstrip("/") + "/rest/api/2/issue"
-        created = await post_json(self.session, base, jira_issue(options, rendered), auth)
+        issues = str(options.jira_server).rstrip("/") + "/rest/api/2/issue"
+        created = await base.post_json(self.session, issues, jira_issue(options, rendered), auth)
         key = created.get("key") if isinstance(created, dict) else None
         if key is None:
             raise DestinationError("jira answered without an issue key", permanent=True)
         for watcher in options.jira_watchers or []:
-            await post_json(self.session, f"{base}/{key}/watchers", watcher, auth)
+            await base.post_json(self.session, f"{issues}/{key}/watchers", watcher, auth)
 
 
-KIND = DestinationKind("jira", JiraOptions, JiraDestination)
+KIND = base.DestinationKind("jira", JiraOptions, JiraDestination)

@@ -9,25 +9,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bitacora.fields import lookup
-from bitacora.rules.notify.destinations.base import (
-    MISSING,
-    Destination,
-    DestinationKind,
-    DestinationOptions,
-    match_of,
-    post_json,
-)
+from bitacora.rules.notify.destinations import base
 from bitacora.rules.option_types import StrList
 
-if TYPE_CHECKING:
-    from bitacora.rules.alerts import Alert
-    from bitacora.rules.notify.templates import Rendered
 
-
-class MattermostOptions(DestinationOptions):
+class MattermostOptions(base.DestinationOptions):
     """``mattermost``: ElastAlert2's Mattermost options."""
 
     required = ("mattermost_webhook_url",)
@@ -51,14 +40,14 @@ class MattermostOptions(DestinationOptions):
     mattermost_author_icon: str = ""
 
 
-def message_fields(alert: Alert, fields: list[dict[str, Any]]) -> list[Any]:
+def message_fields(alert: base.Alert, fields: list[dict[str, Any]]) -> list[Any]:
     """Attachment fields; ``args`` are looked up in the match and formatted into ``value``."""
-    match = match_of(alert)
+    match = base.match_of(alert)
     out = []
     for spec in fields:
         field = dict(spec)
         if "args" in field:
-            values = [lookup(match, arg) or MISSING for arg in field.pop("args")]
+            values = [lookup(match, arg) or base.MISSING for arg in field.pop("args")]
             if "value" in field:
                 field["value"] = str(field["value"]).format(*values)
             else:
@@ -71,7 +60,9 @@ _OPTIONAL = ("title", "title_link", "footer", "footer_icon", "image_url", "thumb
 _AUTHOR = ("author_name", "author_link", "author_icon")
 
 
-def mattermost_post(alert: Alert, options: MattermostOptions, rendered: Rendered) -> dict[str, Any]:
+def mattermost_post(
+    alert: base.Alert, options: MattermostOptions, rendered: base.Rendered
+) -> dict[str, Any]:
     """The webhook body (without the channel)."""
     pretext = options.mattermost_msg_pretext
     attachment: dict[str, Any] = {
@@ -99,18 +90,19 @@ def mattermost_post(alert: Alert, options: MattermostOptions, rendered: Rendered
     return payload
 
 
-class MattermostDestination(Destination[MattermostOptions]):
+class MattermostDestination(base.Destination[MattermostOptions]):
     """Post to every webhook URL, once per channel override."""
 
-    async def send(self, alert: Alert, options: MattermostOptions, rendered: Rendered) -> None:
+    async def send(
+        self, alert: base.Alert, options: MattermostOptions, rendered: base.Rendered
+    ) -> None:
         """Post to each URL and channel."""
-        payload = mattermost_post(alert, options, rendered)
-        overrides = options.mattermost_channel_override
-        channels: list[str | None] = [*overrides] if overrides else [None]
-        for url in options.mattermost_webhook_url or []:
-            for channel in channels:
-                body = payload if channel is None else {**payload, "channel": channel}
-                await post_json(self.session, url, body)
+        await base.post_to_each(
+            self.session,
+            options.mattermost_webhook_url,
+            mattermost_post(alert, options, rendered),
+            options.mattermost_channel_override,
+        )
 
 
-KIND = DestinationKind("mattermost", MattermostOptions, MattermostDestination)
+KIND = base.DestinationKind("mattermost", MattermostOptions, MattermostDestination)

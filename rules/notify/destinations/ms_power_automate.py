@@ -9,23 +9,13 @@ FactSet?], "actions": [...], "msteams"?: {"width": "Full"}}}]}``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from bitacora.rules.notify.destinations.base import (
-    Destination,
-    DestinationKind,
-    DestinationOptions,
-    looked_up_facts,
-    post_json,
-)
+from bitacora.rules.notify.destinations import base
 from bitacora.rules.option_types import StrList
 
-if TYPE_CHECKING:
-    from bitacora.rules.alerts import Alert
-    from bitacora.rules.notify.templates import Rendered
 
-
-class MsPowerAutomateOptions(DestinationOptions):
+class MsPowerAutomateOptions(base.DestinationOptions):
     """``ms_power_automate``: ElastAlert2's Power Automate options."""
 
     required = ("ms_power_automate_webhook_url",)
@@ -42,7 +32,7 @@ class MsPowerAutomateOptions(DestinationOptions):
 
 
 def adaptive_card(
-    alert: Alert, options: MsPowerAutomateOptions, rendered: Rendered
+    alert: base.Alert, options: MsPowerAutomateOptions, rendered: base.Rendered
 ) -> dict[str, Any]:
     """The message with one Adaptive Card."""
     summary = {
@@ -70,7 +60,7 @@ def adaptive_card(
     if options.ms_power_automate_teams_card_width_full:
         content["msteams"] = {"width": "Full"}
     if options.ms_power_automate_alert_facts:
-        facts = looked_up_facts(alert, options.ms_power_automate_alert_facts)
+        facts = base.looked_up_facts(alert, options.ms_power_automate_alert_facts)
         content["body"].append(
             {
                 "type": "FactSet",
@@ -90,14 +80,18 @@ def adaptive_card(
     return {"type": "message", "attachments": [attachment]}
 
 
-class MsPowerAutomateDestination(Destination[MsPowerAutomateOptions]):
+class MsPowerAutomateDestination(base.Destination[MsPowerAutomateOptions]):
     """Post the card to every webhook URL."""
 
-    async def send(self, alert: Alert, options: MsPowerAutomateOptions, rendered: Rendered) -> None:
+    async def send(
+        self, alert: base.Alert, options: MsPowerAutomateOptions, rendered: base.Rendered
+    ) -> None:
         """Post to each URL."""
-        message = adaptive_card(alert, options, rendered)
-        for url in options.ms_power_automate_webhook_url or []:
-            await post_json(self.session, url, message)
+        await base.post_to_each(
+            self.session,
+            options.ms_power_automate_webhook_url,
+            adaptive_card(alert, options, rendered),
+        )
 
 
-KIND = DestinationKind("ms_power_automate", MsPowerAutomateOptions, MsPowerAutomateDestination)
+KIND = base.DestinationKind("ms_power_automate", MsPowerAutomateOptions, MsPowerAutomateDestination)

@@ -10,23 +10,13 @@ alert's search link.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from bitacora.rules.notify.destinations.base import (
-    Destination,
-    DestinationKind,
-    DestinationOptions,
-    looked_up_facts,
-    post_json,
-)
+from bitacora.rules.notify.destinations import base
 from bitacora.rules.option_types import StrList
 
-if TYPE_CHECKING:
-    from bitacora.rules.alerts import Alert
-    from bitacora.rules.notify.templates import Rendered
 
-
-class MsTeamsOptions(DestinationOptions):
+class MsTeamsOptions(base.DestinationOptions):
     """``ms_teams``: ElastAlert2's Microsoft Teams options."""
 
     required = ("ms_teams_webhook_url",)
@@ -46,12 +36,14 @@ def fixed_width(body: str) -> str:
     return "```{}```".format("```\n\n```".join(body.split("\n"))).replace("\n``````", "")
 
 
-def ms_teams_card(alert: Alert, options: MsTeamsOptions, rendered: Rendered) -> dict[str, Any]:
+def ms_teams_card(
+    alert: base.Alert, options: MsTeamsOptions, rendered: base.Rendered
+) -> dict[str, Any]:
     """The MessageCard body."""
     body = fixed_width(rendered.body) if options.ms_teams_alert_fixed_width else rendered.body
     section: dict[str, Any] = {"text": body}
     if options.ms_teams_alert_facts:
-        section["facts"] = looked_up_facts(alert, options.ms_teams_alert_facts)
+        section["facts"] = base.looked_up_facts(alert, options.ms_teams_alert_facts)
     card: dict[str, Any] = {
         "@type": "MessageCard",
         "@context": "http://schema.org/extensions",
@@ -73,14 +65,16 @@ def ms_teams_card(alert: Alert, options: MsTeamsOptions, rendered: Rendered) -> 
     return card
 
 
-class MsTeamsDestination(Destination[MsTeamsOptions]):
+class MsTeamsDestination(base.Destination[MsTeamsOptions]):
     """Post the card to every webhook URL."""
 
-    async def send(self, alert: Alert, options: MsTeamsOptions, rendered: Rendered) -> None:
+    async def send(
+        self, alert: base.Alert, options: MsTeamsOptions, rendered: base.Rendered
+    ) -> None:
         """Post to each URL."""
-        card = ms_teams_card(alert, options, rendered)
-        for url in options.ms_teams_webhook_url or []:
-            await post_json(self.session, url, card)
+        await base.post_to_each(
+            self.session, options.ms_teams_webhook_url, ms_teams_card(alert, options, rendered)
+        )
 
 
-KIND = DestinationKind("ms_teams", MsTeamsOptions, MsTeamsDestination)
+KIND = base.DestinationKind("ms_teams", MsTeamsOptions, MsTeamsDestination)

@@ -12,27 +12,15 @@ the defaults. ``opsgenie_details`` values are text or ``{field: name}``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
 from bitacora.fields import lookup
-from bitacora.rules.notify.destinations.base import (
-    MISSING,
-    Destination,
-    DestinationKind,
-    DestinationOptions,
-    fill,
-    match_of,
-    post_json,
-)
-
-if TYPE_CHECKING:
-    from bitacora.rules.alerts import Alert
-    from bitacora.rules.notify.templates import Rendered
+from bitacora.rules.notify.destinations import base
 
 
-class OpsgenieOptions(DestinationOptions):
+class OpsgenieOptions(base.DestinationOptions):
     """``opsgenie``: ElastAlert2's Opsgenie options."""
 
     required = ("opsgenie_key",)
@@ -80,23 +68,23 @@ def responders(
     return formed or defaults or names
 
 
-def opsgenie_title(options: OpsgenieOptions, alert: Alert, rendered: Rendered) -> str:
+def opsgenie_title(options: OpsgenieOptions, alert: base.Alert, rendered: base.Rendered) -> str:
     """``opsgenie_message``, else ``opsgenie_subject`` with its args, else the subject."""
-    match = match_of(alert)
+    match = base.match_of(alert)
     if options.opsgenie_message is not None:
-        return fill(options.opsgenie_message, match)
+        return base.fill(options.opsgenie_message, match)
     if options.opsgenie_subject is None:
         return rendered.subject
     values = [lookup(match, arg) for arg in options.opsgenie_subject_args or []]
-    shown = [MISSING if value is None else value for value in values]
+    shown = [base.MISSING if value is None else value for value in values]
     return options.opsgenie_subject.format(*shown) if shown else options.opsgenie_subject
 
 
 def opsgenie_alert(
-    alert: Alert, rule_name: str, options: OpsgenieOptions, rendered: Rendered
+    alert: base.Alert, rule_name: str, options: OpsgenieOptions, rendered: base.Rendered
 ) -> dict[str, Any]:
     """The Create Alert request body."""
-    match = match_of(alert)
+    match = base.match_of(alert)
     post: dict[str, Any] = {"message": opsgenie_title(options, alert, rendered)}
     if options.opsgenie_account:
         post["user"] = options.opsgenie_account
@@ -114,15 +102,17 @@ def opsgenie_alert(
     if found:
         post["responders"] = found
     description = options.opsgenie_description
-    post["description"] = fill(description, match) if description else rendered.body
+    post["description"] = base.fill(description, match) if description else rendered.body
     if options.opsgenie_entity:
-        post["entity"] = fill(options.opsgenie_entity, match)
-    post["source"] = fill(options.opsgenie_source, match)
-    post["tags"] = [fill(tag, match) for tag in [*options.opsgenie_tags, "Bitácora", rule_name]]
+        post["entity"] = base.fill(options.opsgenie_entity, match)
+    post["source"] = base.fill(options.opsgenie_source, match)
+    post["tags"] = [
+        base.fill(tag, match) for tag in [*options.opsgenie_tags, "Bitácora", rule_name]
+    ]
     if options.opsgenie_priority:
         post["priority"] = options.opsgenie_priority
     if options.opsgenie_alias is not None:
-        post["alias"] = fill(options.opsgenie_alias, match)
+        post["alias"] = base.fill(options.opsgenie_alias, match)
     details = {}
     for name, value in (options.opsgenie_details or {}).items():
         if isinstance(value, dict):
@@ -136,15 +126,17 @@ def opsgenie_alert(
     return post
 
 
-class OpsgenieDestination(Destination[OpsgenieOptions]):
+class OpsgenieDestination(base.Destination[OpsgenieOptions]):
     """Create one Opsgenie alert."""
 
-    async def send(self, alert: Alert, options: OpsgenieOptions, rendered: Rendered) -> None:
+    async def send(
+        self, alert: base.Alert, options: OpsgenieOptions, rendered: base.Rendered
+    ) -> None:
         """Post the alert with the API key."""
         headers = {"Authorization": f"GenieKey {options.opsgenie_key}"}
         body = opsgenie_alert(alert, alert.rule, options, rendered)
-        url = fill(options.opsgenie_addr, match_of(alert))
-        await post_json(self.session, url, body, headers)
+        url = base.fill(options.opsgenie_addr, base.match_of(alert))
+        await base.post_json(self.session, url, body, headers)
 
 
-KIND = DestinationKind("opsgenie", OpsgenieOptions, OpsgenieDestination)
+KIND = base.DestinationKind("opsgenie", OpsgenieOptions, OpsgenieDestination)

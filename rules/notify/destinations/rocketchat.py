@@ -8,26 +8,16 @@ match field in ``value``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import Field
 
 from bitacora.fields import lookup
-from bitacora.rules.notify.destinations.base import (
-    Destination,
-    DestinationKind,
-    DestinationOptions,
-    match_of,
-    post_json,
-)
+from bitacora.rules.notify.destinations import base
 from bitacora.rules.option_types import StrList
 
-if TYPE_CHECKING:
-    from bitacora.rules.alerts import Alert
-    from bitacora.rules.notify.templates import Rendered
 
-
-class RocketChatOptions(DestinationOptions):
+class RocketChatOptions(base.DestinationOptions):
     """``rocketchat``: ElastAlert2's Rocket.Chat options."""
 
     required = ("rocket_chat_webhook_url",)
@@ -42,11 +32,13 @@ class RocketChatOptions(DestinationOptions):
     rocket_chat_timeout: float = Field(default=10.0, gt=0)
 
 
-def rocketchat_post(alert: Alert, options: RocketChatOptions, rendered: Rendered) -> dict[str, Any]:
+def rocketchat_post(
+    alert: base.Alert, options: RocketChatOptions, rendered: base.Rendered
+) -> dict[str, Any]:
     """The webhook body (without the channel)."""
     fields = []
     if options.rocket_chat_alert_fields:
-        match = match_of(alert)
+        match = base.match_of(alert)
         fields = [
             {**spec, "value": lookup(match, str(spec.get("value", "")))}
             for spec in options.rocket_chat_alert_fields
@@ -67,18 +59,20 @@ def rocketchat_post(alert: Alert, options: RocketChatOptions, rendered: Rendered
     return payload
 
 
-class RocketChatDestination(Destination[RocketChatOptions]):
+class RocketChatDestination(base.Destination[RocketChatOptions]):
     """Post to every webhook URL, once per channel override."""
 
-    async def send(self, alert: Alert, options: RocketChatOptions, rendered: Rendered) -> None:
+    async def send(
+        self, alert: base.Alert, options: RocketChatOptions, rendered: base.Rendered
+    ) -> None:
         """Post to each URL and channel."""
-        payload = rocketchat_post(alert, options, rendered)
-        overrides = options.rocket_chat_channel_override
-        channels: list[str | None] = [*overrides] if overrides else [None]
-        for url in options.rocket_chat_webhook_url or []:
-            for channel in channels:
-                body = payload if channel is None else {**payload, "channel": channel}
-                await post_json(self.session, url, body, timeout_s=options.rocket_chat_timeout)
+        await base.post_to_each(
+            self.session,
+            options.rocket_chat_webhook_url,
+            rocketchat_post(alert, options, rendered),
+            options.rocket_chat_channel_override,
+            options.rocket_chat_timeout,
+        )
 
 
-KIND = DestinationKind("rocketchat", RocketChatOptions, RocketChatDestination)
+KIND = base.DestinationKind("rocketchat", RocketChatOptions, RocketChatDestination)

@@ -9,23 +9,14 @@ a scheme (``http://127.0.0.1:8081``) for a local Bot API server.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-from bitacora.rules.notify.destinations.base import (
-    Destination,
-    DestinationKind,
-    DestinationOptions,
-    post_json,
-)
-
-if TYPE_CHECKING:
-    from bitacora.rules.alerts import Alert
-    from bitacora.rules.notify.templates import Rendered
+from bitacora.rules.notify.destinations import base
 
 LIMIT = 4095
 
 
-class TelegramOptions(DestinationOptions):
+class TelegramOptions(base.DestinationOptions):
     """``telegram``: ElastAlert2's Telegram options."""
 
     required = ("telegram_bot_token", "telegram_room_id")
@@ -45,7 +36,7 @@ def telegram_url(options: TelegramOptions) -> str:
     return f"{base}/bot{options.telegram_bot_token}/sendMessage"
 
 
-def telegram_message(options: TelegramOptions, rendered: Rendered) -> dict[str, object]:
+def telegram_message(options: TelegramOptions, rendered: base.Rendered) -> dict[str, object]:
     """The ``sendMessage`` body."""
     html = options.telegram_parse_mode == "html"
     text = f"⚠ {rendered.subject} ⚠ \n" if html else f"⚠ *{rendered.subject}* ⚠ ```\n"
@@ -63,12 +54,16 @@ def telegram_message(options: TelegramOptions, rendered: Rendered) -> dict[str, 
     }
 
 
-class TelegramDestination(Destination[TelegramOptions]):
+class TelegramDestination(base.Destination[TelegramOptions]):
     """Send one message to the rule's chat."""
 
-    async def send(self, alert: Alert, options: TelegramOptions, rendered: Rendered) -> None:
+    async def send(
+        self, alert: base.Alert, options: TelegramOptions, rendered: base.Rendered
+    ) -> None:
         """Post the message."""
-        await post_json(self.session, telegram_url(options), telegram_message(options, rendered))
+        await base.post_json(
+            self.session, telegram_url(options), telegram_message(options, rendered)
+        )
 
 
-KIND = DestinationKind("telegram", TelegramOptions, TelegramDestination)
+KIND = base.DestinationKind("telegram", TelegramOptions, TelegramDestination)

@@ -10,22 +10,12 @@ at a local receiver.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
-from bitacora.rules.notify.destinations.base import (
-    Destination,
-    DestinationKind,
-    DestinationOptions,
-    match_of,
-    post_json,
-)
-
-if TYPE_CHECKING:
-    from bitacora.rules.alerts import Alert
-    from bitacora.rules.notify.templates import Rendered
+from bitacora.rules.notify.destinations import base
 
 
-class VictorOpsOptions(DestinationOptions):
+class VictorOpsOptions(base.DestinationOptions):
     """``victorops``: ElastAlert2's VictorOps options."""
 
     required = ("victorops_api_key", "victorops_routing_key", "victorops_message_type")
@@ -46,7 +36,9 @@ def victorops_url(options: VictorOpsOptions) -> str:
     return f"{base}/{options.victorops_api_key}/{options.victorops_routing_key}"
 
 
-def victorops_event(alert: Alert, options: VictorOpsOptions, rendered: Rendered) -> dict[str, Any]:
+def victorops_event(
+    alert: base.Alert, options: VictorOpsOptions, rendered: base.Rendered
+) -> dict[str, Any]:
     """The request body: the match's fields under the incident fields."""
     payload: dict[str, Any] = {
         "message_type": options.victorops_message_type,
@@ -56,20 +48,22 @@ def victorops_event(alert: Alert, options: VictorOpsOptions, rendered: Rendered)
     }
     if alert.status == "resolved":
         payload["message_type"] = "RECOVERY"
-    payload.update(match_of(alert))
+    payload.update(base.match_of(alert))
     payload["entity_id"] = options.victorops_entity_id or alert.dedup_key
     return payload
 
 
-class VictorOpsDestination(Destination[VictorOpsOptions]):
+class VictorOpsDestination(base.Destination[VictorOpsOptions]):
     """Open (and, on resolve, recover) one incident."""
 
     resolves: ClassVar[bool] = True
 
-    async def send(self, alert: Alert, options: VictorOpsOptions, rendered: Rendered) -> None:
+    async def send(
+        self, alert: base.Alert, options: VictorOpsOptions, rendered: base.Rendered
+    ) -> None:
         """Post the event."""
         body = victorops_event(alert, options, rendered)
-        await post_json(self.session, victorops_url(options), body)
+        await base.post_json(self.session, victorops_url(options), body)
 
 
-KIND = DestinationKind("victorops", VictorOpsOptions, VictorOpsDestination)
+KIND = base.DestinationKind("victorops", VictorOpsOptions, VictorOpsDestination)
