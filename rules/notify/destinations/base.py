@@ -10,8 +10,9 @@ A destination is one module under ``rules/notify/destinations/`` that declares
   ``rules.notify.destinations.DESTINATIONS``.
 
 The rule model and its JSON schema take every destination's options from that registry.
-Destination modules import the alert and template types only for type checking: the rule
-model imports the registry, so they cannot import the rule model back.
+Destination modules use this module's names as ``base.X``. The alert and template types
+(``base.Alert``, ``base.Rendered``) are imported here for type checking only: the rule
+model imports the registry, so a destination cannot import the rule model back.
 """
 
 from __future__ import annotations
