@@ -57,6 +57,9 @@ def test_every_rule_type_module_is_registered_and_the_schema_offers_exactly_thos
         ]
         assert kinds, f"types/{name}.py defines no RuleKind"
         assert all(kind in registered for kind in kinds), f"types/{name}.py is not in RULE_TYPES"
+        for kind in kinds:
+            missing = set(kind.required) - set(Rule.model_fields)
+            assert not missing, f"types/{name}.py requires unknown options {missing}"
     assert Rule.model_json_schema()["properties"]["type"]["enum"] == list(RULE_TYPES)
 
 
