@@ -4,8 +4,8 @@
   whichever the command supports). ``--json`` survives as a hidden, deprecated alias of
   ``-o jsonl`` on the commands that had it.
 - ``--out-file PATH``: where a command that produces a document writes it (``-`` for
-  standard output). ``-o`` no longer names a file: given a path, it says to use
-  ``--out-file``.
+  standard output). It has no short form: ``-f`` already means ``--tail`` in ``search``.
+  ``-o`` no longer names a file: given a path, it says to use ``--out-file``.
 """
 
 from __future__ import annotations
