@@ -37,7 +37,13 @@ _MULTILINE_HELP = (
     default=None,
     help="Position store [default: under BITACORA_STATE_DIR/tail/].",
 )
-@click.option("--loglevel", default="warning", show_default=True, help="Log level.")
+@click.option(
+    "--loglevel",
+    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+    default="warning",
+    show_default=True,
+    help="Log level.",
+)
 def tail(
     paths: tuple[str, ...],
     service: str | None,
@@ -60,7 +66,6 @@ def tail(
     from bitacora.collector.metrics import CollectorMetrics
     from bitacora.collector.publisher import Publisher
     from bitacora.collector.tail.follower import TailConfig, TailSource
-    from bitacora.errors import ConfigError
 
     _logging(loglevel)
     settings = Settings()
@@ -73,13 +78,10 @@ def tail(
     ):
         if value is not None:
             overrides[name] = value
-    try:
-        config = TailConfig.from_settings(settings, **overrides)
-        metrics = CollectorMetrics()
-        publisher = Publisher(settings, metrics)
-        source = TailSource(config, publisher, metrics)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+    config = TailConfig.from_settings(settings, **overrides)
+    metrics = CollectorMetrics()
+    publisher = Publisher(settings, metrics)
+    source = TailSource(config, publisher, metrics)
 
     async def main() -> None:
         task = asyncio.current_task()
@@ -95,11 +97,9 @@ def tail(
             await source.stop()
             await publisher.stop()
 
-    try:
-        with contextlib.suppress(asyncio.CancelledError):
-            asyncio.run(main())
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+    # A signal cancels main; positions of what Kafka holds are stored by then.
+    with contextlib.suppress(asyncio.CancelledError):
+        asyncio.run(main())
 
 
 @click.command("send")
@@ -123,7 +123,7 @@ def tail(
 def send(
     service: str, file_: Path | None, as_json: bool, multiline_start: str | None, timeout: float
 ) -> None:
-    """Send lines from standard input (or --file) to Kafka; exit 1 unless all are acknowledged.
+    """Send lines from standard input (or --file) to Kafka; exit 3 unless all are acknowledged.
 
     Every line gets the same guarantees as the collector's inputs (acks=all, deterministic
     event ids). With --json, a line that is not a JSON object goes to the dead letter.
@@ -131,28 +131,25 @@ def send(
     \b
     Cron:  */5 * * * * scripts/health-check.sh 2>&1 | bitacora send --service health-check
     """
+    from bitacora.cli.errors import EXIT_UNREACHABLE
     from bitacora.collector.metrics import CollectorMetrics
     from bitacora.collector.publisher import Publisher
     from bitacora.collector.tail.events import check_service
     from bitacora.collector.tail.follower import compile_start
     from bitacora.collector.tail.send import SendOptions, send_stream
-    from bitacora.errors import ConfigError
 
-    _logging("critical")  # the one-line summary below says what went wrong
+    _logging("critical")  # the one-line error below says what went wrong
     settings = Settings()
-    try:
-        options = SendOptions(
-            tag=f"{check_service(service)}.send",
-            as_json=as_json,
-            path=str(file_.resolve()) if file_ is not None else None,
-            max_line_bytes=settings.tail_max_line_bytes,
-            multiline_start=compile_start(multiline_start or settings.tail_multiline_start),
-            timeout_s=timeout,
-        )
-        metrics = CollectorMetrics()
-        publisher = Publisher(settings, metrics)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+    options = SendOptions(
+        tag=f"{check_service(service)}.send",
+        as_json=as_json,
+        path=str(file_.resolve()) if file_ is not None else None,
+        max_line_bytes=settings.tail_max_line_bytes,
+        multiline_start=compile_start(multiline_start or settings.tail_multiline_start),
+        timeout_s=timeout,
+    )
+    metrics = CollectorMetrics()
+    publisher = Publisher(settings, metrics)
 
     async def main(stream: IO[bytes]) -> Any:
         await publisher.start()
@@ -172,17 +169,18 @@ def send(
         result = asyncio.run(main(stream))
     if result.deadlettered:
         click.echo(
-            f"bitacora send: {result.deadlettered} line(s) were not JSON objects "
+            f"warning: {result.deadlettered} line(s) were not JSON objects "
             "(kept in the dead letter)",
             err=True,
         )
     if result.failed is not None:
-        click.echo(
-            f"bitacora send: stopped after {result.sent} line(s): {result.failed}. "
-            f"Check Kafka at {settings.kafka_bootstrap} and send the rest again.",
-            err=True,
+        # Exit 3, as every command whose Kafka or OpenSearch did not answer.
+        error = click.ClickException(
+            f"stopped after {result.sent} line(s): {result.failed}; check Kafka at "
+            f"{settings.kafka_bootstrap} and send the rest again"
         )
-        sys.exit(1)
+        error.exit_code = EXIT_UNREACHABLE
+        raise error
 
 
 def _logging(level: str) -> None:

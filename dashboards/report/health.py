@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bitacora.search.query import get_field
+from bitacora.fields import lookup
 
 #: The ``_source`` fields the count needs.
 HEALTH_FIELDS = ("@timestamp", "labels")
@@ -37,14 +37,14 @@ def summarize_health(sources: Iterable[Mapping[str, Any]]) -> list[HealthCheckRo
     failures: dict[str, int] = {}
     last: dict[str, str] = {}
     for source in sources:
-        service = get_field(source, "labels.check.service")
-        status = get_field(source, "labels.check.status")
+        service = lookup(source, "labels.check.service")
+        status = lookup(source, "labels.check.status")
         if not isinstance(service, str) or not isinstance(status, str):
             continue
         checks[service] = checks.get(service, 0) + 1
         if status == "fail":
             failures[service] = failures.get(service, 0) + 1
-            stamp = str(get_field(source, "@timestamp"))
+            stamp = str(lookup(source, "@timestamp"))
             last[service] = max(stamp, last.get(service, stamp))
     rows = [
         HealthCheckRow(name, count, failures.get(name, 0), last.get(name))

@@ -59,7 +59,7 @@ async def test_send_json_lines_become_fields_and_bad_ones_dead_letters(settings:
             run.env, b'{"status": "ok"}\nnot json\n', "--service", "j", "--json"
         )
         assert code == 0
-        assert err == "bitacora send: 1 line(s) were not JSON objects (kept in the dead letter)\n"
+        assert err == "warning: 1 line(s) were not JSON objects (kept in the dead letter)\n"
         raws = [
             rawrecord.decode(v)
             for _, v in await read_topic(run.settings.kafka_bootstrap, run.topics[0])
@@ -70,12 +70,14 @@ async def test_send_json_lines_become_fields_and_bad_ones_dead_letters(settings:
         await run.cleanup()
 
 
-async def test_send_exits_1_when_kafka_does_not_acknowledge(settings: Settings) -> None:
-    env = {"BITACORA_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}"}
+async def test_send_exits_3_when_kafka_does_not_acknowledge(settings: Settings) -> None:
+    port = free_port()
+    env = {"BITACORA_KAFKA_BOOTSTRAP": f"127.0.0.1:{port}"}
     code, err = await _send(env, b"a line\n", "--service", "x", "--timeout", "1")
-    assert code == 1
-    assert err.startswith("bitacora send: stopped after 0 line(s): Kafka did not acknowledge")
-    assert "send the rest again" in err
+    assert code == 3
+    assert err.startswith("error: stopped after 0 line(s): Kafka did not acknowledge within 1 s")
+    assert err.endswith(f"check Kafka at 127.0.0.1:{port} and send the rest again\n")
+    assert err.count("\n") == 1
 
 
 async def test_collector_follows_tail_paths(settings: Settings, tmp_path: Path) -> None:
