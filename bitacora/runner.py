@@ -19,6 +19,7 @@ from typing import TextIO
 from bitacora import schema
 from bitacora.settings import Settings
 from bitacora.status import format_status, read_status
+from bitacora.ui.config import UiConfig
 
 
 @dataclass
@@ -70,6 +71,7 @@ def run_pipeline(
         Child(f"processor-{role}", component_argv("processor", "--role", role))
         for role in schema.PROCESSOR_ROLES
     ]
+    children.append(Child("ui", component_argv("ui")))
     if demo:
         children.append(Child("demo", component_argv("demo", "--rate", str(demo_rate))))
     try:
@@ -85,6 +87,7 @@ def run_pipeline(
     out.write(
         f"Bitácora running: forward :{settings.forward_port}, HTTP :{settings.http_port}, "
         f"OpenSearch {settings.opensearch_url}. Logs in {log_dir}. Ctrl-C stops.\n"
+        f"Console: {UiConfig.from_settings(settings).url}\n"
     )
     stopping = False
 

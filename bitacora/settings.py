@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     smtp_ssl: bool = False
     smtp_from: str = "bitacora@localhost"
 
+    # Web console (bitacora ui): off loopback it refuses to start without a token.
+    ui_host: str = "127.0.0.1"
+    ui_port: int = Field(default=5602, ge=0, le=65535)
+    ui_token: SecretStr | None = None
+
     # Local stack (bitacora stack).
     cache_dir: Path = Field(default_factory=lambda: _xdg("XDG_CACHE_HOME", ".cache"))
     state_dir: Path = Field(

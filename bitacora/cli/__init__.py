@@ -21,6 +21,7 @@ from bitacora.cli import (
     search_cmd,
     setup_cmd,
     stack_cmd,
+    ui_cmd,
 )
 
 
@@ -48,6 +49,7 @@ for _module in (
     dashboards_cmd,
     report_cmd,
     retention_cmd,
+    ui_cmd,
 ):
     for _command in _module.COMMANDS:
         main.add_command(_command)
