@@ -134,8 +134,9 @@ async def explore_page(request: web.Request) -> web.Response:
     tops = explore.top_values(await _search(request, params.index, explore.top_values_body(params)))
     chart = ""
     bounds = await _search(request, params.index, q.bounds_body(params))
-    agg = bounds["aggregations"]
-    span = explore.histogram_range(params, now, (agg["first"]["value"], agg["last"]["value"]))
+    agg = bounds.get("aggregations")  # absent when no index matches the pattern yet
+    first, last = (agg["first"]["value"], agg["last"]["value"]) if agg else (None, None)
+    span = explore.histogram_range(params, now, (first, last))
     if span is not None:
         body, width = explore.level_histogram_body(params, *span)
         starts, series = explore.split_buckets(await _search(request, params.index, body))

@@ -160,7 +160,7 @@ def split_buckets(
     response: Mapping[str, Any], outer: str = "per_interval", inner: str = "level"
 ) -> tuple[list[int], dict[str, list[int]]]:
     """``(bucket starts in ms, {split value: counts per bucket})`` of a split date histogram."""
-    rows = response["aggregations"][outer]["buckets"]
+    rows = response.get("aggregations", {}).get(outer, {}).get("buckets", [])
     starts = [int(b["key"]) for b in rows]
     series: dict[str, list[int]] = {}
     for i, bucket in enumerate(rows):

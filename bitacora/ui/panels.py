@@ -122,6 +122,8 @@ def _key(bucket: Mapping[str, Any]) -> str:
 
 def visualization_data(vis: Visualization, response: Mapping[str, Any], width_s: int) -> PanelData:
     """The answer to ``visualization_body`` as what the panel draws."""
+    if "aggregations" not in response:  # no index matches the pattern yet
+        return PanelData(width_s=width_s)
     top = response["aggregations"]["b0"]["buckets"]
     if vis.time_bucketed:
         starts = [int(b["key"]) for b in top]

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fluent.sender import FluentSender
 from opensearchpy import OpenSearch
 from selenium import webdriver
 from selenium.webdriver.common.by import By
@@ -27,8 +28,10 @@ from bench import services
 from bitacora.processors.alerting.silences import read_silences
 from bitacora.settings import Settings
 from bitacora.ui.config import UiConfig
-from tests.e2e.ui.conftest import running_console, screenshot
+from tests.e2e.ui.conftest import screenshot
 from tests.helpers import png, seed
+from tests.helpers.console import running_console
+from tests.reliability.harness import Pipeline
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 WAIT_S = 30
@@ -250,3 +253,54 @@ def test_weekly_report_is_reachable(
     browser.find_element(By.LINK_TEXT, "Weekly report").click()
     WebDriverWait(browser, 120).until(lambda b: "/report" in b.current_url)
     assert "Weekly review" in browser.find_element(By.TAG_NAME, "h1").text
+
+
+async def test_live_tail_shows_events_sent_to_the_collector_once(
+    pipeline: Pipeline, browser: webdriver.Chrome, settings: Settings, tmp_path: Path
+) -> None:
+    pipeline.start_collector()
+    pipeline.start_processor()
+    service = f"{pipeline.prefix}-tail-service"
+    marker = f"tailmark{pipeline.rid}"
+    config = UiConfig(logs_pattern=pipeline.pattern, kafka_bootstrap=settings.kafka_bootstrap)
+    with running_console(settings, config) as url:
+        browser.get(f"{url}/?q={marker}&since=15m")
+        assert _ids(browser) == []
+        browser.find_element(By.ID, "live").click()
+        WebDriverWait(browser, WAIT_S).until(
+            lambda b: b.find_element(By.ID, "live-status").text == "live"
+        )
+        sender = FluentSender(service, port=pipeline.forward_port, nanosecond_precision=True)
+        try:
+            assert sender.emit("app", {"level": "ERROR", "message": f"{marker} first"})
+            # The processor joins its group on its own time: the first event waits for it.
+            WebDriverWait(browser, 120).until(lambda b: len(_ids(b)) == 1)
+            assert sender.emit("app", {"level": "INFO", "message": f"{marker} second"})
+            assert sender.emit("app", {"level": "INFO", "message": "not matching the query"})
+            WebDriverWait(browser, WAIT_S).until(lambda b: len(_ids(b)) == 2)
+        finally:
+            sender.close()
+        summaries = [
+            s.text for s in browser.find_elements(By.CSS_SELECTOR, "#results tbody summary")
+        ]
+        assert summaries == [f"{marker} second", f"{marker} first"]
+        assert len(set(_ids(browser))) == 2
+        assert browser.find_element(By.ID, "shown").text == "2"
+        _not_blank(screenshot(browser, tmp_path, "live-tail"))
+
+
+def test_dark_scheme_is_followed(
+    console: tuple[str, UiConfig], browser: webdriver.Chrome, tmp_path: Path
+) -> None:
+    url, _ = console
+    features = [{"name": "prefers-color-scheme", "value": "dark"}]
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": features})
+    try:
+        browser.get(url + "/?since=2h")
+        image = png.decode(screenshot(browser, tmp_path, "explore-dark").read_bytes())
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+    background = png.hex_rgb("#0f172a")
+    assert image.rows[-1][-1] == background
+    assert image.colours()[background] > image.width * image.height // 2
+    assert _ids(browser) == ["ev-6", "ev-5", "ev-4", "ev-3", "ev-2", "ev-1"]
