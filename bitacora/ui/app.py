@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jinja2
 from aiohttp import web
@@ -73,13 +74,33 @@ async def _search(request: web.Request, index: str, body: q.Body) -> dict[str, A
     return await asyncio.to_thread(run)
 
 
+def _whole(text: str, name: str, low: int, high: int) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise explore.BadParams(f"{name} must be a whole number") from exc
+    if not low <= value <= high:
+        raise explore.BadParams(f"{name} must be between {low} and {high}")
+    return value
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def same_origin(origin: str | None, host: str) -> bool:
+    """Whether a request's ``Origin`` (absent for same-origin GETs and old clients) is us."""
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc == host
 
 
 @web.middleware
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Check the token (``?token=``, cookie or ``Authorization: Bearer``); errors as pages."""
+    if request.method != "GET" and not same_origin(request.headers.get("Origin"), request.host):
+        # Another site's form may post to a console on 127.0.0.1 (there is no token there).
+        return web.Response(status=403, text="403: cross-site request refused\n")
     token = request.app[CONFIG].token
     remember = False
     if token is not None:
@@ -164,7 +185,7 @@ async def context_page(request: web.Request) -> web.Response:
     """``/context?id=``: the events before and after one event, same service and pod."""
     config = request.app[CONFIG]
     event_id = request.query.get("id", "")
-    lines = min(int(request.query.get("n", "10") or 10), 200)
+    lines = _whole(request.query.get("n", "10"), "n", 1, 200)
     found = (await _search(request, config.logs_pattern, explore.event_by_id_body(event_id)))[
         "hits"
     ]["hits"]
@@ -285,7 +306,7 @@ async def alerts_page(request: web.Request) -> web.Response:
     from bitacora.rules.notify.silences import unexpired
 
     config = request.app[CONFIG]
-    days = int(request.query.get("days", "7") or 7)
+    days = _whole(request.query.get("days", "7"), "days", 1, 365)
     rule = request.query.get("rule") or None
     body = alerts.history_body(alerts.since_start(_now(), days), rule)
     rows = alerts.history((await _search(request, config.alerts_pattern, body))["hits"]["hits"])
@@ -365,6 +386,12 @@ async def report_page(request: web.Request) -> web.Response:
     return web.Response(text=await asyncio.to_thread(build), content_type="text/html")
 
 
+async def discover_page(request: web.Request) -> web.Response:
+    """Alert links made for Dashboards' Discover: ``app.js`` reads the fragment and opens
+    Explore with the same query and time range (set BITACORA_SEARCH_URL_BASE to the console)."""
+    return page(request, "discover.html.j2", args={})
+
+
 def make_app(config: UiConfig, client: OpenSearch) -> web.Application:
     """The console for ``config``, reading OpenSearch through ``client``."""
     app = web.Application(middlewares=[headers, guard])
@@ -380,5 +407,6 @@ def make_app(config: UiConfig, client: OpenSearch) -> web.Application:
     app.router.add_post("/alerts/silences", silence_create)
     app.router.add_post("/alerts/silences/{id}/delete", silence_delete)
     app.router.add_get("/report", report_page)
+    app.router.add_get("/app/data-explorer/discover", discover_page)
     app.router.add_static("/static/", HERE / "static")
     return app

@@ -70,3 +70,29 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   if (new URLSearchParams(window.location.search).get("live") === "1") button.click();
 });
+
+// Alert links point at `<BITACORA_SEARCH_URL_BASE>/app/data-explorer/discover#?_g=...&_q=...`
+// (Dashboards' Discover, state in rison inside the fragment, which never reaches the server).
+// With the base set to the console, this page turns that state into an Explore URL.
+function risonString(text, name) {
+  const match = new RegExp(name + ":'((?:[^'!]|!.)*)'").exec(text);
+  return match ? match[1].replace(/!(.)/g, "$1") : "";
+}
+
+function discoverToExplore(hash) {
+  const state = new URLSearchParams(hash.replace(/^#\??/, ""));
+  const g = state.get("_g") || "";
+  const q = state.get("_q") || "";
+  const params = new URLSearchParams();
+  const query = risonString(q, "query");
+  if (query) params.set("q", query);
+  for (const [key, name] of [["from", "from"], ["to", "to"]]) {
+    const value = risonString(g, name);
+    if (value) params.set(key, value);
+  }
+  return "/?" + params.toString();
+}
+
+if (window.location.pathname === "/app/data-explorer/discover") {
+  window.location.replace(discoverToExplore(window.location.hash));
+}

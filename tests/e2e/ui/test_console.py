@@ -26,6 +26,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from bench import services
 from bitacora.processors.alerting.silences import read_silences
+from bitacora.rules.alerts import discover_url
 from bitacora.settings import Settings
 from bitacora.ui.config import UiConfig
 from tests.e2e.ui.conftest import screenshot
@@ -304,3 +305,17 @@ def test_dark_scheme_is_followed(
     assert image.rows[-1][-1] == background
     assert image.colours()[background] > image.width * image.height // 2
     assert _ids(browser) == ["ev-6", "ev-5", "ev-4", "ev-3", "ev-2", "ev-1"]
+
+
+def test_alert_links_made_for_discover_open_in_explore(
+    console: tuple[str, UiConfig], browser: webdriver.Chrome
+) -> None:
+    url, _ = console
+    start, end = (
+        (NOW - timedelta(minutes=55)).timestamp(),
+        (NOW - timedelta(minutes=40)).timestamp(),
+    )
+    browser.get(discover_url(url, 'error.type:"TimeoutError"', start, end))
+    WebDriverWait(browser, WAIT_S).until(lambda b: "from=" in b.current_url)
+    assert _ids(browser) == ["ev-1"]  # ev-5 matches the query but is outside the range
+    assert browser.find_element(By.ID, "q").get_attribute("value") == 'error.type:"TimeoutError"'

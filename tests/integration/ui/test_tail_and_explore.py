@@ -167,3 +167,24 @@ def test_ui_refuses_an_exposed_address_without_a_token() -> None:
     result = CliRunner().invoke(main, ["ui", "--host", "0.0.0.0", "--port", "1"], env={})
     assert result.exit_code == 2
     assert result.output.startswith("error: the console would listen on 0.0.0.0 without a token")
+
+
+async def test_cross_site_posts_are_refused(
+    settings: Settings, planted: tuple[OpenSearch, seed.Streams]
+) -> None:
+    _, streams = planted
+    with running_console(settings, UiConfig(logs_pattern=streams.logs)) as url:
+        form = {"rule": "r", "for": "1h"}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                url + "/alerts/silences", data=form, headers={"Origin": "http://evil.example"}
+            ) as response,
+        ):
+            assert response.status == 403
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(url + "/context", params={"id": "t-1", "n": "lots"}) as response,
+        ):
+            assert response.status == 400
+            assert "n must be a whole number" in await response.text()
