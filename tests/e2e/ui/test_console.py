@@ -139,6 +139,10 @@ def test_explore_typed_query_shows_exactly_the_matching_rows(
         "error.type": ["TimeoutError", "ConnectionError"],
     }
     _not_blank(screenshot(browser, tmp_path, "explore"))
+    resources = browser.execute_script(
+        "return performance.getEntriesByType('resource').map((r) => r.name)"
+    )
+    assert sorted(resources) == [url + "/static/app.css", url + "/static/app.js"]
 
     browser.find_element(By.TAG_NAME, "body").send_keys("/")
     box = browser.switch_to.active_element
@@ -193,12 +197,13 @@ def test_every_dashboard_panel_draws_data(
 
 
 def test_dashboard_list_and_service_filter(
-    console: tuple[str, UiConfig], browser: webdriver.Chrome
+    console: tuple[str, UiConfig], browser: webdriver.Chrome, tmp_path: Path
 ) -> None:
     url, _ = console
     browser.get(url + "/dashboards")
     titles = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "ul.dashboards a")]
     assert titles == ["Operations overview", "Service detail", "Weekly review"]
+    _not_blank(screenshot(browser, tmp_path, "dashboards"))
     browser.get(url + "/dashboards/bitacora-dash-service?since=24h&service=user-service")
     table = browser.find_element(
         By.CSS_SELECTOR, "[data-panel='bitacora-vis-top-error-types'] table"
@@ -247,13 +252,14 @@ def test_alert_history_and_silence_create_delete(
 
 
 def test_weekly_report_is_reachable(
-    console: tuple[str, UiConfig], browser: webdriver.Chrome
+    console: tuple[str, UiConfig], browser: webdriver.Chrome, tmp_path: Path
 ) -> None:
     url, _ = console
     browser.get(url + "/")
     browser.find_element(By.LINK_TEXT, "Weekly report").click()
     WebDriverWait(browser, 120).until(lambda b: "/report" in b.current_url)
-    assert "Weekly review" in browser.find_element(By.TAG_NAME, "h1").text
+    assert browser.find_element(By.TAG_NAME, "h1").text.startswith("Weekly review ")
+    _not_blank(screenshot(browser, tmp_path, "report"))
 
 
 async def test_live_tail_shows_events_sent_to_the_collector_once(
