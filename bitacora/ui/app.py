@@ -240,18 +240,26 @@ async def dashboard_page(request: web.Request) -> web.Response:
     if dash is None:
         raise web.HTTPNotFound(text="no such dashboard: see /dashboards")
     now = _now()
-    since = request.query.get("since") or dash.time_from.removeprefix("now-")
+    start_text, end_text = request.query.get("from", ""), request.query.get("to", "")
+    since = "" if start_text else request.query.get("since") or dash.time_from.removeprefix("now-")
     req = explore.parse_request(
-        {"since": [since], "service": request.query.getall("service", [])}, now
+        {
+            "since": [since],
+            "from": [start_text],
+            "to": [end_text],
+            "service": request.query.getall("service", []),
+        },
+        now,
     )
     start = req.params.start or now
+    end = req.params.end or now
     patterns = params.patterns()
     shown = []
     for ref in dash.panels:
         vis = defs.visualization(ref.ref)
         if vis is not None:
             filters = q.SearchParams(services=req.params.services, index=patterns[vis.index])
-            body, width = panels.visualization_body(vis, filters, start, now)
+            body, width = panels.visualization_body(vis, filters, start, end)
             data = panels.visualization_data(
                 vis, await _search(request, filters.index, body), width
             )
@@ -276,7 +284,7 @@ async def dashboard_page(request: web.Request) -> web.Response:
         search = defs.search(ref.ref)
         assert search is not None  # definitions are checked by the unit tests
         filters = q.SearchParams(services=req.params.services, index=patterns[search.index])
-        body = panels.search_body(search, filters, start, now)
+        body = panels.search_body(search, filters, start, end)
         data = panels.search_data(search, await _search(request, filters.index, body))
         shown.append(
             {
@@ -294,6 +302,8 @@ async def dashboard_page(request: web.Request) -> web.Response:
         dash=dash,
         panels=shown,
         since=since,
+        start_text=start_text,
+        end_text=end_text,
         services=req.params.services,
         since_choices=explore.SINCE_CHOICES,
         args={},

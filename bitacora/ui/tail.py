@@ -19,6 +19,7 @@ from aiohttp import web
 from opensearchpy import OpenSearch
 
 from bitacora.search import client as shell
+from bitacora.search.errors import BadQueryError, SearchConnectionError
 from bitacora.search.follow import FollowState
 from bitacora.search.query import SearchParams, get_field
 from bitacora.search.timeparse import format_display
@@ -69,7 +70,13 @@ async def tail_stream(
             with shell.translated_errors():
                 return list(shell.poll_new(client, params, state))
 
-        hits = await asyncio.to_thread(poll)
+        try:
+            hits = await asyncio.to_thread(poll)
+        except (BadQueryError, SearchConnectionError) as exc:
+            # Say so on the page and keep trying: OpenSearch may be restarting.
+            await response.write(f"event: problem\ndata: {json.dumps(str(exc))}\n\n".encode())
+            await asyncio.sleep(max(config.tail_poll_s, 2.0))
+            continue
         if first and not last_id:
             # A fresh stream starts at `resume`: older events in the window were shown already.
             hits = [h for h in hits if shell.hit_time_ns(h) > cursor]

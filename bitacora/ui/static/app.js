@@ -43,8 +43,12 @@ function startTail(button) {
   const source = new EventSource("/api/tail?" + params.toString());
   source.onopen = () => { status.textContent = "live"; };
   source.onerror = () => { status.textContent = "reconnecting…"; };
+  source.addEventListener("problem", (message) => {
+    status.textContent = "tail paused: " + JSON.parse(message.data);
+  });
   source.onmessage = (message) => {
     const ev = JSON.parse(message.data);
+    status.textContent = "live";
     if (seen.has(ev.id)) return;
     seen.add(ev.id);
     tbody.insertBefore(row(ev), tbody.firstChild);

@@ -204,6 +204,12 @@ def test_dashboard_list_and_service_filter(
     titles = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "ul.dashboards a")]
     assert titles == ["Operations overview", "Service detail", "Weekly review"]
     _not_blank(screenshot(browser, tmp_path, "dashboards"))
+    start = (NOW - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    browser.get(f"{url}/dashboards/bitacora-dash-operations?from={start}&to=now")
+    panels = browser.find_elements(By.CSS_SELECTOR, "section.panel")
+    assert [int(str(p.get_attribute("data-points"))) > 0 for p in panels] == [True] * 7
+    browser.get(f"{url}/dashboards/bitacora-dash-operations?from=2020-01-01&to=2020-01-02")
+    assert len(browser.find_elements(By.CSS_SELECTOR, "p.empty")) == 7
     browser.get(url + "/dashboards/bitacora-dash-service?since=24h&service=user-service")
     table = browser.find_element(
         By.CSS_SELECTOR, "[data-panel='bitacora-vis-top-error-types'] table"

@@ -186,3 +186,15 @@ def test_tail_event_ids_resume_from_their_timestamp() -> None:
     assert text.endswith("}\n\n")
     data = json.loads(text.split("data: ", 1)[1])
     assert (data["id"], data["message"], data["time"]) == ("e1", "hi", "2026-11-28 10:00:00.500Z")
+
+
+def test_run_refuses_an_exposed_console_before_starting_anything() -> None:
+    import io
+
+    from bitacora.runner import run_pipeline
+    from bitacora.settings import Settings
+
+    out = io.StringIO()
+    settings = Settings(ui_host="0.0.0.0", kafka_bootstrap="127.0.0.1:1")
+    assert run_pipeline(settings, demo=False, demo_rate=1, duration_s=0, out=out) == 2
+    assert out.getvalue().startswith("error: the console would listen on 0.0.0.0 without a token")
