@@ -26,7 +26,7 @@ from bitacora.dashboards.render import DashboardParams
 from bitacora.search import client as shell
 from bitacora.search import query as q
 from bitacora.search.errors import BadQueryError, SearchConnectionError
-from bitacora.search.timeparse import format_display
+from bitacora.search.timeparse import format_display, to_nanos
 from bitacora.ui import alerts, charts, explore, panels
 from bitacora.ui.config import UiConfig
 from bitacora.ui.tail import tail_stream
@@ -164,9 +164,7 @@ async def explore_page(request: web.Request) -> web.Response:
         chart = charts.stacked_time_bars(starts, series, width_s=width, title="Events by level")
     newest = max(rows, key=shell.hit_time_ns) if rows else None
     resume = (
-        f"{shell.hit_time_ns(newest)}:{shell.hit_id(newest)}"
-        if newest
-        else f"{int(now.timestamp() * 1e9)}:"
+        f"{shell.hit_time_ns(newest)}:{shell.hit_id(newest)}" if newest else f"{to_nanos(now)}:"
     )
     return page(
         request,
