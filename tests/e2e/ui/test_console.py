@@ -265,6 +265,11 @@ def test_weekly_report_is_reachable(
     browser.find_element(By.LINK_TEXT, "Weekly report").click()
     WebDriverWait(browser, 120).until(lambda b: "/report" in b.current_url)
     assert browser.find_element(By.TAG_NAME, "h1").text.startswith("Weekly review ")
+    year, week, _ = (NOW - timedelta(minutes=30)).isocalendar()  # the week of ev-4
+    label = f"{year}-W{week:02d}"
+    browser.get(f"{url}/report?week={label}")
+    assert browser.find_element(By.TAG_NAME, "h1").text == f"Weekly review {label}"
+    assert "order-service ev-1: payment timeout" in browser.page_source  # a pattern's sample
     _not_blank(screenshot(browser, tmp_path, "report"))
 
 
