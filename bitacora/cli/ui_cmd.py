@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 
 import click
 
@@ -19,7 +18,7 @@ def ui(host: str | None, port: int | None) -> None:
     """
     from dataclasses import replace
 
-    from bitacora.errors import ConfigError
+    from bitacora.errors import BitacoraError
     from bitacora.settings import Settings
     from bitacora.ui.config import UiConfig
     from bitacora.ui.server import serve
@@ -30,16 +29,13 @@ def ui(host: str | None, port: int | None) -> None:
         config = replace(config, host=host)
     if port is not None:
         config = replace(config, port=port)
+    # A ConfigError (exposed without a token) and Ctrl-C go to the CLI's one error handler.
     try:
         asyncio.run(serve(config, settings, lambda url: click.echo(f"console at {url}", err=True)))
-    except ConfigError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
     except OSError as exc:
-        click.echo(f"error: cannot listen on {config.host}:{config.port}: {exc.strerror}", err=True)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        sys.exit(130)
+        raise BitacoraError(
+            f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
+        ) from exc
 
 
 COMMANDS: list[click.Command] = [ui]

@@ -14,6 +14,8 @@ from typing import Any
 from opensearchpy import OpenSearch
 from opensearchpy import exceptions as os_exc
 
+from bitacora import clients
+from bitacora.fields import lookup
 from bitacora.search import query as q
 from bitacora.search.errors import (
     CONNECTION_HINT,
@@ -32,25 +34,14 @@ _LENIENT = {"ignore_unavailable": "true", "allow_no_indices": "true"}
 
 def make_client(settings: Settings, *, timeout: float = 30.0) -> OpenSearch:
     """An OpenSearch client from the connection settings (credentials never logged)."""
-    auth = None
-    if settings.opensearch_user is not None:
-        password = (
-            settings.opensearch_password.get_secret_value() if settings.opensearch_password else ""
-        )
-        auth = (settings.opensearch_user, password)
-    return OpenSearch(
-        hosts=[settings.opensearch_url],
-        http_auth=auth,
-        verify_certs=settings.opensearch_verify_certs,
-        timeout=timeout,
-        max_retries=1,
-        retry_on_timeout=False,
+    return clients.opensearch_client(
+        settings, timeout=timeout, max_retries=1, retry_on_timeout=False
     )
 
 
 @contextlib.contextmanager
 def translated_errors(url: str = "") -> Iterator[None]:
-    """Turn client exceptions into ``BadQueryError`` (exit 2) or ``SearchConnectionError`` (1)."""
+    """Turn client exceptions into ``BadQueryError`` (exit 2) or ``SearchConnectionError`` (3)."""
     try:
         yield
     except os_exc.ConnectionError as exc:
@@ -144,12 +135,12 @@ def hit_time_ns(hit: Hit) -> int:
     sort = hit.get("sort")
     if sort and isinstance(sort[0], int):
         return sort[0]
-    return parse_event_time(str(q.get_field(hit["_source"], "@timestamp")))
+    return parse_event_time(str(lookup(hit["_source"], "@timestamp")))
 
 
 def hit_id(hit: Hit) -> str:
     """A hit's ``event.id`` (its ``_id`` when the event has none)."""
-    value = q.get_field(hit["_source"], "event.id")
+    value = lookup(hit["_source"], "event.id")
     return str(value) if value is not None else str(hit["_id"])
 
 

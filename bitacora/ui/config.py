@@ -22,7 +22,6 @@ class UiConfig:
     alerts_pattern: str = schema.ALERTS_PATTERN
     deadletter_pattern: str = schema.DEADLETTER_PATTERN
     silences_topic: str = SILENCES_TOPIC
-    kafka_bootstrap: str = "127.0.0.1:9092"
     tail_poll_s: float = 0.5
     tail_overlap_s: float = 10.0
 
@@ -34,7 +33,6 @@ class UiConfig:
             host=settings.ui_host,
             port=settings.ui_port,
             token=token or None,
-            kafka_bootstrap=settings.kafka_bootstrap,
         )
 
     @property

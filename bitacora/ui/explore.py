@@ -14,8 +14,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bitacora import schema
+from bitacora.durations import parse_duration
 from bitacora.search import query as q
-from bitacora.search.timeparse import parse_duration, parse_instant, to_nanos
+from bitacora.search.timeparse import parse_instant, to_nanos
 
 #: Fields whose top values are shown next to the results, each a click from a filter.
 TOP_FIELDS: tuple[str, ...] = ("service.name", "log.level", "kubernetes.namespace", "error.type")
@@ -54,7 +55,11 @@ def parse_request(
         raise BadParams("use since or from, not both")
     try:
         begin = (
-            now - parse_duration(since) if since else parse_instant(start, now) if start else None
+            now - timedelta(seconds=parse_duration(since))
+            if since
+            else parse_instant(start, now)
+            if start
+            else None
         )
         finish = parse_instant(end, now) if end else None
     except ValueError as exc:

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from bitacora.dashboards.definitions import Bucket, Metric, SavedSearch, Visualization
+from bitacora.fields import lookup
 from bitacora.search import query as q
 from bitacora.search.timeparse import to_nanos
 
@@ -167,8 +168,7 @@ def search_body(
 def search_data(search: SavedSearch, response: Mapping[str, Any]) -> PanelData:
     """The answer to ``search_body`` as table rows: the time, then the search's columns."""
     rows = [
-        [q.get_field(hit["_source"], "@timestamp")]
-        + [q.get_field(hit["_source"], c) for c in search.columns]
+        [lookup(hit["_source"], "@timestamp")] + [lookup(hit["_source"], c) for c in search.columns]
         for hit in response["hits"]["hits"]
     ]
     return PanelData(columns=["@timestamp", *search.columns], rows=rows)

@@ -20,7 +20,9 @@ async def serve(config: UiConfig, settings: Settings, ready: Callable[[str], Non
     """
     check_exposure(config)
     client = make_client(settings)
-    runner = web.AppRunner(make_app(config, client), access_log=None, shutdown_timeout=1.0)
+    runner = web.AppRunner(
+        make_app(config, settings, client), access_log=None, shutdown_timeout=1.0
+    )
     await runner.setup()
     try:
         await web.TCPSite(runner, config.host, config.port).start()

@@ -18,10 +18,11 @@ from datetime import UTC
 from aiohttp import web
 from opensearchpy import OpenSearch
 
+from bitacora.fields import lookup
 from bitacora.search import client as shell
 from bitacora.search.errors import BadQueryError, SearchConnectionError
 from bitacora.search.follow import FollowState
-from bitacora.search.query import SearchParams, get_field
+from bitacora.search.query import SearchParams
 from bitacora.search.timeparse import format_display
 from bitacora.ui.config import UiConfig
 
@@ -40,10 +41,10 @@ def sse_message(hit: shell.Hit) -> bytes:
     source = hit["_source"]
     data = {
         "id": shell.hit_id(hit),
-        "time": format_display(str(get_field(source, "@timestamp")), UTC),
-        "level": get_field(source, "log.level"),
-        "service": get_field(source, "service.name"),
-        "message": get_field(source, "message"),
+        "time": format_display(str(lookup(source, "@timestamp")), UTC),
+        "level": lookup(source, "log.level"),
+        "service": lookup(source, "service.name"),
+        "message": lookup(source, "message"),
         "source": source,
     }
     payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))

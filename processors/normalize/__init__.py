@@ -1,6 +1,6 @@
 """Normalization: a raw record from ``logs.raw`` becomes one OpenSearch document.
 
-Pure functions over plain data; the faust agent only calls them. Public API::
+Pure functions over plain data; the normalize stage only calls them. Public API::
 
     normalize(raw, partition, offset, config) -> dict   # the event-table document
     to_json_bytes(doc) -> bytes                          # compact UTF-8 JSON
@@ -32,7 +32,7 @@ Documented choices:
 - Access logs: ``message`` is the whole line; user agent, referrer, bytes, query string,
   upstream details go to ``labels``.
 - Safety: see ``fields`` (UTF-8 repair, NUL → U+FFFD, caps with ``…[truncated N bytes]``,
-  label keys with ``.`` → ``_``, ``_empty``, ``_truncated_keys``) and ``redact``
+  label keys with ``.`` → ``_``, ``_empty``, ``_truncated_keys``) and ``bitacora.redact``
   (``[REDACTED:<kind>]``). Strings in keyword fields and in ``labels`` are capped at
   ``min(max_field_bytes, 16 KiB)`` (Lucene's term limit); ``message``, ``error.message``
   and ``error.stack_trace`` at ``max_field_bytes``.

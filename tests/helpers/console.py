@@ -23,7 +23,9 @@ def running_console(settings: Settings, config: UiConfig) -> Iterator[str]:
     loop = asyncio.new_event_loop()
     started = threading.Event()
     client = make_client(settings)
-    runner = web.AppRunner(make_app(config, client), access_log=None, shutdown_timeout=1.0)
+    runner = web.AppRunner(
+        make_app(config, settings, client), access_log=None, shutdown_timeout=1.0
+    )
 
     async def start() -> None:
         await runner.setup()

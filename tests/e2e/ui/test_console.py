@@ -95,7 +95,6 @@ def console(settings: Settings) -> Iterator[tuple[str, UiConfig]]:
             alerts_pattern=streams.alerts + "*",
             deadletter_pattern=streams.deadletter + "*",
             silences_topic=topic,
-            kafka_bootstrap=settings.kafka_bootstrap,
         )
         try:
             with running_console(settings, config) as url:
@@ -219,7 +218,7 @@ def test_dashboard_list_and_service_filter(
 
 
 def test_alert_history_and_silence_create_delete(
-    console: tuple[str, UiConfig], browser: webdriver.Chrome, tmp_path: Path
+    console: tuple[str, UiConfig], browser: webdriver.Chrome, tmp_path: Path, settings: Settings
 ) -> None:
     url, config = console
     browser.get(url + "/alerts")
@@ -241,7 +240,7 @@ def test_alert_history_and_silence_create_delete(
     WebDriverWait(browser, WAIT_S).until(lambda b: "silenced" in b.current_url)
     rows = browser.find_elements(By.CSS_SELECTOR, "#silences tbody tr[data-silence]")
     assert [r.find_elements(By.TAG_NAME, "td")[0].text for r in rows] == ["payment-timeouts"]
-    stored = asyncio.run(read_silences(config.kafka_bootstrap, config.silences_topic))
+    stored = asyncio.run(read_silences(settings, config.silences_topic))
     (silence,) = stored.values()
     assert (silence["rule"], silence["key"], silence["comment"]) == (
         "payment-timeouts",
@@ -254,7 +253,7 @@ def test_alert_history_and_silence_create_delete(
     rows[0].find_element(By.CSS_SELECTOR, "button.delete").click()
     WebDriverWait(browser, WAIT_S).until(lambda b: "removed" in b.current_url)
     assert not browser.find_elements(By.CSS_SELECTOR, "#silences tbody tr[data-silence]")
-    assert asyncio.run(read_silences(config.kafka_bootstrap, config.silences_topic)) == {}
+    assert asyncio.run(read_silences(settings, config.silences_topic)) == {}
 
 
 def test_weekly_report_is_reachable(
@@ -280,7 +279,7 @@ async def test_live_tail_shows_events_sent_to_the_collector_once(
     pipeline.start_processor()
     service = f"{pipeline.prefix}-tail-service"
     marker = f"tailmark{pipeline.rid}"
-    config = UiConfig(logs_pattern=pipeline.pattern, kafka_bootstrap=settings.kafka_bootstrap)
+    config = UiConfig(logs_pattern=pipeline.pattern)
     with running_console(settings, config) as url:
         browser.get(f"{url}/?q={marker}&since=15m")
         assert _ids(browser) == []

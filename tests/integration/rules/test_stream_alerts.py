@@ -18,12 +18,12 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from bitacora.durations import format_timestamp
 from bitacora.processors.alerting.detect_stage import Detector, register_detect
 from bitacora.processors.alerting.notify_stage import NotifyService, register_notify
 from bitacora.processors.alerting.route_stage import RouteRole
 from bitacora.processors.alerting.silences import write_silence
 from bitacora.processors.app import Role, create_app, raw_topic
-from bitacora.rules.durations import format_timestamp
 from bitacora.rules.model import Rule
 from bitacora.rules.notify.silences import new_silence
 from bitacora.settings import Settings
@@ -182,7 +182,9 @@ async def test_silence_written_by_the_cli_path_stops_the_page(
         kafka_bootstrap, lambda a: a.create_topics([NewTopic(t, 1, 1) for t in topics])
     )
     silence = new_silence("stream-burst", service_name, 3600, "maintenance", time.time())
-    await write_silence(kafka_bootstrap, silences_topic, silence, silence["id"])
+    await write_silence(
+        Settings(kafka_bootstrap=kafka_bootstrap), silences_topic, silence, silence["id"]
+    )
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
     await producer.start()
     try:

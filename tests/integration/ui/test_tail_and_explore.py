@@ -137,7 +137,7 @@ async def test_bad_query_is_a_400_page(
                 assert "bad query" in await response.text()
             async with session.get(url + "/", params={"since": "yesterday"}) as response:
                 assert response.status == 400
-                assert "bad duration &#39;yesterday&#39;" in await response.text()
+                assert "invalid duration &#39;yesterday&#39;" in await response.text()
 
 
 async def test_token_is_required_when_set(

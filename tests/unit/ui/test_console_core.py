@@ -50,7 +50,7 @@ def test_url_parameters_mean_what_the_cli_flags_mean() -> None:
     ("query", "message"),
     [
         ({"since": ["1h"], "from": ["now-2h"]}, "use since or from, not both"),
-        ({"since": ["soon"]}, "bad duration 'soon'"),
+        ({"since": ["soon"]}, "invalid duration 'soon'"),
         ({"level": ["loud"]}, "unknown level 'loud'"),
         ({"limit": ["many"]}, "limit must be a whole number"),
         ({"limit": ["5000"]}, "limit must be between 0 and 1000"),
