@@ -1,4 +1,5 @@
-"""The alerts page: history from ``bitacora-alerts*`` and the matching events' links. Pure.
+"""The alerts page: rows of the history (read by ``bitacora.search.alerts``, as
+``bitacora alerts list`` reads it) and the links to their matching events. Pure.
 
 Silences are read and written with ``processors.alerting.silences`` (the compacted Kafka
 topic every notify worker follows), exactly as ``bitacora alerts silence`` does.
@@ -6,9 +7,8 @@ topic every notify worker follows), exactly as ``bitacora alerts silence`` does.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
 from bitacora.search.timeparse import parse_event_time, to_rfc3339_nanos
@@ -29,18 +29,6 @@ class AlertRow:
     open: bool  # the newest notice of its rule and key is a firing
 
 
-def history_body(start: datetime, rule: str | None, size: int = 200) -> dict[str, Any]:
-    """The newest alert documents since ``start``, optionally of one rule."""
-    filters: list[dict[str, Any]] = [{"range": {"@timestamp": {"gte": start.isoformat()}}}]
-    if rule:
-        filters.append({"term": {"rule": rule}})
-    return {
-        "size": size,
-        "query": {"bool": {"filter": filters}},
-        "sort": [{"@timestamp": {"order": "desc", "unmapped_type": "date"}}],
-    }
-
-
 def events_url(doc: Mapping[str, Any]) -> str:
     """The Explore link of an alert's matching events: its query over its events' time span."""
     args: dict[str, list[str]] = {}
@@ -57,12 +45,11 @@ def events_url(doc: Mapping[str, Any]) -> str:
     return link(args)
 
 
-def history(hits: list[Mapping[str, Any]]) -> list[AlertRow]:
+def history(docs: Sequence[Mapping[str, Any]]) -> list[AlertRow]:
     """Alert documents (newest first) as rows; ``open`` marks each key's newest firing."""
     seen: set[tuple[str, str]] = set()
     rows = []
-    for hit in hits:
-        doc = hit["_source"]
+    for doc in docs:
         ident = (str(doc.get("rule", "")), str(doc.get("key", "")))
         newest = ident not in seen
         seen.add(ident)
@@ -79,8 +66,3 @@ def history(hits: list[Mapping[str, Any]]) -> list[AlertRow]:
             )
         )
     return rows
-
-
-def since_start(now: datetime, days: int) -> datetime:
-    """The start of the history shown: ``days`` back from ``now``."""
-    return now - timedelta(days=days)

@@ -5,15 +5,19 @@ from __future__ import annotations
 import asyncio
 import getpass
 import time
+from typing import Any
 
 from aiohttp import web
 
 from bitacora.dashboards.render import DashboardParams
 from bitacora.search import client as shell
 from bitacora.search import query as q
+from bitacora.search.alerts import recent_alerts
 from bitacora.ui import alerts, charts, explore, panels
 from bitacora.ui.config import UiConfig
 from bitacora.ui.web import CLIENT, CONFIG, SETTINGS, os_search, page, utc_now, whole
+
+HISTORY_SIZE = 200  # alert documents shown, newest first
 
 
 def _dashboard_params(config: UiConfig) -> DashboardParams:
@@ -116,8 +120,15 @@ async def alerts_page(request: web.Request) -> web.Response:
     config = request.app[CONFIG]
     days = whole(request.query.get("days", "7"), "days", 1, 365)
     rule = request.query.get("rule") or None
-    body = alerts.history_body(alerts.since_start(utc_now(), days), rule)
-    rows = alerts.history((await os_search(request, config.alerts_pattern, body))["hits"]["hits"])
+    start = utc_now().timestamp() - days * 86400
+
+    def recent() -> list[dict[str, Any]]:
+        with shell.translated_errors():
+            return recent_alerts(
+                request.app[CLIENT], start, rule, HISTORY_SIZE, config.alerts_pattern
+            )
+
+    rows = alerts.history(await asyncio.to_thread(recent))
     stored = await read_silences(request.app[SETTINGS], config.silences_topic)
     return page(
         request,

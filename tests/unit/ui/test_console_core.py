@@ -154,10 +154,10 @@ def test_split_histogram_rows() -> None:
 
 def test_alert_rows_mark_open_keys_and_link_their_events() -> None:
     def doc(at: str, rule: str, status: str) -> dict[str, object]:
-        return {"_source": {"@timestamp": at, "rule": rule, "key": "all", "status": status,
-                            "count": 2, "search_query": "error.type:X",
-                            "first_event_time": "2026-11-28T10:00:00Z",
-                            "last_event_time": "2026-11-28T10:05:00Z"}}  # fmt: skip
+        return {"@timestamp": at, "rule": rule, "key": "all", "status": status,
+                "count": 2, "search_query": "error.type:X",
+                "first_event_time": "2026-11-28T10:00:00Z",
+                "last_event_time": "2026-11-28T10:05:00Z"}  # fmt: skip
 
     rows = alerts.history(
         [doc("t3", "b", "resolved"), doc("t2", "b", "firing"), doc("t1", "a", "firing")]
