@@ -79,7 +79,8 @@ async def dashboard_page(request: web.Request) -> web.Response:
                     "kind": vis.chart,
                     "data": data,
                     "svg": svg,
-                    "query": vis.query,
+                    # Explore searches the logs: link only the panels over them.
+                    "query": vis.query if vis.index == "logs" else "",
                 }
             )
             continue
@@ -95,7 +96,7 @@ async def dashboard_page(request: web.Request) -> web.Response:
                 "kind": "search",
                 "data": data,
                 "svg": "",
-                "query": search.query,
+                "query": search.query if search.index == "logs" else "",
             }
         )
     return page(
