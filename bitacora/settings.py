@@ -9,10 +9,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from typing import Literal, Self
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bitacora import schema
+
+
+KafkaProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
 
 def _xdg(var: str, fallback: str) -> Path:
@@ -24,12 +30,27 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="BITACORA_", extra="forbid", frozen=True)
 
-    # Where the services are.
+    # Where the services are, and how to reach them (bitacora/clients.py uses these).
     kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_security_protocol: KafkaProtocol = "PLAINTEXT"
+    kafka_sasl_mechanism: SaslMechanism = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None  # None: the system's trusted CAs
+    kafka_ssl_certfile: Path | None = None  # client certificate (mTLS), PEM
+    kafka_ssl_keyfile: Path | None = None  # its private key, PEM
+    kafka_ssl_key_password: SecretStr | None = None
+    kafka_ssl_check_hostname: bool = True
     opensearch_url: str = "http://127.0.0.1:9200"
     opensearch_user: str | None = None
     opensearch_password: SecretStr | None = None
     opensearch_verify_certs: bool = True
+    opensearch_check_hostname: bool = True
+    opensearch_ca_file: Path | None = None  # None: the system's trusted CAs
+    opensearch_client_cert_file: Path | None = None  # client certificate (mTLS), PEM
+    opensearch_client_key_file: Path | None = None
+    opensearch_aws_region: str | None = None  # set: sign requests with AWS SigV4 ([aws] extra)
+    opensearch_aws_service: Literal["es", "aoss"] = "es"  # aoss: OpenSearch Serverless
 
     # Topics.
     topic_raw: str = schema.TOPIC_RAW
@@ -105,6 +126,36 @@ class Settings(BaseSettings):
     java_home_opensearch: Path | None = None  # None: the newest JDK under /usr/lib/jvm that runs it
     opensearch_heap: str = "2g"
     kafka_heap: str = "1g"
+
+    @model_validator(mode="after")
+    def _connections_are_complete(self) -> Self:
+        """Refuse connection settings that cannot work together, naming the variable."""
+        protocol = self.kafka_security_protocol
+        if protocol.startswith("SASL_") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError(
+                f"BITACORA_KAFKA_SECURITY_PROTOCOL={protocol} needs "
+                "BITACORA_KAFKA_SASL_USERNAME and BITACORA_KAFKA_SASL_PASSWORD"
+            )
+        tls_files = (self.kafka_ssl_cafile, self.kafka_ssl_certfile, self.kafka_ssl_keyfile)
+        if not protocol.endswith("SSL") and any(tls_files):
+            raise ValueError(
+                "BITACORA_KAFKA_SSL_* files are set but BITACORA_KAFKA_SECURITY_PROTOCOL is "
+                f"{protocol}: use SSL or SASL_SSL"
+            )
+        if self.kafka_ssl_keyfile and not self.kafka_ssl_certfile:
+            raise ValueError("BITACORA_KAFKA_SSL_KEYFILE needs BITACORA_KAFKA_SSL_CERTFILE")
+        if self.opensearch_client_key_file and not self.opensearch_client_cert_file:
+            raise ValueError(
+                "BITACORA_OPENSEARCH_CLIENT_KEY_FILE needs BITACORA_OPENSEARCH_CLIENT_CERT_FILE"
+            )
+        if self.opensearch_aws_region and self.opensearch_user:
+            raise ValueError(
+                "BITACORA_OPENSEARCH_AWS_REGION (SigV4) and BITACORA_OPENSEARCH_USER (basic "
+                "auth) exclude each other: set one"
+            )
+        return self
 
     @property
     def kafka_record_limit(self) -> int:
