@@ -40,7 +40,7 @@ def make_client(settings: Settings, *, timeout: float = 30.0) -> OpenSearch:
 
 @contextlib.contextmanager
 def translated_errors(url: str = "") -> Iterator[None]:
-    """Turn client exceptions into ``BadQueryError`` (exit 2) or ``SearchConnectionError`` (1)."""
+    """Turn client exceptions into ``BadQueryError`` (exit 2) or ``SearchConnectionError`` (3)."""
     try:
         yield
     except os_exc.ConnectionError as exc:
