@@ -72,6 +72,35 @@ def _secret(value: Any) -> str | None:
     return None if value is None else str(value.get_secret_value())
 
 
+def check_settings(settings: Settings) -> None:
+    """Refuse connection settings that cannot work together (ConfigError naming them)."""
+    protocol = settings.kafka_security_protocol
+    if protocol.startswith("SASL_") and not (
+        settings.kafka_sasl_username and settings.kafka_sasl_password
+    ):
+        raise ConfigError(
+            f"BITACORA_KAFKA_SECURITY_PROTOCOL={protocol} needs "
+            "BITACORA_KAFKA_SASL_USERNAME and BITACORA_KAFKA_SASL_PASSWORD"
+        )
+    tls_files = (settings.kafka_ssl_cafile, settings.kafka_ssl_certfile, settings.kafka_ssl_keyfile)
+    if not protocol.endswith("SSL") and any(tls_files):
+        raise ConfigError(
+            "BITACORA_KAFKA_SSL_* files are set but BITACORA_KAFKA_SECURITY_PROTOCOL is "
+            f"{protocol}: use SSL or SASL_SSL"
+        )
+    if settings.kafka_ssl_keyfile and not settings.kafka_ssl_certfile:
+        raise ConfigError("BITACORA_KAFKA_SSL_KEYFILE needs BITACORA_KAFKA_SSL_CERTFILE")
+    if settings.opensearch_client_key_file and not settings.opensearch_client_cert_file:
+        raise ConfigError(
+            "BITACORA_OPENSEARCH_CLIENT_KEY_FILE needs BITACORA_OPENSEARCH_CLIENT_CERT_FILE"
+        )
+    if settings.opensearch_aws_region and settings.opensearch_user:
+        raise ConfigError(
+            "BITACORA_OPENSEARCH_AWS_REGION (SigV4) and BITACORA_OPENSEARCH_USER (basic auth) "
+            "exclude each other: set one"
+        )
+
+
 # --- Kafka ----------------------------------------------------------------------------------
 
 
@@ -91,6 +120,7 @@ def kafka_ssl_context(settings: Settings) -> ssl.SSLContext | None:
 
 def kafka_options(settings: Settings) -> dict[str, Any]:
     """The connection options every aiokafka client shares (brokers and their security)."""
+    check_settings(settings)
     protocol = settings.kafka_security_protocol
     options: dict[str, Any] = {
         "bootstrap_servers": settings.kafka_bootstrap,
@@ -180,6 +210,7 @@ async def kafka_preflight(settings: Settings, timeout_s: float = 10.0) -> None:
 
 def faust_broker_options(settings: Settings) -> dict[str, Any]:
     """The ``faust.App`` keyword arguments that say where the brokers are and how to connect."""
+    check_settings(settings)
     options: dict[str, Any] = {"broker": f"kafka://{settings.kafka_bootstrap}"}
     protocol = settings.kafka_security_protocol
     if protocol == "PLAINTEXT":
@@ -209,6 +240,7 @@ def opensearch_url(settings: Settings) -> str:
 
 def opensearch_ssl_context(settings: Settings) -> ssl.SSLContext | None:
     """The TLS context for an ``https://`` OpenSearch URL; None for plain http."""
+    check_settings(settings)
     if not settings.opensearch_url.lower().startswith("https://"):
         return None
     return tls_context(
@@ -253,6 +285,7 @@ def opensearch_client(settings: Settings, *, timeout: float = 30.0, **options: A
     """A synchronous opensearch-py client (credentials never logged)."""
     from opensearchpy import OpenSearch
 
+    check_settings(settings)
     auth: Any = _basic_auth(settings)
     if settings.opensearch_aws_region:
         signer = _aws_signer(settings)
@@ -293,6 +326,7 @@ def opensearch_session(
     Requests take paths under :func:`opensearch_url`; ``limit`` caps open connections.
     Create it inside the running event loop.
     """
+    check_settings(settings)
     auth = _basic_auth(settings)
     headers = {"Authorization": _basic_header(*auth)} if auth else None
     middlewares = (

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
-from typing import Literal, Self
-
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bitacora import schema
-
 
 KafkaProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
@@ -126,36 +124,6 @@ class Settings(BaseSettings):
     java_home_opensearch: Path | None = None  # None: the newest JDK under /usr/lib/jvm that runs it
     opensearch_heap: str = "2g"
     kafka_heap: str = "1g"
-
-    @model_validator(mode="after")
-    def _connections_are_complete(self) -> Self:
-        """Refuse connection settings that cannot work together, naming the variable."""
-        protocol = self.kafka_security_protocol
-        if protocol.startswith("SASL_") and not (
-            self.kafka_sasl_username and self.kafka_sasl_password
-        ):
-            raise ValueError(
-                f"BITACORA_KAFKA_SECURITY_PROTOCOL={protocol} needs "
-                "BITACORA_KAFKA_SASL_USERNAME and BITACORA_KAFKA_SASL_PASSWORD"
-            )
-        tls_files = (self.kafka_ssl_cafile, self.kafka_ssl_certfile, self.kafka_ssl_keyfile)
-        if not protocol.endswith("SSL") and any(tls_files):
-            raise ValueError(
-                "BITACORA_KAFKA_SSL_* files are set but BITACORA_KAFKA_SECURITY_PROTOCOL is "
-                f"{protocol}: use SSL or SASL_SSL"
-            )
-        if self.kafka_ssl_keyfile and not self.kafka_ssl_certfile:
-            raise ValueError("BITACORA_KAFKA_SSL_KEYFILE needs BITACORA_KAFKA_SSL_CERTFILE")
-        if self.opensearch_client_key_file and not self.opensearch_client_cert_file:
-            raise ValueError(
-                "BITACORA_OPENSEARCH_CLIENT_KEY_FILE needs BITACORA_OPENSEARCH_CLIENT_CERT_FILE"
-            )
-        if self.opensearch_aws_region and self.opensearch_user:
-            raise ValueError(
-                "BITACORA_OPENSEARCH_AWS_REGION (SigV4) and BITACORA_OPENSEARCH_USER (basic "
-                "auth) exclude each other: set one"
-            )
-        return self
 
     @property
     def kafka_record_limit(self) -> int:

@@ -97,7 +97,13 @@ class Publisher:
         )
 
     async def start(self) -> None:
-        """Connect now if Kafka answers, else keep trying in the background."""
+        """Connect now if Kafka answers, else keep trying in the background.
+
+        Raises ConnectionRefusedByPeer (fatal) when Kafka refuses the credentials or its
+        certificate is not trusted: retrying would never connect.
+        """
+        with contextlib.suppress(ConnectionError):  # Kafka down: the loop below waits
+            await clients.kafka_preflight(self._settings)
         if not await self._try_connect():
             self._connector = asyncio.create_task(self._reconnect_loop())
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
 from bitacora.errors import StackError
-from bitacora.stack import certs
+from bitacora.settings import Settings
+from bitacora.stack import certs, config
 
 USER = "bitacora"
 SCRAM_MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-512")
@@ -130,6 +132,25 @@ def format_arguments(material: Material) -> list[str]:
     for mechanism in SCRAM_MECHANISMS:
         args += ["--add-scram", f"{mechanism}=[name={USER},password={password}]"]
     return args
+
+
+def secure_exports(settings: Settings) -> str:
+    """The line ``bitacora stack env --secure`` prints: every client through SASL_SSL alone.
+
+    StackError when the stack has not made its secure listener yet (start it once).
+    """
+    ports = config.ports_for(settings)
+    kafka_dir = config.layout_for(settings).service_dir("kafka")
+    properties = kafka_dir / "server.properties"
+    if not properties.is_file() or "SASL_SSL://" not in properties.read_text():
+        raise StackError(
+            "the local Kafka has no SASL_SSL listener yet (it was started before it "
+            "existed): restart it with `bitacora stack down --only kafka` then "
+            "`bitacora stack up`"
+        )
+    material = material_for(kafka_dir)
+    variables = env_variables(material, ports.kafka_sasl_ssl, settings.opensearch_url)
+    return "export " + " ".join(f"{name}={shlex.quote(value)}" for name, value in variables.items())
 
 
 def env_variables(material: Material, sasl_port: int, opensearch_url: str) -> dict[str, str]:

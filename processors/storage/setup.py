@@ -175,6 +175,12 @@ async def _wait_for_topics(
 async def setup_topics(settings: Settings, report: SetupReport, progress: Progress) -> None:
     """Create the missing topics; report the ones with fewer partitions than configured."""
     desired = desired_topics(settings)
+    try:
+        await clients.kafka_preflight(settings)
+    except ConnectionError as exc:
+        raise StackError(
+            f"{exc}: start it (`bitacora stack up`) or set BITACORA_KAFKA_BOOTSTRAP"
+        ) from exc
     admin = clients.kafka_admin(settings, client_id="bitacora-setup")
     try:
         await admin.start()
