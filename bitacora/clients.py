@@ -68,6 +68,10 @@ def tls_context(
     return context
 
 
+def _path(value: Path | None) -> str | None:
+    return None if value is None else str(value)
+
+
 def _secret(value: Any) -> str | None:
     return None if value is None else str(value.get_secret_value())
 
@@ -290,9 +294,20 @@ def opensearch_client(settings: Settings, *, timeout: float = 30.0, **options: A
     if settings.opensearch_aws_region:
         signer = _aws_signer(settings)
         auth = signer.sign  # opensearch-py calls it per request for the signed headers
-    context = opensearch_ssl_context(settings)
-    if context is not None:
-        options["ssl_context"] = context
+    context = opensearch_ssl_context(settings)  # https: the files load, or ConfigError
+    if context is not None and not settings.opensearch_verify_certs:
+        options.update(ssl_context=context)
+    elif context is not None:
+        # With an ssl_context, opensearch-py cannot tell urllib3 to skip its own hostname
+        # check; without one, it sends a client certificate only when verifying: hence the
+        # files here and the context above.
+        options.update(
+            verify_certs=True,
+            ca_certs=_path(settings.opensearch_ca_file),
+            client_cert=_path(settings.opensearch_client_cert_file),
+            client_key=_path(settings.opensearch_client_key_file),
+            ssl_assert_hostname=None if settings.opensearch_check_hostname else False,
+        )
     return OpenSearch(hosts=[settings.opensearch_url], http_auth=auth, timeout=timeout, **options)
 
 
