@@ -23,7 +23,7 @@ import aiohttp
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.conn import create_conn
-from aiokafka.errors import KafkaError, SaslAuthenticationFailed
+from aiokafka.errors import KafkaConnectionError, KafkaError, SaslAuthenticationFailed
 
 from bitacora.errors import ConfigError, ConnectionRefusedByPeer
 
@@ -188,7 +188,7 @@ async def kafka_preflight(settings: Settings, timeout_s: float = 10.0) -> None:
 
     aiokafka logs why a bootstrap failed and raises a generic error; this says why.
     Raises ConnectionRefusedByPeer for refused credentials or an untrusted certificate,
-    ConnectionError (with the reason) when no broker answers.
+    KafkaConnectionError (with the reason) when no broker answers.
     """
     options = kafka_options(settings)
     del options["bootstrap_servers"]
@@ -207,9 +207,9 @@ async def kafka_preflight(settings: Settings, timeout_s: float = 10.0) -> None:
             continue
         conn.close()
         return
-    raise ConnectionError(
+    raise KafkaConnectionError(
         f"Kafka at {settings.kafka_bootstrap} is not reachable ({type(last).__name__}: {last})"
-    )
+    ) from last
 
 
 def faust_broker_options(settings: Settings) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiokafka.errors import KafkaConnectionError
 from pydantic import SecretStr
 
 from bench import services
@@ -115,6 +116,16 @@ def _settings(env: dict[str, str]) -> Settings:
     )
 
 
+def test_starting_again_is_a_no_op_that_keeps_the_material(kafka: Settings) -> None:
+    layout = config.layout_for(kafka)
+    material = secure.material_for(layout.service_dir("kafka"))
+    before = (layout.pid_file("kafka").read_text(), material.ca.cert.read_bytes())
+    lines: list[str] = []
+    stack_services.start_service(kafka, "kafka", lines.append)
+    assert lines == [f"kafka already running (pid {before[0].strip()})"]
+    assert (layout.pid_file("kafka").read_text(), material.ca.cert.read_bytes()) == before
+
+
 def test_stack_env_secure_names_the_sasl_ssl_listener(kafka: Settings) -> None:
     env = _secure_env(kafka)
     ports = config.ports_for(kafka)
@@ -168,7 +179,7 @@ async def test_the_ssl_listener_takes_a_client_certificate_and_refuses_none(
     finally:
         await admin.close()
     without = mtls.model_copy(update={"kafka_ssl_certfile": None, "kafka_ssl_keyfile": None})
-    with pytest.raises(ConnectionError, match="is not reachable"):
+    with pytest.raises(KafkaConnectionError, match="is not reachable"):
         await clients.kafka_preflight(without, timeout_s=5)
 
 
