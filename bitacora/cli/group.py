@@ -70,6 +70,9 @@ class BitacoraCLI(click.Group):
             result = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
         except SystemExit:
             raise
+        except click.exceptions.NoArgsIsHelpError as exc:  # a bare group: its help is the answer
+            exc.show()
+            sys.exit(exc.exit_code)
         except BaseException as exc:  # every failure becomes one line
             if debug:
                 traceback.print_exc()
