@@ -65,7 +65,9 @@ class BitacoraCLI(click.Group):
         debug = debug_requested(argv, os.environ)
         if not debug:
             for name in _CHATTY_LOGGERS:
-                logging.getLogger(name).addHandler(logging.NullHandler())
+                logger = logging.getLogger(name)
+                if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+                    logger.addHandler(logging.NullHandler())
         try:
             result = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
         except SystemExit:
