@@ -263,20 +263,29 @@ def _certificates(directory: Path) -> tuple[Path, Path, Path]:
 _RSYSLOG_CONF = """
 global(workDirectory="{work}" defaultNetstreamDriverCAFile="{ca}" maxMessageSize="64k")
 module(load="imudp")
-template(name="rfc5424" type="string" string="<%PRI%>1 %TIMESTAMP:::date-rfc3339% %HOSTNAME% %APP-NAME% %PROCID% %MSGID% %STRUCTURED-DATA% %msg%\\n")
 input(type="imudp" address="127.0.0.1" port="{tcp_in}" ruleset="to_tcp")
 input(type="imudp" address="127.0.0.1" port="{tls_in}" ruleset="to_tls")
 ruleset(name="to_tcp") {{
   action(type="omfwd" target="127.0.0.1" port="{tcp_out}" protocol="tcp"
-         TCP_Framing="octet-counted" template="rfc5424")
+         TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format")
 }}
 ruleset(name="to_tls") {{
   action(type="omfwd" target="127.0.0.1" port="{tls_out}" protocol="tcp"
-         TCP_Framing="octet-counted" template="rfc5424"
+         TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format"
          StreamDriver="gtls" StreamDriverMode="1" StreamDriverAuthMode="x509/name"
          StreamDriverPermittedPeers="localhost")
 }}
 """
+
+
+def _start_rsyslogd(conf: Path, directory: Path) -> subprocess.Popen[bytes]:
+    """rsyslogd in the foreground with its own config and pid file (never the system's)."""
+    with (directory / "rsyslogd.log").open("wb") as log:
+        return subprocess.Popen(
+            [_tool("rsyslogd"), "-n", "-f", str(conf), "-i", str(directory / "rsyslogd.pid")],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
 
 @pytest.fixture
@@ -305,12 +314,7 @@ async def test_rsyslog_forwards_over_tcp_octet_counting_and_tls(
             tls_out=pipeline.syslog_tls_port,
         )
     )
-    log = (rsyslog_dir / "rsyslogd.log").open("wb")
-    rsyslogd = subprocess.Popen(  # foreground, its own config; never the system's syslog
-        [_tool("rsyslogd"), "-n", "-f", str(conf), "-i", str(rsyslog_dir / "rsyslogd.pid")],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    rsyslogd = _start_rsyslogd(conf, rsyslog_dir)
     app = f"{pipeline.prefix}-relay"
     try:
         # rsyslog listens once it logged its start; poll by sending until both arrive.
@@ -333,7 +337,6 @@ async def test_rsyslog_forwards_over_tcp_octet_counting_and_tls(
     finally:
         rsyslogd.terminate()
         rsyslogd.wait(timeout=30)
-        log.close()
     url = pipeline.settings.opensearch_url
     async with aiohttp.ClientSession() as session:
         await services.os_refresh(session, url, f"logs-{app}")
