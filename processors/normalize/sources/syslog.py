@@ -92,7 +92,7 @@ def _structured_data(text: str) -> tuple[dict[str, dict[str, str]], str]:
                 raise _bad(f"unterminated SD element [{sd_id}]")
             elements[sd_id] = params
             i += 1
-    except IndexError:
+    except (IndexError, ValueError):  # ran off the end (ValueError: no "=" left)
         raise _bad("structured data ends early") from None
     if not elements:
         raise _bad("structured data must be '-' or start with '['")
