@@ -1,7 +1,7 @@
 """Retention of the ``logs-*`` data streams: with ISM where it exists, by hand where it does not.
 
-``ism_policy`` builds the Index State Management policy for clusters that have the
-index-management plugin (hot → rollover → delete after the retention). Where ISM is absent
+``processors/storage/ism.py`` builds the Index State Management policy for clusters that
+have the index-management plugin (hot → rollover → delete after the retention). Where ISM is absent
 (the local stack: its plugin zip is not published, see docs/stack.md), ``apply_retention``
 does the same with core APIs only: ``POST <stream>/_rollover`` with conditions, then
 ``DELETE`` of backing indices that stopped receiving writes more than the retention ago —
@@ -11,7 +11,6 @@ never the write index. The planning is pure (``indices_to_delete``); the rest is
 from __future__ import annotations
 
 import itertools
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,78 +18,7 @@ from typing import Any
 from opensearchpy import ConnectionError as OpenSearchConnectionError
 from opensearchpy import NotFoundError, OpenSearch, TransportError
 
-ISM_POLICIES_PATH = "/_plugins/_ism/policies"
-
-_DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d)\s*$")
-_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb|pb)?\s*$", re.IGNORECASE)
-_SIZE_UNITS = {"b": 1, "kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30, "tb": 1 << 40, "pb": 1 << 50}
-
-
-def parse_duration(text: str) -> timedelta:
-    """An OpenSearch time value (``500ms``, ``30s``, ``15m``, ``12h``, ``14d``) → timedelta."""
-    match = _DURATION.match(text)
-    if match is None:
-        raise ValueError(f"not a duration: {text!r} (use e.g. 12h or 14d)")
-    return timedelta(seconds=int(match.group(1)) * _DURATION_UNITS[match.group(2)])
-
-
-def parse_size(text: str) -> int:
-    """An OpenSearch byte size (``512mb``, ``10gb``, ``100``) → bytes."""
-    match = _SIZE.match(text)
-    if match is None:
-        raise ValueError(f"not a size: {text!r} (use e.g. 512mb or 10gb)")
-    return int(float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()])
-
-
-def ism_policy(
-    retention_days: int,
-    rollover_max_age: str,
-    rollover_max_size: str,
-    index_patterns: list[str],
-    priority: int = 100,
-) -> dict[str, Any]:
-    """The ISM policy body (``PUT _plugins/_ism/policies/<id>``) for ``index_patterns``.
-
-    ``hot``: roll over at ``rollover_max_age`` or ``rollover_max_size``, then move to
-    ``delete`` once the index is ``retention_days`` old, where it is deleted. The
-    ``ism_template`` attaches the policy to every new index (or data stream backing index)
-    that matches the patterns, so nothing has to attach it by hand.
-    """
-    parse_duration(rollover_max_age)  # fail early on a typo, not inside the cluster
-    parse_size(rollover_max_size)
-    if retention_days < 1:
-        raise ValueError("retention_days must be at least 1")
-    return {
-        "policy": {
-            "description": (
-                f"Bitácora logs: roll over at {rollover_max_age} or {rollover_max_size}, "
-                f"delete after {retention_days}d"
-            ),
-            "default_state": "hot",
-            "states": [
-                {
-                    "name": "hot",
-                    "actions": [
-                        {
-                            "rollover": {
-                                "min_index_age": rollover_max_age,
-                                "min_size": rollover_max_size,
-                            }
-                        }
-                    ],
-                    "transitions": [
-                        {
-                            "state_name": "delete",
-                            "conditions": {"min_index_age": f"{retention_days}d"},
-                        }
-                    ],
-                },
-                {"name": "delete", "actions": [{"delete": {}}], "transitions": []},
-            ],
-            "ism_template": [{"index_patterns": list(index_patterns), "priority": priority}],
-        }
-    }
+from bitacora.processors.storage.ism import ISM_POLICIES_PATH, parse_duration, parse_size
 
 
 def rollover_body(

@@ -47,9 +47,7 @@ def silence(rule: str, key: str | None, duration: str, comment: str, topic: str 
     if known is not None and rule not in known:
         click.echo(f"warning: no rule named {rule!r} in the configured rules", err=True)
     record = new_silence(rule, key, seconds, comment, time.time(), getpass.getuser())
-    asyncio.run(
-        write_silence(settings.kafka_bootstrap, topic or SILENCES_TOPIC, record, record["id"])
-    )
+    asyncio.run(write_silence(settings, topic or SILENCES_TOPIC, record, record["id"]))
     scope = f"key {key!r}" if key else "every key"
     click.echo(f"silenced {rule} ({scope}) until {record['until_text']}  id={record['id']}")
 
@@ -73,9 +71,7 @@ def unsilence(silence_id: str, topic: str | None) -> None:
     from bitacora.processors.alerting.silences import write_silence
     from bitacora.rules.notify.silences import SILENCES_TOPIC
 
-    asyncio.run(
-        write_silence(Settings().kafka_bootstrap, topic or SILENCES_TOPIC, None, silence_id)
-    )
+    asyncio.run(write_silence(Settings(), topic or SILENCES_TOPIC, None, silence_id))
     click.echo(f"removed silence {silence_id}")
 
 
@@ -88,7 +84,7 @@ def silences(show_all: bool, as_json: bool, topic: str | None) -> None:
     from bitacora.processors.alerting.silences import read_silences
     from bitacora.rules.notify.silences import SILENCES_TOPIC, unexpired
 
-    stored = asyncio.run(read_silences(Settings().kafka_bootstrap, topic or SILENCES_TOPIC))
+    stored = asyncio.run(read_silences(Settings(), topic or SILENCES_TOPIC))
     now = time.time()
     shown: list[Any] = (
         sorted(stored.values(), key=lambda s: float(s.get("until", 0)))

@@ -24,7 +24,7 @@ from bitacora.collector.metrics import CollectorMetrics
 from bitacora.collector.otlp.decode import Encoding, log_records, parse_request
 from bitacora.collector.publisher import KafkaUnavailable, Publisher
 from bitacora.collector.records import deadletter, raw_records, split_oversized
-from bitacora.processors.storage.deadletter import TOO_LARGE
+from bitacora.deadletter import TOO_LARGE
 from bitacora.settings import Settings
 
 TAG: Final = "otlp"  # event.dataset of OTLP events; also their transport

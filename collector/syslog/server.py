@@ -23,7 +23,7 @@ from bitacora.collector.metrics import CollectorMetrics
 from bitacora.collector.publisher import KafkaUnavailable, Publisher
 from bitacora.collector.records import deadletter, raw_records, split_oversized
 from bitacora.collector.syslog.framing import Framer
-from bitacora.processors.storage.deadletter import TOO_LARGE
+from bitacora.deadletter import TOO_LARGE
 from bitacora.settings import Settings
 
 log = logging.getLogger(__name__)
