@@ -35,14 +35,11 @@ _RETRY_S: Final = 0.5
 _UDP_BATCH: Final = 2000
 
 
-def records_for(messages: list[tuple[bytes, str]], received_ns: int) -> list[tuple[bytes, bytes]]:
-    """The Kafka records of ``(message, peer "host:port")`` pairs, keyed by host."""
-    records: list[tuple[bytes, bytes]] = []
-    for message, peer in messages:
-        entry = (0, {"syslog": message.decode("utf-8", "surrogateescape")})
-        host = peer.rpartition(":")[0] or peer
-        records += raw_records(TAG, [entry], received_ns, peer, TAG, None, [host])
-    return records
+def records_for(messages: list[bytes], peer: str, received_ns: int) -> list[tuple[bytes, bytes]]:
+    """The Kafka records of messages from ``peer`` ("host:port"), keyed by its host."""
+    entries = [(0, {"syslog": message.decode("utf-8", "surrogateescape")}) for message in messages]
+    host = peer.rpartition(":")[0] or peer
+    return raw_records(TAG, entries, received_ns, peer, TAG, None, [host] * len(entries))
 
 
 class _Udp(asyncio.DatagramProtocol):
@@ -140,8 +137,17 @@ class SyslogServer:
         while self._pending:
             batch, self._pending = self._pending[:_UDP_BATCH], self._pending[_UDP_BATCH:]
             size = sum(len(message) for message, _ in batch)
+            by_peer: dict[str, list[bytes]] = {}
+            for message, peer in batch:
+                by_peer.setdefault(peer, []).append(message)
+            received = time.time_ns()
+            records = [
+                record
+                for peer, messages in by_peer.items()
+                for record in records_for(messages, peer, received)
+            ]
             try:
-                await self._publish(records_for(batch, time.time_ns()), [])
+                await self._publish(records, [])
             except KafkaUnavailable:
                 self._reject("kafka_unavailable", len(batch))
             finally:
@@ -186,7 +192,7 @@ class SyslogServer:
         if not messages and not rejects:
             return
         received = time.time_ns()
-        records = records_for([(message, peer) for message in messages], received)
+        records = records_for(messages, peer, received)
         letters = [deadletter(r, sample, TAG, received, peer, SOURCE) for r, sample in rejects]
         for reason, _ in rejects:
             self._reject(reason)
