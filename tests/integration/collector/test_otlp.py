@@ -185,7 +185,7 @@ async def test_grpc_export_and_its_errors(
     start_collector: Callable[[Settings], Any],
     kafka_bootstrap: str,
 ) -> None:
-    collector = await start_collector(make_settings(http_token="s3cret"))
+    collector = await start_collector(make_settings(http_token="s3cret", max_http_body_bytes=4096))
     body = as_protobuf(request_json("svc-a", bad_trace=True))
     async with grpc.aio.insecure_channel(f"127.0.0.1:{collector.otlp_grpc.port}") as channel:
         export = channel.unary_unary(EXPORT)
@@ -196,6 +196,9 @@ async def test_grpc_export_and_its_errors(
         with pytest.raises(grpc.aio.AioRpcError) as bad:
             await export(b"\xff\xff not protobuf", metadata=auth)
         assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        with pytest.raises(grpc.aio.AioRpcError) as large:
+            await export(b"\x0a" + b"x" * 5000, metadata=auth)
+        assert large.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         answer = await export(body, metadata=auth, compression=grpc.Compression.Gzip)
     response = ExportLogsServiceResponse.FromString(answer)
     assert response.partial_success.rejected_log_records == 1
@@ -247,6 +250,12 @@ async def test_unknown_paths_answer_404_and_store_nothing(
     # A marker request afterwards is the only thing in the topic.
     assert (await post(collector.otlp.port, "/v1/logs", body, PROTOBUF))[0] == 200
     assert len(await read_raw(kafka_bootstrap, collector.settings.topic_raw, 2)) == 2
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{collector.http_port}/metrics") as response,
+    ):
+        metrics = await response.text()
+    assert 'bitacora_collector_rejections_total{source="http",reason="unknown_path"} 2' in metrics
 
 
 async def test_kafka_unavailable_is_503_and_grpc_unavailable(
