@@ -50,7 +50,13 @@ class Collector:
         self.otlp = OtlpHttpServer(settings, ingest)
         self.otlp_grpc = OtlpGrpcServer(settings, ingest)
         self.syslog = SyslogServer(settings, self.publisher, self.metrics, budget)
-        self._inputs = (self.forward, self.http, self.otlp, self.otlp_grpc, self.syslog)
+        self._inputs = (
+            ("forward", "FORWARD_PORT", self.forward),
+            ("HTTP", "HTTP_PORT", self.http),
+            ("OTLP/HTTP", "OTLP_HTTP_PORT", self.otlp),
+            ("OTLP/gRPC", "OTLP_GRPC_PORT", self.otlp_grpc),
+            ("syslog", "SYSLOG_PORT or BITACORA_SYSLOG_TLS_PORT", self.syslog),
+        )
 
     @property
     def forward_port(self) -> int:
@@ -65,8 +71,14 @@ class Collector:
     async def start(self) -> None:
         """Connect the publisher (or keep retrying in the background) and open both ports."""
         await self.publisher.start()
-        for source in self._inputs:
-            await source.start()
+        for name, variable, source in self._inputs:
+            try:
+                await source.start()
+            except (OSError, RuntimeError) as exc:  # grpc reports a busy port as RuntimeError
+                raise ConfigError(
+                    f"cannot listen for {name} on {self.settings.bind_host}: {exc}; "
+                    f"free the port or set BITACORA_{variable}"
+                ) from exc
         log.info(
             "collector listening on %s: forward %d, HTTP %d, OTLP/HTTP %d, OTLP/gRPC %d,"
             " syslog %d%s, Kafka %s",
@@ -82,7 +94,7 @@ class Collector:
 
     async def stop(self) -> None:
         """Stop accepting, flush what was submitted, close."""
-        for source in self._inputs:
+        for _, _, source in self._inputs:
             await source.stop()
         await self.publisher.stop()
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from bitacora.errors import ConfigError
 from bitacora.settings import Settings
 
 
@@ -56,7 +57,10 @@ def collector(
             await run_collector(settings)
 
     tune_for_streaming()
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 COMMANDS: list[click.Command] = [collector]
