@@ -4,7 +4,8 @@ Each message becomes one raw record ``{"syslog": line}`` (tag and transport ``sy
 the receive time; the normalizer reads the header), keyed by the sender's address so one
 host's messages stay in order. Syslog has no acknowledgements: over TCP and TLS a
 connection's messages are published before more is read, and while Kafka cannot take them
-the server retries and stops reading (the sender's buffer fills: backpressure, no loss);
+the server retries and stops reading (the sender's buffer fills: backpressure, no loss;
+each batch has a chunk id, so a retried batch keeps its event ids);
 over UDP what Kafka cannot take is dropped and counted (``kafka_unavailable``). Frames
 over ``max_syslog_message_bytes`` are dead-lettered (``frame_too_large``) and the
 connection goes on.
@@ -35,11 +36,17 @@ _RETRY_S: Final = 0.5
 _UDP_BATCH: Final = 2000
 
 
-def records_for(messages: list[bytes], peer: str, received_ns: int) -> list[tuple[bytes, bytes]]:
-    """The Kafka records of messages from ``peer`` ("host:port"), keyed by its host."""
+def records_for(
+    messages: list[bytes], peer: str, received_ns: int, chunk: str | None = None
+) -> list[tuple[bytes, bytes]]:
+    """The Kafka records of messages from ``peer`` ("host:port"), keyed by its host.
+
+    ``chunk`` names the batch (TCP: connection and batch number), so a batch published
+    again after a Kafka failure maps to the same event ids.
+    """
     entries = [(0, {"syslog": message.decode("utf-8", "surrogateescape")}) for message in messages]
     host = peer.rpartition(":")[0] or peer
-    return raw_records(TAG, entries, received_ns, peer, TAG, None, [host] * len(entries))
+    return raw_records(TAG, entries, received_ns, peer, TAG, chunk, [host] * len(entries))
 
 
 class _Udp(asyncio.DatagramProtocol):
@@ -166,15 +173,18 @@ class SyslogServer:
         address = writer.get_extra_info("peername") or ("", 0)
         peer = f"{address[0]}:{address[1]}"
         framer = Framer(s.max_syslog_message_bytes)
+        connection = f"syslog:{peer}:{time.time_ns()}"
+        batches = 0
         try:
             while True:
                 async with asyncio.timeout(s.idle_timeout_s):
                     data = await reader.read(_READ_SIZE)
                 if not data:
-                    await self._deliver(framer.close(), [], peer)
+                    await self._deliver(framer.close(), [], peer, f"{connection}:{batches}")
                     break
                 messages, rejects = framer.feed(data)
-                await self._deliver(messages, rejects, peer)
+                await self._deliver(messages, rejects, peer, f"{connection}:{batches}")
+                batches += 1
         except TimeoutError:
             self._reject("idle_timeout")
         except (asyncio.CancelledError, ConnectionError):
@@ -186,13 +196,13 @@ class SyslogServer:
             writer.transport.abort()
 
     async def _deliver(
-        self, messages: list[bytes], rejects: list[tuple[str, bytes]], peer: str
+        self, messages: list[bytes], rejects: list[tuple[str, bytes]], peer: str, chunk: str
     ) -> None:
         # Retries until Kafka takes the batch: not reading meanwhile is the backpressure.
         if not messages and not rejects:
             return
         received = time.time_ns()
-        records = records_for(messages, peer, received)
+        records = records_for(messages, peer, received, chunk)
         letters = [deadletter(r, sample, TAG, received, peer, SOURCE) for r, sample in rejects]
         for reason, _ in rejects:
             self._reject(reason)

@@ -34,9 +34,13 @@ async def test_udp_datagrams_and_tcp_frames_become_raw_records(
         "<15>lf framed",
         "<16>last without LF",
     ]
-    assert {(r.tag, r.transport, r.time_ns, r.chunk) for r in raws} == {
-        ("syslog", "syslog", 0, None)
-    }
+    assert {(r.tag, r.transport, r.time_ns) for r in raws} == {("syslog", "syslog", 0)}
+    by_line = {r.record["syslog"]: r for r in raws}
+    assert by_line["<13>1 - host-a app-a - - - over udp"].chunk is None
+    tcp = [by_line[line] for line in sorted(by_line) if "udp" not in line]
+    # TCP batches carry a chunk id (connection, batch) so a republished batch keeps its ids.
+    assert all((r.chunk or "").startswith("syslog:127.0.0.1:") for r in tcp)
+    assert len({(r.chunk, r.position) for r in tcp}) == 3
     records = await read_topic(kafka_bootstrap, collector.settings.topic_raw, 4)
     assert {r.key for r in records} == {b"127.0.0.1"}  # one sending host stays in order
 
