@@ -11,7 +11,6 @@ from typing import Any
 
 import click
 
-from bitacora.errors import ConfigError
 from bitacora.settings import Settings
 
 PORT = click.IntRange(0, 65535)
@@ -41,8 +40,8 @@ def collector(
     Other ports: BITACORA_OTLP_HTTP_PORT, BITACORA_OTLP_GRPC_PORT, BITACORA_SYSLOG_PORT,
     BITACORA_SYSLOG_TLS_PORT (with BITACORA_TLS_CERT_FILE). A sender's chunk is acknowledged
     only once Kafka holds every event of it; while Kafka is unreachable, forward connections
-    get no ack and HTTP and OTLP answer 503. SIGTERM or Ctrl-C stop
-    accepting, flush what was received and exit. Metrics: GET /metrics on the HTTP port.
+    get no ack and HTTP and OTLP answer 503. SIGTERM or Ctrl-C stop accepting, flush what
+    was received and exit. Metrics: GET /metrics on the HTTP port.
     """
     from bitacora.collector.app import run_collector
     from bitacora.gctune import tune_for_streaming
@@ -68,10 +67,7 @@ def collector(
             await run_collector(settings)
 
     tune_for_streaming()
-    try:
-        asyncio.run(main())
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    asyncio.run(main())  # a ConfigError (e.g. a busy port) becomes one line in cli.errors
 
 
 COMMANDS: list[click.Command] = [collector]
