@@ -24,6 +24,7 @@ from bitacora.cli import (
     setup_cmd,
     stack_cmd,
     tail_cmd,
+    ui_cmd,
 )
 from bitacora.cli.group import BitacoraCLI
 
@@ -42,8 +43,9 @@ from bitacora.cli.group import BitacoraCLI
 def main() -> None:
     """Bitácora: Flores Victoria's log pipeline.
 
-    Collect logs (Fluentd forward :24224, HTTP :9880), normalize them on Kafka, store them
-    in OpenSearch, alert on error patterns as they stream by, and review them weekly.
+    Collect logs (Fluentd forward :24224, HTTP :9880, OTLP :4318/:4317, syslog :5514),
+    normalize them on Kafka, store them in OpenSearch, alert on error patterns as they
+    stream by, and review them weekly.
     Configuration comes from BITACORA_* environment variables (see `bitacora stack env`).
 
     \b
@@ -67,6 +69,7 @@ for _module in (
     report_cmd,
     retention_cmd,
     tail_cmd,
+    ui_cmd,
 ):
     for _command in _module.COMMANDS:
         main.add_command(_command)

@@ -94,7 +94,7 @@ def build_records(
         # Time 0: the normalizer takes the line's own time when it has one, else arrival.
         entries.append((0, record))
         offsets.append(event.offset)
-    records = raw_records(tag, entries, received_ns, peer, transport, chunk, offsets)
+    records = raw_records(tag, entries, received_ns, peer, transport, chunk, positions=offsets)
     records, too_large = split_oversized(records, record_limit)
     letters += [
         (TOO_LARGE, deadletter(TOO_LARGE, v, tag, received_ns, peer, transport)) for v in too_large

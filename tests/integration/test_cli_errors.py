@@ -121,6 +121,8 @@ def _cases(tmp: Path) -> list[Case]:
         Case(("run",), UNREACHABLE, KAFKA_DOWN),
         Case(("run", "--rate", "fast"), USAGE, "'fast' is not a valid integer"),
         Case(("search", "x"), UNREACHABLE, OPENSEARCH_DOWN),
+        Case(("ui", "--host", "0.0.0.0"), USAGE, "without a token: set BITACORA_UI_TOKEN"),
+        Case(("ui", "--port", "x"), USAGE, "'x' is not a valid integer"),
         Case(("search", "--since", "yesterday"), USAGE, "invalid duration 'yesterday'"),
         Case(("setup",), UNREACHABLE, KAFKA_DOWN),
         Case(("setup", "--partitions", "0"), USAGE, "0 is not in the range x>=1"),
@@ -286,6 +288,13 @@ def test_error_case(runs: Runs, workdir: Path, index: int) -> None:
 def test_every_command_has_error_cases() -> None:
     covered = {case.command for case in _cases(Path("/unused"))}
     assert sorted(set(LEAVES) - covered) == []
+
+
+def test_a_bare_group_prints_its_help(workdir: Path) -> None:
+    run = _run(("alerts",), _env(workdir, {}), workdir)
+    assert (run.code, run.stdout) == (2, "")
+    assert run.stderr.startswith("Usage: python -m bitacora alerts [OPTIONS] COMMAND")
+    assert "Traceback" not in run.stderr
 
 
 def test_debug_prints_the_traceback_too(workdir: Path) -> None:

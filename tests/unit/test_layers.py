@@ -48,11 +48,13 @@ APPLICATIONS = (
     "bitacora.cli",
     "bitacora.dashboards.report",
     "bitacora.demo",
+    "bitacora.demo_sources",
     "bitacora.retention",
     "bitacora.runner",
     "bitacora.search",
     "bitacora.stack",
     "bitacora.status",
+    "bitacora.ui",
 )
 TOP_LEVEL_NAMES = frozenset(COMPONENTS)
 # Third-party packages a component must not import.

@@ -40,6 +40,8 @@ EVENT_TYPES = {
     "log.level": "keyword",
     "log.logger": "keyword",
     "log.file.path": "keyword",
+    "log.syslog.facility": "keyword",  # from the syslog input
+    "log.syslog.severity": "keyword",
     "service.name": "keyword",
     "service.environment": "keyword",
     "host.name": "keyword",
