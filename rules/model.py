@@ -1,8 +1,8 @@
 """The rule model: ElastAlert2's rule options plus a few Bitácora ones, unknown keys rejected.
 
-Durations are kept in float seconds after validation. Options that only make sense for a
-polling alerter (``es_host``, ``index``, ``run_every``, …) are accepted so ElastAlert2 files
-load unchanged, and ignored: Bitácora evaluates rules on the stream.
+Durations are kept in float seconds after validation. Options ElastAlert2 knows and
+Bitácora does not use (``es_host``, ``run_every``, other alerters' options, …) never reach
+the model: ``rules.elastalert2.sort_options`` drops them with a warning first.
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ RuleTypeName = Literal[
     "whitelist",
     "cardinality",
     "metric_aggregation",
+    "percentage_match",
+    "spike_aggregation",
 ]
 
 # Which options each type needs: checked after parsing so the error names the missing key.
@@ -61,6 +63,14 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "whitelist": ("compare_key", "whitelist", "ignore_null"),
     "cardinality": ("cardinality_field", "timeframe"),
     "metric_aggregation": ("metric_agg_key", "metric_agg_type"),
+    "percentage_match": ("match_bucket_filter", "buffer_time"),
+    "spike_aggregation": (
+        "metric_agg_key",
+        "metric_agg_type",
+        "spike_height",
+        "spike_type",
+        "timeframe",
+    ),
 }
 
 
@@ -95,8 +105,8 @@ class Rule(BaseModel):
     threshold: int | None = Field(default=None, ge=0)
     spike_height: float | None = Field(default=None, gt=0)
     spike_type: Literal["up", "down", "both"] | None = None
-    threshold_ref: int | None = Field(default=None, ge=0)
-    threshold_cur: int | None = Field(default=None, ge=0)
+    threshold_ref: float | None = Field(default=None, ge=0)
+    threshold_cur: float | None = Field(default=None, ge=0)
     alert_on_new_data: bool = False
     forget_keys: bool = False
     compare_key: str | list[str] | None = None
@@ -124,6 +134,14 @@ class Rule(BaseModel):
     buffer_time: Duration | None = None
     bucket_interval: Duration | None = None
     min_doc_count: int = Field(default=1, ge=0)
+    sync_bucket_interval: bool = Field(
+        default=False,
+        description="metric_aggregation: buckets are always aligned to the epoch on the stream",
+    )
+    match_bucket_filter: list[dict[str, Any]] | None = None
+    min_percentage: float | None = None
+    max_percentage: float | None = None
+    min_denominator: int = Field(default=0, ge=0)
 
     # Alerting.
     realert: Duration = 60.0
@@ -133,7 +151,22 @@ class Rule(BaseModel):
     alert_subject_args: list[str] = Field(default_factory=list)
     alert_text: str | None = None
     alert_text_args: list[str] = Field(default_factory=list)
-    alert_text_type: Literal["alert_text_only", "alert_text_jinja", "exclude_fields"] | None = None
+    alert_text_type: (
+        Literal["alert_text_only", "alert_text_jinja", "exclude_fields", "aggregation_summary_only"]
+        | None
+    ) = None
+    alert_text_kw: dict[str, str] | None = None
+    include_match_in_root: bool = False
+    generate_kibana_discover_url: bool = False
+    kibana_discover_app_url: str | None = None
+    kibana_discover_from_timedelta: Duration = 600.0
+    kibana_discover_to_timedelta: Duration = 600.0
+    aggregation: Duration | None = Field(
+        default=None, description="send the matches of this long as one alert (summary)"
+    )
+    aggregation_key: str | list[str] | None = None
+    summary_table_fields: list[str] | None = None
+    aggregate_by_match_time: bool = False
     alert_missing_value: str = "<MISSING VALUE>"
     sample_size: int = Field(default=3, ge=0, le=20)
     resolve: bool = Field(
@@ -174,25 +207,17 @@ class Rule(BaseModel):
     alertmanager_annotations: dict[str, str] | None = None
     alertmanager_fields: dict[str, str] | None = None
 
-    # Accepted for ElastAlert2 compatibility, ignored on the stream (no polling, no ES query).
-    es_host: str | None = None
-    es_port: int | None = None
-    es_username: str | None = None
-    es_password: str | None = None
-    use_ssl: bool | None = None
-    verify_certs: bool | None = None
-    index: str | None = None
+    # ElastAlert2 options with a meaning here (the rest are dropped with a warning by
+    # rules.elastalert2 before validation).
+    index: str | None = Field(
+        default=None, description="where `rules test` reads events (default logs-*)"
+    )
     use_strftime_index: bool | None = None
-    doc_type: str | None = None
-    timestamp_field: str | None = None  # event time is always the normalized @timestamp
-    timestamp_type: str | None = None
-    run_every: Duration | None = None
-    query_delay: Duration | None = None
-    use_count_query: bool | None = None
-    use_terms_query: bool | None = None
-    scan_entire_timeframe: bool | None = None
+    timestamp_field: str = Field(
+        default="@timestamp", description="event time field of raw events (`rules test`)"
+    )
     top_count_keys: list[str] | None = None
-    top_count_number: int | None = None
+    top_count_number: int = Field(default=5, ge=1)
     raw_count_keys: bool | None = None
     include: list[str] | None = None
     owner: str | None = None
@@ -226,6 +251,12 @@ class Rule(BaseModel):
             needed = ALERTERS[alerter]
             if needed is not None and getattr(self, needed) is None:
                 raise ValueError(f"alerter {alerter!r} needs option {needed!r}")
+        if self.type == "percentage_match" and (
+            self.min_percentage is None and self.max_percentage is None
+        ):
+            raise ValueError("percentage_match needs min_percentage or max_percentage")
+        if self.type == "spike_aggregation" and self.bucket_interval is not None:
+            raise ValueError("spike_aggregation takes no bucket_interval (as in ElastAlert2)")
         if self.exponential_realert is not None and self.exponential_realert < self.realert:
             raise ValueError("exponential_realert must be at least realert")
         return self

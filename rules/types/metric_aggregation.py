@@ -13,7 +13,7 @@ holding the field; ``cardinality`` counts distinct values.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from bitacora.rules.fields import lookup, norm
@@ -38,6 +38,12 @@ class MetricAggregationRule(RuleKind):
         self, st: State, event: Mapping[str, Any], ts: float, key: str, weight: int = 1
     ) -> list[Match]:
         """Add the event to its bucket, then close the buckets the watermark passed."""
+        self.add(st, event, ts)
+        self.remember(st, event)
+        return self._close(st, st["hi"] - self.lateness, key)
+
+    def add(self, st: State, event: Mapping[str, Any], ts: float) -> None:
+        """Count ``event`` in its bucket (shared with ``spike_aggregation``)."""
         start = math.floor(ts / self.size) * self.size
         buckets: dict[str, list[Any]] = st.setdefault("b", {})
         # [documents, values counted, sum, min, max, distinct values]
@@ -54,8 +60,6 @@ class MetricAggregationRule(RuleKind):
                 bucket[2] += value
                 bucket[3] = value if bucket[3] is None else min(bucket[3], value)
                 bucket[4] = value if bucket[4] is None else max(bucket[4], value)
-        self.remember(st, event)
-        return self._close(st, st["hi"] - self.lateness, key)
 
     def on_tick(self, st: State, watermark: float, key: str) -> list[Match]:
         """Close buckets by wall-clock watermark."""
@@ -75,18 +79,21 @@ class MetricAggregationRule(RuleKind):
             return float(bucket[2]) / numeric
         return float(bucket[3] if self.kind == "min" else bucket[4])
 
-    def _close(self, st: State, watermark: float, key: str) -> list[Match]:
+    def closed(self, st: State, watermark: float) -> Iterator[tuple[float, int, float | None]]:
+        """Remove the buckets ending at or before ``watermark``: (start, documents, value)."""
         buckets: dict[str, list[Any]] = st.get("b", {})
-        out: list[Match] = []
         for name in sorted((n for n in buckets if float(n) + self.size <= watermark), key=float):
             bucket = buckets.pop(name)
-            value = self._value(bucket)
-            if bucket[0] < self.rule.min_doc_count or value is None:
+            yield float(name), int(bucket[0]), self._value(bucket)
+
+    def _close(self, st: State, watermark: float, key: str) -> list[Match]:
+        out: list[Match] = []
+        for start, docs, value in self.closed(st, watermark):
+            if docs < self.rule.min_doc_count or value is None:
                 continue
             high = self.rule.max_threshold is not None and value > self.rule.max_threshold
             low = self.rule.min_threshold is not None and value < self.rule.min_threshold
             if high or low:
-                start = float(name)
                 event = (
                     dict(st.get("s", [{}])[-1])
                     if st.get("s")
@@ -98,13 +105,13 @@ class MetricAggregationRule(RuleKind):
                         st,
                         key,
                         event,
-                        bucket[0],
+                        docs,
                         start,
                         start + self.size,
                         extra={self.metric_key: value},
                     )
                 )
-        if not buckets:
+        if not st.get("b"):
             st.pop("s", None)
         return out
 
