@@ -54,10 +54,18 @@ class Alert(BaseModel):
         it is not a timestamp)."""
         return parse_timestamp(self.created_at)
 
-    def to_document(self) -> dict[str, Any]:
-        """The ``bitacora-alerts`` document: the alert plus ``@timestamp``."""
+    def to_document(self, include_match_in_root: bool = False) -> dict[str, Any]:
+        """The ``bitacora-alerts`` document: the alert plus ``@timestamp``.
+
+        ``include_match_in_root`` (ElastAlert2's option) also copies the matching event's
+        fields to the top level, except names starting with ``_`` and the alert's own.
+        """
         doc = self.model_dump()
         doc["@timestamp"] = self.created_at
+        if include_match_in_root:
+            for name, value in self.event.items():
+                if not name.startswith("_") and name not in doc:
+                    doc[name] = value
         return doc
 
 

@@ -3,7 +3,8 @@
 Same engine and same notify policy as the stream agents. Time is event time: after each
 event the engine is ticked at that event's time (every ``tick_every`` seconds of event
 time) so time-driven types (flatline, resolves, metric buckets) behave as on the stream,
-and realert is judged on the alerts' event times. A final tick happens at ``now``.
+and realert is judged on the alerts' event times. A final tick happens at ``now``. Rules
+with ``aggregation`` group their alerts as ElastAlert2 does (``rules.aggregation``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from bitacora.rules.aggregation import aggregate
 from bitacora.rules.alerts import Alert, build_alert
 from bitacora.rules.engine import Engine, event_time
 from bitacora.rules.model import Rule
@@ -46,16 +48,17 @@ def run_rules_over(
         matches.extend((ts, m) for m in engine.process(event, last + lateness_s))
     final = now if now is not None else last + lateness_s
     matches.extend((final - lateness_s, m) for m in engine.tick(final))
-    alerts: list[Alert] = []
+    sent: list[tuple[float, Alert]] = []
     states: dict[str, dict[str, Any]] = {}
     for clock, match in matches:
         rule = by_name[match.rule]
         alert = build_alert(match, rule, search_url_base, now=clock)
         if not apply_realert:
-            alerts.append(alert)
+            sent.append((clock, alert))
             continue
         decision = decide(alert, rule, states.get(alert.dedup_key), (), clock)
         states[alert.dedup_key] = decision.state
         if decision.action == "send":
-            alerts.append(alert)
-    return alerts
+            sent.append((clock, alert))
+    # ElastAlert2 applies realert per match, then aggregates what it would send.
+    return aggregate(sent, by_name, final)
