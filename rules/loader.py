@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,8 @@ class ReadRule:
 
     rule: Rule
     warnings: tuple[str, ...]
+    # The mapping the model validated (imports and defaults merged, ignored keys dropped).
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 def _lines(node: yaml.Node, path: Loc, into: dict[Loc, int]) -> None:
@@ -92,10 +94,18 @@ def _imports(data: dict[str, Any], base: Path | None, source: str, depth: int = 
             data.setdefault(key, value)
 
 
-def read_rule_text(text: str, source: str = "<text>", base: Path | None = None) -> ReadRule:
+def read_rule_text(
+    text: str,
+    source: str = "<text>",
+    base: Path | None = None,
+    defaults: dict[str, Any] | None = None,
+    default_name: str | None = None,
+) -> ReadRule:
     """Validate one rule's YAML text; ``RuleError`` names ``source:line`` and the key.
 
-    ``base`` is the folder ``import`` paths are relative to.
+    ``base`` is the folder ``import`` paths are relative to; ``defaults`` fill keys the
+    rule does not set (an ElastAlert2 config file); a rule without ``name`` is named
+    ``default_name`` (the file name, as ElastAlert2 does).
     """
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -108,6 +118,10 @@ def read_rule_text(text: str, source: str = "<text>", base: Path | None = None) 
     lines: dict[Loc, int] = {}
     _lines(node, (), lines)
     _imports(data, base, source)
+    for key, value in (defaults or {}).items():
+        data.setdefault(key, value)
+    if default_name is not None:
+        data.setdefault("name", default_name)
     kept = sort_options(data, Rule.model_fields.keys(), ALERTERS.keys())
     warnings = tuple(f"{source}:{_line_of(loc, lines)}: {text}" for loc, text in kept.warnings)
     problems = [(_line_of(loc, lines), text) for loc, text in kept.errors]
@@ -126,7 +140,7 @@ def read_rule_text(text: str, source: str = "<text>", base: Path | None = None) 
         text_out = "; ".join(f"{source}:{line}: {message}" for line, message in problems)
         raise RuleError(text_out) from None
     _check_filters(rule, source, lines)
-    return ReadRule(rule, warnings + _partial(rule, source, lines))
+    return ReadRule(rule, warnings + _partial(rule, source, lines), kept.data)
 
 
 # Options read but only partly applied: each loaded rule that sets one says so.
@@ -175,7 +189,7 @@ def read_rule(path: Path) -> ReadRule:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise RuleError(f"{path}: cannot read: {exc.strerror}") from exc
-    return read_rule_text(text, str(path), path.parent)
+    return read_rule_text(text, str(path), path.parent, default_name=path.stem)
 
 
 def load_rule_file(path: Path) -> Rule:

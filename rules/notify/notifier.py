@@ -118,3 +118,10 @@ class Notifier:
 def report_fields(report: DeliveryReport) -> dict[str, Any]:
     """The report as plain data for the alert's index document."""
     return {"sent": sorted(report.sent), "failed": dict(report.failed)}
+
+
+async def deliver_all(settings: Settings, rule: Rule, alerts: list[Alert]) -> list[DeliveryReport]:
+    """Send ``alerts`` of ``rule`` now, one after the other (``bitacora rules test --alert``)."""
+    async with aiohttp.ClientSession() as session:
+        notifier = Notifier(settings, session)
+        return [await notifier.deliver(alert, rule) for alert in alerts]
