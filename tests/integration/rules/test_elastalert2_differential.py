@@ -14,6 +14,7 @@ import re
 import subprocess
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -22,8 +23,10 @@ import pytest
 import yaml
 from opensearchpy import OpenSearch, helpers
 
+from bitacora.errors import RuleError
+from bitacora.rules.durations import parse_timestamp
 from bitacora.rules.filters import compile_filters
-from bitacora.rules.loader import read_rule_text
+from bitacora.rules.loader import read_rule, read_rule_text
 from bitacora.rules.replay import run_rules_over
 
 ROOT = Path(__file__).parents[3]
@@ -31,6 +34,7 @@ EXAMPLES = ROOT / "tests" / "data" / "elastalert2" / "examples"
 VENV = ROOT / ".venv-elastalert2"
 START, END = "2026-11-15T08:00:00", "2026-11-15T12:00:00"  # past: ElastAlert2 refuses future
 _ALERT = re.compile(r"^INFO:elastalert:Alert for (.+?)(?:, (.*))? at (\S+):$", re.M)
+_FIELD = re.compile(r"^([\w.@]+): (.*)$", re.M)
 _STATUS = re.compile(r"elastalert_status - \{.*'matches': (\d+), 'hits': (\d+)")
 
 
@@ -80,9 +84,7 @@ def _rule_text(source: str, name: str) -> str:
     return yaml.safe_dump(data)
 
 
-def _elastalert2(
-    binary: Path, rule: Path, opensearch_url: str, tmp: Path
-) -> tuple[list[Any], int, int]:
+def _config(opensearch_url: str, tmp: Path) -> Path:
     url = urlparse(opensearch_url)
     config = tmp / "config.yaml"
     config.write_text(
@@ -98,6 +100,10 @@ def _elastalert2(
             }
         )
     )
+    return config
+
+
+def _elastalert2(binary: Path, rule: Path, config: Path) -> Outcome:
     done = subprocess.run(
         [str(binary), "--config", str(config), "--start", START, "--end", END, str(rule)],
         capture_output=True,
@@ -107,18 +113,64 @@ def _elastalert2(
     )
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
-    alerts = sorted((m[1] or "all", m[2].replace("+00:00", "Z")) for m in _ALERT.findall(output))
+    alerts = []
+    heads = list(_ALERT.finditer(output))
+    for number, head in enumerate(heads):
+        stop = heads[number + 1].start() if number + 1 < len(heads) else len(output)
+        body = output[head.end() : stop]
+        fields = dict(_FIELD.findall(body))
+        at_ = head[3].replace("+00:00", "Z")
+        alerts.append({"key": head[2] or "all", "at": at_, **fields})
     matches = sum(int(m[0]) for m in _STATUS.findall(output))
     hits = sum(int(m[1]) for m in _STATUS.findall(output))
-    return alerts, matches, hits
+    return Outcome(alerts, matches, hits)
 
 
-def _bitacora(text: str, events: list[dict[str, Any]]) -> tuple[list[Any], int, int]:
+def _bitacora(text: str, events: list[dict[str, Any]]) -> Outcome:
     rule = read_rule_text(text).rule
-    alerts = run_rules_over(events, [rule], lateness_s=0, apply_realert=False)
-    keys = sorted((a.key, a.event.get("@timestamp", a.last_event_time)) for a in alerts)
+    end = parse_timestamp(END + "Z")
+    replayed = run_rules_over(events, [rule], end, lateness_s=0, apply_realert=False)
+    # Resolve notices are Bitácora's own (ElastAlert2 has none): compare firing alerts.
+    alerts = [a for a in replayed if a.status == "firing"]
+    shown = [
+        {
+            "key": a.key,
+            "at": a.event.get("@timestamp", a.last_event_time),
+            "start": a.first_event_time.replace(".000Z", "Z"),
+            "end": a.last_event_time.replace(".000Z", "Z"),
+            **{name: str(value) for name, value in a.extra.items()},
+        }
+        for a in alerts
+    ]
     selected = compile_filters(rule.filter).match
-    return keys, len(alerts), sum(1 for e in events if selected(e))
+    return Outcome(shown, len(alerts), sum(1 for e in events if selected(e)))
+
+
+@dataclass
+class Outcome:
+    """Alerts (key, match time and the match's fields as text), matches and hits."""
+
+    alerts: list[dict[str, Any]]
+    matches: int
+    hits: int
+
+
+def run_both(
+    elastalert2: Path,
+    index: tuple[OpenSearch, str],
+    opensearch_url: str,
+    tmp_path: Path,
+    source: str,
+    events: list[dict[str, Any]],
+) -> tuple[Outcome, Outcome]:
+    """ElastAlert2's and Bitácora's outcome of the rule ``source`` over ``events``."""
+    client, name = index
+    stored = _store(client, name, events)
+    text = _rule_text(source, name)
+    path = tmp_path / "rule.yaml"
+    path.write_text(text)
+    theirs = _elastalert2(elastalert2, path, _config(opensearch_url, tmp_path))
+    return theirs, _bitacora(text, stored)
 
 
 def compare(
@@ -128,16 +180,22 @@ def compare(
     tmp_path: Path,
     source: str,
     events: list[dict[str, Any]],
+    when: str = "at",
+    hits: bool = True,
 ) -> tuple[list[Any], int, int]:
-    client, name = index
-    stored = _store(client, name, events)
-    text = _rule_text(source, name)
-    path = tmp_path / "rule.yaml"
-    path.write_text(text)
-    theirs = _elastalert2(elastalert2, path, opensearch_url, tmp_path)
-    ours = _bitacora(text, stored)
-    assert ours == theirs
-    return ours
+    """Both sides' (key, match time) alerts, matches and hits: asserted equal.
+
+    ``when`` names Bitácora's time that ElastAlert2's match time equals ("at": the
+    alert's event, "start": its window's start); ``hits=False`` for types whose
+    ElastAlert2 query holds more than the filter (blacklist/whitelist push the list).
+    """
+    theirs, ours = run_both(elastalert2, index, opensearch_url, tmp_path, source, events)
+    mine = sorted((a["key"], a[when]) for a in ours.alerts), ours.matches, ours.hits
+    other = sorted((a["key"], a["at"]) for a in theirs.alerts), theirs.matches, theirs.hits
+    if not hits:
+        mine, other = (*mine[:2], 0), (*other[:2], 0)
+    assert mine == other
+    return mine
 
 
 def test_frequency_with_list_query_key(
@@ -187,3 +245,145 @@ def test_change_of_country(
     alerts, matches, hits = compare(elastalert2, index, opensearch_url, tmp_path, source, events)
     # USA -> Spain, then "" is skipped (ignore_null) and Spain -> Chile.
     assert (alerts, matches, hits) == ([("bob", at(21)), ("bob", at(51))], 2, 6)
+
+
+def test_percentage_match_per_bucket(
+    elastalert2: Path, index: Any, opensearch_url: str, tmp_path: Path
+) -> None:
+    source = (EXAMPLES / "example_percentage_match.yaml").read_text()
+    events = []
+    for minute in range(1, 20):
+        status = 200 if minute % 4 else 500  # one error in every four minutes
+        events.append(
+            {
+                "@timestamp": at(minute + 0.5),
+                "_type": "http_request",
+                "Hostname.keyword": "a",
+                "ResponseStatus": status,
+            }
+        )
+    theirs, ours = run_both(elastalert2, index, opensearch_url, tmp_path, source, events)
+    # ElastAlert2 stamps a bucket's match with the bucket's end; Bitácora's alert ends there.
+    shown = [(a["at"], a["percentage"], a["denominator"]) for a in theirs.alerts]
+    assert shown == [(a["end"], a["percentage"], a["denominator"]) for a in ours.alerts]
+    assert shown == [
+        (at(5), "75.0", "4"),
+        (at(10), "80.0", "5"),
+        (at(15), "80.0", "5"),
+        (at(20), "80.0", "5"),
+    ]
+    assert (ours.matches, ours.hits) == (theirs.matches, theirs.hits) == (4, 19)
+    assert {a["key"] for a in ours.alerts} == {"a"}
+
+
+BLACKLIST = """
+name: bl
+type: blacklist
+compare_key: user
+blacklist: [mallory, eve]
+"""
+WHITELIST = """
+name: wl
+type: whitelist
+compare_key: user
+whitelist: [alice, bob]
+ignore_null: true
+"""
+CARDINALITY = """
+name: card
+type: cardinality
+cardinality_field: user
+max_cardinality: 2
+timeframe: {minutes: 10}
+query_key: host
+"""
+
+
+@pytest.mark.parametrize(
+    ("source", "expected", "hits"),
+    [(BLACKLIST, 3, False), (WHITELIST, 5, False), (CARDINALITY, 6, True)],
+    ids=["blacklist", "whitelist", "cardinality"],
+)
+def test_lists_and_cardinality(
+    elastalert2: Path,
+    index: Any,
+    opensearch_url: str,
+    tmp_path: Path,
+    source: str,
+    expected: int,
+    hits: bool,
+) -> None:
+    users = ["alice", "bob", "eve", "alice", "carol", "mallory", "bob", "eve", "dan", "alice"]
+    events = [
+        {"@timestamp": at(2 * i + 1), "user": user, "host": "h1" if i % 2 else "h2"}
+        for i, user in enumerate(users)
+    ]
+    events.append({"@timestamp": at(30), "host": "h1"})  # no user: whitelist ignores it
+    _, matches, _ = compare(elastalert2, index, opensearch_url, tmp_path, source, events, hits=hits)
+    assert matches == expected
+
+
+def test_metric_aggregation_buckets(
+    elastalert2: Path, index: Any, opensearch_url: str, tmp_path: Path
+) -> None:
+    source = (EXAMPLES / "example_single_metric_agg.yaml").read_text()
+    events = []
+    for minute in range(1, 59):
+        for host, value in (("h1", 0.5 if minute < 30 else 0.9), ("h2", 0.05)):
+            events.append(
+                {
+                    "@timestamp": at(minute + 0.5),
+                    "metricset.name": "cpu",
+                    "beat.hostname": host,
+                    "system.cpu.user.pct": value,
+                }
+            )
+    theirs, ours = run_both(elastalert2, index, opensearch_url, tmp_path, source, events)
+    value = "metric_system.cpu.user.pct_avg"
+    # ElastAlert2 stamps a bucket's match with the bucket's start; OpenSearch averages the
+    # float-mapped values in float32, Bitácora in float64: equal to 6 places.
+    shown = sorted((a["at"], round(float(a[value]), 6)) for a in theirs.alerts)
+    assert shown == sorted((a["start"], round(float(a[value]), 6)) for a in ours.alerts)
+    assert (ours.matches, ours.hits) == (theirs.matches, theirs.hits)
+    assert len(shown) == 18  # h2 (0.05 < 0.1) in all 12 buckets; h1 (0.9 > 0.8) in 6
+
+
+def test_spike_up(elastalert2: Path, index: Any, opensearch_url: str, tmp_path: Path) -> None:
+    source = """
+name: spiky
+type: spike
+timeframe: {minutes: 20}
+spike_height: 3
+spike_type: up
+threshold_cur: 3
+"""
+    events = [{"@timestamp": at(minute + 0.5), "m": 1} for minute in range(0, 60, 10)]
+    events += [{"@timestamp": at(60 + minute + 0.5), "m": 1} for minute in range(0, 20, 2)]
+    # ElastAlert2's match document is the first event of the current window: Bitácora's
+    # alert starts there (its document is the event that completed the spike).
+    alerts, _, _ = compare(
+        elastalert2, index, opensearch_url, tmp_path, source, events, when="start"
+    )
+    assert alerts == [("all", at(50.5))]
+
+
+def test_the_example_elastalert2_refuses_is_refused_by_both(
+    elastalert2: Path, tmp_path: Path, opensearch_url: str
+) -> None:
+    path = EXAMPLES / "example_thehive_frequency.yaml"
+    done = subprocess.run(
+        [
+            str(elastalert2),
+            "--config",
+            str(_config(opensearch_url, tmp_path)),
+            "--schema-only",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert "is not valid under any of the given schemas" in done.stdout + done.stderr
+    with pytest.raises(RuleError, match="rule type 'frequency' needs option 'timeframe'"):
+        read_rule(path)
