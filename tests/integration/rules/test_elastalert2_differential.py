@@ -387,3 +387,39 @@ def test_the_example_elastalert2_refuses_is_refused_by_both(
     assert "is not valid under any of the given schemas" in done.stdout + done.stderr
     with pytest.raises(RuleError, match="rule type 'frequency' needs option 'timeframe'"):
         read_rule(path)
+
+
+NEW_TERM_LOGINS = [
+    (1, "10.0.0.1"),
+    (5, "10.0.0.1"),
+    (10, "10.0.0.2"),
+    (30, "10.0.0.3"),
+    (40, "10.0.0.1"),
+    (50, "10.0.0.4"),
+]
+
+
+@pytest.mark.parametrize("warmup", [None, 0], ids=["default-warmup", "no-warmup"])
+def test_new_term_differs_only_by_the_warmup(
+    elastalert2: Path, index: Any, opensearch_url: str, tmp_path: Path, warmup: int | None
+) -> None:
+    data = yaml.safe_load((EXAMPLES / "example_new_term.yaml").read_text())
+    if warmup is not None:
+        data["warmup"] = warmup  # ElastAlert2 does not know it: dropped there with a warning
+    events = [
+        {
+            "@timestamp": at(minute + 0.5),
+            "_type": "login_event",
+            "username": "admin",
+            "ip_address": ip,
+        }
+        for minute, ip in NEW_TERM_LOGINS
+    ]
+    theirs, ours = run_both(
+        elastalert2, index, opensearch_url, tmp_path, yaml.safe_dump(data), events
+    )
+    # No history before the range: ElastAlert2's seeding query finds no term, so every
+    # first sight is new. Bitácora learns for `warmup` (15 min) after the first event.
+    assert [a["at"] for a in theirs.alerts] == [at(1.5), at(10.5), at(30.5), at(50.5)]
+    learned = 2 if warmup is None else 0
+    assert [a["at"] for a in ours.alerts] == [a["at"] for a in theirs.alerts][learned:]
