@@ -96,7 +96,9 @@ class SpikeAggregationRule(RuleKind):
         extra = {"spike_count": cur, "reference_count": ref}
         event = dict(st["s"][-1]) if st.get("s") else self.placeholder(st, now)
         event.update(extra)
-        found = self.match(st, key, event, len(samples), now - timeframe, now, extra=extra)
+        current = [t for t, _ in samples if t > now - timeframe]
+        # The window's first sample, as ElastAlert2 reports the current window's first one.
+        found = self.match(st, key, event, len(current), current[0], now, extra=extra)
         st["v"] = [s for s in samples if s[0] > now - timeframe]
         st["first"] = now
         st["skip"] = now + 2 * timeframe
