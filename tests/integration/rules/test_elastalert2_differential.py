@@ -10,6 +10,7 @@ events the filter selects (ElastAlert2's ``hits``) must be equal.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import uuid
@@ -21,8 +22,10 @@ from urllib.parse import urlparse
 
 import pytest
 import yaml
+from click.testing import CliRunner
 from opensearchpy import OpenSearch, helpers
 
+from bitacora.cli import main
 from bitacora.errors import RuleError
 from bitacora.rules.durations import parse_timestamp
 from bitacora.rules.filters import compile_filters
@@ -461,3 +464,40 @@ spike_type: up
     # The current window's first sample: ElastAlert2's match time, Bitácora's start.
     assert shown(theirs.alerts, "at") == shown(ours.alerts, "start")
     assert shown(ours.alerts, "start") == [("h1", at(120), 16.0, 6.0)]
+
+
+def test_rules_test_cli_reads_the_rule_index_like_elastalert2(
+    elastalert2: Path,
+    index: Any,
+    opensearch_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`bitacora rules test --start --end` reads the rule's `index` and alerts as ElastAlert2."""
+    source = (EXAMPLES / "ssh.yaml").read_text()
+    events = [
+        {"@timestamp": at(i + 1), "event.type": "authentication_failure", "source.ip": ip}
+        for i in range(45)
+        for ip in (["10.0.0.1"] if i % 3 else ["10.0.0.1", "10.0.0.2"])
+    ]
+    theirs, _ = run_both(elastalert2, index, opensearch_url, tmp_path, source, events)
+    monkeypatch.setenv("BITACORA_OPENSEARCH_URL", opensearch_url)
+    result = CliRunner().invoke(
+        main,
+        [
+            "rules",
+            "test",
+            str(tmp_path / "rule.yaml"),
+            "--start",
+            START,
+            "--end",
+            END,
+            "--no-realert",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    alerts = [json.loads(line) for line in result.stdout.splitlines()]
+    firing = [(a["key"], a["event"]["@timestamp"]) for a in alerts if a["status"] == "firing"]
+    assert firing == [(a["key"], a["at"]) for a in theirs.alerts]
+    assert result.stderr.splitlines()[-1] == f"{len(alerts)} alert(s) from 60 event(s)"
