@@ -7,6 +7,7 @@ from a JSON-lines file, and prints the alerts the rule would have sent.
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 import time
@@ -287,10 +288,15 @@ def test_rule(
     send: bool,
     progress: bool | None,
 ) -> None:
-    """Print the alerts RULE (a name or a .yaml file) would have fired over stored logs."""
+    """Print the alerts RULE (a name or a .yaml file) would have fired over stored logs.
+
+    Events come from the rule's index (or --index, else logs-*) between --start (or
+    --since ago) and --end. A new_term rule first reads terms_window_size of history
+    before the start, as ElastAlert2 does, and so needs no warmup.
+    """
     from opensearchpy import exceptions as os_exc
 
-    from bitacora.rules.durations import parse_duration
+    from bitacora.rules.durations import parse_duration, parse_timestamp
     from bitacora.rules.replay import run_rules_over
 
     settings = Settings()
@@ -302,6 +308,7 @@ def test_rule(
         now = time.time()
         until = _instant(end, "--end") if end else now
         since_s = _instant(start, "--start") if start else until - parse_duration(since)
+        history: Any = ()
         if data is not None:
             events: Any = _data_events(data)
         else:
@@ -309,7 +316,19 @@ def test_rule(
             events = stored_events(
                 settings, rule.filter, since_s, until, where, rule.timestamp_field
             )
-        events = _timed(events, rule.timestamp_field)
+            if rule.type == "new_term":
+                # As ElastAlert2: the terms of terms_window_size before the start are
+                # known (read from the index), so no warmup is needed.
+                history = stored_events(
+                    settings,
+                    rule.filter,
+                    since_s - rule.terms_window_size,
+                    since_s,
+                    where,
+                    rule.timestamp_field,
+                )
+                rule = rule.model_copy(update={"warmup": 0.0})
+        events = _timed(itertools.chain(history, events), rule.timestamp_field)
         show = sys.stderr.isatty() if progress is None else progress
         counted = _Counted(events, show)
         if count_only:
@@ -327,6 +346,9 @@ def test_rule(
             apply_realert=not no_realert,
         )
         counted.done()
+        if rule.type == "new_term" and data is None:
+            # Matches among the history events only taught the rule its terms.
+            alerts = [a for a in alerts if parse_timestamp(a.first_event_time) >= since_s]
         reports = _deliver(settings, rule, alerts) if send else []
     except (RuleError, ValueError) as exc:
         click.echo(f"error: {exc}", err=True)

@@ -501,3 +501,54 @@ def test_rules_test_cli_reads_the_rule_index_like_elastalert2(
     firing = [(a["key"], a["event"]["@timestamp"]) for a in alerts if a["status"] == "firing"]
     assert firing == [(a["key"], a["at"]) for a in theirs.alerts]
     assert result.stderr.splitlines()[-1] == f"{len(alerts)} alert(s) from 60 event(s)"
+
+
+def test_rules_test_seeds_new_term_from_history_like_elastalert2(
+    elastalert2: Path,
+    index: Any,
+    opensearch_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where the history is read from differs by design (docs/elastalert2.md).
+
+    elastalert-test-rule seeds new_term's known terms from terms_window_size ending *now*
+    (the rule is loaded before --start applies), so over a past range every term of the
+    range is already known and nothing alerts; `bitacora rules test` seeds from the
+    window before --start: what the rule would have said at the time.
+    """
+    # The index maps strings as keyword: ElastAlert2 must not query "<field>.keyword".
+    source = (EXAMPLES / "example_new_term.yaml").read_text() + "use_keyword_postfix: false\n"
+    login = {"_type": "login_event", "username": "admin"}
+    events = [
+        {"@timestamp": "2026-11-14T08:00:00Z", "ip_address": "10.0.0.1", **login},
+        *(
+            {"@timestamp": at(minute + 0.5), "ip_address": ip, **login}
+            for minute, ip in NEW_TERM_LOGINS
+        ),
+    ]
+    theirs, _ = run_both(elastalert2, index, opensearch_url, tmp_path, source, events)
+    monkeypatch.setenv("BITACORA_OPENSEARCH_URL", opensearch_url)
+    result = CliRunner().invoke(
+        main,
+        [
+            "rules",
+            "test",
+            str(tmp_path / "rule.yaml"),
+            "--start",
+            START,
+            "--end",
+            END,
+            "--no-realert",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    alerts = [json.loads(line) for line in result.stdout.splitlines()]
+    assert (theirs.alerts, theirs.hits) == ([], 6)
+    # 10.0.0.1 was seen the day before the start: known; the others are new when first seen.
+    assert [(a["event"]["@timestamp"], a["extra"]["new_value"]) for a in alerts] == [
+        (at(10.5), "10.0.0.2"),
+        (at(30.5), "10.0.0.3"),
+        (at(50.5), "10.0.0.4"),
+    ]
