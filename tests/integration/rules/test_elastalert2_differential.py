@@ -493,7 +493,8 @@ def test_rules_test_cli_reads_the_rule_index_like_elastalert2(
             "--end",
             END,
             "--no-realert",
-            "--json",
+            "-o",
+            "jsonl",
         ],
     )
     assert result.exit_code == 0, result.output
@@ -540,7 +541,8 @@ def test_rules_test_seeds_new_term_from_history_like_elastalert2(
             "--end",
             END,
             "--no-realert",
-            "--json",
+            "-o",
+            "jsonl",
         ],
     )
     assert result.exit_code == 0, result.output

@@ -73,7 +73,8 @@ def test_bad_start_says_what_to_give(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["rules", "test", str(rule), "--start", "yesterday"])
     assert result.exit_code == 2
     assert result.stderr == (
-        "error: --start 'yesterday': give a time like 2026-11-15T08:00:00 (UTC) or RFC 3339\n"
+        "error: Invalid value for --start: 'yesterday': give a time like 2026-11-15T08:00:00 "
+        "(UTC) or RFC 3339 (see `main rules test --help`)\n"
     )
 
 
