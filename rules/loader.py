@@ -147,7 +147,8 @@ def read_rule_text(
 _PARTIAL = {
     "aggregation": "groups matches in `bitacora rules test` and replays only; the stream "
     "sends each match at once",
-    "top_count_keys": "not computed: alerts carry samples instead of top_events_* counts",
+    "top_count_keys": "computed in `bitacora rules test` and replays only; on the stream "
+    "alerts carry samples instead of top_events_* counts",
 }
 
 

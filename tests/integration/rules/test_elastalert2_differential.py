@@ -10,6 +10,7 @@ events the filter selects (ElastAlert2's ``hits``) must be equal.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import subprocess
@@ -123,7 +124,7 @@ def _elastalert2(binary: Path, rule: Path, config: Path) -> Outcome:
         body = output[head.end() : stop]
         fields = dict(_FIELD.findall(body))
         at_ = head[3].replace("+00:00", "Z")
-        alerts.append({"key": head[2] or "all", "at": at_, **fields})
+        alerts.append({"key": head[2] or "all", "at": at_, "body": body, **fields})
     matches = sum(int(m[0]) for m in _STATUS.findall(output))
     hits = sum(int(m[1]) for m in _STATUS.findall(output))
     return Outcome(alerts, matches, hits)
@@ -554,3 +555,42 @@ def test_rules_test_seeds_new_term_from_history_like_elastalert2(
         (at(30.5), "10.0.0.3"),
         (at(50.5), "10.0.0.4"),
     ]
+
+
+def test_top_count_keys(elastalert2: Path, index: Any, opensearch_url: str, tmp_path: Path) -> None:
+    source = """
+name: top
+type: frequency
+num_events: 3
+timeframe: {minutes: 10}
+query_key: host
+top_count_keys: [user]
+raw_count_keys: false
+filter: [{term: {level: error}}]
+"""
+    users = ["bob", "eve", "bob", "ann", "bob", "eve", "bob"]
+    events = [
+        {"@timestamp": at(2 * i + 1.5), "level": "error", "host": "h1", "user": user}
+        for i, user in enumerate(users)
+    ]
+    events += [
+        {"@timestamp": at(2 * i + 1.5), "level": "error", "host": "h2", "user": "zed"}
+        for i in range(2)
+    ]
+    theirs, ours = run_both(elastalert2, index, opensearch_url, tmp_path, source, events)
+    # ElastAlert2 writes the counts into the alert text: "user:" then "value: count" lines.
+    tables = [
+        dict(re.findall(r"^(\w+): (\d+)$", a["body"].split("\nuser:\n", 1)[1].split("@")[0], re.M))
+        for a in theirs.alerts
+    ]
+    counted = [{name: int(count) for name, count in table.items()} for table in tables]
+    assert counted == [
+        {"bob": 4, "eve": 2, "ann": 1},  # (07:55:30, 08:15:30]
+        {"bob": 3, "eve": 2, "ann": 1},  # (08:01:30, 08:21:30]: the first bob is out
+    ]
+    assert [eval_top(a) for a in ours.alerts] == counted
+
+
+def eval_top(alert: dict[str, Any]) -> dict[str, int]:
+    """Bitácora's ``top_events_user`` (the outcome holds extras as text)."""
+    return {str(k): int(v) for k, v in ast.literal_eval(alert["top_events_user"]).items()}
