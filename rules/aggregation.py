@@ -16,9 +16,10 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from bitacora.durations import parse_timestamp
+from bitacora.fields import lookup
 from bitacora.rules.alerts import Alert
-from bitacora.rules.durations import parse_timestamp
-from bitacora.rules.fields import lookup, norm
+from bitacora.rules.fields import norm
 from bitacora.rules.model import Rule
 
 

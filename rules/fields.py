@@ -1,92 +1,19 @@
-"""Reading fields of a normalized event and comparing their values, as the filters need.
+"""Comparing field values as the filters and rule types need (one text form per value).
 
-Events have flat dotted keys (``event["service.name"]``); ``labels`` is a dict that may be
-flat (``{"a.b": 1}``) or nested (``{"a": {"b": 1}}``). Events from ElastAlert2-style JSON
-lines may be nested as a whole, so a dotted key falls back to walking nested mappings.
-A field that is not in the event schema (``bitacora.schema.EVENT_FIELDS``) and is not found
-as named is read from ``labels.<name>``, where the normalizer keeps what sources send
-beyond the schema: a rule written over raw documents (``username``) matches.
+Fields are read with ``bitacora.fields.lookup`` / ``getter`` (flat dotted keys first,
+nested mappings as fallback).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from bitacora.schema import EVENT_FIELDS
+from bitacora.fields import lookup
 
 # Fields OpenSearch analyses as text: query_string terms on them match words, not the value.
 TEXT_FIELDS = frozenset({"message", "error.message", "error.stack_trace"})
-
-
-def in_labels(field: str) -> str | None:
-    """``labels.<field>`` for a field outside the event schema, else None."""
-    if field in EVENT_FIELDS or field == "labels" or field.startswith("labels."):
-        return None
-    return "labels." + field
-
-
-def lookup(event: Mapping[str, Any], field: str) -> Any:
-    """The value of ``field`` in ``event`` (else of ``labels.<field>``, see the module
-    docstring) or ``None`` (missing and null are the same)."""
-    value = _lookup(event, field)
-    if value is None:
-        label = in_labels(field)
-        if label is not None and "labels" in event:
-            return _lookup(event, label)
-    return value
-
-
-def _lookup(event: Mapping[str, Any], field: str) -> Any:
-    value = event.get(field)
-    if value is not None or "." not in field:
-        return value
-    parts = field.split(".")
-    # Try every split point: "labels.a.b" may be event["labels"]["a.b"] or ["a"]["b"].
-    for cut in range(1, len(parts)):
-        head = ".".join(parts[:cut])
-        inner = event.get(head)
-        if isinstance(inner, Mapping):
-            found = _lookup(inner, ".".join(parts[cut:]))
-            if found is not None:
-                return found
-    return None
-
-
-def getter(field: str) -> Callable[[Mapping[str, Any]], Any]:
-    """A fast reader of ``field``: one dict lookup for flat keys; the nested fallback runs
-    only when the event holds a mapping under one of the field's prefixes; the ``labels``
-    fallback only when the field is outside the event schema."""
-    label = in_labels(field)
-    if label is not None:
-        direct, labelled = getter_as_named(field), getter_as_named(label)
-
-        def get_or_label(event: Mapping[str, Any]) -> Any:
-            value = direct(event)
-            return labelled(event) if value is None else value
-
-        return get_or_label
-    return getter_as_named(field)
-
-
-def getter_as_named(field: str) -> Callable[[Mapping[str, Any]], Any]:
-    """A reader of ``field`` exactly as named (no ``labels`` fallback)."""
-    if "." not in field:
-        return lambda event: event.get(field)
-    parts = field.split(".")
-    prefixes = tuple(".".join(parts[:cut]) for cut in range(1, len(parts)))
-
-    def get(event: Mapping[str, Any]) -> Any:
-        value = event.get(field)
-        if value is not None:
-            return value
-        for prefix in prefixes:
-            if prefix in event:
-                return _lookup(event, field)
-        return None
-
-    return get
 
 
 def norm(value: Any) -> str:

@@ -21,7 +21,8 @@ from pydantic import ValidationError
 
 from bitacora.errors import RuleError
 from bitacora.rules.elastalert2 import sort_options
-from bitacora.rules.model import ALERTERS, Rule
+from bitacora.rules.model import Rule
+from bitacora.rules.notify.destinations import DESTINATIONS
 
 log = logging.getLogger(__name__)
 SHIPPED_DIR = Path(__file__).parent / "shipped"
@@ -122,7 +123,7 @@ def read_rule_text(
         data.setdefault(key, value)
     if default_name is not None:
         data.setdefault("name", default_name)
-    kept = sort_options(data, Rule.model_fields.keys(), ALERTERS.keys())
+    kept = sort_options(data, Rule.model_fields.keys(), DESTINATIONS.keys())
     warnings = tuple(f"{source}:{_line_of(loc, lines)}: {text}" for loc, text in kept.warnings)
     problems = [(_line_of(loc, lines), text) for loc, text in kept.errors]
     try:

@@ -14,10 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bitacora.durations import parse_timestamp
+from bitacora.fields import lookup
 from bitacora.rules.alerts import Alert
-from bitacora.rules.durations import parse_timestamp
 from bitacora.rules.engine import CompiledRule, key_of
-from bitacora.rules.fields import lookup, norm
+from bitacora.rules.fields import norm
 from bitacora.rules.model import Rule
 
 _AFTER_S = 600.0

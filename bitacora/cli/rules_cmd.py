@@ -48,7 +48,7 @@ def validate(paths: tuple[Path, ...]) -> None:
 
 
 def _instant(text: str | None, option: str) -> float | None:
-    from bitacora.rules.durations import parse_timestamp
+    from bitacora.durations import parse_timestamp
 
     if text is None:
         return None
@@ -112,7 +112,7 @@ def test_rule(
     before the start, as ElastAlert2 does, and so needs no warmup. With -o jsonl each
     alert is one JSON line and the summary goes to stderr.
     """
-    from bitacora.rules.durations import parse_duration, parse_timestamp
+    from bitacora.durations import parse_duration, parse_timestamp
     from bitacora.rules.replay import run_rules_over
     from bitacora.search.client import make_client
     from bitacora.search.replay import (

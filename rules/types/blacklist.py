@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from bitacora.errors import RuleError
-from bitacora.rules.fields import each, lookup, norm
+from bitacora.fields import lookup
+from bitacora.rules.fields import each, norm
 from bitacora.rules.model import Rule
 from bitacora.rules.types.base import Match, RuleKind, State
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bitacora.rules.fields import each, lookup, norm
+from bitacora.fields import lookup
+from bitacora.rules.fields import each, norm
 from bitacora.rules.model import Rule
 from bitacora.rules.types.base import Match, RuleKind, State
 
@@ -42,8 +43,8 @@ class NewTermRule(RuleKind):
         self, st: State, event: Mapping[str, Any], ts: float, key: str, weight: int = 1
     ) -> list[Match]:
         """Record the event's terms; match those that are new after the warmup."""
-        learning = ts < st.setdefault("start", ts) + self.rule.warmup
-        known: dict[str, dict[str, float]] = st.setdefault("t", {})
+        learning = ts < st.setdefault("since", ts) + self.rule.warmup
+        known: dict[str, dict[str, float]] = st.setdefault("terms", {})
         out: list[Match] = []
         for spec in self.fields:
             label = ",".join(spec)
@@ -82,4 +83,4 @@ class NewTermRule(RuleKind):
 
     def idle(self, st: State, watermark: float) -> bool:
         """A key whose every term is older than ``terms_window_size`` can go."""
-        return bool(watermark - st.get("hi", watermark) > self.rule.terms_window_size)
+        return bool(watermark - st.get("newest", watermark) > self.rule.terms_window_size)

@@ -35,13 +35,13 @@ class PercentageMatchRule(RuleKind):
     ) -> list[Match]:
         """Count the event in its bucket, then judge the buckets the watermark passed."""
         start = math.floor(ts / self.size) * self.size
-        buckets: dict[str, list[int]] = st.setdefault("b", {})
-        bucket = buckets.setdefault(repr(float(start)), [0, 0])
+        buckets: dict[str, list[Any]] = st.setdefault("buckets", {})
+        bucket = buckets.setdefault(repr(float(start)), [0, 0])  # [all, matching]
         bucket[0] += weight
         if self.in_bucket(event):
             bucket[1] += weight
         self.remember(st, event)
-        return self._close(st, st["hi"] - self.lateness, key)
+        return self._close(st, st["newest"] - self.lateness, key)
 
     def on_tick(self, st: State, watermark: float, key: str) -> list[Match]:
         """Judge buckets by wall-clock watermark."""
@@ -49,7 +49,7 @@ class PercentageMatchRule(RuleKind):
 
     def _close(self, st: State, watermark: float, key: str) -> list[Match]:
         rule = self.rule
-        buckets: dict[str, list[int]] = st.get("b", {})
+        buckets: dict[str, list[Any]] = st.get("buckets", {})
         out: list[Match] = []
         for name in sorted((n for n in buckets if float(n) + self.size <= watermark), key=float):
             total, matching = buckets.pop(name)
@@ -61,13 +61,15 @@ class PercentageMatchRule(RuleKind):
             if low or high:
                 start = float(name)
                 extra = {"percentage": percentage, "denominator": total}
-                event = dict(st["s"][-1]) if st.get("s") else self.placeholder(st, start)
+                event = (
+                    dict(st["samples"][-1]) if st.get("samples") else self.placeholder(st, start)
+                )
                 event.update(extra)
                 out.append(self.match(st, key, event, total, start, start + self.size, extra=extra))
         if not buckets:
-            st.pop("s", None)
+            st.pop("samples", None)
         return out
 
     def idle(self, st: State, watermark: float) -> bool:
         """A key without open buckets carries nothing."""
-        return not st.get("b")
+        return not st.get("buckets")

@@ -53,7 +53,7 @@ class SpikeAggregationRule(RuleKind):
         """Add the event to its bucket; closed buckets become samples."""
         self.metric.add(st, event, ts)
         self.remember(st, event)
-        return self._samples(st, st["hi"] - self.lateness, key)
+        return self._samples(st, st["newest"] - self.lateness, key)
 
     def on_tick(self, st: State, watermark: float, key: str) -> list[Match]:
         """Close buckets by wall-clock watermark."""
@@ -65,10 +65,10 @@ class SpikeAggregationRule(RuleKind):
             if docs < self.rule.min_doc_count or value is None:
                 continue
             end = start + self.metric.size
-            samples: list[list[float]] = st.setdefault("v", [])
+            samples: list[list[float]] = st.setdefault("metric_samples", [])
             samples.append([end, value])
-            st.setdefault("first", end)
-            st.setdefault("skip", 0.0)
+            st.setdefault("since", end)
+            st.setdefault("quiet_until", 0.0)
             found = self._check(st, end, key)
             if found is not None:
                 out.append(found)
@@ -76,10 +76,10 @@ class SpikeAggregationRule(RuleKind):
 
     def _check(self, st: State, now: float, key: str) -> Match | None:
         rule, timeframe = self.rule, self.timeframe
-        samples: list[list[float]] = [s for s in st["v"] if s[0] > now - 2 * timeframe]
-        st["v"] = samples
-        early = now - st["first"] < 2 * timeframe
-        if early and (not (rule.query_key and rule.alert_on_new_data) or now < st["skip"]):
+        samples: list[list[float]] = [s for s in st["metric_samples"] if s[0] > now - 2 * timeframe]
+        st["metric_samples"] = samples
+        early = now - st["since"] < 2 * timeframe
+        if early and (not (rule.query_key and rule.alert_on_new_data) or now < st["quiet_until"]):
             return None
         kind = str(rule.metric_agg_type)
         ref = _reduce(kind, [v for t, v in samples if t <= now - timeframe])
@@ -94,17 +94,19 @@ class SpikeAggregationRule(RuleKind):
         if not (up or down) or (cur == 0 and ref == 0):
             return None
         extra = {"spike_count": cur, "reference_count": ref}
-        event = dict(st["s"][-1]) if st.get("s") else self.placeholder(st, now)
+        event = dict(st["samples"][-1]) if st.get("samples") else self.placeholder(st, now)
         event.update(extra)
         current = [t for t, _ in samples if t > now - timeframe]
         # The window's first sample, as ElastAlert2 reports the current window's first one.
         found = self.match(st, key, event, len(current), current[0], now, extra=extra)
-        st["v"] = [s for s in samples if s[0] > now - timeframe]
-        st["first"] = now
-        st["skip"] = now + 2 * timeframe
+        st["metric_samples"] = [s for s in samples if s[0] > now - timeframe]
+        st["since"] = now
+        st["quiet_until"] = now + 2 * timeframe
         return found
 
     def idle(self, st: State, watermark: float) -> bool:
         """Forget a key with no open bucket and no sample in the last two timeframes."""
-        samples = st.get("v") or []
-        return not st.get("b") and (not samples or watermark - samples[-1][0] > 2 * self.timeframe)
+        samples = st.get("metric_samples") or []
+        return not st.get("buckets") and (
+            not samples or watermark - samples[-1][0] > 2 * self.timeframe
+        )

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bitacora.rules.fields import each, lookup, norm
+from bitacora.fields import lookup
+from bitacora.rules.fields import each, norm
 from bitacora.rules.model import Rule
 from bitacora.rules.types.base import Match, RuleKind, State
 from bitacora.rules.types.blacklist import value_set

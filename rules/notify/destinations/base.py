@@ -1,29 +1,77 @@
-"""What a destination is, and the JSON-over-HTTP call most of them make."""
+"""What a destination is: its options, its sender and its registry entry.
+
+A destination is one module under ``rules/notify/destinations/`` that declares
+
+- an options model (``DestinationOptions`` subclass): the rule keys it reads, with
+  ElastAlert2's names, types and defaults, and ``required`` (the keys a rule naming the
+  alerter must set, as ElastAlert2's ``required_options``);
+- a sender (``Destination`` subclass) whose ``send`` delivers one rendered alert;
+- ``KIND = DestinationKind(name, options, sender)``, listed once in
+  ``rules.notify.destinations.DESTINATIONS``.
+
+The rule model and its JSON schema take every destination's options from that registry.
+Destination modules import the alert and template types only for type checking: the rule
+model imports the registry, so they cannot import the rule model back.
+"""
 
 from __future__ import annotations
 
 import json
 import time
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
+from pydantic import BaseModel, ConfigDict
 
-from bitacora.rules.alerts import Alert
-from bitacora.rules.model import Rule
 from bitacora.rules.notify.retry import DestinationError, is_permanent, parse_retry_after
-from bitacora.rules.notify.templates import Rendered
+from bitacora.settings import Settings
+
+if TYPE_CHECKING:
+    from bitacora.rules.alerts import Alert
+    from bitacora.rules.notify.templates import Rendered
 
 
-class Destination:
-    """Sends one rendered alert somewhere; raises ``DestinationError`` on failure."""
+class DestinationOptions(BaseModel):
+    """A destination's rule options; every field needs a default (a rule may not use it)."""
 
-    name: ClassVar[str] = ""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    required: ClassVar[tuple[str, ...]] = ()
+
+
+OptionsT = TypeVar("OptionsT", bound=DestinationOptions)
+
+
+class Destination(Generic[OptionsT]):
+    """Sends one rendered alert somewhere; raises ``DestinationError`` on failure.
+
+    One instance serves every rule; the rule's options come with each call.
+    """
+
     resolves: ClassVar[bool] = False  # does it take resolve notices?
 
-    async def send(self, alert: Alert, rule: Rule, rendered: Rendered) -> None:
+    def __init__(self, session: aiohttp.ClientSession, settings: Settings) -> None:
+        self.session = session
+        self.settings = settings
+
+    async def send(self, alert: Alert, options: OptionsT, rendered: Rendered) -> None:
         """Deliver ``alert`` once (retries are the caller's)."""
         raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class DestinationKind(Generic[OptionsT]):
+    """A destination's registry entry: the alerter name rules use, its options, its sender."""
+
+    name: str
+    options: type[OptionsT]
+    sender: type[Destination[OptionsT]]
+
+
+class NoOptions(DestinationOptions):
+    """A destination that reads no rule option."""
 
 
 def shown_url(url: str) -> str:

@@ -27,8 +27,8 @@ from click.testing import CliRunner
 from opensearchpy import OpenSearch, helpers
 
 from bitacora.cli import main
+from bitacora.durations import parse_timestamp
 from bitacora.errors import RuleError
-from bitacora.rules.durations import parse_timestamp
 from bitacora.rules.filters import compile_filters
 from bitacora.rules.loader import read_rule, read_rule_text
 from bitacora.rules.replay import run_rules_over

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bitacora.fields import getter, lookup
 from bitacora.processors.storage.templates import event_properties
-from bitacora.rules.fields import getter, lookup
 from bitacora.rules.loader import parse_rule_text
 from bitacora.rules.replay import run_rules_over
 from bitacora.schema import EVENT_FIELDS

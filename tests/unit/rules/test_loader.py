@@ -119,7 +119,9 @@ def test_shipped_rules_load() -> None:
 
 
 def test_published_schema_is_up_to_date() -> None:
-    assert SCHEMA_PATH.read_text(encoding="utf-8") == schema_text(), "run: python -m rules.schema"
+    assert SCHEMA_PATH.read_text(encoding="utf-8") == schema_text(), (
+        "run: python -m bitacora.rules.schema"
+    )
 
 
 def test_schema_accepts_shipped_and_elastalert2_files_and_rejects_unknown_keys() -> None:

@@ -1,0 +1,84 @@
+"""Reading a field of an event by its dotted name.
+
+Events have flat dotted keys (``event["service.name"]``); a stored ``_source``, an
+ElastAlert2-style JSON line or ``labels`` may instead nest them (``{"service": {"name":
+…}}``, ``{"labels": {"a.b": 1}}``), so a dotted name falls back to walking nested mappings.
+A name outside the event schema (``bitacora.schema.EVENT_FIELDS``) that is not found as
+written is read from ``labels.<name>``, where the normalizer keeps what sources send beyond
+the schema: a rule written over raw documents (``username``) matches normalized events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from bitacora.schema import EVENT_FIELDS
+
+
+def in_labels(field: str) -> str | None:
+    """``labels.<field>`` for a field outside the event schema, else None."""
+    if field in EVENT_FIELDS or field == "labels" or field.startswith("labels."):
+        return None
+    return "labels." + field
+
+
+def lookup(event: Mapping[str, Any], field: str) -> Any:
+    """The value of ``field`` in ``event`` (else of ``labels.<field>``, see the module
+    docstring) or ``None`` (missing and null are the same)."""
+    value = _lookup(event, field)
+    if value is None and "labels" in event:
+        label = in_labels(field)
+        if label is not None:
+            return _lookup(event, label)
+    return value
+
+
+def _lookup(event: Mapping[str, Any], field: str) -> Any:
+    value = event.get(field)
+    if value is not None or "." not in field:
+        return value
+    parts = field.split(".")
+    # Try every split point: "labels.a.b" may be event["labels"]["a.b"] or ["a"]["b"].
+    for cut in range(1, len(parts)):
+        head = ".".join(parts[:cut])
+        inner = event.get(head)
+        if isinstance(inner, Mapping):
+            found = _lookup(inner, ".".join(parts[cut:]))
+            if found is not None:
+                return found
+    return None
+
+
+def getter(field: str) -> Callable[[Mapping[str, Any]], Any]:
+    """A fast reader of ``field``: one dict lookup for flat keys; the nested fallback runs
+    only when the event holds a mapping under one of the field's prefixes; the ``labels``
+    fallback only for a field outside the event schema."""
+    label = in_labels(field)
+    if label is not None:
+        direct, labelled = _getter(field), _getter(label)
+
+        def get_or_label(event: Mapping[str, Any]) -> Any:
+            value = direct(event)
+            return labelled(event) if value is None else value
+
+        return get_or_label
+    return _getter(field)
+
+
+def _getter(field: str) -> Callable[[Mapping[str, Any]], Any]:
+    if "." not in field:
+        return lambda event: event.get(field)
+    parts = field.split(".")
+    prefixes = tuple(".".join(parts[:cut]) for cut in range(1, len(parts)))
+
+    def get(event: Mapping[str, Any]) -> Any:
+        value = event.get(field)
+        if value is not None:
+            return value
+        for prefix in prefixes:
+            if prefix in event:
+                return _lookup(event, field)
+        return None
+
+    return get
