@@ -7,50 +7,26 @@ the model: ``rules.elastalert2.sort_options`` drops them with a warning first.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    WithJsonSchema,
+    create_model,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 
 from bitacora.rules.notify.destinations import DESTINATIONS
 from bitacora.rules.notify.destinations.base import DestinationOptions
 from bitacora.rules.option_types import Duration, Scalar, StrList
+from bitacora.rules.types import RULE_TYPES
 
-RuleTypeName = Literal[
-    "any",
-    "frequency",
-    "spike",
-    "flatline",
-    "new_term",
-    "change",
-    "blacklist",
-    "whitelist",
-    "cardinality",
-    "metric_aggregation",
-    "percentage_match",
-    "spike_aggregation",
-]
-
-# Which options each type needs: checked after parsing so the error names the missing key.
-_REQUIRED: dict[str, tuple[str, ...]] = {
-    "frequency": ("num_events", "timeframe"),
-    "spike": ("spike_height", "spike_type", "timeframe"),
-    "flatline": ("threshold", "timeframe"),
-    "new_term": (),
-    "change": ("compare_key", "query_key"),
-    "blacklist": ("compare_key", "blacklist"),
-    "whitelist": ("compare_key", "whitelist", "ignore_null"),
-    "cardinality": ("cardinality_field", "timeframe"),
-    "metric_aggregation": ("metric_agg_key", "metric_agg_type"),
-    "percentage_match": ("match_bucket_filter", "buffer_time"),
-    "spike_aggregation": (
-        "metric_agg_key",
-        "metric_agg_type",
-        "spike_height",
-        "spike_type",
-        "timeframe",
-    ),
-}
+_TYPE_SCHEMA = WithJsonSchema({"enum": list(RULE_TYPES), "title": "Type", "type": "string"})
 
 
 class RuleBase(BaseModel):
@@ -62,7 +38,7 @@ class RuleBase(BaseModel):
 
     # Identity and selection.
     name: str = Field(min_length=1)
-    type: RuleTypeName
+    type: Annotated[str, _TYPE_SCHEMA]
     description: str | None = None
     is_enabled: bool = True
     severity: Literal["critical", "error", "warning", "info"] = "error"
@@ -160,27 +136,16 @@ class RuleBase(BaseModel):
     priority: int | None = None
     category: str | None = None
 
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if value not in RULE_TYPES:
+            raise ValueError(f"unknown rule type {value!r}: use one of {', '.join(RULE_TYPES)}")
+        return value
+
     @model_validator(mode="after")
     def _type_options(self) -> RuleBase:
-        for option in _REQUIRED.get(self.type, ()):
-            if getattr(self, option) is None:
-                raise ValueError(f"rule type {self.type!r} needs option {option!r}")
-        if (
-            self.type == "cardinality"
-            and self.max_cardinality is None
-            and self.min_cardinality is None
-        ):
-            raise ValueError("cardinality needs max_cardinality or min_cardinality")
-        if (
-            self.type == "metric_aggregation"
-            and self.max_threshold is None
-            and self.min_threshold is None
-        ):
-            raise ValueError("metric_aggregation needs max_threshold or min_threshold")
-        if self.type == "new_term" and not self.fields and self.query_key is None:
-            raise ValueError("new_term needs option 'fields' (or a query_key)")
-        if self.type in ("blacklist", "whitelist") and not isinstance(self.compare_key, str):
-            raise ValueError(f"{self.type} needs compare_key to be one field name")
+        RULE_TYPES[self.type].check(self)
         for alerter in self.alert:
             kind = DESTINATIONS.get(alerter)
             if kind is None:
@@ -190,12 +155,6 @@ class RuleBase(BaseModel):
                     raise ValueError(f"alerter {alerter!r} needs option {needed!r}")
             values = {name: getattr(self, name) for name in kind.options.model_fields}
             self._destination_options[alerter] = kind.options.model_validate(values)
-        if self.type == "percentage_match" and (
-            self.min_percentage is None and self.max_percentage is None
-        ):
-            raise ValueError("percentage_match needs min_percentage or max_percentage")
-        if self.type == "spike_aggregation" and self.bucket_interval is not None:
-            raise ValueError("spike_aggregation takes no bucket_interval (as in ElastAlert2)")
         if self.exponential_realert is not None and self.exponential_realert < self.realert:
             raise ValueError("exponential_realert must be at least realert")
         return self

@@ -11,10 +11,12 @@ from __future__ import annotations
 import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, TypedDict, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypedDict, cast
 
 from bitacora.durations import format_timestamp
-from bitacora.rules.model import Rule
+
+if TYPE_CHECKING:  # the rule model imports the type registry
+    from bitacora.rules.model import Rule
 
 
 class State(TypedDict, total=False):
@@ -126,9 +128,17 @@ class RuleKind:
     passes without events (``on_tick`` with a watermark = now - lateness).
     """
 
+    required: ClassVar[tuple[str, ...]] = ()  # options a rule of this type must set
     windowed: ClassVar[bool] = False
     ticks: ClassVar[bool] = False
     coarse: ClassVar[bool] = False  # event times kept in whole seconds (bounded, stable state)
+
+    @classmethod
+    def check(cls, rule: Rule) -> None:
+        """Raise ``ValueError`` naming what a rule of this type lacks (run at load time)."""
+        for option in cls.required:
+            if getattr(rule, option) is None:
+                raise ValueError(f"rule type {rule.type!r} needs option {option!r}")
 
     def __init__(self, rule: Rule, lateness: float) -> None:
         self.rule = rule

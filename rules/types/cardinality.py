@@ -9,15 +9,27 @@ watch restarts, as ElastAlert2 pops ``first_event``). Ticks check ``min_cardinal
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bitacora.fields import lookup
 from bitacora.rules.fields import norm
 from bitacora.rules.types.base import Match, RuleKind, State
 
+if TYPE_CHECKING:
+    from bitacora.rules.model import Rule
+
 
 class CardinalityRule(RuleKind):
     """Distinct values per key in a sliding window."""
+
+    required = ("cardinality_field", "timeframe")
+
+    @classmethod
+    def check(cls, rule: Rule) -> None:
+        """Also a bound: ``max_cardinality`` or ``min_cardinality``."""
+        super().check(rule)
+        if rule.max_cardinality is None and rule.min_cardinality is None:
+            raise ValueError("cardinality needs max_cardinality or min_cardinality")
 
     windowed = True
     ticks = True

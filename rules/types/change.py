@@ -9,14 +9,19 @@ value was seen at most ``timeframe`` before. The match carries ``old_value``/``n
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bitacora.fields import lookup
 from bitacora.rules.types.base import Match, RuleKind, State
 
+if TYPE_CHECKING:
+    pass
+
 
 class ChangeRule(RuleKind):
     """Remembers the last compared values per key."""
+
+    required = ("compare_key", "query_key")
 
     windowed = True
 

@@ -17,13 +17,18 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bitacora.rules.types.base import Match, RuleKind, State, clear_state, trim_before
+
+if TYPE_CHECKING:
+    pass
 
 
 class FlatlineRule(RuleKind):
     """Watches each key for silence."""
+
+    required = ("threshold", "timeframe")
 
     windowed = True
     ticks = True

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bitacora.rules.model import Rule
 from bitacora.rules.types.base import Match, RuleKind, State, trim_before
+
+if TYPE_CHECKING:
+    from bitacora.rules.model import Rule
 
 # Membership of an event id in a key's ``ids`` list: a set kept beside the state (which
 # must stay plain JSON) while that very list lives; a state read again from its bytes gets
@@ -67,6 +69,8 @@ def _seen(st: State, event_id: Any, needed: int) -> bool:
 
 class FrequencyRule(RuleKind):
     """Counts per key in a sliding event-time window."""
+
+    required = ("num_events", "timeframe")
 
     windowed = True
     ticks = True

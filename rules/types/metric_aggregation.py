@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bitacora.fields import lookup
 from bitacora.rules.fields import norm
-from bitacora.rules.model import Rule
 from bitacora.rules.types.base import Match, RuleKind, State
+
+if TYPE_CHECKING:
+    from bitacora.rules.model import Rule
 
 # A bucket is a list (plain JSON in the state): these name its slots.
 DOCS, COUNTED, TOTAL, LOWEST, HIGHEST, DISTINCT = range(6)
@@ -32,6 +34,15 @@ def new_bucket() -> list[Any]:
 
 class MetricAggregationRule(RuleKind):
     """Aggregates a numeric field per key and bucket."""
+
+    required = ("metric_agg_key", "metric_agg_type")
+
+    @classmethod
+    def check(cls, rule: Rule) -> None:
+        """Also a bound: ``max_threshold`` or ``min_threshold``."""
+        super().check(rule)
+        if rule.max_threshold is None and rule.min_threshold is None:
+            raise ValueError("metric_aggregation needs max_threshold or min_threshold")
 
     windowed = True
     ticks = True

@@ -14,16 +14,25 @@ and ``new_value``; with ``alert_on_missing_field`` an event lacking a field matc
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bitacora.fields import lookup
 from bitacora.rules.fields import each, norm
-from bitacora.rules.model import Rule
 from bitacora.rules.types.base import Match, RuleKind, State
+
+if TYPE_CHECKING:
+    from bitacora.rules.model import Rule
 
 
 class NewTermRule(RuleKind):
     """Remembers the terms seen per key and field, with their last time."""
+
+    @classmethod
+    def check(cls, rule: Rule) -> None:
+        """The terms' fields: ``fields`` or the query_key."""
+        super().check(rule)
+        if not rule.fields and rule.query_key is None:
+            raise ValueError("new_term needs option 'fields' (or a query_key)")
 
     def __init__(self, rule: Rule, lateness: float) -> None:
         super().__init__(rule, lateness)

@@ -12,18 +12,28 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bitacora.rules.filters import compile_filters
-from bitacora.rules.model import Rule
 from bitacora.rules.types.base import Match, RuleKind, State
+
+if TYPE_CHECKING:
+    from bitacora.rules.model import Rule
 
 
 class PercentageMatchRule(RuleKind):
     """Counts all and matching events per key and bucket."""
 
+    required = ("match_bucket_filter", "buffer_time")
     windowed = True
     ticks = True
+
+    @classmethod
+    def check(cls, rule: Rule) -> None:
+        """Also a bound: ``min_percentage`` or ``max_percentage``."""
+        super().check(rule)
+        if rule.min_percentage is None and rule.max_percentage is None:
+            raise ValueError("percentage_match needs min_percentage or max_percentage")
 
     def __init__(self, rule: Rule, lateness: float) -> None:
         super().__init__(rule, lateness)

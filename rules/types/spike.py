@@ -16,13 +16,18 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bitacora.rules.types.base import Match, RuleKind, State
+
+if TYPE_CHECKING:
+    pass
 
 
 class SpikeRule(RuleKind):
     """Compares counts of two adjacent event-time windows per key."""
+
+    required = ("spike_height", "spike_type", "timeframe")
 
     windowed = True
     ticks = True

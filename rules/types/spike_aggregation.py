@@ -15,11 +15,13 @@ after a match). The values are in ``spike_count``/``reference_count``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bitacora.rules.model import Rule
 from bitacora.rules.types.base import Match, RuleKind, State
 from bitacora.rules.types.metric_aggregation import MetricAggregationRule
+
+if TYPE_CHECKING:
+    from bitacora.rules.model import Rule
 
 
 def _reduce(kind: str, values: list[float]) -> float | None:
@@ -37,8 +39,16 @@ def _reduce(kind: str, values: list[float]) -> float | None:
 class SpikeAggregationRule(RuleKind):
     """Metric values per bucket, compared window against window."""
 
+    required = ("metric_agg_key", "metric_agg_type", "spike_height", "spike_type", "timeframe")
     windowed = True
     ticks = True
+
+    @classmethod
+    def check(cls, rule: Rule) -> None:
+        """No ``bucket_interval``: ElastAlert2 refuses it for this type too."""
+        super().check(rule)
+        if rule.bucket_interval is not None:
+            raise ValueError("spike_aggregation takes no bucket_interval (as in ElastAlert2)")
 
     def __init__(self, rule: Rule, lateness: float) -> None:
         super().__init__(rule, lateness)

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import typing
 from pathlib import Path
 
 import bitacora
 from bitacora.cli import main
 from bitacora.processors.normalize.parsers import PARSERS, RECORD_STEPS
-from bitacora.rules.model import RuleTypeName
+from bitacora.rules.model import Rule
 from bitacora.rules.notify.destinations import DESTINATIONS
 from bitacora.rules.notify.destinations.base import Destination, DestinationOptions
 from bitacora.rules.types import RULE_TYPES, RuleKind
@@ -44,7 +43,7 @@ def test_every_destination_module_is_registered_with_its_options_and_sender() ->
     assert len(found) == len(DESTINATIONS)
 
 
-def test_every_rule_type_module_is_registered_and_the_model_accepts_exactly_those() -> None:
+def test_every_rule_type_module_is_registered_and_the_schema_offers_exactly_those() -> None:
     found = modules("rules/types", "bitacora.rules.types")
     registered = set(RULE_TYPES.values())
     for name, module in found.items():
@@ -58,7 +57,10 @@ def test_every_rule_type_module_is_registered_and_the_model_accepts_exactly_thos
         ]
         assert kinds, f"types/{name}.py defines no RuleKind"
         assert all(kind in registered for kind in kinds), f"types/{name}.py is not in RULE_TYPES"
-    assert set(typing.get_args(RuleTypeName)) == set(RULE_TYPES)
+        for kind in kinds:
+            missing = set(kind.required) - set(Rule.model_fields)
+            assert not missing, f"types/{name}.py requires unknown options {missing}"
+    assert Rule.model_json_schema()["properties"]["type"]["enum"] == list(RULE_TYPES)
 
 
 def test_every_parser_module_is_a_registered_line_parser_or_a_named_record_step() -> None:

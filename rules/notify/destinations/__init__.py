@@ -11,10 +11,21 @@ from typing import Any
 
 from bitacora.rules.notify.destinations import (
     alertmanager,
+    command,
     debug,
+    discord,
     email,
+    googlechat,
+    jira,
+    mattermost,
+    ms_power_automate,
+    ms_teams,
+    opsgenie,
     pagerduty,
+    rocketchat,
     slack,
+    telegram,
+    victorops,
     webhook,
 )
 from bitacora.rules.notify.destinations.base import DestinationKind
@@ -27,6 +38,17 @@ DESTINATIONS: dict[str, DestinationKind[Any]] = {
         email.KIND,
         pagerduty.KIND,
         alertmanager.KIND,
+        ms_teams.KIND,
+        ms_power_automate.KIND,
+        opsgenie.KIND,
+        telegram.KIND,
+        discord.KIND,
+        mattermost.KIND,
+        googlechat.KIND,
+        rocketchat.KIND,
+        jira.KIND,
+        victorops.KIND,
+        command.KIND,
         debug.KIND,
     )
 }

@@ -11,28 +11,19 @@ a resolve sets ``endsAt`` to the resolve time. Hosts are tried in order until on
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from bitacora.durations import format_timestamp
 from bitacora.fields import lookup
-from bitacora.rules.notify.destinations.base import (
-    Destination,
-    DestinationKind,
-    DestinationOptions,
-    post_json,
-)
+from bitacora.rules.notify.destinations import base
 from bitacora.rules.notify.retry import DestinationError
 from bitacora.rules.option_types import StrList
-
-if TYPE_CHECKING:
-    from bitacora.rules.alerts import Alert
-    from bitacora.rules.notify.templates import Rendered
 
 FIRING_TTL_S = 300.0
 RESEND_S = 60.0
 
 
-class AlertmanagerOptions(DestinationOptions):
+class AlertmanagerOptions(base.DestinationOptions):
     """``alertmanager``: ElastAlert2's Alertmanager alerter options (API v2)."""
 
     required = ("alertmanager_hosts",)
@@ -46,9 +37,9 @@ class AlertmanagerOptions(DestinationOptions):
 
 
 def alertmanager_alerts(
-    alert: Alert,
+    alert: base.Alert,
     options: AlertmanagerOptions,
-    rendered: Rendered,
+    rendered: base.Rendered,
     started: str | None = None,
     now: float | None = None,
 ) -> list[dict[str, Any]]:
@@ -79,18 +70,20 @@ def alertmanager_alerts(
     ]
 
 
-class AlertmanagerDestination(Destination[AlertmanagerOptions]):
+class AlertmanagerDestination(base.Destination[AlertmanagerOptions]):
     """POST to the first reachable ``alertmanager_hosts`` entry."""
 
     resolves: ClassVar[bool] = True
 
-    async def send(self, alert: Alert, options: AlertmanagerOptions, rendered: Rendered) -> None:
+    async def send(
+        self, alert: base.Alert, options: AlertmanagerOptions, rendered: base.Rendered
+    ) -> None:
         """Post the alert list; the last host's error is raised if none accepts."""
         body = alertmanager_alerts(alert, options, rendered, alert.extra.get("started"))
         failure: DestinationError | None = None
         for host in options.alertmanager_hosts or []:
             try:
-                await post_json(self.session, host.rstrip("/") + "/api/v2/alerts", body)
+                await base.post_json(self.session, host.rstrip("/") + "/api/v2/alerts", body)
                 return
             except DestinationError as exc:
                 failure = exc
@@ -98,4 +91,4 @@ class AlertmanagerDestination(Destination[AlertmanagerOptions]):
             raise failure
 
 
-KIND = DestinationKind("alertmanager", AlertmanagerOptions, AlertmanagerDestination)
+KIND = base.DestinationKind("alertmanager", AlertmanagerOptions, AlertmanagerDestination)

@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
-from bitacora.rules.notify.destinations.base import Destination, DestinationKind, NoOptions
-
-if TYPE_CHECKING:
-    from bitacora.rules.alerts import Alert
-    from bitacora.rules.notify.templates import Rendered
+from bitacora.rules.notify.destinations import base
 
 log = logging.getLogger("bitacora.notify")
 
 
-class DebugDestination(Destination[NoOptions]):
+class DebugDestination(base.Destination[base.NoOptions]):
     """Log one line per alert."""
 
     resolves: ClassVar[bool] = True
 
-    async def send(self, alert: Alert, options: NoOptions, rendered: Rendered) -> None:
+    async def send(
+        self, alert: base.Alert, options: base.NoOptions, rendered: base.Rendered
+    ) -> None:
         """Log one line."""
         log.warning("alert %s: %s", alert.status, rendered.subject)
 
 
-KIND = DestinationKind("debug", NoOptions, DebugDestination)
+KIND = base.DestinationKind("debug", base.NoOptions, DebugDestination)

@@ -9,22 +9,13 @@ import asyncio
 import smtplib
 import ssl
 from email.message import EmailMessage
-from typing import TYPE_CHECKING
 
-from bitacora.rules.notify.destinations.base import (
-    Destination,
-    DestinationKind,
-    DestinationOptions,
-)
+from bitacora.rules.notify.destinations import base
 from bitacora.rules.notify.retry import DestinationError
 from bitacora.rules.option_types import StrList
 
-if TYPE_CHECKING:
-    from bitacora.rules.alerts import Alert
-    from bitacora.rules.notify.templates import Rendered
 
-
-class EmailOptions(DestinationOptions):
+class EmailOptions(base.DestinationOptions):
     """``email``: ElastAlert2's email alerter options (the SMTP server is in ``Settings``)."""
 
     required = ("email",)
@@ -37,7 +28,7 @@ class EmailOptions(DestinationOptions):
 
 
 def email_message(
-    alert: Alert, options: EmailOptions, rendered: Rendered, sender: str
+    alert: base.Alert, options: EmailOptions, rendered: base.Rendered, sender: str
 ) -> tuple[EmailMessage, list[str]]:
     """The message and its envelope recipients (To, Cc and Bcc)."""
     message = EmailMessage()
@@ -54,7 +45,7 @@ def email_message(
     return message, [*(options.email or []), *(options.cc or []), *(options.bcc or [])]
 
 
-class EmailDestination(Destination[EmailOptions]):
+class EmailDestination(base.Destination[EmailOptions]):
     """Send through the SMTP server named in ``Settings``."""
 
     timeout = 30.0
@@ -79,7 +70,7 @@ class EmailDestination(Destination[EmailOptions]):
                 smtp.login(settings.smtp_user, password)
             smtp.send_message(message, to_addrs=recipients)
 
-    async def send(self, alert: Alert, options: EmailOptions, rendered: Rendered) -> None:
+    async def send(self, alert: base.Alert, options: EmailOptions, rendered: base.Rendered) -> None:
         """Send the mail; SMTP 5xx answers are permanent, the rest is retried."""
         message, recipients = email_message(alert, options, rendered, self.settings.smtp_from)
         try:
@@ -97,4 +88,4 @@ class EmailDestination(Destination[EmailOptions]):
             ) from exc
 
 
-KIND = DestinationKind("email", EmailOptions, EmailDestination)
+KIND = base.DestinationKind("email", EmailOptions, EmailDestination)

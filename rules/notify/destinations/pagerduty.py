@@ -9,21 +9,12 @@ payload on resolve). ``routing_key`` is the rule's ``pagerduty_service_key``; th
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
-from bitacora.rules.notify.destinations.base import (
-    Destination,
-    DestinationKind,
-    DestinationOptions,
-    post_json,
-)
-
-if TYPE_CHECKING:
-    from bitacora.rules.alerts import Alert
-    from bitacora.rules.notify.templates import Rendered
+from bitacora.rules.notify.destinations import base
 
 
-class PagerDutyOptions(DestinationOptions):
+class PagerDutyOptions(base.DestinationOptions):
     """``pagerduty``: ElastAlert2's PagerDuty alerter options (Events API v2)."""
 
     required = ("pagerduty_service_key",)
@@ -39,15 +30,17 @@ class PagerDutyOptions(DestinationOptions):
     pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
 
 
-def pagerduty_event(alert: Alert, options: PagerDutyOptions, rendered: Rendered) -> dict[str, Any]:
+def pagerduty_event(
+    alert: base.Alert, options: PagerDutyOptions, rendered: base.Rendered
+) -> dict[str, Any]:
     """The Events API v2 body for ``alert``."""
-    base: dict[str, Any] = {
+    event: dict[str, Any] = {
         "routing_key": options.pagerduty_service_key,
         "event_action": "resolve" if alert.status == "resolved" else "trigger",
         "dedup_key": alert.dedup_key,
     }
     if alert.status == "resolved":
-        return base
+        return event
     source = options.pagerduty_v2_payload_source or str(
         alert.event.get("service.name") or "bitacora"
     )
@@ -74,20 +67,22 @@ def pagerduty_event(alert: Alert, options: PagerDutyOptions, rendered: Rendered)
     ):
         if option:
             payload[name] = option
-    base.update(client=options.pagerduty_client_name, client_url=alert.search_url, payload=payload)
-    return base
+    event.update(client=options.pagerduty_client_name, client_url=alert.search_url, payload=payload)
+    return event
 
 
-class PagerDutyDestination(Destination[PagerDutyOptions]):
+class PagerDutyDestination(base.Destination[PagerDutyOptions]):
     """POST events to the Events API v2."""
 
     resolves: ClassVar[bool] = True
 
-    async def send(self, alert: Alert, options: PagerDutyOptions, rendered: Rendered) -> None:
+    async def send(
+        self, alert: base.Alert, options: PagerDutyOptions, rendered: base.Rendered
+    ) -> None:
         """Trigger or resolve the incident."""
-        await post_json(
+        await base.post_json(
             self.session, options.pagerduty_events_url, pagerduty_event(alert, options, rendered)
         )
 
 
-KIND = DestinationKind("pagerduty", PagerDutyOptions, PagerDutyDestination)
+KIND = base.DestinationKind("pagerduty", PagerDutyOptions, PagerDutyDestination)

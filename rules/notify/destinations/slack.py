@@ -6,22 +6,13 @@ Slack reads ``&``, ``<`` and ``>`` as markup, so they are escaped as Slack docum
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from bitacora.rules.notify.destinations.base import (
-    Destination,
-    DestinationKind,
-    DestinationOptions,
-    post_json,
-)
+from bitacora.rules.notify.destinations import base
 from bitacora.rules.option_types import StrList
 
-if TYPE_CHECKING:
-    from bitacora.rules.alerts import Alert
-    from bitacora.rules.notify.templates import Rendered
 
-
-class SlackOptions(DestinationOptions):
+class SlackOptions(base.DestinationOptions):
     """``slack``: ElastAlert2's Slack alerter options."""
 
     required = ("slack_webhook_url",)
@@ -39,7 +30,9 @@ def slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def slack_payload(alert: Alert, options: SlackOptions, rendered: Rendered) -> dict[str, Any]:
+def slack_payload(
+    alert: base.Alert, options: SlackOptions, rendered: base.Rendered
+) -> dict[str, Any]:
     """The webhook body: a fallback text and header/section/context blocks."""
     subject = slack_escape(rendered.subject)
     body = slack_escape(rendered.body)
@@ -76,14 +69,14 @@ def slack_payload(alert: Alert, options: SlackOptions, rendered: Rendered) -> di
     return payload
 
 
-class SlackDestination(Destination[SlackOptions]):
+class SlackDestination(base.Destination[SlackOptions]):
     """POST to every ``slack_webhook_url``."""
 
-    async def send(self, alert: Alert, options: SlackOptions, rendered: Rendered) -> None:
+    async def send(self, alert: base.Alert, options: SlackOptions, rendered: base.Rendered) -> None:
         """Post the Slack message to each webhook URL."""
-        payload = slack_payload(alert, options, rendered)
-        for url in options.slack_webhook_url or []:
-            await post_json(self.session, url, payload)
+        await base.post_to_each(
+            self.session, options.slack_webhook_url, slack_payload(alert, options, rendered)
+        )
 
 
-KIND = DestinationKind("slack", SlackOptions, SlackDestination)
+KIND = base.DestinationKind("slack", SlackOptions, SlackDestination)

@@ -8,25 +8,16 @@ the payload is the match — the event's fields plus the rule type's extras such
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import Field
 
 from bitacora.fields import lookup
-from bitacora.rules.notify.destinations.base import (
-    Destination,
-    DestinationKind,
-    DestinationOptions,
-    post_json,
-)
+from bitacora.rules.notify.destinations import base
 from bitacora.rules.option_types import StrList
 
-if TYPE_CHECKING:
-    from bitacora.rules.alerts import Alert
-    from bitacora.rules.notify.templates import Rendered
 
-
-class WebhookOptions(DestinationOptions):
+class WebhookOptions(base.DestinationOptions):
     """``post``: ElastAlert2's HTTP POST alerter options."""
 
     required = ("http_post_url",)
@@ -39,10 +30,9 @@ class WebhookOptions(DestinationOptions):
     http_post_timeout: float = Field(default=10.0, gt=0)
 
 
-def webhook_payload(alert: Alert, options: WebhookOptions) -> dict[str, Any]:
+def webhook_payload(alert: base.Alert, options: WebhookOptions) -> dict[str, Any]:
     """The JSON body ElastAlert2 would post for this match."""
-    match: dict[str, Any] = dict(alert.event)
-    match.update(alert.extra)
+    match = base.match_of(alert)
     post_all = options.http_post_all_values or not options.http_post_payload
     payload: dict[str, Any] = dict(match) if post_all else {}
     payload.update(options.http_post_static_payload or {})
@@ -51,16 +41,18 @@ def webhook_payload(alert: Alert, options: WebhookOptions) -> dict[str, Any]:
     return payload
 
 
-class WebhookDestination(Destination[WebhookOptions]):
+class WebhookDestination(base.Destination[WebhookOptions]):
     """POST to every ``http_post_url``."""
 
-    async def send(self, alert: Alert, options: WebhookOptions, rendered: Rendered) -> None:
+    async def send(
+        self, alert: base.Alert, options: WebhookOptions, rendered: base.Rendered
+    ) -> None:
         """Post the payload to each URL of the rule."""
         payload = webhook_payload(alert, options)
         for url in options.http_post_url or []:
-            await post_json(
+            await base.post_json(
                 self.session, url, payload, options.http_post_headers, options.http_post_timeout
             )
 
 
-KIND = DestinationKind("post", WebhookOptions, WebhookDestination)
+KIND = base.DestinationKind("post", WebhookOptions, WebhookDestination)

@@ -83,7 +83,7 @@ def test_migrate_reports_each_file_and_writes_only_with_write(tmp_path: Path) ->
     source.mkdir()
     for name in (
         "example_frequency.yaml",
-        "example_opsgenie_frequency.yaml",
+        "example_iris_alert_any.yaml",
         "example_thehive_frequency.yaml",
     ):
         (source / name).write_text((EXAMPLES / name).read_text())
@@ -97,7 +97,7 @@ def test_migrate_reports_each_file_and_writes_only_with_write(tmp_path: Path) ->
     assert lines[0] == "config: ElastAlert2 options ignored: es_host, run_every"
     assert lines[1] == f"loads    {source / 'example_frequency.yaml'}"
     assert "  differs: field 'some_field' is read as named, else from labels.some_field" in lines
-    assert f"warned   {source / 'example_opsgenie_frequency.yaml'}" in lines
+    assert f"warned   {source / 'example_iris_alert_any.yaml'}" in lines
     assert f"refused  {source / 'example_thehive_frequency.yaml'}" in lines
     assert lines[-1] == "3 file(s): 1 load, 1 load with warnings, 1 refused"
     assert not (tmp_path / "out").exists()
@@ -107,7 +107,7 @@ def test_migrate_reports_each_file_and_writes_only_with_write(tmp_path: Path) ->
     assert written.output.splitlines()[-1].endswith(f"1 refused; written to {tmp_path / 'out'}")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "example_frequency.yaml",
-        "example_opsgenie_frequency.yaml",
+        "example_iris_alert_any.yaml",
     ]
     again = CliRunner().invoke(main, ["rules", "validate", str(tmp_path / "out")])
     assert again.exit_code == 0, again.output

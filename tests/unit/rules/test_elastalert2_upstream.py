@@ -38,15 +38,32 @@ def test_the_file_elastalert2_refuses_is_refused_naming_the_missing_key() -> Non
 
 
 def test_unregistered_alerter_loads_with_warnings_naming_it_and_its_options() -> None:
-    path = EXAMPLES / "example_opsgenie_frequency.yaml"
+    path = EXAMPLES / "example_iris_alert_any.yaml"
     read = read_rule(path)
     assert read.rule.alert == []
+    ignored = [
+        (17, "iris_host"),
+        (18, "iris_api_token"),
+        (19, "iris_customer_id"),
+        (20, "iris_description"),
+        (21, "iris_alert_note"),
+        (22, "iris_alert_tags"),
+        (23, "iris_alert_context"),
+        (26, "iris_iocs"),
+    ]
     assert read.warnings == (
-        f"{path}:13: ElastAlert2 option 'opsgenie_key' ignored: Bitácora does not use it",
-        f"{path}:45: ElastAlert2 option 'opsgenie_tags' ignored: Bitácora does not use it",
-        f"{path}:95: alerter 'opsgenie' is not available in Bitácora yet: the rule runs and its "
+        *(
+            f"{path}:{line}: ElastAlert2 option {name!r} ignored: Bitácora does not use it"
+            for line, name in ignored
+        ),
+        f"{path}:15: alerter 'iris' is not available in Bitácora yet: the rule runs and its "
         "alerts are only indexed in bitacora-alerts",
     )
+
+
+def test_registered_alerters_take_their_options() -> None:
+    read = read_rule(EXAMPLES / "example_opsgenie_frequency.yaml")
+    assert (read.rule.alert, read.warnings) == (["opsgenie"], ())
 
 
 def test_new_options_are_typed() -> None:

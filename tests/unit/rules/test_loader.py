@@ -100,8 +100,10 @@ def test_every_broken_file_is_reported_and_duplicate_names(tmp_path: Path) -> No
         lines[0] == f"{tmp_path / 'b.yaml'}:1: key 'name': rule name 'burst' "
         f"also used by {tmp_path / 'a.yaml'}"
     )
-    assert lines[1].startswith(
-        f"{tmp_path / 'c.yml'}:2: key 'type': Input should be 'any', 'frequency'"
+    assert lines[1] == (
+        f"{tmp_path / 'c.yml'}:2: key 'type': Value error, unknown rule type 'nope': use one "
+        "of any, frequency, spike, flatline, new_term, change, blacklist, whitelist, "
+        "cardinality, metric_aggregation, percentage_match, spike_aggregation"
     )
 
 
