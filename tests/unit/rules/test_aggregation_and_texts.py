@@ -62,3 +62,25 @@ def test_alert_text_kw_discover_url_and_match_in_root() -> None:
     doc = alert.to_document(include_match_in_root=True)
     assert (doc["message"], doc["log.level"], doc["rule"]) == ("boom", "error", "kw")
     assert "message" not in alert.to_document()
+
+
+def test_include_keeps_the_named_fields_and_the_keys() -> None:
+    from pathlib import Path
+
+    from bitacora.rules.loader import read_rule
+
+    examples = Path(__file__).parents[2] / "data" / "elastalert2" / "examples"
+    rule = read_rule(examples / "ssh.yaml").rule  # include: host.hostname, user.name, source.ip
+    rule = rule.model_copy(update={"num_events": 1})
+    event = ev(
+        0,
+        **{"event.type": "authentication_failure", "source.ip": "10.0.0.9"},
+        labels={"host": {"hostname": "web1"}, "user": {"name": "root"}, "pid": 7},
+    )
+    [alert] = run_rules_over([event], [rule], lateness_s=0)
+    assert alert.event == {
+        "@timestamp": event["@timestamp"],
+        "source.ip": "10.0.0.9",
+        "host.hostname": "web1",
+        "user.name": "root",
+    }
