@@ -6,6 +6,8 @@ ElastAlert2-style JSON line or ``labels`` may instead nest them (``{"service": {
 A name outside the event schema (``bitacora.schema.EVENT_FIELDS``) that is not found as
 written is read from ``labels.<name>``, where the normalizer keeps what sources send beyond
 the schema: a rule written over raw documents (``username``) matches normalized events.
+A flat raw key with dots has them replaced by ``_`` in ``labels`` (the normalizer's rule),
+so ``user.name`` is also looked for as ``labels.user_name``.
 """
 
 from __future__ import annotations
@@ -16,21 +18,25 @@ from typing import Any
 from bitacora.schema import EVENT_FIELDS
 
 
-def in_labels(field: str) -> str | None:
-    """``labels.<field>`` for a field outside the event schema, else None."""
+def in_labels(field: str) -> tuple[str, ...]:
+    """Where ``labels`` may hold a field outside the event schema (none for the schema's):
+    ``labels.<field>``, and for a dotted name also ``labels.<field with _ for .>``."""
     if field in EVENT_FIELDS or field == "labels" or field.startswith("labels."):
-        return None
-    return "labels." + field
+        return ()
+    if "." in field:
+        return ("labels." + field, "labels." + field.replace(".", "_"))
+    return ("labels." + field,)
 
 
 def lookup(event: Mapping[str, Any], field: str) -> Any:
-    """The value of ``field`` in ``event`` (else of ``labels.<field>``, see the module
+    """The value of ``field`` in ``event`` (else from ``labels``, see the module
     docstring) or ``None`` (missing and null are the same)."""
     value = _lookup(event, field)
     if value is None and "labels" in event:
-        label = in_labels(field)
-        if label is not None:
-            return _lookup(event, label)
+        for label in in_labels(field):
+            value = _lookup(event, label)
+            if value is not None:
+                return value
     return value
 
 
@@ -54,13 +60,19 @@ def getter(field: str) -> Callable[[Mapping[str, Any]], Any]:
     """A fast reader of ``field``: one dict lookup for flat keys; the nested fallback runs
     only when the event holds a mapping under one of the field's prefixes; the ``labels``
     fallback only for a field outside the event schema."""
-    label = in_labels(field)
-    if label is not None:
-        direct, labelled = _getter(field), _getter(label)
+    labels = in_labels(field)
+    if labels:
+        direct = _getter(field)
+        labelled = tuple(_getter(label) for label in labels)
 
         def get_or_label(event: Mapping[str, Any]) -> Any:
             value = direct(event)
-            return labelled(event) if value is None else value
+            if value is None and "labels" in event:
+                for get in labelled:
+                    value = get(event)
+                    if value is not None:
+                        return value
+            return value
 
         return get_or_label
     return _getter(field)

@@ -32,6 +32,8 @@ def test_raw_names_read_labels_and_schema_fields_do_not() -> None:
     assert (lookup(event, "user.id"), getter("user.id")(event)) == (7, 7)
     assert lookup({"labels": {"message": "x"}}, "message") is None
     assert lookup({"username": "raw", "labels": {"username": "bob"}}, "username") == "raw"
+    flat = {"labels": {"user_name": "eve"}}  # a raw flat key "user.name", made safe
+    assert (lookup(flat, "user.name"), getter("user.name")(flat)) == ("eve", "eve")
 
 
 def test_a_rule_over_raw_documents_matches_normalized_events() -> None:
