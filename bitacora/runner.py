@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from bitacora import schema
-from bitacora.errors import StackError
+from bitacora.errors import ConfigError, StackError
 from bitacora.settings import Settings
 from bitacora.status import format_status, read_status
+from bitacora.ui.config import UiConfig, check_exposure
 
 
 @dataclass
@@ -74,8 +75,15 @@ def run_pipeline(
         Child(f"processor-{role}", component_argv("processor", "--role", role))
         for role in schema.PROCESSOR_ROLES
     ]
+    children.append(Child("ui", component_argv("ui")))
     if demo:
         children.append(Child("demo", component_argv("demo", "--rate", str(demo_rate))))
+    console = UiConfig.from_settings(settings)
+    try:
+        check_exposure(console)
+    except ConfigError as exc:
+        out.write(f"error: {exc}\n")
+        return 2
     try:
         baseline = asyncio.run(read_status(settings))
     except Exception as exc:  # aiokafka raises its own and OS errors alike
@@ -88,6 +96,7 @@ def run_pipeline(
     out.write(
         f"Bitácora running: forward :{settings.forward_port}, HTTP :{settings.http_port}, "
         f"OpenSearch {settings.opensearch_url}. Logs in {log_dir}. Ctrl-C stops.\n"
+        f"Console: {console.url}\n"
     )
     stopping = False
 

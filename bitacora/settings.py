@@ -86,7 +86,8 @@ class Settings(BaseSettings):
     # Rules and alerting.
     rules_dir: Path | None = None  # None: the rules shipped in the ``rules`` package
     allowed_lateness_s: float = Field(default=60.0, ge=0)
-    search_url_base: str = "http://127.0.0.1:5601"  # Dashboards, for links in alerts
+    # Links in alerts: Dashboards, or the console (it opens Discover links in Explore).
+    search_url_base: str = "http://127.0.0.1:5601"
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_user: str | None = None
@@ -94,6 +95,11 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_ssl: bool = False
     smtp_from: str = "bitacora@localhost"
+
+    # Web console (bitacora ui): off loopback it refuses to start without a token.
+    ui_host: str = "127.0.0.1"
+    ui_port: int = Field(default=5602, ge=0, le=65535)
+    ui_token: SecretStr | None = None
 
     # Local stack (bitacora stack).
     cache_dir: Path = Field(default_factory=lambda: _xdg("XDG_CACHE_HOME", ".cache"))

@@ -53,6 +53,7 @@ APPLICATIONS = (
     "bitacora.search",
     "bitacora.stack",
     "bitacora.status",
+    "bitacora.ui",
 )
 TOP_LEVEL_NAMES = frozenset(COMPONENTS)
 # Third-party packages a component must not import.
