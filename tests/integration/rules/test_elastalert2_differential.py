@@ -31,6 +31,7 @@ from bitacora.durations import parse_timestamp
 from bitacora.errors import RuleError
 from bitacora.rules.filters import compile_filters
 from bitacora.rules.loader import read_rule, read_rule_text
+from bitacora.rules.notify.templates import render
 from bitacora.rules.replay import run_rules_over
 
 ROOT = Path(__file__).parents[3]
@@ -594,3 +595,29 @@ filter: [{term: {level: error}}]
 def eval_top(alert: dict[str, Any]) -> dict[str, int]:
     """Bitácora's ``top_events_user`` (the outcome holds extras as text)."""
     return {str(k): int(v) for k, v in ast.literal_eval(alert["top_events_user"]).items()}
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        "alert_text: 'User {who} on {host} ({missing})'\n"
+        "alert_text_kw: {user: who, host: host, nothere: missing}\n",
+        "alert_text: 'User {} on {} ({})'\nalert_text_args: [user, host, nothere]\n",
+    ],
+    ids=["alert_text_kw", "alert_text_args"],
+)
+def test_alert_text_with_missing_values(
+    elastalert2: Path, index: Any, opensearch_url: str, tmp_path: Path, texts: str
+) -> None:
+    source = (
+        "name: texts\ntype: any\nfilter: [{term: {level: error}}]\n"
+        "alert_text_type: alert_text_only\nalert_missing_value: '<none>'\n" + texts
+    )
+    events = [{"@timestamp": at(1.5), "level": "error", "user": "bob", "host": "h1"}]
+    theirs, _ = run_both(elastalert2, index, opensearch_url, tmp_path, source, events)
+    # The debug alerter logs the alert text on the line after "Alert for …".
+    [alert] = theirs.alerts
+    their_text = alert["body"].split("INFO:elastalert:", 1)[1].strip()
+    rule = read_rule_text(source).rule
+    [ours] = run_rules_over(events, [rule], lateness_s=0)
+    assert render(ours, rule).body == their_text == "User bob on h1 (<none>)"
