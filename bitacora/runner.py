@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from bitacora import schema
-from bitacora.errors import ConfigError, StackError
+from bitacora.errors import ConfigError, ConnectionRefusedByPeer, StackError
 from bitacora.settings import Settings
 from bitacora.status import format_status, read_status
 from bitacora.ui.config import UiConfig, check_exposure
@@ -86,6 +86,8 @@ def run_pipeline(
         return 2
     try:
         baseline = asyncio.run(read_status(settings))
+    except ConnectionRefusedByPeer:  # credentials or certificate: its message says which
+        raise
     except Exception as exc:  # aiokafka raises its own and OS errors alike
         raise StackError(
             f"Kafka at {settings.kafka_bootstrap} is not reachable ({exc}): start the local stack "
