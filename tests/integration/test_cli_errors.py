@@ -122,6 +122,8 @@ def _cases(tmp: Path) -> list[Case]:
         Case(("run",), UNREACHABLE, KAFKA_DOWN),
         Case(("run", "--rate", "fast"), USAGE, "'fast' is not a valid integer"),
         Case(("search", "x"), UNREACHABLE, OPENSEARCH_DOWN),
+        Case(("ui", "--host", "0.0.0.0"), USAGE, "without a token: set BITACORA_UI_TOKEN"),
+        Case(("ui", "--port", "x"), USAGE, "'x' is not a valid integer"),
         Case(("search", "--since", "yesterday"), USAGE, "invalid duration 'yesterday'"),
         Case(("setup",), UNREACHABLE, KAFKA_DOWN),
         Case(("setup", "--partitions", "0"), USAGE, "0 is not in the range x>=1"),
