@@ -44,6 +44,8 @@ EVENT_FIELDS: Final = frozenset(
         "labels",
         "log.level",
         "log.logger",
+        "log.syslog.facility",
+        "log.syslog.severity",
         "message",
         "service.environment",
         "service.name",
