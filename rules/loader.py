@@ -2,20 +2,29 @@
 
 PyYAML's composed node tree keeps a start mark per node; we record the line of every key
 path, then validate with pydantic and translate each error location back to a line.
+ElastAlert2's ``import: base.yaml`` (relative to the rule's folder, may itself import)
+fills in the keys the rule does not set. Keys ElastAlert2 knows and Bitácora does not use
+are dropped with a warning (``rules.elastalert2``); warnings are returned with the rule
+(``read_rule``) and logged by the other loaders.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
 from bitacora.errors import RuleError
+from bitacora.rules.elastalert2 import sort_options
 from bitacora.rules.model import Rule
+from bitacora.rules.notify.destinations import DESTINATIONS
 
+log = logging.getLogger(__name__)
 SHIPPED_DIR = Path(__file__).parent / "shipped"
 
 Loc = tuple[str | int, ...]
@@ -27,6 +36,17 @@ class LoadedRule:
 
     rule: Rule
     path: Path
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReadRule:
+    """A validated rule and the warnings its file raised (one line each, FILE:LINE: …)."""
+
+    rule: Rule
+    warnings: tuple[str, ...]
+    # The mapping the model validated (imports and defaults merged, ignored keys dropped).
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 def _lines(node: yaml.Node, path: Loc, into: dict[Loc, int]) -> None:
@@ -53,8 +73,41 @@ def _key_of(loc: Loc) -> str:
     return ".".join(str(part) for part in loc) or "(rule)"
 
 
-def parse_rule_text(text: str, source: str = "<text>") -> Rule:
-    """Validate one rule's YAML text; ``RuleError`` names ``source:line`` and the key."""
+def _imports(data: dict[str, Any], base: Path | None, source: str, depth: int = 0) -> None:
+    """Merge ElastAlert2 ``import`` files into ``data`` (the rule's own keys win)."""
+    target = data.pop("import", None)
+    if target is None:
+        return
+    if base is None:
+        raise RuleError(f"{source}:1: key 'import': only rule files (not text) can import")
+    if depth > 10:
+        raise RuleError(f"{source}:1: key 'import': more than 10 nested imports")
+    for name in [target] if isinstance(target, str) else list(target):
+        path = Path(str(name)) if Path(str(name)).is_absolute() else base / str(name)
+        try:
+            imported = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise RuleError(f"{source}:1: key 'import': cannot read {path}: {exc}") from None
+        if not isinstance(imported, dict):
+            raise RuleError(f"{source}:1: key 'import': {path} does not hold a mapping")
+        _imports(imported, path.parent, str(path), depth + 1)
+        for key, value in imported.items():
+            data.setdefault(key, value)
+
+
+def read_rule_text(
+    text: str,
+    source: str = "<text>",
+    base: Path | None = None,
+    defaults: dict[str, Any] | None = None,
+    default_name: str | None = None,
+) -> ReadRule:
+    """Validate one rule's YAML text; ``RuleError`` names ``source:line`` and the key.
+
+    ``base`` is the folder ``import`` paths are relative to; ``defaults`` fill keys the
+    rule does not set (an ElastAlert2 config file); a rule without ``name`` is named
+    ``default_name`` (the file name, as ElastAlert2 does).
+    """
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.load(text, Loader=yaml.SafeLoader)
@@ -65,10 +118,17 @@ def parse_rule_text(text: str, source: str = "<text>") -> Rule:
         raise RuleError(f"{source}:1: a rule file holds one mapping (name, type, filter, …)")
     lines: dict[Loc, int] = {}
     _lines(node, (), lines)
+    _imports(data, base, source)
+    for key, value in (defaults or {}).items():
+        data.setdefault(key, value)
+    if default_name is not None:
+        data.setdefault("name", default_name)
+    kept = sort_options(data, Rule.model_fields.keys(), DESTINATIONS.keys())
+    warnings = tuple(f"{source}:{_line_of(loc, lines)}: {text}" for loc, text in kept.warnings)
+    problems = [(_line_of(loc, lines), text) for loc, text in kept.errors]
     try:
-        rule = Rule.model_validate(data)
+        rule = Rule.model_validate(kept.data)
     except ValidationError as exc:
-        problems = []
         for error in exc.errors():
             loc = tuple(error["loc"])
             if error["type"] == "extra_forbidden":
@@ -76,32 +136,70 @@ def parse_rule_text(text: str, source: str = "<text>") -> Rule:
             else:
                 message = f"key {_key_of(loc)!r}: {error['msg']}"
             problems.append((_line_of(loc, lines), message))
+    if problems:
         problems.sort()
         text_out = "; ".join(f"{source}:{line}: {message}" for line, message in problems)
         raise RuleError(text_out) from None
     _check_filters(rule, source, lines)
-    return rule
+    return ReadRule(rule, warnings + _partial(rule, source, lines), kept.data)
+
+
+# Options read but only partly applied: each loaded rule that sets one says so.
+_PARTIAL = {
+    "aggregation": "groups matches in `bitacora rules test` and replays only; the stream "
+    "sends each match at once",
+    "top_count_keys": "computed in `bitacora rules test` and replays only; on the stream "
+    "alerts carry samples instead of top_events_* counts",
+}
+
+
+def _partial(rule: Rule, source: str, lines: dict[Loc, int]) -> tuple[str, ...]:
+    return tuple(
+        f"{source}:{_line_of((name,), lines)}: option {name!r} {why}"
+        for name, why in _PARTIAL.items()
+        if getattr(rule, name) is not None
+    )
+
+
+def parse_rule_text(text: str, source: str = "<text>") -> Rule:
+    """Validate one rule's YAML text (warnings are logged); see :func:`read_rule_text`."""
+    read = read_rule_text(text, source)
+    for warning in read.warnings:
+        log.warning("%s", warning)
+    return read.rule
 
 
 def _check_filters(rule: Rule, source: str, lines: dict[Loc, int]) -> None:
     # Compile now so a bad query string fails at load time, not on the first event.
     from bitacora.rules.filters import compile_clause
 
-    for index, clause in enumerate(rule.filter):
-        try:
-            compile_clause(clause)
-        except RuleError as exc:
-            line = _line_of(("filter", index), lines)
-            raise RuleError(f"{source}:{line}: key 'filter.{index}': {exc}") from None
+    for key, clauses in (
+        ("filter", rule.filter),
+        ("match_bucket_filter", rule.match_bucket_filter),
+    ):
+        for index, clause in enumerate(clauses or []):
+            try:
+                compile_clause(clause)
+            except RuleError as exc:
+                line = _line_of((key, index), lines)
+                raise RuleError(f"{source}:{line}: key '{key}.{index}': {exc}") from None
 
 
-def load_rule_file(path: Path) -> Rule:
-    """Load and validate one YAML rule file."""
+def read_rule(path: Path) -> ReadRule:
+    """Load and validate one YAML rule file, with its warnings."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise RuleError(f"{path}: cannot read: {exc.strerror}") from exc
-    return parse_rule_text(text, str(path))
+    return read_rule_text(text, str(path), path.parent, default_name=path.stem)
+
+
+def load_rule_file(path: Path) -> Rule:
+    """Load and validate one YAML rule file (warnings are logged)."""
+    read = read_rule(path)
+    for warning in read.warnings:
+        log.warning("%s", warning)
+    return read.rule
 
 
 def rule_files(paths: Iterable[Path]) -> Iterator[Path]:
@@ -124,17 +222,18 @@ def load_rules(paths: Iterable[Path] | None = None) -> list[LoadedRule]:
     seen: dict[str, Path] = {}
     for path in rule_files(list(paths) if paths is not None else [SHIPPED_DIR]):
         try:
-            rule = load_rule_file(path)
+            read = read_rule(path)
         except RuleError as exc:
             errors.append(str(exc))
             continue
+        rule = read.rule
         if rule.name in seen:
             errors.append(
                 f"{path}:1: key 'name': rule name {rule.name!r} also used by {seen[rule.name]}"
             )
             continue
         seen[rule.name] = path
-        loaded.append(LoadedRule(rule, path))
+        loaded.append(LoadedRule(rule, path, read.warnings))
     if errors:
         raise RuleError("\n".join(errors))
     return loaded

@@ -4,10 +4,13 @@ Two services in one worker: the route stage (:class:`processors.alerting.route_s
 batch consumer of ``logs.normalized``) and a faust app carrying the eval agent, its state
 table (:func:`processors.alerting.detect_stage.register_detect`) and notify
 (:func:`processors.alerting.notify_stage.register_notify`). Rule files are loaded (and
-rejected, with file, line and key) at start.
+rejected, with file, line and key) at start; their warnings (ElastAlert2 options Bitácora
+ignores, alerters it lacks) are logged once.
 """
 
 from __future__ import annotations
+
+import logging
 
 import faust
 
@@ -18,10 +21,16 @@ from bitacora.processors.app import raw_topic
 from bitacora.rules.loader import load_rules, rules_dir_paths
 from bitacora.settings import Settings
 
+log = logging.getLogger(__name__)
+
 
 def register_alerting(app: faust.App, settings: Settings) -> RouteRole:
     """Attach detect and notify to ``app`` for every rule configured; the route stage."""
-    rules = [loaded.rule for loaded in load_rules(rules_dir_paths(settings.rules_dir))]
+    loaded_rules = load_rules(rules_dir_paths(settings.rules_dir))
+    for loaded in loaded_rules:
+        for warning in loaded.warnings:
+            log.warning("rule %s: %s", loaded.rule.name, warning)
+    rules = [loaded.rule for loaded in loaded_rules]
     alerts = raw_topic(app, settings.topic_alerts)
     detector = register_detect(app, alerts, rules, settings)
     notify = register_notify(app, alerts, settings, rules)
