@@ -34,7 +34,7 @@ def isolated_env(rid: str, settings: Settings, **ports: int) -> dict[str, str]:
         "BITACORA_TOPIC_ALERTS": f"bench-{rid}.alerts",
         "BITACORA_PROCESSOR_DATA_DIR": f"/tmp/bitacora-bench/{rid}/faust",
     }
-    names = {"forward": "FORWARD_PORT", "http": "HTTP_PORT", "web": "PROCESSOR_WEB_PORT"}
+    names = {"forward": "FORWARD_PORT", "http": "HTTP_PORT", "web": "PROCESSOR_HTTP_PORT"}
     for key, port in ports.items():
         env[f"BITACORA_{names[key]}"] = str(port)
     return env

@@ -65,7 +65,8 @@ class Settings(BaseSettings):
     processor_data_dir: Path = Field(
         default_factory=lambda: _xdg("XDG_STATE_HOME", ".local/state") / "faust"
     )
-    processor_web_port: int = 6066
+    # /healthz, /readyz and /metrics of a processor worker (0: any free port, logged).
+    processor_http_port: int = Field(default=9881, ge=0, le=65535)
     bulk_max_docs: int = Field(default=2000, ge=1)
     bulk_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     bulk_max_wait_s: float = Field(default=0.5, gt=0)

@@ -12,6 +12,7 @@ from mode import Service
 
 from bitacora.gctune import tune_for_streaming
 from bitacora.processors.app import Role, create_app, internal_topic_names
+from bitacora.processors.shell.web import Check
 from bitacora.settings import Settings
 
 
@@ -19,9 +20,15 @@ def build_services(settings: Settings, roles: Iterable[Role]) -> list[Service]:
     """The services of ``roles``: batch consumers for normalize, index and alerting's route
     stage, a faust app for the rest of alerting.
 
-    The alerting app, when there is one, comes first: it drives the faust worker.
+    The alerting app, when there is one, comes first: it drives the faust worker. The
+    HTTP service (/healthz, /readyz, /metrics) comes next, so probes answer while the
+    roles join their groups.
     """
+    from bitacora.processors.shell.batch import BatchRole
+    from bitacora.processors.shell.web import WebService
+
     services: list[Service] = []
+    checks: list[Check] = []
     for role in roles:
         if role is Role.NORMALIZE:
             from bitacora.processors.normalize.role import NormalizeRole
@@ -37,7 +44,30 @@ def build_services(settings: Settings, roles: Iterable[Role]) -> list[Service]:
             app = create_app(settings, role)
             route = register_alerting(app, settings)
             services[:0] = [app, route]
+            checks.append(_faust_check(app))
+    for service in services:
+        if isinstance(service, BatchRole):
+            checks.append(service.readiness_async)
+    web = WebService(settings, checks)
+    services.insert(1 if services and isinstance(services[0], faust.App) else 0, web)
     return services
+
+
+def _faust_check(app: faust.App) -> Check:
+    """Ready when the alerting app's consumer has partitions and is not rebalancing."""
+
+    async def check() -> str | None:
+        if app.rebalancing:
+            return "alerting: rebalancing"
+        try:
+            assigned = app.consumer.assignment()
+        except Exception:  # faust builds its consumer only when the app starts
+            assigned = set()
+        if not assigned:
+            return "alerting: no partitions assigned yet"
+        return None
+
+    return check
 
 
 async def ensure_topics(settings: Settings, roles: Iterable[Role]) -> None:

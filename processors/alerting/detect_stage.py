@@ -49,7 +49,7 @@ from bitacora.processors.alerting.keyed_records import (
     table_partitioner,
 )
 from bitacora.processors.app import DETECT_KEYED, DETECT_STATE, internal_topic, state_table
-from bitacora.processors.shell.counters import COUNTERS
+from bitacora.processors.shell.counters import ALERTING_STATE, COUNTERS, RULE_MATCHES
 from bitacora.rules.alerts import Alert, alert_clock, build_alert
 from bitacora.rules.engine import (
     CompiledRule,
@@ -182,7 +182,7 @@ class Detector:
         """Count alerts on their way to the alerts topic (status pages, metrics)."""
         self.alerted += len(alerts)
         for alert in alerts:
-            COUNTERS.add("detect", "alert", alert.status)
+            RULE_MATCHES.labels(alert.rule, alert.status).inc()
 
     def alert(self, match: Match, now: float) -> Alert:
         """An engine match as an alert created at ``now``."""
@@ -403,5 +403,6 @@ def register_detect(
         mine = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == keyed_name}
         owned = lambda tkey: detector.partition_of(tkey) in mine  # noqa: E731 - tiny predicate
         await send_alerts(detector.tick_all(cache, table, owned, time.time()))
+        ALERTING_STATE.set(len(table))
 
     return detector
