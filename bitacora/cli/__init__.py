@@ -6,6 +6,8 @@ fast and a component's dependencies load only when it runs.
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from bitacora import __version__
@@ -22,6 +24,7 @@ from bitacora.cli import (
     setup_cmd,
     stack_cmd,
 )
+from bitacora.supervise import SUPERVISOR_PID_ENV, watch_parent
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -33,6 +36,9 @@ def main() -> None:
     in OpenSearch, alert on error patterns as they stream by, and review them weekly.
     Configuration comes from BITACORA_* environment variables (see `bitacora stack env`).
     """
+    supervisor = os.environ.get(SUPERVISOR_PID_ENV)
+    if supervisor and supervisor.isdigit():  # a child of `bitacora run`: stop with it
+        watch_parent(int(supervisor))
 
 
 for _module in (
