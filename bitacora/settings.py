@@ -86,6 +86,10 @@ class Settings(BaseSettings):
 
     # Rules and alerting.
     rules_dir: Path | None = None  # None: the rules shipped in the ``rules`` package
+    # Options every rule gets unless it sets them (webhook URLs, routing keys: ${VARS}).
+    destinations_file: Path | None = None
+    # How often the alerting role looks for changed rule files (SIGHUP: at once).
+    rules_reload_interval_s: float = Field(default=5.0, gt=0)
     allowed_lateness_s: float = Field(default=60.0, ge=0)
     search_url_base: str = "http://127.0.0.1:5601"  # Dashboards, for links in alerts
     smtp_host: str = "127.0.0.1"

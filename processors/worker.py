@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import faust
 import mode
@@ -16,7 +16,9 @@ from bitacora.processors.shell.web import Check
 from bitacora.settings import Settings
 
 
-def build_services(settings: Settings, roles: Iterable[Role]) -> list[Service]:
+def build_services(
+    settings: Settings, roles: Iterable[Role], env: Mapping[str, str] | None = None
+) -> list[Service]:
     """The services of ``roles``: batch consumers for normalize, index and alerting's route
     stage, a faust app for the rest of alerting.
 
@@ -42,8 +44,8 @@ def build_services(settings: Settings, roles: Iterable[Role]) -> list[Service]:
             from bitacora.processors.alerting.role import register_alerting
 
             app = create_app(settings, role)
-            route = register_alerting(app, settings)
-            services[:0] = [app, route]
+            route, reloader = register_alerting(app, settings, env or {})
+            services[:0] = [app, route, reloader]
             checks.append(_faust_check(app))
     for service in services:
         if isinstance(service, BatchRole):
@@ -114,7 +116,13 @@ async def ensure_topics(settings: Settings, roles: Iterable[Role]) -> None:
         await admin.close()
 
 
-def run_worker(settings: Settings, roles: Iterable[Role], *, loglevel: str = "warning") -> None:
+def run_worker(
+    settings: Settings,
+    roles: Iterable[Role],
+    *,
+    loglevel: str = "warning",
+    env: Mapping[str, str] | None = None,
+) -> None:
     """Run the roles in this process until SIGTERM/SIGINT; one consumer group per role.
 
     With the alerting role the faust worker runs its app and the batch roles as child
@@ -123,7 +131,7 @@ def run_worker(settings: Settings, roles: Iterable[Role], *, loglevel: str = "wa
     """
     roles = list(roles)
     asyncio.run(ensure_topics(settings, roles))
-    services = build_services(settings, roles)
+    services = build_services(settings, roles, env)
     tune_for_streaming()
     first = services[0]
     worker: mode.Worker

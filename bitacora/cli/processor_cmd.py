@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from bitacora.schema import PROCESSOR_ROLES
@@ -29,7 +31,7 @@ def processor(roles: tuple[str, ...], loglevel: str) -> None:
     from bitacora.processors.worker import run_worker
 
     chosen = [Role(name) for name in (roles or PROCESSOR_ROLES)]
-    run_worker(Settings(), chosen, loglevel=loglevel)
+    run_worker(Settings(), chosen, loglevel=loglevel, env=dict(os.environ))
 
 
 COMMANDS: list[click.Command] = [processor]

@@ -8,6 +8,7 @@ from a JSON-lines file, and prints the alerts the rule would have sent.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -43,8 +44,13 @@ def validate(paths: tuple[Path, ...]) -> None:
     """
     from bitacora.rules.loader import load_rules
 
+    settings = Settings()
     try:
-        loaded = load_rules(_rule_paths(paths, Settings()))
+        loaded = load_rules(
+            _rule_paths(paths, settings),
+            env=os.environ,
+            destinations_file=settings.destinations_file,
+        )
     except RuleError as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
@@ -58,8 +64,10 @@ def _find_rule(spec: str, settings: Settings) -> Any:
 
     path = Path(spec)
     if path.suffix in (".yaml", ".yml") and path.exists():
-        return load_rule_file(path)
-    for item in load_rules(_rule_paths((), settings)):
+        return load_rule_file(path, env=os.environ)
+    for item in load_rules(
+        _rule_paths((), settings), env=os.environ, destinations_file=settings.destinations_file
+    ):
         if item.rule.name == spec:
             return item.rule
     raise RuleError(f"no rule named {spec!r} (give a rule name or a .yaml path)")

@@ -151,24 +151,13 @@ class Detector:
     """The compiled rules and the pure steps both agents run."""
 
     def __init__(self, rules: Sequence[Rule], settings: Settings) -> None:
-        compiled = [compile_rule(rule, settings.allowed_lateness_s) for rule in rules]
-        self.ruleset = RuleSet(compiled)
-        self.rules = {crule.name: crule for crule in self.ruleset.rules}
+        self.allowed_lateness_s = settings.allowed_lateness_s
         self.search_url_base = settings.search_url_base
         self.partition_of = table_partitioner(settings.topic_partitions)
         self.partition_for = item_partitioner(settings.topic_partitions)
-        # How the router treats each rule's match, decided once per rule.
-        self._routes = {
-            crule: (
-                crule.name,
-                _STATELESS
-                if crule.stateless
-                else _PER_SECOND
-                if crule.kind.coarse and crule.rule.type == "flatline"
-                else _FORWARD,
-            )
-            for crule in self.ruleset.rules
-        }
+        self.replace_rules(rules)
+        # Called with the names of rules whose states must go (changed or removed rules).
+        self.drop_states: Callable[[set[str]], None] = lambda _names: None
         # Set by the alerting role to the notify service's silences (see hold_realerted).
         self.silenced: Silenced | None = None
         # Counters for status pages and tests.
@@ -177,6 +166,28 @@ class Detector:
         self.alerted = 0
         self.held = 0  # firing matches held back within their key's realert period
         self.skipped = 0
+
+    def replace_rules(self, rules: Sequence[Rule]) -> None:
+        """Compile and install ``rules`` (at start, and on a reload: one step in the loop).
+
+        States are keyed by rule name, so a rule that did not change keeps its windows.
+        """
+        compiled = [compile_rule(rule, self.allowed_lateness_s) for rule in rules]
+        ruleset = RuleSet(compiled)
+        # How the router treats each rule's match, decided once per rule.
+        routes = {
+            crule: (
+                crule.name,
+                _STATELESS
+                if crule.stateless
+                else _PER_SECOND
+                if crule.kind.coarse and crule.rule.type == "flatline"
+                else _FORWARD,
+            )
+            for crule in ruleset.rules
+        }
+        self.ruleset, self._routes = ruleset, routes
+        self.rules = {crule.name: crule for crule in ruleset.rules}
 
     def count_alerts(self, alerts: Sequence[Alert]) -> None:
         """Count alerts on their way to the alerts topic (status pages, metrics)."""
@@ -385,6 +396,16 @@ def register_detect(
     keyed_name = keyed.get_topic_name()
     table = state_table(app, DETECT_STATE, settings, detector.partition_of)
     cache = StateCache()
+
+    def drop_states(names: set[str]) -> None:
+        """Delete the states of ``names`` this worker owns (a changed rule starts afresh)."""
+        mine = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == keyed_name}
+        for tkey in list(table.keys()):
+            name = tkey.decode("utf-8", "replace").split(SEP, 1)[0]
+            if name in names and detector.partition_of(tkey) in mine:
+                cache.store(table, tkey, table.get(tkey), {}, idle=True)
+
+    detector.drop_states = drop_states
 
     async def send_alerts(alerts: list[Alert]) -> None:
         detector.count_alerts(alerts)

@@ -93,7 +93,7 @@ class Pipeline:
         args = ["processor"]
         for role in roles:
             args += ["--role", role]
-        env = {**self.env, "BITACORA_PROCESSOR_HTTP_PORT": str(free_port())}
+        env = {"BITACORA_PROCESSOR_HTTP_PORT": str(free_port()), **self.env}
         Path(env["BITACORA_PROCESSOR_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
         c = Component(name, args, env, LOG_DIR / self.rid / f"{name}.log").start()
         self.components[name] = c
