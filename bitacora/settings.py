@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     )
     # /healthz, /readyz and /metrics of a processor worker (0: any free port, logged).
     processor_http_port: int = Field(default=9881, ge=0, le=65535)
+    # Each worker's health as a log event (dataset bitacora.health) this often; 0: never.
+    health_event_interval_s: float = Field(default=60.0, ge=0)
     bulk_max_docs: int = Field(default=2000, ge=1)
     bulk_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     bulk_max_wait_s: float = Field(default=0.5, gt=0)

@@ -47,9 +47,14 @@ def build_services(
             route, reloader = register_alerting(app, settings, env or {})
             services[:0] = [app, route, reloader]
             checks.append(_faust_check(app))
-    for service in services:
-        if isinstance(service, BatchRole):
-            checks.append(service.readiness_async)
+    batch_roles = [service for service in services if isinstance(service, BatchRole)]
+    checks += [role.readiness_async for role in batch_roles]
+    if settings.health_event_interval_s > 0 and batch_roles:
+        from bitacora.processors.shell.counters import REGISTRY
+        from bitacora.processors.shell.health_events import HealthEvents
+
+        names = [role.role_name for role in batch_roles]
+        services.append(HealthEvents(settings, REGISTRY, names))
     web = WebService(settings, checks)
     services.insert(1 if services and isinstance(services[0], faust.App) else 0, web)
     return services

@@ -114,6 +114,9 @@ class Pipeline:
         )
         async with aiohttp.ClientSession() as session:
             await services.os_delete_streams(session, self.settings.opensearch_url, self.pattern)
+            # The workers' health events (service = the app id), when an index role ran.
+            app_streams = f"logs-{self.env['BITACORA_APP_ID']}"
+            await services.os_delete_streams(session, self.settings.opensearch_url, app_streams)
 
 
 async def read_topic(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes]]:
