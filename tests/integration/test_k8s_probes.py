@@ -3,9 +3,11 @@
 The manifests' ConfigMap and Secret become the process environment, overriding only what
 points at the cluster (Kafka, OpenSearch, the bind host), the ports (free loopback ports,
 found through the ``BITACORA_*_PORT`` variable holding the probed container port), and
-what isolates this test on the shared stack (app id, topics, one broker's replication,
-a data directory). Then every startup, liveness and readiness probe must answer 200 on
-its port and path, so no manifest can probe a port nothing opens.
+what isolates this test on the shared stack (app id, topics, one broker's replication).
+Mounted volumes become temporary folders holding their ConfigMap or Secret files, and
+variables naming a path under a mount point there. Then every startup, liveness and
+readiness probe must answer 200 on its port and path, so no manifest can probe a port
+nothing opens.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
 PROBES = ("startupProbe", "livenessProbe", "readinessProbe")
 # Containers whose image is not Bitácora's (their probes target their own servers).
 FOREIGN = {"fluent-bit"}
+WORKLOADS = {"Deployment", "DaemonSet", "StatefulSet"}
 
 
 def _documents() -> list[dict[str, Any]]:
@@ -42,7 +45,7 @@ def _documents() -> list[dict[str, Any]]:
 
 def _containers() -> Iterator[tuple[str, dict[str, Any]]]:
     for doc in _documents():
-        if doc["kind"] in {"Deployment", "DaemonSet", "StatefulSet"}:
+        if doc["kind"] in WORKLOADS:
             for container in doc["spec"]["template"]["spec"]["containers"]:
                 yield doc["metadata"]["name"], container
 
@@ -59,6 +62,29 @@ def _env_from(container: dict[str, Any]) -> dict[str, str]:
     for item in container.get("env", []):
         env[item["name"]] = item["value"]
     return env
+
+
+def _mount(owner: str, container: dict[str, Any], root: Path) -> dict[str, str]:
+    """Write each mounted ConfigMap/Secret under ``root``; mount path -> local folder."""
+    by_name = {(d["kind"], d["metadata"]["name"]): d for d in _documents() if "metadata" in d}
+    (workload,) = [
+        d for d in _documents() if d["kind"] in WORKLOADS and d["metadata"]["name"] == owner
+    ]
+    volumes = {v["name"]: v for v in workload["spec"]["template"]["spec"].get("volumes", [])}
+    mounts = {}
+    for index, mount in enumerate(container.get("volumeMounts", [])):
+        local = root / f"mount{index}"
+        local.mkdir(parents=True)
+        volume = volumes[mount["name"]]
+        files: dict[str, str] = {}
+        if "configMap" in volume:
+            files = by_name[("ConfigMap", volume["configMap"]["name"])]["data"]
+        elif "secret" in volume:
+            files = by_name[("Secret", volume["secret"]["secretName"])]["stringData"]
+        for name, text in files.items():
+            (local / name).write_text(text)
+        mounts[mount["mountPath"]] = str(local)
+    return mounts
 
 
 def _probed(container: dict[str, Any]) -> list[tuple[str, int, str]]:
@@ -139,6 +165,11 @@ def test_manifest_probes_answer(
         f"BITACORA_TOPIC_{t}": f"{unique}.{t.lower()}"
         for t in ("RAW", "NORMALIZED", "DEADLETTER", "ALERTS")
     }
+    mounts = _mount(owner, container, tmp_path)
+    for name, value in env.items():
+        for mount_path, folder in mounts.items():
+            if value == mount_path or value.startswith(mount_path + "/"):
+                env[name] = folder + value[len(mount_path) :]
     env.update(
         BITACORA_KAFKA_BOOTSTRAP=kafka_bootstrap,
         BITACORA_OPENSEARCH_URL=opensearch_url,
@@ -146,7 +177,6 @@ def test_manifest_probes_answer(
         BITACORA_APP_ID=unique,
         BITACORA_TOPIC_PARTITIONS="2",
         BITACORA_TOPIC_REPLICATION="1",
-        BITACORA_PROCESSOR_DATA_DIR=str(tmp_path / "data"),
         **topics,
     )
     clean = {k: v for k, v in os.environ.items() if not k.startswith("BITACORA_")}
@@ -161,7 +191,15 @@ def test_manifest_probes_answer(
             assert time.monotonic() < deadline, f"{owner}: no 200 from {sorted(pending)}"
             pending = {(p, path) for p, path in pending if _get(local[p], path) != 200}
             time.sleep(0.2)
-        assert _get(local[probed[0][1]], "/metrics") == 200
+        metrics_port = local[probed[0][1]]
+        assert _get(metrics_port, "/metrics") == 200
+        if "BITACORA_RULES_DIR" in env and container["command"][1:] == ["processor"]:
+            # The alerting role runs the rules of the mounted ConfigMap (with the Secret's
+            # destinations: a rule naming slack loads only with its webhook URL).
+            with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics") as r:
+                text = r.read().decode()
+            rule_files = list(Path(env["BITACORA_RULES_DIR"]).glob("*.yaml"))
+            assert f"bitacora_rules_loaded {float(len(rule_files))}" in text
     finally:
         proc.terminate()
         try:
