@@ -152,6 +152,8 @@ class BatchRole(Service):
         what is still running then (OpenSearch or Kafka down) is cancelled and stays
         uncommitted.
         """
+        if not hasattr(self, "consumer"):  # the worker stopped before this role started
+            return
         if self._running is not None:
             self._running.cancel()
             with contextlib.suppress(asyncio.CancelledError):
