@@ -14,9 +14,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaProducer
-
 from bench.forward_client import Planned
+from bitacora import clients
 from bitacora.rawrecord import RawRecord, encode
 from bitacora.settings import Settings
 
@@ -89,8 +88,8 @@ async def bare_producer(
         if settings.kafka_compression in ("gzip", "snappy", "lz4", "zstd")
         else None
     )
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap,
+    producer = clients.kafka_producer(
+        settings,
         acks="all",
         enable_idempotence=True,
         compression_type=compression,

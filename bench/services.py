@@ -10,11 +10,16 @@ from collections.abc import Iterable
 from typing import Any
 
 import aiohttp
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka import TopicPartition
+from aiokafka.admin import NewTopic
 
-from bitacora import schema
+from bitacora import clients, schema
 from bitacora.settings import Settings
+
+
+def _kafka(bootstrap: str) -> Settings:
+    # The bench names brokers by address; security and the rest come from BITACORA_*.
+    return Settings(kafka_bootstrap=bootstrap)
 
 
 def run_id() -> str:
@@ -42,7 +47,7 @@ def isolated_env(rid: str, settings: Settings, **ports: int) -> dict[str, str]:
 
 async def create_topics(bootstrap: str, names: Iterable[str], partitions: int) -> None:
     """Create topics (existing ones are fine)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = clients.kafka_admin(_kafka(bootstrap))
     await admin.start()
     try:
         topics = [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in names]
@@ -59,7 +64,7 @@ async def delete_topics(bootstrap: str, names: Iterable[str], app_id: str | None
     """Delete topics, ignoring the ones that do not exist; with ``app_id``, also every topic
     of that app (``<app id>-…``: the alerting app's internal topics and changelogs), which
     would otherwise pile up in the broker and slow every client's metadata requests."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = clients.kafka_admin(_kafka(bootstrap))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -74,7 +79,7 @@ async def delete_topics(bootstrap: str, names: Iterable[str], app_id: str | None
 
 async def topic_message_count(bootstrap: str, topic: str) -> int:
     """Messages in ``topic``: the sum over partitions of end offset minus start offset."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    consumer = clients.kafka_consumer(_kafka(bootstrap))
     await consumer.start()
     try:
         parts = consumer.partitions_for_topic(topic)
@@ -173,9 +178,9 @@ async def os_create_streams(session: aiohttp.ClientSession, url: str, names: Ite
 
 async def group_lag(bootstrap: str, group: str, topic: str) -> int:
     """Messages of ``topic`` not yet committed by ``group`` (end offset minus committed)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = clients.kafka_admin(_kafka(bootstrap))
     await admin.start()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    consumer = clients.kafka_consumer(_kafka(bootstrap))
     await consumer.start()
     try:
         committed = await admin.list_consumer_group_offsets(group)

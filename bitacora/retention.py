@@ -1,96 +1,28 @@
 """Retention of the ``logs-*`` data streams: with ISM where it exists, by hand where it does not.
 
-``ism_policy`` builds the Index State Management policy for clusters that have the
-index-management plugin (hot → rollover → delete after the retention). Where ISM is absent
+``processors/storage/ism.py`` builds the Index State Management policy for clusters that
+have the index-management plugin (hot → rollover → delete after the retention). Where ISM is absent
 (the local stack: its plugin zip is not published, see docs/stack.md), ``apply_retention``
 does the same with core APIs only: ``POST <stream>/_rollover`` with conditions, then
 ``DELETE`` of backing indices that stopped receiving writes more than the retention ago —
 never the write index. The planning is pure (``indices_to_delete``); the rest is a thin shell.
+
+``retention_status`` lists every backing index of the data streams with its age, size,
+document count and ISM state (when the plugin answers); ``build_rows`` and ``format_rows``
+are its pure parts.
 """
 
 from __future__ import annotations
 
 import itertools
-import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from opensearchpy import ConnectionError as OpenSearchConnectionError
 from opensearchpy import NotFoundError, OpenSearch, TransportError
 
-ISM_POLICIES_PATH = "/_plugins/_ism/policies"
-
-_DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d)\s*$")
-_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb|pb)?\s*$", re.IGNORECASE)
-_SIZE_UNITS = {"b": 1, "kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30, "tb": 1 << 40, "pb": 1 << 50}
-
-
-def parse_duration(text: str) -> timedelta:
-    """An OpenSearch time value (``500ms``, ``30s``, ``15m``, ``12h``, ``14d``) → timedelta."""
-    match = _DURATION.match(text)
-    if match is None:
-        raise ValueError(f"not a duration: {text!r} (use e.g. 12h or 14d)")
-    return timedelta(seconds=int(match.group(1)) * _DURATION_UNITS[match.group(2)])
-
-
-def parse_size(text: str) -> int:
-    """An OpenSearch byte size (``512mb``, ``10gb``, ``100``) → bytes."""
-    match = _SIZE.match(text)
-    if match is None:
-        raise ValueError(f"not a size: {text!r} (use e.g. 512mb or 10gb)")
-    return int(float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()])
-
-
-def ism_policy(
-    retention_days: int,
-    rollover_max_age: str,
-    rollover_max_size: str,
-    index_patterns: list[str],
-    priority: int = 100,
-) -> dict[str, Any]:
-    """The ISM policy body (``PUT _plugins/_ism/policies/<id>``) for ``index_patterns``.
-
-    ``hot``: roll over at ``rollover_max_age`` or ``rollover_max_size``, then move to
-    ``delete`` once the index is ``retention_days`` old, where it is deleted. The
-    ``ism_template`` attaches the policy to every new index (or data stream backing index)
-    that matches the patterns, so nothing has to attach it by hand.
-    """
-    parse_duration(rollover_max_age)  # fail early on a typo, not inside the cluster
-    parse_size(rollover_max_size)
-    if retention_days < 1:
-        raise ValueError("retention_days must be at least 1")
-    return {
-        "policy": {
-            "description": (
-                f"Bitácora logs: roll over at {rollover_max_age} or {rollover_max_size}, "
-                f"delete after {retention_days}d"
-            ),
-            "default_state": "hot",
-            "states": [
-                {
-                    "name": "hot",
-                    "actions": [
-                        {
-                            "rollover": {
-                                "min_index_age": rollover_max_age,
-                                "min_size": rollover_max_size,
-                            }
-                        }
-                    ],
-                    "transitions": [
-                        {
-                            "state_name": "delete",
-                            "conditions": {"min_index_age": f"{retention_days}d"},
-                        }
-                    ],
-                },
-                {"name": "delete", "actions": [{"delete": {}}], "transitions": []},
-            ],
-            "ism_template": [{"index_patterns": list(index_patterns), "priority": priority}],
-        }
-    }
+from bitacora.processors.storage.ism import ISM_POLICIES_PATH, parse_duration, parse_size
 
 
 def rollover_body(
@@ -209,3 +141,140 @@ def apply_retention(
             report.deleted.append(name)
         report.kept[stream] = [b.name for b in backing if b.name not in doomed]
     return report
+
+
+NO_ISM_NOTE = "ISM not installed: enforced by `bitacora retention apply`"
+
+
+@dataclass(frozen=True)
+class IndexRow:
+    """One backing index as ``bitacora retention status`` shows it."""
+
+    stream: str
+    index: str
+    write_index: bool
+    created: datetime | None
+    docs: int
+    size_bytes: int
+    ism: str | None
+
+
+def human_bytes(size: int) -> str:
+    """``1536`` → ``1.5 KiB``."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def human_age(age: timedelta) -> str:
+    """``timedelta(hours=50)`` → ``2d 2h``; under an hour in minutes."""
+    minutes = int(age.total_seconds() // 60)
+    if minutes < 60:
+        return f"{max(minutes, 0)}m"
+    hours, days = minutes // 60, minutes // 1440
+    return f"{days}d {hours % 24}h" if days else f"{hours}h {minutes % 60}m"
+
+
+def ism_state(explain: dict[str, Any] | None) -> str | None:
+    """``policy p: hot (rollover)`` from one index of ``_plugins/_ism/explain``."""
+    if explain is None:
+        return None
+    policy = explain.get("policy_id") or explain.get(
+        "index.plugins.index_state_management.policy_id"
+    )
+    if not policy:
+        return "not managed"
+    state = (explain.get("state") or {}).get("name", "initializing")
+    action = explain.get("action") or {}
+    suffix = (
+        f" ({action['name']}{', failed' if action.get('failed') else ''})"
+        if action.get("name")
+        else ""
+    )
+    return f"policy {policy}: {state}{suffix}"
+
+
+def build_rows(
+    streams: list[dict[str, Any]],
+    cat: list[dict[str, Any]],
+    explain: dict[str, Any] | None,
+) -> list[IndexRow]:
+    """Rows from ``GET _data_stream``, ``_cat/indices`` (bytes=b) and the ISM explain answer."""
+    by_name = {row["index"]: row for row in cat}
+    rows = []
+    for stream in sorted(streams, key=lambda s: s["name"]):
+        names = [entry["index_name"] for entry in stream["indices"]]
+        for name in names:
+            info = by_name.get(name, {})
+            created = info.get("creation.date")
+            rows.append(
+                IndexRow(
+                    stream=stream["name"],
+                    index=name,
+                    write_index=name == names[-1],
+                    created=datetime.fromtimestamp(int(created) / 1000, UTC) if created else None,
+                    docs=int(info.get("docs.count") or 0),
+                    size_bytes=int(info.get("store.size") or 0),
+                    ism=ism_state(explain.get(name, {})) if explain is not None else None,
+                )
+            )
+    return rows
+
+
+def format_rows(rows: list[IndexRow], now: datetime, ism_installed: bool) -> list[str]:
+    """An aligned table, one line per backing index, and the ISM note when it is absent."""
+    header = ["STREAM", "BACKING INDEX", "AGE", "SIZE", "DOCS", "ISM"]
+    table = [header]
+    for row in rows:
+        age = human_age(now - row.created) if row.created else "?"
+        index = row.index + (" (write)" if row.write_index else "")
+        ism = row.ism if ism_installed and row.ism else "-"
+        table.append([row.stream, index, age, human_bytes(row.size_bytes), str(row.docs), ism])
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    right = {2, 3, 4}
+    lines = [
+        "  ".join(
+            cell.rjust(w) if i in right else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(line, widths, strict=True))
+        ).rstrip()
+        for line in table
+    ]
+    if not rows:
+        lines = ["no data streams match"]
+    if not ism_installed:
+        lines.append(NO_ISM_NOTE)
+    return lines
+
+
+def status_document(rows: list[IndexRow], ism_installed: bool) -> dict[str, Any]:
+    """The ``-o json`` form of the status: ISM presence, its note and every row."""
+    return {
+        "ism_installed": ism_installed,
+        "note": None if ism_installed else NO_ISM_NOTE,
+        "indices": [
+            {**asdict(r), "created": r.created.isoformat() if r.created else None} for r in rows
+        ],
+    }
+
+
+def retention_status(client: OpenSearch, pattern: str) -> tuple[list[IndexRow], bool]:
+    """Query the cluster: (one row per backing index of ``pattern``, whether ISM answers)."""
+    try:
+        streams = client.indices.get_data_stream(name=pattern)["data_streams"]
+    except NotFoundError:
+        streams = []
+    names = [entry["index_name"] for s in streams for entry in s["indices"]]
+    installed = ism_available(client)
+    if not names:
+        return [], installed
+    joined = ",".join(names)
+    cat = client.cat.indices(
+        index=joined, format="json", bytes="b", h="index,docs.count,store.size,creation.date"
+    )
+    explain = None
+    if installed:
+        explain = client.transport.perform_request("GET", f"/_plugins/_ism/explain/{joined}")
+    return build_rows(streams, cat, explain), installed

@@ -17,6 +17,7 @@ import time
 from typing import TextIO
 
 from bitacora import schema
+from bitacora.errors import StackError
 from bitacora.settings import Settings
 from bitacora.status import format_status, read_status
 from bitacora.supervise import Child, check_children, stop_all
@@ -30,7 +31,10 @@ def component_argv(*args: str) -> list[str]:
 def run_pipeline(
     settings: Settings, *, demo: bool, demo_rate: int, duration_s: float | None, out: TextIO
 ) -> int:
-    """Run until Ctrl-C (or ``duration_s``); returns the exit code."""
+    """Run until Ctrl-C (or ``duration_s``); returns the exit code.
+
+    Raises ``StackError`` when Kafka cannot be reached at the start.
+    """
     log_dir = str(settings.state_dir / "run")
     os.makedirs(log_dir, exist_ok=True)
     # One processor process per role: a Python process uses one core, and a stalled role
@@ -49,11 +53,10 @@ def run_pipeline(
     try:
         baseline = asyncio.run(read_status(settings))
     except Exception as exc:  # aiokafka raises its own and OS errors alike
-        out.write(
+        raise StackError(
             f"Kafka at {settings.kafka_bootstrap} is not reachable ({exc}): start the local stack "
-            "with `bitacora stack up` (or `make run`), or set BITACORA_KAFKA_BOOTSTRAP.\n"
-        )
-        return 1
+            "with `bitacora stack up` (or `make run`), or set BITACORA_KAFKA_BOOTSTRAP"
+        ) from exc
     stopping: list[str] = []
 
     def _stop(signum: int, _frame: object) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bitacora import schema
+from bitacora import clients, schema
 from bitacora.settings import Settings
 
 ROLE_SOURCES = {"normalize": "raw", "index": "normalized", "alerting": "normalized"}
@@ -46,8 +46,7 @@ def format_status(status: Status, since: Status, elapsed_s: float) -> str:
 
 async def read_status(settings: Settings) -> Status:
     """Take one reading from Kafka and OpenSearch."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka import TopicPartition
 
     topics = {
         "raw": settings.topic_raw,
@@ -55,8 +54,8 @@ async def read_status(settings: Settings) -> Status:
         "deadletter": settings.topic_deadletter,
         "alerts": settings.topic_alerts,
     }
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    consumer = clients.kafka_consumer(settings)
+    admin = clients.kafka_admin(settings)
     await consumer.start()
     await admin.start()
     try:
@@ -97,15 +96,10 @@ async def count_documents(settings: Settings, pattern: str) -> int | None:
     """Documents matching ``pattern`` in OpenSearch, or None when it cannot be reached."""
     import aiohttp
 
-    auth = None
-    if settings.opensearch_user and settings.opensearch_password:
-        auth = aiohttp.BasicAuth(
-            settings.opensearch_user, settings.opensearch_password.get_secret_value()
-        )
     try:
-        async with aiohttp.ClientSession(auth=auth) as session:
-            url = f"{settings.opensearch_url.rstrip('/')}/{pattern}/_count?ignore_unavailable=true"
-            async with session.get(url, timeout=aiohttp.ClientTimeout(total=5)) as response:
+        async with clients.opensearch_session(settings, timeout_s=5) as session:
+            url = f"{clients.opensearch_url(settings)}/{pattern}/_count?ignore_unavailable=true"
+            async with session.get(url) as response:
                 if response.status != 200:
                     return None
                 return int((await response.json())["count"])

@@ -27,8 +27,8 @@ from bitacora.collector.forward.decode import decompress, time_ns
 from bitacora.collector.metrics import CollectorMetrics
 from bitacora.collector.publisher import KafkaUnavailable, Publisher
 from bitacora.collector.records import deadletter, raw_records, split_oversized
+from bitacora.deadletter import TOO_LARGE
 from bitacora.errors import DecodeError
-from bitacora.processors.storage.deadletter import TOO_LARGE
 from bitacora.settings import Settings
 
 SOURCE: Final = "http"

@@ -20,6 +20,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
+from bitacora import clients
 from bitacora.collector.metrics import CollectorMetrics
 from bitacora.errors import BitacoraError, ConfigError
 from bitacora.partitions import partition_for
@@ -83,8 +84,8 @@ class Publisher:
     def _new_producer(self) -> AIOKafkaProducer:
         s = self._settings
         compression = None if s.kafka_compression == "none" else s.kafka_compression
-        return AIOKafkaProducer(
-            bootstrap_servers=s.kafka_bootstrap,
+        return clients.kafka_producer(
+            s,
             client_id="bitacora-collector",
             acks="all",
             enable_idempotence=True,

@@ -13,7 +13,7 @@ from typing import Any
 
 import msgpack
 
-from bitacora.processors.storage.deadletter import deadletter_record
+from bitacora.deadletter import deadletter_record
 from bitacora.rawrecord import FORMAT_VERSION
 
 # One shared Packer: building one per request costs more than packing a small request, and
@@ -117,7 +117,7 @@ def deadletter(
 ) -> bytes:
     """A dead-letter record (JSON) for an event the collector could not accept.
 
-    The one dead-letter shape of the pipeline (processors.storage.deadletter), so the
+    The one dead-letter shape of the pipeline (bitacora.deadletter), so the
     index role stores it in ``bitacora-deadletter`` as it is: the original (msgpack for
     forward, the body for HTTP) is redacted before it is kept, and cut to a bounded size so
     the dead letter always fits in Kafka. Where it came from goes to ``deadletter.source``.

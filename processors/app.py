@@ -20,7 +20,7 @@ from typing import Any
 
 import faust
 
-from bitacora import schema
+from bitacora import clients, schema
 from bitacora.settings import Settings
 
 
@@ -66,7 +66,7 @@ def create_app(settings: Settings, role: Role) -> faust.App:
     datadir.mkdir(parents=True, exist_ok=True)
     return faust.App(
         schema.consumer_group(settings.app_id, role.value),
-        broker=f"kafka://{settings.kafka_bootstrap}",
+        **clients.faust_broker_options(settings),
         store="memory://",
         datadir=str(datadir),
         value_serializer="raw",

@@ -10,6 +10,7 @@ import faust
 import mode
 from mode import Service
 
+from bitacora import clients
 from bitacora.gctune import tune_for_streaming
 from bitacora.processors.app import Role, create_app, internal_topic_names
 from bitacora.processors.shell.web import Check
@@ -83,7 +84,7 @@ async def ensure_topics(settings: Settings, roles: Iterable[Role]) -> None:
     faust ignores a topic that does not exist (in the broker's metadata) when its consumer
     subscribes, and a consumer that missed its internal topic never reads it.
     """
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from aiokafka.admin import NewTopic
     from aiokafka.errors import TopicAlreadyExistsError
 
     from bitacora.processors.storage.setup import SetupReport, setup_topics
@@ -106,7 +107,7 @@ async def ensure_topics(settings: Settings, roles: Iterable[Role]) -> None:
         ]
     if not wanted:
         return
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = clients.kafka_admin(settings)
     await admin.start()
     try:
         missing = [t for t in wanted if t.name not in set(await admin.list_topics())]

@@ -12,13 +12,13 @@ import asyncio
 import getpass
 import json
 import os
-import sys
 import time
 from typing import Any
 
 import click
 
 from bitacora import schema
+from bitacora.cli.options import output_option
 from bitacora.settings import Settings
 
 
@@ -48,9 +48,7 @@ def silence(rule: str, key: str | None, duration: str, comment: str, topic: str 
     if known is not None and rule not in known:
         click.echo(f"warning: no rule named {rule!r} in the configured rules", err=True)
     record = new_silence(rule, key, seconds, comment, time.time(), getpass.getuser())
-    asyncio.run(
-        write_silence(settings.kafka_bootstrap, topic or SILENCES_TOPIC, record, record["id"])
-    )
+    asyncio.run(write_silence(settings, topic or SILENCES_TOPIC, record, record["id"]))
     scope = f"key {key!r}" if key else "every key"
     click.echo(f"silenced {rule} ({scope}) until {record['until_text']}  id={record['id']}")
 
@@ -74,28 +72,27 @@ def unsilence(silence_id: str, topic: str | None) -> None:
     from bitacora.processors.alerting.silences import write_silence
     from bitacora.rules.notify.silences import SILENCES_TOPIC
 
-    asyncio.run(
-        write_silence(Settings().kafka_bootstrap, topic or SILENCES_TOPIC, None, silence_id)
-    )
+    asyncio.run(write_silence(Settings(), topic or SILENCES_TOPIC, None, silence_id))
     click.echo(f"removed silence {silence_id}")
 
 
 @alerts_group.command("silences")
 @click.option("--all", "show_all", is_flag=True, help="Include expired silences.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@output_option("table", "jsonl", deprecated_json=True)
 @click.option("--topic", default=None, hidden=True, help="Silences topic (tests).")
-def silences(show_all: bool, as_json: bool, topic: str | None) -> None:
+def silences(show_all: bool, output: str, topic: str | None) -> None:
     """List silences in force (soonest expiry first)."""
     from bitacora.processors.alerting.silences import read_silences
     from bitacora.rules.notify.silences import SILENCES_TOPIC, unexpired
 
-    stored = asyncio.run(read_silences(Settings().kafka_bootstrap, topic or SILENCES_TOPIC))
+    stored = asyncio.run(read_silences(Settings(), topic or SILENCES_TOPIC))
     now = time.time()
     shown: list[Any] = (
         sorted(stored.values(), key=lambda s: float(s.get("until", 0)))
         if show_all
         else unexpired(stored.values(), now)
     )
+    as_json = output == "jsonl"
     for item in shown:
         if as_json:
             click.echo(json.dumps(item, ensure_ascii=False))
@@ -114,37 +111,32 @@ def silences(show_all: bool, as_json: bool, topic: str | None) -> None:
 @alerts_group.command("list")
 @click.option("--since", default="24h", show_default=True, help="How far back: 1h, 24h, 7d.")
 @click.option("--rule", "rule_name", help="Only this rule.")
-@click.option("--limit", default=50, show_default=True, help="At most this many, newest first.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON document per line.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="At most this many, newest first.",
+)
+@output_option("table", "jsonl", deprecated_json=True)
 @click.option("--index", default=schema.ALERTS_PATTERN, hidden=True, help="Index pattern (tests).")
-def list_alerts(since: str, rule_name: str | None, limit: int, as_json: bool, index: str) -> None:
+def list_alerts(since: str, rule_name: str | None, limit: int, output: str, index: str) -> None:
     """List alerts recorded in bitacora-alerts* (what fired, and what notify did)."""
-    from opensearchpy import exceptions as os_exc
-
-    from bitacora.rules.durations import format_timestamp, parse_duration
+    from bitacora.rules.durations import parse_duration
+    from bitacora.search.alerts import recent_alerts
     from bitacora.search.client import make_client
 
-    settings = Settings()
-    start = time.time() - parse_duration(since)
-    filters: list[dict[str, Any]] = [{"range": {"@timestamp": {"gte": format_timestamp(start)}}}]
-    if rule_name:
-        filters.append({"term": {"rule": rule_name}})
-    body = {"size": limit, "query": {"bool": {"filter": filters}}, "sort": [{"@timestamp": "desc"}]}
     try:
-        result = make_client(settings).search(
-            index=index,
-            body=body,
-            params={"ignore_unavailable": "true", "allow_no_indices": "true"},
-        )
-    except os_exc.TransportError as exc:
-        click.echo(
-            f"error: OpenSearch at {settings.opensearch_url}: {type(exc).__name__}", err=True
-        )
-        sys.exit(1)
-    hits = result["hits"]["hits"]
-    for hit in hits:
-        doc = hit["_source"]
-        if as_json:
+        start = time.time() - parse_duration(since)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from exc
+    client = make_client(Settings())
+    try:
+        docs = recent_alerts(client, start, rule_name, limit, index)
+    finally:
+        client.close()
+    for doc in docs:
+        if output == "jsonl":
             click.echo(json.dumps(doc, ensure_ascii=False))
             continue
         action = (doc.get("notify") or {}).get("action", "")
@@ -152,7 +144,7 @@ def list_alerts(since: str, rule_name: str | None, limit: int, as_json: bool, in
             f"{doc.get('@timestamp', '')}  {doc.get('status', ''):<8} {action:<12} "
             f"{doc.get('rule', '')}  key={doc.get('key', '')}  count={doc.get('count', '')}"
         )
-    if not hits and not as_json:
+    if not docs and output != "jsonl":
         click.echo("no alerts")
 
 

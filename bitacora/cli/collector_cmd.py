@@ -12,14 +12,25 @@ import click
 
 from bitacora.settings import Settings
 
+PORT = click.IntRange(0, 65535)
+
 
 @click.command("collector")
 @click.option("--bind-host", default=None, help="Address to listen on [BITACORA_BIND_HOST].")
 @click.option(
-    "--forward-port", type=int, default=None, help="Forward port, TCP+UDP [BITACORA_FORWARD_PORT]."
+    "--forward-port",
+    type=PORT,
+    default=None,
+    help="Forward port, TCP+UDP [BITACORA_FORWARD_PORT].",
 )
-@click.option("--http-port", type=int, default=None, help="HTTP port [BITACORA_HTTP_PORT].")
-@click.option("--loglevel", default="info", show_default=True, help="Log level.")
+@click.option("--http-port", type=PORT, default=None, help="HTTP port [BITACORA_HTTP_PORT].")
+@click.option(
+    "--loglevel",
+    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+    default="info",
+    show_default=True,
+    help="Log level.",
+)
 def collector(
     bind_host: str | None, forward_port: int | None, http_port: int | None, loglevel: str
 ) -> None:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from bitacora.cli.options import out_file_option
+
 
 @click.group("dashboards")
 def dashboards() -> None:
@@ -16,18 +18,17 @@ def dashboards() -> None:
 
 
 @dashboards.command("render")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the ndjson here (default: standard output).")  # fmt: skip
-def render_command(output: Path | None) -> None:
+@out_file_option(None, "the ndjson (default: standard output)")
+def render_command(out_file: Path | None) -> None:
     """Render dashboards/templates into one ndjson file for Dashboards' import."""
     from bitacora.dashboards.render import render
 
     text = render()
-    if output is None:
+    if out_file is None or str(out_file) == "-":
         click.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
-        click.echo(f"wrote {len(text.splitlines())} saved objects to {output}", err=True)
+        out_file.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {len(text.splitlines())} saved objects to {out_file}", err=True)
 
 
 def _problems(text: str) -> list[str]:
@@ -81,7 +82,6 @@ def import_command(url: str, user: str | None, password_env: str | None, file: P
     """Post the saved objects to /api/saved_objects/_import?overwrite=true."""
     from bitacora.dashboards.importer import import_saved_objects
     from bitacora.dashboards.render import render
-    from bitacora.errors import DeliveryError
 
     password = None
     if password_env:
@@ -89,11 +89,7 @@ def import_command(url: str, user: str | None, password_env: str | None, file: P
         if password is None:
             raise click.BadParameter(f"${password_env} is not set", param_hint="--password-env")
     text = file.read_text(encoding="utf-8") if file else render()
-    try:
-        answer = asyncio.run(import_saved_objects(url, text, user=user, password=password))
-    except DeliveryError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+    answer = asyncio.run(import_saved_objects(url, text, user=user, password=password))
     click.echo(f"imported {answer.get('successCount', 0)} saved objects into {url}")
 
 

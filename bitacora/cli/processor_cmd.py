@@ -19,7 +19,13 @@ from bitacora.settings import Settings
     help="Run only these stages (repeatable); default: all three. Each stage is its own "
     "consumer group, so stages scale out independently.",
 )
-@click.option("--loglevel", default="warning", show_default=True, help="faust/worker log level.")
+@click.option(
+    "--loglevel",
+    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+    default="warning",
+    show_default=True,
+    help="faust/worker log level.",
+)
 def processor(roles: tuple[str, ...], loglevel: str) -> None:
     """Run a processor worker: logs.raw → normalize → OpenSearch, and the alert rules.
 
@@ -29,9 +35,14 @@ def processor(roles: tuple[str, ...], loglevel: str) -> None:
     """
     from bitacora.processors.app import Role
     from bitacora.processors.worker import run_worker
+    from bitacora.rules.loader import load_configured_rules
 
+    settings = Settings()
     chosen = [Role(name) for name in (roles or PROCESSOR_ROLES)]
-    run_worker(Settings(), chosen, loglevel=loglevel, env=dict(os.environ))
+    env = dict(os.environ)
+    if Role.ALERTING in chosen:
+        load_configured_rules(settings, env)  # a bad rule file fails before Kafka
+    run_worker(settings, chosen, loglevel=loglevel, env=env)
 
 
 COMMANDS: list[click.Command] = [processor]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from bitacora import schema
+from bitacora.cli.options import out_file_option
 
 
 @click.group("report")
@@ -23,19 +23,12 @@ def report() -> None:
     metavar="YYYY-Www",
     help="ISO week to review, e.g. 2026-W48 (default: the last complete week).",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("report.html"),
-    show_default=True,
-    help="Where to write the page ('-' for standard output).",
-)
+@out_file_option(Path("report.html"), "the page")
 @click.option("--index", default=schema.LOGS_PATTERN, show_default=True, help="Logs index pattern.")
 @click.option("--alerts-index", default=schema.ALERTS_PATTERN, show_default=True)
 @click.option("--deadletter-index", default=schema.DEADLETTER_PATTERN, show_default=True)
 def weekly(
-    week_text: str | None, output: Path, index: str, alerts_index: str, deadletter_index: str
+    week_text: str | None, out_file: Path, index: str, alerts_index: str, deadletter_index: str
 ) -> None:
     """Events and errors per service against the previous week, top error types, new error
     patterns (drain3), alerts and time to resolve, ingest lag, dead letters and endpoints.
@@ -43,8 +36,7 @@ def weekly(
     from bitacora.dashboards.report.collect import ReportIndices, build_report
     from bitacora.dashboards.report.model import Week
     from bitacora.dashboards.report.render import render_html
-    from bitacora.search.client import make_client
-    from bitacora.search.errors import BadQueryError, SearchConnectionError
+    from bitacora.search.client import make_client, translated_errors
     from bitacora.settings import Settings
 
     now = datetime.now(UTC)
@@ -56,27 +48,22 @@ def weekly(
     client = make_client(settings, timeout=120.0)
     click.echo(f"weekly review {week.label} from {settings.opensearch_url}", err=True)
     try:
-        result = build_report(
-            client,
-            week,
-            indices=ReportIndices(logs=index, alerts=alerts_index, deadletter=deadletter_index),
-            progress=lambda line: click.echo(f"  {line}", err=True),
-            now=now,
-        )
-    except BadQueryError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    except SearchConnectionError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        with translated_errors(settings.opensearch_url):
+            result = build_report(
+                client,
+                week,
+                indices=ReportIndices(logs=index, alerts=alerts_index, deadletter=deadletter_index),
+                progress=lambda line: click.echo(f"  {line}", err=True),
+                now=now,
+            )
     finally:
         client.close()
     html = render_html(result)
-    if str(output) == "-":
+    if str(out_file) == "-":
         click.echo(html, nl=False)
     else:
-        output.write_text(html, encoding="utf-8")
-        click.echo(f"wrote {output}", err=True)
+        out_file.write_text(html, encoding="utf-8")
+        click.echo(f"wrote {out_file}", err=True)
 
 
 COMMANDS: list[click.Command] = [report]

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import click
 
 from bitacora import schema
+from bitacora.cli.options import output_option
 
 
 def _default_limit(limit: int, *, tail: bool, trace: bool) -> int:
@@ -49,13 +50,7 @@ def _split_fields(value: str | None) -> tuple[str, ...]:
     help="At most this many events; 0 streams them all.",
 )
 @click.option("--forward", is_flag=True, help="Oldest first (default: newest first).")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Choice(["table", "jsonl", "raw"]),
-    default="table",
-    show_default=True,
-)
+@output_option("table", "jsonl", "raw")
 @click.option(
     "--fields", help="Comma-separated fields to show, e.g. @timestamp,url.path,event.duration."
 )
@@ -105,12 +100,11 @@ def search(
 
     \b
     Unqualified terms search message, error.message and error.type; name a field to search
-    it: `service.name:order-service AND url.path:"/api/orders"`. Exit codes: 0 ok, 1 OpenSearch
-    unreachable, 2 bad flags or a query OpenSearch rejects.
+    it: `service.name:order-service AND url.path:"/api/orders"`. Exit codes: 0 ok, 2 bad flags
+    or a query OpenSearch rejects, 3 OpenSearch unreachable, 130 Ctrl-C.
     """
     from bitacora.search.client import make_client, translated_errors
     from bitacora.search.command import SearchOptions, run
-    from bitacora.search.errors import BadQueryError, SearchConnectionError
     from bitacora.search.output import use_colour
     from bitacora.search.query import SearchParams
     from bitacora.search.timeparse import parse_duration, parse_instant, parse_timezone
@@ -166,14 +160,6 @@ def search(
     try:
         with translated_errors(settings.opensearch_url):
             run(client, options, lambda text: click.echo(text), now)
-    except BadQueryError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    except SearchConnectionError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        sys.exit(130)
     finally:
         client.close()
 

@@ -5,19 +5,25 @@ from __future__ import annotations
 import asyncio
 
 import click
-from pydantic import ValidationError
 
-from bitacora.errors import BitacoraError
 from bitacora.settings import Settings
 
 
 @click.command("setup")
-@click.option("--partitions", type=int, help="partitions of new topics [BITACORA_TOPIC_PARTITIONS]")
 @click.option(
-    "--replication", type=int, help="replication factor of new topics [BITACORA_TOPIC_REPLICATION]"
+    "--partitions",
+    type=click.IntRange(min=1),
+    help="partitions of new topics [BITACORA_TOPIC_PARTITIONS]",
 )
 @click.option(
-    "--retention-days", type=int, help="days logs are kept [BITACORA_RETENTION_DAYS, default 14]"
+    "--replication",
+    type=click.IntRange(min=1),
+    help="replication factor of new topics [BITACORA_TOPIC_REPLICATION]",
+)
+@click.option(
+    "--retention-days",
+    type=click.IntRange(min=1),
+    help="days logs are kept [BITACORA_RETENTION_DAYS, default 14]",
 )
 def setup(partitions: int | None, replication: int | None, retention_days: int | None) -> None:
     """Idempotently create Kafka topics, index templates, the ISM policy and data streams.
@@ -34,17 +40,11 @@ def setup(partitions: int | None, replication: int | None, retention_days: int |
         )
         if value is not None
     }
-    try:
-        settings = Settings(**overrides)  # type: ignore[arg-type]  # validated by pydantic
-    except ValidationError as exc:
-        raise click.UsageError(str(exc)) from exc
+    settings = Settings(**overrides)  # type: ignore[arg-type]  # validated by pydantic
 
     from bitacora.processors.storage.setup import setup as run_setup
 
-    try:
-        report = asyncio.run(run_setup(settings, progress=click.echo))
-    except BitacoraError as exc:
-        raise click.ClickException(str(exc)) from exc
+    report = asyncio.run(run_setup(settings, progress=click.echo))
     click.echo(
         "setup: " + (f"{len(report.changes)} change(s)" if report.changed else "nothing to change")
     )

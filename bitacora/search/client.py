@@ -14,6 +14,7 @@ from typing import Any
 from opensearchpy import OpenSearch
 from opensearchpy import exceptions as os_exc
 
+from bitacora import clients
 from bitacora.search import query as q
 from bitacora.search.errors import (
     CONNECTION_HINT,
@@ -32,25 +33,14 @@ _LENIENT = {"ignore_unavailable": "true", "allow_no_indices": "true"}
 
 def make_client(settings: Settings, *, timeout: float = 30.0) -> OpenSearch:
     """An OpenSearch client from the connection settings (credentials never logged)."""
-    auth = None
-    if settings.opensearch_user is not None:
-        password = (
-            settings.opensearch_password.get_secret_value() if settings.opensearch_password else ""
-        )
-        auth = (settings.opensearch_user, password)
-    return OpenSearch(
-        hosts=[settings.opensearch_url],
-        http_auth=auth,
-        verify_certs=settings.opensearch_verify_certs,
-        timeout=timeout,
-        max_retries=1,
-        retry_on_timeout=False,
+    return clients.opensearch_client(
+        settings, timeout=timeout, max_retries=1, retry_on_timeout=False
     )
 
 
 @contextlib.contextmanager
 def translated_errors(url: str = "") -> Iterator[None]:
-    """Turn client exceptions into ``BadQueryError`` (exit 2) or ``SearchConnectionError`` (1)."""
+    """Turn client exceptions into ``BadQueryError`` (exit 2) or ``SearchConnectionError`` (3)."""
     try:
         yield
     except os_exc.ConnectionError as exc:

@@ -14,15 +14,11 @@ _MAX_REASON = 240
 
 
 class BadQueryError(BitacoraError):
-    """OpenSearch rejected the query (exit code 2): the message is its reason, shortened."""
-
-    exit_code = 2
+    """OpenSearch rejected the query (bad input, exit 2): the message is its reason, shortened."""
 
 
 class SearchConnectionError(BitacoraError):
-    """OpenSearch could not be reached (exit code 1)."""
-
-    exit_code = 1
+    """OpenSearch could not be reached or answered with an error (exit 3)."""
 
 
 def shorten_reason(info: Any, limit: int = _MAX_REASON) -> str:

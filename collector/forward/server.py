@@ -32,8 +32,8 @@ from bitacora.collector.forward.handshake import check_ping, helo, new_challenge
 from bitacora.collector.metrics import CollectorMetrics
 from bitacora.collector.publisher import Delivery, KafkaUnavailable, Publisher
 from bitacora.collector.records import deadletter, raw_records, split_oversized
+from bitacora.deadletter import TOO_LARGE
 from bitacora.errors import DecodeError
-from bitacora.processors.storage.deadletter import TOO_LARGE
 from bitacora.settings import Settings
 
 log = logging.getLogger(__name__)

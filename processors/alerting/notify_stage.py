@@ -28,7 +28,7 @@ from typing import Any
 import aiohttp
 import faust
 
-from bitacora import schema
+from bitacora import clients, schema
 from bitacora.partitions import partition_for
 from bitacora.processors.alerting.silences import SilenceFollower
 from bitacora.processors.app import NOTIFY_RETRY, NOTIFY_STATE, internal_topic, state_table
@@ -89,8 +89,9 @@ class NotifyService:
         self.extra_destinations = dict(destinations or {})
         self.policy = policy
         self.alerts_index = alerts_index
-        self.silences = SilenceFollower(settings.kafka_bootstrap, silences_topic)
-        self.session: aiohttp.ClientSession | None = None
+        self.silences = SilenceFollower(settings, silences_topic)
+        self.session: aiohttp.ClientSession | None = None  # the destinations'
+        self.opensearch: aiohttp.ClientSession | None = None  # the alerts data stream's
         self.notifier: Notifier | None = None
         self.indexer: AlertIndexer | None = None
         self.handled = 0  # alerts decided (for status pages and tests)
@@ -106,13 +107,16 @@ class NotifyService:
             self.notifier = Notifier(self.settings, self.session, self.policy)
             self.notifier.destinations.update(self.extra_destinations)
             if self.alerts_index is not None:
-                self.indexer = AlertIndexer(self.settings, self.session, self.alerts_index)
+                self.opensearch = clients.opensearch_session(self.settings, timeout_s=None)
+                self.indexer = AlertIndexer(self.settings, self.opensearch, self.alerts_index)
         return self.notifier
 
     async def close(self) -> None:
-        """Close the HTTP session (the app is shutting down)."""
+        """Close the HTTP sessions (the app is shutting down)."""
         if self.session is not None:
             await self.session.close()
+        if self.opensearch is not None:
+            await self.opensearch.close()
 
     async def index_many(self, docs: Sequence[dict[str, Any]]) -> list[bool]:
         """Index alert documents in one request; per document, False when OpenSearch did

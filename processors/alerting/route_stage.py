@@ -22,11 +22,9 @@ import logging
 import time
 from collections.abc import Awaitable
 
-from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from bitacora import schema
+from bitacora import clients, schema
 from bitacora.processors.alerting.detect_stage import Detector
 from bitacora.processors.app import DETECT_KEYED, Role, internal_topic_name
 from bitacora.processors.normalize.stage import Output
@@ -110,7 +108,7 @@ class RouteRole(BatchRole):
         topic = self.settings.topic_normalized
         app_id = self.settings.app_id
         group = schema.input_group(app_id, Role.ALERTING.value)
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap)
+        admin = clients.kafka_admin(self.settings)
         await admin.start()
         try:
             if any(tp.topic == topic for tp in await admin.list_consumer_group_offsets(group)):
@@ -123,8 +121,8 @@ class RouteRole(BatchRole):
         offsets = {tp: m.offset for tp, m in before.items() if tp.topic == topic and m.offset >= 0}
         if not offsets:
             return
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap,
+        consumer = clients.kafka_consumer(
+            self.settings,
             group_id=group,
             enable_auto_commit=False,
         )

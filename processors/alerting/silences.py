@@ -12,16 +12,19 @@ import json
 import logging
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka import TopicPartition
+from aiokafka.admin import NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+
+from bitacora import clients
+from bitacora.settings import Settings
 
 log = logging.getLogger("bitacora.silences")
 
 
-async def ensure_topic(bootstrap: str, topic: str, replication: int = 1) -> None:
+async def ensure_topic(settings: Settings, topic: str, replication: int = 1) -> None:
     """Create the compacted silences topic if it does not exist yet."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = clients.kafka_admin(settings)
     await admin.start()
     try:
         existing = await admin.list_topics()
@@ -35,11 +38,11 @@ async def ensure_topic(bootstrap: str, topic: str, replication: int = 1) -> None
 
 
 async def write_silence(
-    bootstrap: str, topic: str, silence: dict[str, Any] | None, silence_id: str
+    settings: Settings, topic: str, silence: dict[str, Any] | None, silence_id: str
 ) -> None:
     """Store ``silence`` under ``silence_id`` (None deletes it)."""
-    await ensure_topic(bootstrap, topic)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await ensure_topic(settings, topic)
+    producer = clients.kafka_producer(settings, acks="all", enable_idempotence=True)
     await producer.start()
     try:
         value = None if silence is None else json.dumps(silence).encode()
@@ -60,10 +63,10 @@ def _apply(silences: dict[str, dict[str, Any]], key: bytes | None, value: bytes 
         log.warning("ignoring a malformed silence record")
 
 
-async def read_silences(bootstrap: str, topic: str) -> dict[str, dict[str, Any]]:
+async def read_silences(settings: Settings, topic: str) -> dict[str, dict[str, Any]]:
     """Every stored silence (expired ones included), read from the start to the end."""
-    await ensure_topic(bootstrap, topic)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await ensure_topic(settings, topic)
+    consumer = clients.kafka_consumer(settings, enable_auto_commit=False)
     await consumer.start()
     silences: dict[str, dict[str, Any]] = {}
     try:
@@ -83,8 +86,8 @@ async def read_silences(bootstrap: str, topic: str) -> dict[str, dict[str, Any]]
 class SilenceFollower:
     """Keeps ``silences`` up to date from the topic until cancelled."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
-        self.bootstrap = bootstrap
+    def __init__(self, settings: Settings, topic: str) -> None:
+        self.settings = settings
         self.topic = topic
         self.silences: dict[str, dict[str, Any]] = {}
         self.ready = asyncio.Event()
@@ -101,8 +104,8 @@ class SilenceFollower:
                 await asyncio.sleep(2.0)
 
     async def _follow(self) -> None:
-        await ensure_topic(self.bootstrap, self.topic)
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
+        await ensure_topic(self.settings, self.topic)
+        consumer = clients.kafka_consumer(self.settings, enable_auto_commit=False)
         await consumer.start()
         try:
             partition = TopicPartition(self.topic, 0)

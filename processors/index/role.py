@@ -16,12 +16,12 @@ from collections.abc import Awaitable
 from functools import lru_cache
 
 from bitacora import schema
+from bitacora.deadletter import deadletter_record
 from bitacora.processors.normalize import to_json_bytes
 from bitacora.processors.normalize.stage import ID_HEADER, Output
 from bitacora.processors.shell.batch import BatchRole, Held, Record
 from bitacora.processors.shell.counters import COUNTERS, role_counters
 from bitacora.processors.shell.produce import Sink, send_all
-from bitacora.processors.storage.deadletter import deadletter_record
 from bitacora.processors.storage.indexer import BulkIndexer
 from bitacora.settings import Settings
 

@@ -32,7 +32,7 @@ Documented choices:
 - Access logs: ``message`` is the whole line; user agent, referrer, bytes, query string,
   upstream details go to ``labels``.
 - Safety: see ``fields`` (UTF-8 repair, NUL → U+FFFD, caps with ``…[truncated N bytes]``,
-  label keys with ``.`` → ``_``, ``_empty``, ``_truncated_keys``) and ``redact``
+  label keys with ``.`` → ``_``, ``_empty``, ``_truncated_keys``) and ``bitacora.redact``
   (``[REDACTED:<kind>]``). Strings in keyword fields and in ``labels`` are capped at
   ``min(max_field_bytes, 16 KiB)`` (Lucene's term limit); ``message``, ``error.message``
   and ``error.stack_trace`` at ``max_field_bytes``.

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bitacora.errors import ConfigError
+from bitacora.redact import compile_patterns
 
 if TYPE_CHECKING:
     from bitacora.settings import Settings
@@ -51,18 +52,7 @@ class NormalizeConfig:
             raise ConfigError("max_label_keys must be at least 1")
         if self.max_depth < 1:
             raise ConfigError("max_depth must be at least 1")
-        compiled = []
-        for pattern in self.redact_patterns:
-            try:
-                regex = re.compile(pattern)
-            except re.error as exc:
-                raise ConfigError(
-                    f"redact_patterns: {pattern!r} is not a valid regular expression: {exc}"
-                ) from exc
-            if regex.search("") is not None:
-                raise ConfigError(f"redact_patterns: {pattern!r} matches the empty string")
-            compiled.append(regex)
-        object.__setattr__(self, "compiled_patterns", tuple(compiled))
+        object.__setattr__(self, "compiled_patterns", compile_patterns(self.redact_patterns))
         object.__setattr__(self, "keyword_bytes", min(self.max_field_bytes, KEYWORD_MAX_BYTES))
 
     @property

@@ -29,7 +29,7 @@ from functools import lru_cache
 from typing import Any, Final
 
 from bitacora.processors.normalize.config import MAX_KEY_CHARS, NormalizeConfig
-from bitacora.processors.normalize.redact import (
+from bitacora.redact import (
     CLEAN,
     any_may_need_redaction,
     fresh_may_need_redaction,

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Generic, NamedTuple, Protocol, TypeVar
 
 from bitacora import rawrecord
+from bitacora.deadletter import TOO_LARGE, deadletter_record, redactor_for
 from bitacora.errors import DecodeError
 from bitacora.processors.normalize import CriJoiner, NormalizeConfig, normalize, to_json_bytes
 from bitacora.processors.shell.counters import COUNTERS
-from bitacora.processors.storage.deadletter import TOO_LARGE, deadletter_record, redactor_for
 from bitacora.settings import Settings
 
 ID_HEADER = "id"

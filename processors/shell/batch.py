@@ -28,11 +28,11 @@ from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 from mode import Service
 
-from bitacora import schema
+from bitacora import clients, schema
 from bitacora.processors.shell.counters import LAG, role_counters
 from bitacora.settings import Settings
 
@@ -111,8 +111,8 @@ class BatchRole(Service):
     async def on_start(self) -> None:
         """Open the handler, join the group; the consume loop runs as this service's future."""
         self.handler = await self.open_handler()
-        self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap,
+        self.consumer = clients.kafka_consumer(
+            self.settings,
             group_id=schema.consumer_group(self.settings.app_id, self.role_name),
             client_id=f"bitacora-{self.role_name}",
             enable_auto_commit=False,

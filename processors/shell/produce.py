@@ -61,11 +61,12 @@ from aiokafka.errors import (
     RecordTooLargeError,
 )
 
+from bitacora import clients
+from bitacora.deadletter import deadletter_record, redactor_for
 from bitacora.partitions import partition_for
 from bitacora.processors.normalize import to_json_bytes
 from bitacora.processors.normalize.stage import ID_HEADER, Output
 from bitacora.processors.shell.counters import COUNTERS
-from bitacora.processors.storage.deadletter import deadletter_record, redactor_for
 from bitacora.settings import Settings
 
 log = logging.getLogger("bitacora.processor")
@@ -91,8 +92,8 @@ class Delivery(NamedTuple):
 
 def new_producer(settings: Settings, name: str) -> AIOKafkaProducer:
     """An idempotent ``acks=all`` producer for a role's outputs (order kept per partition)."""
-    return AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap,
+    return clients.kafka_producer(
+        settings,
         client_id=f"bitacora-{name}",
         acks="all",
         enable_idempotence=True,

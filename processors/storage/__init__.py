@@ -1,7 +1,8 @@
 """OpenSearch storage: index templates, bulk indexing, dead letters, ``bitacora setup``.
 
 Pure core: ``templates`` (template bodies), ``bulk`` (bodies, response classification,
-backoff), ``deadletter`` (dead-letter records), ``ism`` (the retention policy's identity).
+backoff), ``deadletter`` (the dead letters' document ids; the records are bitacora.deadletter),
+``ism`` (the retention policy, its identity).
 Thin shells: ``indexer.BulkIndexer`` (aiohttp on ``_bulk``), ``setup.setup`` (Kafka admin
 and OpenSearch REST), ``rawload`` (the baseline loader benchmarks compare against).
 """

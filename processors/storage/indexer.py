@@ -26,7 +26,7 @@ from typing import Any, Final, NamedTuple, Self
 import aiohttp
 import orjson
 
-from bitacora import schema
+from bitacora import clients, schema
 from bitacora.processors.shell.counters import BULK_RETRIES, BULK_SECONDS
 from bitacora.processors.storage.bulk import (
     BackoffPolicy,
@@ -45,16 +45,6 @@ log = logging.getLogger(__name__)
 # Every item keeps its status, so positions still line up with the request.
 BULK_PATH: Final = "/_bulk?filter_path=errors,items.*.status,items.*.error"
 JSON_HEADERS: Final = {"Content-Type": "application/x-ndjson"}
-
-
-def basic_auth(settings: Settings) -> aiohttp.BasicAuth | None:
-    """HTTP basic auth for OpenSearch from the settings (None when no user is set)."""
-    if settings.opensearch_user is None:
-        return None
-    password = settings.opensearch_password
-    return aiohttp.BasicAuth(
-        settings.opensearch_user, password.get_secret_value() if password else ""
-    )
 
 
 class RejectedDoc(NamedTuple):
@@ -90,25 +80,22 @@ class BulkIndexer:
 
     def __init__(
         self,
-        url: str,
+        settings: Settings,
         *,
         max_docs: int = 2000,
         max_bytes: int = 8 * 1024 * 1024,
-        auth: aiohttp.BasicAuth | None = None,
-        verify_certs: bool = True,
         backoff: BackoffPolicy | None = None,
         request_timeout_s: float = 120.0,
         concurrency: int = 2,
         rand: Callable[[], float] = random.random,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self.url = url.rstrip("/")
+        self.settings = settings
+        self.url = clients.opensearch_url(settings)
         self.max_docs = max_docs
         self.max_bytes = max_bytes
-        self._auth = auth
-        self._ssl = verify_certs
         self.backoff = backoff or BackoffPolicy()
-        self._timeout = aiohttp.ClientTimeout(total=request_timeout_s)
+        self._timeout_s = request_timeout_s
         self._concurrency = max(1, concurrency)
         self._rand = rand
         self._sleep = sleep
@@ -120,11 +107,9 @@ class BulkIndexer:
         options: dict[str, Any] = {
             "max_docs": settings.bulk_max_docs,
             "max_bytes": settings.bulk_max_bytes,
-            "auth": basic_auth(settings),
-            "verify_certs": settings.opensearch_verify_certs,
         }
         options.update(overrides)
-        return cls(settings.opensearch_url, **options)
+        return cls(settings, **options)
 
     async def __aenter__(self) -> Self:
         return self
@@ -145,10 +130,8 @@ class BulkIndexer:
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                auth=self._auth,
-                timeout=self._timeout,
-                connector=aiohttp.TCPConnector(limit=self._concurrency * 2, ssl=self._ssl),
+            self._session = clients.opensearch_session(
+                self.settings, timeout_s=self._timeout_s, limit=self._concurrency * 2
             )
         return self._session
 

@@ -22,12 +22,16 @@ import aiohttp
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import for_code
 
-from bitacora import schema
+from bitacora import clients, schema
 from bitacora.errors import StackError
-from bitacora.processors.storage.indexer import basic_auth
-from bitacora.processors.storage.ism import ISM_POLICY_ID, ism_action, ism_answers, ism_request
+from bitacora.processors.storage.ism import (
+    ISM_POLICIES_PATH,
+    ISM_POLICY_ID,
+    ism_action,
+    ism_answers,
+    ism_request,
+)
 from bitacora.processors.storage.templates import index_templates
-from bitacora.retention import ISM_POLICIES_PATH
 from bitacora.settings import Settings
 
 Progress = Callable[[str], object]
@@ -120,12 +124,8 @@ class _OpenSearch:
     """Just enough of the REST API for setup: one JSON request at a time."""
 
     def __init__(self, settings: Settings) -> None:
-        self.url = settings.opensearch_url.rstrip("/")
-        self._session = aiohttp.ClientSession(
-            auth=basic_auth(settings),
-            timeout=aiohttp.ClientTimeout(total=60),
-            connector=aiohttp.TCPConnector(ssl=settings.opensearch_verify_certs),
-        )
+        self.url = clients.opensearch_url(settings)
+        self._session = clients.opensearch_session(settings, timeout_s=60)
 
     async def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         data = None if body is None else json.dumps(body).encode()
@@ -175,9 +175,7 @@ async def _wait_for_topics(
 async def setup_topics(settings: Settings, report: SetupReport, progress: Progress) -> None:
     """Create the missing topics; report the ones with fewer partitions than configured."""
     desired = desired_topics(settings)
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap, client_id="bitacora-setup"
-    )
+    admin = clients.kafka_admin(settings, client_id="bitacora-setup")
     try:
         await admin.start()
     except Exception as exc:  # aiokafka raises its own and OS errors alike

@@ -9,13 +9,16 @@ from typing import Any
 import aiohttp
 import orjson
 
-from bitacora import schema
+from bitacora import clients, schema
 from bitacora.rules.notify.retry import DestinationError, is_permanent
 from bitacora.settings import Settings
 
 
 class AlertIndexer:
-    """Writes alert documents; a 409 (already indexed) counts as done."""
+    """Writes alert documents; a 409 (already indexed) counts as done.
+
+    ``session`` comes from :func:`bitacora.clients.opensearch_session` (auth and TLS).
+    """
 
     def __init__(
         self,
@@ -24,18 +27,8 @@ class AlertIndexer:
         index_name: str = schema.ALERTS_STREAM,
     ) -> None:
         self.index_name = index_name
-        self.url = settings.opensearch_url.rstrip("/")
+        self.url = clients.opensearch_url(settings)
         self.session = session
-        self.auth = (
-            aiohttp.BasicAuth(
-                settings.opensearch_user,
-                settings.opensearch_password.get_secret_value()
-                if settings.opensearch_password
-                else "",
-            )
-            if settings.opensearch_user
-            else None
-        )
 
     async def index(self, doc_id: str, document: dict[str, Any]) -> None:
         """Create the document; raise ``DestinationError`` when OpenSearch refuses."""
@@ -45,7 +38,6 @@ class AlertIndexer:
                 url,
                 data=json.dumps(document, default=str).encode(),
                 headers={"Content-Type": "application/json"},
-                auth=self.auth,
                 timeout=aiohttp.ClientTimeout(total=30),
             ) as response:
                 body = await response.text()
@@ -76,7 +68,6 @@ class AlertIndexer:
                 f"{self.url}/_bulk",
                 data=body,
                 headers={"Content-Type": "application/x-ndjson"},
-                auth=self.auth,
                 timeout=aiohttp.ClientTimeout(total=30),
             ) as response:
                 text = await response.text()

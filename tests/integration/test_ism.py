@@ -15,7 +15,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from opensearchpy import OpenSearch
 
-from bitacora.retention import apply_retention, ism_available, ism_policy
+from bitacora.processors.storage.ism import ism_policy
+from bitacora.retention import apply_retention, ism_available
 
 ISM_PLUGIN = "opensearch-index-management"
 

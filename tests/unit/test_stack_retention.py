@@ -6,14 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bitacora.retention import (
-    BackingIndex,
-    indices_to_delete,
-    ism_policy,
-    parse_duration,
-    parse_size,
-    rollover_body,
-)
+from bitacora.processors.storage.ism import ism_policy, parse_duration, parse_size
+from bitacora.retention import BackingIndex, indices_to_delete, rollover_body
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

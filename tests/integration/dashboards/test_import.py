@@ -183,7 +183,7 @@ def test_unreachable_dashboards_and_missing_password_env() -> None:
 
 def test_render_command_writes_the_file(tmp_path: Any) -> None:
     target = tmp_path / "saved.ndjson"
-    result = CliRunner().invoke(main, ["dashboards", "render", "-o", str(target)])
+    result = CliRunner().invoke(main, ["dashboards", "render", "--out-file", str(target)])
     assert result.exit_code == 0
     assert target.read_text() == render()
     assert all(json.loads(line)["id"] for line in target.read_text().splitlines())

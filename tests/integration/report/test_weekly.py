@@ -264,7 +264,7 @@ def test_cli_writes_the_page_with_progress(
             "weekly",
             "--week",
             "2026-W46",
-            "-o",
+            "--out-file",
             str(target),
             "--index",
             indices.logs,

@@ -51,7 +51,9 @@ def test_rules_test_replays_stored_logs(env: None, opensearch_url: str, tmp_path
     )
     with seed.installed(client, seed.new_streams()) as streams:
         seed.index_logs(client, streams, docs)
-        result = CliRunner().invoke(main, ["rules", "test", str(rule), "--since", "1h", "--json"])
+        result = CliRunner().invoke(
+            main, ["rules", "test", str(rule), "--since", "1h", "-o", "jsonl"]
+        )
         assert result.exit_code == 0, result.output
         alerts = [json.loads(line) for line in result.stdout.splitlines()]
         assert [(a["status"], a["key"], a["count"]) for a in alerts] == [
@@ -92,7 +94,7 @@ def test_silence_commands_on_real_kafka(env: None, kafka_bootstrap: str) -> None
             main, ["alerts", "silence", "service-silent", "--for", "30m", "--topic", topic]
         )
         assert other.exit_code == 0, other.output
-        listed = runner.invoke(main, ["alerts", "silences", "--json", "--topic", topic])
+        listed = runner.invoke(main, ["alerts", "silences", "-o", "jsonl", "--topic", topic])
         records = [json.loads(line) for line in listed.stdout.splitlines()]
         assert [(r["rule"], r["key"], r["comment"]) for r in records] == [
             ("service-silent", None, ""),

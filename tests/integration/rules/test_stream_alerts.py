@@ -182,7 +182,9 @@ async def test_silence_written_by_the_cli_path_stops_the_page(
         kafka_bootstrap, lambda a: a.create_topics([NewTopic(t, 1, 1) for t in topics])
     )
     silence = new_silence("stream-burst", service_name, 3600, "maintenance", time.time())
-    await write_silence(kafka_bootstrap, silences_topic, silence, silence["id"])
+    await write_silence(
+        Settings(kafka_bootstrap=kafka_bootstrap), silences_topic, silence, silence["id"]
+    )
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
     await producer.start()
     try:

@@ -11,8 +11,7 @@ from click.testing import CliRunner
 from opensearchpy import OpenSearch
 
 from bitacora.cli import main
-from bitacora.cli.retention_cmd import NO_ISM_NOTE
-from bitacora.retention import ism_available
+from bitacora.retention import NO_ISM_NOTE, ism_available
 from tests.helpers import seed
 
 pytestmark = pytest.mark.stack
@@ -57,7 +56,7 @@ def test_status_unreachable() -> None:
     result = CliRunner().invoke(
         main, ["retention", "status"], env={"BITACORA_OPENSEARCH_URL": "http://127.0.0.1:9"}
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "bitacora stack up" in result.output
 
 

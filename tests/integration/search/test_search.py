@@ -261,7 +261,7 @@ def test_cli_exit_codes_and_output(opensearch_url: str, dataset: Dataset) -> Non
     down = runner.invoke(
         main, ["search", "x"], env={"BITACORA_OPENSEARCH_URL": "http://127.0.0.1:9"}
     )
-    assert down.exit_code == 1
+    assert down.exit_code == 3
     assert "bitacora stack up" in down.output
     assert "BITACORA_OPENSEARCH_URL" in down.output
     flags = runner.invoke(main, ["search", "--since", "3 days"], env=env)

@@ -7,7 +7,7 @@ import json
 import time
 from typing import Any
 
-from bitacora.processors.storage.deadletter import deadletter_record
+from bitacora.deadletter import deadletter_record
 from bitacora.processors.storage.indexer import BulkIndexer
 from bitacora.settings import Settings
 from tests.integration.storage.osapi import count, isolated_templates, ok

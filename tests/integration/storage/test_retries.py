@@ -48,7 +48,7 @@ async def test_only_items_rejected_with_429_are_retried(opensearch_url: str) -> 
         ]
         async with (
             BulkProxy(opensearch_url, script) as proxy,
-            BulkIndexer(proxy.url, backoff=FAST) as indexer,
+            BulkIndexer(Settings(opensearch_url=proxy.url), backoff=FAST) as indexer,
         ):
             result = await indexer.index(batch)
         assert [len(ids) for ids in proxy.seen] == [100, 10, 4]
@@ -70,7 +70,7 @@ async def test_whole_request_failures_and_dropped_connections_are_retried(
         script = [Step(status=503), Step(drop=True), Step(status=429), Step()]
         async with (
             BulkProxy(opensearch_url, script) as proxy,
-            BulkIndexer(proxy.url, backoff=FAST) as indexer,
+            BulkIndexer(Settings(opensearch_url=proxy.url), backoff=FAST) as indexer,
         ):
             result = await indexer.index(batch)
         assert [len(ids) for ids in proxy.seen] == [50, 50, 50, 50]
@@ -85,11 +85,11 @@ async def test_a_lost_response_resend_gives_409s_not_copies(opensearch_url: str)
     async with isolated_templates(opensearch_url, settings) as iso:
         stream = iso.logs_stream("contact-service")
         batch = docs(stream, 30)
-        async with BulkIndexer(opensearch_url) as direct:
+        async with BulkIndexer(Settings(opensearch_url=opensearch_url)) as direct:
             await direct.index(batch[:20])  # as if a previous attempt got through
         async with (
             BulkProxy(opensearch_url, [Step()]) as proxy,
-            BulkIndexer(proxy.url, backoff=FAST) as indexer,
+            BulkIndexer(Settings(opensearch_url=proxy.url), backoff=FAST) as indexer,
         ):
             result = await indexer.index(batch)
         assert (result.indexed, result.duplicates, result.rejected) == (10, 20, [])
@@ -105,7 +105,7 @@ async def test_a_request_the_server_refuses_is_split_to_isolate_the_document(
         batch = docs(stream, 8)
         async with (
             BulkProxy(opensearch_url, refuse_ids=frozenset({"id-0005"})) as proxy,
-            BulkIndexer(proxy.url, backoff=FAST) as indexer,
+            BulkIndexer(Settings(opensearch_url=proxy.url), backoff=FAST) as indexer,
         ):
             result = await indexer.index(batch)
         # 413 for every body holding id-0005: halves until it stands alone, then rejected.

@@ -120,7 +120,7 @@ async def test_setup_twice_creates_exactly_once(
         # A stream written with the current template, then a changed setting: the template
         # is updated and the stream rolled over, so new documents get the new mapping.
         logs_stream = f"logs-{tag}-svc"
-        async with BulkIndexer(opensearch_url) as indexer:
+        async with BulkIndexer(Settings(opensearch_url=opensearch_url)) as indexer:
             result = await indexer.index(
                 [(logs_stream, "1", b'{"@timestamp":"2026-11-28T10:00:00Z","message":"m"}')]
             )

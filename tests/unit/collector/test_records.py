@@ -19,9 +19,9 @@ from bitacora.collector.records import (
     service_of,
     split_oversized,
 )
+from bitacora.deadletter import MAX_ORIGINAL_BYTES
 from bitacora.errors import ConfigError
 from bitacora.partitions import partition_for
-from bitacora.processors.storage.deadletter import MAX_ORIGINAL_BYTES
 from bitacora.rawrecord import RawRecord
 from bitacora.settings import Settings
 

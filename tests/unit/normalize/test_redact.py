@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bitacora.processors.normalize import NormalizeConfig, normalize, to_json_bytes
-from bitacora.processors.normalize.redact import redact, secret_kind_for_key
+from bitacora.redact import redact, secret_kind_for_key
 from tests.unit.normalize.support import raw
 
 CONFIG = NormalizeConfig(redact_patterns=(r"CUST-\d{6}",))

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bitacora import redact as redact_module
 from bitacora.processors.normalize import NormalizeConfig
-from bitacora.processors.normalize import redact as redact_module
-from bitacora.processors.normalize.redact import any_may_need_redaction, may_need_redaction
+from bitacora.redact import any_may_need_redaction, may_need_redaction
 from tests.unit.normalize.test_redact import SECRETS
 from tests.unit.normalize.test_redact_precheck import CARDS, NEIGHBOURS
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bitacora.processors.normalize import NormalizeConfig, normalize
-from bitacora.processors.normalize.redact import may_need_redaction, redact
+from bitacora.redact import may_need_redaction, redact
 from tests.unit.normalize.support import raw
 from tests.unit.normalize.test_redact import CONFIG, SECRETS
 
@@ -102,7 +102,7 @@ def test_redact_never_changes_a_text_the_precheck_passes(parts: list[str]) -> No
 def test_the_spelled_out_words_are_the_word_list() -> None:
     import inspect
 
-    from bitacora.processors.normalize import redact as redact_module
+    from bitacora import redact as redact_module
 
     source = inspect.getsource(redact_module.may_need_redaction)
     for word in redact_module._WORDS:

@@ -50,7 +50,7 @@ def test_rules_test_with_a_jsonl_file(tmp_path: Path) -> None:
         "1 alert(s) from 8 event(s)",
     ]
     every = CliRunner().invoke(
-        main, ["rules", "test", str(rule), "--data", str(data), "--no-realert", "--json"]
+        main, ["rules", "test", str(rule), "--data", str(data), "--no-realert", "-o", "jsonl"]
     )
     lines = [json.loads(line) for line in every.stdout.splitlines()]
     assert [(a["status"], a["count"], a["last_event_time"]) for a in lines] == [
@@ -66,7 +66,7 @@ def test_rules_test_unknown_rule_name() -> None:
 
 
 def test_search_filter_pushes_down_only_what_opensearch_matches_the_same_way() -> None:
-    from bitacora.cli.rules_cmd import search_filter
+    from bitacora.search.replay import search_filter
 
     clauses: list[dict[str, Any]] = [
         {"query": {"query_string": {"query": "log.level:error"}}},

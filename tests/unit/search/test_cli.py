@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from bitacora.cli import main
 
-# Nothing listens on port 9: a command that got past its flag checks would exit 1, not 2.
+# Nothing listens on port 9: a command that got past its flag checks would exit 3, not 2.
 ENV = {"BITACORA_OPENSEARCH_URL": "http://127.0.0.1:9"}
 
 
@@ -33,7 +33,7 @@ def test_bad_flags_exit_2(args: list[str], message: str) -> None:
 
 def test_good_flags_reach_opensearch() -> None:
     result = CliRunner().invoke(main, ["search", "--since", "15m", "--level", "warn", "x"], env=ENV)
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert result.output == (
         "error: cannot reach OpenSearch at http://127.0.0.1:9: is OpenSearch running? start the "
         "local stack with `bitacora stack up` or point BITACORA_OPENSEARCH_URL at your cluster\n"
@@ -44,6 +44,8 @@ def test_report_week_flag() -> None:
     result = CliRunner().invoke(main, ["report", "weekly", "--week", "48"], env=ENV)
     assert result.exit_code == 2
     assert "expected an ISO week like 2026-W48" in result.output
-    down = CliRunner().invoke(main, ["report", "weekly", "--week", "2026-W48", "-o", "-"], env=ENV)
-    assert down.exit_code == 1
+    down = CliRunner().invoke(
+        main, ["report", "weekly", "--week", "2026-W48", "--out-file", "-"], env=ENV
+    )
+    assert down.exit_code == 3
     assert "bitacora stack up" in down.output

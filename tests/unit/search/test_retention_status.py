@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bitacora.cli.retention_cmd import (
+from bitacora.retention import (
     NO_ISM_NOTE,
     build_rows,
     format_rows,

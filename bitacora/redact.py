@@ -1,4 +1,7 @@
-"""Secret redaction: every stored string passes here before it leaves the normalizer.
+"""Secret redaction: every stored string passes here before it is stored or dead-lettered.
+
+The normalizer runs it over every event; the dead-letter records (bitacora/deadletter.py)
+run it over the original they keep, in the collector as in the processors.
 
 Kinds and what they catch (each replaced by ``[REDACTED:<kind>]``):
 
@@ -13,7 +16,7 @@ Kinds and what they catch (each replaced by ``[REDACTED:<kind>]``):
 - ``card``: 13-19 digits (single spaces or dashes allowed between them) that pass the Luhn
   check and start with 2-6 (the card networks; this spares epoch timestamps, which start
   with 1);
-- ``custom``: matches of ``NormalizeConfig.redact_patterns``.
+- ``custom``: matches of the configured ``redact_patterns`` (:func:`compile_patterns`).
 
 Speed: most strings hold no secret, so each family is guarded by a substring test that
 costs far less than its regex; :func:`may_need_redaction` lets callers test the joined text
@@ -25,11 +28,44 @@ clean (host, pod and logger names repeat from event to event).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Final
+from typing import Final, Protocol
 from urllib.parse import unquote
 
-from bitacora.processors.normalize.config import NormalizeConfig
+from bitacora.errors import ConfigError
+
+
+class Patterns(Protocol):
+    """What redaction needs from a configuration: the compiled ``redact_patterns``."""
+
+    @property
+    def compiled_patterns(self) -> tuple[re.Pattern[str], ...]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CustomPatterns:
+    """Compiled ``redact_patterns`` on their own (the normalizer carries them in its config)."""
+
+    compiled_patterns: tuple[re.Pattern[str], ...] = ()
+
+
+def compile_patterns(patterns: Iterable[str]) -> tuple[re.Pattern[str], ...]:
+    """``redact_patterns`` compiled; ConfigError for an invalid one or one matching ''."""
+    compiled = []
+    for pattern in patterns:
+        try:
+            regex = re.compile(pattern)
+        except re.error as exc:
+            raise ConfigError(
+                f"redact_patterns: {pattern!r} is not a valid regular expression: {exc}"
+            ) from exc
+        if regex.search("") is not None:
+            raise ConfigError(f"redact_patterns: {pattern!r} matches the empty string")
+        compiled.append(regex)
+    return tuple(compiled)
+
 
 # Lowercase substrings without which the key/value, header and bearer rules cannot match.
 _WORDS: Final = ("pass", "pwd", "secret", "token", "key", "auth", "bearer", "cred")
@@ -153,7 +189,7 @@ def _replace_card(match: re.Match[str]) -> str:
     return match[0]
 
 
-def may_need_redaction(text: str, config: NormalizeConfig) -> bool:
+def may_need_redaction(text: str, config: Patterns) -> bool:
     """False when no rule can match anywhere in ``text`` (fast pre-check)."""
     if "%" in text:
         text = f"{text}\x00{unquote(text, errors='replace')}"
@@ -190,7 +226,7 @@ _CLEAN_MAX: Final = 8192
 _CLEAN_MAX_CHARS: Final = 256
 
 
-def any_may_need_redaction(texts: list[str], config: NormalizeConfig) -> bool:
+def any_may_need_redaction(texts: list[str], config: Patterns) -> bool:
     """:func:`may_need_redaction` of the texts joined with NUL, skipping texts already seen
     to pass it (see :data:`CLEAN`).
 
@@ -207,7 +243,7 @@ def any_may_need_redaction(texts: list[str], config: NormalizeConfig) -> bool:
     return fresh_may_need_redaction([text for text in texts if text not in clean], config)
 
 
-def fresh_may_need_redaction(fresh: list[str], config: NormalizeConfig) -> bool:
+def fresh_may_need_redaction(fresh: list[str], config: Patterns) -> bool:
     """:func:`any_may_need_redaction` for texts the caller found missing from
     :data:`CLEAN` (built-in rules only); those that pass are remembered."""
     if not fresh:
@@ -224,7 +260,7 @@ def fresh_may_need_redaction(fresh: list[str], config: NormalizeConfig) -> bool:
     return False
 
 
-def redact(text: str, config: NormalizeConfig) -> str:
+def redact(text: str, config: Patterns) -> str:
     """``text`` with every secret replaced by ``[REDACTED:<kind>]``.
 
     Percent-encoded text (URLs, query strings) is also checked decoded; when the decoded
@@ -241,7 +277,7 @@ def redact(text: str, config: NormalizeConfig) -> str:
     return result
 
 
-def _redact_plain(text: str, config: NormalizeConfig) -> str:
+def _redact_plain(text: str, config: Patterns) -> str:
     if len(text) >= 5:  # shorter strings cannot hold any built-in secret shape
         lowered = text.lower()
         for word in _WORDS:

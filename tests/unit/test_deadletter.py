@@ -6,12 +6,8 @@ import base64
 import json
 import re
 
-from bitacora.processors.storage.deadletter import (
-    deadletter_id,
-    deadletter_record,
-    encode_original,
-    error_type_of,
-)
+from bitacora.deadletter import deadletter_record, encode_original, error_type_of
+from bitacora.processors.storage.deadletter import deadletter_id
 
 NOW_NS = 1_764_322_103_123_456_789  # 2025-11-28T09:28:23.123456789Z
 
@@ -209,7 +205,7 @@ def test_the_normalizers_redaction_is_the_default() -> None:
 
 
 def test_configured_patterns_apply_through_redactor_for() -> None:
-    from bitacora.processors.storage.deadletter import redactor_for
+    from bitacora.deadletter import redactor_for
     from bitacora.settings import Settings
 
     redact = redactor_for(Settings(redact_patterns=[r"EMP-\d{6}"]))

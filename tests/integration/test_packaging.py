@@ -1,0 +1,124 @@
+"""The wheel: one top-level name (``bitacora``) holding the components and their data; the
+runtime dependencies are pinned in constraints.txt, which the Dockerfile and CI install with."""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SOURCES = (
+    "pyproject.toml",
+    "README.md",
+    "bitacora",
+    "collector",
+    "processors",
+    "rules",
+    "dashboards",
+)
+# What setuptools' package-data in pyproject.toml ships besides the modules.
+DATA_SUFFIXES = (".yaml", ".yml", ".json", ".j2", ".ndjson")
+
+
+def _package_files() -> set[str]:
+    """The files the wheel must hold: every module and data file under bitacora/."""
+    wanted = set()
+    for folder, dirs, files in os.walk(REPO / "bitacora", followlinks=True):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        for file in files:
+            if file.endswith((".py", *DATA_SUFFIXES)) or file == "py.typed":
+                wanted.add(str((Path(folder) / file).relative_to(REPO)))
+    return wanted
+
+
+def test_the_wheel_holds_bitacora_alone_with_its_data(tmp_path: Path) -> None:
+    source = tmp_path / "src"  # a copy: the build writes build/ and *.egg-info next to it
+    source.mkdir()
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in SOURCES:
+        path = REPO / name
+        if path.is_dir():
+            shutil.copytree(path, source / name, symlinks=True, ignore=ignore)
+        else:
+            shutil.copy2(path, source / name)
+    out = tmp_path / "dist"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), "."],
+        cwd=source,
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = out.glob("bitacora-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+
+    assert {name.split("/")[0] for name in names} == {"bitacora", "bitacora-0.1.0.dist-info"}
+    shipped = {name for name in names if not name.startswith("bitacora-0.1.0.dist-info/")}
+    assert shipped == _package_files()
+    # The data the components read at run time, named so a wrong pattern shows here.
+    for name in (
+        "bitacora/rules/shipped/error_burst.yaml",
+        "bitacora/rules/schema.json",
+        "bitacora/dashboards/templates/40-dashboards.json.j2",
+        "bitacora/dashboards/report/templates/weekly.html.j2",
+        "bitacora/py.typed",
+        "bitacora/collector/py.typed",
+    ):
+        assert name in shipped
+
+
+def _runtime_requirements() -> list[str]:
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text("utf-8"))
+    names = [
+        re.split(r"[<>=!~\[; ]", dep, maxsplit=1)[0] for dep in pyproject["project"]["dependencies"]
+    ]
+    return [name.lower().replace("_", "-") for name in names]
+
+
+def _pins() -> dict[str, str]:
+    pins = {}
+    for line in (REPO / "constraints.txt").read_text("utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            assert version, f"constraints.txt: {line!r} is not an exact pin (name==version)"
+            pins[name.strip().lower().replace("_", "-")] = version.strip()
+    return pins
+
+
+def test_every_runtime_dependency_is_pinned() -> None:
+    pins = _pins()
+    missing = [name for name in _runtime_requirements() if name not in pins]
+    assert missing == []
+
+
+def test_the_dockerfile_and_ci_install_with_the_constraints() -> None:
+    dockerfile = (REPO / "Dockerfile").read_text("utf-8")
+    assert "COPY pyproject.toml README.md constraints.txt ./" in dockerfile
+    assert "pip install -c constraints.txt ." in dockerfile
+    assert "pip install --quiet -c constraints.txt -e '.[dev]'" in (REPO / ".ci/run").read_text()
+    assert "pip install --quiet -c constraints.txt -e '.[dev]'" in (REPO / "Makefile").read_text()
+
+
+def test_production_code_never_imports_jsonschema() -> None:
+    found = []
+    for folder, dirs, files in os.walk(REPO / "bitacora", followlinks=True):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        for file in (f for f in files if f.endswith(".py")):
+            path = Path(folder) / file
+            for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+                names = (
+                    [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                    if isinstance(node, ast.ImportFrom)
+                    else []
+                )
+                found += [f"{path}:{node.lineno}" for n in names if n.split(".")[0] == "jsonschema"]
+    assert found == []
