@@ -13,7 +13,7 @@ from mode import Service
 from bitacora import clients
 from bitacora.gctune import tune_for_streaming
 from bitacora.processors.app import Role, create_app, internal_topic_names
-from bitacora.processors.shell.web import Check
+from bitacora.processors.shell.web import Check, WebService
 from bitacora.settings import Settings
 
 
@@ -28,7 +28,6 @@ def build_services(
     roles join their groups.
     """
     from bitacora.processors.shell.batch import BatchRole
-    from bitacora.processors.shell.web import WebService
 
     services: list[Service] = []
     checks: list[Check] = []
@@ -134,10 +133,14 @@ def run_worker(
     With the alerting role the faust worker runs its app and the batch roles as child
     services; without it, mode's worker (faust's base) runs the batch roles alone. One
     process can run every role (``bitacora run``) or one role can scale out alone.
+    ``env`` resolves ``${NAME}`` references in rule files (the process environment).
     """
     roles = list(roles)
-    asyncio.run(ensure_topics(settings, roles))
     services = build_services(settings, roles, env)
+    for service in services:
+        if isinstance(service, WebService):
+            service.listen()  # a taken port is one clear error, before Kafka is touched
+    asyncio.run(ensure_topics(settings, roles))
     tune_for_streaming()
     first = services[0]
     worker: mode.Worker

@@ -128,6 +128,8 @@ class HealthEvents(Service):
 
     async def on_stop(self) -> None:
         """Close the producer."""
+        if not hasattr(self, "producer"):  # the worker stopped before this service started
+            return
         with contextlib.suppress(KafkaError, TimeoutError):
             await asyncio.wait_for(self.producer.stop(), 10.0)
 

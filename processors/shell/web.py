@@ -10,12 +10,15 @@ rebalance); ``/metrics`` is :data:`processors.shell.counters.REGISTRY`.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
 from mode import Service
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from bitacora.errors import ConfigError
 from bitacora.processors.shell.counters import REGISTRY
 from bitacora.settings import Settings
 
@@ -43,7 +46,22 @@ class WebService(Service):
         self.settings = settings
         self.checks = list(checks)
         self.port = 0
+        self._sock: socket.socket | None = None
         self._runner: web.AppRunner | None = None
+
+    def listen(self) -> None:
+        """Bind the port now (before the worker starts), so a taken port is one clear error."""
+        host, port = self.settings.bind_host, self.settings.processor_http_port
+        try:
+            self._sock = socket.create_server((host, port), reuse_port=False)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {host}:{port} for /healthz, /readyz and /metrics "
+                f"({os.strerror(exc.errno) if exc.errno else exc}): "
+                "set BITACORA_PROCESSOR_HTTP_PORT to a free port"
+            ) from None
+        self._sock.setblocking(False)
+        self.port = self._sock.getsockname()[1]
 
     def app(self) -> web.Application:
         """The routes: /healthz, /readyz, /metrics."""
