@@ -73,13 +73,12 @@ class WebService(Service):
 
     async def on_start(self) -> None:
         """Bind the port (first, so probes answer while the roles start)."""
+        if self._sock is None:
+            self.listen()
+        assert self._sock is not None
         self._runner = web.AppRunner(self.app(), access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.settings.bind_host, self.settings.processor_http_port)
-        await site.start()
-        server = site._server  # aiohttp exposes the bound sockets only here
-        sockets = getattr(server, "sockets", None) or []
-        self.port = sockets[0].getsockname()[1] if sockets else self.settings.processor_http_port
+        await web.SockSite(self._runner, self._sock).start()
         log.info("processor HTTP on %s:%d", self.settings.bind_host, self.port)
 
     async def on_stop(self) -> None:

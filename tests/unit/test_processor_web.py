@@ -34,6 +34,7 @@ async def _get(port: int, path: str) -> tuple[int, str]:
 
 async def test_healthz_readyz_and_metrics() -> None:
     service = WebService(Settings(processor_http_port=0), [_ready, _joining, _no_opensearch])
+    service.listen()  # as run_worker does before the worker starts
     await service.start()
     try:
         assert service.port > 0
