@@ -12,6 +12,7 @@ from mode import Service
 
 from bitacora import clients
 from bitacora.gctune import tune_for_streaming
+from bitacora.processors.alerting.reload import RuleReloader
 from bitacora.processors.app import Role, create_app, internal_topic_names
 from bitacora.processors.shell.web import Check, WebService
 from bitacora.settings import Settings
@@ -140,6 +141,8 @@ def run_worker(
     for service in services:
         if isinstance(service, WebService):
             service.listen()  # a taken port is one clear error, before Kafka is touched
+        if isinstance(service, RuleReloader):
+            service.catch_sighup()
     asyncio.run(ensure_topics(settings, roles))
     tune_for_streaming()
     first = services[0]

@@ -97,18 +97,29 @@ class RuleReloader(Service):
         self.apply = apply
         self.requested = asyncio.Event()
         self.last = fingerprint(self.paths, settings.destinations_file)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._hangup = False
         RULES_LOADED.set(len(self.running))
 
-    async def on_start(self) -> None:
-        """Reload on SIGHUP too (which would otherwise end the process)."""
-        with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.requested.set)
-        self.add_future(self._watch())
+    def catch_sighup(self) -> None:
+        """Take SIGHUP (which would end the process) as "reload now", from this moment on.
 
-    async def on_stop(self) -> None:
-        """Give SIGHUP back to its default."""
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+        Installed before the worker starts, so a signal during startup is not fatal; it is
+        acted on once the watch runs.
+        """
+        signal.signal(signal.SIGHUP, self._on_sighup)
+
+    def _on_sighup(self, _signum: int, _frame: object) -> None:
+        self._hangup = True
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.requested.set)
+
+    async def on_start(self) -> None:
+        """Watch the files; act on a SIGHUP that arrived while the worker started."""
+        self._loop = asyncio.get_running_loop()
+        if self._hangup:
+            self.requested.set()
+        self.add_future(self._watch())
 
     async def _watch(self) -> None:
         interval = self.settings.rules_reload_interval_s

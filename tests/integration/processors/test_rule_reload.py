@@ -83,6 +83,17 @@ def _metric_is(port: int, value: float, name: str, **labels: str) -> Callable[[]
     return check
 
 
+async def _ready(port: int) -> bool:
+    try:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"http://127.0.0.1:{port}/readyz") as response,
+        ):
+            return response.status == 200
+    except aiohttp.ClientError:
+        return False
+
+
 def _start(run: Pipeline, rules: Path, interval_s: str) -> int:
     port = run.extra_env["BITACORA_PROCESSOR_HTTP_PORT"]
     run.extra_env.update(
@@ -165,6 +176,7 @@ async def test_sighup_reloads_at_once(settings: Settings, tmp_path: Path) -> Non
             _metric_is(port, 1.0, "bitacora_rules_loaded"), 90, "the worker up, 1 rule"
         )
         (rules / "other.yaml").write_text(OTHER.format(level="fatal"))
+        await wait_until(lambda: _ready(port), 90, "every service started")
         proc = run.components["processor"].proc
         assert proc is not None
         proc.send_signal(signal.SIGHUP)
