@@ -6,7 +6,7 @@
 2. Cost of rules, against PIPELINE throughput as issue 5 states it: the whole processor
    (normalize, index and alerting, one process per role as ``bitacora run`` starts them,
    CPU summed) drains the same backlog of raw records into OpenSearch once with 1 rule
-   and once with 50 (``rules.bench_support.make_rules(50)``, aimed at the run's
+   and once with 50 (``bench.rules_support.make_rules(50)``, aimed at the run's
    services); each run ends
    when every document is searchable AND the alerting role has finished both its stages
    (normalized events and the keyed records between them). ``rules50_throughput_cost`` =
@@ -204,7 +204,7 @@ def _arrived(hook: Webhook) -> dict[str, float]:
 
 
 def _rules_dir(rid: str, rule_count: int, service_names: list[str] | None = None) -> Path:
-    from bitacora.rules.bench_support import SERVICES, make_rules
+    from bench.rules_support import SERVICES, make_rules
 
     files = {}
     for rule in make_rules(rule_count, service_names or SERVICES):
@@ -282,8 +282,8 @@ async def rules_drain(settings: Settings, events: int, rule_count: int) -> Timin
     """``--role alerting`` alone draining ``events`` normalized events with ``rule_count``
     rules, until both of its stages committed everything."""
     from bench.baselines import bare_producer
+    from bench.rules_support import make_events
     from bitacora.processors.normalize import to_json_bytes
-    from bitacora.rules.bench_support import make_events
 
     rid = services.run_id()
     env = services.isolated_env(rid, settings)

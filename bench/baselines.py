@@ -3,7 +3,7 @@
 - ``bare_producer``: one aiokafka producer with the collector's settings (acks=all,
   idempotence, linger, batch size, compression) sending the raw records the collector
   would write, with no network server, decoding or acking in front of it.
-- ``raw_bulk``: ``processors.storage.rawload``: prebuilt ``_bulk`` bodies POSTed with
+- ``raw_bulk``: ``bench.rawload``: prebuilt ``_bulk`` bodies POSTed with
   aiohttp, the fastest a Python client pushes the same normalized documents.
 """
 
@@ -116,7 +116,7 @@ async def raw_bulk(
     url: str, docs: Sequence[tuple[str, str, bytes]], *, concurrency: int = 2
 ) -> Timing:
     """Index ``docs`` (stream, id, source) with the storage engineer's raw loader."""
-    from bitacora.processors.storage.rawload import bulk_bodies, post_bodies
+    from bench.rawload import bulk_bodies, post_bodies
 
     # Create each data stream first (untimed): stream creation is not indexing speed.
     firsts: dict[str, int] = {}

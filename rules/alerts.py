@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bitacora.rules.durations import format_timestamp, parse_timestamp
+from bitacora.durations import format_timestamp, parse_timestamp
 from bitacora.rules.model import Rule
 from bitacora.rules.types import Match
 

@@ -21,10 +21,11 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
-from bitacora.rules.durations import parse_timestamp
-from bitacora.rules.fields import each, getter, hashable_key, lookup, norm
+from bitacora.durations import parse_timestamp
+from bitacora.fields import getter, lookup
+from bitacora.rules.fields import each, hashable_key, norm
 from bitacora.rules.filters import Matcher, Requirement, compile_filters
 from bitacora.rules.model import Rule
 from bitacora.rules.types import RULE_TYPES, Match, RuleKind, State
@@ -32,7 +33,7 @@ from bitacora.rules.types import RULE_TYPES, Match, RuleKind, State
 # Late events ignored per rule name, for the processor's metrics.
 LATE_EVENTS: Counter[str] = Counter()
 # State key: the end of the key's realert period (see hold_realerted).
-REALERT_UNTIL = "rq"
+REALERT_UNTIL: Final = "realert_until"
 _STATELESS = frozenset({"any", "blacklist", "whitelist"})
 
 
@@ -126,17 +127,17 @@ def observe(
         ts = event_time(event, now)
     if crule.kind.coarse:
         ts = float(math.floor(ts))
-    newest = state.get("hi")
+    newest = state.get("newest")
     if crule.kind.windowed and newest is not None and ts < newest - crule.lateness:
         state["late"] = state.get("late", 0) + 1
         LATE_EVENTS[crule.name] += 1
         return []
     if newest is None or ts > newest:
-        state["hi"] = ts
+        state["newest"] = ts
     if "key" not in state:
         state["key"] = key
         if crule.key_fields:
-            state["k"] = {field: lookup(event, field) for field in crule.key_fields}
+            state["key_values"] = {field: lookup(event, field) for field in crule.key_fields}
     return crule.kind.on_event(state, event, ts, key, weight)
 
 
@@ -164,7 +165,8 @@ def is_idle(crule: CompiledRule, state: State, now: float) -> bool:
         return crule.kind.idle(state, now - crule.lateness)
     if until > now:
         return False
-    rest = {name: value for name, value in state.items() if name != REALERT_UNTIL}
+    rest = state.copy()
+    del rest[REALERT_UNTIL]
     return crule.kind.idle(rest, now - crule.lateness)
 
 

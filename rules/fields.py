@@ -1,55 +1,19 @@
-"""Reading fields of a normalized event and comparing their values, as the filters need.
+"""Comparing field values as the filters and rule types need (one text form per value).
 
-Events have flat dotted keys (``event["service.name"]``); ``labels`` is a dict that may be
-flat (``{"a.b": 1}``) or nested (``{"a": {"b": 1}}``). Events from ElastAlert2-style JSON
-lines may be nested as a whole, so a dotted key falls back to walking nested mappings.
+Fields are read with ``bitacora.fields.lookup`` / ``getter`` (flat dotted keys first,
+nested mappings as fallback).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
+
+from bitacora.fields import lookup
 
 # Fields OpenSearch analyses as text: query_string terms on them match words, not the value.
 TEXT_FIELDS = frozenset({"message", "error.message", "error.stack_trace"})
-
-
-def lookup(event: Mapping[str, Any], field: str) -> Any:
-    """The value of ``field`` in ``event`` or ``None`` (missing and null are the same)."""
-    value = event.get(field)
-    if value is not None or "." not in field:
-        return value
-    parts = field.split(".")
-    # Try every split point: "labels.a.b" may be event["labels"]["a.b"] or ["a"]["b"].
-    for cut in range(1, len(parts)):
-        head = ".".join(parts[:cut])
-        inner = event.get(head)
-        if isinstance(inner, Mapping):
-            found = lookup(inner, ".".join(parts[cut:]))
-            if found is not None:
-                return found
-    return None
-
-
-def getter(field: str) -> Callable[[Mapping[str, Any]], Any]:
-    """A fast reader of ``field``: one dict lookup for flat keys; the nested fallback runs
-    only when the event holds a mapping under one of the field's prefixes."""
-    if "." not in field:
-        return lambda event: event.get(field)
-    parts = field.split(".")
-    prefixes = tuple(".".join(parts[:cut]) for cut in range(1, len(parts)))
-
-    def get(event: Mapping[str, Any]) -> Any:
-        value = event.get(field)
-        if value is not None:
-            return value
-        for prefix in prefixes:
-            if prefix in event:
-                return lookup(event, field)
-        return None
-
-    return get
 
 
 def norm(value: Any) -> str:

@@ -2,8 +2,8 @@
 
 Accepted clauses: ``query`` (wrapper), ``query_string``, ``term``, ``terms``, ``wildcard``,
 ``prefix``, ``range``, ``exists``, ``match``, ``match_phrase``, ``match_all``, ``bool``
-(must/filter/should/must_not/minimum_should_match) and ElastAlert2's ``type`` (document
-types no longer exist: it matches everything).
+(must/filter/should/must_not/minimum_should_match) and ElastAlert2's ``type`` (OpenSearch has
+no document types: it matches everything).
 
 Matching follows OpenSearch where it matters for alerting: ``term`` and keyword fields
 compare whole values (``500`` equals ``"500"``); words and phrases on text fields
@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bitacora.errors import RuleError
-from bitacora.rules.fields import TEXT_FIELDS, getter, norm, norm_variants
+from bitacora.fields import getter
+from bitacora.rules.fields import TEXT_FIELDS, norm, norm_variants
 from bitacora.rules.query_string import Node, parse_query_string
 
 Matcher = Callable[[Mapping[str, Any]], bool]

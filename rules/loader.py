@@ -22,15 +22,13 @@ import yaml
 from pydantic import ValidationError
 
 from bitacora.errors import RuleError
-from bitacora.rules.model import Rule
+from bitacora.rules.model import Rule, destination_fields
 from bitacora.settings import Settings
 
 SHIPPED_DIR = Path(__file__).parent / "shipped"
 
 Loc = tuple[str | int, ...]
 _ENV_REF = re.compile(r"\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)\}")
-# Keys a destinations file may not set: they make a rule what it is.
-_RULE_IDENTITY = frozenset({"name", "type", "filter"})
 
 
 @dataclass(frozen=True)
@@ -157,8 +155,9 @@ def parse_rule_text(
 def load_destinations(path: Path, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The default rule options of a destinations file, variables substituted.
 
-    Any rule option but ``name``, ``type`` and ``filter`` may be set; a rule's own value
-    wins. Errors name the file, the line and the key.
+    Only destination options (those the destinations of ``rules.notify.destinations``
+    declare, e.g. ``slack_webhook_url``) may be set; a rule's own value wins. Errors name
+    the file, the line and the key.
     """
     source = str(path)
     try:
@@ -166,8 +165,9 @@ def load_destinations(path: Path, env: Mapping[str, str] | None = None) -> dict[
     except OSError as exc:
         raise RuleError(f"{path}: cannot read: {exc.strerror}") from exc
     data, lines = _read_mapping(text, source, "a destinations file holds one mapping of options")
+    options = destination_fields()
     for key in data:
-        if key in _RULE_IDENTITY or key not in Rule.model_fields:
+        if key not in options:
             raise RuleError(
                 f"{source}:{lines.get((key,), 1)}: key {key!r}: not a destination option "
                 "(a destinations file sets options shared by every rule, e.g. slack_webhook_url)"

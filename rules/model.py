@@ -7,82 +7,38 @@ load unchanged, and ignored: Bitácora evaluates rules on the stream.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    WithJsonSchema,
+    create_model,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
 
-from bitacora.rules.durations import parse_duration
+from bitacora.rules.notify.destinations import DESTINATIONS
+from bitacora.rules.notify.destinations.base import DestinationOptions
+from bitacora.rules.option_types import Duration, Scalar, StrList
+from bitacora.rules.types import RULE_TYPES
 
-_DURATION_SCHEMA: dict[str, Any] = {
-    "anyOf": [
-        {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*(ms|w|d|h|m|s)\s*$"},
-        {"type": "number", "minimum": 0},
-        {
-            "type": "object",
-            "additionalProperties": False,
-            "minProperties": 1,
-            "properties": {
-                unit: {"type": "number", "minimum": 0}
-                for unit in ("weeks", "days", "hours", "minutes", "seconds", "milliseconds")
-            },
-        },
-    ],
-    "description": "ElastAlert2 mapping like {minutes: 5} or text like '5m' (seconds)",
-}
-Duration = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema(_DURATION_SCHEMA)]
-StrList = Annotated[
-    list[str],
-    BeforeValidator(lambda v: [v] if isinstance(v, str) else v),
-    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
-]
-Scalar = str | int | float | bool
-
-RuleTypeName = Literal[
-    "any",
-    "frequency",
-    "spike",
-    "flatline",
-    "new_term",
-    "change",
-    "blacklist",
-    "whitelist",
-    "cardinality",
-    "metric_aggregation",
-]
-
-# Which options each type needs: checked after parsing so the error names the missing key.
-_REQUIRED: dict[str, tuple[str, ...]] = {
-    "frequency": ("num_events", "timeframe"),
-    "spike": ("spike_height", "spike_type", "timeframe"),
-    "flatline": ("threshold", "timeframe"),
-    "new_term": (),
-    "change": ("compare_key", "query_key"),
-    "blacklist": ("compare_key", "blacklist"),
-    "whitelist": ("compare_key", "whitelist", "ignore_null"),
-    "cardinality": ("cardinality_field", "timeframe"),
-    "metric_aggregation": ("metric_agg_key", "metric_agg_type"),
-}
+_TYPE_SCHEMA = WithJsonSchema({"enum": list(RULE_TYPES), "title": "Type", "type": "string"})
 
 
-# Alerter names (ElastAlert2's) and the option each one needs.
-ALERTERS: dict[str, str | None] = {
-    "post": "http_post_url",
-    "slack": "slack_webhook_url",
-    "email": "email",
-    "pagerduty": "pagerduty_service_key",
-    "alertmanager": "alertmanager_hosts",
-    "debug": None,
-}
-
-
-class Rule(BaseModel):
-    """One alert rule, as written in one YAML file."""
+class RuleBase(BaseModel):
+    """A rule's own options; ``Rule`` adds every destination's (from the registry)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    _destination_options: dict[str, DestinationOptions] = PrivateAttr(default_factory=dict)
+
     # Identity and selection.
     name: str = Field(min_length=1)
-    type: RuleTypeName
+    type: Annotated[str, _TYPE_SCHEMA]
     description: str | None = None
     is_enabled: bool = True
     severity: Literal["critical", "error", "warning", "info"] = "error"
@@ -140,40 +96,6 @@ class Rule(BaseModel):
         default=True, description="send resolve notices where the type has an end"
     )
 
-    # Destinations.
-    http_post_url: StrList | None = None
-    http_post_payload: dict[str, str] | None = None
-    http_post_static_payload: dict[str, Any] | None = None
-    http_post_headers: dict[str, str] | None = None
-    http_post_all_values: bool = False
-    http_post_timeout: float = Field(default=10.0, gt=0)
-    slack_webhook_url: StrList | None = None
-    slack_username_override: str | None = None
-    slack_channel_override: str | None = None
-    slack_emoji_override: str | None = None
-    slack_title: str | None = None
-    slack_title_link: str | None = None
-    email: StrList | None = None
-    cc: StrList | None = None
-    bcc: StrList | None = None
-    email_reply_to: str | None = None
-    from_addr: str | None = None
-    pagerduty_service_key: str | None = None
-    pagerduty_client_name: str = "Bitácora"
-    pagerduty_api_version: Literal["v2"] = "v2"
-    pagerduty_v2_payload_severity: Literal["critical", "error", "warning", "info"] | None = None
-    pagerduty_v2_payload_source: str | None = None
-    pagerduty_v2_payload_class: str | None = None
-    pagerduty_v2_payload_component: str | None = None
-    pagerduty_v2_payload_group: str | None = None
-    pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
-    alertmanager_hosts: StrList | None = None
-    alertmanager_api_version: Literal["v2"] = "v2"
-    alertmanager_alertname: str | None = None
-    alertmanager_labels: dict[str, str] | None = None
-    alertmanager_annotations: dict[str, str] | None = None
-    alertmanager_fields: dict[str, str] | None = None
-
     # Accepted for ElastAlert2 compatibility, ignored on the stream (no polling, no ES query).
     es_host: str | None = None
     es_port: int | None = None
@@ -199,36 +121,32 @@ class Rule(BaseModel):
     priority: int | None = None
     category: str | None = None
 
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if value not in RULE_TYPES:
+            raise ValueError(f"unknown rule type {value!r}: use one of {', '.join(RULE_TYPES)}")
+        return value
+
     @model_validator(mode="after")
-    def _type_options(self) -> Rule:
-        for option in _REQUIRED.get(self.type, ()):
-            if getattr(self, option) is None:
-                raise ValueError(f"rule type {self.type!r} needs option {option!r}")
-        if (
-            self.type == "cardinality"
-            and self.max_cardinality is None
-            and self.min_cardinality is None
-        ):
-            raise ValueError("cardinality needs max_cardinality or min_cardinality")
-        if (
-            self.type == "metric_aggregation"
-            and self.max_threshold is None
-            and self.min_threshold is None
-        ):
-            raise ValueError("metric_aggregation needs max_threshold or min_threshold")
-        if self.type == "new_term" and not self.fields and self.query_key is None:
-            raise ValueError("new_term needs option 'fields' (or a query_key)")
-        if self.type in ("blacklist", "whitelist") and not isinstance(self.compare_key, str):
-            raise ValueError(f"{self.type} needs compare_key to be one field name")
+    def _type_options(self) -> RuleBase:
+        RULE_TYPES[self.type].check(self)
         for alerter in self.alert:
-            if alerter not in ALERTERS:
-                raise ValueError(f"unknown alerter {alerter!r}: use one of {sorted(ALERTERS)}")
-            needed = ALERTERS[alerter]
-            if needed is not None and getattr(self, needed) is None:
-                raise ValueError(f"alerter {alerter!r} needs option {needed!r}")
+            kind = DESTINATIONS.get(alerter)
+            if kind is None:
+                raise ValueError(f"unknown alerter {alerter!r}: use one of {sorted(DESTINATIONS)}")
+            for needed in kind.options.required:
+                if getattr(self, needed) is None:
+                    raise ValueError(f"alerter {alerter!r} needs option {needed!r}")
+            values = {name: getattr(self, name) for name in kind.options.model_fields}
+            self._destination_options[alerter] = kind.options.model_validate(values)
         if self.exponential_realert is not None and self.exponential_realert < self.realert:
             raise ValueError("exponential_realert must be at least realert")
         return self
+
+    def options_for(self, alerter: str) -> DestinationOptions:
+        """The options of ``alerter`` (one of ``alert``), as its destination's model."""
+        return self._destination_options[alerter]
 
     @property
     def key_fields(self) -> tuple[str, ...]:
@@ -243,3 +161,31 @@ class Rule(BaseModel):
         if self.compare_key is None:
             return ()
         return (self.compare_key,) if isinstance(self.compare_key, str) else tuple(self.compare_key)
+
+
+def destination_fields() -> dict[str, tuple[Any, FieldInfo]]:
+    """Every registered destination's option fields; two destinations may share an option
+    only when they declare it alike."""
+    fields: dict[str, tuple[Any, FieldInfo]] = {}
+    owners: dict[str, str] = {}
+    for kind in DESTINATIONS.values():
+        for name, info in kind.options.model_fields.items():
+            if name in RuleBase.model_fields:
+                raise TypeError(f"destination {kind.name!r} option {name!r} is a rule option")
+            if name in fields and repr(fields[name][1]) != repr(info):
+                raise TypeError(f"option {name!r} of {kind.name!r} differs from {owners[name]!r}'s")
+            fields[name] = (info.annotation, info)
+            owners.setdefault(name, kind.name)
+    return fields
+
+
+if TYPE_CHECKING:
+    Rule = RuleBase
+else:
+    Rule = create_model(
+        "Rule",
+        __base__=RuleBase,
+        __module__=__name__,
+        __doc__="One alert rule, as written in one YAML file.",
+        **destination_fields(),
+    )

@@ -1,6 +1,9 @@
-"""The published JSON Schema of rule files, generated from ``rules.model.Rule``.
+"""The published JSON Schema of rule files, generated from ``bitacora.rules.model.Rule``.
 
-``python -m rules.schema`` rewrites ``rules/schema.json``; a unit test fails when the file
+The rule's own options and every registered destination's options (the registry in
+``rules.notify.destinations``) make up the schema.
+
+``python -m bitacora.rules.schema`` rewrites ``rules/schema.json``; a unit test fails when the file
 is not up to date with the model.
 """
 

@@ -35,8 +35,8 @@ def alerts_group() -> None:
 @click.option("--topic", default=None, hidden=True, help="Silences topic (tests).")
 def silence(rule: str, key: str | None, duration: str, comment: str, topic: str | None) -> None:
     """Stop notifications of RULE (optionally one --key) for a while."""
+    from bitacora.durations import parse_duration
     from bitacora.processors.alerting.silences import write_silence
-    from bitacora.rules.durations import parse_duration
     from bitacora.rules.notify.silences import SILENCES_TOPIC, new_silence
 
     try:
@@ -122,7 +122,7 @@ def silences(show_all: bool, output: str, topic: str | None) -> None:
 @click.option("--index", default=schema.ALERTS_PATTERN, hidden=True, help="Index pattern (tests).")
 def list_alerts(since: str, rule_name: str | None, limit: int, output: str, index: str) -> None:
     """List alerts recorded in bitacora-alerts* (what fired, and what notify did)."""
-    from bitacora.rules.durations import parse_duration
+    from bitacora.durations import parse_duration
     from bitacora.search.alerts import recent_alerts
     from bitacora.search.client import make_client
 

@@ -67,7 +67,7 @@ def test_rule(rule_spec: str, since: str, data: Path | None, output: str, no_rea
 
     With -o jsonl each alert is one JSON line and the summary goes to stderr.
     """
-    from bitacora.rules.durations import parse_duration
+    from bitacora.durations import parse_duration
     from bitacora.rules.replay import run_rules_over
     from bitacora.search.client import make_client
     from bitacora.search.replay import Counted, file_events, find_rule, stored_events

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import click
 
@@ -103,11 +103,12 @@ def search(
     it: `service.name:order-service AND url.path:"/api/orders"`. Exit codes: 0 ok, 2 bad flags
     or a query OpenSearch rejects, 3 OpenSearch unreachable, 130 Ctrl-C.
     """
+    from bitacora.durations import parse_duration
     from bitacora.search.client import make_client, translated_errors
     from bitacora.search.command import SearchOptions, run
     from bitacora.search.output import use_colour
     from bitacora.search.query import SearchParams
-    from bitacora.search.timeparse import parse_duration, parse_instant, parse_timezone
+    from bitacora.search.timeparse import parse_instant, parse_timezone
     from bitacora.settings import Settings
 
     if since and start:
@@ -123,7 +124,7 @@ def search(
     try:
         tz = parse_timezone(tz_name)
         begin = (
-            now - parse_duration(since)
+            now - timedelta(seconds=parse_duration(since))
             if since
             else parse_instant(start, now, tz)
             if start

@@ -7,7 +7,7 @@ from typing import Any
 from opensearchpy import OpenSearch
 
 from bitacora import schema
-from bitacora.rules.durations import format_timestamp
+from bitacora.durations import format_timestamp
 
 
 def alerts_query(start: float, rule: str | None, limit: int) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from opensearchpy import OpenSearch
 from opensearchpy import exceptions as os_exc
 
 from bitacora import clients
+from bitacora.fields import lookup
 from bitacora.search import query as q
 from bitacora.search.errors import (
     CONNECTION_HINT,
@@ -133,11 +134,11 @@ def _hit_time_ns(hit: Hit) -> int:
     sort = hit.get("sort")
     if sort and isinstance(sort[0], int):
         return sort[0]
-    return parse_event_time(str(q.get_field(hit["_source"], "@timestamp")))
+    return parse_event_time(str(lookup(hit["_source"], "@timestamp")))
 
 
 def _hit_id(hit: Hit) -> str:
-    value = q.get_field(hit["_source"], "event.id")
+    value = lookup(hit["_source"], "event.id")
     return str(value) if value is not None else str(hit["_id"])
 
 

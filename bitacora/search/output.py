@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import Any, Literal
 
-from bitacora.search.query import get_field
+from bitacora.fields import lookup
 from bitacora.search.timeparse import format_display
 
 OutputFormat = Literal["table", "jsonl", "raw"]
@@ -60,16 +60,16 @@ def format_event(
     if fmt == "jsonl":
         src = dict(source)
         if fields:
-            src = {name: get_field(src, name) for name in fields}
+            src = {name: lookup(src, name) for name in fields}
         return json.dumps(src, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     if fmt == "raw":
         if fields:
-            return "\t".join(_text(get_field(source, name)) for name in fields)
-        return _text(get_field(source, "message")).replace("\n", "\\n")
+            return "\t".join(_text(lookup(source, name)) for name in fields)
+        return _text(lookup(source, "message")).replace("\n", "\\n")
     columns = fields or TABLE_FIELDS
     cells: list[str] = []
     for name in columns:
-        value = get_field(source, name)
+        value = lookup(source, name)
         if name == "@timestamp" and isinstance(value, str):
             cell = format_display(value, tz)
             cells.append(f"{_DIM}{cell}{_RESET}" if colour else cell)

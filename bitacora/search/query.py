@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bitacora import schema
+from bitacora.fields import lookup
 from bitacora.search.timeparse import to_nanos, to_rfc3339_nanos
 
 Body = dict[str, Any]
@@ -212,7 +213,7 @@ def context_bodies(
     del index  # the caller passes it to the client; kept in the signature for symmetry
     filters: list[Body] = []
     for field in ("service.name", "kubernetes.pod.name", "host.name"):
-        value = get_field(source, field)
+        value = lookup(source, field)
         if value is not None:
             filters.append({"term": {field: value}})
             if field != "service.name":
@@ -251,15 +252,3 @@ def follow_body(
     if search_after is not None:
         body["search_after"] = search_after
     return body
-
-
-def get_field(source: Mapping[str, Any], field: str) -> Any:
-    """A field of an event's ``_source``: flat dotted keys first, nested objects as fallback."""
-    if field in source:
-        return source[field]
-    node: Any = source
-    for part in field.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node

@@ -16,8 +16,8 @@ from typing import Any
 from opensearchpy import OpenSearch
 
 from bitacora import schema
+from bitacora.durations import format_timestamp
 from bitacora.errors import RuleError
-from bitacora.rules.durations import format_timestamp
 from bitacora.rules.fields import TEXT_FIELDS
 from bitacora.rules.loader import load_rule_file, load_rules, rules_dir_paths
 from bitacora.rules.model import Rule

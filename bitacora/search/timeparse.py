@@ -1,4 +1,4 @@
-"""Time arguments of ``bitacora search``: durations, relative and absolute instants.
+"""Time arguments of ``bitacora search``: relative and absolute instants, time zones.
 
 Pure functions: the caller passes ``now`` so that tests (and one command run) use one clock.
 """
@@ -9,29 +9,11 @@ import re
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-_UNITS: dict[str, float] = {
-    "ms": 0.001,
-    "s": 1.0,
-    "m": 60.0,
-    "h": 3600.0,
-    "d": 86400.0,
-    "w": 7 * 86400.0,
-}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
+from bitacora.durations import DURATION_TEXT, parse_duration
+
 _RELATIVE = re.compile(r"^\s*now\s*(?:([-+])\s*(.+))?$", re.IGNORECASE)
 # Python < 3.12 cannot parse nanoseconds: keep at most microseconds of the fraction.
 _FRACTION = re.compile(r"(\.\d{6})\d+")
-
-
-def parse_duration(text: str) -> timedelta:
-    """``15m``, ``1h``, ``7d``, ``2w``, ``500ms``, ``1.5h`` → a positive ``timedelta``.
-
-    Raises ``ValueError`` naming the accepted units for anything else.
-    """
-    match = _DURATION.match(text)
-    if not match:
-        raise ValueError(f"bad duration {text!r}: expected a number and one of ms, s, m, h, d, w")
-    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
 
 
 def parse_timezone(name: str | None) -> tzinfo:
@@ -64,10 +46,10 @@ def parse_instant(text: str, now: datetime, tz: tzinfo = UTC) -> datetime:
     if relative:
         if relative.group(1) is None:
             return now
-        delta = parse_duration(relative.group(2))
+        delta = timedelta(seconds=parse_duration(relative.group(2)))
         return now - delta if relative.group(1) == "-" else now + delta
-    if _DURATION.match(text):
-        return now - parse_duration(text)
+    if DURATION_TEXT.match(text):
+        return now - timedelta(seconds=parse_duration(text))
     iso = _FRACTION.sub(r"\1", text.replace("z", "Z"))
     if iso.endswith("Z"):
         iso = iso[:-1] + "+00:00"

@@ -88,15 +88,6 @@ def opensearch_healthy(url: str, timeout_s: float = 3.0) -> bool:
     return opensearch_health(url, timeout_s) in ("green", "yellow")
 
 
-def opensearch_info(url: str, timeout_s: float = 3.0) -> dict[str, Any]:
-    """``GET /`` (name, version) plus the installed plugin names under ``"plugins"``."""
-    root = http_json(url.rstrip("/") + "/", timeout_s)
-    plugins = http_json(url.rstrip("/") + "/_cat/plugins?format=json", timeout_s)
-    info: dict[str, Any] = dict(root) if isinstance(root, dict) else {}
-    info["plugins"] = sorted({p.get("component", "") for p in plugins if isinstance(p, dict)})
-    return info
-
-
 def port_open(host: str, port: int, timeout_s: float = 0.5) -> bool:
     """True when something accepts TCP connections on host:port."""
     try:

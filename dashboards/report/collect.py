@@ -13,8 +13,9 @@ from bitacora import schema
 from bitacora.dashboards.report import queries as q
 from bitacora.dashboards.report.model import DeadLetters, LagStats, Week, WeeklyReport
 from bitacora.dashboards.report.patterns import ErrorLine, mine
+from bitacora.fields import lookup
 from bitacora.search.client import stream_hits, translated_errors
-from bitacora.search.query import SearchParams, get_field
+from bitacora.search.query import SearchParams
 from bitacora.search.timeparse import parse_event_time
 
 Progress = Callable[[str], None]
@@ -45,13 +46,13 @@ def error_lines(
     )
     for hit in stream_hits(client, params, limit=limit, forward=True):
         source = hit["_source"]
-        text = get_field(source, "error.message") or get_field(source, "message") or ""
-        stamp = str(get_field(source, "@timestamp"))
+        text = lookup(source, "error.message") or lookup(source, "message") or ""
+        stamp = str(lookup(source, "@timestamp"))
         yield ErrorLine(
             timestamp=datetime.fromtimestamp(parse_event_time(stamp) / 1e9, UTC),
             message=str(text).splitlines()[0] if text else "",
-            service=str(get_field(source, "service.name") or ""),
-            event_id=str(get_field(source, "event.id") or hit["_id"]),
+            service=str(lookup(source, "service.name") or ""),
+            event_id=str(lookup(source, "event.id") or hit["_id"]),
         )
 
 

@@ -17,6 +17,7 @@ from bitacora.dashboards.report.model import (
     ServiceTrend,
     Week,
 )
+from bitacora.fields import lookup
 from bitacora.search.timeparse import parse_event_time
 
 Body = dict[str, Any]
@@ -157,20 +158,9 @@ def _ns(value: Any) -> int | None:
     return None
 
 
-def _get(doc: Mapping[str, Any], name: str) -> Any:
-    if name in doc:
-        return doc[name]
-    node: Any = doc
-    for part in name.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
-    return node
-
-
 def _first(doc: Mapping[str, Any], *names: str) -> Any:
     for name in names:
-        value = _get(doc, name)
+        value = lookup(doc, name)
         if value is not None and not isinstance(value, Mapping):
             return value
     return None
@@ -187,12 +177,12 @@ def summarize_alerts(docs: Iterable[Mapping[str, Any]], week: Week) -> list[Aler
     resolved: dict[str, int] = {}
     durations: dict[str, list[float]] = {}
     last_fire: dict[tuple[str, str], int] = {}
-    ordered = sorted(docs, key=lambda d: _ns(_get(d, "@timestamp")) or 0)
+    ordered = sorted(docs, key=lambda d: _ns(lookup(d, "@timestamp")) or 0)
     for doc in ordered:
         # Both shapes: the mapped one (rule.name, alert.*) and Alert.to_document()'s flat one.
         rule = str(_first(doc, "rule.name", "rule") or "(unnamed)")
         key = str(_first(doc, "alert.key", "key") or "")
-        at = _ns(_get(doc, "@timestamp")) or 0
+        at = _ns(lookup(doc, "@timestamp")) or 0
         status = _first(doc, "alert.status", "status")
         if status == "firing":
             last_fire[(rule, key)] = at

@@ -6,14 +6,14 @@ Two stages, so every (rule, query key) lives on exactly one worker however many 
    its own consumer group) finds for each normalized event the rules whose filter matches
    (``RuleSet``: prefilter, then matcher), emits alerts of stateless rules (any,
    blacklist, whitelist) directly, and forwards the rest to the internal topic
-   ``<app id>-detect-keyed``: one record per partition per batch, holding each event once
+   ``<app id>-alerting-detect-keyed``: one record per partition per batch, holding each event once
    and its (rule, query key) items (:mod:`processors.alerting.keyed_records`), in the partition of
    the query key (every rule's state for one key value on one partition). Flatline rules
    usually see every event, so their events are pre-aggregated per key and second within
    a batch (one item with a weight).
 2. The faust agent ``detect-eval`` reads that keyed topic and evaluates with the key's
    state from the Faust table ``detect-state`` (changelog topic
-   ``<app id>-detect-state-changelog``: the windows, seen terms, pending resolves and the
+   ``<app id>-alerting-detect-state-changelog``: the windows, seen terms, pending resolves and the
    realert period survive restarts and rebalances). A firing match within its key's
    realert period is held back there (rules.engine.hold_realerted), since notify would
    only suppress it. The table writes a key's changelog to its keyed-topic
@@ -44,10 +44,10 @@ from bitacora.processors.alerting.keyed_records import (
     KeyedBatch,
     decode_groups,
     item_partitioner,
-    loads,
     table_key,
     table_partitioner,
 )
+from bitacora.processors.alerting.state_cache import StateCache, dump_state
 from bitacora.processors.app import DETECT_KEYED, DETECT_STATE, internal_topic, state_table
 from bitacora.processors.shell.counters import ALERTING_STATE, COUNTERS, RULE_MATCHES
 from bitacora.rules.alerts import Alert, alert_clock, build_alert
@@ -64,10 +64,10 @@ from bitacora.rules.engine import (
 )
 from bitacora.rules.model import Rule
 from bitacora.rules.types import Match, State
-from bitacora.rules.types.base import bound_samples
+from bitacora.rules.types.base import clear_state
 from bitacora.settings import Settings
 
-__all__ = ["SEP", "Detector", "StateCache", "register_detect"]
+__all__ = ["SEP", "Detector", "register_detect"]
 
 log = logging.getLogger("bitacora.detect")
 TICK_INTERVAL_S = 1.0
@@ -86,65 +86,10 @@ Silenced = Callable[[str, str, float], bool]
 Pending = dict[tuple[str, str], list[Any]]
 
 
-def _dumps(value: Any) -> bytes:
-    """Compact JSON of a state or event; orjson, unless the result could differ in meaning.
-
-    orjson refuses non-string keys, huge integers and lone surrogates (TypeError) and
-    writes NaN and infinities as ``null``; those cases take the json module, whose text
-    reads back equal.
-    """
-    try:
-        out = orjson.dumps(value, default=str)
-    except TypeError:
-        out = b"null"
-    if b"null" in out:
-        # ASCII escapes keep lone surrogates (from the json module's reading) round-tripping.
-        return json.dumps(value, separators=(",", ":"), default=str).encode()
-    return out
-
-
 def _add_slot(batch: KeyedBatch, rule: str, key: str, slot: list[Any]) -> None:
     """Forward a flatline slot [second, weight, event, event JSON or None] as one item."""
     _second, weight, event, raw = slot
-    batch.add(rule, key, weight, raw if raw is not None else _dumps(event))
-
-
-class StateCache:
-    """Decoded states by table key, reused while the table still holds the same bytes."""
-
-    def __init__(self) -> None:
-        self._entries: dict[bytes, tuple[bytes, State]] = {}
-
-    def load(self, table: Any, key: bytes) -> tuple[bytes | None, State]:
-        """The stored bytes (or None) and a mutable decoded state for ``key``."""
-        raw = table.get(key)
-        if raw is None:
-            self._entries.pop(key, None)
-            return None, {}
-        cached = self._entries.get(key)
-        if cached is not None and cached[0] == raw:
-            return raw, cached[1]
-        try:
-            state: State = loads(raw)
-        except ValueError:
-            state = {}  # unreadable: the key starts afresh and its next write replaces it
-        if not isinstance(state, dict):
-            state = {}
-        self._entries[key] = (raw, state)
-        return raw, state
-
-    def store(self, table: Any, key: bytes, before: bytes | None, state: State, idle: bool) -> None:
-        """Write the state back only if it changed; delete it when idle."""
-        if idle:
-            self._entries.pop(key, None)
-            if before is not None:
-                del table[key]
-            return
-        bound_samples(state)
-        raw = _dumps(state)
-        if raw != before:
-            table[key] = raw
-        self._entries[key] = (raw, state)
+    batch.add(rule, key, weight, raw if raw is not None else dump_state(event))
 
 
 class Detector:
@@ -249,7 +194,7 @@ class Detector:
                     _add_slot(batch, name, key, slot)
                 pending[(name, key)] = [second, 1, event, raw]
         if forward:
-            batch.add_event(raw if raw is not None else _dumps(event), forward)
+            batch.add_event(raw if raw is not None else dump_state(event), forward)
         return alerts
 
     def route_values(self, values: Sequence[bytes], now: float) -> tuple[list[Alert], KeyedBatch]:
@@ -331,13 +276,13 @@ class Detector:
                     except _BAD_INPUT as exc:
                         # State written by an older definition of the rule: start afresh.
                         log.warning("rule %s key %s: resetting state (%r)", name, key, exc)
-                        state.clear()
+                        clear_state(state)
                         matches = observe(crule, event, state, now, key, weight, ts)
                     if state.get("late", 0) != late:
                         # Beyond the allowed lateness: ignored, counted (rules.engine).
                         COUNTERS.add("detect", "late_event_ignored", name)
                     if is_idle(crule, state, now):
-                        state.clear()
+                        clear_state(state)
                     evaluated += 1
                     if matches:
                         matches = self._hold(crule, state, matches, clock)
@@ -374,7 +319,7 @@ class Detector:
                 alerts.extend(self.alert(m, now) for m in self._hold(crule, state, found, clock))
             except _BAD_INPUT as exc:
                 log.warning("rule %s: dropping incompatible state (%r)", name, exc)
-                state.clear()
+                clear_state(state)
             idle = is_idle(crule, state, now)
             if changed or idle:
                 cache.store(table, tkey, before, state, idle)

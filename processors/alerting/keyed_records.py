@@ -1,9 +1,9 @@
 """Records of the keyed topic between the detect stages: many (rule, key) items per record.
 
-A routed event that matches k stateful rules used to cost k Kafka records, each read back
-through faust's per-message path by ``detect-eval``: that, not rule matching, was most of
-what rules cost. The router now batches: one record per keyed-topic partition per batch of
-events, holding each event's JSON once, and the items that refer to it grouped per state::
+The router writes one record per keyed-topic partition per batch of events, holding each
+event's JSON once, and the items that refer to it grouped per state (one Kafka record per
+matching rule and event would be read back through faust's per-message path, which costs
+more than rule matching)::
 
     {"r": [rule, ...], "k": [key, ...],
      "g": [[rule index, key index, [weight, event index, weight, event index, ...]], ...],
@@ -15,9 +15,7 @@ loop. Every item's partition is the one the producer's partitioner (bitacora.par
 gives its query key, whatever the rule (:func:`table_partitioner`); the state table writes
 the changelog of ``rule␟key`` to that same partition, so a (rule, key) still lives on
 exactly one worker, its items stay in order, and an event matching several rules about
-one key value is carried once. The earlier formats are still read (records written
-before an upgrade): batched ``{"i": [[rule, key, weight, event index], ...], "e": [...]}``
-and single ``{"r": rule, "k": key, "n": weight, "e": event}``.
+one key value is carried once.
 """
 
 from __future__ import annotations
@@ -195,15 +193,9 @@ def loads(value: bytes) -> Any:
 
 
 def decode_groups(value: bytes) -> list[Group]:
-    """The groups of a keyed record with its events decoded (an item of an earlier format
-    is a group of its own)."""
+    """The groups of a keyed record with its events decoded."""
     record = loads(value)
     events = record["e"]
-    if "g" in record:
-        rules, keys = record["r"], record["k"]
-        times: list[float | None] = [None] * len(events)
-        return [Group(rules[r], keys[k], flat, events, times) for r, k, flat in record["g"]]
-    if "i" in record:
-        times = [None] * len(events)
-        return [Group(rule, key, [w, at], events, times) for rule, key, w, at in record["i"]]
-    return [Group(record["r"], record["k"], [record.get("n", 1), 0], [record["e"]], [None])]
+    rules, keys = record["r"], record["k"]
+    times: list[float | None] = [None] * len(events)
+    return [Group(rules[r], keys[k], flat, events, times) for r, k, flat in record["g"]]

@@ -7,7 +7,7 @@
   than losing one (PagerDuty and Alertmanager dedup it by key). Every alert is indexed in
   ``bitacora-alerts`` with what was done (``notify.action``, ``sent``, ``failed``).
 - Undeliverable alerts are kept: destinations that still fail after the in-call retries
-  (and index writes OpenSearch refused) go to ``<app id>-notify-retry``; ``notify-retry``
+  (and index writes OpenSearch refused) go to ``<app id>-alerting-notify-retry``; ``notify-retry``
   retries them after a growing delay (30 s doubling to 10 min), forever, until delivered
   or refused for good (4xx).
 - Silences come from the compacted topic ``alerts.silences`` (``processors.alerting.silences``).
@@ -79,7 +79,7 @@ class NotifyService:
         self,
         settings: Settings,
         rules: Sequence[Rule],
-        destinations: Mapping[str, Destination] | None,
+        destinations: Mapping[str, Destination[Any]] | None,
         policy: RetryPolicy | None,
         alerts_index: str | None,
         silences_topic: str,
@@ -170,7 +170,7 @@ def register_notify(
     alerts_topic: Any,
     settings: Settings,
     rules: Sequence[Rule],
-    destinations: Mapping[str, Destination] | None = None,
+    destinations: Mapping[str, Destination[Any]] | None = None,
     *,
     policy: RetryPolicy | None = None,
     alerts_index: str | None = schema.ALERTS_STREAM,

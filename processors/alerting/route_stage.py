@@ -2,18 +2,14 @@
 
 A thin shell over :meth:`processors.alerting.detect_stage.Detector.route_values` on a
 :class:`processors.shell.batch.BatchRole`, in the consumer group ``<app id>-alerting-route``.
-It used to be a faust agent; faust's per-message path was most of the alerting role's CPU
-(py-spy: 89% of the role with one rule), as it had been for normalize and index.
+A batch role rather than a faust agent: faust's per-message path was most of the alerting
+role's CPU (py-spy: 89% of the role with one rule).
 
 A batch's keyed records go to the faust app's ``<app id>-alerting-detect-keyed`` topic
 (one record per partition, see processors.alerting.keyed_records) and the alerts of stateless
 rules to ``alerts``, keyed by their dedup key; the batch counts as done once Kafka holds
 all of them. Flatline counts are flushed with their batch, so nothing is held across
 batches and a crash repeats a batch rather than losing part of it.
-
-Upgrading from a version whose faust app read ``logs.normalized`` itself: a partition this
-group never committed starts where the faust app's group left it (earliest when neither
-did), so an upgrade neither replays the topic's retention through the rules nor skips.
 """
 
 from __future__ import annotations
@@ -22,9 +18,7 @@ import logging
 import time
 from collections.abc import Awaitable
 
-from aiokafka.errors import KafkaError
-
-from bitacora import clients, schema
+from bitacora import schema
 from bitacora.processors.alerting.detect_stage import Detector
 from bitacora.processors.app import DETECT_KEYED, Role, internal_topic_name
 from bitacora.processors.normalize.stage import Output
@@ -92,46 +86,3 @@ class RouteRole(BatchRole):
     async def close_handler(self) -> None:
         """Flush and close the producer."""
         await self.sink.stop()
-
-    async def on_start(self) -> None:
-        """Take over the faust app's offsets on first start, then join the group."""
-        await self._take_over_offsets()
-        await super().on_start()
-
-    async def _take_over_offsets(self) -> None:
-        """A new route group starts where the faust app's group left ``logs.normalized``.
-
-        Committed for the group before it has members (a Kafka commit by a consumer outside
-        the group, allowed while the group is empty): a worker starting at the same time
-        finds them committed, or has its commit refused and finds them on joining.
-        """
-        topic = self.settings.topic_normalized
-        app_id = self.settings.app_id
-        group = schema.input_group(app_id, Role.ALERTING.value)
-        admin = clients.kafka_admin(self.settings)
-        await admin.start()
-        try:
-            if any(tp.topic == topic for tp in await admin.list_consumer_group_offsets(group)):
-                return
-            before = await admin.list_consumer_group_offsets(
-                schema.consumer_group(app_id, Role.ALERTING.value)
-            )
-        finally:
-            await admin.close()
-        offsets = {tp: m.offset for tp, m in before.items() if tp.topic == topic and m.offset >= 0}
-        if not offsets:
-            return
-        consumer = clients.kafka_consumer(
-            self.settings,
-            group_id=group,
-            enable_auto_commit=False,
-        )
-        await consumer.start()
-        try:
-            consumer.assign(list(offsets))
-            await consumer.commit(offsets)
-            log.info("%s: took over the alerting app's offsets %s", ROLE, offsets)
-        except KafkaError as exc:  # another worker joined first: it took them over
-            log.warning("%s: offsets not taken over (%s)", ROLE, exc)
-        finally:
-            await consumer.stop()

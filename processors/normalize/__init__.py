@@ -1,6 +1,6 @@
 """Normalization: a raw record from ``logs.raw`` becomes one OpenSearch document.
 
-Pure functions over plain data; the faust agent only calls them. Public API::
+Pure functions over plain data; the normalize stage only calls them. Public API::
 
     normalize(raw, partition, offset, config) -> dict   # the event-table document
     to_json_bytes(doc) -> bytes                          # compact UTF-8 JSON

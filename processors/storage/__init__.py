@@ -4,5 +4,5 @@ Pure core: ``templates`` (template bodies), ``bulk`` (bodies, response classific
 backoff), ``deadletter`` (the dead letters' document ids; the records are bitacora.deadletter),
 ``ism`` (the retention policy, its identity).
 Thin shells: ``indexer.BulkIndexer`` (aiohttp on ``_bulk``), ``setup.setup`` (Kafka admin
-and OpenSearch REST), ``rawload`` (the baseline loader benchmarks compare against).
+and OpenSearch REST).
 """

@@ -11,34 +11,19 @@ import asyncio
 import logging
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 import aiohttp
 
 from bitacora.rules.alerts import Alert
 from bitacora.rules.model import Rule
-from bitacora.rules.notify.destinations.alertmanager import AlertmanagerDestination
+from bitacora.rules.notify.destinations import DESTINATIONS
 from bitacora.rules.notify.destinations.base import Destination
-from bitacora.rules.notify.destinations.email import EmailDestination
-from bitacora.rules.notify.destinations.pagerduty import PagerDutyDestination
-from bitacora.rules.notify.destinations.slack import SlackDestination
-from bitacora.rules.notify.destinations.webhook import WebhookDestination
 from bitacora.rules.notify.retry import DestinationError, RetryPolicy, Sleep, with_retries
-from bitacora.rules.notify.templates import Rendered, render
+from bitacora.rules.notify.templates import render
 from bitacora.settings import Settings
 
 log = logging.getLogger("bitacora.notify")
-
-
-class DebugDestination(Destination):
-    """ElastAlert2's ``debug`` alerter: log the subject (no payload, no secrets)."""
-
-    name: ClassVar[str] = "debug"
-    resolves: ClassVar[bool] = True
-
-    async def send(self, alert: Alert, rule: Rule, rendered: Rendered) -> None:
-        """Log one line."""
-        log.warning("alert %s: %s", alert.status, rendered.subject)
 
 
 @dataclass
@@ -68,13 +53,8 @@ class Notifier:
     ) -> None:
         self.policy = policy or RetryPolicy()
         self.sleep = sleep
-        self.destinations: dict[str, Destination] = {
-            "post": WebhookDestination(session),
-            "slack": SlackDestination(session),
-            "email": EmailDestination(settings),
-            "pagerduty": PagerDutyDestination(session),
-            "alertmanager": AlertmanagerDestination(session),
-            "debug": DebugDestination(),
+        self.destinations: dict[str, Destination[Any]] = {
+            name: kind.sender(session, settings) for name, kind in DESTINATIONS.items()
         }
 
     def targets(self, alert: Alert, rule: Rule, only: Collection[str] | None = None) -> list[str]:
@@ -99,8 +79,9 @@ class Notifier:
         async def one(name: str) -> None:
             destination = self.destinations[name]
             try:
+                options = rule.options_for(name)
                 await with_retries(
-                    lambda: destination.send(alert, rule, rendered), self.policy, self.sleep
+                    lambda: destination.send(alert, options, rendered), self.policy, self.sleep
                 )
                 report.sent.append(name)
             except DestinationError as exc:
@@ -113,8 +94,3 @@ class Notifier:
 
         await asyncio.gather(*(one(name) for name in names))
         return report
-
-
-def report_fields(report: DeliveryReport) -> dict[str, Any]:
-    """The report as plain data for the alert's index document."""
-    return {"sent": sorted(report.sent), "failed": dict(report.failed)}

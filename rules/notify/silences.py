@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from bitacora.rules.durations import format_timestamp
+from bitacora.durations import format_timestamp
 
 SILENCES_TOPIC = "alerts.silences"
 

@@ -17,8 +17,8 @@ from typing import Any
 
 from jinja2.sandbox import SandboxedEnvironment
 
+from bitacora.fields import lookup
 from bitacora.rules.alerts import Alert
-from bitacora.rules.fields import lookup
 from bitacora.rules.model import Rule
 
 _TEXT_ENV = SandboxedEnvironment(autoescape=False, keep_trailing_newline=True)

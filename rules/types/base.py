@@ -1,7 +1,8 @@
 """What every rule type shares: the ``Match`` it emits and the ``RuleKind`` interface.
 
-A rule kind is stateless itself; all state lives in one plain dict per (rule, query key),
-mutated in place, so it serializes to JSON and lives in a Faust table. Times are float
+A rule kind is stateless itself; all state lives in one plain dict per (rule, query key)
+(``State``: its fields are named and typed there), mutated in place, so it serializes to
+JSON and lives in a Faust table. Times are float
 epoch seconds of event time (``@timestamp``).
 """
 
@@ -10,12 +11,54 @@ from __future__ import annotations
 import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypedDict, cast
 
-from bitacora.rules.durations import format_timestamp
-from bitacora.rules.model import Rule
+from bitacora.durations import format_timestamp
 
-State = dict[str, Any]
+if TYPE_CHECKING:  # the rule model imports the type registry
+    from bitacora.rules.model import Rule
+
+
+class State(TypedDict, total=False):
+    """One (rule, query key)'s state: a plain JSON object, mutated in place.
+
+    Every rule type's fields are declared here, so a misspelt field fails type checking;
+    a state holds only the common fields and its own type's.
+    """
+
+    # Common (rules.engine): the newest event time seen, the key, the key fields' values,
+    # events dropped as later than the lateness, the samples kept for the next alert, and
+    # the end of the realert period of the last firing alert forwarded.
+    newest: float
+    key: str
+    key_values: dict[str, Any]
+    late: int
+    samples: list[Any]
+    realert_until: float
+    # frequency: the window's event times, recent event ids, when it last fired.
+    times: list[float]
+    ids: list[Any]
+    fired_at: float
+    # spike: [second, count] pairs of both windows, when the windows began, no alert
+    # before this time again (alert_on_new_data).
+    counts: list[list[float]]
+    since: float  # spike, flatline, cardinality, new_term: when the key's window began
+    quiet_until: float
+    # flatline: the window's event times in whole seconds, and whether it is firing.
+    seconds: list[float]
+    firing: bool
+    # new_term: {field: {term: last seen}}.
+    terms: dict[str, dict[str, float]]
+    # change: the compared values and when they were seen.
+    values: list[Any]
+    changed_at: float
+    # cardinality: {value: last seen}.
+    seen: dict[str, float]
+    # metric_aggregation: {bucket start: [documents, values counted, sum, min, max,
+    # distinct values]} (indices in rules.types.metric_aggregation).
+    buckets: dict[str, list[Any]]
+
+
 Status = Literal["firing", "resolved"]
 _SAMPLE_TEXT = 1024  # characters kept per string field of a sampled event
 
@@ -58,9 +101,14 @@ def bound_samples(st: State) -> None:
     ``remember`` keeps the events themselves: a key sees many events per sample that
     survives, so slimming waits until the state is written or the samples are used.
     """
-    samples = st.get("s")
+    samples = st.get("samples")
     if samples:
-        st["s"] = [slim(sample) for sample in samples]
+        st["samples"] = [slim(sample) for sample in samples]
+
+
+def clear_state(st: State) -> None:
+    """Empty ``st`` in place (the key starts afresh)."""
+    cast(dict[str, Any], st).clear()
 
 
 def trim_before(times: list[float], limit: float) -> None:
@@ -78,9 +126,17 @@ class RuleKind:
     passes without events (``on_tick`` with a watermark = now - lateness).
     """
 
+    required: ClassVar[tuple[str, ...]] = ()  # options a rule of this type must set
     windowed: ClassVar[bool] = False
     ticks: ClassVar[bool] = False
     coarse: ClassVar[bool] = False  # event times kept in whole seconds (bounded, stable state)
+
+    @classmethod
+    def check(cls, rule: Rule) -> None:
+        """Raise ``ValueError`` naming what a rule of this type lacks (run at load time)."""
+        for option in cls.required:
+            if getattr(rule, option) is None:
+                raise ValueError(f"rule type {rule.type!r} needs option {option!r}")
 
     def __init__(self, rule: Rule, lateness: float) -> None:
         self.rule = rule
@@ -99,15 +155,15 @@ class RuleKind:
 
     def idle(self, st: State, watermark: float) -> bool:
         """True when the key's state carries nothing worth keeping and may be deleted."""
-        return not st or watermark - st.get("hi", watermark) > 7 * 86400
+        return not st or watermark - st.get("newest", watermark) > 7 * 86400
 
     # Helpers shared by the kinds.
     def remember(self, st: State, event: Mapping[str, Any]) -> None:
         """Keep the last ``sample_size`` events of the key as samples for its alert."""
         if self.sample_size:
-            samples = st.get("s")
+            samples = st.get("samples")
             if samples is None:
-                samples = st["s"] = []
+                samples = st["samples"] = []
             samples.append(event)  # slimmed when stored or used (bound_samples)
             if len(samples) > self.sample_size:
                 del samples[0]
@@ -124,7 +180,7 @@ class RuleKind:
         extra: dict[str, Any] | None = None,
     ) -> Match:
         """Build a match; samples move from the state into it (the window restarts)."""
-        kept = st.pop("s", None) or ([event] if event and self.sample_size else [])
+        kept = st.pop("samples", None) or ([event] if event and self.sample_size else [])
         samples: list[Mapping[str, Any]] = [slim(sample) for sample in kept]
         return Match(
             self.rule.name, key, status, event, count, first_ts, last_ts, samples, extra or {}
@@ -132,6 +188,6 @@ class RuleKind:
 
     def placeholder(self, st: State, ts: float) -> dict[str, Any]:
         """An event standing for a time-driven match: the key fields and the time."""
-        event: dict[str, Any] = dict(st.get("k") or {})
+        event: dict[str, Any] = dict(st.get("key_values") or {})
         event["@timestamp"] = format_timestamp(ts)
         return event

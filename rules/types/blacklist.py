@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bitacora.errors import RuleError
-from bitacora.rules.fields import each, lookup, norm
-from bitacora.rules.model import Rule
+from bitacora.fields import lookup
+from bitacora.rules.fields import each, norm
 from bitacora.rules.types.base import Match, RuleKind, State
+
+if TYPE_CHECKING:
+    from bitacora.rules.model import Rule
 
 
 def value_set(values: list[Any]) -> frozenset[str]:
@@ -33,6 +36,15 @@ def value_set(values: list[Any]) -> frozenset[str]:
 
 class BlacklistRule(RuleKind):
     """Stateless: a listed value matches, whatever the time."""
+
+    required = ("compare_key", "blacklist")
+
+    @classmethod
+    def check(cls, rule: Rule) -> None:
+        """``compare_key`` must be one field."""
+        super().check(rule)
+        if not isinstance(rule.compare_key, str):
+            raise ValueError("blacklist needs compare_key to be one field name")
 
     def __init__(self, rule: Rule, lateness: float) -> None:
         super().__init__(rule, lateness)

@@ -9,14 +9,27 @@ watch restarts, as ElastAlert2 pops ``first_event``). Ticks check ``min_cardinal
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bitacora.rules.fields import lookup, norm
+from bitacora.fields import lookup
+from bitacora.rules.fields import norm
 from bitacora.rules.types.base import Match, RuleKind, State
+
+if TYPE_CHECKING:
+    from bitacora.rules.model import Rule
 
 
 class CardinalityRule(RuleKind):
     """Distinct values per key in a sliding window."""
+
+    required = ("cardinality_field", "timeframe")
+
+    @classmethod
+    def check(cls, rule: Rule) -> None:
+        """Also a bound: ``max_cardinality`` or ``min_cardinality``."""
+        super().check(rule)
+        if rule.max_cardinality is None and rule.min_cardinality is None:
+            raise ValueError("cardinality needs max_cardinality or min_cardinality")
 
     windowed = True
     ticks = True
@@ -25,30 +38,30 @@ class CardinalityRule(RuleKind):
         self, st: State, event: Mapping[str, Any], ts: float, key: str, weight: int = 1
     ) -> list[Match]:
         """Record the value and check the bounds."""
-        values: dict[str, float] = st.setdefault("c", {})
-        st.setdefault("first", ts)
+        values: dict[str, float] = st.setdefault("seen", {})
+        st.setdefault("since", ts)
         value = lookup(event, str(self.rule.cardinality_field))
         if value is None:
             return []
         term = norm(value)
         values[term] = max(ts, values.get(term, ts))
         self.remember(st, event)
-        return self._check(st, st["hi"], key, event)
+        return self._check(st, st["newest"], key, event)
 
     def on_tick(self, st: State, watermark: float, key: str) -> list[Match]:
         """Forget old values; a too-low cardinality may match without events."""
-        if self.rule.min_cardinality is None or "c" not in st:
+        if self.rule.min_cardinality is None or "seen" not in st:
             return []
-        return self._check(st, max(watermark, st.get("hi", watermark)), key, None)
+        return self._check(st, max(watermark, st.get("newest", watermark)), key, None)
 
     def _check(
         self, st: State, now: float, key: str, event: Mapping[str, Any] | None
     ) -> list[Match]:
         timeframe = float(self.rule.timeframe or 0)
-        values: dict[str, float] = st["c"]
+        values: dict[str, float] = st["seen"]
         for term in [t for t, last in values.items() if now - last > timeframe]:
             del values[term]
-        first = st.setdefault("first", now)
+        first = st.setdefault("since", now)
         count = len(values)
         too_many = self.rule.max_cardinality is not None and count > self.rule.max_cardinality
         too_few = (
@@ -58,7 +71,7 @@ class CardinalityRule(RuleKind):
         )
         if not (too_many or too_few):
             return []
-        del st["first"]
+        del st["since"]
         shown = event or self.placeholder(st, now)
         return [
             self.match(st, key, shown, count, now - timeframe, now, extra={"cardinality": count})
@@ -69,4 +82,4 @@ class CardinalityRule(RuleKind):
         timeframe = float(self.rule.timeframe or 0)
         if self.rule.min_cardinality is not None:
             return False
-        return bool(watermark - st.get("hi", watermark) > timeframe + self.lateness)
+        return bool(watermark - st.get("newest", watermark) > timeframe + self.lateness)

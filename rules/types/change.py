@@ -9,14 +9,19 @@ value was seen at most ``timeframe`` before. The match carries ``old_value``/``n
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bitacora.rules.fields import lookup
+from bitacora.fields import lookup
 from bitacora.rules.types.base import Match, RuleKind, State
+
+if TYPE_CHECKING:
+    pass
 
 
 class ChangeRule(RuleKind):
     """Remembers the last compared values per key."""
+
+    required = ("compare_key", "query_key")
 
     windowed = True
 
@@ -28,11 +33,11 @@ class ChangeRule(RuleKind):
         if self.rule.ignore_null and any(not isinstance(v, bool) and not v for v in values):
             return []
         out: list[Match] = []
-        previous = st.get("v")
+        previous = st.get("values")
         if previous is not None and previous != values:
             changed = True
-            if self.rule.timeframe is not None and "t" in st:
-                changed = ts - st["t"] <= self.rule.timeframe
+            if self.rule.timeframe is not None and "changed_at" in st:
+                changed = ts - st["changed_at"] <= self.rule.timeframe
             if changed:
                 old = previous[0] if len(previous) == 1 else previous
                 new = values[0] if len(values) == 1 else values
@@ -42,16 +47,16 @@ class ChangeRule(RuleKind):
                         key,
                         event,
                         1,
-                        st.get("t", ts),
+                        st.get("changed_at", ts),
                         ts,
                         extra={"old_value": old, "new_value": new},
                     )
                 )
-        st["v"] = values
-        st["t"] = ts
+        st["values"] = values
+        st["changed_at"] = ts
         return out
 
     def idle(self, st: State, watermark: float) -> bool:
         """Values are remembered for ``timeframe`` when set, else for a week."""
         horizon = self.rule.timeframe if self.rule.timeframe is not None else 7 * 86400
-        return bool(watermark - st.get("hi", watermark) > horizon + self.lateness)
+        return bool(watermark - st.get("newest", watermark) > horizon + self.lateness)

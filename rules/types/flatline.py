@@ -17,13 +17,18 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bitacora.rules.types.base import Match, RuleKind, State, trim_before
+from bitacora.rules.types.base import Match, RuleKind, State, clear_state, trim_before
+
+if TYPE_CHECKING:
+    pass
 
 
 class FlatlineRule(RuleKind):
     """Watches each key for silence."""
+
+    required = ("threshold", "timeframe")
 
     windowed = True
     ticks = True
@@ -35,7 +40,7 @@ class FlatlineRule(RuleKind):
         """Count the event; resolve a firing key once traffic is back to threshold."""
         threshold = max(self.rule.threshold or 0, 1)
         second = float(math.floor(ts))
-        times: list[float] = st.setdefault("w", [])
+        times: list[float] = st.setdefault("seconds", [])
         if len(times) >= threshold and times[0] == second and not st.get("firing"):
             return []  # the newest `threshold` events are all in this second: nothing changes
         for _ in range(min(weight, threshold)):
@@ -44,8 +49,8 @@ class FlatlineRule(RuleKind):
             bisect.insort(times, second)
             if len(times) > threshold:
                 del times[0]
-        trim_before(times, st["hi"] - float(self.rule.timeframe or 0))
-        st.setdefault("first", second)
+        trim_before(times, st["newest"] - float(self.rule.timeframe or 0))
+        st.setdefault("since", second)
         if st.get("firing") and len(times) >= (self.rule.threshold or 0):
             del st["firing"]
             if self.rule.resolve:
@@ -56,10 +61,10 @@ class FlatlineRule(RuleKind):
     def on_tick(self, st: State, watermark: float, key: str) -> list[Match]:
         """Match when the key's window, a whole timeframe after it started, is too quiet."""
         timeframe = float(self.rule.timeframe or 0)
-        now = max(float(math.floor(watermark)), st.get("hi", -math.inf))
-        times: list[float] = st.setdefault("w", [])
+        now = max(float(math.floor(watermark)), st.get("newest", -math.inf))
+        times: list[float] = st.setdefault("seconds", [])
         trim_before(times, now - timeframe)
-        first = st.setdefault("first", now)
+        first = st.setdefault("since", now)
         if now - first < timeframe or len(times) >= (self.rule.threshold or 0):
             return []
         count = len(times)
@@ -67,9 +72,9 @@ class FlatlineRule(RuleKind):
         extra = {"key": key, "count": count}
         found = self.match(st, key, event, count, now - timeframe, now, extra=extra)
         if self.rule.forget_keys:
-            st.clear()
+            clear_state(st)
         else:
-            st["first"] = now
+            st["since"] = now
             st["firing"] = True
         return [found]
 

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bitacora.rules.model import Rule
 from bitacora.rules.types.base import Match, RuleKind, State, trim_before
+
+if TYPE_CHECKING:
+    from bitacora.rules.model import Rule
 
 # Membership of an event id in a key's ``ids`` list: a set kept beside the state (which
 # must stay plain JSON) while that very list lives; a state read again from its bytes gets
@@ -68,6 +70,8 @@ def _seen(st: State, event_id: Any, needed: int) -> bool:
 class FrequencyRule(RuleKind):
     """Counts per key in a sliding event-time window."""
 
+    required = ("num_events", "timeframe")
+
     windowed = True
     ticks = True
 
@@ -84,10 +88,10 @@ class FrequencyRule(RuleKind):
         event_id = event.get("event.id")
         if event_id is not None and _seen(st, event_id, needed):
             return []
-        out = self._resolve(st, st["hi"] - self.lateness, key) if "fired" in st else []
-        times: list[float] | None = st.get("w")
+        out = self._resolve(st, st["newest"] - self.lateness, key) if "fired_at" in st else []
+        times: list[float] | None = st.get("times")
         if times is None:
-            times = st["w"] = []
+            times = st["times"] = []
         if weight == 1:
             bisect.insort(times, ts)
         else:
@@ -101,9 +105,9 @@ class FrequencyRule(RuleKind):
             self.remember(st, event)
         if len(times) >= needed:
             out.append(self.match(st, key, event, len(times), times[0], times[-1]))
-            st["w"] = []
+            st["times"] = []
             if self.rule.resolve:
-                st["fired"] = times[-1]
+                st["fired_at"] = times[-1]
         return out
 
     def on_tick(self, st: State, watermark: float, key: str) -> list[Match]:
@@ -111,16 +115,16 @@ class FrequencyRule(RuleKind):
         return self._resolve(st, watermark, key)
 
     def _resolve(self, st: State, watermark: float, key: str) -> list[Match]:
-        fired = st.get("fired")
+        fired = st.get("fired_at")
         timeframe = self.timeframe
         if fired is None or watermark < fired + timeframe:
             return []
-        del st["fired"]
-        count = len(st.get("w", ()))
+        del st["fired_at"]
+        count = len(st.get("times", ()))
         event = self.placeholder(st, fired + timeframe)
         return [Match(self.rule.name, key, "resolved", event, count, fired, fired + timeframe)]
 
     def idle(self, st: State, watermark: float) -> bool:
         """Forget a key once its window is over and its alert resolved."""
-        quiet = watermark - st.get("hi", watermark) > self.timeframe + self.lateness
-        return "fired" not in st and bool(quiet)
+        quiet = watermark - st.get("newest", watermark) > self.timeframe + self.lateness
+        return "fired_at" not in st and bool(quiet)

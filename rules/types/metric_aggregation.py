@@ -14,15 +14,35 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bitacora.rules.fields import lookup, norm
-from bitacora.rules.model import Rule
+from bitacora.fields import lookup
+from bitacora.rules.fields import norm
 from bitacora.rules.types.base import Match, RuleKind, State
+
+if TYPE_CHECKING:
+    from bitacora.rules.model import Rule
+
+# A bucket is a list (plain JSON in the state): these name its slots.
+DOCS, COUNTED, TOTAL, LOWEST, HIGHEST, DISTINCT = range(6)
+
+
+def new_bucket() -> list[Any]:
+    """An empty bucket: no documents, no values, sum 0, no min or max, no distinct values."""
+    return [0, 0, 0.0, None, None, []]
 
 
 class MetricAggregationRule(RuleKind):
     """Aggregates a numeric field per key and bucket."""
+
+    required = ("metric_agg_key", "metric_agg_type")
+
+    @classmethod
+    def check(cls, rule: Rule) -> None:
+        """Also a bound: ``max_threshold`` or ``min_threshold``."""
+        super().check(rule)
+        if rule.max_threshold is None and rule.min_threshold is None:
+            raise ValueError("metric_aggregation needs max_threshold or min_threshold")
 
     windowed = True
     ticks = True
@@ -39,23 +59,25 @@ class MetricAggregationRule(RuleKind):
     ) -> list[Match]:
         """Add the event to its bucket, then close the buckets the watermark passed."""
         start = math.floor(ts / self.size) * self.size
-        buckets: dict[str, list[Any]] = st.setdefault("b", {})
-        # [documents, values counted, sum, min, max, distinct values]
-        bucket = buckets.setdefault(repr(start), [0, 0, 0.0, None, None, []])
-        bucket[0] += 1
+        buckets: dict[str, list[Any]] = st.setdefault("buckets", {})
+        bucket = buckets.get(repr(start))
+        if bucket is None:
+            bucket = buckets[repr(start)] = new_bucket()
+        bucket[DOCS] += 1
         value = lookup(event, self.field)
         if value is not None:
-            bucket[1] += 1
+            bucket[COUNTED] += 1
             if self.kind == "cardinality":
                 term = norm(value)
-                if term not in bucket[5]:
-                    bucket[5].append(term)
+                if term not in bucket[DISTINCT]:
+                    bucket[DISTINCT].append(term)
             elif isinstance(value, int | float) and not isinstance(value, bool):
-                bucket[2] += value
-                bucket[3] = value if bucket[3] is None else min(bucket[3], value)
-                bucket[4] = value if bucket[4] is None else max(bucket[4], value)
+                bucket[TOTAL] += value
+                low, high = bucket[LOWEST], bucket[HIGHEST]
+                bucket[LOWEST] = value if low is None else min(low, value)
+                bucket[HIGHEST] = value if high is None else max(high, value)
         self.remember(st, event)
-        return self._close(st, st["hi"] - self.lateness, key)
+        return self._close(st, st["newest"] - self.lateness, key)
 
     def on_tick(self, st: State, watermark: float, key: str) -> list[Match]:
         """Close buckets by wall-clock watermark."""
@@ -63,33 +85,33 @@ class MetricAggregationRule(RuleKind):
 
     def _value(self, bucket: list[Any]) -> float | None:
         if self.kind in ("count", "value_count"):
-            return float(bucket[1])
+            return float(bucket[COUNTED])
         if self.kind == "cardinality":
-            return float(len(bucket[5]))
-        if bucket[3] is None:
+            return float(len(bucket[DISTINCT]))
+        if bucket[LOWEST] is None:
             return None
         if self.kind == "sum":
-            return float(bucket[2])
+            return float(bucket[TOTAL])
         if self.kind == "avg":
-            numeric = bucket[1] if bucket[1] else 1
-            return float(bucket[2]) / numeric
-        return float(bucket[3] if self.kind == "min" else bucket[4])
+            numeric = bucket[COUNTED] if bucket[COUNTED] else 1
+            return float(bucket[TOTAL]) / numeric
+        return float(bucket[LOWEST] if self.kind == "min" else bucket[HIGHEST])
 
     def _close(self, st: State, watermark: float, key: str) -> list[Match]:
-        buckets: dict[str, list[Any]] = st.get("b", {})
+        buckets: dict[str, list[Any]] = st.get("buckets", {})
         out: list[Match] = []
         for name in sorted((n for n in buckets if float(n) + self.size <= watermark), key=float):
             bucket = buckets.pop(name)
             value = self._value(bucket)
-            if bucket[0] < self.rule.min_doc_count or value is None:
+            if bucket[DOCS] < self.rule.min_doc_count or value is None:
                 continue
             high = self.rule.max_threshold is not None and value > self.rule.max_threshold
             low = self.rule.min_threshold is not None and value < self.rule.min_threshold
             if high or low:
                 start = float(name)
                 event = (
-                    dict(st.get("s", [{}])[-1])
-                    if st.get("s")
+                    dict(st.get("samples", [{}])[-1])
+                    if st.get("samples")
                     else self.placeholder(st, start + self.size)
                 )
                 event[self.metric_key] = value
@@ -98,16 +120,16 @@ class MetricAggregationRule(RuleKind):
                         st,
                         key,
                         event,
-                        bucket[0],
+                        bucket[DOCS],
                         start,
                         start + self.size,
                         extra={self.metric_key: value},
                     )
                 )
         if not buckets:
-            st.pop("s", None)
+            st.pop("samples", None)
         return out
 
     def idle(self, st: State, watermark: float) -> bool:
         """A key without open buckets carries nothing."""
-        return not st.get("b")
+        return not st.get("buckets")

@@ -14,15 +14,25 @@ and ``new_value``; with ``alert_on_missing_field`` an event lacking a field matc
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bitacora.rules.fields import each, lookup, norm
-from bitacora.rules.model import Rule
+from bitacora.fields import lookup
+from bitacora.rules.fields import each, norm
 from bitacora.rules.types.base import Match, RuleKind, State
+
+if TYPE_CHECKING:
+    from bitacora.rules.model import Rule
 
 
 class NewTermRule(RuleKind):
     """Remembers the terms seen per key and field, with their last time."""
+
+    @classmethod
+    def check(cls, rule: Rule) -> None:
+        """The terms' fields: ``fields`` or the query_key."""
+        super().check(rule)
+        if not rule.fields and rule.query_key is None:
+            raise ValueError("new_term needs option 'fields' (or a query_key)")
 
     def __init__(self, rule: Rule, lateness: float) -> None:
         super().__init__(rule, lateness)
@@ -42,8 +52,8 @@ class NewTermRule(RuleKind):
         self, st: State, event: Mapping[str, Any], ts: float, key: str, weight: int = 1
     ) -> list[Match]:
         """Record the event's terms; match those that are new after the warmup."""
-        learning = ts < st.setdefault("start", ts) + self.rule.warmup
-        known: dict[str, dict[str, float]] = st.setdefault("t", {})
+        learning = ts < st.setdefault("since", ts) + self.rule.warmup
+        known: dict[str, dict[str, float]] = st.setdefault("terms", {})
         out: list[Match] = []
         for spec in self.fields:
             label = ",".join(spec)
@@ -82,4 +92,4 @@ class NewTermRule(RuleKind):
 
     def idle(self, st: State, watermark: float) -> bool:
         """A key whose every term is older than ``terms_window_size`` can go."""
-        return bool(watermark - st.get("hi", watermark) > self.rule.terms_window_size)
+        return bool(watermark - st.get("newest", watermark) > self.rule.terms_window_size)

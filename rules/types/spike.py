@@ -16,13 +16,18 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bitacora.rules.types.base import Match, RuleKind, State
+
+if TYPE_CHECKING:
+    pass
 
 
 class SpikeRule(RuleKind):
     """Compares counts of two adjacent event-time windows per key."""
+
+    required = ("spike_height", "spike_type", "timeframe")
 
     windowed = True
     ticks = True
@@ -33,20 +38,20 @@ class SpikeRule(RuleKind):
     ) -> list[Match]:
         """Count the event and compare the windows at the newest time."""
         second = float(math.floor(ts))
-        buckets: list[list[float]] = st.setdefault("w", [])
+        buckets: list[list[float]] = st.setdefault("counts", [])
         at = bisect.bisect_left(buckets, [second])
         if at < len(buckets) and buckets[at][0] == second:
             buckets[at][1] += weight
         else:
             buckets.insert(at, [second, weight])
-        st.setdefault("first", second)
+        st.setdefault("since", second)
         self.remember(st, event)
-        return self._check(st, float(st["hi"]), key, event)
+        return self._check(st, float(st["newest"]), key, event)
 
     def on_tick(self, st: State, watermark: float, key: str) -> list[Match]:
         """Slide the windows to the watermark (a silence is a dip)."""
         now = float(math.floor(watermark))
-        if "first" not in st or now <= st.get("hi", now):
+        if "since" not in st or now <= st.get("newest", now):
             return []
         return self._check(st, now, key, None)
 
@@ -55,13 +60,13 @@ class SpikeRule(RuleKind):
     ) -> list[Match]:
         rule = self.rule
         timeframe = float(rule.timeframe or 0)
-        buckets: list[list[float]] = st["w"]
+        buckets: list[list[float]] = st["counts"]
         old = bisect.bisect_right(buckets, [now - 2 * timeframe, math.inf])
         del buckets[:old]
-        if now - st["first"] < 2 * timeframe:
+        if now - st["since"] < 2 * timeframe:
             if not (rule.query_key and rule.alert_on_new_data):
                 return []
-            if now < st.get("skip", -math.inf):
+            if now < st.get("quiet_until", -math.inf):
                 return []
         split = bisect.bisect_right(buckets, [now - timeframe, math.inf])
         ref = int(sum(count for _, count in buckets[:split]))
@@ -80,11 +85,11 @@ class SpikeRule(RuleKind):
         extra = {"spike_count": cur, "reference_count": ref}
         found = self.match(st, key, shown, cur, first_ts, now, extra=extra)
         del buckets[:split]
-        st["first"] = now
-        st["skip"] = now + 2 * timeframe
+        st["since"] = now
+        st["quiet_until"] = now + 2 * timeframe
         return [found]
 
     def idle(self, st: State, watermark: float) -> bool:
         """Forget a key whose windows are both empty."""
         timeframe = float(self.rule.timeframe or 0)
-        return bool(watermark - st.get("hi", watermark) > 2 * timeframe + self.lateness)
+        return bool(watermark - st.get("newest", watermark) > 2 * timeframe + self.lateness)

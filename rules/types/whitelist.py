@@ -7,16 +7,28 @@ field matches (it is not whitelisted), as ElastAlert2 documents.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bitacora.rules.fields import each, lookup, norm
-from bitacora.rules.model import Rule
+from bitacora.fields import lookup
+from bitacora.rules.fields import each, norm
 from bitacora.rules.types.base import Match, RuleKind, State
 from bitacora.rules.types.blacklist import value_set
+
+if TYPE_CHECKING:
+    from bitacora.rules.model import Rule
 
 
 class WhitelistRule(RuleKind):
     """Stateless: an unlisted value matches."""
+
+    required = ("compare_key", "whitelist", "ignore_null")
+
+    @classmethod
+    def check(cls, rule: Rule) -> None:
+        """``compare_key`` must be one field."""
+        super().check(rule)
+        if not isinstance(rule.compare_key, str):
+            raise ValueError("whitelist needs compare_key to be one field name")
 
     def __init__(self, rule: Rule, lateness: float) -> None:
         super().__init__(rule, lateness)

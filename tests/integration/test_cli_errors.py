@@ -121,7 +121,7 @@ def _cases(tmp: Path) -> list[Case]:
         Case(("run",), UNREACHABLE, KAFKA_DOWN),
         Case(("run", "--rate", "fast"), USAGE, "'fast' is not a valid integer"),
         Case(("search", "x"), UNREACHABLE, OPENSEARCH_DOWN),
-        Case(("search", "--since", "yesterday"), USAGE, "bad duration 'yesterday'"),
+        Case(("search", "--since", "yesterday"), USAGE, "invalid duration 'yesterday'"),
         Case(("setup",), UNREACHABLE, KAFKA_DOWN),
         Case(("setup", "--partitions", "0"), USAGE, "0 is not in the range x>=1"),
         Case(("stack", "up", "--only", "zookeeper"), USAGE, "'zookeeper' is not one of"),

@@ -5,20 +5,43 @@ Hints are a dict keyed by event-table field names (``message``, ``http.request.m
 own time, used only when the client sent none), ``@labels`` (extra labels) and
 ``@fields`` (a structured object found in the line, merged into the record's fields).
 
-Order, cheapest test first: CRI prefix (stripped, then the payload goes on), JSON object,
-PostgreSQL, access log, klog, logfmt, else a plain line (level word sniffed).
+A CRI prefix is stripped first (then the payload goes on); then the line parsers of
+``PARSERS`` (one module each, declaring its ``LineParser``) try in order, each only on
+lines starting with a character it can match; else a plain line (level word sniffed).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from bitacora.processors.normalize.parsers.access import looks_like_access, parse_access
+from bitacora.processors.normalize.parsers import access, json_line, logfmt, plain, postgres
+from bitacora.processors.normalize.parsers.base import LineParser
 from bitacora.processors.normalize.parsers.cri import split_cri
-from bitacora.processors.normalize.parsers.json_line import parse_json_object
-from bitacora.processors.normalize.parsers.logfmt import parse_logfmt
-from bitacora.processors.normalize.parsers.plain import parse_klog, sniff_level
-from bitacora.processors.normalize.parsers.postgres import looks_like_postgres, parse_postgres
+from bitacora.processors.normalize.parsers.plain import sniff_level
+
+# The line parsers, tried in this order (cheapest test first); a line no parser takes is
+# plain text with a sniffed level.
+PARSERS: tuple[LineParser, ...] = (
+    json_line.PARSER,
+    postgres.PARSER,
+    plain.PARSER,
+    access.PARSER,
+    logfmt.PARSER,
+)
+# Modules of this folder that are steps of the normalizer rather than line parsers.
+RECORD_STEPS = {
+    "cri": "the container runtime prefix, split off (and partial lines joined) first",
+    "mongodb": "MongoDB's structured log records (a JSON object's fields)",
+    "stacktrace": "exceptions found in a message, after parsing",
+}
+ParseFunction = Callable[[str], dict[str, Any] | None]
+_ANY_START: tuple[ParseFunction, ...] = tuple(p.parse for p in PARSERS if not p.starts)
+# First character → the parsers its lines meet, in registry order.
+_BY_START: dict[str, tuple[ParseFunction, ...]] = {
+    char: tuple(p.parse for p in PARSERS if not p.starts or char in p.starts)
+    for char in {c for p in PARSERS for c in p.starts}
+}
 
 
 def parse_body(text: str) -> dict[str, Any]:
@@ -43,27 +66,9 @@ def parse_body(text: str) -> dict[str, Any]:
 
 
 def _parse_payload(text: str) -> dict[str, Any]:
-    first = text[:1]
-    if first == "{":
-        fields = parse_json_object(text.rstrip())
-        if fields is not None:
-            return {"@fields": fields}
-    elif first.isdigit():
-        if looks_like_postgres(text):
-            hints = parse_postgres(text)
-            if hints is not None:
-                return hints
-    elif first in "IWEF":
-        hints = parse_klog(text)
+    for parse in _BY_START.get(text[:1], _ANY_START):
+        hints = parse(text)
         if hints is not None:
             return hints
-    if looks_like_access(text):
-        hints = parse_access(text)
-        if hints is not None:
-            return hints
-    if "=" in text:
-        pairs = parse_logfmt(text)
-        if pairs is not None:
-            return {"@fields": pairs}
     level = sniff_level(text)
     return {"message": text, "@level": level} if level else {"message": text}

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bitacora.processors.normalize.parsers.base import LineParser
+
 _QUOTED = r"\"([^\"\\]*(?:\\.[^\"\\]*)*)\""  # unrolled: no per-character alternation
 _ACCESS = re.compile(
     r"(\S+) \S+ (\S+) \[([^\]]+)\] " + _QUOTED + r" (\d{3}) (\d+|-)"
@@ -88,3 +90,10 @@ def parse_access(line: str) -> dict[str, Any] | None:
         elif rest.strip():
             labels["access_extra"] = rest.strip()
     return hints
+
+
+def _access_hints(line: str) -> dict[str, Any] | None:
+    return parse_access(line) if looks_like_access(line) else None
+
+
+PARSER = LineParser("access", "", _access_hints)

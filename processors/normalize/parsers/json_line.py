@@ -7,6 +7,8 @@ from typing import Any
 
 import orjson
 
+from bitacora.processors.normalize.parsers.base import LineParser
+
 _decode = json.JSONDecoder().decode
 
 
@@ -49,3 +51,11 @@ def _has_float(node: dict[str, Any] | list[Any]) -> bool:
             if (type(child) is dict or type(child) is list) and _has_float(child):
                 return True
     return False
+
+
+def _json_hints(text: str) -> dict[str, Any] | None:
+    fields = parse_json_object(text.rstrip())
+    return None if fields is None else {"@fields": fields}
+
+
+PARSER = LineParser("json", "{", _json_hints)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bitacora.processors.normalize.parsers.base import LineParser
+
 _START = re.compile(r"[A-Za-z_@][\w.@/-]*=")
 _PAIR = re.compile(r"\s*([A-Za-z_@][\w.@/-]*)=(\"[^\"\\]*(?:\\.[^\"\\]*)*\"|[^\s\"]*)")
 _UNESCAPE = re.compile(r"\\(.)")
@@ -36,3 +38,13 @@ def parse_logfmt(text: str) -> dict[str, Any] | None:
         if position < end and not text[position].isspace():
             return None
     return pairs if len(pairs) >= 2 else None
+
+
+def _logfmt_hints(text: str) -> dict[str, Any] | None:
+    if "=" not in text:
+        return None
+    pairs = parse_logfmt(text)
+    return None if pairs is None else {"@fields": pairs}
+
+
+PARSER = LineParser("logfmt", "", _logfmt_hints)

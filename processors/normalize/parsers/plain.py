@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bitacora.processors.normalize.parsers.base import LineParser
+
 _KLOG = re.compile(r"([IWEF])(\d{4} \d\d:\d\d:\d\d\.\d{6})\s+(\d+) ([^\]\s]+)\] ?(.*)", re.S)
 # Upper-case words only (prose says "info" and "error" all the time), or nginx's
 # "[error]" style; only the first 80 characters are searched.
@@ -44,3 +46,6 @@ def sniff_level(line: str) -> str | None:
     if match is None:
         return None
     return match[1] or match[2]
+
+
+PARSER = LineParser("klog", "IWEF", parse_klog)

@@ -14,6 +14,8 @@ import re
 from collections.abc import Hashable
 from typing import Any
 
+from bitacora.processors.normalize.parsers.base import LineParser
+
 _LINE = re.compile(
     r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{1,6})?(?: [A-Za-z]{1,5}| [+-]\d\d(?::?\d\d)?)?)"
     r" \[(\d+)\](?:-\d+)? (?:(\S*)@(\S*) )?"
@@ -111,3 +113,10 @@ class PostgresJoiner:
         """The open block of ``key`` joined with ``\\n`` (and forgotten), or None."""
         block = self._open.pop(key, None)
         return None if block is None else "\n".join(block)
+
+
+def _postgres_hints(line: str) -> dict[str, Any] | None:
+    return parse_postgres(line) if looks_like_postgres(line) else None
+
+
+PARSER = LineParser("postgres", "0123456789", _postgres_hints)

@@ -11,44 +11,53 @@ a resolve sets ``endsAt`` to the resolve time. Hosts are tried in order until on
 from __future__ import annotations
 
 import time
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-import aiohttp
-
-from bitacora.rules.alerts import Alert
-from bitacora.rules.durations import format_timestamp
-from bitacora.rules.fields import lookup
-from bitacora.rules.model import Rule
-from bitacora.rules.notify.destinations.base import Destination, post_json
+from bitacora.durations import format_timestamp
+from bitacora.fields import lookup
+from bitacora.rules.notify.destinations import base
 from bitacora.rules.notify.retry import DestinationError
-from bitacora.rules.notify.templates import Rendered
+from bitacora.rules.option_types import StrList
 
 FIRING_TTL_S = 300.0
 RESEND_S = 60.0
 
 
+class AlertmanagerOptions(base.DestinationOptions):
+    """``alertmanager``: ElastAlert2's Alertmanager alerter options (API v2)."""
+
+    required = ("alertmanager_hosts",)
+
+    alertmanager_hosts: StrList | None = None
+    alertmanager_api_version: Literal["v2"] = "v2"
+    alertmanager_alertname: str | None = None
+    alertmanager_labels: dict[str, str] | None = None
+    alertmanager_annotations: dict[str, str] | None = None
+    alertmanager_fields: dict[str, str] | None = None
+
+
 def alertmanager_alerts(
-    alert: Alert,
-    rule: Rule,
-    rendered: Rendered,
+    alert: base.Alert,
+    options: AlertmanagerOptions,
+    rendered: base.Rendered,
     started: str | None = None,
     now: float | None = None,
 ) -> list[dict[str, Any]]:
     """The v2 body: a one-element list."""
     moment = time.time() if now is None else now
     labels = {
-        "alertname": rule.alertmanager_alertname or rule.name,
-        "rule": rule.name,
+        "alertname": options.alertmanager_alertname or alert.rule,
+        "rule": alert.rule,
         "key": alert.key,
         "severity": alert.severity,
     }
-    labels.update(rule.alertmanager_labels or {})
-    for label, field in (rule.alertmanager_fields or {}).items():
+    labels.update(options.alertmanager_labels or {})
+    for label, field in (options.alertmanager_fields or {}).items():
         value = lookup(alert.event, field)
         if value is not None:
             labels[label] = str(value)
     annotations = {"summary": rendered.subject, "description": rendered.body}
-    annotations.update(rule.alertmanager_annotations or {})
+    annotations.update(options.alertmanager_annotations or {})
     ends = moment if alert.status == "resolved" else moment + FIRING_TTL_S
     return [
         {
@@ -61,24 +70,25 @@ def alertmanager_alerts(
     ]
 
 
-class AlertmanagerDestination(Destination):
+class AlertmanagerDestination(base.Destination[AlertmanagerOptions]):
     """POST to the first reachable ``alertmanager_hosts`` entry."""
 
-    name: ClassVar[str] = "alertmanager"
     resolves: ClassVar[bool] = True
 
-    def __init__(self, session: aiohttp.ClientSession) -> None:
-        self.session = session
-
-    async def send(self, alert: Alert, rule: Rule, rendered: Rendered) -> None:
+    async def send(
+        self, alert: base.Alert, options: AlertmanagerOptions, rendered: base.Rendered
+    ) -> None:
         """Post the alert list; the last host's error is raised if none accepts."""
-        body = alertmanager_alerts(alert, rule, rendered, alert.extra.get("started"))
+        body = alertmanager_alerts(alert, options, rendered, alert.extra.get("started"))
         failure: DestinationError | None = None
-        for host in rule.alertmanager_hosts or []:
+        for host in options.alertmanager_hosts or []:
             try:
-                await post_json(self.session, host.rstrip("/") + "/api/v2/alerts", body)
+                await base.post_json(self.session, host.rstrip("/") + "/api/v2/alerts", body)
                 return
             except DestinationError as exc:
                 failure = exc
         if failure is not None:
             raise failure
+
+
+KIND = base.DestinationKind("alertmanager", AlertmanagerOptions, AlertmanagerDestination)

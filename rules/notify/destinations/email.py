@@ -9,42 +9,46 @@ import asyncio
 import smtplib
 import ssl
 from email.message import EmailMessage
-from typing import ClassVar
 
-from bitacora.rules.alerts import Alert
-from bitacora.rules.model import Rule
-from bitacora.rules.notify.destinations.base import Destination
+from bitacora.rules.notify.destinations import base
 from bitacora.rules.notify.retry import DestinationError
-from bitacora.rules.notify.templates import Rendered
-from bitacora.settings import Settings
+from bitacora.rules.option_types import StrList
+
+
+class EmailOptions(base.DestinationOptions):
+    """``email``: ElastAlert2's email alerter options (the SMTP server is in ``Settings``)."""
+
+    required = ("email",)
+
+    email: StrList | None = None
+    cc: StrList | None = None
+    bcc: StrList | None = None
+    email_reply_to: str | None = None
+    from_addr: str | None = None
 
 
 def email_message(
-    alert: Alert, rule: Rule, rendered: Rendered, sender: str
+    alert: base.Alert, options: EmailOptions, rendered: base.Rendered, sender: str
 ) -> tuple[EmailMessage, list[str]]:
     """The message and its envelope recipients (To, Cc and Bcc)."""
     message = EmailMessage()
     message["Subject"] = rendered.subject
-    message["From"] = rule.from_addr or sender
-    message["To"] = ", ".join(rule.email or [])
-    if rule.cc:
-        message["Cc"] = ", ".join(rule.cc)
-    if rule.email_reply_to:
-        message["Reply-To"] = rule.email_reply_to
+    message["From"] = options.from_addr or sender
+    message["To"] = ", ".join(options.email or [])
+    if options.cc:
+        message["Cc"] = ", ".join(options.cc)
+    if options.email_reply_to:
+        message["Reply-To"] = options.email_reply_to
     message["X-Bitacora-Alert"] = alert.id
     message.set_content(rendered.body)
     message.add_alternative(rendered.html, subtype="html")
-    return message, [*(rule.email or []), *(rule.cc or []), *(rule.bcc or [])]
+    return message, [*(options.email or []), *(options.cc or []), *(options.bcc or [])]
 
 
-class EmailDestination(Destination):
+class EmailDestination(base.Destination[EmailOptions]):
     """Send through the SMTP server named in ``Settings``."""
 
-    name: ClassVar[str] = "email"
-
-    def __init__(self, settings: Settings, timeout: float = 30.0) -> None:
-        self.settings = settings
-        self.timeout = timeout
+    timeout = 30.0
 
     def _send_sync(self, message: EmailMessage, recipients: list[str]) -> None:
         settings = self.settings
@@ -66,9 +70,9 @@ class EmailDestination(Destination):
                 smtp.login(settings.smtp_user, password)
             smtp.send_message(message, to_addrs=recipients)
 
-    async def send(self, alert: Alert, rule: Rule, rendered: Rendered) -> None:
+    async def send(self, alert: base.Alert, options: EmailOptions, rendered: base.Rendered) -> None:
         """Send the mail; SMTP 5xx answers are permanent, the rest is retried."""
-        message, recipients = email_message(alert, rule, rendered, self.settings.smtp_from)
+        message, recipients = email_message(alert, options, rendered, self.settings.smtp_from)
         try:
             await asyncio.to_thread(self._send_sync, message, recipients)
         except smtplib.SMTPResponseException as exc:
@@ -82,3 +86,6 @@ class EmailDestination(Destination):
             raise DestinationError(
                 f"SMTP {self.settings.smtp_host} unreachable: {type(exc).__name__}"
             ) from exc
+
+
+KIND = base.DestinationKind("email", EmailOptions, EmailDestination)

@@ -9,30 +9,45 @@ payload on resolve). ``routing_key`` is the rule's ``pagerduty_service_key``; th
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-import aiohttp
-
-from bitacora.rules.alerts import Alert
-from bitacora.rules.model import Rule
-from bitacora.rules.notify.destinations.base import Destination, post_json
-from bitacora.rules.notify.templates import Rendered
+from bitacora.rules.notify.destinations import base
 
 
-def pagerduty_event(alert: Alert, rule: Rule, rendered: Rendered) -> dict[str, Any]:
+class PagerDutyOptions(base.DestinationOptions):
+    """``pagerduty``: ElastAlert2's PagerDuty alerter options (Events API v2)."""
+
+    required = ("pagerduty_service_key",)
+
+    pagerduty_service_key: str | None = None
+    pagerduty_client_name: str = "Bitácora"
+    pagerduty_api_version: Literal["v2"] = "v2"
+    pagerduty_v2_payload_severity: Literal["critical", "error", "warning", "info"] | None = None
+    pagerduty_v2_payload_source: str | None = None
+    pagerduty_v2_payload_class: str | None = None
+    pagerduty_v2_payload_component: str | None = None
+    pagerduty_v2_payload_group: str | None = None
+    pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
+
+
+def pagerduty_event(
+    alert: base.Alert, options: PagerDutyOptions, rendered: base.Rendered
+) -> dict[str, Any]:
     """The Events API v2 body for ``alert``."""
-    base: dict[str, Any] = {
-        "routing_key": rule.pagerduty_service_key,
+    event: dict[str, Any] = {
+        "routing_key": options.pagerduty_service_key,
         "event_action": "resolve" if alert.status == "resolved" else "trigger",
         "dedup_key": alert.dedup_key,
     }
     if alert.status == "resolved":
-        return base
-    source = rule.pagerduty_v2_payload_source or str(alert.event.get("service.name") or "bitacora")
+        return event
+    source = options.pagerduty_v2_payload_source or str(
+        alert.event.get("service.name") or "bitacora"
+    )
     payload: dict[str, Any] = {
         "summary": rendered.subject[:1024],
         "source": source,
-        "severity": rule.pagerduty_v2_payload_severity or alert.severity,
+        "severity": options.pagerduty_v2_payload_severity or alert.severity,
         "timestamp": alert.last_event_time,
         "custom_details": {
             "rule": alert.rule,
@@ -46,27 +61,28 @@ def pagerduty_event(alert: Alert, rule: Rule, rendered: Rendered) -> dict[str, A
         },
     }
     for option, name in (
-        (rule.pagerduty_v2_payload_component, "component"),
-        (rule.pagerduty_v2_payload_group, "group"),
-        (rule.pagerduty_v2_payload_class, "class"),
+        (options.pagerduty_v2_payload_component, "component"),
+        (options.pagerduty_v2_payload_group, "group"),
+        (options.pagerduty_v2_payload_class, "class"),
     ):
         if option:
             payload[name] = option
-    base.update(client=rule.pagerduty_client_name, client_url=alert.search_url, payload=payload)
-    return base
+    event.update(client=options.pagerduty_client_name, client_url=alert.search_url, payload=payload)
+    return event
 
 
-class PagerDutyDestination(Destination):
+class PagerDutyDestination(base.Destination[PagerDutyOptions]):
     """POST events to the Events API v2."""
 
-    name: ClassVar[str] = "pagerduty"
     resolves: ClassVar[bool] = True
 
-    def __init__(self, session: aiohttp.ClientSession) -> None:
-        self.session = session
-
-    async def send(self, alert: Alert, rule: Rule, rendered: Rendered) -> None:
+    async def send(
+        self, alert: base.Alert, options: PagerDutyOptions, rendered: base.Rendered
+    ) -> None:
         """Trigger or resolve the incident."""
-        await post_json(
-            self.session, rule.pagerduty_events_url, pagerduty_event(alert, rule, rendered)
+        await base.post_json(
+            self.session, options.pagerduty_events_url, pagerduty_event(alert, options, rendered)
         )
+
+
+KIND = base.DestinationKind("pagerduty", PagerDutyOptions, PagerDutyDestination)

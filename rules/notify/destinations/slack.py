@@ -6,14 +6,23 @@ Slack reads ``&``, ``<`` and ``>`` as markup, so they are escaped as Slack docum
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
-import aiohttp
+from bitacora.rules.notify.destinations import base
+from bitacora.rules.option_types import StrList
 
-from bitacora.rules.alerts import Alert
-from bitacora.rules.model import Rule
-from bitacora.rules.notify.destinations.base import Destination, post_json
-from bitacora.rules.notify.templates import Rendered
+
+class SlackOptions(base.DestinationOptions):
+    """``slack``: ElastAlert2's Slack alerter options."""
+
+    required = ("slack_webhook_url",)
+
+    slack_webhook_url: StrList | None = None
+    slack_username_override: str | None = None
+    slack_channel_override: str | None = None
+    slack_emoji_override: str | None = None
+    slack_title: str | None = None
+    slack_title_link: str | None = None
 
 
 def slack_escape(text: str) -> str:
@@ -21,11 +30,13 @@ def slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def slack_payload(alert: Alert, rule: Rule, rendered: Rendered) -> dict[str, Any]:
+def slack_payload(
+    alert: base.Alert, options: SlackOptions, rendered: base.Rendered
+) -> dict[str, Any]:
     """The webhook body: a fallback text and header/section/context blocks."""
     subject = slack_escape(rendered.subject)
     body = slack_escape(rendered.body)
-    link = rule.slack_title_link or alert.search_url
+    link = options.slack_title_link or alert.search_url
     payload: dict[str, Any] = {
         "text": subject,
         "blocks": [
@@ -33,7 +44,7 @@ def slack_payload(alert: Alert, rule: Rule, rendered: Rendered) -> dict[str, Any
                 "type": "header",
                 "text": {
                     "type": "plain_text",
-                    "text": (rule.slack_title or rendered.subject)[:150],
+                    "text": (options.slack_title or rendered.subject)[:150],
                 },
             },
             {"type": "section", "text": {"type": "mrkdwn", "text": "```" + body[:2900] + "```"}},
@@ -49,25 +60,23 @@ def slack_payload(alert: Alert, rule: Rule, rendered: Rendered) -> dict[str, Any
             },
         ],
     }
-    if rule.slack_username_override:
-        payload["username"] = rule.slack_username_override
-    if rule.slack_channel_override:
-        payload["channel"] = rule.slack_channel_override
-    if rule.slack_emoji_override:
-        payload["icon_emoji"] = rule.slack_emoji_override
+    if options.slack_username_override:
+        payload["username"] = options.slack_username_override
+    if options.slack_channel_override:
+        payload["channel"] = options.slack_channel_override
+    if options.slack_emoji_override:
+        payload["icon_emoji"] = options.slack_emoji_override
     return payload
 
 
-class SlackDestination(Destination):
+class SlackDestination(base.Destination[SlackOptions]):
     """POST to every ``slack_webhook_url``."""
 
-    name: ClassVar[str] = "slack"
-
-    def __init__(self, session: aiohttp.ClientSession) -> None:
-        self.session = session
-
-    async def send(self, alert: Alert, rule: Rule, rendered: Rendered) -> None:
+    async def send(self, alert: base.Alert, options: SlackOptions, rendered: base.Rendered) -> None:
         """Post the Slack message to each webhook URL."""
-        payload = slack_payload(alert, rule, rendered)
-        for url in rule.slack_webhook_url or []:
-            await post_json(self.session, url, payload)
+        await base.post_to_each(
+            self.session, options.slack_webhook_url, slack_payload(alert, options, rendered)
+        )
+
+
+KIND = base.DestinationKind("slack", SlackOptions, SlackDestination)

@@ -8,41 +8,51 @@ the payload is the match — the event's fields plus the rule type's extras such
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
-import aiohttp
+from pydantic import Field
 
-from bitacora.rules.alerts import Alert
-from bitacora.rules.fields import lookup
-from bitacora.rules.model import Rule
-from bitacora.rules.notify.destinations.base import Destination, post_json
-from bitacora.rules.notify.templates import Rendered
+from bitacora.fields import lookup
+from bitacora.rules.notify.destinations import base
+from bitacora.rules.option_types import StrList
 
 
-def webhook_payload(alert: Alert, rule: Rule) -> dict[str, Any]:
+class WebhookOptions(base.DestinationOptions):
+    """``post``: ElastAlert2's HTTP POST alerter options."""
+
+    required = ("http_post_url",)
+
+    http_post_url: StrList | None = None
+    http_post_payload: dict[str, str] | None = None
+    http_post_static_payload: dict[str, Any] | None = None
+    http_post_headers: dict[str, str] | None = None
+    http_post_all_values: bool = False
+    http_post_timeout: float = Field(default=10.0, gt=0)
+
+
+def webhook_payload(alert: base.Alert, options: WebhookOptions) -> dict[str, Any]:
     """The JSON body ElastAlert2 would post for this match."""
-    match: dict[str, Any] = dict(alert.event)
-    match.update(alert.extra)
-    post_all = rule.http_post_all_values or not rule.http_post_payload
+    match = base.match_of(alert)
+    post_all = options.http_post_all_values or not options.http_post_payload
     payload: dict[str, Any] = dict(match) if post_all else {}
-    payload.update(rule.http_post_static_payload or {})
-    for post_key, field in (rule.http_post_payload or {}).items():
+    payload.update(options.http_post_static_payload or {})
+    for post_key, field in (options.http_post_payload or {}).items():
         payload[post_key] = lookup(match, field)
     return payload
 
 
-class WebhookDestination(Destination):
+class WebhookDestination(base.Destination[WebhookOptions]):
     """POST to every ``http_post_url``."""
 
-    name: ClassVar[str] = "post"
-
-    def __init__(self, session: aiohttp.ClientSession) -> None:
-        self.session = session
-
-    async def send(self, alert: Alert, rule: Rule, rendered: Rendered) -> None:
+    async def send(
+        self, alert: base.Alert, options: WebhookOptions, rendered: base.Rendered
+    ) -> None:
         """Post the payload to each URL of the rule."""
-        payload = webhook_payload(alert, rule)
-        for url in rule.http_post_url or []:
-            await post_json(
-                self.session, url, payload, rule.http_post_headers, rule.http_post_timeout
+        payload = webhook_payload(alert, options)
+        for url in options.http_post_url or []:
+            await base.post_json(
+                self.session, url, payload, options.http_post_headers, options.http_post_timeout
             )
+
+
+KIND = base.DestinationKind("post", WebhookOptions, WebhookDestination)

@@ -10,9 +10,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bitacora import schema
+from bitacora.durations import format_timestamp
 from bitacora.processors.alerting.detect_stage import Detector
 from bitacora.processors.alerting.route_stage import RouteRole
-from bitacora.rules.durations import format_timestamp
 from bitacora.rules.model import Rule
 from bitacora.settings import Settings
 from tests.integration.processors.test_batch_role import until
@@ -26,11 +26,9 @@ def page_rule() -> Rule:
     )
 
 
-async def test_first_start_takes_over_the_faust_groups_offsets_then_commits_its_own(
-    kafka_bootstrap: str,
-) -> None:
-    """An upgrade: the old faust app had read up to offset 3 of partition 0 and never read
-    partition 1. The route group starts there, routes the rest once and commits it."""
+async def test_route_role_routes_every_event_once_then_commits(kafka_bootstrap: str) -> None:
+    """A new route group starts at the earliest offsets, routes each event once to an alert
+    and commits every partition's end."""
     rid = uuid.uuid4().hex[:10]
     settings = Settings(
         kafka_bootstrap=kafka_bootstrap,
@@ -56,16 +54,6 @@ async def test_first_start_takes_over_the_faust_groups_offsets_then_commits_its_
                 await producer.send_and_wait(
                     settings.topic_normalized, json.dumps(event).encode(), partition=partition
                 )
-        old_group = schema.consumer_group(settings.app_id, "alerting")
-        old = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=old_group)
-        await old.start()
-        try:
-            first = TopicPartition(settings.topic_normalized, 0)
-            old.assign([first])
-            await old.commit({first: 3})
-        finally:
-            await old.stop()
-
         route = RouteRole(settings, Detector([page_rule()], settings))
         await route.start()
         try:
@@ -99,7 +87,7 @@ async def test_first_start_takes_over_the_faust_groups_offsets_then_commits_its_
         finally:
             await reader.stop()
         messages = sorted(alert["event"]["message"] for alert in alerts)
-        assert (held, messages) == (7, ["p0-3", "p0-4"] + [f"p1-{i}" for i in range(5)])
+        assert (held, messages) == (10, [f"p{p}-{i}" for p in range(PARTITIONS) for i in range(5)])
     finally:
         await producer.stop()
         await admin.delete_topics(topics)

@@ -23,15 +23,19 @@ class Received:
     path: str
     headers: dict[str, str]
     body: Any
+    method: str = "POST"
+    query: str = ""
 
 
 @dataclass
 class HttpReceiver:
-    """Records every POST; answers from ``replies`` (status, headers) then 200."""
+    """Records every POST; answers from ``replies`` (status, headers) then 200, with the
+    JSON bodies of ``answers`` in turn (then ``{"status": "ok"}``)."""
 
     url: str = ""
     requests: list[Received] = field(default_factory=list)
     replies: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    answers: list[Any] = field(default_factory=list)
 
     async def handle(self, request: web.Request) -> web.Response:
         raw = await request.read()
@@ -39,9 +43,19 @@ class HttpReceiver:
             body: Any = json.loads(raw)
         except ValueError:
             body = raw.decode()
-        self.requests.append(Received(time.monotonic(), request.path, dict(request.headers), body))
+        self.requests.append(
+            Received(
+                time.monotonic(),
+                request.path,
+                dict(request.headers),
+                body,
+                request.method,
+                request.query_string,
+            )
+        )
         status, headers = self.replies.pop(0) if self.replies else (200, {})
-        return web.json_response({"status": "ok"}, status=status, headers=headers)
+        answer = self.answers.pop(0) if self.answers else {"status": "ok"}
+        return web.json_response(answer, status=status, headers=headers)
 
     async def wait_for(self, count: int, deadline_s: float = 10.0) -> list[Received]:
         """Poll until ``count`` requests arrived (fails after the deadline)."""

@@ -11,8 +11,8 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bitacora.durations import parse_timestamp
 from bitacora.rules.alerts import Alert, build_alert
-from bitacora.rules.durations import parse_timestamp
 from bitacora.rules.model import Rule
 from bitacora.rules.notify.destinations.alertmanager import FIRING_TTL_S
 from bitacora.rules.notify.notifier import Notifier

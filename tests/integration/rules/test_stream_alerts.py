@@ -18,12 +18,12 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from bitacora.durations import format_timestamp
 from bitacora.processors.alerting.detect_stage import Detector, register_detect
 from bitacora.processors.alerting.notify_stage import NotifyService, register_notify
 from bitacora.processors.alerting.route_stage import RouteRole
 from bitacora.processors.alerting.silences import write_silence
 from bitacora.processors.app import Role, create_app, raw_topic
-from bitacora.rules.durations import format_timestamp
 from bitacora.rules.model import Rule
 from bitacora.rules.notify.silences import new_silence
 from bitacora.settings import Settings

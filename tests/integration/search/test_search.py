@@ -266,4 +266,4 @@ def test_cli_exit_codes_and_output(opensearch_url: str, dataset: Dataset) -> Non
     assert "BITACORA_OPENSEARCH_URL" in down.output
     flags = runner.invoke(main, ["search", "--since", "3 days"], env=env)
     assert flags.exit_code == 2
-    assert "bad duration" in flags.output
+    assert "invalid duration" in flags.output

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import time
 
+from bench.rawload import bulk_bodies, post_bodies
 from bitacora.processors.storage.indexer import BulkIndexer
-from bitacora.processors.storage.rawload import bulk_bodies, post_bodies
 from bitacora.settings import Settings
 from tests.integration.storage.osapi import count, isolated_templates
 

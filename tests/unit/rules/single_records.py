@@ -1,9 +1,8 @@
-"""Keyed records one item at a time, for tests: the single format, a one-event router,
+"""Keyed records one item at a time, for tests: a one-item record, a one-event router,
 and the flat (rule, key, weight, event) view of a record.
 
-The processor writes grouped keyed records (processors.alerting.keyed_records); it still reads the
-single format ``{"r": rule, "k": key, "n": weight, "e": event}`` written before batching,
-and tests use it to hand the evaluator exactly one item.
+The processor writes grouped keyed records (processors.alerting.keyed_records); tests hand
+the evaluator exactly one item as a record holding one group of one event.
 """
 
 from __future__ import annotations
@@ -11,8 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bitacora.processors.alerting.detect_stage import Detector, StateCache
+from bitacora.processors.alerting.detect_stage import Detector
 from bitacora.processors.alerting.keyed_records import Group, decode_groups, table_key
+from bitacora.processors.alerting.state_cache import StateCache
 from bitacora.processors.normalize import to_json_bytes
 from bitacora.rules.alerts import Alert
 
@@ -21,7 +21,7 @@ Item = tuple[str, str, int, Any]
 
 
 def decode(value: bytes) -> list[Item]:
-    """The items of a keyed record (any format), in order per state."""
+    """The items of a keyed record, in order per state."""
     return [
         (group.rule, group.key, int(group.members[i]), group.events[group.members[i + 1]])
         for group in decode_groups(value)
@@ -45,8 +45,8 @@ def evaluate_items(
 
 
 def record(rule: str, key: str, weight: int, event: dict[str, Any]) -> tuple[bytes, bytes]:
-    """A single keyed record: Kafka key ``rule␟key``, JSON value."""
-    value = {"r": rule, "k": key, "n": weight, "e": event}
+    """A keyed record of one item: Kafka key ``rule␟key``, JSON value."""
+    value = {"r": [rule], "k": [key], "g": [[0, 0, [weight, 0]]], "e": [event]}
     return table_key(rule, key), json.dumps(value, separators=(",", ":")).encode()
 
 

@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 
 from bitacora.partitions import partition_for
-from bitacora.processors.alerting.detect_stage import SEP, Detector, StateCache
+from bitacora.processors.alerting.detect_stage import SEP, Detector
 from bitacora.processors.alerting.keyed_records import (
     KeyedBatch,
     item_partitioner,
     table_key,
     table_partitioner,
 )
+from bitacora.processors.alerting.state_cache import StateCache
 from bitacora.processors.normalize import to_json_bytes
 from bitacora.rules.model import Rule
 from bitacora.settings import Settings
@@ -171,13 +172,6 @@ def test_a_key_values_items_share_one_record_holding_each_event_once() -> None:
     assert decode(records[0][1])[:2] == [("r1", "k", 1, {"n": 1}), ("r1", "k", 3, {"n": 2})]
 
 
-def test_records_of_earlier_formats_are_still_read() -> None:
-    batched = b'{"i":[["r1","k",1,0],["r2","k",2,0]],"e":[{"n":1}]}'
-    assert decode(batched) == [("r1", "k", 1, {"n": 1}), ("r2", "k", 2, {"n": 1})]
-    single = b'{"r":"r1","k":"k","n":4,"e":{"n":1}}'
-    assert decode(single) == [("r1", "k", 4, {"n": 1})]
-
-
 def test_a_full_record_is_sealed_and_order_per_partition_kept(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -192,7 +186,7 @@ def test_a_full_record_is_sealed_and_order_per_partition_kept(
     assert order == list(range(20))
 
 
-def test_single_records_are_still_read() -> None:
+def test_a_one_item_record_reads_back_as_its_item() -> None:
     value = record("burst", "svc", 2, {"a": 1})[1]
     assert decode(value) == [("burst", "svc", 2, {"a": 1})]
 
@@ -220,11 +214,11 @@ def test_unreadable_keyed_records_and_states_do_not_stop_the_rest() -> None:
 
 
 def test_states_with_nan_and_odd_keys_round_trip() -> None:
-    from bitacora.processors.alerting.detect_stage import _dumps
     from bitacora.processors.alerting.keyed_records import loads
+    from bitacora.processors.alerting.state_cache import dump_state
 
     state = {"v": math.nan, "big": 2**70, "s": "\ud800x", "n": None, "ok": [1.5, "é"]}
-    back = loads(_dumps(state))
+    back = loads(dump_state(state))
     assert math.isnan(back.pop("v"))
     assert back == {"big": 2**70, "s": "\ud800x", "n": None, "ok": [1.5, "é"]}
-    assert loads(_dumps({"a": [1, 2.25, "é"]})) == {"a": [1, 2.25, "é"]}
+    assert loads(dump_state({"a": [1, 2.25, "é"]})) == {"a": [1, 2.25, "é"]}

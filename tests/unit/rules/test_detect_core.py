@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bitacora.processors.alerting.detect_stage import SEP, Detector, StateCache
+from bitacora.processors.alerting.detect_stage import SEP, Detector
 from bitacora.processors.alerting.notify_stage import retry_delay
+from bitacora.processors.alerting.state_cache import StateCache
 from bitacora.processors.normalize import to_json_bytes
 from bitacora.rules.model import Rule
 from bitacora.settings import Settings
@@ -80,7 +81,7 @@ def test_evaluate_keeps_state_in_the_table_and_skips_unchanged_writes() -> None:
         out += evaluate(detector, cache, table, burst, T0 + 10)
     assert [(a.rule, a.count) for a in out] == [("burst", 3)]
     state = json.loads(table[f"burst{SEP}user-service".encode()])
-    assert state["fired"] == T0 + 2
+    assert state["fired_at"] == T0 + 2
     # Flatline: the same second twice is one write.
     slot = record("silent", "user-service", 1, ev(5))
     evaluate(detector, cache, table, slot[1], T0 + 10)
@@ -129,9 +130,9 @@ def test_frequency_counts_a_replayed_event_once() -> None:
 def test_states_of_removed_rules_go_and_incompatible_states_reset() -> None:
     detector = Detector(rules(), Settings(allowed_lateness_s=0))
     table: dict[bytes, bytes] = {
-        f"gone{SEP}x".encode(): b'{"hi": 1}',
+        f"gone{SEP}x".encode(): b'{"newest": 1}',
         f"burst{SEP}user-service".encode(): (
-            b'{"hi": 1800000000.0, "w": "not a list", "key": "user-service"}'
+            b'{"newest": 1800000000.0, "times": "not a list", "key": "user-service"}'
         ),
     }
     cache = StateCache()
@@ -139,7 +140,7 @@ def test_states_of_removed_rules_go_and_incompatible_states_reset() -> None:
     assert f"gone{SEP}x".encode() not in table
     value = record("burst", "user-service", 1, ev(1))[1]
     assert evaluate(detector, cache, table, value, T0) == []
-    assert json.loads(table[f"burst{SEP}user-service".encode()])["w"] == [T0 + 1]
+    assert json.loads(table[f"burst{SEP}user-service".encode()])["times"] == [T0 + 1]
 
 
 def test_late_records_are_counted_for_the_processor_metrics() -> None:
@@ -164,7 +165,7 @@ def test_samples_are_stored_and_alerted_with_long_texts_cut() -> None:
     [burst] = [value for key, value in records if key.startswith(b"burst")]
     assert evaluate(detector, cache, table, burst, T0 + 10) == []
     stored = json.loads(table[f"burst{SEP}user-service".encode()])
-    assert [sample["message"] for sample in stored["s"]] == [cut]
+    assert [sample["message"] for sample in stored["samples"]] == [cut]
     out = []
     for offset, message in ((1, "short"), (2, long_text)):
         _, records = route_one(detector, ev(offset, message=message), T0 + 10)

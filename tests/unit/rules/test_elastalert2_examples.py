@@ -53,7 +53,7 @@ def test_spike_fires_when_current_window_triples_reference() -> None:
     assert replay(rule, [ev(0, **match), *reference, *current]) == []  # 5 in cur: 5 < 6
     [alert] = replay(rule, [ev(0, **match), *reference, *current, ev(4 * 3600, **match)])
     assert alert.extra == {"spike_count": 6, "reference_count": 2}
-    assert webhook_payload(alert, rule)["spike_count"] == 6
+    assert webhook_payload(alert, rule.options_for("post"))["spike_count"] == 6
 
 
 def test_change_fires_when_country_changes_within_a_day() -> None:
@@ -90,6 +90,6 @@ def test_blacklist_fires_for_listed_address_and_posts_the_event() -> None:
         ev(2, document_type="logout", email_address="bad@example.com"),
     ]
     [alert] = replay(rule, events)
-    payload = webhook_payload(alert, rule)
+    payload = webhook_payload(alert, rule.options_for("post"))
     assert payload == {**events[1], "source": "elastalert"}
     assert rule.http_post_headers == {"X-Source": "elastalert"}

@@ -8,8 +8,8 @@ from urllib.parse import quote
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bitacora.durations import format_timestamp
 from bitacora.rules.alerts import _quote
-from bitacora.rules.durations import format_timestamp
 
 
 @given(st.text())

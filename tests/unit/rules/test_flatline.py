@@ -75,7 +75,7 @@ def test_state_stays_small_under_heavy_traffic() -> None:
     run = flat(threshold=3)
     for i in range(10_000):
         run.feed(ev(i / 100))
-    assert run.states["user-service"]["w"] == [T0 + 99, T0 + 99, T0 + 99]
+    assert run.states["user-service"]["seconds"] == [T0 + 99, T0 + 99, T0 + 99]
 
 
 def test_lateness_shifts_the_watermark() -> None:
@@ -90,5 +90,5 @@ def test_out_of_order_within_lateness_counts_beyond_is_ignored() -> None:
     run.feed(ev(100))
     run.feed(ev(80))  # 20 s late: counted
     run.feed(ev(50))  # 50 s late: ignored
-    assert run.states["all"]["w"] == [T0 + 80, T0 + 100]
+    assert run.states["all"]["seconds"] == [T0 + 80, T0 + 100]
     assert run.states["all"]["late"] == 1

@@ -87,7 +87,7 @@ def test_out_of_order_event_within_lateness_but_outside_window_does_not_count() 
     run.feed(ev(100))
     run.feed(ev(120))
     assert run.feed(ev(60)) == []  # within lateness, but 120 - 60 >= 60: outside the window
-    assert run.states["all"]["w"] == [T0 + 100, T0 + 120]
+    assert run.states["all"]["times"] == [T0 + 100, T0 + 120]
 
 
 def test_event_beyond_lateness_is_ignored_and_counted() -> None:

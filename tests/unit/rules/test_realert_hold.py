@@ -14,7 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bitacora.processors.alerting.detect_stage import SEP, Detector, StateCache
+from bitacora.processors.alerting.detect_stage import SEP, Detector
+from bitacora.processors.alerting.state_cache import StateCache
 from bitacora.rules.alerts import Alert, alert_clock
 from bitacora.rules.engine import REALERT_UNTIL, hold_realerted, is_idle
 from bitacora.rules.model import Rule

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bitacora.rules.bench_support import make_events, make_rules
+from bench.rules_support import make_events, make_rules
 from bitacora.rules.engine import Engine
 from bitacora.rules.model import Rule
 from bitacora.rules.replay import run_rules_over
@@ -67,7 +67,7 @@ def test_bench_rules_are_distinct_and_valid() -> None:
 
 
 def test_bench_rules_written_as_files_load_back(tmp_path: Path) -> None:
-    from bitacora.rules.bench_support import write_rules
+    from bench.rules_support import write_rules
     from bitacora.rules.loader import load_rules
 
     write_rules(tmp_path, 50)

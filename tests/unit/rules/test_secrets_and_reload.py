@@ -71,6 +71,9 @@ def test_destinations_file_errors_name_file_line_and_key(tmp_path: Path) -> None
     destinations.write_text('slack_webhook_url: "x"\nname: sneaky\n')
     with pytest.raises(RuleError, match=r"d\.yaml:2: key 'name': not a destination option"):
         load_destinations(destinations, {})
+    destinations.write_text("num_events: 3\n")  # a rule option, not a destination's
+    with pytest.raises(RuleError, match=r"d\.yaml:1: key 'num_events': not a destination"):
+        load_destinations(destinations, {})
     destinations.write_text('http_post_timeout: "${T}"\n')
     with pytest.raises(RuleError, match=r"d\.yaml:1: key 'http_post_timeout': .*'T' is not set"):
         load_destinations(destinations, {})

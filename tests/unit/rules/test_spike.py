@@ -92,7 +92,7 @@ def test_counts_are_per_second() -> None:
     run = spike()
     run.feed(ev(0.2))
     run.feed(ev(0.7))
-    assert run.states["all"]["w"] == [[T0, 2]]
+    assert run.states["all"]["counts"] == [[T0, 2]]
 
 
 def test_late_events_beyond_lateness_are_ignored_within_are_counted() -> None:
@@ -102,5 +102,5 @@ def test_late_events_beyond_lateness_are_ignored_within_are_counted() -> None:
     run.feed(ev(100))
     run.feed(ev(75))  # 25 s late: counted
     run.feed(ev(60))  # 40 s late: ignored
-    assert run.states["all"]["w"] == [[T0 + 75, 1], [T0 + 100, 1]]
+    assert run.states["all"]["counts"] == [[T0 + 75, 1], [T0 + 100, 1]]
     assert run.states["all"]["late"] == 1

@@ -89,10 +89,12 @@ def test_payloads_carry_log_text_literally() -> None:
     )
     alert = make_alert(rule)
     rendered = render(alert, rule)
-    assert webhook_payload(alert, rule)["message"] == NASTY
-    slack = slack_payload(alert, rule, rendered)
+    assert webhook_payload(alert, rule.options_for("post"))["message"] == NASTY
+    slack = slack_payload(alert, rule.options_for("slack"), rendered)
     assert "{{ 7*7 }}" in slack["blocks"][1]["text"]["text"]
     assert "&lt;script&gt;" in slack["blocks"][1]["text"]["text"]  # Slack's own escaping
-    message, recipients = email_message(alert, rule, rendered, "bitacora@localhost")
+    message, recipients = email_message(
+        alert, rule.options_for("email"), rendered, "bitacora@localhost"
+    )
     assert NASTY in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert recipients == ["oncall@example.com"]

@@ -50,7 +50,7 @@ def test_new_term_keeps_at_most_max_terms() -> None:
     run = Runner(make(type="new_term", fields=["client.ip"], warmup=0, max_terms=2))
     for i, ip in enumerate(["1", "2", "3"]):
         run.feed(ev(i, client__ip=ip))
-    assert sorted(run.states["all"]["t"]["client.ip"]) == ["2", "3"]
+    assert sorted(run.states["all"]["terms"]["client.ip"]) == ["2", "3"]
 
 
 def test_change_like_elastalert2_example() -> None:

@@ -17,7 +17,7 @@ ENV = {"BITACORA_OPENSEARCH_URL": "http://127.0.0.1:9"}
         (["--since", "1h", "--from", "now-2h"], "use --since or --from, not both"),
         (["--tail", "--count"], "--tail and --count cannot be combined"),
         (["--count", "--histogram"], "--count and --histogram cannot be combined"),
-        (["--since", "yesterday"], "bad duration 'yesterday'"),
+        (["--since", "yesterday"], "invalid duration 'yesterday'"),
         (["--from", "tomorrow"], "bad time 'tomorrow'"),
         (["--timezone", "Mars/Olympus"], "unknown time zone 'Mars/Olympus'"),
         (["--level", "warning"], "'warning' is not one of"),

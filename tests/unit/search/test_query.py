@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bitacora.fields import lookup
 from bitacora.search.query import (
     SearchParams,
     build_query,
     context_bodies,
     count_body,
     follow_body,
-    get_field,
     histogram_body,
     pick_interval,
     search_body,
@@ -183,7 +183,7 @@ def test_follow_body_reads_from_the_window_oldest_first() -> None:
     ]
 
 
-def test_get_field_flat_then_nested() -> None:
-    assert get_field({"service.name": "a"}, "service.name") == "a"
-    assert get_field({"service": {"name": "b"}}, "service.name") == "b"
-    assert get_field({"service": "c"}, "service.name") is None
+def test_lookup_flat_then_nested() -> None:
+    assert lookup({"service.name": "a"}, "service.name") == "a"
+    assert lookup({"service": {"name": "b"}}, "service.name") == "b"
+    assert lookup({"service": "c"}, "service.name") is None

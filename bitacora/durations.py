@@ -1,6 +1,8 @@
-"""Durations as rule files write them: ElastAlert2 dicts (``{minutes: 5}``) or ``"5m"``.
+"""Durations and event timestamps, in float seconds.
 
-Everything downstream works in float seconds, so the engine never touches ``timedelta``.
+A duration is written as ElastAlert2 writes it in rule files (``{minutes: 5}``), as text
+(``"5m"``, the form of every command-line option) or as a number of seconds. Everything
+downstream works in float seconds, so the rule engine never touches ``timedelta``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ _UNITS = {
     "milliseconds": 0.001,
 }
 _SUFFIX = {"w": 604800.0, "d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
-_TEXT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|w|d|h|m|s)\s*$")
+DURATION_TEXT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|w|d|h|m|s)\s*$")
 
 
 def parse_duration(value: Any) -> float:
@@ -35,7 +37,7 @@ def parse_duration(value: Any) -> float:
             raise ValueError("a duration cannot be negative")
         return float(value)
     if isinstance(value, str):
-        found = _TEXT.match(value)
+        found = DURATION_TEXT.match(value)
         if not found:
             raise ValueError(f"invalid duration {value!r}: use e.g. '30s', '5m', '2h', '7d', '1w'")
         return float(found.group(1)) * _SUFFIX[found.group(2)]
@@ -50,15 +52,6 @@ def parse_duration(value: Any) -> float:
             total += float(amount) * _UNITS[unit]
         return total
     raise ValueError("a duration is a mapping like {minutes: 5} or a string like '5m'")
-
-
-def format_duration(seconds: float) -> str:
-    """The shortest exact text form of ``seconds`` (``300.0`` → ``"5m"``) for messages."""
-    for suffix in ("w", "d", "h", "m", "s"):
-        size = _SUFFIX[suffix]
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{suffix}"
-    return f"{seconds:g}s"
 
 
 _SECONDS_CACHE: dict[str, int] = {}

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from bitacora.rules.durations import format_timestamp
+from bitacora.durations import format_timestamp
 from bitacora.rules.model import Rule
 
 SERVICES = ("user-service", "contact-service", "review-service", "product-service", "order-service")
