@@ -17,7 +17,7 @@ from pathlib import Path
 import aiohttp
 from aiokafka import AIOKafkaProducer
 
-from bitacora.rules.durations import format_timestamp
+from bitacora.durations import format_timestamp
 from bitacora.settings import Settings
 from tests.reliability.harness import Pipeline, metric, read_topic, wait_until
 
