@@ -39,9 +39,10 @@ test: lint typecheck ## everything CI runs: ruff, mypy --strict, the whole suite
 	$(BIN)/bitacora stack up
 	$(BIN)/pytest -q -m "not slow" -p no:cacheprovider
 
-bench: install ## benchmarks (ratios against baselines measured in the same run)
+bench: install ## benchmarks (medians of 3 interleaved runs vs same-run baselines); rewrites README's speed table
 	$(BIN)/bitacora stack up
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.markdown --readme
 
 bench-smoke: install ## a small benchmark run, as in CI
 	$(BIN)/python -m bench.run --smoke

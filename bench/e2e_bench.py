@@ -10,6 +10,10 @@
 4. The CPU ceiling: at the CPU-seconds per event measured for every process (collector,
    processor roles, Kafka, OpenSearch), the ratio the cores would allow if all were busy;
    the gap between it and the measured ratio is waiting, not work.
+5. Cost per process: each one's CPU (utime + stime of ``/proc/<pid>/stat``; Kafka's and
+   OpenSearch's pids from the stack's pid files) per event of the timed window, and
+   ``pipeline_cpu_vs_opensearch_cpu``: (collector + processor CPU per event) ÷ (OpenSearch
+   CPU per document of the raw bulk baseline, the same documents, in this run).
 """
 
 from __future__ import annotations
@@ -167,7 +171,10 @@ async def bench_e2e(settings: Settings, events: int, latency_seconds: float) -> 
             )
             wall = time.perf_counter() - t0
             cpu = [c.cpu() - c0 for c, c0 in zip(components, cpu0, strict=True)]
-            stack_cpu = sum(server_cpu(pid) - c0 for pid, c0 in zip(servers, server0, strict=True))
+            kafka_cpu, opensearch_cpu = (
+                server_cpu(pid) - c0 for pid, c0 in zip(servers, server0, strict=True)
+            )
+            stack_cpu = kafka_cpu + opensearch_cpu
             if got < events + 1000:
                 raise RuntimeError(f"e2e: only {got - 1000} of {events} searchable")
             rate = events / wall
@@ -207,6 +214,7 @@ async def bench_e2e(settings: Settings, events: int, latency_seconds: float) -> 
                 ],
                 run.env["BITACORA_APP_ID"],
             )
+    os_per_doc = baseline.server_cpu_s / baseline.events  # NaN on a stack that is not ours
     rows += [
         Row("e2e_events_per_s", rate, "ev/s", baseline=baseline.events_per_s),
         Row("e2e_ratio_vs_raw_bulk", rate / baseline.events_per_s, "x", target=0.70),
@@ -227,6 +235,23 @@ async def bench_e2e(settings: Settings, events: int, latency_seconds: float) -> 
         Row("e2e_stack_cpu_s_per_1000_events", 1000 * stack_cpu / events, "cpu-s"),
         Row("e2e_collector_cpu_s_per_1000_events", 1000 * cpu[0] / events, "cpu-s"),
         Row("e2e_processor_cpu_s_per_1000_events", 1000 * sum(cpu[1:]) / events, "cpu-s"),
+        # Per process (utime + stime from /proc/<pid>/stat), per event of the timed window.
+        *[
+            Row(f"e2e_{c.name.replace('-', '_')}_cpu_us_per_event", 1e6 * used / events, "µs")
+            for c, used in zip(components, cpu, strict=True)
+        ],
+        Row("e2e_kafka_cpu_us_per_event", 1e6 * kafka_cpu / events, "µs"),
+        Row("e2e_opensearch_cpu_us_per_event", 1e6 * opensearch_cpu / events, "µs"),
+        Row("raw_bulk_opensearch_cpu_us_per_doc", 1e6 * os_per_doc, "µs"),
+        # What our code spends per event against what OpenSearch spends indexing the very
+        # same documents sent raw: the pipeline's own cost in units of the store's.
+        Row(
+            "pipeline_cpu_vs_opensearch_cpu",
+            (sum(cpu) / events) / os_per_doc if os_per_doc > 0 else float("nan"),
+            "x",
+            target=0.35,
+            higher_is_better=False,
+        ),
         Row("e2e_collector_peak_rss_mib", peaks[0], "MiB"),
         Row("e2e_processor_peak_rss_mib", sum(peaks[1:]), "MiB"),
     ]

@@ -24,12 +24,15 @@ def free_port() -> int:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of ``pid`` and of its children it has waited for."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    # The command name may contain spaces: fields start after the last ')'.
+    """User + system CPU seconds of the process ``pid`` itself (utime + stime)."""
+    return parse_cpu_ticks(Path(f"/proc/{pid}/stat").read_text()) / CLOCK_TICKS
+
+
+def parse_cpu_ticks(stat: str) -> int:
+    """utime + stime, in clock ticks, from the text of ``/proc/<pid>/stat``."""
+    # The command name may contain spaces and parentheses: fields start after the last ')'.
     fields = stat[stat.rindex(")") + 2 :].split()
-    utime, stime, cutime, cstime = (int(fields[i]) for i in (11, 12, 13, 14))
-    return (utime + stime + cutime + cstime) / CLOCK_TICKS
+    return int(fields[11]) + int(fields[12])
 
 
 def peak_rss_mib(pid: int) -> float:

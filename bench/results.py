@@ -1,15 +1,24 @@
-"""Benchmark results: one row per measurement, a terminal table and ``latest.json``."""
+"""Benchmark results: one row per measurement, a terminal table and ``latest.json``.
+
+A figure measured over several interleaved repetitions is their median, with the lowest
+and highest repetition beside it (``low``/``high``); a figure whose spread is wider than
+its distance to the target cannot tell a pass from a fail and is ``INCONCLUSIVE``.
+"""
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import platform
+import statistics
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+PASS, FAIL, INCONCLUSIVE = "PASS", "FAIL", "INCONCLUSIVE"
 
 
 @dataclass
@@ -27,6 +36,9 @@ class Row:
     target: float | None = None
     higher_is_better: bool = True
     note: str = ""
+    low: float | None = None  # the lowest and highest repetition, when repeated
+    high: float | None = None
+    repeats: int = 1
 
     @property
     def ratio(self) -> float | None:
@@ -36,13 +48,67 @@ class Row:
         return self.value / self.baseline
 
     @property
-    def passed(self) -> bool | None:
-        """Whether the target is met (None without a target)."""
+    def spread(self) -> float:
+        """high - low over the repetitions (0 for a single measurement)."""
+        if self.low is None or self.high is None:
+            return 0.0
+        return self.high - self.low
+
+    @property
+    def verdict(self) -> str | None:
+        """PASS, FAIL or INCONCLUSIVE against the target (None without a target).
+
+        INCONCLUSIVE when the spread of the repetitions exceeds the distance between the
+        median and the target: another run could land on the other side of it.
+        """
         if self.target is None:
             return None
         if not math.isfinite(self.value):
-            return False
-        return self.value >= self.target if self.higher_is_better else self.value <= self.target
+            return FAIL
+        if self.spread > abs(self.value - self.target):
+            return INCONCLUSIVE
+        met = self.value >= self.target if self.higher_is_better else self.value <= self.target
+        return PASS if met else FAIL
+
+    @property
+    def passed(self) -> bool | None:
+        """Whether the target is met beyond the spread (None without a target)."""
+        verdict = self.verdict
+        return None if verdict is None else verdict == PASS
+
+
+def aggregate(repetitions: Sequence[Sequence[Row]]) -> list[Row]:
+    """One row per name over repeated runs: the median value, the lowest and the highest.
+
+    Rows keep the order of their first appearance; NaN repetitions (a failed part) are left
+    out of the median, and a figure with no finite repetition stays NaN. Baselines are
+    medians too; ``repeats`` counts the finite repetitions.
+    """
+    by_name: dict[str, list[Row]] = {}
+    for rows in repetitions:
+        for row in rows:
+            by_name.setdefault(row.name, []).append(row)
+    out = []
+    for rows in by_name.values():
+        values = [r.value for r in rows if math.isfinite(r.value)]
+        first = rows[0]
+        if not values:
+            out.append(replace(first, value=math.nan, low=None, high=None, repeats=0))
+            continue
+        lows = [r.low for r in rows if r.low is not None] + values
+        highs = [r.high for r in rows if r.high is not None] + values
+        baselines = [r.baseline for r in rows if r.baseline is not None]
+        out.append(
+            replace(
+                first,
+                value=statistics.median(values),
+                low=min(lows) if len(rows) > 1 or first.low is not None else None,
+                high=max(highs) if len(rows) > 1 or first.high is not None else None,
+                baseline=statistics.median(baselines) if baselines else None,
+                repeats=len(values),
+            )
+        )
+    return out
 
 
 def _fmt(value: float | None) -> str:
@@ -57,23 +123,30 @@ def _fmt(value: float | None) -> str:
     return f"{value:.3f}"
 
 
+def spread_text(row: Row) -> str:
+    """``low..high`` of a repeated figure, ``-`` for a single measurement."""
+    if row.low is None or row.high is None:
+        return "-"
+    return f"{_fmt(row.low)}..{_fmt(row.high)}"
+
+
 def table(rows: list[Row]) -> str:
-    """The rows as an aligned text table."""
-    head = ("name", "value", "unit", "baseline", "ratio", "target", "pass")
+    """The rows as an aligned text table: median, spread (lowest..highest repetition), verdict."""
+    head = ("name", "value", "spread", "n", "unit", "baseline", "ratio", "target", "verdict")
     lines = [head]
     for r in rows:
-        verdict = {None: "", True: "PASS", False: "FAIL"}[r.passed]
-        target = None if r.target is None else r.target
         op = "" if r.target is None else (">=" if r.higher_is_better else "<=")
         lines.append(
             (
                 r.name,
                 _fmt(r.value),
+                spread_text(r),
+                str(r.repeats),
                 r.unit,
                 _fmt(r.baseline),
                 _fmt(r.ratio),
-                op + _fmt(target) if op else "-",
-                verdict,
+                op + _fmt(r.target) if op else "-",
+                r.verdict or "",
             )
         )
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
@@ -90,20 +163,55 @@ def table(rows: list[Row]) -> str:
     return "\n".join(out)
 
 
+def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The CPU's model name from ``/proc/cpuinfo`` (``unknown`` when absent)."""
+    try:
+        text = cpuinfo.read_text()
+    except OSError:
+        return "unknown"
+    for line in text.splitlines():
+        if line.startswith("model name"):
+            return " ".join(line.split(":", 1)[1].split())
+    return "unknown"
+
+
+def summary_with_spread(summary: dict[str, str], rows: Sequence[Row]) -> dict[str, float]:
+    """Headline key → median, plus ``<key>_min``/``<key>_max`` from the row it names."""
+    by_name = {r.name: r for r in rows}
+    out: dict[str, float] = {}
+    for key, name in summary.items():
+        row = by_name.get(name)
+        out[key] = row.value if row is not None else math.nan
+        if row is not None and row.low is not None and row.high is not None:
+            out[f"{key}_min"] = row.low
+            out[f"{key}_max"] = row.high
+    return out
+
+
 def write_json(
-    rows: list[Row], summary: dict[str, float], path: Path, *, smoke: bool, seconds: float
+    rows: list[Row],
+    summary: dict[str, float],
+    path: Path,
+    *,
+    smoke: bool,
+    seconds: float,
+    repeats: int = 1,
 ) -> None:
-    """``summary`` (the headline keys) plus every row, as JSON."""
+    """``summary`` (the headline keys, with their spread) plus every row, as JSON."""
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = {
         **summary,
         "meta": {
             "smoke": smoke,
+            "repeats": repeats,
             "duration_s": round(seconds, 1),
             "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "python": platform.python_version(),
-            "cpus": __import__("os").cpu_count(),
+            "cpus": os.cpu_count(),
+            "cpu_model": cpu_model(),
         },
-        "rows": [{**asdict(r), "ratio": r.ratio, "passed": r.passed} for r in rows],
+        "rows": [
+            {**asdict(r), "ratio": r.ratio, "passed": r.passed, "verdict": r.verdict} for r in rows
+        ],
     }
     path.write_text(json.dumps(doc, indent=2, default=lambda v: None) + "\n")

@@ -1,9 +1,16 @@
-"""``python -m bench.run [--smoke] [--only NAME]``: run the benchmarks, print a table, write
-``bench/results/latest.json``.
+"""``python -m bench.run [--smoke] [--only NAME] [--repeat N] [--markdown]``: run the
+benchmarks, print a table, write ``bench/results/latest.json``.
 
 Every benchmark starts its own components as subprocesses with unique topics, consumer
 groups, streams and ports, against the local stack (``bitacora stack up``). A benchmark
 that fails records NaN for its keys and the run exits non-zero, so a broken part shows.
+
+Each benchmark measures its subject and its baseline back to back (A, B); the run repeats
+them ``--repeat`` times (default 3, the smoke run 1), round-robin over the benchmarks, so
+the repetitions interleave (A, B, A, B, …) and a drift in the machine's load falls on both.
+Every figure is the median of its repetitions with the lowest and highest beside it
+(``<key>_min``/``<key>_max`` in latest.json). The alerting benchmark pairs its runs itself
+(1 rule, 50 rules, alternating; ``bench.alert_bench``) and runs once.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from bench.results import RESULTS_DIR, Row, table, write_json
+from bench.results import RESULTS_DIR, Row, aggregate, summary_with_spread, table, write_json
 from bitacora.settings import Settings
 
 
@@ -71,6 +78,7 @@ SUMMARY = {
     "processor_cpu_s_per_1000_events": "processor_cpu_s_per_1000_events",
     "collector_peak_rss_mib": "collector_peak_rss_mib",
     "processor_peak_rss_mib": "processor_peak_rss_mib",
+    "pipeline_cpu_vs_opensearch_cpu": "pipeline_cpu_vs_opensearch_cpu",
 }
 
 Bench = Callable[[Settings, Size], Awaitable[list[Row]]]
@@ -127,9 +135,12 @@ OWNS = {
         "e2e_events_per_s",
         "ingest_to_searchable_p99_s_at_70pct",
         "ingest_to_searchable_p50_s_at_70pct",
+        "pipeline_cpu_vs_opensearch_cpu",
     ],
     "alerting": ["alert_latency_p99_s", "alert_latency_p50_s", "rules50_throughput_cost"],
 }
+# Benchmarks that interleave their own repetitions and run once per bench run.
+SELF_REPEATING = {"alerting"}
 
 
 async def check_stack(settings: Settings) -> None:
@@ -162,22 +173,37 @@ async def _one(name: str, settings: Settings, size: Size, failed: list[str]) -> 
     return got
 
 
-async def main_async(
-    names: list[str], size: Size, *, concurrent: bool = False
-) -> tuple[list[Row], list[str]]:
-    """Run the chosen benchmarks; collect rows and the names of failed ones.
+def schedule(names: list[str], repeats: int) -> list[list[str]]:
+    """The rounds of a run: every benchmark once per round, self-repeating ones only in
+    the last round (alerting loads the pipeline at the end-to-end rate measured before)."""
+    rounds = []
+    for index in range(repeats):
+        last = index == repeats - 1
+        rounds.append([n for n in names if last or n not in SELF_REPEATING])
+    return rounds
 
-    ``concurrent`` (the smoke run) starts them all at once: they share the CPU, so the
-    numbers mean little, but every code path runs in a fraction of the time.
+
+async def main_async(
+    names: list[str], size: Size, *, concurrent: bool = False, repeats: int = 1
+) -> tuple[list[Row], list[str]]:
+    """Run the chosen benchmarks ``repeats`` times; the aggregated rows and failed names.
+
+    ``concurrent`` (the smoke run) starts each round's benchmarks at once: they share the
+    CPU, so the numbers mean little, but every code path runs in a fraction of the time.
     """
     settings = Settings()
     await check_stack(settings)
     failed: list[str] = []
-    if concurrent:
-        parts = await asyncio.gather(*(_one(n, settings, size, failed) for n in names))
-    else:
-        parts = [await _one(n, settings, size, failed) for n in names]
-    return [row for part in parts for row in part], failed
+    runs: dict[str, list[list[Row]]] = {name: [] for name in names}
+    for round_names in schedule(names, repeats):
+        if concurrent:
+            parts = await asyncio.gather(*(_one(n, settings, size, failed) for n in round_names))
+        else:
+            parts = [await _one(n, settings, size, failed) for n in round_names]
+        for name, part in zip(round_names, parts, strict=True):
+            runs[name].append(part)
+    rows = [row for name in names for row in aggregate(runs[name])]
+    return rows, sorted(set(failed))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -198,7 +224,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out", default=str(RESULTS_DIR / "latest.json"), help="where to write the JSON"
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        help="interleaved repetitions of each benchmark (default 3; the smoke run 1)",
+    )
+    parser.add_argument(
+        "--markdown",
+        action="store_true",
+        help="also print the README speed table (bench.markdown) for this run",
+    )
     args = parser.parse_args(argv)
+    repeats = args.repeat if args.repeat is not None else (1 if args.smoke else 3)
+    if repeats < 1:
+        parser.error("--repeat must be at least 1")
     names = args.only or list(BENCHES)
     if args.profile:
         import os
@@ -206,18 +246,29 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["BENCH_PROFILE"] = "1"
     started = time.monotonic()
     rows, failed = asyncio.run(
-        main_async(names, SMOKE if args.smoke else FULL, concurrent=args.smoke)
+        main_async(names, SMOKE if args.smoke else FULL, concurrent=args.smoke, repeats=repeats)
     )
-    by_name = {r.name: r.value for r in rows}
-    summary = {
-        key: by_name.get(row, math.nan)
-        for key, row in SUMMARY.items()
-        if row in by_name or any(row in OWNS[n] for n in names)
-    }
+    present = {r.name for r in rows}
+    summary = summary_with_spread(
+        {
+            key: row
+            for key, row in SUMMARY.items()
+            if row in present or any(row in OWNS[n] for n in names)
+        },
+        rows,
+    )
     from pathlib import Path
 
-    write_json(rows, summary, Path(args.out), smoke=args.smoke, seconds=time.monotonic() - started)
+    out = Path(args.out)
+    seconds = time.monotonic() - started
+    write_json(rows, summary, out, smoke=args.smoke, seconds=seconds, repeats=repeats)
     print(table(rows))
+    if args.markdown:
+        import json
+
+        from bench.markdown import render
+
+        print("\n" + render(json.loads(out.read_text())))
     print(
         f"\nwrote {args.out} in {time.monotonic() - started:.0f} s"
         + (f"; FAILED: {', '.join(failed)}" if failed else "")

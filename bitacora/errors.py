@@ -16,6 +16,11 @@ class ConfigError(BitacoraError):
     """Invalid configuration: fatal, fix the setting it names."""
 
 
+class ConnectionRefusedByPeer(ConfigError):
+    """Kafka or OpenSearch answered but refused us (credentials, untrusted certificate):
+    retrying cannot help, fix the connection settings it names."""
+
+
 class DecodeError(BitacoraError):
     """Input that cannot be decoded: the connection or record is dropped, the rest goes on."""
 

@@ -17,10 +17,11 @@ import time
 from typing import TextIO
 
 from bitacora import schema
-from bitacora.errors import StackError
+from bitacora.errors import ConfigError, ConnectionRefusedByPeer, StackError
 from bitacora.settings import Settings
 from bitacora.status import format_status, read_status
 from bitacora.supervise import Child, check_children, stop_all
+from bitacora.ui.config import UiConfig, check_exposure
 
 
 def component_argv(*args: str) -> list[str]:
@@ -48,10 +49,19 @@ def run_pipeline(
         )
         for i, role in enumerate(schema.PROCESSOR_ROLES)
     ]
+    children.append(Child("ui", component_argv("ui")))
     if demo:
         children.append(Child("demo", component_argv("demo", "--rate", str(demo_rate))))
+    console = UiConfig.from_settings(settings)
+    try:
+        check_exposure(console)
+    except ConfigError as exc:
+        out.write(f"error: {exc}\n")
+        return 2
     try:
         baseline = asyncio.run(read_status(settings))
+    except ConnectionRefusedByPeer:  # credentials or certificate: its message says which
+        raise
     except Exception as exc:  # aiokafka raises its own and OS errors alike
         raise StackError(
             f"Kafka at {settings.kafka_bootstrap} is not reachable ({exc}): start the local stack "
@@ -69,6 +79,7 @@ def run_pipeline(
     out.write(
         f"Bitácora running: forward :{settings.forward_port}, HTTP :{settings.http_port}, "
         f"OpenSearch {settings.opensearch_url}. Logs in {log_dir}. Ctrl-C stops.\n"
+        f"Console: {console.url}\n"
     )
     start = time.monotonic()
     tty = out.isatty()

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bitacora import schema
+
+KafkaProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
 
 def _xdg(var: str, fallback: str) -> Path:
@@ -24,12 +28,27 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="BITACORA_", extra="forbid", frozen=True)
 
-    # Where the services are.
+    # Where the services are, and how to reach them (bitacora/clients.py uses these).
     kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_security_protocol: KafkaProtocol = "PLAINTEXT"
+    kafka_sasl_mechanism: SaslMechanism = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None  # None: the system's trusted CAs
+    kafka_ssl_certfile: Path | None = None  # client certificate (mTLS), PEM
+    kafka_ssl_keyfile: Path | None = None  # its private key, PEM
+    kafka_ssl_key_password: SecretStr | None = None
+    kafka_ssl_check_hostname: bool = True
     opensearch_url: str = "http://127.0.0.1:9200"
     opensearch_user: str | None = None
     opensearch_password: SecretStr | None = None
     opensearch_verify_certs: bool = True
+    opensearch_check_hostname: bool = True
+    opensearch_ca_file: Path | None = None  # None: the system's trusted CAs
+    opensearch_client_cert_file: Path | None = None  # client certificate (mTLS), PEM
+    opensearch_client_key_file: Path | None = None
+    opensearch_aws_region: str | None = None  # set: sign requests with AWS SigV4 ([aws] extra)
+    opensearch_aws_service: Literal["es", "aoss"] = "es"  # aoss: OpenSearch Serverless
 
     # Topics.
     topic_raw: str = schema.TOPIC_RAW
@@ -93,7 +112,8 @@ class Settings(BaseSettings):
     # How often the alerting role looks for changed rule files (SIGHUP: at once).
     rules_reload_interval_s: float = Field(default=5.0, gt=0)
     allowed_lateness_s: float = Field(default=60.0, ge=0)
-    search_url_base: str = "http://127.0.0.1:5601"  # Dashboards, for links in alerts
+    # Links in alerts: Dashboards, or the console (it opens Discover links in Explore).
+    search_url_base: str = "http://127.0.0.1:5601"
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_user: str | None = None
@@ -101,6 +121,11 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_ssl: bool = False
     smtp_from: str = "bitacora@localhost"
+
+    # Web console (bitacora ui): off loopback it refuses to start without a token.
+    ui_host: str = "127.0.0.1"
+    ui_port: int = Field(default=5602, ge=0, le=65535)
+    ui_token: SecretStr | None = None
 
     # Local stack (bitacora stack).
     cache_dir: Path = Field(default_factory=lambda: _xdg("XDG_CACHE_HOME", ".cache"))

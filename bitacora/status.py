@@ -45,7 +45,10 @@ def format_status(status: Status, since: Status, elapsed_s: float) -> str:
 
 
 async def read_status(settings: Settings) -> Status:
-    """Take one reading from Kafka and OpenSearch."""
+    """Take one reading from Kafka and OpenSearch.
+
+    Raises ConnectionRefusedByPeer when Kafka refuses the credentials or its certificate.
+    """
     from aiokafka import TopicPartition
 
     topics = {
@@ -54,6 +57,7 @@ async def read_status(settings: Settings) -> Status:
         "deadletter": settings.topic_deadletter,
         "alerts": settings.topic_alerts,
     }
+    await clients.kafka_preflight(settings)
     consumer = clients.kafka_consumer(settings)
     admin = clients.kafka_admin(settings)
     await consumer.start()

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError
 
 from bitacora import clients
 from bitacora.collector.metrics import CollectorMetrics
@@ -97,7 +98,13 @@ class Publisher:
         )
 
     async def start(self) -> None:
-        """Connect now if Kafka answers, else keep trying in the background."""
+        """Connect now if Kafka answers, else keep trying in the background.
+
+        Raises ConnectionRefusedByPeer (fatal) when Kafka refuses the credentials or its
+        certificate is not trusted: retrying would never connect.
+        """
+        with contextlib.suppress(KafkaConnectionError):  # Kafka down: the loop below waits
+            await clients.kafka_preflight(self._settings)
         if not await self._try_connect():
             self._connector = asyncio.create_task(self._reconnect_loop())
 

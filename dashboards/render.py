@@ -15,6 +15,8 @@ from typing import Any
 import jinja2
 
 from bitacora import schema
+from bitacora.dashboards import definitions
+from bitacora.dashboards.definitions import IndexName
 from bitacora.settings import Settings
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -26,6 +28,12 @@ STRING_ATTRIBUTES: tuple[str, ...] = (
     "optionsJSON",
     "kibanaSavedObjectMeta.searchSourceJSON",
 )
+#: The saved-object id of the index pattern of each ``index`` name of the definitions.
+PATTERN_IDS: dict[str, str] = {
+    "logs": "bitacora-logs",
+    "alerts": "bitacora-alerts",
+    "deadletter": "bitacora-deadletter",
+}
 #: The Flores Victoria services that get a saved search of their own.
 DEFAULT_SERVICES: tuple[str, ...] = (
     "user-service",
@@ -53,16 +61,40 @@ class DashboardParams:
         del settings
         return cls()
 
+    def definitions(self) -> definitions.Definitions:
+        """The dashboards of ``definitions.yaml`` for these services and severity."""
+        return definitions.load(self.services, self.error_severity)
+
+    def patterns(self) -> dict[IndexName, str]:
+        """The index pattern behind each ``index`` name of the definitions."""
+        return {
+            "logs": self.logs_pattern,
+            "alerts": self.alerts_pattern,
+            "deadletter": self.deadletter_pattern,
+        }
+
     def context(self) -> dict[str, Any]:
         """The variables the templates see."""
+        defs = self.definitions()
+        searches = {s.id for s in defs.searches}
         return {
             "index_patterns": [
-                {"id": "bitacora-logs", "title": self.logs_pattern},
-                {"id": "bitacora-alerts", "title": self.alerts_pattern},
-                {"id": "bitacora-deadletter", "title": self.deadletter_pattern},
+                {"id": PATTERN_IDS[name], "title": pattern}
+                for name, pattern in self.patterns().items()
             ],
-            "services": list(self.services),
-            "error_severity": self.error_severity,
+            "pattern_ids": PATTERN_IDS,
+            "searches": [s.model_dump() for s in defs.searches],
+            "visualizations": [v.model_dump() for v in defs.visualizations],
+            "dashboards": [
+                {
+                    **d.model_dump(),
+                    "panels": [
+                        ("search" if p.ref in searches else "visualization", p.ref, p.width)
+                        for p in d.panels
+                    ],
+                }
+                for d in defs.dashboards
+            ],
             **self.extra,
         }
 
@@ -73,6 +105,7 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # JSON output; every value is written through |tojson
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.do"],
     )
 
 

@@ -25,6 +25,7 @@ from bitacora.cli import (
     search_cmd,
     setup_cmd,
     stack_cmd,
+    ui_cmd,
 )
 from bitacora.cli.group import BitacoraCLI
 from bitacora.supervise import SUPERVISOR_PID_ENV, watch_parent
@@ -71,6 +72,7 @@ for _module in (
     dashboards_cmd,
     report_cmd,
     retention_cmd,
+    ui_cmd,
 ):
     for _command in _module.COMMANDS:
         main.add_command(_command)

@@ -65,11 +65,16 @@ class BitacoraCLI(click.Group):
         debug = debug_requested(argv, os.environ)
         if not debug:
             for name in _CHATTY_LOGGERS:
-                logging.getLogger(name).addHandler(logging.NullHandler())
+                logger = logging.getLogger(name)
+                if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+                    logger.addHandler(logging.NullHandler())
         try:
             result = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
         except SystemExit:
             raise
+        except click.exceptions.NoArgsIsHelpError as exc:  # a bare group: its help is the answer
+            exc.show()
+            sys.exit(exc.exit_code)
         except BaseException as exc:  # every failure becomes one line
             if debug:
                 traceback.print_exc()

@@ -91,11 +91,17 @@ def status() -> None:
 
 
 @stack_group.command("env")
-def env() -> None:
+@click.option(
+    "--secure",
+    is_flag=True,
+    help="Point Kafka clients at the SASL_SSL listener (SCRAM user, the stack's CA) instead.",
+)
+def env(secure: bool) -> None:
     """Print the `export BITACORA_…` line that points clients at the stack."""
     from bitacora import stack
 
-    click.echo(stack.env_exports(Settings()))
+    settings = Settings()
+    click.echo(stack.secure_exports(settings) if secure else stack.env_exports(settings))
 
 
 COMMANDS: list[click.Command] = [stack_group]

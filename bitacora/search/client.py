@@ -130,28 +130,31 @@ def context(client: OpenSearch, hit: Hit, lines: int, index: str) -> tuple[list[
     return list(reversed(before)), after
 
 
-def _hit_time_ns(hit: Hit) -> int:
+def hit_time_ns(hit: Hit) -> int:
+    """A hit's ``@timestamp`` in nanoseconds (from its sort values when present)."""
     sort = hit.get("sort")
     if sort and isinstance(sort[0], int):
         return sort[0]
     return parse_event_time(str(lookup(hit["_source"], "@timestamp")))
 
 
-def _hit_id(hit: Hit) -> str:
+def hit_id(hit: Hit) -> str:
+    """A hit's ``event.id`` (its ``_id`` when the event has none)."""
     value = lookup(hit["_source"], "event.id")
     return str(value) if value is not None else str(hit["_id"])
 
 
-def _poll(
-    client: OpenSearch, params: q.SearchParams, state: FollowState, page_size: int
+def poll_new(
+    client: OpenSearch, params: q.SearchParams, state: FollowState, page_size: int = q.PAGE_SIZE
 ) -> Iterator[Hit]:
+    """One tail poll: the matching events in ``state``'s window not offered before."""
     after: list[Any] | None = None
     since = state.window_start_ns
     while True:
         body = q.follow_body(params, since, page_size, after)
         hits: list[Hit] = _search(client, params.index, body)["hits"]["hits"]
         for hit in hits:
-            if state.accept(_hit_id(hit), _hit_time_ns(hit)):
+            if state.accept(hit_id(hit), hit_time_ns(hit)):
                 yield hit
         if len(hits) < page_size:
             break
@@ -177,19 +180,19 @@ def follow(
     """
     last = list(stream_hits(client, params, limit=initial, forward=False)) if initial > 0 else []
     last.reverse()
-    cursor = _hit_time_ns(last[-1]) if last else to_nanos(now)
+    cursor = hit_time_ns(last[-1]) if last else to_nanos(now)
     state = FollowState(cursor_ns=cursor, overlap_ns=int(overlap_s * 1_000_000_000))
-    shown = {_hit_id(hit) for hit in last}
+    shown = {hit_id(hit) for hit in last}
     for hit in last:
-        state.accept(_hit_id(hit), _hit_time_ns(hit))
+        state.accept(hit_id(hit), hit_time_ns(hit))
         yield hit
     # Events inside the first window that were not among the last `initial` are older than
     # what was shown: mark them seen without printing them, as `tail -f` would not either.
-    for hit in _poll(client, params, state, page_size):
-        if _hit_id(hit) not in shown and _hit_time_ns(hit) > cursor:
+    for hit in poll_new(client, params, state, page_size):
+        if hit_id(hit) not in shown and hit_time_ns(hit) > cursor:
             yield hit
     while not stop.is_set():
         if on_poll is not None:
             on_poll()
-        yield from _poll(client, params, state, page_size)
+        yield from poll_new(client, params, state, page_size)
         stop.wait(poll_interval_s)

@@ -13,6 +13,7 @@ Public API, used by ``bitacora stack`` and by the test fixtures::
 from __future__ import annotations
 
 from bitacora.stack.config import env_exports
+from bitacora.stack.secure import secure_exports
 from bitacora.stack.services import (
     ServiceStatus,
     ensure_up,
@@ -30,6 +31,7 @@ __all__ = [
     "env_exports",
     "log_paths",
     "reset",
+    "secure_exports",
     "start_service",
     "status",
     "stop",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -44,6 +45,16 @@ class Ports:
     opensearch_transport: int
     kafka: int
     kafka_controller: int
+
+    @property
+    def kafka_sasl_ssl(self) -> int:
+        """The SASL_SSL listener (SCRAM and PLAIN users): the broker port + 2."""
+        return self.kafka + 2
+
+    @property
+    def kafka_ssl(self) -> int:
+        """The SSL listener that requires a client certificate: the broker port + 3."""
+        return self.kafka + 3
 
 
 def parse_host_port(address: str, default_port: int) -> tuple[str, int]:
@@ -167,8 +178,14 @@ def heap_options(heap: str) -> str:
     return f"-Xms{heap}\n-Xmx{heap}\n"
 
 
-def kafka_server_properties(ports: Ports, data: Path) -> str:
-    """``server.properties`` of a KRaft broker+controller with one replica of everything."""
+def kafka_server_properties(
+    ports: Ports, data: Path, secure: Mapping[str, str] | None = None
+) -> str:
+    """``server.properties`` of a KRaft broker+controller with one replica of everything.
+
+    ``secure`` (from ``secure.server_properties``) adds its listeners to the PLAINTEXT and
+    CONTROLLER ones and its other properties as they are.
+    """
     props = {
         "process.roles": "broker,controller",
         "node.id": "1",
@@ -194,6 +211,9 @@ def kafka_server_properties(ports: Ports, data: Path) -> str:
         "group.initial.rebalance.delay.ms": "0",
         "log.retention.hours": "24",
     }
+    for key, value in (secure or {}).items():
+        merged = key in ("listeners", "advertised.listeners", "listener.security.protocol.map")
+        props[key] = f"{props[key]},{value}" if merged else value
     return "".join(f"{k}={v}\n" for k, v in props.items())
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bitacora.errors import StackError
 from bitacora.settings import Settings
-from bitacora.stack import config, fetch, health, procs
+from bitacora.stack import config, fetch, health, procs, secure
 from bitacora.stack.jdk import java_for_kafka, java_for_opensearch
 
 Echo = Callable[[str], None]
@@ -161,8 +161,14 @@ def _launch_kafka(settings: Settings, echo: Echo) -> int:
     data, logs = base / "data", base / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     ports = config.ports_for(settings)
+    material = secure.ensure_material(secure.material_for(base))
     properties = base / "server.properties"
-    properties.write_text(config.kafka_server_properties(ports, data))
+    properties.touch(mode=0o600)  # it holds the PLAIN users' password
+    properties.write_text(
+        config.kafka_server_properties(
+            ports, data, secure.server_properties(material, ports.kafka_sasl_ssl, ports.kafka_ssl)
+        )
+    )
     log4j2 = base / "log4j2.yaml"
     log4j2.write_text(config.kafka_log4j2("INFO", logs))
     quiet_log4j2 = base / "log4j2-tools.yaml"
@@ -188,6 +194,7 @@ def _launch_kafka(settings: Settings, echo: Echo) -> int:
                 "-c",
                 str(properties),
                 "--ignore-formatted",
+                *secure.format_arguments(material),
             ],
             capture_output=True,
             text=True,
@@ -197,6 +204,7 @@ def _launch_kafka(settings: Settings, echo: Echo) -> int:
             raise StackError(
                 f"formatting Kafka storage failed: {(result.stderr or result.stdout)[-800:]}"
             )
+        material.scram_marker.touch()
     version_file.write_text(version)
     echo(
         f"starting Kafka {version} (Java {jdk.major}, heap {settings.kafka_heap}, KRaft) "

@@ -95,6 +95,8 @@ class BatchRole(Service):
         self._committed: dict[TopicPartition, int] = {}
         self._running: asyncio.Future[None] | None = None
         self.counts = role_counters(name)
+        self._opened = False  # open_handler returned: close_handler has clients to close
+        self._joined = False  # the consumer started: on_stop has a group to leave
 
     async def open_handler(self) -> BatchHandler:
         """Create the role's clients and its handler."""
@@ -111,6 +113,7 @@ class BatchRole(Service):
     async def on_start(self) -> None:
         """Open the handler, join the group; the consume loop runs as this service's future."""
         self.handler = await self.open_handler()
+        self._opened = True
         self.consumer = clients.kafka_consumer(
             self.settings,
             group_id=schema.consumer_group(self.settings.app_id, self.role_name),
@@ -120,6 +123,7 @@ class BatchRole(Service):
             max_partition_fetch_bytes=4 * 1024 * 1024,
         )
         await self.consumer.start()
+        self._joined = True
         self.consumer.subscribe(self.topics, listener=_Rebalance(self))
         LAG.add(id(self), self.lag)
         self._running = self.add_future(self._run())
@@ -150,9 +154,11 @@ class BatchRole(Service):
 
         Batches in flight get ``stop_grace_s`` to complete (fewer repeats after a restart);
         what is still running then (OpenSearch or Kafka down) is cancelled and stays
-        uncommitted.
+        uncommitted. A role whose start failed closes only what it opened.
         """
-        if not hasattr(self, "consumer"):  # the worker stopped before this role started
+        if not self._joined:
+            if self._opened:
+                await self.close_handler()
             return
         if self._running is not None:
             self._running.cancel()

@@ -20,7 +20,7 @@ import aiohttp
 
 # aiokafka ships no type information (no py.typed marker).
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import for_code
+from aiokafka.errors import KafkaConnectionError, for_code
 
 from bitacora import clients, schema
 from bitacora.errors import StackError
@@ -175,6 +175,12 @@ async def _wait_for_topics(
 async def setup_topics(settings: Settings, report: SetupReport, progress: Progress) -> None:
     """Create the missing topics; report the ones with fewer partitions than configured."""
     desired = desired_topics(settings)
+    try:
+        await clients.kafka_preflight(settings)
+    except KafkaConnectionError as exc:
+        raise StackError(
+            f"{exc}: start it (`bitacora stack up`) or set BITACORA_KAFKA_BOOTSTRAP"
+        ) from exc
     admin = clients.kafka_admin(settings, client_id="bitacora-setup")
     try:
         await admin.start()

@@ -54,4 +54,9 @@ def test_bench_smoke_writes_every_key(
     }
     assert bad == {}
     assert doc["meta"]["smoke"] is True
-    assert "name" in proc.stdout  # the table was printed
+    assert doc["meta"]["repeats"] == 1
+    assert doc["meta"]["cpu_model"] != ""
+    # The cost of rules pairs its runs itself: its spread is there even in one repetition.
+    low, high = doc["rules50_throughput_cost_min"], doc["rules50_throughput_cost_max"]
+    assert low <= doc["rules50_throughput_cost"] <= high
+    assert proc.stdout.splitlines()[0].split()[:4] == ["name", "value", "spread", "n"]

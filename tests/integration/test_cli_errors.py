@@ -280,6 +280,13 @@ def test_every_command_has_error_cases() -> None:
     assert sorted(set(LEAVES) - covered) == []
 
 
+def test_a_bare_group_prints_its_help(workdir: Path) -> None:
+    run = _run(("alerts",), _env(workdir, {}), workdir)
+    assert (run.code, run.stdout) == (2, "")
+    assert run.stderr.startswith("Usage: python -m bitacora alerts [OPTIONS] COMMAND")
+    assert "Traceback" not in run.stderr
+
+
 def test_debug_prints_the_traceback_too(workdir: Path) -> None:
     run = _run(("--debug", "alerts", "list", "--since", "bogus"), _env(workdir, {}), workdir)
     assert run.code == USAGE

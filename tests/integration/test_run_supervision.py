@@ -1,6 +1,6 @@
 """``bitacora run`` leaves no child behind: SIGHUP, SIGTERM, and kill -9 of the parent itself.
 
-Runs the real command (collector and the three processor roles) on its own app id, topics
+Runs the real command (collector, the three processor roles, the console) on its own app id, topics
 and ports, waits until every child answers ``/healthz``, signals the parent, and polls
 until every child pid is gone.
 """
@@ -94,7 +94,7 @@ def test_children_stop_with_the_run(
     signum: signal.Signals, kafka_bootstrap: str, opensearch_url: str, tmp_path: Path
 ) -> None:
     unique = f"run-{uuid.uuid4().hex[:8]}"
-    http_port, processor_base = free_port(), _consecutive_free_ports(3)
+    http_port, processor_base, ui_port = free_port(), _consecutive_free_ports(3), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BITACORA_")}
     env.update(
         BITACORA_KAFKA_BOOTSTRAP=kafka_bootstrap,
@@ -108,6 +108,7 @@ def test_children_stop_with_the_run(
         BITACORA_FORWARD_PORT=str(free_port()),
         BITACORA_HTTP_PORT=str(http_port),
         BITACORA_PROCESSOR_HTTP_PORT=str(processor_base),
+        BITACORA_UI_PORT=str(ui_port),
         BITACORA_STATE_DIR=str(tmp_path / "state"),
         BITACORA_PROCESSOR_DATA_DIR=str(tmp_path / "faust"),
     )
@@ -121,12 +122,13 @@ def test_children_stop_with_the_run(
     try:
         deadline = time.monotonic() + 120
         ports = [http_port, processor_base, processor_base + 1, processor_base + 2]
+        # (the console, a fifth child, is waited for through its pid below)
         while not all(_healthy(p) for p in ports):
             assert run.poll() is None, "bitacora run exited early"
             assert time.monotonic() < deadline, "the children never answered /healthz"
             time.sleep(0.3)
         pids = _children(run.pid)
-        assert len(pids) == 4  # collector and three processor roles
+        assert len(pids) == 5  # collector, three processor roles, the console
         run.send_signal(signum)
         deadline = time.monotonic() + 60
         while any(_alive(pid) for pid in pids):

@@ -54,6 +54,7 @@ APPLICATIONS = (
     "bitacora.stack",
     "bitacora.status",
     "bitacora.supervise",
+    "bitacora.ui",
 )
 TOP_LEVEL_NAMES = frozenset(COMPONENTS)
 # Third-party packages a component must not import.
