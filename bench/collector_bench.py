@@ -1,4 +1,4 @@
-"""Collector benchmarks: forward PackedForward and HTTP NDJSON ingest into Kafka.
+"""Collector benchmarks: forward PackedForward, HTTP NDJSON, OTLP and syslog ingest into Kafka.
 
 The collector runs as ``bitacora collector`` (a subprocess, its own topics and ports);
 clients send prebuilt frames with acks, so the timed part is the collector's work plus
@@ -22,6 +22,7 @@ from bench.forward_client import Chunk, Planned, encode_chunks, plan_chunks, sen
 from bench.payloads import service_names
 from bench.procs import Component, free_port, wait_port
 from bench.profile import MaybeProfile
+from bench.protocol_bench import otlp_ingest, otlp_requests, syslog_ingest, syslog_streams
 from bench.results import Row
 from bitacora.settings import Settings
 
@@ -37,6 +38,8 @@ class CollectorRun:
     forward_port: int
     http_port: int
     component: Component
+    otlp_port: int = 0
+    syslog_port: int = 0
 
 
 async def start_collector(
@@ -44,7 +47,10 @@ async def start_collector(
 ) -> CollectorRun:
     """Create the run's topics and start ``bitacora collector`` on free ports."""
     forward_port, http_port = free_port(), free_port()
-    env = services.isolated_env(rid, settings, forward=forward_port, http=http_port)
+    otlp_port, syslog_port = free_port(), free_port()
+    env = services.isolated_env(
+        rid, settings, forward=forward_port, http=http_port, otlp_http=otlp_port, syslog=syslog_port
+    )
     env.update(extra_env or {})
     await services.create_topics(
         settings.kafka_bootstrap,
@@ -58,7 +64,7 @@ async def start_collector(
     except Exception:
         component.stop()
         raise RuntimeError(f"collector did not start:\n{component.log_tail()}") from None
-    return CollectorRun(rid, env, forward_port, http_port, component)
+    return CollectorRun(rid, env, forward_port, http_port, component, otlp_port, syslog_port)
 
 
 async def forward_ingest(
@@ -126,6 +132,8 @@ async def bench_collector(settings: Settings, events: int, per_chunk: int = 500)
     chunks = encode_chunks(f"fwd-{rid}", plans)
     http_plans = plan_chunks(f"http-{rid}", events, per_chunk, names, seed=13)
     batches = ndjson_batches(http_plans)
+    otlp = otlp_requests(plan_chunks(f"otlp-{rid}", events, per_chunk, names, seed=17))
+    streams = syslog_streams(plan_chunks(f"sys-{rid}", events, per_chunk, names, seed=19), 2)
     run = await start_collector(settings, rid)
     topic = run.env["BITACORA_TOPIC_RAW"]
     try:
@@ -141,6 +149,14 @@ async def bench_collector(settings: Settings, events: int, per_chunk: int = 500)
             )
         with MaybeProfile(run.component.pid, "collector-http"):
             http = await http_ingest(run, batches)
+        with MaybeProfile(run.component.pid, "collector-otlp"):
+            otlp_timing = await otlp_ingest(run.component, run.otlp_port, otlp)
+        before = await services.topic_message_count(settings.kafka_bootstrap, topic)
+        with MaybeProfile(run.component.pid, "collector-syslog"):
+            syslog = await syslog_ingest(
+                run.component, run.syslog_port, streams, events, settings.kafka_bootstrap,
+                topic, before,
+            )  # fmt: skip
         peak_rss = run.component.peak_rss_mib()
     finally:
         run.component.stop()
@@ -173,6 +189,14 @@ async def bench_collector(settings: Settings, events: int, per_chunk: int = 500)
         Row("collector_cpu_s_per_1000_events", 1000 / fwd.events_per_cpu_s, "cpu-s"),
         Row("collector_http_events_per_s", http.events_per_s, "ev/s", baseline=bare.events_per_s),
         Row("collector_http_events_per_cpu_second", http.events_per_cpu_s, "ev/cpu-s"),
+        Row("collector_otlp_events_per_cpu_second", otlp_timing.events_per_cpu_s, "ev/cpu-s"),
+        Row(
+            "collector_otlp_cpu_vs_forward",
+            otlp_timing.events_per_cpu_s / fwd.events_per_cpu_s,
+            "x",
+        ),
+        Row("collector_syslog_events_per_cpu_second", syslog.events_per_cpu_s, "ev/cpu-s"),
+        Row("collector_syslog_cpu_vs_forward", syslog.events_per_cpu_s / fwd.events_per_cpu_s, "x"),
         Row("collector_peak_rss_mib", peak_rss, "MiB"),
         Row("bare_producer_events_per_s", bare.events_per_s, "ev/s"),
         Row("bare_producer_events_per_cpu_second", bare.events_per_cpu_s, "ev/cpu-s"),

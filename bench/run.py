@@ -77,6 +77,8 @@ SUMMARY = {
     "collector_cpu_s_per_1000_events": "collector_cpu_s_per_1000_events",
     "processor_cpu_s_per_1000_events": "processor_cpu_s_per_1000_events",
     "collector_peak_rss_mib": "collector_peak_rss_mib",
+    "collector_otlp_cpu_vs_forward": "collector_otlp_cpu_vs_forward",
+    "collector_syslog_cpu_vs_forward": "collector_syslog_cpu_vs_forward",
     "processor_peak_rss_mib": "processor_peak_rss_mib",
     "pipeline_cpu_vs_opensearch_cpu": "pipeline_cpu_vs_opensearch_cpu",
 }
@@ -121,6 +123,8 @@ OWNS = {
         "collector_events_per_cpu_second",
         "collector_cpu_s_per_1000_events",
         "collector_peak_rss_mib",
+        "collector_otlp_cpu_vs_forward",
+        "collector_syslog_cpu_vs_forward",
     ],
     "processor": [
         "processor_ratio_vs_raw_bulk",

@@ -13,6 +13,7 @@ import aiohttp
 from aiokafka import TopicPartition
 from aiokafka.admin import NewTopic
 
+from bench.procs import free_port
 from bitacora import clients, schema
 from bitacora.settings import Settings
 
@@ -28,7 +29,11 @@ def run_id() -> str:
 
 
 def isolated_env(rid: str, settings: Settings, **ports: int) -> dict[str, str]:
-    """``BITACORA_*`` variables that isolate one run's components from everyone else's."""
+    """``BITACORA_*`` variables that isolate one run's components from everyone else's.
+
+    Every collector input not given in ``ports`` gets a free port too, so a component
+    never binds the defaults other runs (or the user's collector) may hold.
+    """
     env = {
         "BITACORA_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         "BITACORA_OPENSEARCH_URL": settings.opensearch_url,
@@ -39,7 +44,18 @@ def isolated_env(rid: str, settings: Settings, **ports: int) -> dict[str, str]:
         "BITACORA_TOPIC_ALERTS": f"bench-{rid}.alerts",
         "BITACORA_PROCESSOR_DATA_DIR": f"/tmp/bitacora-bench/{rid}/faust",
     }
-    names = {"forward": "FORWARD_PORT", "http": "HTTP_PORT", "web": "PROCESSOR_HTTP_PORT"}
+    names = {
+        "forward": "FORWARD_PORT",
+        "http": "HTTP_PORT",
+        "web": "PROCESSOR_HTTP_PORT",
+        "otlp_http": "OTLP_HTTP_PORT",
+        "otlp_grpc": "OTLP_GRPC_PORT",
+        "syslog": "SYSLOG_PORT",
+        "syslog_tls": "SYSLOG_TLS_PORT",
+    }
+    for key in ("forward", "http", "otlp_http", "otlp_grpc", "syslog", "syslog_tls"):
+        if key not in ports:
+            ports[key] = free_port()
     for key, port in ports.items():
         env[f"BITACORA_{names[key]}"] = str(port)
     return env

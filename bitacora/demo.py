@@ -2,18 +2,24 @@
 
 The generator is pure (a seeded RNG and a clock in, ``(tag, record)`` pairs out); the sender
 is a thin loop over fluent-logger's ``FluentSender`` with nanosecond EventTime, so the demo
-exercises exactly the client the services use.
+exercises exactly the client the services use. With the OTLP and syslog ports, a tenth of
+the rate each also comes from an OpenTelemetry-instrumented service over OTLP/HTTP and from
+a node logging to syslog over UDP (``bitacora.demo_sources``).
 """
 
 from __future__ import annotations
 
 import json
 import random
+import socket
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from bitacora.demo_sources import OtelCheckout, SyslogNode
 
 APP_SERVICES = (
     "user-service",
@@ -193,11 +199,20 @@ def send_demo(
     duration_s: float | None = None,
     burst_every_s: float = 60.0,
     on_tick: Any = None,
+    otlp_port: int | None = None,
+    syslog_port: int | None = None,
 ) -> int:
-    """Send demo traffic with fluent-logger until ``duration_s`` elapses; returns events sent."""
+    """Send demo traffic until ``duration_s`` elapses; returns events sent.
+
+    fluent-logger to the forward ``port``; with ``otlp_port`` and ``syslog_port``, a tenth
+    of the rate each goes over OTLP/HTTP and syslog/UDP too.
+    """
     from fluent.sender import FluentSender
 
     traffic = DemoTraffic(rate=rate, burst_every_s=burst_every_s)
+    otel, node = OtelCheckout(), SyslogNode()
+    side = max(1, rate // 10)
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     senders: dict[str, FluentSender] = {}
     sent = 0
     start = time.monotonic()
@@ -213,11 +228,35 @@ def send_demo(
                     senders[prefix] = sender
                 if sender.emit(label, record):
                     sent += 1
+            if otlp_port is not None:
+                bursting = traffic.bursting_service(now) == "order-service"
+                sent += _post_otlp(
+                    host, otlp_port, otel.request(time.time_ns(), side, bursting), side
+                )
+            if syslog_port is not None:
+                for line in node.lines(now, side):
+                    udp.sendto(line, (host, syslog_port))
+                    sent += 1
             if on_tick is not None:
                 on_tick(sent)
             next_tick += 1.0
             time.sleep(max(0.0, next_tick - time.monotonic()))
     finally:
+        udp.close()
         for sender in senders.values():
             sender.close()
     return sent
+
+
+def _post_otlp(host: str, port: int, body: bytes, count: int) -> int:
+    request = urllib.request.Request(
+        f"http://{host}:{port}/v1/logs",
+        data=body,
+        headers={"Content-Type": "application/x-protobuf"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return count if response.status == 200 else 0
+    except OSError:  # the collector is busy or down: the demo goes on
+        return 0

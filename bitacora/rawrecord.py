@@ -32,7 +32,7 @@ class RawRecord:
     record: dict[Any, Any]
     received_ns: int
     peer: str
-    transport: str  # "forward" | "http"
+    transport: str  # "forward", "http", "otlp" or "syslog" (see normalize.sources)
     chunk: str | None = None
     position: int = 0
 

@@ -78,7 +78,9 @@ def run_pipeline(
         child.start(log_dir)
     out.write(
         f"Bitácora running: forward :{settings.forward_port}, HTTP :{settings.http_port}, "
-        f"OpenSearch {settings.opensearch_url}. Logs in {log_dir}. Ctrl-C stops.\n"
+        f"OTLP :{settings.otlp_http_port} (HTTP) :{settings.otlp_grpc_port} (gRPC), "
+        f"syslog :{settings.syslog_port}, OpenSearch {settings.opensearch_url}. "
+        f"Logs in {log_dir}. Ctrl-C stops.\n"
         f"Console: {console.url}\n"
     )
     start = time.monotonic()

@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     bind_host: str = "127.0.0.1"
     forward_port: int = 24224
     http_port: int = 9880
+    otlp_http_port: int = 4318  # OTLP/HTTP: POST /v1/logs (protobuf or JSON)
+    otlp_grpc_port: int = 4317  # OTLP/gRPC: LogsService/Export
+    syslog_port: int = 5514  # syslog over UDP and TCP (RFC 5424 / RFC 3164)
+    syslog_tls_port: int = 6514  # syslog over TLS (RFC 5425), served when tls_cert_file is set
+    max_syslog_message_bytes: int = Field(default=64 * 1024, ge=480)
     forward_shared_key: SecretStr | None = None
     forward_users_file: Path | None = None  # lines "username:password"
     tls_cert_file: Path | None = None

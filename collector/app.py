@@ -1,4 +1,4 @@
-"""The collector process: the forward and HTTP sources over one Kafka publisher.
+"""The collector process: the forward, HTTP, OTLP and syslog sources over one publisher.
 
 ``run_collector`` runs inside an existing event loop (``bitacora collector`` and
 ``bitacora run`` own the loop and the signal handlers): it starts everything, sets
@@ -16,7 +16,11 @@ from bitacora.collector.forward.handshake import load_users
 from bitacora.collector.forward.server import ForwardServer
 from bitacora.collector.http import HttpSource
 from bitacora.collector.metrics import CollectorMetrics
+from bitacora.collector.otlp.grpc_server import OtlpGrpcServer
+from bitacora.collector.otlp.http_server import OtlpHttpServer
+from bitacora.collector.otlp.ingest import OtlpIngest
 from bitacora.collector.publisher import Publisher
+from bitacora.collector.syslog.server import SyslogServer
 from bitacora.errors import ConfigError
 from bitacora.settings import Settings
 
@@ -24,10 +28,10 @@ log = logging.getLogger(__name__)
 
 
 class Collector:
-    """Forward server + HTTP server + publisher with explicit start/stop (tests use this).
+    """The sources + publisher with explicit start/stop (tests use this).
 
-    After ``start`` the bound ports are in ``forward_port`` and ``http_port`` (useful with
-    port 0 in settings).
+    After ``start`` the bound ports are in ``forward_port``, ``http_port``, ``otlp.port``,
+    ``otlp_grpc.port``, ``syslog.port`` and ``syslog.tls_port`` (useful with port 0).
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -42,6 +46,17 @@ class Collector:
         budget = ByteBudget(settings.max_inflight_bytes)
         self.forward = ForwardServer(settings, self.publisher, self.metrics, users, budget)
         self.http = HttpSource(settings, self.publisher, self.metrics, budget)
+        ingest = OtlpIngest(settings, self.publisher, self.metrics, budget)
+        self.otlp = OtlpHttpServer(settings, ingest)
+        self.otlp_grpc = OtlpGrpcServer(settings, ingest)
+        self.syslog = SyslogServer(settings, self.publisher, self.metrics, budget)
+        self._inputs = (
+            ("forward", "FORWARD_PORT", self.forward),
+            ("HTTP", "HTTP_PORT", self.http),
+            ("OTLP/HTTP", "OTLP_HTTP_PORT", self.otlp),
+            ("OTLP/gRPC", "OTLP_GRPC_PORT", self.otlp_grpc),
+            ("syslog", "SYSLOG_PORT or BITACORA_SYSLOG_TLS_PORT", self.syslog),
+        )
 
     @property
     def forward_port(self) -> int:
@@ -56,21 +71,31 @@ class Collector:
     async def start(self) -> None:
         """Connect the publisher (or keep retrying in the background) and open both ports."""
         await self.publisher.start()
-        await self.forward.start()
-        await self.http.start()
+        for name, variable, source in self._inputs:
+            try:
+                await source.start()
+            except (OSError, RuntimeError) as exc:  # grpc reports a busy port as RuntimeError
+                raise ConfigError(
+                    f"cannot listen for {name} on {self.settings.bind_host}: {exc}; "
+                    f"free the port or set BITACORA_{variable}"
+                ) from exc
         log.info(
-            "collector listening: forward %s:%d, HTTP %s:%d, Kafka %s",
+            "collector listening on %s: forward %d, HTTP %d, OTLP/HTTP %d, OTLP/gRPC %d,"
+            " syslog %d%s, Kafka %s",
             self.settings.bind_host,
             self.forward_port,
-            self.settings.bind_host,
             self.http_port,
+            self.otlp.port,
+            self.otlp_grpc.port,
+            self.syslog.port,
+            f", syslog TLS {self.syslog.tls_port}" if self.syslog.tls_port else "",
             self.settings.kafka_bootstrap,
         )
 
     async def stop(self) -> None:
         """Stop accepting, flush what was submitted, close."""
-        await self.forward.stop()
-        await self.http.stop()
+        for _, _, source in self._inputs:
+            await source.stop()
         await self.publisher.stop()
 
 

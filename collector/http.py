@@ -7,6 +7,7 @@ NDJSON (``application/x-ndjson``, or detected), msgpack, or a form with a ``json
 ``?time=`` parameter, else the receive time. The answer is 200 only once Kafka holds every
 event; 503 when Kafka cannot take them, 401 without the bearer token, 413 over the limits,
 400 when nothing in the body is JSON. Invalid items of a valid batch are dead-lettered.
+The OTLP paths ``/v1/logs``, ``/v1/traces`` and ``/v1/metrics`` are not tags: 404.
 """
 
 from __future__ import annotations
@@ -130,6 +131,7 @@ class HttpSource:
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/readyz", self.readyz)
         app.router.add_get("/metrics", self.metrics)
+        app.router.add_post("/v1/{signal:logs|traces|metrics}", self.otlp_path)
         app.router.add_post("/{tag:.+}", self.ingest)
         return app
 
@@ -163,6 +165,15 @@ class HttpSource:
         """Prometheus text exposition."""
         body = generate_latest(self._metrics.registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def otlp_path(self, request: web.Request) -> web.Response:
+        """``/v1/logs`` and friends are OTLP paths, not tags: 404, nothing stored."""
+        self._reject("unknown_path")
+        return web.Response(
+            status=404,
+            text=f"OTLP is served on the OTLP/HTTP port ({self._settings.otlp_http_port}), "
+            "not on the HTTP input\n",
+        )
 
     def _reject(self, reason: str, amount: int = 1) -> None:
         self._metrics.rejections.inc(SOURCE, reason, amount=amount)

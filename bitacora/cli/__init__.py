@@ -45,8 +45,9 @@ from bitacora.supervise import SUPERVISOR_PID_ENV, watch_parent
 def main() -> None:
     """Bitácora: Flores Victoria's log pipeline.
 
-    Collect logs (Fluentd forward :24224, HTTP :9880), normalize them on Kafka, store them
-    in OpenSearch, alert on error patterns as they stream by, and review them weekly.
+    Collect logs (Fluentd forward :24224, HTTP :9880, OTLP :4318/:4317, syslog :5514),
+    normalize them on Kafka, store them in OpenSearch, alert on error patterns as they
+    stream by, and review them weekly.
     Configuration comes from BITACORA_* environment variables (see `bitacora stack env`).
 
     \b

@@ -1,4 +1,5 @@
-"""``bitacora collector``: the Fluentd forward (:24224) and HTTP (:9880) collector."""
+"""``bitacora collector``: forward (:24224), HTTP (:9880), OTLP (:4318, :4317) and syslog
+(:5514, TLS :6514) in, Kafka out."""
 
 from __future__ import annotations
 
@@ -34,11 +35,13 @@ PORT = click.IntRange(0, 65535)
 def collector(
     bind_host: str | None, forward_port: int | None, http_port: int | None, loglevel: str
 ) -> None:
-    """Receive logs (Fluentd forward protocol and HTTP) and publish them to Kafka.
+    """Receive logs (Fluentd forward, HTTP, OTLP, syslog) and publish them to Kafka.
 
-    A sender's chunk is acknowledged only once Kafka holds every event of it; while Kafka is
-    unreachable, forward connections get no ack and HTTP answers 503. SIGTERM or Ctrl-C stop
-    accepting, flush what was received and exit. Metrics: GET /metrics on the HTTP port.
+    Other ports: BITACORA_OTLP_HTTP_PORT, BITACORA_OTLP_GRPC_PORT, BITACORA_SYSLOG_PORT,
+    BITACORA_SYSLOG_TLS_PORT (with BITACORA_TLS_CERT_FILE). A sender's chunk is acknowledged
+    only once Kafka holds every event of it; while Kafka is unreachable, forward connections
+    get no ack and HTTP and OTLP answer 503. SIGTERM or Ctrl-C stop accepting, flush what
+    was received and exit. Metrics: GET /metrics on the HTTP port.
     """
     from bitacora.collector.app import run_collector
     from bitacora.gctune import tune_for_streaming
@@ -64,7 +67,7 @@ def collector(
             await run_collector(settings)
 
     tune_for_streaming()
-    asyncio.run(main())
+    asyncio.run(main())  # a ConfigError (e.g. a busy port) becomes one line in cli.errors
 
 
 COMMANDS: list[click.Command] = [collector]

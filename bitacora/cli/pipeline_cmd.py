@@ -37,14 +37,22 @@ def run(demo: bool, rate: int, duration: float | None) -> None:
 def demo(rate: int, duration: float | None, burst_every: float) -> None:
     """Send realistic traffic (5 services, nginx ingress, PostgreSQL, MongoDB) with error bursts.
 
-    Uses the services' own client, fluent-logger, against the collector's forward port.
+    Uses the services' own client, fluent-logger, against the collector's forward port; an
+    OpenTelemetry-instrumented checkout-service (OTLP/HTTP) and a node logging to syslog
+    (UDP) send a tenth of the rate each.
     """
     from bitacora.demo import send_demo
 
     settings = Settings()
     host = "127.0.0.1" if settings.bind_host in ("0.0.0.0", "::") else settings.bind_host
     sent = send_demo(
-        host, settings.forward_port, rate=rate, duration_s=duration, burst_every_s=burst_every
+        host,
+        settings.forward_port,
+        rate=rate,
+        duration_s=duration,
+        burst_every_s=burst_every,
+        otlp_port=settings.otlp_http_port,
+        syslog_port=settings.syslog_port,
     )
     click.echo(f"sent {sent} events")
 

@@ -36,6 +36,11 @@ Documented choices:
   (``[REDACTED:<kind>]``). Strings in keyword fields and in ``labels`` are capped at
   ``min(max_field_bytes, 16 KiB)`` (Lucene's term limit); ``message``, ``error.message``
   and ``error.stack_trace`` at ``max_field_bytes``.
+- OTLP and syslog records (``transport`` ``otlp``/``syslog``) are first mapped by their
+  source (``sources``): values the protocol states (resource, severity, trace ids; PRI,
+  HOSTNAME, APP-NAME, TIMESTAMP) win over the generic aliases; ``event.dataset`` is
+  ``otlp`` or ``syslog``; a syslog line that is not syslog is a ``DecodeError``
+  (``bad_syslog: ...``).
 - Errors: only ``DecodeError`` (not a map, unusable tag, no usable time, or a bug caught
   around the whole call) so the agent can dead-letter the record.
 """

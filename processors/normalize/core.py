@@ -33,6 +33,7 @@ from bitacora.processors.normalize.parsers.stacktrace import (
     find_exception,
     has_trace,
 )
+from bitacora.processors.normalize.sources import SOURCES
 from bitacora.processors.normalize.timefmt import format_ms, format_ns, parse_time, valid_ns
 from bitacora.rawrecord import RawRecord
 
@@ -51,7 +52,11 @@ _KEYWORDS: Final = (
     "trace.id",
     "span.id",
     "error.type",
+    "log.syslog.facility",
+    "log.syslog.severity",
 )
+# Values a protocol states outright (normalize.sources) win over every other candidate.
+_PINNED: Final = -2
 
 
 def _choose(candidates: Candidates, fields: dict[Any, Any]) -> dict[str, Any]:
@@ -179,11 +184,15 @@ def _normalize(
     config: NormalizeConfig,
 ) -> dict[str, Any]:
     fields = dict(record)
+    pinned: dict[str, Any] = {}
+    source = SOURCES.get(raw.transport)  # forward and HTTP records are the sender's map
+    if source is not None:
+        fields, pinned = source(fields, raw.received_ns)
     hints: dict[str, Any] = {}
     body_priority = 0
     if "s" in fields and "t" in fields and is_mongodb(fields):
         hints = parse_mongodb(fields)  # already structured: no body to parse
-    for key, priority in () if hints else _BODY_KEYS:
+    for key, priority in () if hints or "message" in pinned else _BODY_KEYS:
         body = fields.get(key)
         if type(body) is str or type(body) is bytes:
             text = to_text(body)
@@ -208,6 +217,12 @@ def _normalize(
             add_candidate(candidates, target, (priority, None, value, arg, False))
         elif target == "@level":
             sniffed = value
+    if pinned:
+        fallback_level = pinned.pop("@level", None)  # syslog's PRI: the message's own wins
+        if sniffed is None:
+            sniffed = fallback_level
+        for target, value in pinned.items():
+            add_candidate(candidates, target, (_PINNED, None, value, None, False))
     chosen = _choose(candidates, fields)
     time_ns = _event_time(raw, candidates, fields)
     _exceptions(chosen)

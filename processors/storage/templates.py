@@ -58,7 +58,11 @@ def event_properties() -> dict[str, Any]:
             severity={"type": "integer"},
             duration={"type": "long"},  # nanoseconds, as ECS
         ),
-        "log": _obj(level=dict(_KEYWORD), logger=dict(_KEYWORD)),
+        "log": _obj(
+            level=dict(_KEYWORD),
+            logger=dict(_KEYWORD),
+            syslog=_obj(facility=dict(_KEYWORD), severity=dict(_KEYWORD)),
+        ),
         "service": _obj(name=dict(_KEYWORD), environment=dict(_KEYWORD)),
         "host": _obj(name=dict(_KEYWORD)),
         "kubernetes": _obj(

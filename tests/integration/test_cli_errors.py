@@ -121,6 +121,8 @@ def _cases(tmp: Path) -> list[Case]:
         Case(("run",), UNREACHABLE, KAFKA_DOWN),
         Case(("run", "--rate", "fast"), USAGE, "'fast' is not a valid integer"),
         Case(("search", "x"), UNREACHABLE, OPENSEARCH_DOWN),
+        Case(("ui", "--host", "0.0.0.0"), USAGE, "without a token: set BITACORA_UI_TOKEN"),
+        Case(("ui", "--port", "x"), USAGE, "'x' is not a valid integer"),
         Case(("search", "--since", "yesterday"), USAGE, "invalid duration 'yesterday'"),
         Case(("setup",), UNREACHABLE, KAFKA_DOWN),
         Case(("setup", "--partitions", "0"), USAGE, "0 is not in the range x>=1"),
@@ -185,7 +187,7 @@ def _env(tmp: Path, extra: dict[str, str]) -> dict[str, str]:
             "BITACORA_PROCESSOR_DATA_DIR": str(tmp / "faust"),
             "BITACORA_FORWARD_PORT": str(free_port()),
             "BITACORA_HTTP_PORT": str(free_port()),
-            "BITACORA_PROCESSOR_WEB_PORT": str(free_port()),
+            "BITACORA_PROCESSOR_HTTP_PORT": str(free_port()),
             "NO_COLOR": "1",
         }
     )

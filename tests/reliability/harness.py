@@ -40,13 +40,24 @@ class Pipeline:
     extra_env: dict[str, str] = field(default_factory=dict)
     forward_port: int = field(default_factory=free_port)
     http_port: int = field(default_factory=free_port)
+    otlp_http_port: int = field(default_factory=free_port)
+    otlp_grpc_port: int = field(default_factory=free_port)
+    syslog_port: int = field(default_factory=free_port)
+    syslog_tls_port: int = field(default_factory=free_port)
     components: dict[str, Component] = field(default_factory=dict)
 
     @property
     def env(self) -> dict[str, str]:
         """The environment of every component of this pipeline."""
         env = services.isolated_env(
-            self.rid, self.settings, forward=self.forward_port, http=self.http_port
+            self.rid,
+            self.settings,
+            forward=self.forward_port,
+            http=self.http_port,
+            otlp_http=self.otlp_http_port,
+            otlp_grpc=self.otlp_grpc_port,
+            syslog=self.syslog_port,
+            syslog_tls=self.syslog_tls_port,
         )
         env["BITACORA_APP_ID"] = f"rel-{self.rid}"
         env["BITACORA_PROCESSOR_DATA_DIR"] = str(LOG_DIR / self.rid / "faust")
@@ -82,6 +93,8 @@ class Pipeline:
         try:
             wait_port(self.forward_port, deadline_s, c.proc)
             wait_port(self.http_port, deadline_s, c.proc)
+            wait_port(self.otlp_http_port, deadline_s, c.proc)
+            wait_port(self.syslog_port, deadline_s, c.proc)
         except Exception as exc:
             raise AssertionError(f"collector did not start: {exc}\n{c.log_tail()}") from None
         return c

@@ -49,9 +49,19 @@ def test_ports(compose: dict[str, Any]) -> None:
     assert _host_ports(services["opensearch"]) == {"9200/tcp"}
     assert _host_ports(services["opensearch-dashboards"]) == {"5601/tcp"}
     assert _host_ports(services["kafka"]) == {"9092/tcp"}
-    assert _host_ports(services["collector"]) == {"24224/tcp", "24224/udp", "9880/tcp"}
+    assert _host_ports(services["collector"]) == {
+        "24224/tcp",
+        "24224/udp",
+        "9880/tcp",
+        "4318/tcp",
+        "4317/tcp",
+        "5514/tcp",
+        "5514/udp",
+    }
     defaults = Settings()
     assert (defaults.forward_port, defaults.http_port) == (24224, 9880)
+    assert (defaults.otlp_http_port, defaults.otlp_grpc_port) == (4318, 4317)
+    assert defaults.syslog_port == 5514
     assert defaults.opensearch_url.endswith(":9200")
     assert defaults.kafka_bootstrap.endswith(":9092")
     assert defaults.search_url_base.endswith(":5601")

@@ -167,6 +167,10 @@ def test_collector_ports_equal_settings_defaults() -> None:
         ("forward", DEFAULTS.forward_port, "TCP"),
         ("heartbeat", DEFAULTS.forward_port, "UDP"),
         ("http", DEFAULTS.http_port, "TCP"),
+        ("otlp-http", DEFAULTS.otlp_http_port, "TCP"),
+        ("otlp-grpc", DEFAULTS.otlp_grpc_port, "TCP"),
+        ("syslog", DEFAULTS.syslog_port, "TCP"),
+        ("syslog-udp", DEFAULTS.syslog_port, "UDP"),
     }
     (container,) = collector["spec"]["template"]["spec"]["containers"]
     assert container["command"] == ["bitacora", "collector"]
@@ -186,6 +190,10 @@ def test_collector_service_targets_the_collector_pods() -> None:
         (DEFAULTS.forward_port, "TCP", (DEFAULTS.forward_port, "TCP")),
         (DEFAULTS.forward_port, "UDP", (DEFAULTS.forward_port, "UDP")),
         (DEFAULTS.http_port, "TCP", (DEFAULTS.http_port, "TCP")),
+        (DEFAULTS.otlp_http_port, "TCP", (DEFAULTS.otlp_http_port, "TCP")),
+        (DEFAULTS.otlp_grpc_port, "TCP", (DEFAULTS.otlp_grpc_port, "TCP")),
+        (DEFAULTS.syslog_port, "TCP", (DEFAULTS.syslog_port, "TCP")),
+        (DEFAULTS.syslog_port, "UDP", (DEFAULTS.syslog_port, "UDP")),
     }
 
 

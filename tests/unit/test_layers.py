@@ -48,6 +48,7 @@ APPLICATIONS = (
     "bitacora.cli",
     "bitacora.dashboards.report",
     "bitacora.demo",
+    "bitacora.demo_sources",
     "bitacora.retention",
     "bitacora.runner",
     "bitacora.search",

@@ -83,3 +83,11 @@ def test_every_cli_command_module_is_registered_in_the_group() -> None:
         assert commands, f"cli/{name}.py declares no COMMANDS"
         for command in commands:
             assert command in registered, f"cli/{name}.py: {command.name!r} is not registered"
+
+
+def test_every_normalize_source_module_is_registered() -> None:
+    from bitacora.processors.normalize.sources import SOURCES
+
+    found = modules("processors/normalize/sources", "bitacora.processors.normalize.sources")
+    registered = {source.__module__ for source in SOURCES.values()}
+    assert {module.__name__ for module in found.values()} == registered  # type: ignore[attr-defined]

@@ -42,3 +42,40 @@ def test_a_bursting_service_logs_only_errors() -> None:
     during = [r for tag, r in traffic.records(120.0 + 1, 600) if tag == "review-service.app"]
     assert during
     assert {r["level"] for r in during} == {"ERROR"}
+
+
+def test_demo_otel_service_sends_otlp_the_normalizer_maps() -> None:
+    from bitacora.collector.otlp.decode import log_records, parse_request
+    from bitacora.demo_sources import OtelCheckout
+    from bitacora.processors.normalize import normalize
+    from bitacora.rawrecord import RawRecord
+
+    body = OtelCheckout(seed=1).request(1_764_320_000_000_000_000, 5, bursting=True)
+    records, services, rejects = log_records(parse_request(body, "protobuf"))
+    assert (len(records), set(services), rejects) == (5, {"checkout-service"}, [])
+    doc = normalize(RawRecord("otlp", 0, records[0], 1, "p", "otlp"), 0, 0)
+    assert doc["@timestamp"] == "2025-11-28T08:53:20.000000000Z"
+    assert (doc["service.name"], doc["log.level"], doc["error.type"]) == (
+        "checkout-service",
+        "error",
+        "PaymentDeclined",
+    )
+    assert doc["message"].startswith("payment for order ")
+    assert (doc["kubernetes.namespace"], doc["service.environment"]) == ("shop", "demo")
+
+
+def test_demo_syslog_node_lines_are_all_valid_syslog() -> None:
+    from bitacora.demo_sources import SyslogNode
+    from bitacora.processors.normalize import normalize
+    from bitacora.rawrecord import RawRecord
+
+    lines = SyslogNode(seed=2).lines(1_764_320_000.0, 200)
+    docs = [
+        normalize(RawRecord("syslog", 0, {"syslog": line.decode()}, 1, "p", "syslog"), 0, 0)
+        for line in lines
+    ]
+    assert {d["host.name"] for d in docs} == {"node-3"}
+    assert {d["service.name"] for d in docs} == {"kubelet", "sshd", "cron", "postgres"}
+    postgres = [d for d in docs if d["service.name"] == "postgres"]
+    assert {(d["log.level"], d["log.logger"]) for d in postgres} == {("error", "postgresql")}
+    assert postgres[0]["message"] == "canceling statement due to timeout"

@@ -47,6 +47,10 @@ def make_settings(kafka_bootstrap: str, topics: tuple[str, str]) -> Callable[...
             "topic_deadletter": topics[1],
             "forward_port": 0,
             "http_port": 0,
+            "otlp_http_port": 0,
+            "otlp_grpc_port": 0,
+            "syslog_port": 0,
+            "syslog_tls_port": 0,
             "kafka_linger_ms": 2,
         }
         values.update(overrides)

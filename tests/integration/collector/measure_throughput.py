@@ -48,6 +48,10 @@ async def measure(bootstrap: str, events: int, per_frame: int, connections: int)
         topic_deadletter=f"logs.deadletter.bench-{suffix}",
         forward_port=0,
         http_port=0,
+        otlp_http_port=0,
+        otlp_grpc_port=0,
+        syslog_port=0,
+        syslog_tls_port=0,
     )
     collector = Collector(settings)
     await collector.start()

@@ -60,6 +60,9 @@ async def test_run_collector_serves_until_cancelled_then_flushes(
             assert probe.connect_ex(("127.0.0.1", port)) != 0
 
 
+_OTHER_INPUTS = ("OTLP_HTTP", "OTLP_GRPC", "SYSLOG", "SYSLOG_TLS")
+
+
 async def test_bitacora_collector_command(kafka_bootstrap: str, topics: tuple[str, str]) -> None:
     forward_port, http_port = free_port(), free_port()
     env = {
@@ -67,6 +70,7 @@ async def test_bitacora_collector_command(kafka_bootstrap: str, topics: tuple[st
         "BITACORA_KAFKA_BOOTSTRAP": kafka_bootstrap,
         "BITACORA_TOPIC_RAW": topics[0],
         "BITACORA_TOPIC_DEADLETTER": topics[1],
+        **{f"BITACORA_{name}_PORT": str(free_port()) for name in _OTHER_INPUTS},
     }
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bitacora", "collector",

@@ -98,6 +98,10 @@ async def test_kafka_restart_loses_nothing_acked_and_acks_resume(private_kafka: 
             topic_deadletter=topic + ".dl",
             forward_port=0,
             http_port=0,
+            otlp_http_port=0,
+            otlp_grpc_port=0,
+            syslog_port=0,
+            syslog_tls_port=0,
         )
     )
     await collector.start()

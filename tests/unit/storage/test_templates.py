@@ -39,6 +39,8 @@ EVENT_TYPES = {
     "message": "text",
     "log.level": "keyword",
     "log.logger": "keyword",
+    "log.syslog.facility": "keyword",  # from the syslog input
+    "log.syslog.severity": "keyword",
     "service.name": "keyword",
     "service.environment": "keyword",
     "host.name": "keyword",
