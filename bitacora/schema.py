@@ -21,6 +21,40 @@ ALERTS_STREAM: Final = "bitacora-alerts"
 DEADLETTER_PATTERN: Final = "bitacora-deadletter*"
 DEADLETTER_STREAM: Final = "bitacora-deadletter"
 
+# The fields of a normalized event (the logs index template maps exactly these); anything
+# else a source sends is kept under ``labels``.
+EVENT_FIELDS: Final = frozenset(
+    {
+        "@timestamp",
+        "client.ip",
+        "error.message",
+        "error.stack_trace",
+        "error.type",
+        "event.dataset",
+        "event.duration",
+        "event.id",
+        "event.ingested",
+        "event.severity",
+        "host.name",
+        "http.request.method",
+        "http.response.status_code",
+        "kubernetes.container.name",
+        "kubernetes.namespace",
+        "kubernetes.pod.name",
+        "labels",
+        "log.level",
+        "log.logger",
+        "log.syslog.facility",
+        "log.syslog.severity",
+        "message",
+        "service.environment",
+        "service.name",
+        "span.id",
+        "trace.id",
+        "url.path",
+    }
+)
+
 # Canonical levels and their OpenTelemetry severity numbers.
 LEVELS: Final = ("trace", "debug", "info", "warn", "error", "fatal")
 SEVERITY: Final[dict[str, int]] = {

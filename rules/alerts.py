@@ -13,11 +13,13 @@ import json
 import re
 import shlex
 import time
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from bitacora.durations import format_timestamp, parse_timestamp
+from bitacora.fields import lookup
 from bitacora.rules.model import Rule
 from bitacora.rules.types import Match
 
@@ -54,10 +56,18 @@ class Alert(BaseModel):
         it is not a timestamp)."""
         return parse_timestamp(self.created_at)
 
-    def to_document(self) -> dict[str, Any]:
-        """The ``bitacora-alerts`` document: the alert plus ``@timestamp``."""
+    def to_document(self, include_match_in_root: bool = False) -> dict[str, Any]:
+        """The ``bitacora-alerts`` document: the alert plus ``@timestamp``.
+
+        ``include_match_in_root`` (ElastAlert2's option) also copies the matching event's
+        fields to the top level, except names starting with ``_`` and the alert's own.
+        """
         doc = self.model_dump()
         doc["@timestamp"] = self.created_at
+        if include_match_in_root:
+            for name, value in self.event.items():
+                if not name.startswith("_") and name not in doc:
+                    doc[name] = value
         return doc
 
 
@@ -144,6 +154,31 @@ def discover_url(base: str, query: str, start: float, end: float) -> str:
     return f"{base.rstrip('/')}/app/data-explorer/discover#?_g={_quote(g)}&_q={_quote(q)}"
 
 
+def included(event: Mapping[str, Any], rule: Rule, computed: Mapping[str, Any]) -> dict[str, Any]:
+    """The alert's copy of the matching event: with ElastAlert2's ``include``, only those
+    fields plus the query key, compare key, top count keys and ``@timestamp`` (as
+    ElastAlert2 fetches them), and what the rule type computed (``metric_*``, …)."""
+    if not rule.include:
+        return dict(event)
+    keep = {
+        *rule.include,
+        *rule.key_fields,
+        *rule.compare_fields,
+        *(rule.top_count_keys or []),
+        "@timestamp",
+    }
+    out = {
+        name: value
+        for name, value in event.items()
+        if name in keep or name in computed or any(name.startswith(k + ".") for k in keep)
+    }
+    for name in keep - set(out):
+        value = lookup(event, name)  # nested, or under labels
+        if value is not None:
+            out[name] = value
+    return out
+
+
 def build_alert(match: Match, rule: Rule, search_url_base: str, now: float | None = None) -> Alert:
     """Turn an engine match into an ``Alert`` (ids are deterministic: a replay maps to the
     same alert id, so indexing it twice is harmless)."""
@@ -172,7 +207,7 @@ def build_alert(match: Match, rule: Rule, search_url_base: str, now: float | Non
         last_event_time=format_timestamp(match.last_ts),
         created_at=format_timestamp(created),
         description=rule.description,
-        event=dict(match.event),
+        event=included(match.event, rule, match.extra),
         samples=[dict(sample) for sample in match.samples],
         extra=dict(match.extra),
         search_query=query,

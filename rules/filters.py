@@ -28,7 +28,12 @@ from typing import Any
 from bitacora.errors import RuleError
 from bitacora.fields import getter
 from bitacora.rules.fields import TEXT_FIELDS, norm, norm_variants
-from bitacora.rules.query_string import Node, parse_query_string
+from bitacora.rules.query_string import (
+    DEFAULT_FIELDS,
+    DEFAULT_OPERATOR,
+    Node,
+    parse_query_string,
+)
 
 Matcher = Callable[[Mapping[str, Any]], bool]
 # (field, allowed canonical values) or (field, None): the field must merely be present.
@@ -256,9 +261,13 @@ def compile_query_node(node: Node) -> Compiled:
     if kind == "all":
         return Compiled(_always)
     if kind == "term":
-        return _term(node[1] or "message", node[2], node[3])
+        if node[1] is None:
+            return _any_of([_term(name, node[2], node[3]) for name in DEFAULT_FIELDS])
+        return _term(node[1], node[2], node[3])
     if kind == "range":
-        return _range(node[1] or "message", node[2], node[3], node[4], node[5])
+        if node[1] is None:
+            return _any_of([_range(name, *node[2:]) for name in DEFAULT_FIELDS])
+        return _range(node[1], node[2], node[3], node[4], node[5])
     if kind == "exists":
         return _exists(node[1])
     if kind == "and":
@@ -339,7 +348,11 @@ def compile_clause(clause: Any) -> Compiled:
         query = _inner(body, "query")
         if not isinstance(query, str):
             raise RuleError("query_string needs a text 'query'")
-        operator = body.get("default_operator", "OR") if isinstance(body, dict) else "OR"
+        operator = (
+            body.get("default_operator", DEFAULT_OPERATOR)
+            if isinstance(body, dict)
+            else DEFAULT_OPERATOR
+        )
         return compile_query_node(parse_query_string(query, str(operator)))
     if kind == "term":
         name, value = _single_field("term", body)

@@ -2,19 +2,17 @@
 
 PyYAML's composed node tree keeps a start mark per node; we record the line of every key
 path, then validate with pydantic and translate each error location back to a line.
-
-Secrets stay out of rule files: string values may name environment variables
-(``${SLACK_URL}``; ``$${`` writes a literal ``${``), substituted from the mapping the
-caller passes (a rule naming a variable that is not set is refused with its name), and a
-destinations file (``BITACORA_DESTINATIONS_FILE``, like ElastAlert2's config-level
-alerter options) gives every rule default options such as webhook URLs and routing keys.
+ElastAlert2's ``import: base.yaml`` (relative to the rule's folder, may itself import)
+fills in the keys the rule does not set. Keys ElastAlert2 knows and Bitácora does not use
+are dropped with a warning (``rules.elastalert2``); warnings are returned with the rule
+(``read_rule``) and logged by the other loaders.
 """
 
 from __future__ import annotations
 
-import re
+import logging
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +20,16 @@ import yaml
 from pydantic import ValidationError
 
 from bitacora.errors import RuleError
-from bitacora.rules.model import Rule, destination_fields
+from bitacora.rules.elastalert2 import sort_options
+from bitacora.rules.model import Rule
+from bitacora.rules.notify.destinations import DESTINATIONS
+from bitacora.rules.secrets import load_destinations, substitute_env
 from bitacora.settings import Settings
 
+log = logging.getLogger(__name__)
 SHIPPED_DIR = Path(__file__).parent / "shipped"
 
 Loc = tuple[str | int, ...]
-_ENV_REF = re.compile(r"\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,17 @@ class LoadedRule:
 
     rule: Rule
     path: Path
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReadRule:
+    """A validated rule and the warnings its file raised (one line each, FILE:LINE: …)."""
+
+    rule: Rule
+    warnings: tuple[str, ...]
+    # The mapping the model validated (imports and defaults merged, ignored keys dropped).
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 def _lines(node: yaml.Node, path: Loc, into: dict[Loc, int]) -> None:
@@ -63,46 +75,43 @@ def _key_of(loc: Loc) -> str:
     return ".".join(str(part) for part in loc) or "(rule)"
 
 
-def substitute_env(
-    data: Any, env: Mapping[str, str], source: str, lines: dict[Loc, int], loc: Loc = ()
-) -> Any:
-    """``data`` with ``${NAME}`` in every string replaced from ``env``.
+def _imports(data: dict[str, Any], base: Path | None, source: str, depth: int = 0) -> None:
+    """Merge ElastAlert2 ``import`` files into ``data`` (the rule's own keys win)."""
+    target = data.pop("import", None)
+    if target is None:
+        return
+    if base is None:
+        raise RuleError(f"{source}:1: key 'import': only rule files (not text) can import")
+    if depth > 10:
+        raise RuleError(f"{source}:1: key 'import': more than 10 nested imports")
+    for name in [target] if isinstance(target, str) else list(target):
+        path = Path(str(name)) if Path(str(name)).is_absolute() else base / str(name)
+        try:
+            imported = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise RuleError(f"{source}:1: key 'import': cannot read {path}: {exc}") from None
+        if not isinstance(imported, dict):
+            raise RuleError(f"{source}:1: key 'import': {path} does not hold a mapping")
+        _imports(imported, path.parent, str(path), depth + 1)
+        for key, value in imported.items():
+            data.setdefault(key, value)
 
-    Raises ``RuleError`` naming ``source:line``, the key and every variable not set.
+
+def read_rule_text(
+    text: str,
+    source: str = "<text>",
+    base: Path | None = None,
+    defaults: Mapping[str, Any] | None = None,
+    default_name: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> ReadRule:
+    """Validate one rule's YAML text; ``RuleError`` names ``source:line`` and the key.
+
+    ``base`` is the folder ``import`` paths are relative to; ``defaults`` fill keys the
+    rule does not set (an ElastAlert2 config file); a rule without ``name`` is named
+    ``default_name`` (the file name, as ElastAlert2 does). ``${NAME}`` references are
+    replaced from ``env`` (none is set when None: a reference is refused with its name).
     """
-    missing: list[tuple[int, str]] = []
-
-    def walk(value: Any, at: Loc) -> Any:
-        if isinstance(value, str):
-            names = [m.group(2) for m in _ENV_REF.finditer(value) if not m.group(1)]
-            for name in names:
-                if name not in env:
-                    missing.append(
-                        (
-                            _line_of(at, lines),
-                            f"key {_key_of(at)!r}: environment variable {name!r} is not set",
-                        )
-                    )
-            if not names and "$${" not in value:
-                return value
-            return _ENV_REF.sub(
-                lambda m: "${" + m.group(2) + "}" if m.group(1) else env.get(m.group(2), ""),
-                value,
-            )
-        if isinstance(value, dict):
-            return {k: walk(v, (*at, k)) for k, v in value.items()}
-        if isinstance(value, list):
-            return [walk(v, (*at, i)) for i, v in enumerate(value)]
-        return value
-
-    result = walk(data, loc)
-    if missing:
-        raise RuleError("; ".join(f"{source}:{line}: {message}" for line, message in missing))
-    return result
-
-
-def _read_mapping(text: str, source: str, what: str) -> tuple[dict[str, Any], dict[Loc, int]]:
-    """The YAML mapping in ``text`` and the line of every key path."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.load(text, Loader=yaml.SafeLoader)
@@ -110,17 +119,21 @@ def _read_mapping(text: str, source: str, what: str) -> tuple[dict[str, Any], di
         line = exc.problem_mark.line + 1 if exc.problem_mark else 1
         raise RuleError(f"{source}:{line}: invalid YAML: {exc.problem}") from exc
     if not isinstance(data, dict) or node is None:
-        raise RuleError(f"{source}:1: {what}")
+        raise RuleError(f"{source}:1: a rule file holds one mapping (name, type, filter, …)")
     lines: dict[Loc, int] = {}
     _lines(node, (), lines)
-    return data, lines
-
-
-def _validate(data: dict[str, Any], source: str, lines: dict[Loc, int]) -> Rule:
+    _imports(data, base, source)
+    data = substitute_env(data, env or {}, source, lambda loc: _line_of(loc, lines))
+    for key, value in (defaults or {}).items():
+        data.setdefault(key, value)
+    if default_name is not None:
+        data.setdefault("name", default_name)
+    kept = sort_options(data, Rule.model_fields.keys(), DESTINATIONS.keys())
+    warnings = tuple(f"{source}:{_line_of(loc, lines)}: {text}" for loc, text in kept.warnings)
+    problems = [(_line_of(loc, lines), text) for loc, text in kept.errors]
     try:
-        return Rule.model_validate(data)
+        rule = Rule.model_validate(kept.data)
     except ValidationError as exc:
-        problems = []
         for error in exc.errors():
             loc = tuple(error["loc"])
             if error["type"] == "extra_forbidden":
@@ -128,9 +141,29 @@ def _validate(data: dict[str, Any], source: str, lines: dict[Loc, int]) -> Rule:
             else:
                 message = f"key {_key_of(loc)!r}: {error['msg']}"
             problems.append((_line_of(loc, lines), message))
+    if problems:
         problems.sort()
         text_out = "; ".join(f"{source}:{line}: {message}" for line, message in problems)
         raise RuleError(text_out) from None
+    _check_filters(rule, source, lines)
+    return ReadRule(rule, warnings + _partial(rule, source, lines), kept.data)
+
+
+# Options read but only partly applied: each loaded rule that sets one says so.
+_PARTIAL = {
+    "aggregation": "groups matches in `bitacora rules test` and replays only; the stream "
+    "sends each match at once",
+    "top_count_keys": "computed in `bitacora rules test` and replays only; on the stream "
+    "alerts carry samples instead of top_events_* counts",
+}
+
+
+def _partial(rule: Rule, source: str, lines: dict[Loc, int]) -> tuple[str, ...]:
+    return tuple(
+        f"{source}:{_line_of((name,), lines)}: option {name!r} {why}"
+        for name, why in _PARTIAL.items()
+        if getattr(rule, name) is not None
+    )
 
 
 def parse_rule_text(
@@ -140,68 +173,51 @@ def parse_rule_text(
     env: Mapping[str, str] | None = None,
     defaults: Mapping[str, Any] | None = None,
 ) -> Rule:
-    """Validate one rule's YAML text; ``RuleError`` names ``source:line`` and the key.
-
-    ``${NAME}`` references are replaced from ``env`` (none set when None); ``defaults``
-    (a destinations file) fill options the rule does not set.
-    """
-    data, lines = _read_mapping(text, source, "a rule file holds one mapping (name, type, …)")
-    data = substitute_env(data, env or {}, source, lines)
-    rule = _validate({**(defaults or {}), **data}, source, lines)
-    _check_filters(rule, source, lines)
-    return rule
-
-
-def load_destinations(path: Path, env: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The default rule options of a destinations file, variables substituted.
-
-    Only destination options (those the destinations of ``rules.notify.destinations``
-    declare, e.g. ``slack_webhook_url``) may be set; a rule's own value wins. Errors name
-    the file, the line and the key.
-    """
-    source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RuleError(f"{path}: cannot read: {exc.strerror}") from exc
-    data, lines = _read_mapping(text, source, "a destinations file holds one mapping of options")
-    options = destination_fields()
-    for key in data:
-        if key not in options:
-            raise RuleError(
-                f"{source}:{lines.get((key,), 1)}: key {key!r}: not a destination option "
-                "(a destinations file sets options shared by every rule, e.g. slack_webhook_url)"
-            )
-    substituted: dict[str, Any] = substitute_env(data, env or {}, source, lines)
-    # Check the values' types with a stand-in rule, so errors point into this file.
-    _validate({"name": "(destinations)", "type": "any", **substituted}, source, lines)
-    return substituted
+    """Validate one rule's YAML text (warnings are logged); see :func:`read_rule_text`."""
+    read = read_rule_text(text, source, defaults=defaults, env=env)
+    for warning in read.warnings:
+        log.warning("%s", warning)
+    return read.rule
 
 
 def _check_filters(rule: Rule, source: str, lines: dict[Loc, int]) -> None:
     # Compile now so a bad query string fails at load time, not on the first event.
     from bitacora.rules.filters import compile_clause
 
-    for index, clause in enumerate(rule.filter):
-        try:
-            compile_clause(clause)
-        except RuleError as exc:
-            line = _line_of(("filter", index), lines)
-            raise RuleError(f"{source}:{line}: key 'filter.{index}': {exc}") from None
+    for key, clauses in (
+        ("filter", rule.filter),
+        ("match_bucket_filter", rule.match_bucket_filter),
+    ):
+        for index, clause in enumerate(clauses or []):
+            try:
+                compile_clause(clause)
+            except RuleError as exc:
+                line = _line_of((key, index), lines)
+                raise RuleError(f"{source}:{line}: key '{key}.{index}': {exc}") from None
 
 
-def load_rule_file(
+def read_rule(
     path: Path,
     *,
     env: Mapping[str, str] | None = None,
     defaults: Mapping[str, Any] | None = None,
-) -> Rule:
-    """Load and validate one YAML rule file (see :func:`parse_rule_text`)."""
+) -> ReadRule:
+    """Load and validate one YAML rule file, with its warnings."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise RuleError(f"{path}: cannot read: {exc.strerror}") from exc
-    return parse_rule_text(text, str(path), env=env, defaults=defaults)
+    return read_rule_text(
+        text, str(path), path.parent, defaults=defaults, default_name=path.stem, env=env
+    )
+
+
+def load_rule_file(path: Path, *, env: Mapping[str, str] | None = None) -> Rule:
+    """Load and validate one YAML rule file (warnings are logged)."""
+    read = read_rule(path, env=env)
+    for warning in read.warnings:
+        log.warning("%s", warning)
+    return read.rule
 
 
 def rule_files(paths: Iterable[Path]) -> Iterator[Path]:
@@ -240,17 +256,18 @@ def load_rules(
     defaults = load_destinations(destinations_file, env) if destinations_file else None
     for path in rule_files(list(paths) if paths is not None else [SHIPPED_DIR]):
         try:
-            rule = load_rule_file(path, env=env, defaults=defaults)
+            read = read_rule(path, env=env, defaults=defaults)
         except RuleError as exc:
             errors.append(str(exc))
             continue
+        rule = read.rule
         if rule.name in seen:
             errors.append(
                 f"{path}:1: key 'name': rule name {rule.name!r} also used by {seen[rule.name]}"
             )
             continue
         seen[rule.name] = path
-        loaded.append(LoadedRule(rule, path))
+        loaded.append(LoadedRule(rule, path, read.warnings))
     if errors:
         raise RuleError("\n".join(errors))
     return loaded
@@ -259,9 +276,7 @@ def load_rules(
 def load_configured_rules(settings: Settings, env: Mapping[str, str]) -> list[LoadedRule]:
     """The rules of ``settings`` (rules_dir, destinations_file), ``${NAME}`` from ``env``."""
     return load_rules(
-        rules_dir_paths(settings.rules_dir),
-        env=env,
-        destinations_file=settings.destinations_file,
+        rules_dir_paths(settings.rules_dir), env=env, destinations_file=settings.destinations_file
     )
 
 

@@ -1,8 +1,8 @@
 """The rule model: ElastAlert2's rule options plus a few Bitácora ones, unknown keys rejected.
 
-Durations are kept in float seconds after validation. Options that only make sense for a
-polling alerter (``es_host``, ``index``, ``run_every``, …) are accepted so ElastAlert2 files
-load unchanged, and ignored: Bitácora evaluates rules on the stream.
+Durations are kept in float seconds after validation. Options ElastAlert2 knows and
+Bitácora does not use (``es_host``, ``run_every``, other alerters' options, …) never reach
+the model: ``rules.elastalert2.sort_options`` drops them with a warning first.
 """
 
 from __future__ import annotations
@@ -51,8 +51,8 @@ class RuleBase(BaseModel):
     threshold: int | None = Field(default=None, ge=0)
     spike_height: float | None = Field(default=None, gt=0)
     spike_type: Literal["up", "down", "both"] | None = None
-    threshold_ref: int | None = Field(default=None, ge=0)
-    threshold_cur: int | None = Field(default=None, ge=0)
+    threshold_ref: float | None = Field(default=None, ge=0)
+    threshold_cur: float | None = Field(default=None, ge=0)
     alert_on_new_data: bool = False
     forget_keys: bool = False
     compare_key: str | list[str] | None = None
@@ -80,6 +80,14 @@ class RuleBase(BaseModel):
     buffer_time: Duration | None = None
     bucket_interval: Duration | None = None
     min_doc_count: int = Field(default=1, ge=0)
+    sync_bucket_interval: bool = Field(
+        default=False,
+        description="metric_aggregation: buckets are always aligned to the epoch on the stream",
+    )
+    match_bucket_filter: list[dict[str, Any]] | None = None
+    min_percentage: float | None = None
+    max_percentage: float | None = None
+    min_denominator: int = Field(default=0, ge=0)
 
     # Alerting.
     realert: Duration = 60.0
@@ -89,32 +97,39 @@ class RuleBase(BaseModel):
     alert_subject_args: list[str] = Field(default_factory=list)
     alert_text: str | None = None
     alert_text_args: list[str] = Field(default_factory=list)
-    alert_text_type: Literal["alert_text_only", "alert_text_jinja", "exclude_fields"] | None = None
+    alert_text_type: (
+        Literal["alert_text_only", "alert_text_jinja", "exclude_fields", "aggregation_summary_only"]
+        | None
+    ) = None
+    alert_text_kw: dict[str, str] | None = None
+    include_match_in_root: bool = False
+    generate_kibana_discover_url: bool = False
+    kibana_discover_app_url: str | None = None
+    kibana_discover_from_timedelta: Duration = 600.0
+    kibana_discover_to_timedelta: Duration = 600.0
+    aggregation: Duration | None = Field(
+        default=None, description="send the matches of this long as one alert (summary)"
+    )
+    aggregation_key: str | list[str] | None = None
+    summary_table_fields: list[str] | None = None
+    aggregate_by_match_time: bool = False
     alert_missing_value: str = "<MISSING VALUE>"
     sample_size: int = Field(default=3, ge=0, le=20)
     resolve: bool = Field(
         default=True, description="send resolve notices where the type has an end"
     )
 
-    # Accepted for ElastAlert2 compatibility, ignored on the stream (no polling, no ES query).
-    es_host: str | None = None
-    es_port: int | None = None
-    es_username: str | None = None
-    es_password: str | None = None
-    use_ssl: bool | None = None
-    verify_certs: bool | None = None
-    index: str | None = None
+    # ElastAlert2 options with a meaning here (the rest are dropped with a warning by
+    # rules.elastalert2 before validation).
+    index: str | None = Field(
+        default=None, description="where `rules test` reads events (default logs-*)"
+    )
     use_strftime_index: bool | None = None
-    doc_type: str | None = None
-    timestamp_field: str | None = None  # event time is always the normalized @timestamp
-    timestamp_type: str | None = None
-    run_every: Duration | None = None
-    query_delay: Duration | None = None
-    use_count_query: bool | None = None
-    use_terms_query: bool | None = None
-    scan_entire_timeframe: bool | None = None
+    timestamp_field: str = Field(
+        default="@timestamp", description="event time field of raw events (`rules test`)"
+    )
     top_count_keys: list[str] | None = None
-    top_count_number: int | None = None
+    top_count_number: int = Field(default=5, ge=1)
     raw_count_keys: bool | None = None
     include: list[str] | None = None
     owner: str | None = None

@@ -1,9 +1,16 @@
-"""A practical subset of the Lucene ``query_string`` syntax, parsed once into a small tree.
+"""The one Lucene ``query_string`` reading of Bitácora: rule filters and ``bitacora search``.
+
+Both use :data:`DEFAULT_FIELDS` for bare terms and :data:`DEFAULT_OPERATOR` between
+adjacent clauses (OpenSearch's and ElastAlert2's OR); ``bitacora search`` sends the text
+to OpenSearch with these defaults after :func:`parse_query_string` accepted it, rule
+filters compile the parsed tree. Boosts (``^2``) are accepted and ignored (they change
+scores, not which events match); fuzzy and proximity searches (``~``) and regular
+expressions (``/…/``) are refused with an error saying how to write the query instead.
 
 Supported: ``field:value``, ``field:"a phrase"``, wildcards ``*``/``?``, ``AND``/``OR``/``NOT``
 (also ``&&``, ``||``, ``!``), ``+``/``-`` prefixes, parentheses (also ``field:(a OR b)``),
 ranges ``[a TO b]``/``{a TO b}`` (``*`` open), ``>=``/``>``/``<=``/``<``, ``_exists_:field``
-and bare terms (matched against ``message``). Adjacent clauses combine with
+and bare terms (matched against the default fields). Adjacent clauses combine with
 ``default_operator`` (OR unless the clause says AND), as in OpenSearch.
 
 The tree is tuples: ``("term", field, text, phrase)``, ``("range", field, lo, hi, lo_incl,
@@ -13,11 +20,17 @@ hi_incl)``, ``("exists", field)``, ``("and", [..])``, ``("or", [..])``, ``("not"
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bitacora.errors import RuleError
 
 Node = tuple[Any, ...]
+#: Fields a bare term (``timeout``) is searched in.
+DEFAULT_FIELDS: tuple[str, ...] = ("message", "error.message", "error.type")
+#: How adjacent clauses combine when no operator is written.
+DEFAULT_OPERATOR = "OR"
+_BOOST = re.compile(r"(?<!\\)\^\d+(\.\d+)?$")
 _SPECIAL = set(' \t\r\n()"[]{}')
 _OPS = {"AND": "AND", "&&": "AND", "OR": "OR", "||": "OR", "NOT": "NOT", "!": "NOT"}
 
@@ -43,6 +56,7 @@ def _tokenize(text: str) -> list[tuple[str, Any]]:
                 raise RuleError(f"query_string: unclosed quote in {text!r}")
             tokens.append(("PHRASE", "".join(buf)))
             i = end + 1
+            i = _after_phrase(text, i)
         elif char in "[{":
             end = i + 1
             while end < n and text[end] not in "]}":
@@ -89,7 +103,7 @@ def _tokenize(text: str) -> list[tuple[str, Any]]:
                     break
                 buf.append(text[end])
                 end += 1
-            word = "".join(buf)
+            word = _plain(text, "".join(buf))
             if field is not None:
                 tokens.append(("FIELD", field.replace("\\", "")))
             elif word in _OPS:
@@ -98,6 +112,32 @@ def _tokenize(text: str) -> list[tuple[str, Any]]:
                 tokens.append(("WORD", word))
             i = end
     return tokens
+
+
+def _after_phrase(text: str, i: int) -> int:
+    """Skip a boost after a phrase; refuse a proximity search."""
+    if i < len(text) and text[i] == "~":
+        raise RuleError(
+            f'query_string: proximity searches ("…"~N) are not supported in {text!r}: '
+            "search the phrase, or the words with AND"
+        )
+    found = re.match(r"\^\d+(\.\d+)?", text[i:])
+    return i + found.end() if found else i
+
+
+def _plain(text: str, word: str) -> str:
+    """A word without its boost; fuzzy terms and regular expressions are refused."""
+    if re.search(r"(?<!\\)~", word):
+        raise RuleError(
+            f"query_string: fuzzy searches (~) are not supported in {text!r}: "
+            "use a wildcard (timeo*) or list the spellings with OR"
+        )
+    if word.startswith("/"):
+        raise RuleError(
+            f"query_string: regular expressions (/…/) are not supported in {text!r}: "
+            'use wildcards, or quote a value that starts with "/" (url.path:"/api")'
+        )
+    return _BOOST.sub("", word)
 
 
 class _Parser:
@@ -196,7 +236,7 @@ class _Parser:
         return ("term", field, word, False)
 
 
-def parse_query_string(text: str, default_operator: str = "OR") -> Node:
+def parse_query_string(text: str, default_operator: str = DEFAULT_OPERATOR) -> Node:
     """Parse ``text`` into the tuple tree described in the module docstring."""
     if default_operator.upper() not in ("AND", "OR"):
         raise RuleError(

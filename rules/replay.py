@@ -3,7 +3,9 @@
 Same engine and same notify policy as the stream agents. Time is event time: after each
 event the engine is ticked at that event's time (every ``tick_every`` seconds of event
 time) so time-driven types (flatline, resolves, metric buckets) behave as on the stream,
-and realert is judged on the alerts' event times. A final tick happens at ``now``.
+and realert is judged on the alerts' event times. A final tick happens at ``now``. Rules
+with ``aggregation`` group their alerts as ElastAlert2 does (``rules.aggregation``);
+``top_count_keys`` adds ``top_events_<field>`` (``rules.top_counts``).
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from bitacora.rules.aggregation import aggregate
 from bitacora.rules.alerts import Alert, build_alert
-from bitacora.rules.engine import Engine, event_time
+from bitacora.rules.engine import Engine, compile_rule, event_time
 from bitacora.rules.model import Rule
 from bitacora.rules.notify.policy import decide
+from bitacora.rules.top_counts import TopCounts
 from bitacora.rules.types import Match
 
 
@@ -31,6 +35,7 @@ def run_rules_over(
     """The alerts the rules would have sent for ``events`` (in arrival order)."""
     engine = Engine(rules, lateness_s)
     by_name = {rule.name: rule for rule in rules}
+    tops = {r.name: TopCounts(compile_rule(r, lateness_s)) for r in rules if r.top_count_keys}
     matches: list[tuple[float, Match]] = []
     next_tick: float | None = None
     last = 0.0
@@ -43,19 +48,24 @@ def run_rules_over(
             matches.extend((ts, m) for m in engine.tick(ts + lateness_s))
             next_tick = ts + tick_every
         last = max(last, ts)
+        for top in tops.values():
+            top.add(event, ts)
         matches.extend((ts, m) for m in engine.process(event, last + lateness_s))
     final = now if now is not None else last + lateness_s
     matches.extend((final - lateness_s, m) for m in engine.tick(final))
-    alerts: list[Alert] = []
+    sent: list[tuple[float, Alert]] = []
     states: dict[str, dict[str, Any]] = {}
     for clock, match in matches:
         rule = by_name[match.rule]
         alert = build_alert(match, rule, search_url_base, now=clock)
+        if rule.name in tops:
+            tops[rule.name].annotate(alert)
         if not apply_realert:
-            alerts.append(alert)
+            sent.append((clock, alert))
             continue
         decision = decide(alert, rule, states.get(alert.dedup_key), (), clock)
         states[alert.dedup_key] = decision.state
         if decision.action == "send":
-            alerts.append(alert)
-    return alerts
+            sent.append((clock, alert))
+    # ElastAlert2 applies realert per match, then aggregates what it would send.
+    return aggregate(sent, by_name, final)

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bitacora.rules.elastalert2 import elastalert2_options
 from bitacora.rules.model import Rule
 
 SCHEMA_PATH = Path(__file__).parent / "schema.json"
@@ -24,6 +25,11 @@ def rule_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "https://bitacora.flores-victoria.example/rules/schema.json"
     schema["title"] = "Bitácora alert rule (ElastAlert2-compatible)"
+    # ElastAlert2's other options are accepted (the loader warns that they are ignored).
+    others = sorted(elastalert2_options() - set(Rule.model_fields))
+    schema["patternProperties"] = {
+        "^(" + "|".join(others) + ")$": {"description": "ElastAlert2 option, ignored"}
+    }
     return schema
 
 

@@ -100,8 +100,10 @@ def search(
 
     \b
     Unqualified terms search message, error.message and error.type; name a field to search
-    it: `service.name:order-service AND url.path:"/api/orders"`. Exit codes: 0 ok, 2 bad flags
-    or a query OpenSearch rejects, 3 OpenSearch unreachable, 130 Ctrl-C.
+    it: `service.name:order-service AND url.path:"/api/orders"`. Terms without an operator
+    combine with OR, as in rule filters; fuzzy (~) and /regex/ searches are refused. Exit
+    codes: 0 ok, 2 bad flags or a query Bitácora or OpenSearch rejects, 3 OpenSearch
+    unreachable, 130 Ctrl-C.
     """
     from bitacora.durations import parse_duration
     from bitacora.search.client import make_client, translated_errors

@@ -13,13 +13,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bitacora import schema
+from bitacora.errors import RuleError
 from bitacora.fields import lookup
+from bitacora.rules.query_string import DEFAULT_FIELDS, DEFAULT_OPERATOR, parse_query_string
+from bitacora.search.errors import BadQueryError
 from bitacora.search.timeparse import to_nanos, to_rfc3339_nanos
 
 Body = dict[str, Any]
 
-#: Fields an unqualified query term (``timeout``) is searched in.
-DEFAULT_QUERY_FIELDS: tuple[str, ...] = ("message", "error.message", "error.type")
+#: Fields an unqualified query term (``timeout``) is searched in: the rules' own.
+DEFAULT_QUERY_FIELDS: tuple[str, ...] = DEFAULT_FIELDS
 #: Events per request when streaming; a page is the unit of memory the CLI holds.
 PAGE_SIZE = 1000
 _NANOS_FORMAT = "strict_date_optional_time_nanos"
@@ -82,17 +85,25 @@ def query_between(params: SearchParams, start_ns: int | None, end_ns: int | None
 
 
 def build_query(params: SearchParams, *, with_time: bool = True) -> Body:
-    """The ``query`` part: query_string plus service, level, trace and time filters."""
+    """The ``query`` part: query_string plus service, level, trace and time filters.
+
+    The text is read first as rule filters read it (``rules.query_string``): syntax that
+    reading refuses raises ``BadQueryError`` instead of being sent.
+    """
     must: list[Body] = []
     filters: list[Body] = []
     text = params.query.strip()
     if text and text != "*":
+        try:
+            parse_query_string(text)
+        except RuleError as exc:
+            raise BadQueryError(f"bad query: {exc}") from None
         must.append(
             {
                 "query_string": {
                     "query": text,
                     "fields": list(DEFAULT_QUERY_FIELDS),
-                    "default_operator": "AND",
+                    "default_operator": DEFAULT_OPERATOR,
                     "analyze_wildcard": True,
                 }
             }

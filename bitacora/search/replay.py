@@ -4,12 +4,14 @@
 of the rule's filter OpenSearch matches the same way the engine does (``search_filter``);
 the engine filters every event again. ``file_events`` reads a JSON-lines file instead.
 ``find_rule`` resolves a rule name or a ``.yaml`` path.
+Files may also hold one JSON array of documents (``elastalert-test-rule --data``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +49,17 @@ def find_rule(
 
 
 def file_events(path: Path) -> Iterator[dict[str, Any]]:
-    """Normalized events from a JSON-lines file (OpenSearch hits give their ``_source``)."""
+    """Events from a JSON-lines file or one JSON array (OpenSearch hits give ``_source``)."""
+    with path.open(encoding="utf-8") as probe:
+        head = probe.read(4096).lstrip()
+    if head.startswith("["):
+        try:
+            docs = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise RuleError(f"{path}: not a JSON array: {exc}") from exc
+        for doc in docs:
+            yield doc.get("_source", doc) if isinstance(doc, dict) else {}
+        return
     with path.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, 1):
             if not line.strip():
@@ -86,19 +98,23 @@ def stored_events(
     start: float,
     end: float,
     index: str = schema.LOGS_PATTERN,
+    time_field: str = "@timestamp",
 ) -> Iterator[dict[str, Any]]:
     """Events in ``index`` matching the filter between ``start`` and ``end``, oldest first.
 
     The rule's own matcher runs again on every event, so OpenSearch only narrows the
-    transfer; paging uses ``search_after`` on (@timestamp, event.id).
+    transfer; paging uses ``search_after`` on (time field, event.id).
     """
     time_range = {
-        "range": {"@timestamp": {"gte": format_timestamp(start), "lt": format_timestamp(end)}}
+        "range": {time_field: {"gte": format_timestamp(start), "lt": format_timestamp(end)}}
     }
     body: dict[str, Any] = {
         "size": PAGE_SIZE,
         "query": {"bool": {"filter": [*search_filter(clauses), time_range]}},
-        "sort": [{"@timestamp": "asc"}, {"event.id": {"order": "asc", "missing": "_last"}}],
+        "sort": [
+            {time_field: "asc"},
+            {"event.id": {"order": "asc", "missing": "_last", "unmapped_type": "keyword"}},
+        ],
     }
     while True:
         page = client.search(
@@ -114,14 +130,41 @@ def stored_events(
         body["search_after"] = hits[-1]["sort"]
 
 
-class Counted:
-    """Counts events while passing them through."""
+def rule_index(rule: Rule, given: str | None) -> str:
+    """Where a replay reads: ``given``, else the rule's ``index`` (ElastAlert2 strftime
+    patterns such as ``logs-%Y.%m.%d`` widened to ``*``), else ``logs-*``."""
+    if given:
+        return given
+    if not rule.index:
+        return schema.LOGS_PATTERN
+    return re.sub(r"%[a-zA-Z]", "*", rule.index)
 
-    def __init__(self, events: Iterable[dict[str, Any]]) -> None:
+
+def timed(events: Iterable[dict[str, Any]], field: str) -> Iterator[dict[str, Any]]:
+    """Events with ``@timestamp`` taken from the rule's ``timestamp_field``."""
+    for event in events:
+        if field != "@timestamp" and field in event:
+            event = {**event, "@timestamp": event[field]}
+        yield event
+
+
+class Counted:
+    """Counts events while passing them through; ``progress`` is called every ``every``."""
+
+    def __init__(
+        self,
+        events: Iterable[dict[str, Any]],
+        progress: Callable[[int], None] | None = None,
+        every: int = 10_000,
+    ) -> None:
         self.events = events
         self.count = 0
+        self.progress = progress
+        self.every = every
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for event in self.events:
             self.count += 1
+            if self.progress is not None and self.count % self.every == 0:
+                self.progress(self.count)
             yield event

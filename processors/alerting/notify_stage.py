@@ -155,7 +155,8 @@ class NotifyService:
         self, alert: Alert, action: str, report: DeliveryReport | None, silence: Any
     ) -> dict[str, Any]:
         """The ``bitacora-alerts`` document: the alert plus what notify did with it."""
-        doc = alert.to_document()
+        rule = self.rules.get(alert.rule)
+        doc = alert.to_document(rule is not None and rule.include_match_in_root)
         doc["notify"] = {
             "action": action,
             "sent": sorted(report.sent) if report else [],

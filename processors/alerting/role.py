@@ -10,6 +10,7 @@ rejected, with file, line and key) at start, and reloaded when they change
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 import faust
@@ -23,6 +24,8 @@ from bitacora.rules.loader import load_configured_rules
 from bitacora.rules.model import Rule
 from bitacora.settings import Settings
 
+log = logging.getLogger(__name__)
+
 
 def register_alerting(
     app: faust.App, settings: Settings, env: Mapping[str, str]
@@ -30,9 +33,14 @@ def register_alerting(
     """Attach detect and notify to ``app`` for every rule configured.
 
     Returns the route stage and the rule reloader (services beside the app). ``env``
-    resolves ``${NAME}`` references in rule files and the destinations file.
+    resolves ``${NAME}`` references in rule files and the destinations file. Rule
+    warnings (ElastAlert2 options Bitácora ignores, alerters it lacks) are logged once.
     """
-    rules = [loaded.rule for loaded in load_configured_rules(settings, env)]
+    loaded_rules = load_configured_rules(settings, env)
+    for loaded in loaded_rules:
+        for warning in loaded.warnings:
+            log.warning("rule %s: %s", loaded.rule.name, warning)
+    rules = [loaded.rule for loaded in loaded_rules]
     alerts = raw_topic(app, settings.topic_alerts)
     detector = register_detect(app, alerts, rules, settings)
     notify = register_notify(app, alerts, settings, rules)

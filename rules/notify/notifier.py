@@ -94,3 +94,10 @@ class Notifier:
 
         await asyncio.gather(*(one(name) for name in names))
         return report
+
+
+async def deliver_all(settings: Settings, rule: Rule, alerts: list[Alert]) -> list[DeliveryReport]:
+    """Send ``alerts`` of ``rule`` now, one after the other (``bitacora rules test --alert``)."""
+    async with aiohttp.ClientSession() as session:
+        notifier = Notifier(settings, session)
+        return [await notifier.deliver(alert, rule) for alert in alerts]

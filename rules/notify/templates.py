@@ -4,8 +4,11 @@ Only rule authors' templates are ever compiled (in a ``SandboxedEnvironment``, o
 rule); log text reaches them only as variables, so ``{{ 7*7 }}`` in a message stays
 ``{{ 7*7 }}``. ElastAlert2's ``alert_subject``/``alert_text`` with ``*_args`` use
 ``str.format`` with the looked-up values as arguments (the values are not re-parsed);
+``alert_text_kw`` maps looked-up fields to ``str.format`` keywords instead;
 ``alert_text_type: alert_text_jinja`` renders ``alert_text`` with the match's fields as
-variables. The HTML environment autoescapes.
+variables. ``kibana_discover_url`` (with ``generate_kibana_discover_url``) is the alert's
+OpenSearch Dashboards Discover link. An aggregated alert's summary table is appended
+(``aggregation_summary_only``: the table alone). The HTML environment autoescapes.
 """
 
 from __future__ import annotations
@@ -57,21 +60,39 @@ def _show(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
 
 
+def _value(alert: Alert, rule: Rule, name: str) -> Any:
+    value = {
+        "rule": alert.rule,
+        "key": alert.key,
+        "count": alert.count,
+        "num_hits": alert.count,
+        "num_matches": alert.extra.get("num_matches", 1),
+    }.get(name)
+    if value is None and name in ("kibana_discover_url", "opensearch_discover_url"):
+        value = alert.search_url if rule.generate_kibana_discover_url else None
+    if value is None:
+        value = lookup(alert.event, name)
+    if value is None:
+        value = alert.extra.get(name)
+    return rule.alert_missing_value if value is None else value
+
+
 def _args(alert: Alert, rule: Rule, names: list[str]) -> list[Any]:
-    values: list[Any] = []
-    for name in names:
-        value = {
-            "rule": alert.rule,
-            "key": alert.key,
-            "count": alert.count,
-            "num_hits": alert.count,
-        }.get(name)
-        if value is None:
-            value = lookup(alert.event, name)
-        if value is None:
-            value = alert.extra.get(name)
-        values.append(rule.alert_missing_value if value is None else value)
-    return values
+    return [_value(alert, rule, name) for name in names]
+
+
+def summary_text(alert: Alert, rule: Rule) -> str:
+    """An aggregated alert's summary table as aligned text (empty when there is none)."""
+    rows = alert.extra.get("summary_table")
+    if not rows or not rule.summary_table_fields:
+        return ""
+    header = [*rule.summary_table_fields, "count"]
+    table = [header, *[[_show(cell) for cell in row] for row in rows]]
+    widths = [max(len(str(row[i])) for row in table) for i in range(len(header))]
+    lines = [" | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in table]
+    return "Aggregation resulted in the following data for summary_table_fields ==> " + (
+        ", ".join(rule.summary_table_fields) + ":\n\n" + "\n".join(lines) + "\n"
+    )
 
 
 @lru_cache(maxsize=512)
@@ -95,6 +116,10 @@ def render(alert: Alert, rule: Rule) -> Rendered:
             variables = {name.replace(".", "_"): value for name, value in alert.event.items()}
             variables.update(_data=alert.event, alert=alert.model_dump(), rule=rule.name)
             intro = _jinja(rule.alert_text).render(variables)
+        elif rule.alert_text_kw:
+            intro = rule.alert_text.format(
+                **{kw: _value(alert, rule, name) for name, kw in rule.alert_text_kw.items()}
+            )
         else:
             intro = rule.alert_text.format(*_args(alert, rule, rule.alert_text_args))
     only_text = rule.alert_text_type in ("alert_text_only", "alert_text_jinja")
@@ -118,5 +143,10 @@ def render(alert: Alert, rule: Rule) -> Rendered:
     )
     if only_text:
         body = intro
+    summary = summary_text(alert, rule)
+    if rule.alert_text_type == "aggregation_summary_only":
+        body = summary
+    elif summary:
+        body = body.rstrip("\n") + "\n\n" + summary
     html = _HTML.render(subject=subject, body=body, search_url=alert.search_url)
     return Rendered(subject, body, html)

@@ -11,7 +11,9 @@ from bitacora.rules.types.flatline import FlatlineRule
 from bitacora.rules.types.frequency import FrequencyRule
 from bitacora.rules.types.metric_aggregation import MetricAggregationRule
 from bitacora.rules.types.new_term import NewTermRule
+from bitacora.rules.types.percentage_match import PercentageMatchRule
 from bitacora.rules.types.spike import SpikeRule
+from bitacora.rules.types.spike_aggregation import SpikeAggregationRule
 from bitacora.rules.types.whitelist import WhitelistRule
 
 RULE_TYPES: dict[str, type[RuleKind]] = {
@@ -25,6 +27,8 @@ RULE_TYPES: dict[str, type[RuleKind]] = {
     "whitelist": WhitelistRule,
     "cardinality": CardinalityRule,
     "metric_aggregation": MetricAggregationRule,
+    "percentage_match": PercentageMatchRule,
+    "spike_aggregation": SpikeAggregationRule,
 }
 
 __all__ = ["RULE_TYPES", "Match", "RuleKind", "State"]

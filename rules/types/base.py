@@ -57,6 +57,8 @@ class State(TypedDict, total=False):
     # metric_aggregation: {bucket start: [documents, values counted, sum, min, max,
     # distinct values]} (indices in rules.types.metric_aggregation).
     buckets: dict[str, list[Any]]
+    # spike_aggregation: [bucket end, metric value] samples of both windows.
+    metric_samples: list[list[float]]
 
 
 Status = Literal["firing", "resolved"]

@@ -13,7 +13,7 @@ holding the field; ``cardinality`` counts distinct values.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from bitacora.fields import lookup
@@ -58,6 +58,12 @@ class MetricAggregationRule(RuleKind):
         self, st: State, event: Mapping[str, Any], ts: float, key: str, weight: int = 1
     ) -> list[Match]:
         """Add the event to its bucket, then close the buckets the watermark passed."""
+        self.add(st, event, ts)
+        self.remember(st, event)
+        return self._close(st, st["newest"] - self.lateness, key)
+
+    def add(self, st: State, event: Mapping[str, Any], ts: float) -> None:
+        """Count ``event`` in its bucket (shared with ``spike_aggregation``)."""
         start = math.floor(ts / self.size) * self.size
         buckets: dict[str, list[Any]] = st.setdefault("buckets", {})
         bucket = buckets.get(repr(start))
@@ -76,8 +82,6 @@ class MetricAggregationRule(RuleKind):
                 low, high = bucket[LOWEST], bucket[HIGHEST]
                 bucket[LOWEST] = value if low is None else min(low, value)
                 bucket[HIGHEST] = value if high is None else max(high, value)
-        self.remember(st, event)
-        return self._close(st, st["newest"] - self.lateness, key)
 
     def on_tick(self, st: State, watermark: float, key: str) -> list[Match]:
         """Close buckets by wall-clock watermark."""
@@ -97,18 +101,21 @@ class MetricAggregationRule(RuleKind):
             return float(bucket[TOTAL]) / numeric
         return float(bucket[LOWEST] if self.kind == "min" else bucket[HIGHEST])
 
-    def _close(self, st: State, watermark: float, key: str) -> list[Match]:
+    def closed(self, st: State, watermark: float) -> Iterator[tuple[float, int, float | None]]:
+        """Remove the buckets ending at or before ``watermark``: (start, documents, value)."""
         buckets: dict[str, list[Any]] = st.get("buckets", {})
-        out: list[Match] = []
         for name in sorted((n for n in buckets if float(n) + self.size <= watermark), key=float):
             bucket = buckets.pop(name)
-            value = self._value(bucket)
-            if bucket[DOCS] < self.rule.min_doc_count or value is None:
+            yield float(name), int(bucket[DOCS]), self._value(bucket)
+
+    def _close(self, st: State, watermark: float, key: str) -> list[Match]:
+        out: list[Match] = []
+        for start, docs, value in self.closed(st, watermark):
+            if docs < self.rule.min_doc_count or value is None:
                 continue
             high = self.rule.max_threshold is not None and value > self.rule.max_threshold
             low = self.rule.min_threshold is not None and value < self.rule.min_threshold
             if high or low:
-                start = float(name)
                 event = (
                     dict(st.get("samples", [{}])[-1])
                     if st.get("samples")
@@ -120,13 +127,13 @@ class MetricAggregationRule(RuleKind):
                         st,
                         key,
                         event,
-                        bucket[DOCS],
+                        docs,
                         start,
                         start + self.size,
                         extra={self.metric_key: value},
                     )
                 )
-        if not buckets:
+        if not st.get("buckets"):
             st.pop("samples", None)
         return out
 

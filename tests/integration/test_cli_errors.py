@@ -115,6 +115,7 @@ def _cases(tmp: Path) -> list[Case]:
         Case(("retention", "status", "-o", "csv"), USAGE, "'csv' is not one of 'table', 'json'"),
         Case(("retention", "apply"), UNREACHABLE, OPENSEARCH_DOWN),
         Case(("rules", "validate", str(rules)), FAILED, "bad.yaml:2: key 'type'"),
+        Case(("rules", "migrate", str(tmp / "absent")), USAGE, "does not exist"),
         Case(("rules", "test", "no-such-rule", "--data", str(events)), USAGE, "no rule named"),
         Case(("rules", "test", "error-burst", "--data", str(events)), USAGE, "not a JSON line"),
         Case(("rules", "test", "error-burst", "--since", "1h"), UNREACHABLE, OPENSEARCH_DOWN),

@@ -23,17 +23,18 @@ SOURCES = (
     "rules",
     "dashboards",
 )
-# What setuptools' package-data in pyproject.toml ships besides the modules.
-DATA_SUFFIXES = (".yaml", ".yml", ".json", ".j2", ".ndjson")
+# Files under bitacora/ that are documentation for readers of the source, not package data.
+NOT_SHIPPED = ("README.md",)
 
 
 def _package_files() -> set[str]:
-    """The files the wheel must hold: every module and data file under bitacora/."""
+    """The files the wheel must hold: every module and data file under bitacora/ (so a new
+    kind of data file missing from pyproject's package-data fails here)."""
     wanted = set()
     for folder, dirs, files in os.walk(REPO / "bitacora", followlinks=True):
         dirs[:] = [d for d in dirs if d != "__pycache__"]
         for file in files:
-            if file.endswith((".py", *DATA_SUFFIXES)) or file == "py.typed":
+            if file not in NOT_SHIPPED and not file.endswith(".pyc"):
                 wanted.add(str((Path(folder) / file).relative_to(REPO)))
     return wanted
 

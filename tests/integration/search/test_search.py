@@ -108,9 +108,14 @@ def test_level_and_above(search_client: OpenSearch, dataset: Dataset, level: str
 
 
 def test_query_string(search_client: OpenSearch, dataset: Dataset) -> None:
-    got = _ids(search_client, dataset, SearchParams(query="timeout payment"), limit=0)
-    assert got == _expect(
+    both = _ids(search_client, dataset, SearchParams(query="timeout AND payment"), limit=0)
+    assert both == _expect(
         dataset, lambda e: "timeout" in str(e["message"]) and "payment" in str(e["message"])
+    )
+    # Adjacent terms combine with OR, as in rule filters (rules.query_string).
+    either = _ids(search_client, dataset, SearchParams(query="timeout payment"), limit=0)
+    assert either == _expect(
+        dataset, lambda e: "timeout" in str(e["message"]) or "payment" in str(e["message"])
     )
     fielded = SearchParams(query='url.path:"/api/users" AND http.response.status_code:500')
     got = _ids(search_client, dataset, fielded, limit=0)
@@ -220,9 +225,19 @@ def test_fields_and_outputs(search_client: OpenSearch, dataset: Dataset) -> None
 def test_bad_query_raises(search_client: OpenSearch, dataset: Dataset) -> None:
     from bitacora.search.client import translated_errors
 
+    # Refused before sending: the rules' query_string reading cannot parse it.
     params = SearchParams(index=dataset.index, query="message:(unclosed AND")
     with (
-        pytest.raises(BadQueryError, match=r"^bad query: .*Cannot parse|Encountered"),
+        pytest.raises(BadQueryError, match=r"^bad query: query_string: empty clause in"),
+        translated_errors(),
+    ):
+        run(search_client, SearchOptions(params=params), lambda _: None, dataset.now)
+    # Parsed here, refused by OpenSearch: its reason is reported.
+    params = SearchParams(index=dataset.index, query="@timestamp:notadate")
+    with (
+        pytest.raises(
+            BadQueryError, match=r"^bad query: Failed to parse with all enclosed parsers$"
+        ),
         translated_errors(),
     ):
         run(search_client, SearchOptions(params=params), lambda _: None, dataset.now)

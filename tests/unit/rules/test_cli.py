@@ -33,7 +33,9 @@ def test_validate_reports_file_line_and_key(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text(RULE + "num_event: 3\n")
     result = CliRunner().invoke(main, ["rules", "validate", str(tmp_path)])
     assert result.exit_code == 1
-    assert result.stderr.strip() == f"{tmp_path / 'bad.yaml'}:9: unknown key 'num_event'"
+    assert result.stderr.strip() == (
+        f"{tmp_path / 'bad.yaml'}:9: unknown key 'num_event' (did you mean 'num_events'?)"
+    )
 
 
 def test_rules_test_with_a_jsonl_file(tmp_path: Path) -> None:

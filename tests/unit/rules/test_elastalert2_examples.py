@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from bitacora.rules.alerts import Alert
-from bitacora.rules.loader import load_rule_file
+from bitacora.rules.loader import load_rule_file, read_rule
 from bitacora.rules.model import Rule
 from bitacora.rules.notify.destinations.webhook import webhook_payload
 from bitacora.rules.replay import run_rules_over
@@ -23,14 +23,19 @@ def replay(rule: Rule, events: list[dict[str, Any]]) -> list[Alert]:
     return run_rules_over(events, [rule], lateness_s=0, apply_realert=False)
 
 
-def test_all_examples_keep_their_elastalert2_options() -> None:
-    rule = example("frequency")
-    assert (rule.es_host, rule.es_port, rule.index) == (
-        "elasticsearch.example.com",
-        14900,
+def test_polling_options_are_dropped_with_a_warning_naming_them() -> None:
+    read = read_rule(EXAMPLES / "example_frequency.yaml")
+    assert (read.rule.index, read.rule.alert, read.rule.http_post_url) == (
         "logstash-*",
+        ["post"],
+        ["http://127.0.0.1:9/alert"],
     )
-    assert (rule.alert, rule.http_post_url) == (["post"], ["http://127.0.0.1:9/alert"])
+    path = EXAMPLES / "example_frequency.yaml"
+    why = "Bitácora evaluates rules on the stream, without polling"
+    assert read.warnings == (
+        f"{path}:5: ElastAlert2 option 'es_host' ignored: {why}",
+        f"{path}:9: ElastAlert2 option 'es_port' ignored: {why}",
+    )
 
 
 def test_frequency_fires_at_50_events_within_4_hours() -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
 from bitacora.errors import RuleError
 from bitacora.rules.filters import compile_clause, compile_filters
+from bitacora.rules.query_string import parse_query_string
 
 EVENT: dict[str, Any] = {
     "@timestamp": "2027-01-15T08:00:00.000000000Z",
@@ -229,3 +231,20 @@ def test_exact_only_where_the_requirement_is_the_whole_filter() -> None:
     ]
     assert [compile_filters(f).exact for f in exact] == [True] * len(exact)
     assert [compile_filters(f).exact for f in not_exact] == [False] * len(not_exact)
+
+
+def test_bare_terms_search_the_default_fields_with_or() -> None:
+    assert qs("TimeoutError") is True  # error.type, a keyword: the whole value
+    assert qs("nothing TimeoutError") is True  # OR, as OpenSearch and ElastAlert2 read it
+
+
+def test_boost_is_ignored_and_fuzzy_proximity_regex_are_refused() -> None:
+    assert qs("log.level:error^2") is True
+    assert qs('"payment failed"^3') is qs('"payment failed"')
+    for text, what in (
+        ("timeot~", "fuzzy searches (~) are not supported"),
+        ('"payment failed"~2', "proximity searches"),
+        ("url.path:/api.*/", "regular expressions (/…/) are not supported"),
+    ):
+        with pytest.raises(RuleError, match=re.escape(what)):
+            parse_query_string(text)

@@ -44,7 +44,7 @@ def test_unknown_key_names_file_line_and_key(tmp_path: Path) -> None:
     path = write(tmp_path, "r.yaml", GOOD + "num_evnts: 4\n")
     with pytest.raises(RuleError) as caught:
         load_rule_file(path)
-    assert str(caught.value) == f"{path}:7: unknown key 'num_evnts'"
+    assert str(caught.value) == f"{path}:7: unknown key 'num_evnts' (did you mean 'num_events'?)"
 
 
 def test_wrong_type_names_nested_key_and_its_line(tmp_path: Path) -> None:
@@ -82,8 +82,9 @@ def test_invalid_yaml_names_the_line() -> None:
 
 
 def test_unknown_alerter_and_missing_alerter_option() -> None:
-    with pytest.raises(RuleError, match="unknown alerter 'sns'"):
-        parse_rule_text("name: a\ntype: any\nalert: sns\n")
+    with pytest.raises(RuleError) as caught:
+        parse_rule_text("name: a\ntype: any\nalert: slakc\n")
+    assert str(caught.value) == "<text>:3: unknown alerter 'slakc' (did you mean 'slack'?)"
     with pytest.raises(RuleError, match="alerter 'post' needs option 'http_post_url'"):
         parse_rule_text("name: a\ntype: any\nalert: [post]\n")
 
@@ -102,7 +103,7 @@ def test_every_broken_file_is_reported_and_duplicate_names(tmp_path: Path) -> No
     assert lines[1] == (
         f"{tmp_path / 'c.yml'}:2: key 'type': Value error, unknown rule type 'nope': use one "
         "of any, frequency, spike, flatline, new_term, change, blacklist, whitelist, "
-        "cardinality, metric_aggregation"
+        "cardinality, metric_aggregation, percentage_match, spike_aggregation"
     )
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bitacora.fields import lookup
+from bitacora.search.errors import BadQueryError
 from bitacora.search.query import (
     SearchParams,
     build_query,
@@ -39,7 +40,7 @@ def test_empty_and_star_match_all() -> None:
 
 def test_every_filter() -> None:
     params = SearchParams(
-        query="timeout AND url.path:/api*",
+        query="timeout AND url.path:\\/api*",
         start=START,
         end=END,
         services=("order-service", "user-service"),
@@ -51,9 +52,9 @@ def test_every_filter() -> None:
             "must": [
                 {
                     "query_string": {
-                        "query": "timeout AND url.path:/api*",
+                        "query": "timeout AND url.path:\\/api*",
                         "fields": ["message", "error.message", "error.type"],
-                        "default_operator": "AND",
+                        "default_operator": "OR",
                         "analyze_wildcard": True,
                     }
                 }
@@ -187,3 +188,9 @@ def test_lookup_flat_then_nested() -> None:
     assert lookup({"service.name": "a"}, "service.name") == "a"
     assert lookup({"service": {"name": "b"}}, "service.name") == "b"
     assert lookup({"service": "c"}, "service.name") is None
+
+
+def test_syntax_the_rules_refuse_is_refused_before_sending() -> None:
+    with pytest.raises(BadQueryError) as caught:
+        build_query(SearchParams(query="timeot~1"))
+    assert str(caught.value).startswith("bad query: query_string: fuzzy searches (~)")

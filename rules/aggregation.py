@@ -1,0 +1,93 @@
+"""ElastAlert2's ``aggregation``: the matches of a period sent as one alert with a summary.
+
+A match opens a group for its rule and ``aggregation_key`` value (compound keys joined
+with ``", "``; without the option, one group per rule, as in ElastAlert2). The group
+closes ``aggregation`` seconds after the first match's event time
+(``aggregate_by_match_time``) or its creation time; the matches that arrived meanwhile
+become one alert: the first match's fields, ``count`` the sum of the counts,
+``extra.num_matches``, and with ``summary_table_fields`` ``extra.summary_table``, rows
+``[value, …, count]`` most frequent first. Pure functions; ``rules.replay`` applies them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from bitacora.durations import parse_timestamp
+from bitacora.fields import lookup
+from bitacora.rules.alerts import Alert
+from bitacora.rules.fields import norm
+from bitacora.rules.model import Rule
+
+
+def aggregation_key(alert: Alert, rule: Rule) -> str:
+    """The group of ``alert``: its ``aggregation_key`` values, or the rule alone."""
+    fields = rule.aggregation_key
+    if fields is None:
+        return ""
+    names = [fields] if isinstance(fields, str) else fields
+    values = [lookup(alert.event, name) for name in names]
+    return ", ".join("None" if value is None else norm(value) for value in values)
+
+
+def summary_table(alerts: list[Alert], fields: list[str]) -> list[list[Any]]:
+    """Rows ``[value of each field, …, matches]``, most frequent first (ElastAlert2)."""
+    counts: Counter[tuple[Any, ...]] = Counter()
+    for alert in alerts:
+        counts[tuple(lookup(alert.event, name) for name in fields)] += 1
+    return [[*values, count] for values, count in counts.most_common()]
+
+
+def combine(alerts: list[Alert], rule: Rule) -> Alert:
+    """One alert for a closed group."""
+    first = alerts[0]
+    extra = dict(first.extra)
+    extra["num_matches"] = len(alerts)
+    if rule.summary_table_fields:
+        extra["summary_table"] = summary_table(alerts, rule.summary_table_fields)
+    digest = hashlib.sha1(
+        "".join(alert.id for alert in alerts).encode(), usedforsecurity=False
+    ).hexdigest()[:24]
+    samples = [alert.event for alert in alerts][: max(rule.sample_size, 1)]
+    return first.model_copy(
+        update={
+            "id": digest,
+            "count": sum(alert.count for alert in alerts),
+            "last_event_time": max(alert.last_event_time for alert in alerts),
+            "samples": samples,
+            "extra": extra,
+        }
+    )
+
+
+def aggregate(
+    timed: Iterable[tuple[float, Alert]], rules: dict[str, Rule], final: float
+) -> list[Alert]:
+    """Group ``(creation time, alert)`` pairs of rules with ``aggregation``; others pass.
+
+    Groups still open at ``final`` are closed there (the end of a replay).
+    """
+    out: list[tuple[float, Alert]] = []
+    open_groups: dict[tuple[str, str], tuple[float, list[Alert]]] = {}
+    for clock, alert in timed:
+        rule = rules[alert.rule]
+        if rule.aggregation is None or alert.status != "firing":
+            out.append((clock, alert))
+            continue
+        group = (rule.name, aggregation_key(alert, rule))
+        start = parse_timestamp(alert.last_event_time) if rule.aggregate_by_match_time else clock
+        known = open_groups.get(group)
+        if known is not None and start >= known[0]:
+            out.append((known[0], combine(known[1], rule)))
+            known = None
+        if known is None:
+            open_groups[group] = (start + rule.aggregation, [alert])
+        else:
+            known[1].append(alert)
+    for (name, _), (until, members) in open_groups.items():
+        out.append((min(until, final), combine(members, rules[name])))
+    out.sort(key=lambda pair: pair[0])
+    return [alert for _, alert in out]

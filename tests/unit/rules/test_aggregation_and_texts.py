@@ -1,0 +1,86 @@
+"""ElastAlert2's aggregation, alert_text_kw, Discover links and include_match_in_root."""
+
+from __future__ import annotations
+
+from bitacora.rules.loader import parse_rule_text, read_rule_text
+from bitacora.rules.notify.templates import render
+from bitacora.rules.replay import run_rules_over
+from tests.unit.rules.util import ev
+
+AGGREGATED = """
+name: agg
+type: any
+filter: [{term: {log.level: error}}]
+aggregation: {minutes: 10}
+aggregate_by_match_time: true
+aggregation_key: service.name
+summary_table_fields: [labels.user]
+alert_text_type: aggregation_summary_only
+"""
+
+
+def test_matches_of_a_period_become_one_alert_per_aggregation_key() -> None:
+    rule = parse_rule_text(AGGREGATED)
+    events = [
+        ev(0, labels={"user": "bob"}),
+        ev(60, labels={"user": "eve"}),
+        ev(120, labels={"user": "bob"}),
+        ev(30, **{"service.name": "order-service"}, labels={"user": "ann"}),
+        ev(700, labels={"user": "bob"}),  # 10 min after the first: a new group
+    ]
+    alerts = run_rules_over(events, [rule], lateness_s=0, apply_realert=False)
+    # In the order the groups close: 10 minutes after their first match.
+    summary = [(a.event["service.name"], a.count, a.extra) for a in alerts]
+    assert summary == [
+        ("user-service", 3, {"num_matches": 3, "summary_table": [["bob", 2], ["eve", 1]]}),
+        ("order-service", 1, {"num_matches": 1, "summary_table": [["ann", 1]]}),
+        ("user-service", 1, {"num_matches": 1, "summary_table": [["bob", 1]]}),
+    ]
+    assert render(alerts[0], rule).body == (
+        "Aggregation resulted in the following data for summary_table_fields ==> "
+        "labels.user:\n\nlabels.user | count\nbob         | 2    \neve         | 1    \n"
+    )
+
+
+def test_aggregation_is_warned_as_replay_only() -> None:
+    read = read_rule_text(AGGREGATED)
+    assert read.warnings == (
+        "<text>:5: option 'aggregation' groups matches in `bitacora rules test` and replays "
+        "only; the stream sends each match at once",
+    )
+
+
+def test_alert_text_kw_discover_url_and_match_in_root() -> None:
+    rule = parse_rule_text(
+        "name: kw\ntype: any\nalert_text: '{who} at {url}'\nalert_text_type: alert_text_only\n"
+        "alert_text_kw: {labels.user: who, kibana_discover_url: url}\n"
+        "generate_kibana_discover_url: true\ninclude_match_in_root: true\n"
+    )
+    [alert] = run_rules_over([ev(0, labels={"user": "bob"})], [rule], lateness_s=0)
+    assert render(alert, rule).body == f"bob at {alert.search_url}"
+    assert alert.search_url.startswith("http://127.0.0.1:5601/app/data-explorer/discover#")
+    doc = alert.to_document(include_match_in_root=True)
+    assert (doc["message"], doc["log.level"], doc["rule"]) == ("boom", "error", "kw")
+    assert "message" not in alert.to_document()
+
+
+def test_include_keeps_the_named_fields_and_the_keys() -> None:
+    from pathlib import Path
+
+    from bitacora.rules.loader import read_rule
+
+    examples = Path(__file__).parents[2] / "data" / "elastalert2" / "examples"
+    rule = read_rule(examples / "ssh.yaml").rule  # include: host.hostname, user.name, source.ip
+    rule = rule.model_copy(update={"num_events": 1})
+    event = ev(
+        0,
+        **{"event.type": "authentication_failure", "source.ip": "10.0.0.9"},
+        labels={"host": {"hostname": "web1"}, "user": {"name": "root"}, "pid": 7},
+    )
+    [alert] = run_rules_over([event], [rule], lateness_s=0)
+    assert alert.event == {
+        "@timestamp": event["@timestamp"],
+        "source.ip": "10.0.0.9",
+        "host.hostname": "web1",
+        "user.name": "root",
+    }
