@@ -112,7 +112,7 @@ def _processor(env: dict[str, str], rid: str, roles: tuple[str, ...], name: str)
     args = ["processor"]
     for role in roles:
         args += ["--role", role]
-    env = {**env, "BITACORA_PROCESSOR_WEB_PORT": str(free_port())}
+    env = {**env, "BITACORA_PROCESSOR_HTTP_PORT": str(free_port())}
     return Component(name, args, env, LOG_DIR / f"{name}-{rid}.log").start()
 
 

@@ -51,7 +51,7 @@ def percentile(values: Sequence[float], q: float) -> float:
 async def start_pipeline(settings: Settings, rid: str) -> tuple[CollectorRun, list[Component]]:
     """Collector and processor roles (normalize, index) sharing the run's topics."""
     run = await start_collector(settings, rid)
-    env = {**run.env, "BITACORA_PROCESSOR_WEB_PORT": str(free_port())}
+    env = {**run.env, "BITACORA_PROCESSOR_HTTP_PORT": str(free_port())}
     await services.create_topics(
         settings.kafka_bootstrap,
         [env["BITACORA_TOPIC_NORMALIZED"], env["BITACORA_TOPIC_ALERTS"]],

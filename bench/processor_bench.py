@@ -90,12 +90,16 @@ def start_processors(
     """One ``bitacora processor --role ROLE`` per role with the run's environment.
 
     One process per role, as ``bitacora run`` and the Kubernetes manifests run them: a
-    Python process uses one core, and each role scales out on its own.
+    Python process uses one core, and each role scales out on its own. Each serves its
+    /healthz, /readyz and /metrics on a free port of its own.
     """
     Path(env["BITACORA_PROCESSOR_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
     return [
         Component(
-            f"processor-{role}", ["processor", "--role", role], env, LOG_DIR / f"{role}-{rid}.log"
+            f"processor-{role}",
+            ["processor", "--role", role],
+            {**env, "BITACORA_PROCESSOR_HTTP_PORT": str(free_port())},
+            LOG_DIR / f"{role}-{rid}.log",
         ).start()
         for role in roles
     ]

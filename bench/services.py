@@ -47,7 +47,7 @@ def isolated_env(rid: str, settings: Settings, **ports: int) -> dict[str, str]:
     names = {
         "forward": "FORWARD_PORT",
         "http": "HTTP_PORT",
-        "web": "PROCESSOR_WEB_PORT",
+        "web": "PROCESSOR_HTTP_PORT",
         "otlp_http": "OTLP_HTTP_PORT",
         "otlp_grpc": "OTLP_GRPC_PORT",
         "syslog": "SYSLOG_PORT",

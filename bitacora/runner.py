@@ -1,8 +1,10 @@
 """``bitacora run``: the collector, the processor and (optionally) the demo on one machine.
 
 Each component runs as its own child process, exactly as it would when scaled out, and the
-parent shows a live status line read from Kafka and OpenSearch. Ctrl-C stops every child
-(SIGTERM, then SIGKILL after a grace period); a child that dies is reported and restarted.
+parent shows a live status line read from Kafka and OpenSearch. Ctrl-C, SIGTERM and a
+closed terminal (SIGHUP) stop every child (SIGTERM, then SIGKILL after a grace period);
+children also stop when the parent dies (:mod:`bitacora.supervise`). A child that exits
+is reported and restarted with backoff, or the run stops when it keeps exiting.
 """
 
 from __future__ import annotations
@@ -10,49 +12,16 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 from typing import TextIO
 
 from bitacora import schema
 from bitacora.errors import ConfigError, ConnectionRefusedByPeer, StackError
 from bitacora.settings import Settings
 from bitacora.status import format_status, read_status
+from bitacora.supervise import Child, check_children, stop_all
 from bitacora.ui.config import UiConfig, check_exposure
-
-
-@dataclass
-class Child:
-    """A supervised component process."""
-
-    name: str
-    argv: list[str]
-    process: subprocess.Popen[bytes] | None = None
-    restarts: int = 0
-    log_path: str = ""
-    log: TextIO | None = field(default=None, repr=False)
-
-    def start(self, log_dir: str) -> None:
-        """Start (or restart) the process, its output appended to a log file."""
-        self.log_path = os.path.join(log_dir, f"{self.name}.log")
-        if self.log is None:
-            self.log = open(self.log_path, "a", buffering=1)  # noqa: SIM115 (lives as long as the child)
-        self.process = subprocess.Popen(
-            self.argv, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-    def stop(self, grace_s: float = 15.0) -> None:
-        """SIGTERM, wait up to ``grace_s``, then SIGKILL."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(grace_s)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 def component_argv(*args: str) -> list[str]:
@@ -71,9 +40,14 @@ def run_pipeline(
     os.makedirs(log_dir, exist_ok=True)
     # One processor process per role: a Python process uses one core, and a stalled role
     # (OpenSearch down) never holds the others up.
+    # Each processor serves /healthz, /readyz and /metrics on its own port.
     children = [Child("collector", component_argv("collector"))] + [
-        Child(f"processor-{role}", component_argv("processor", "--role", role))
-        for role in schema.PROCESSOR_ROLES
+        Child(
+            f"processor-{role}",
+            component_argv("processor", "--role", role),
+            env={"BITACORA_PROCESSOR_HTTP_PORT": str(settings.processor_http_port + i)},
+        )
+        for i, role in enumerate(schema.PROCESSOR_ROLES)
     ]
     children.append(Child("ui", component_argv("ui")))
     if demo:
@@ -93,6 +67,13 @@ def run_pipeline(
             f"Kafka at {settings.kafka_bootstrap} is not reachable ({exc}): start the local stack "
             "with `bitacora stack up` (or `make run`), or set BITACORA_KAFKA_BOOTSTRAP"
         ) from exc
+    stopping: list[str] = []
+
+    def _stop(signum: int, _frame: object) -> None:
+        stopping.append(signal.Signals(signum).name)
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, _stop)
     for child in children:
         child.start(log_dir)
     out.write(
@@ -102,28 +83,15 @@ def run_pipeline(
         f"Logs in {log_dir}. Ctrl-C stops.\n"
         f"Console: {console.url}\n"
     )
-    stopping = False
-
-    def _stop(_signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
     start = time.monotonic()
     tty = out.isatty()
     last_line = 0.0
+    failure: str | None = None
     try:
         while not stopping and (duration_s is None or time.monotonic() - start < duration_s):
-            for child in children:
-                assert child.process is not None
-                code = child.process.poll()
-                if code is not None:
-                    out.write(
-                        f"\n{child.name} exited with {code}; restarting (see {child.log_path})\n"
-                    )
-                    child.restarts += 1
-                    child.start(log_dir)
+            failure = check_children(children, log_dir, out)
+            if failure is not None:
+                break
             try:
                 status = asyncio.run(read_status(settings))
                 line = format_status(status, baseline, time.monotonic() - start)
@@ -138,9 +106,14 @@ def run_pipeline(
                 last_line = time.monotonic()
             time.sleep(1.0)
     finally:
-        out.write("\nstopping…\n")
-        for child in reversed(children):
-            child.stop()
-            if child.log is not None:
-                child.log.close()
+        why = f" ({stopping[0]})" if stopping else ""
+        try:
+            out.write(f"\nstopping{why}…\n")
+            out.flush()
+        except OSError:  # the terminal is gone (SIGHUP): stop the children all the same
+            pass
+        stop_all(children)
+    if failure is not None:
+        out.write(failure + "\n")
+        return 1
     return 0

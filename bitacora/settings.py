@@ -100,7 +100,10 @@ class Settings(BaseSettings):
     processor_data_dir: Path = Field(
         default_factory=lambda: _xdg("XDG_STATE_HOME", ".local/state") / "faust"
     )
-    processor_web_port: int = 6066
+    # /healthz, /readyz and /metrics of a processor worker (0: any free port, logged).
+    processor_http_port: int = Field(default=9881, ge=0, le=65535)
+    # Each worker's health as a log event (dataset bitacora.health) this often; 0: never.
+    health_event_interval_s: float = Field(default=60.0, ge=0)
     bulk_max_docs: int = Field(default=2000, ge=1)
     bulk_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     bulk_max_wait_s: float = Field(default=0.5, gt=0)
@@ -126,6 +129,10 @@ class Settings(BaseSettings):
 
     # Rules and alerting.
     rules_dir: Path | None = None  # None: the rules shipped in the ``rules`` package
+    # Options every rule gets unless it sets them (webhook URLs, routing keys: ${VARS}).
+    destinations_file: Path | None = None
+    # How often the alerting role looks for changed rule files (SIGHUP: at once).
+    rules_reload_interval_s: float = Field(default=5.0, gt=0)
     allowed_lateness_s: float = Field(default=60.0, ge=0)
     # Links in alerts: Dashboards, or the console (it opens Discover links in Explore).
     search_url_base: str = "http://127.0.0.1:5601"

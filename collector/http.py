@@ -1,4 +1,4 @@
-"""HTTP ingestion, Fluentd ``in_http`` compatible, plus ``/healthz`` and ``/metrics``.
+"""HTTP ingestion, Fluentd ``in_http`` compatible, plus ``/healthz``, ``/readyz`` and ``/metrics``.
 
 ``POST /<tag>`` (``/a/b`` is tag ``a.b``) takes a JSON object, a JSON array of objects,
 NDJSON (``application/x-ndjson``, or detected), msgpack, or a form with a ``json`` field;
@@ -21,6 +21,7 @@ from urllib.parse import parse_qs
 
 import msgpack
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bitacora.collector.budget import ByteBudget
 from bitacora.collector.forward.decode import decompress, time_ns
@@ -125,9 +126,10 @@ class HttpSource:
         self.port = settings.http_port
 
     def app(self) -> web.Application:
-        """The aiohttp application (routes: /healthz, /metrics, POST /<tag>)."""
+        """The aiohttp application (routes: /healthz, /readyz, /metrics, POST /<tag>)."""
         app = web.Application(client_max_size=self._settings.max_http_body_bytes)
         app.router.add_get("/healthz", self.healthz)
+        app.router.add_get("/readyz", self.readyz)
         app.router.add_get("/metrics", self.metrics)
         app.router.add_post("/v1/{signal:logs|traces|metrics}", self.otlp_path)
         app.router.add_post("/{tag:.+}", self.ingest)
@@ -150,14 +152,19 @@ class HttpSource:
             await self._runner.cleanup()
 
     async def healthz(self, request: web.Request) -> web.Response:
-        """200 only when Kafka answers."""
+        """Alive: the event loop answers (Kafka's state is /readyz's business)."""
+        return web.Response(text="ok\n")
+
+    async def readyz(self, request: web.Request) -> web.Response:
+        """200 only when Kafka answers: a collector that cannot publish takes no traffic."""
         if await self._publisher.healthy():
             return web.Response(text="ok\n")
         return web.Response(status=503, text="kafka unavailable\n")
 
     async def metrics(self, request: web.Request) -> web.Response:
         """Prometheus text exposition."""
-        return web.Response(text=self._metrics.render(), content_type="text/plain", charset="utf-8")
+        body = generate_latest(self._metrics.registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def otlp_path(self, request: web.Request) -> web.Response:
         """``/v1/logs`` and friends are OTLP paths, not tags: 404, nothing stored."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import faust
 import mode
@@ -12,17 +12,26 @@ from mode import Service
 
 from bitacora import clients
 from bitacora.gctune import tune_for_streaming
+from bitacora.processors.alerting.reload import RuleReloader
 from bitacora.processors.app import Role, create_app, internal_topic_names
+from bitacora.processors.shell.web import Check, WebService
 from bitacora.settings import Settings
 
 
-def build_services(settings: Settings, roles: Iterable[Role]) -> list[Service]:
+def build_services(
+    settings: Settings, roles: Iterable[Role], env: Mapping[str, str] | None = None
+) -> list[Service]:
     """The services of ``roles``: batch consumers for normalize, index and alerting's route
     stage, a faust app for the rest of alerting.
 
-    The alerting app, when there is one, comes first: it drives the faust worker.
+    The alerting app, when there is one, comes first: it drives the faust worker. The
+    HTTP service (/healthz, /readyz, /metrics) comes next, so probes answer while the
+    roles join their groups.
     """
+    from bitacora.processors.shell.batch import BatchRole
+
     services: list[Service] = []
+    checks: list[Check] = []
     for role in roles:
         if role is Role.NORMALIZE:
             from bitacora.processors.normalize.role import NormalizeRole
@@ -36,9 +45,37 @@ def build_services(settings: Settings, roles: Iterable[Role]) -> list[Service]:
             from bitacora.processors.alerting.role import register_alerting
 
             app = create_app(settings, role)
-            route = register_alerting(app, settings)
-            services[:0] = [app, route]
+            route, reloader = register_alerting(app, settings, env or {})
+            services[:0] = [app, route, reloader]
+            checks.append(_faust_check(app))
+    batch_roles = [service for service in services if isinstance(service, BatchRole)]
+    checks += [role.readiness_async for role in batch_roles]
+    if settings.health_event_interval_s > 0 and batch_roles:
+        from bitacora.processors.shell.counters import REGISTRY
+        from bitacora.processors.shell.health_events import HealthEvents
+
+        names = [role.role_name for role in batch_roles]
+        services.append(HealthEvents(settings, REGISTRY, names))
+    web = WebService(settings, checks)
+    services.insert(1 if services and isinstance(services[0], faust.App) else 0, web)
     return services
+
+
+def _faust_check(app: faust.App) -> Check:
+    """Ready when the alerting app's consumer has partitions and is not rebalancing."""
+
+    async def check() -> str | None:
+        if app.rebalancing:
+            return "alerting: rebalancing"
+        try:
+            assigned = app.consumer.assignment()
+        except Exception:  # faust builds its consumer only when the app starts
+            assigned = set()
+        if not assigned:
+            return "alerting: no partitions assigned yet"
+        return None
+
+    return check
 
 
 async def ensure_topics(settings: Settings, roles: Iterable[Role]) -> None:
@@ -85,16 +122,28 @@ async def ensure_topics(settings: Settings, roles: Iterable[Role]) -> None:
         await admin.close()
 
 
-def run_worker(settings: Settings, roles: Iterable[Role], *, loglevel: str = "warning") -> None:
+def run_worker(
+    settings: Settings,
+    roles: Iterable[Role],
+    *,
+    loglevel: str = "warning",
+    env: Mapping[str, str] | None = None,
+) -> None:
     """Run the roles in this process until SIGTERM/SIGINT; one consumer group per role.
 
     With the alerting role the faust worker runs its app and the batch roles as child
     services; without it, mode's worker (faust's base) runs the batch roles alone. One
     process can run every role (``bitacora run``) or one role can scale out alone.
+    ``env`` resolves ``${NAME}`` references in rule files (the process environment).
     """
     roles = list(roles)
+    services = build_services(settings, roles, env)
+    for service in services:
+        if isinstance(service, WebService):
+            service.listen()  # a taken port is one clear error, before Kafka is touched
+        if isinstance(service, RuleReloader):
+            service.catch_sighup()
     asyncio.run(ensure_topics(settings, roles))
-    services = build_services(settings, roles)
     tune_for_streaming()
     first = services[0]
     worker: mode.Worker

@@ -11,7 +11,7 @@ are dropped with a warning (``rules.elastalert2``); warnings are returned with t
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,8 @@ from bitacora.errors import RuleError
 from bitacora.rules.elastalert2 import sort_options
 from bitacora.rules.model import Rule
 from bitacora.rules.notify.destinations import DESTINATIONS
+from bitacora.rules.secrets import load_destinations, substitute_env
+from bitacora.settings import Settings
 
 log = logging.getLogger(__name__)
 SHIPPED_DIR = Path(__file__).parent / "shipped"
@@ -99,14 +101,16 @@ def read_rule_text(
     text: str,
     source: str = "<text>",
     base: Path | None = None,
-    defaults: dict[str, Any] | None = None,
+    defaults: Mapping[str, Any] | None = None,
     default_name: str | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> ReadRule:
     """Validate one rule's YAML text; ``RuleError`` names ``source:line`` and the key.
 
     ``base`` is the folder ``import`` paths are relative to; ``defaults`` fill keys the
     rule does not set (an ElastAlert2 config file); a rule without ``name`` is named
-    ``default_name`` (the file name, as ElastAlert2 does).
+    ``default_name`` (the file name, as ElastAlert2 does). ``${NAME}`` references are
+    replaced from ``env`` (none is set when None: a reference is refused with its name).
     """
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -119,6 +123,7 @@ def read_rule_text(
     lines: dict[Loc, int] = {}
     _lines(node, (), lines)
     _imports(data, base, source)
+    data = substitute_env(data, env or {}, source, lambda loc: _line_of(loc, lines))
     for key, value in (defaults or {}).items():
         data.setdefault(key, value)
     if default_name is not None:
@@ -161,9 +166,15 @@ def _partial(rule: Rule, source: str, lines: dict[Loc, int]) -> tuple[str, ...]:
     )
 
 
-def parse_rule_text(text: str, source: str = "<text>") -> Rule:
+def parse_rule_text(
+    text: str,
+    source: str = "<text>",
+    *,
+    env: Mapping[str, str] | None = None,
+    defaults: Mapping[str, Any] | None = None,
+) -> Rule:
     """Validate one rule's YAML text (warnings are logged); see :func:`read_rule_text`."""
-    read = read_rule_text(text, source)
+    read = read_rule_text(text, source, defaults=defaults, env=env)
     for warning in read.warnings:
         log.warning("%s", warning)
     return read.rule
@@ -185,44 +196,67 @@ def _check_filters(rule: Rule, source: str, lines: dict[Loc, int]) -> None:
                 raise RuleError(f"{source}:{line}: key '{key}.{index}': {exc}") from None
 
 
-def read_rule(path: Path) -> ReadRule:
+def read_rule(
+    path: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    defaults: Mapping[str, Any] | None = None,
+) -> ReadRule:
     """Load and validate one YAML rule file, with its warnings."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise RuleError(f"{path}: cannot read: {exc.strerror}") from exc
-    return read_rule_text(text, str(path), path.parent, default_name=path.stem)
+    return read_rule_text(
+        text, str(path), path.parent, defaults=defaults, default_name=path.stem, env=env
+    )
 
 
-def load_rule_file(path: Path) -> Rule:
+def load_rule_file(path: Path, *, env: Mapping[str, str] | None = None) -> Rule:
     """Load and validate one YAML rule file (warnings are logged)."""
-    read = read_rule(path)
+    read = read_rule(path, env=env)
     for warning in read.warnings:
         log.warning("%s", warning)
     return read.rule
 
 
 def rule_files(paths: Iterable[Path]) -> Iterator[Path]:
-    """The ``*.yaml``/``*.yml`` files under ``paths`` (files given directly are kept), sorted."""
+    """The ``*.yaml``/``*.yml`` files under ``paths`` (files given directly are kept), sorted.
+
+    Hidden files and folders are skipped: a Kubernetes ConfigMap mount keeps each version
+    under ``..<timestamp>/`` beside the visible links, which would load every rule twice.
+    """
     for path in paths:
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml"))
+            yield from sorted(
+                p
+                for p in path.rglob("*")
+                if p.suffix in (".yaml", ".yml")
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
         else:
             yield path
 
 
-def load_rules(paths: Iterable[Path] | None = None) -> list[LoadedRule]:
+def load_rules(
+    paths: Iterable[Path] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    destinations_file: Path | None = None,
+) -> list[LoadedRule]:
     """Load every rule under ``paths`` (default: the shipped rules).
 
     All files are checked before raising, so one run reports every broken file; two rules
     with the same name are an error because alerts and state are keyed by rule name.
+    ``env`` resolves ``${NAME}`` references; ``destinations_file`` gives default options.
     """
     loaded: list[LoadedRule] = []
     errors: list[str] = []
     seen: dict[str, Path] = {}
+    defaults = load_destinations(destinations_file, env) if destinations_file else None
     for path in rule_files(list(paths) if paths is not None else [SHIPPED_DIR]):
         try:
-            read = read_rule(path)
+            read = read_rule(path, env=env, defaults=defaults)
         except RuleError as exc:
             errors.append(str(exc))
             continue
@@ -237,6 +271,13 @@ def load_rules(paths: Iterable[Path] | None = None) -> list[LoadedRule]:
     if errors:
         raise RuleError("\n".join(errors))
     return loaded
+
+
+def load_configured_rules(settings: Settings, env: Mapping[str, str]) -> list[LoadedRule]:
+    """The rules of ``settings`` (rules_dir, destinations_file), ``${NAME}`` from ``env``."""
+    return load_rules(
+        rules_dir_paths(settings.rules_dir), env=env, destinations_file=settings.destinations_file
+    )
 
 
 def rules_dir_paths(rules_dir: Path | None) -> list[Path]:

@@ -8,6 +8,8 @@ and an exit code (``bitacora.cli.errors``).
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from bitacora import __version__
@@ -27,6 +29,7 @@ from bitacora.cli import (
     ui_cmd,
 )
 from bitacora.cli.group import BitacoraCLI
+from bitacora.supervise import SUPERVISOR_PID_ENV, watch_parent
 
 
 @click.group(
@@ -54,6 +57,9 @@ def main() -> None:
     Exit codes: 0 ok, 1 failed, 2 bad input (flags, values, BITACORA_* variables, rule
     files, a rejected query), 3 Kafka or OpenSearch unreachable, 130 interrupted.
     """
+    supervisor = os.environ.get(SUPERVISOR_PID_ENV)
+    if supervisor and supervisor.isdigit():  # a child of `bitacora run`: stop with it
+        watch_parent(int(supervisor))
 
 
 for _module in (

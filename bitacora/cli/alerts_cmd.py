@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
+import os
 import time
 from typing import Any
 
@@ -55,10 +56,10 @@ def silence(rule: str, key: str | None, duration: str, comment: str, topic: str 
 def _rule_names(settings: Settings) -> set[str] | None:
     """Names of the configured rules, or None when they cannot be loaded."""
     from bitacora.errors import RuleError
-    from bitacora.rules.loader import load_rules, rules_dir_paths
+    from bitacora.rules.loader import load_configured_rules
 
     try:
-        return {item.rule.name for item in load_rules(rules_dir_paths(settings.rules_dir))}
+        return {item.rule.name for item in load_configured_rules(settings, os.environ)}
     except RuleError:
         return None
 

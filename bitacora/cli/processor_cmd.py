@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from bitacora.schema import PROCESSOR_ROLES
@@ -33,13 +35,14 @@ def processor(roles: tuple[str, ...], loglevel: str) -> None:
     """
     from bitacora.processors.app import Role
     from bitacora.processors.worker import run_worker
-    from bitacora.rules.loader import load_rules, rules_dir_paths
+    from bitacora.rules.loader import load_configured_rules
 
     settings = Settings()
     chosen = [Role(name) for name in (roles or PROCESSOR_ROLES)]
+    env = dict(os.environ)
     if Role.ALERTING in chosen:
-        load_rules(rules_dir_paths(settings.rules_dir))  # a bad rule file fails before Kafka
-    run_worker(settings, chosen, loglevel=loglevel)
+        load_configured_rules(settings, env)  # a bad rule file fails before Kafka
+    run_worker(settings, chosen, loglevel=loglevel, env=env)
 
 
 COMMANDS: list[click.Command] = [processor]

@@ -8,6 +8,7 @@ the rule would have sent. ``migrate`` reports what an ElastAlert2 rules folder b
 from __future__ import annotations
 
 import itertools
+import os
 import sys
 import time
 from pathlib import Path
@@ -35,8 +36,13 @@ def validate(paths: tuple[Path, ...]) -> None:
     from bitacora.errors import RuleError
     from bitacora.rules.loader import load_rules, rules_dir_paths
 
+    settings = Settings()
     try:
-        loaded = load_rules(list(paths) or rules_dir_paths(Settings().rules_dir))
+        loaded = load_rules(
+            list(paths) or rules_dir_paths(settings.rules_dir),
+            env=os.environ,
+            destinations_file=settings.destinations_file,
+        )
     except RuleError as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
@@ -132,7 +138,12 @@ def test_rule(
     until = _instant(end, "--end") or now
     from_s = _instant(start, "--start") or until - seconds
     settings = Settings()
-    rule = find_rule(rule_spec, settings.rules_dir)
+    rule = find_rule(
+        rule_spec,
+        settings.rules_dir,
+        env=os.environ,
+        destinations_file=settings.destinations_file,
+    )
     if schema_only:
         click.echo(f"ok  {rule.name}  {rule.type}")
         return

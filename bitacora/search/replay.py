@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +27,22 @@ from bitacora.rules.model import Rule
 PAGE_SIZE = 2000
 
 
-def find_rule(spec: str, rules_dir: Path | None) -> Rule:
-    """The rule ``spec`` names: a ``.yaml``/``.yml`` file, else a rule under ``rules_dir``."""
+def find_rule(
+    spec: str,
+    rules_dir: Path | None,
+    *,
+    env: Mapping[str, str] | None = None,
+    destinations_file: Path | None = None,
+) -> Rule:
+    """The rule ``spec`` names: a ``.yaml``/``.yml`` file, else a rule under ``rules_dir``.
+
+    ``env`` resolves ``${NAME}`` references; ``destinations_file`` gives default options.
+    """
     path = Path(spec)
     if path.suffix in (".yaml", ".yml") and path.exists():
-        return load_rule_file(path)
-    for item in load_rules(rules_dir_paths(rules_dir)):
+        return load_rule_file(path, env=env)
+    rules = load_rules(rules_dir_paths(rules_dir), env=env, destinations_file=destinations_file)
+    for item in rules:
         if item.rule.name == spec:
             return item.rule
     raise RuleError(f"no rule named {spec!r} (give a rule name or a .yaml path)")

@@ -49,7 +49,7 @@ from bitacora.processors.alerting.keyed_records import (
 )
 from bitacora.processors.alerting.state_cache import StateCache, dump_state
 from bitacora.processors.app import DETECT_KEYED, DETECT_STATE, internal_topic, state_table
-from bitacora.processors.shell.counters import COUNTERS
+from bitacora.processors.shell.counters import ALERTING_STATE, COUNTERS, RULE_MATCHES
 from bitacora.rules.alerts import Alert, alert_clock, build_alert
 from bitacora.rules.engine import (
     CompiledRule,
@@ -96,24 +96,13 @@ class Detector:
     """The compiled rules and the pure steps both agents run."""
 
     def __init__(self, rules: Sequence[Rule], settings: Settings) -> None:
-        compiled = [compile_rule(rule, settings.allowed_lateness_s) for rule in rules]
-        self.ruleset = RuleSet(compiled)
-        self.rules = {crule.name: crule for crule in self.ruleset.rules}
+        self.allowed_lateness_s = settings.allowed_lateness_s
         self.search_url_base = settings.search_url_base
         self.partition_of = table_partitioner(settings.topic_partitions)
         self.partition_for = item_partitioner(settings.topic_partitions)
-        # How the router treats each rule's match, decided once per rule.
-        self._routes = {
-            crule: (
-                crule.name,
-                _STATELESS
-                if crule.stateless
-                else _PER_SECOND
-                if crule.kind.coarse and crule.rule.type == "flatline"
-                else _FORWARD,
-            )
-            for crule in self.ruleset.rules
-        }
+        self.replace_rules(rules)
+        # Called with the names of rules whose states must go (changed or removed rules).
+        self.drop_states: Callable[[set[str]], None] = lambda _names: None
         # Set by the alerting role to the notify service's silences (see hold_realerted).
         self.silenced: Silenced | None = None
         # Counters for status pages and tests.
@@ -123,11 +112,33 @@ class Detector:
         self.held = 0  # firing matches held back within their key's realert period
         self.skipped = 0
 
+    def replace_rules(self, rules: Sequence[Rule]) -> None:
+        """Compile and install ``rules`` (at start, and on a reload: one step in the loop).
+
+        States are keyed by rule name, so a rule that did not change keeps its windows.
+        """
+        compiled = [compile_rule(rule, self.allowed_lateness_s) for rule in rules]
+        ruleset = RuleSet(compiled)
+        # How the router treats each rule's match, decided once per rule.
+        routes = {
+            crule: (
+                crule.name,
+                _STATELESS
+                if crule.stateless
+                else _PER_SECOND
+                if crule.kind.coarse and crule.rule.type == "flatline"
+                else _FORWARD,
+            )
+            for crule in ruleset.rules
+        }
+        self.ruleset, self._routes = ruleset, routes
+        self.rules = {crule.name: crule for crule in ruleset.rules}
+
     def count_alerts(self, alerts: Sequence[Alert]) -> None:
         """Count alerts on their way to the alerts topic (status pages, metrics)."""
         self.alerted += len(alerts)
         for alert in alerts:
-            COUNTERS.add("detect", "alert", alert.status)
+            RULE_MATCHES.labels(alert.rule, alert.status).inc()
 
     def alert(self, match: Match, now: float) -> Alert:
         """An engine match as an alert created at ``now``."""
@@ -331,6 +342,16 @@ def register_detect(
     table = state_table(app, DETECT_STATE, settings, detector.partition_of)
     cache = StateCache()
 
+    def drop_states(names: set[str]) -> None:
+        """Delete the states of ``names`` this worker owns (a changed rule starts afresh)."""
+        mine = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == keyed_name}
+        for tkey in list(table.keys()):
+            name = tkey.decode("utf-8", "replace").split(SEP, 1)[0]
+            if name in names and detector.partition_of(tkey) in mine:
+                cache.store(table, tkey, table.get(tkey), {}, idle=True)
+
+    detector.drop_states = drop_states
+
     async def send_alerts(alerts: list[Alert]) -> None:
         detector.count_alerts(alerts)
         for alert in alerts:
@@ -348,5 +369,6 @@ def register_detect(
         mine = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == keyed_name}
         owned = lambda tkey: detector.partition_of(tkey) in mine  # noqa: E731 - tiny predicate
         await send_alerts(detector.tick_all(cache, table, owned, time.time()))
+        ALERTING_STATE.set(len(table))
 
     return detector

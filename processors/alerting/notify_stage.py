@@ -32,7 +32,11 @@ from bitacora import clients, schema
 from bitacora.partitions import partition_for
 from bitacora.processors.alerting.silences import SilenceFollower
 from bitacora.processors.app import NOTIFY_RETRY, NOTIFY_STATE, internal_topic, state_table
-from bitacora.processors.shell.counters import COUNTERS
+from bitacora.processors.shell.counters import (
+    COUNTERS,
+    NOTIFICATIONS_FAILED,
+    NOTIFICATIONS_SENT,
+)
 from bitacora.rules.alerts import Alert
 from bitacora.rules.model import Rule
 from bitacora.rules.notify.destinations.alertmanager import RESEND_S
@@ -54,6 +58,14 @@ NOTIFY_WITHIN_S = 0.1
 def retry_delay(attempt: int, first_s: float = 30.0) -> float:
     """Seconds before the ``attempt``-th later retry: 30 s doubling, at most 10 minutes."""
     return float(min(600.0, first_s * 2 ** max(0, attempt - 1)))
+
+
+def count_report(report: DeliveryReport) -> None:
+    """Count a delivery's sent and failed notifications per destination."""
+    for name in report.sent:
+        NOTIFICATIONS_SENT.labels(name).inc()
+    for name in report.failed:
+        NOTIFICATIONS_FAILED.labels(name).inc()
 
 
 def _dumps(value: Any) -> bytes:
@@ -219,8 +231,8 @@ def register_notify(
             if stored != raw:  # a suppressed alert leaves the state as it was: no write
                 table[key] = stored
         COUNTERS.add("notify", "decision", decision.action)
-        for name in report.failed if report else ():
-            COUNTERS.add("notify", "delivery_failed", name)
+        if report is not None:
+            count_report(report)
         return service.document(alert, decision.action, report, decision.silence)
 
     async def close_session(*_args: Any, **_kwargs: Any) -> None:
@@ -270,6 +282,7 @@ def register_notify(
             if rule is None:
                 continue  # the rule was removed: nobody to deliver to
             report = await service.start().deliver(alert, rule, only=record["only"])
+            count_report(report)
             service.redelivered += len(report.sent)
             if report.retry:
                 payload = {"id": alert.id, "alert": record["alert"], "only": report.retry}

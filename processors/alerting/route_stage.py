@@ -23,6 +23,7 @@ from bitacora.processors.alerting.detect_stage import Detector
 from bitacora.processors.app import DETECT_KEYED, Role, internal_topic_name
 from bitacora.processors.normalize.stage import Output
 from bitacora.processors.shell.batch import BatchRole, Held, Record
+from bitacora.processors.shell.counters import role_counters
 from bitacora.processors.shell.produce import Sink, enqueue, settle
 from bitacora.settings import Settings
 
@@ -42,6 +43,7 @@ class RouteHandler:
         self.sink = sink
         self.keyed_topic = keyed_topic
         self.alerts_topic = alerts_topic
+        self.events_out = role_counters(ROLE).events_out
 
     async def submit(self, records: list[Record]) -> Awaitable[None] | None:
         """Route ``records`` and hand their keyed records and alerts to the producer."""
@@ -51,6 +53,7 @@ class RouteHandler:
         outputs = [Output(self.keyed_topic, None, value, None, p) for p, value in batch.records()]
         outputs += [Output(self.alerts_topic, a.dedup_key.encode(), a.to_json()) for a in alerts]
         self.detector.count_alerts(alerts)
+        self.events_out.inc(len(outputs))
         if not outputs:
             return None
         return settle(self.sink, await enqueue(self.sink.producer, outputs))

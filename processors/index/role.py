@@ -20,7 +20,7 @@ from bitacora.deadletter import deadletter_record
 from bitacora.processors.normalize import to_json_bytes
 from bitacora.processors.normalize.stage import ID_HEADER, Output
 from bitacora.processors.shell.batch import BatchRole, Held, Record
-from bitacora.processors.shell.counters import COUNTERS
+from bitacora.processors.shell.counters import COUNTERS, role_counters
 from bitacora.processors.shell.produce import Sink, send_all
 from bitacora.processors.storage.indexer import BulkIndexer
 from bitacora.settings import Settings
@@ -48,6 +48,7 @@ class IndexHandler:
         self.indexer = indexer
         self.sink = sink
         self.deadletter_topic = settings.topic_deadletter
+        self.events_out = role_counters(ROLE).events_out
 
     async def submit(self, records: list[Record]) -> Awaitable[None] | None:
         """Start the bulk of ``records`` (None when there are none)."""
@@ -79,7 +80,7 @@ class IndexHandler:
         if letters:
             await send_all(self.sink, letters)
         indexed = len(docs) - deadletters - len(letters)
-        COUNTERS.add(ROLE, "indexed", "ok", indexed)
+        self.events_out.inc(indexed)
 
     def _deadletter(self, record: Record, doc_id: str, source: bytes, reason: str) -> Output:
         letter = deadletter_record(
@@ -119,6 +120,13 @@ class IndexRole(BatchRole):
         await self.sink.start()
         self.indexer = BulkIndexer.from_settings(self.settings)
         return IndexHandler(self.settings, self.indexer, self.sink)
+
+    async def readiness_async(self) -> str | None:
+        """Joined with partitions, and OpenSearch answers."""
+        problem = self.readiness()
+        if problem is None and hasattr(self, "indexer"):
+            problem = await self.indexer.reachable()
+        return problem
 
     async def close_handler(self) -> None:
         """Close the producer and the HTTP session."""

@@ -16,7 +16,7 @@ from collections.abc import Awaitable
 
 from bitacora.processors.normalize.stage import NormalizeStage
 from bitacora.processors.shell.batch import BatchRole, Held, Record
-from bitacora.processors.shell.counters import COUNTERS
+from bitacora.processors.shell.counters import role_counters
 from bitacora.processors.shell.produce import Sink, enqueue, settle
 from bitacora.settings import Settings
 
@@ -29,11 +29,12 @@ class NormalizeHandler:
     def __init__(self, settings: Settings, sink: Sink) -> None:
         self.stage: NormalizeStage[Record] = NormalizeStage(settings)
         self.sink = sink
+        self.events_out = role_counters(ROLE).events_out
 
     async def submit(self, records: list[Record]) -> Awaitable[None] | None:
         """Normalize ``records`` (stale CRI runs flushed too) and hand the results to Kafka."""
         step = self.stage.process([(r, r) for r in records], time.time_ns())
-        COUNTERS.add(ROLE, "events", "ok", len(step.done))
+        self.events_out.inc(len(step.outputs) - step.letters)
         if not step.outputs:
             return None
         return settle(self.sink, await enqueue(self.sink.producer, step.outputs))

@@ -56,6 +56,7 @@ class Step(Generic[Token]):
 
     outputs: list[Output] = field(default_factory=list)
     done: list[Token] = field(default_factory=list)
+    letters: int = 0  # how many of ``outputs`` are dead letters
 
 
 class NormalizeStage(Generic[Token]):
@@ -126,6 +127,7 @@ class NormalizeStage(Generic[Token]):
 
     def _deadletter(self, step: Step[Token], message: Message, reason: str, now_ns: int) -> None:
         COUNTERS.add("normalize", "deadletter", reason.split(":", 1)[0])
+        step.letters += 1
         record = deadletter_record(
             stage="normalize",
             reason=reason,

@@ -33,6 +33,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError
 from mode import Service
 
 from bitacora import clients, schema
+from bitacora.processors.shell.counters import LAG, role_counters
 from bitacora.settings import Settings
 
 log = logging.getLogger("bitacora.processor")
@@ -93,6 +94,7 @@ class BatchRole(Service):
         self._held: Held = {}
         self._committed: dict[TopicPartition, int] = {}
         self._running: asyncio.Future[None] | None = None
+        self.counts = role_counters(name)
         self._opened = False  # open_handler returned: close_handler has clients to close
         self._joined = False  # the consumer started: on_stop has a group to leave
 
@@ -123,7 +125,29 @@ class BatchRole(Service):
         await self.consumer.start()
         self._joined = True
         self.consumer.subscribe(self.topics, listener=_Rebalance(self))
+        LAG.add(id(self), self.lag)
         self._running = self.add_future(self._run())
+
+    def readiness(self) -> str | None:
+        """None when the consumer joined its group with partitions; else what is missing."""
+        consumer = getattr(self, "consumer", None)
+        if consumer is None or not consumer.assignment():
+            return f"{self.role_name}: no partitions assigned yet"
+        return None
+
+    async def readiness_async(self) -> str | None:
+        """:meth:`readiness` as a check of the HTTP service (roles may add their own)."""
+        return self.readiness()
+
+    def lag(self) -> list[tuple[str, str, int, int]]:
+        """(role, topic, partition, lag) of each owned partition whose high watermark is known."""
+        rows = []
+        for tp in self.consumer.assignment():
+            high = self.consumer.highwater(tp)
+            done = self._next.get(tp, self._committed.get(tp))
+            if high is not None and done is not None:
+                rows.append((self.role_name, tp.topic, tp.partition, max(0, high - done)))
+        return rows
 
     async def on_stop(self) -> None:
         """Commit what completed, leave the group, then close the handler's clients.
@@ -150,6 +174,7 @@ class BatchRole(Service):
                 await self._settle(everything=True)
             self._inflight.clear()
             await self._commit()
+        LAG.remove(id(self))
         await self.consumer.stop()
         await self.close_handler()
 
@@ -159,6 +184,7 @@ class BatchRole(Service):
                 batch = await self._take()
                 async with self._lock:
                     records = [r for rs in batch.values() for r in rs]
+                    self.counts.events_in.inc(len(records))
                     done = await self.handler.submit(records)
                     self._inflight.append(
                         _InFlight(

@@ -17,6 +17,7 @@ import asyncio
 import json
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -26,6 +27,7 @@ import aiohttp
 import orjson
 
 from bitacora import clients, schema
+from bitacora.processors.shell.counters import BULK_RETRIES, BULK_SECONDS
 from bitacora.processors.storage.bulk import (
     BackoffPolicy,
     Doc,
@@ -133,6 +135,18 @@ class BulkIndexer:
             )
         return self._session
 
+    async def reachable(self, timeout_s: float = 2.0) -> str | None:
+        """None when OpenSearch answers its root with 200; else why not (for ``/readyz``)."""
+        try:
+            async with self._http().get(
+                self.url + "/", timeout=aiohttp.ClientTimeout(total=timeout_s)
+            ) as response:
+                if response.status == 200:
+                    return None
+                return f"OpenSearch answered HTTP {response.status}"
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            return f"OpenSearch unreachable ({type(exc).__name__})"
+
     async def index(self, docs: Sequence[tuple[str, str, bytes]]) -> IndexResult:
         """Index every document; return once each is stored or rejected for good.
 
@@ -198,6 +212,7 @@ class BulkIndexer:
             else:
                 reason = "connection failed" if status is None else f"HTTP {status}"
             attempt += 1
+            BULK_RETRIES.inc()
             result.retried_items += len(pending)
             delay = self.backoff.delay(attempt, self._rand())
             log.warning(
@@ -213,6 +228,7 @@ class BulkIndexer:
         """POST one bulk body: ``(status, parsed JSON)``, or ``(None, None)`` if unreachable."""
         body = build_bulk_body(docs)
         result.requests += 1
+        started = time.perf_counter()
         try:
             async with self._http().post(
                 self.url + BULK_PATH, data=body, headers=JSON_HEADERS
@@ -225,3 +241,5 @@ class BulkIndexer:
             # A timeout may hide a bulk that did succeed: the re-send meets 409s, not copies.
             log.warning("bulk: %s: %s", type(exc).__name__, exc)
             return None, None
+        finally:
+            BULK_SECONDS.observe(time.perf_counter() - started)

@@ -196,7 +196,7 @@ def _env(tmp: Path, extra: dict[str, str]) -> dict[str, str]:
             "BITACORA_PROCESSOR_DATA_DIR": str(tmp / "faust"),
             "BITACORA_FORWARD_PORT": str(free_port()),
             "BITACORA_HTTP_PORT": str(free_port()),
-            "BITACORA_PROCESSOR_WEB_PORT": str(free_port()),
+            "BITACORA_PROCESSOR_HTTP_PORT": str(free_port()),
             "NO_COLOR": "1",
         }
     )

@@ -106,7 +106,7 @@ class Pipeline:
         args = ["processor"]
         for role in roles:
             args += ["--role", role]
-        env = {**self.env, "BITACORA_PROCESSOR_WEB_PORT": str(free_port())}
+        env = {"BITACORA_PROCESSOR_HTTP_PORT": str(free_port()), **self.env}
         Path(env["BITACORA_PROCESSOR_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
         c = Component(name, args, env, LOG_DIR / self.rid / f"{name}.log").start()
         self.components[name] = c
@@ -127,6 +127,9 @@ class Pipeline:
         )
         async with aiohttp.ClientSession() as session:
             await services.os_delete_streams(session, self.settings.opensearch_url, self.pattern)
+            # The workers' health events (service = the app id), when an index role ran.
+            app_streams = f"logs-{self.env['BITACORA_APP_ID']}"
+            await services.os_delete_streams(session, self.settings.opensearch_url, app_streams)
 
 
 async def read_topic(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes]]:

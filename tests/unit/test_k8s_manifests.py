@@ -216,7 +216,7 @@ def _config() -> dict[str, str]:
 
 def test_processor_deployment() -> None:
     processor = _one("Deployment", "bitacora-processor")
-    assert _ports(processor) == {("web", DEFAULTS.processor_web_port, "TCP")}
+    assert _ports(processor) == {("http", DEFAULTS.processor_http_port, "TCP")}
     (container,) = processor["spec"]["template"]["spec"]["containers"]
     assert container["command"] == ["bitacora", "processor"]
     mounts = [m["mountPath"] for m in container["volumeMounts"]]
@@ -295,7 +295,7 @@ def test_bitacora_env_names_are_settings_fields_and_secrets_stay_in_the_secret()
     parsed = Settings(**values)
     assert parsed.forward_port == DEFAULTS.forward_port
     assert parsed.http_port == DEFAULTS.http_port
-    assert parsed.processor_web_port == DEFAULTS.processor_web_port
+    assert parsed.processor_http_port == DEFAULTS.processor_http_port
 
 
 def test_fluent_bit_rbac() -> None:

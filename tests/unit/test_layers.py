@@ -54,6 +54,7 @@ APPLICATIONS = (
     "bitacora.search",
     "bitacora.stack",
     "bitacora.status",
+    "bitacora.supervise",
     "bitacora.ui",
 )
 TOP_LEVEL_NAMES = frozenset(COMPONENTS)

@@ -22,7 +22,7 @@ async def test_run_prints_the_console_url_and_serves_it(pipeline: Pipeline, tmp_
         **pipeline.env,
         "BITACORA_UI_PORT": str(port),
         "BITACORA_STATE_DIR": str(tmp_path / "state"),
-        "BITACORA_PROCESSOR_WEB_PORT": str(free_port()),
+        "BITACORA_PROCESSOR_HTTP_PORT": str(free_port()),
     }
     proc = subprocess.Popen(  # noqa: ASYNC220 (nothing else runs on this loop meanwhile)
         [sys.executable, "-m", "bitacora", "run", "--duration", "120"],

@@ -46,7 +46,7 @@ async def test_run_collector_serves_until_cancelled_then_flushes(
         url = f"http://127.0.0.1:{http_port}/metrics"
         with urllib.request.urlopen(url, timeout=5) as response:
             text: str = response.read().decode()
-        return 'bitacora_collector_requests_total{source="forward"} 1' in text
+        return 'bitacora_collector_requests_total{source="forward"} 1.0' in text
 
     while not await asyncio.to_thread(received):  # noqa: ASYNC110 (polls another server)
         await asyncio.sleep(0.005)
@@ -82,7 +82,7 @@ async def test_bitacora_collector_command(kafka_bootstrap: str, topics: tuple[st
 
         def healthy() -> bool:
             try:
-                url = f"http://127.0.0.1:{http_port}/healthz"
+                url = f"http://127.0.0.1:{http_port}/readyz"
                 with urllib.request.urlopen(url, timeout=2) as response:
                     status: int = response.status
                     return status == 200

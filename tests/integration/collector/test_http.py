@@ -169,17 +169,19 @@ async def test_kafka_unreachable_means_503(
         closed_port = probe.getsockname()[1]
     collector = await start_collector(make_settings(kafka_bootstrap=f"127.0.0.1:{closed_port}"))
     assert (await post(collector, "/t", b'{"a": 1}', JSON))[0] == 503
-    assert (await get(collector, "/healthz"))[0] == 503
+    assert (await get(collector, "/readyz")) == (503, "kafka unavailable\n")
+    assert (await get(collector, "/healthz")) == (200, "ok\n")  # alive: no restart loop
 
 
 async def test_healthz_and_metrics(collector: Collector, kafka_bootstrap: str) -> None:
     assert await get(collector, "/healthz") == (200, "ok\n")
+    assert await get(collector, "/readyz") == (200, "ok\n")
     assert (await post(collector, "/metrics.test", b'[{"a": 1}, {"a": 2}]', JSON))[0] == 200
     status, text = await get(collector, "/metrics")
     assert status == 200
-    assert 'bitacora_collector_events_total{source="http",tag="metrics.test"} 2' in text
-    assert 'bitacora_collector_acks_total{source="http"} 1' in text
-    assert "bitacora_collector_produce_latency_seconds_count 1" in text
+    assert 'bitacora_collector_events_total{source="http",tag="metrics.test"} 2.0\n' in text
+    assert 'bitacora_collector_acks_total{source="http"} 1.0\n' in text
+    assert "bitacora_collector_produce_latency_seconds_count 1.0\n" in text
     assert "# TYPE bitacora_collector_open_connections gauge" in text
 
 

@@ -255,7 +255,9 @@ async def test_unknown_paths_answer_404_and_store_nothing(
         session.get(f"http://127.0.0.1:{collector.http_port}/metrics") as response,
     ):
         metrics = await response.text()
-    assert 'bitacora_collector_rejections_total{source="http",reason="unknown_path"} 2' in metrics
+    assert (
+        'bitacora_collector_rejections_total{reason="unknown_path",source="http"} 2.0\n' in metrics
+    )
 
 
 async def test_kafka_unavailable_is_503_and_grpc_unavailable(

@@ -70,5 +70,5 @@ async def test_an_oversized_frame_is_dead_lettered_and_the_connection_kept(
         session.get(f"http://127.0.0.1:{collector.http_port}/metrics") as response,
     ):
         text = await response.text()
-    line = 'bitacora_collector_rejections_total{source="syslog",reason="frame_too_large"} 2'
+    line = 'bitacora_collector_rejections_total{reason="frame_too_large",source="syslog"} 2.0\n'
     assert line in text

@@ -7,6 +7,7 @@ from typing import Any
 
 import msgpack
 import pytest
+from prometheus_client import CollectorRegistry
 
 from bitacora.collector.budget import ByteBudget
 from bitacora.collector.forward.server import ack_frame
@@ -77,20 +78,21 @@ def test_metrics_render_prometheus_text() -> None:
     metrics.produce_latency.observe(20)
     metrics.connections.set(2)
     text = metrics.render()
-    assert 'bitacora_collector_events_total{source="forward",tag="we\\"ird\\ntag"} 3\n' in text
-    assert 'bitacora_collector_events_total{source="forward",tag="bad\\\\udcff"} 1\n' in text
-    assert 'bitacora_collector_produce_latency_seconds_bucket{le="0.0025"} 0\n' in text
-    assert 'bitacora_collector_produce_latency_seconds_bucket{le="0.005"} 1\n' in text
-    assert 'bitacora_collector_produce_latency_seconds_bucket{le="+Inf"} 2\n' in text
-    assert "bitacora_collector_produce_latency_seconds_count 2\n" in text
-    assert "bitacora_collector_open_connections 2\n" in text
+    assert 'bitacora_collector_events_total{source="forward",tag="we\\"ird\\ntag"} 3.0\n' in text
+    assert 'bitacora_collector_events_total{source="forward",tag="bad\\\\udcff"} 1.0\n' in text
+    assert 'bitacora_collector_produce_latency_seconds_bucket{le="0.0025"} 0.0\n' in text
+    assert 'bitacora_collector_produce_latency_seconds_bucket{le="0.005"} 1.0\n' in text
+    assert 'bitacora_collector_produce_latency_seconds_bucket{le="+Inf"} 2.0\n' in text
+    assert "bitacora_collector_produce_latency_seconds_count 2.0\n" in text
+    assert "bitacora_collector_open_connections 2.0\n" in text
+    assert "_created" not in text
 
 
 def test_label_cardinality_is_capped() -> None:
-    counter = Counter("c", "h", ("tag",))
+    counter = Counter(CollectorRegistry(), "c_total", "h", ("tag",))
     for i in range(MAX_SERIES + 10):
         counter.inc(f"t{i}")
-    assert len(counter.values) == MAX_SERIES + 1
+    assert counter.series() == MAX_SERIES + 1
     assert counter.get("other") == 10
 
 

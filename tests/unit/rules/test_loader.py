@@ -111,6 +111,9 @@ def test_shipped_rules_load() -> None:
     names = sorted(loaded.rule.name for loaded in load_rules())
     assert names == [
         "auth-failures-per-ip",
+        "bitacora-deadletters-rising",
+        "bitacora-lag-growing",
+        "bitacora-notifications-failing",
         "database-fatal",
         "error-burst",
         "error-rate-spike",
@@ -135,7 +138,7 @@ def test_schema_accepts_shipped_and_elastalert2_files_and_rejects_unknown_keys()
         *SHIPPED_DIR.glob("*.yaml"),
         *(Path(__file__).parents[2] / "data" / "elastalert2").glob("*.yaml"),
     ]
-    assert len(files) == 14
+    assert len(files) == 17
     for path in files:
         errors = list(validator.iter_errors(yaml.safe_load(path.read_text())))
         assert errors == [], path

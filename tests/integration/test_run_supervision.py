@@ -1,0 +1,147 @@
+"""``bitacora run`` leaves no child behind: SIGHUP, SIGTERM, and kill -9 of the parent itself.
+
+Runs the real command (collector, the three processor roles, the console) on its own app id, topics
+and ports, waits until every child answers ``/healthz``, signals the parent, and polls
+until every child pid is gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from bench.procs import free_port
+
+
+def _consecutive_free_ports(count: int) -> int:
+    """The first of ``count`` consecutive ports free on loopback right now."""
+    for _ in range(200):
+        base = free_port()
+        if base + count > 65535:
+            continue
+        ok = True
+        for port in range(base, base + count):
+            with socket.socket() as probe:
+                try:
+                    probe.bind(("127.0.0.1", port))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return base
+    raise AssertionError("no consecutive free ports")
+
+
+def _children(parent: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+        if fields.get("PPid", "").strip() == str(parent):
+            found.add(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie waiting for its reaper counts as gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "State:\tZ" not in status
+
+
+def _healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+            status: int = response.status
+            return status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+async def _delete_topics(bootstrap: str, prefix: str) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        mine = [n for n in await admin.list_topics() if n.startswith(prefix)]
+        if mine:
+            await admin.delete_topics(mine)
+    finally:
+        await admin.close()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGTERM, signal.SIGKILL])
+def test_children_stop_with_the_run(
+    signum: signal.Signals, kafka_bootstrap: str, opensearch_url: str, tmp_path: Path
+) -> None:
+    unique = f"run-{uuid.uuid4().hex[:8]}"
+    http_port, processor_base, ui_port = free_port(), _consecutive_free_ports(3), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BITACORA_")}
+    env.update(
+        BITACORA_KAFKA_BOOTSTRAP=kafka_bootstrap,
+        BITACORA_OPENSEARCH_URL=opensearch_url,
+        BITACORA_APP_ID=unique,
+        BITACORA_TOPIC_RAW=f"{unique}.raw",
+        BITACORA_TOPIC_NORMALIZED=f"{unique}.normalized",
+        BITACORA_TOPIC_DEADLETTER=f"{unique}.deadletter",
+        BITACORA_TOPIC_ALERTS=f"{unique}.alerts",
+        BITACORA_TOPIC_PARTITIONS="2",
+        BITACORA_FORWARD_PORT=str(free_port()),
+        BITACORA_HTTP_PORT=str(http_port),
+        BITACORA_PROCESSOR_HTTP_PORT=str(processor_base),
+        BITACORA_UI_PORT=str(ui_port),
+        BITACORA_STATE_DIR=str(tmp_path / "state"),
+        BITACORA_PROCESSOR_DATA_DIR=str(tmp_path / "faust"),
+    )
+    run = subprocess.Popen(
+        [sys.executable, "-m", "bitacora", "run"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    pids: set[int] = set()
+    try:
+        deadline = time.monotonic() + 120
+        ports = [http_port, processor_base, processor_base + 1, processor_base + 2]
+        # (the console, a fifth child, is waited for through its pid below)
+        while not all(_healthy(p) for p in ports):
+            assert run.poll() is None, "bitacora run exited early"
+            assert time.monotonic() < deadline, "the children never answered /healthz"
+            time.sleep(0.3)
+        pids = _children(run.pid)
+        assert len(pids) == 5  # collector, three processor roles, the console
+        run.send_signal(signum)
+        deadline = time.monotonic() + 60
+        while any(_alive(pid) for pid in pids):
+            still = sorted(pid for pid in pids if _alive(pid))
+            assert time.monotonic() < deadline, f"children outlived the run: {still}"
+            time.sleep(0.2)
+        code = run.wait(30)
+        assert code == (-signal.SIGKILL if signum == signal.SIGKILL else 0)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+        for pid in pids:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        asyncio.run(_delete_topics(kafka_bootstrap, unique))
