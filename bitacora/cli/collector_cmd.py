@@ -11,12 +11,15 @@ from typing import Any
 
 import click
 
+from bitacora.cli.options import loglevel_option
 from bitacora.settings import Settings
 
 PORT = click.IntRange(0, 65535)
 
 
-@click.command("collector")
+@click.command(
+    "collector", short_help="Receive logs (forward, HTTP, OTLP, syslog, files) into Kafka."
+)
 @click.option("--bind-host", default=None, help="Address to listen on [BITACORA_BIND_HOST].")
 @click.option(
     "--forward-port",
@@ -25,13 +28,7 @@ PORT = click.IntRange(0, 65535)
     help="Forward port, TCP+UDP [BITACORA_FORWARD_PORT].",
 )
 @click.option("--http-port", type=PORT, default=None, help="HTTP port [BITACORA_HTTP_PORT].")
-@click.option(
-    "--loglevel",
-    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
-    default="info",
-    show_default=True,
-    help="Log level.",
-)
+@loglevel_option("info")
 def collector(
     bind_host: str | None, forward_port: int | None, http_port: int | None, loglevel: str
 ) -> None:

@@ -12,7 +12,7 @@ import click
 from bitacora.cli.options import out_file_option
 
 
-@click.group("dashboards")
+@click.group("dashboards", short_help="Render and import the OpenSearch Dashboards saved objects.")
 def dashboards() -> None:
     """Render the saved objects (index patterns, searches, visualizations, dashboards)."""
 

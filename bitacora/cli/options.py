@@ -84,3 +84,14 @@ def out_file_option(default: Path | None, what: str) -> Callable[[F], F]:
         )(command)
 
     return decorate
+
+
+def loglevel_option(default: str, help_text: str = "Log level.") -> Callable[[F], F]:
+    """Add ``--loglevel debug|info|warning|error`` (case-insensitive) as ``loglevel``."""
+    return click.option(
+        "--loglevel",
+        type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+        default=default,
+        show_default=True,
+        help=help_text,
+    )

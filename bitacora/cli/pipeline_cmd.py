@@ -9,7 +9,7 @@ import click
 from bitacora.settings import Settings
 
 
-@click.command("run")
+@click.command("run", short_help="Run the whole pipeline here, with live status and the console.")
 @click.option(
     "--demo/--no-demo", default=False, help="Also send simulated Flores Victoria traffic."
 )
@@ -28,7 +28,7 @@ def run(demo: bool, rate: int, duration: float | None) -> None:
     )
 
 
-@click.command("demo")
+@click.command("demo", short_help="Send simulated shop traffic, error bursts included.")
 @click.option("--rate", default=200, show_default=True, help="Events per second.")
 @click.option("--duration", type=float, default=None, help="Stop after this many seconds.")
 @click.option(

@@ -6,11 +6,12 @@ import os
 
 import click
 
+from bitacora.cli.options import loglevel_option
 from bitacora.schema import PROCESSOR_ROLES
 from bitacora.settings import Settings
 
 
-@click.command("processor")
+@click.command("processor", short_help="Run a processor worker (normalize, index, alerting).")
 @click.option(
     "--role",
     "roles",
@@ -19,13 +20,7 @@ from bitacora.settings import Settings
     help="Run only these stages (repeatable); default: all three. Each stage is its own "
     "consumer group, so stages scale out independently.",
 )
-@click.option(
-    "--loglevel",
-    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
-    default="warning",
-    show_default=True,
-    help="faust/worker log level.",
-)
+@loglevel_option("warning", "faust/worker log level.")
 def processor(roles: tuple[str, ...], loglevel: str) -> None:
     """Run a processor worker: logs.raw → normalize → OpenSearch, and the alert rules.
 

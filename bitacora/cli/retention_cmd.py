@@ -15,7 +15,7 @@ from bitacora import schema
 from bitacora.cli.options import output_option
 
 
-@click.group("retention")
+@click.group("retention", short_help="How long logs are kept: status, and enforce retention.")
 def retention() -> None:
     """How long logs are kept: rollover and deletion of the data streams' backing indices."""
 

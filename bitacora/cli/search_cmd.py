@@ -28,7 +28,7 @@ def _split_fields(value: str | None) -> tuple[str, ...]:
     return tuple(name.strip() for name in value.split(",") if name.strip())
 
 
-@click.command("search")
+@click.command("search", short_help="Search and tail the logs (query_string syntax).")
 @click.argument("query", required=False, default="")
 @click.option("--since", help="Only events newer than this: 15m, 1h, 7d.")
 @click.option("--from", "start", help="Start (inclusive): RFC 3339, a date, now-2h, or 2h (ago).")

@@ -9,7 +9,7 @@ import click
 from bitacora.settings import Settings
 
 
-@click.command("setup")
+@click.command("setup", short_help="Create topics, index templates and retention (idempotent).")
 @click.option(
     "--partitions",
     type=click.IntRange(min=1),

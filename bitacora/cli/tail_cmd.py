@@ -20,7 +20,7 @@ _MULTILINE_HELP = (
 )
 
 
-@click.command("tail")
+@click.command("tail", short_help="Follow log files across rotation and send their lines.")
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--service", default=None, help="Service name [default: each file's name].")
 @click.option(
@@ -102,7 +102,9 @@ def tail(
         asyncio.run(main())
 
 
-@click.command("send")
+@click.command(
+    "send", short_help="Send lines from standard input or a file; fail unless all acked."
+)
 @click.option("--service", required=True, help="Service the lines belong to (tag <service>.send).")
 @click.option(
     "--file",

@@ -7,7 +7,7 @@ import asyncio
 import click
 
 
-@click.command("ui")
+@click.command("ui", short_help="Serve the web console (explore, live tail, dashboards, alerts).")
 @click.option("--host", help="Address to listen on (default BITACORA_UI_HOST, 127.0.0.1).")
 @click.option("--port", type=int, help="Port (default BITACORA_UI_PORT, 5602).")
 def ui(host: str | None, port: int | None) -> None:
