@@ -336,14 +336,11 @@ class RuleSet:
     ) -> list[CompiledRule]:
         """Rules whose ``resolve_filter`` matches ``event``, except the ``matched`` ones
         (an event matching a rule's filter counts as a match, never as a recovery)."""
-        if self._resolvers is None:
+        views = self._resolvers.matching(event) if self._resolvers is not None else None
+        if not views:
             return []
         skip = {crule.name for crule in matched}
-        return [
-            self.by_name[view.name]
-            for view in self._resolvers.matching(event)
-            if view.name not in skip
-        ]
+        return [self.by_name[view.name] for view in views if view.name not in skip]
 
 
 class Engine:
