@@ -3,7 +3,7 @@
     crule = compile_rule(rule, lateness_s)        # once: filters → matcher, type → kind
     matches = evaluate(crule, event, state, now)   # per event; state is the key's dict
     matches = tick(crule, state, now)              # per key, as time passes
-    matches = settle(crule, event, state, now, key) # per event matching resolve_filter
+    matches = settle(crule, event, state, now, key)  # an event of its resolve_filter
 
 ``state`` belongs to one (rule, query key): pick it with ``key_of(crule, event)``. It is
 JSON-serializable data mutated in place; callers that keep it in a Faust table write it
