@@ -3,6 +3,7 @@
     crule = compile_rule(rule, lateness_s)        # once: filters → matcher, type → kind
     matches = evaluate(crule, event, state, now)   # per event; state is the key's dict
     matches = tick(crule, state, now)              # per key, as time passes
+    matches = settle(crule, event, state, now, key)  # an event of its resolve_filter
 
 ``state`` belongs to one (rule, query key): pick it with ``key_of(crule, event)``. It is
 JSON-serializable data mutated in place; callers that keep it in a Faust table write it
@@ -17,6 +18,7 @@ lateness are placed in time order. Ticks use the watermark ``now - lateness``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -50,6 +52,10 @@ class CompiledRule:
     # The filter is its one requirement (rules.filters.Compiled.exact): the rule set
     # reaches the rule only through it, so reaching it is matching it.
     exact: bool = False
+    # resolve_filter compiled (its matcher and requirements), None without one.
+    resolver: Matcher | None = None
+    resolver_requires: tuple[Requirement, ...] = ()
+    resolver_exact: bool = False
 
     @property
     def name(self) -> str:
@@ -71,6 +77,7 @@ def compile_rule(rule: Rule, lateness_s: float = 60.0) -> CompiledRule:
     """Compile ``rule`` once: filter clauses into a matcher, its type into a kind."""
     compiled = compile_filters(rule.filter)
     kind = RULE_TYPES[rule.type](rule, lateness_s)
+    resolver = None if rule.resolve_filter is None else compile_filters(rule.resolve_filter)
     return CompiledRule(
         rule,
         compiled.match,
@@ -79,6 +86,9 @@ def compile_rule(rule: Rule, lateness_s: float = 60.0) -> CompiledRule:
         rule.key_fields,
         lateness_s,
         compiled.exact,
+        None if resolver is None else resolver.match,
+        () if resolver is None else tuple(resolver.requires),
+        resolver is not None and resolver.exact,
     )
 
 
@@ -155,6 +165,24 @@ def tick(crule: CompiledRule, state: State, now: float) -> list[Match]:
     if not crule.kind.ticks or "key" not in state:
         return []
     return crule.kind.on_tick(state, now - crule.lateness, str(state["key"]))
+
+
+def settle(
+    crule: CompiledRule,
+    event: Mapping[str, Any],
+    state: State,
+    now: float,
+    key: str,
+    ts: float | None = None,
+) -> list[Match]:
+    """Feed an event that matched the rule's ``resolve_filter`` (not its filter) to the
+    key's ``state``: it resolves the key's firing alert at once. A key without state has
+    nothing firing: it is left without state (a no-op)."""
+    if "key" not in state:
+        return []
+    if ts is None:
+        ts = event_time(event, now)
+    return crule.kind.on_resolve(state, event, ts, key)
 
 
 def is_idle(crule: CompiledRule, state: State, now: float) -> bool:
@@ -253,6 +281,20 @@ class RuleSet:
         # (nested events); one call less per field and event in the common case.
         self._index_getters = [(f, getter(f), table) for f, table in self.index.items()]
         self._present_getters = [(getter(f), rules) for f, rules in self.present.items()]
+        # Rules with a resolve_filter, indexed the same way by that filter (a view of each
+        # rule whose filter is its resolve_filter).
+        views = [
+            dataclasses.replace(
+                crule,
+                matcher=crule.resolver,
+                requires=crule.resolver_requires,
+                exact=crule.resolver_exact,
+                resolver=None,
+            )
+            for crule in self.rules
+            if crule.resolver is not None
+        ]
+        self._resolvers = RuleSet(views) if views else None
 
     def candidates(self, event: Mapping[str, Any]) -> list[CompiledRule]:
         """Rules whose quick prefilter the event passes (their full filter still applies)."""
@@ -289,6 +331,17 @@ class RuleSet:
             candidates = list({id(c): c for c in candidates}.values())
         return [crule for crule in candidates if crule.exact or crule.matcher(event)]
 
+    def resolving(
+        self, event: Mapping[str, Any], matched: Iterable[CompiledRule] = ()
+    ) -> list[CompiledRule]:
+        """Rules whose ``resolve_filter`` matches ``event``, except the ``matched`` ones
+        (an event matching a rule's filter counts as a match, never as a recovery)."""
+        views = self._resolvers.matching(event) if self._resolvers is not None else None
+        if not views:
+            return []
+        skip = {crule.name for crule in matched}
+        return [self.by_name[view.name] for view in views if view.name not in skip]
+
 
 class Engine:
     """In-process evaluation of many rules with state in a dict: tests, replay, bench.
@@ -308,7 +361,8 @@ class Engine:
         """Evaluate every matching rule on ``event``."""
         out: list[Match] = []
         ts: float | None = None
-        for crule in self.ruleset.matching(event):
+        matching = self.ruleset.matching(event)
+        for crule in matching:
             if ts is None:
                 ts = event_time(event, now)
             key = key_of(crule, event)
@@ -317,6 +371,11 @@ class Engine:
                 continue
             state = self.states.setdefault((crule.name, key), {})
             out.extend(observe(crule, event, state, now, key, ts=ts))
+        for crule in self.ruleset.resolving(event, matching):
+            key = key_of(crule, event)
+            found = self.states.get((crule.name, key))
+            if found is not None:
+                out.extend(settle(crule, event, found, now, key))
         return out
 
     def tick(self, now: float) -> list[Match]:

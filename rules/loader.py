@@ -187,6 +187,7 @@ def _check_filters(rule: Rule, source: str, lines: dict[Loc, int]) -> None:
     for key, clauses in (
         ("filter", rule.filter),
         ("match_bucket_filter", rule.match_bucket_filter),
+        ("resolve_filter", rule.resolve_filter),
     ):
         for index, clause in enumerate(clauses or []):
             try:

@@ -118,6 +118,11 @@ class RuleBase(BaseModel):
     resolve: bool = Field(
         default=True, description="send resolve notices where the type has an end"
     )
+    resolve_filter: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="Bitácora extension (frequency): an event matching these clauses (and "
+        "not the filter) resolves its query key's firing alert at once",
+    )
 
     # ElastAlert2 options with a meaning here (the rest are dropped with a warning by
     # rules.elastalert2 before validation).
@@ -146,6 +151,11 @@ class RuleBase(BaseModel):
     @model_validator(mode="after")
     def _type_options(self) -> RuleBase:
         RULE_TYPES[self.type].check(self)
+        if self.resolve_filter is not None:
+            if not RULE_TYPES[self.type].resolvable:
+                raise ValueError(f"resolve_filter is not available for rule type {self.type!r}")
+            if not self.resolve:
+                raise ValueError("resolve_filter needs resolve: true")
         for alerter in self.alert:
             kind = DESTINATIONS.get(alerter)
             if kind is None:

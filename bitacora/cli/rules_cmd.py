@@ -123,6 +123,7 @@ def test_rule(
     from bitacora.search.client import make_client
     from bitacora.search.replay import (
         Counted,
+        fetched_clauses,
         file_events,
         find_rule,
         rule_index,
@@ -156,7 +157,8 @@ def test_rule(
         client = make_client(settings)
         where = rule_index(rule, index)
         field = rule.timestamp_field
-        events = stored_events(client, rule.filter, from_s, until, where, field)
+        fetched = fetched_clauses(rule.filter, rule.resolve_filter)
+        events = stored_events(client, fetched, from_s, until, where, field)
         if rule.type == "new_term":
             # As ElastAlert2: the terms of terms_window_size before the start are known
             # (read from the index), so no warmup is needed.

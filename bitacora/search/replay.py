@@ -92,6 +92,17 @@ def search_filter(clauses: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def fetched_clauses(
+    filter_: list[dict[str, Any]], resolve_filter: list[dict[str, Any]] | None
+) -> list[dict[str, Any]]:
+    """What a replay fetches: the filter's events, and with a ``resolve_filter`` its
+    recovery events too (either side pushed down as by :func:`search_filter`)."""
+    if resolve_filter is None:
+        return filter_
+    sides = [{"bool": {"filter": search_filter(side)}} for side in (filter_, resolve_filter)]
+    return [{"bool": {"should": sides, "minimum_should_match": 1}}]
+
+
 def stored_events(
     client: OpenSearch,
     clauses: list[dict[str, Any]],

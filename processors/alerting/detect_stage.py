@@ -10,7 +10,8 @@ Two stages, so every (rule, query key) lives on exactly one worker however many 
    and its (rule, query key) items (:mod:`processors.alerting.keyed_records`), in the partition of
    the query key (every rule's state for one key value on one partition). Flatline rules
    usually see every event, so their events are pre-aggregated per key and second within
-   a batch (one item with a weight).
+   a batch (one item with a weight). An event matching a rule's ``resolve_filter`` is
+   forwarded to that rule's key as a recovery item (weight ``RESOLVE_WEIGHT``).
 2. The faust agent ``detect-eval`` reads that keyed topic and evaluates with the key's
    state from the Faust table ``detect-state`` (changelog topic
    ``<app id>-alerting-detect-state-changelog``: the windows, seen terms, pending resolves and the
@@ -39,6 +40,7 @@ import faust
 import orjson
 
 from bitacora.processors.alerting.keyed_records import (
+    RESOLVE_WEIGHT,
     SEP,
     Group,
     KeyedBatch,
@@ -60,6 +62,7 @@ from bitacora.rules.engine import (
     is_idle,
     key_of,
     observe,
+    settle,
     tick,
 )
 from bitacora.rules.model import Rule
@@ -172,7 +175,8 @@ class Detector:
         routes = self._routes
         forward: list[tuple[str, str]] = []
         second: Any = None  # the event's whole second, for flatline rules (read once)
-        for crule in self.ruleset.matching(event):
+        matching = self.ruleset.matching(event)
+        for crule in matching:
             key = key_of(crule, event)
             name, how = routes[crule]
             if how is _FORWARD:
@@ -193,8 +197,13 @@ class Detector:
                 if slot is not None:
                     _add_slot(batch, name, key, slot)
                 pending[(name, key)] = [second, 1, event, raw]
-        if forward:
-            batch.add_event(raw if raw is not None else dump_state(event), forward)
+        resolving = [(c.name, key_of(c, event)) for c in self.ruleset.resolving(event, matching)]
+        if forward or resolving:
+            raw = raw if raw is not None else dump_state(event)
+            if forward:
+                batch.add_event(raw, forward)
+            if resolving:
+                batch.add_event(raw, resolving, RESOLVE_WEIGHT)
         return alerts
 
     def route_values(self, values: Sequence[bytes], now: float) -> tuple[list[Alert], KeyedBatch]:
@@ -272,12 +281,20 @@ class Detector:
                         ts = times[at] = event_time(event, now)
                     late = state.get("late", 0)
                     try:
-                        matches = observe(crule, event, state, now, key, weight, ts)
+                        matches = (
+                            settle(crule, event, state, now, key, ts)
+                            if weight == RESOLVE_WEIGHT
+                            else observe(crule, event, state, now, key, weight, ts)
+                        )
                     except _BAD_INPUT as exc:
                         # State written by an older definition of the rule: start afresh.
                         log.warning("rule %s key %s: resetting state (%r)", name, key, exc)
                         clear_state(state)
-                        matches = observe(crule, event, state, now, key, weight, ts)
+                        matches = (
+                            []
+                            if weight == RESOLVE_WEIGHT
+                            else observe(crule, event, state, now, key, weight, ts)
+                        )
                     if state.get("late", 0) != late:
                         # Beyond the allowed lateness: ignored, counted (rules.engine).
                         COUNTERS.add("detect", "late_event_ignored", name)

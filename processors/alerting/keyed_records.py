@@ -29,6 +29,9 @@ import orjson
 from bitacora.partitions import partition_for
 
 SEP = "\x1f"
+# The weight of an item whose event matched the rule's resolve_filter, not its filter
+# (rules.engine.settle): it ends the key's firing alert instead of counting.
+RESOLVE_WEIGHT = 0
 SEP_BYTES = SEP.encode()
 # Seal a partition's record past this size (Kafka's default message limit is 1 MiB).
 MAX_RECORD_BYTES = 512 * 1024
@@ -39,7 +42,7 @@ class Group(NamedTuple):
 
     rule: str
     key: str
-    members: list[int]  # [weight, event position, weight, event position, ...]
+    members: list[int]  # [weight, event position, ...]; weight RESOLVE_WEIGHT: a recovery
     events: list[Any]  # the record's events (shared by its groups)
     times: list[float | None]  # their event times, parsed on first use (shared)
 

@@ -132,6 +132,7 @@ class RuleKind:
     windowed: ClassVar[bool] = False
     ticks: ClassVar[bool] = False
     coarse: ClassVar[bool] = False  # event times kept in whole seconds (bounded, stable state)
+    resolvable: ClassVar[bool] = False  # accepts ``resolve_filter`` (implements ``on_resolve``)
 
     @classmethod
     def check(cls, rule: Rule) -> None:
@@ -153,6 +154,10 @@ class RuleKind:
 
     def on_tick(self, st: State, watermark: float, key: str) -> list[Match]:
         """React to time passing: nothing happens by default."""
+        return []
+
+    def on_resolve(self, st: State, event: Mapping[str, Any], ts: float, key: str) -> list[Match]:
+        """React to an event matching the rule's ``resolve_filter``: end a firing alert."""
         return []
 
     def idle(self, st: State, watermark: float) -> bool:

@@ -6,7 +6,8 @@ timeframe``). Out-of-order events within the lateness are inserted in time order
 the newest ``num_events`` times are kept (enough to decide, and bounded). Reaching
 ``num_events`` yields one match and empties the window, as ElastAlert2 does. The alert
 resolves once a whole ``timeframe`` (by the watermark) passes after the last match
-without reaching ``num_events`` again.
+without reaching ``num_events`` again, or at once when an event matching the rule's
+``resolve_filter`` (a Bitácora extension) arrives for the key, no older than the match.
 
 Events carrying ``event.id`` are counted once: the ids of the last ``2 * num_events``
 events are remembered, so a replay after a processor restart (at-least-once delivery)
@@ -74,6 +75,7 @@ class FrequencyRule(RuleKind):
 
     windowed = True
     ticks = True
+    resolvable = True
 
     def __init__(self, rule: Rule, lateness: float) -> None:
         super().__init__(rule, lateness)
@@ -113,6 +115,20 @@ class FrequencyRule(RuleKind):
     def on_tick(self, st: State, watermark: float, key: str) -> list[Match]:
         """Send the resolve notice when the quiet timeframe has passed."""
         return self._resolve(st, watermark, key)
+
+    def on_resolve(self, st: State, event: Mapping[str, Any], ts: float, key: str) -> list[Match]:
+        """Resolve the key's firing alert now: its service reported itself well again.
+
+        The window starts afresh (failures before the recovery no longer count). A
+        recovery older than the match, or one for a key with nothing firing, changes nothing.
+        """
+        fired = st.get("fired_at")
+        if fired is None or ts < fired:
+            return []
+        del st["fired_at"]
+        st["times"] = []
+        st.pop("samples", None)
+        return [Match(self.rule.name, key, "resolved", event, 0, fired, ts)]
 
     def _resolve(self, st: State, watermark: float, key: str) -> list[Match]:
         fired = st.get("fired_at")

@@ -80,3 +80,22 @@ def test_search_filter_pushes_down_only_what_opensearch_matches_the_same_way() -
         {"query_string": {"query": "log.level:error"}},
         {"terms": {"service.name": ["a", "b"]}},
     ]
+
+
+def test_a_replay_fetches_the_recovery_events_of_a_resolve_filter_too() -> None:
+    from bitacora.search.replay import fetched_clauses
+
+    failed = [{"term": {"service.name": "health-check"}}, {"term": {"message": "x"}}]
+    ok = [{"term": {"labels.check.status": "ok"}}]
+    assert fetched_clauses(failed, None) is failed
+    assert fetched_clauses(failed, ok) == [
+        {
+            "bool": {
+                "should": [
+                    {"bool": {"filter": [{"term": {"service.name": "health-check"}}]}},
+                    {"bool": {"filter": ok}},
+                ],
+                "minimum_should_match": 1,
+            }
+        }
+    ]

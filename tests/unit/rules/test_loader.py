@@ -76,6 +76,16 @@ def test_bad_filter_names_the_filter_line(tmp_path: Path) -> None:
     )
 
 
+def test_bad_resolve_filter_names_its_line(tmp_path: Path) -> None:
+    text = GOOD + "resolve_filter:\n  - query:\n      query_string:\n        query: 'a:(b'\n"
+    path = write(tmp_path, "r.yaml", text)
+    with pytest.raises(RuleError) as caught:
+        load_rule_file(path)
+    assert str(caught.value).startswith(
+        f"{path}:8: key 'resolve_filter.0': query_string: unexpected end of 'a:(b'"
+    )
+
+
 def test_invalid_yaml_names_the_line() -> None:
     with pytest.raises(RuleError, match=r"^x\.yaml:4: invalid YAML: expected the node content"):
         parse_rule_text("name: a\ntype: any\nfilter: [\n", "x.yaml")
