@@ -40,32 +40,49 @@ def _settings(kafka_bootstrap: str, opensearch_url: str, tmp_path: Path) -> Sett
 
 
 @asynccontextmanager
-async def stack(
-    settings: Settings, rule: Rule, alerts_index: str
-) -> AsyncIterator[tuple[AIOKafkaProducer, NotifyService]]:
-    """Topics, a producer and the alerting app; all removed or stopped on exit."""
-    silences = f"{settings.app_id}-silences"
-    topics = [settings.topic_normalized, settings.topic_alerts]
+async def topics(settings: Settings) -> AsyncIterator[AIOKafkaProducer]:
+    """The test's topics and a producer; the topics are deleted on exit."""
+    names = [settings.topic_normalized, settings.topic_alerts, f"{settings.app_id}-silences"]
     bootstrap = settings.kafka_bootstrap
-    await admin_call(bootstrap, lambda a: a.create_topics([NewTopic(t, 1, 1) for t in topics]))
+    await admin_call(bootstrap, lambda a: a.create_topics([NewTopic(t, 1, 1) for t in names[:2]]))
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
+    try:
+        yield producer
+    finally:
+        await producer.stop()
+        await admin_call(bootstrap, lambda a: a.delete_topics(names))
+
+
+@asynccontextmanager
+async def alerting(
+    settings: Settings, rule: Rule, alerts_index: str
+) -> AsyncIterator[NotifyService]:
+    """The alerting app (route, detect, notify), stopped gracefully on exit."""
     app = create_app(settings, Role.ALERTING)
     alerts = raw_topic(app, settings.topic_alerts)
     detector = register_detect(app, alerts, [rule], settings)
     route = RouteRole(settings, detector)
+    silences = f"{settings.app_id}-silences"
     service = register_notify(
         app, alerts, settings, [rule], alerts_index=alerts_index, silences_topic=silences
     )
     await app.start()
     await route.start()
     try:
-        yield producer, service
+        yield service
     finally:
         await route.stop()
         await app.stop()
-        await producer.stop()
-        await admin_call(bootstrap, lambda a: a.delete_topics([*topics, silences]))
+
+
+@asynccontextmanager
+async def stack(
+    settings: Settings, rule: Rule, alerts_index: str
+) -> AsyncIterator[tuple[AIOKafkaProducer, NotifyService]]:
+    """Topics, a producer and the alerting app."""
+    async with topics(settings) as producer, alerting(settings, rule, alerts_index) as service:
+        yield producer, service
 
 
 def sent_docs(client: OpenSearch, index: str) -> list[dict[str, Any]]:
@@ -172,3 +189,29 @@ async def test_top_count_keys_counted_from_opensearch_at_alert_time(
                 assert service.top_counts.failed == 0
             docs = sent_docs(client, streams.alerts)
             assert [d["extra"]["top_events_host.name"] for d in docs] == [{"web-a": 3, "web-b": 2}]
+
+
+async def test_an_open_group_survives_a_restart_and_is_sent_once(
+    kafka_bootstrap: str, opensearch_url: str, tmp_path: Path
+) -> None:
+    settings = _settings(kafka_bootstrap, opensearch_url, tmp_path / "first")
+    client = OpenSearch(hosts=[opensearch_url])
+    with seed.installed(client, seed.new_streams()) as streams:
+        async with http_receiver() as receiver:
+            rule = post_rule(receiver, type="any", aggregation="15s")
+            async with topics(settings) as producer:
+                async with alerting(settings, rule, streams.alerts) as service:
+                    await Events(producer, settings.topic_normalized, "svc-restart").send(3)
+                    await until(lambda: service.handled == 3, "three matches decided")
+                    assert service.aggregator is not None
+                    assert service.aggregator.sent == 0
+                # A new worker with an empty data dir: the group comes from the changelog.
+                moved = settings.model_copy(update={"processor_data_dir": tmp_path / "second"})
+                async with alerting(moved, rule, streams.alerts) as service:
+                    aggregator = service.aggregator
+                    assert aggregator is not None
+                    await until(lambda: aggregator.sent == 1, "the restored group sent")
+                    await until(lambda: not list(aggregator.table.keys()), "the group removed")
+                    assert len(receiver.requests) == 1
+            docs = sent_docs(client, streams.alerts)
+            assert [(d["extra"]["num_matches"], d["count"]) for d in docs] == [(3, 3)]
