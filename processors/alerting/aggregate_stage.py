@@ -7,7 +7,9 @@ joins it to its group in the Faust table ``notify-aggregation`` (changelog-backe
 groups survive restarts and rebalances) instead of sending it. The timer
 ``notify-aggregation-flush`` sends each group whose period is over as one alert with its
 summary, then removes it; a crash between the two repeats the page rather than losing it.
-A match redelivered after a crash is recognised by its id and joins its group once.
+A match redelivered after a crash (same id, creation time and event) joins its group once;
+distinct matches may share an alert id (same key and event time), so the id alone is not
+enough.
 """
 
 from __future__ import annotations
@@ -43,6 +45,12 @@ def _load(raw: bytes | None) -> Group | None:
     return float(data["until"]), [Alert.model_validate(a) for a in data["alerts"]]
 
 
+def _same_record(alert: Alert, members: list[Alert]) -> bool:
+    # Top counts may differ when re-read, so they are not compared.
+    mark = (alert.id, alert.created_at, alert.event)
+    return any((a.id, a.created_at, a.event) == mark for a in members)
+
+
 def _dump(group: Group) -> bytes:
     alerts = [alert.model_dump(mode="json") for alert in group[1]]
     return json.dumps({"until": group[0], "alerts": alerts}, separators=(",", ":")).encode()
@@ -63,8 +71,8 @@ class Aggregator:
         key = group_key(alert, rule).encode()
         async with self.lock:
             known = _load(self.table.get(key))
-            if known is not None and any(a.id == alert.id for a in known[1]):
-                return  # redelivered after a crash: already counted
+            if known is not None and _same_record(alert, known[1]):
+                return  # the same record redelivered after a crash: already counted
             closed, group = join(known, alert, rule, clock)
             if closed is not None:
                 await self._send(closed, rule)

@@ -119,7 +119,8 @@ async def test_burst_grouped_per_aggregation_key_one_alert_each(
             rule = post_rule(
                 receiver,
                 type="any",
-                aggregation="3s",
+                aggregation="5s",
+                aggregate_by_match_time=True,  # the burst's event times are ms apart
                 aggregation_key="service.name",
                 summary_table_fields=["service.name", "log.level"],
             )
