@@ -79,6 +79,8 @@ SUMMARY = {
     "collector_peak_rss_mib": "collector_peak_rss_mib",
     "collector_otlp_cpu_vs_forward": "collector_otlp_cpu_vs_forward",
     "collector_syslog_cpu_vs_forward": "collector_syslog_cpu_vs_forward",
+    "tail_events_per_cpu_second": "tail_events_per_cpu_second",
+    "tail_ratio_vs_forward_cpu": "tail_ratio_vs_forward_cpu",
     "processor_peak_rss_mib": "processor_peak_rss_mib",
     "pipeline_cpu_vs_opensearch_cpu": "pipeline_cpu_vs_opensearch_cpu",
 }
@@ -110,8 +112,15 @@ async def _alerting(settings: Settings, size: Size) -> list[Row]:
     return await bench_alerting(settings, size.alert_events, size.latency_seconds)
 
 
+async def _tail(settings: Settings, size: Size) -> list[Row]:
+    from bench.tail_bench import bench_tail
+
+    return await bench_tail(settings, size.collector_events)
+
+
 BENCHES: dict[str, Bench] = {
     "collector": _collector,
+    "tail": _tail,
     "processor": _processor,
     "e2e": _e2e,
     "alerting": _alerting,
@@ -142,6 +151,7 @@ OWNS = {
         "pipeline_cpu_vs_opensearch_cpu",
     ],
     "alerting": ["alert_latency_p99_s", "alert_latency_p50_s", "rules50_throughput_cost"],
+    "tail": ["tail_events_per_cpu_second", "tail_ratio_vs_forward_cpu", "tail_events_per_s"],
 }
 # Benchmarks that interleave their own repetitions and run once per bench run.
 SELF_REPEATING = {"alerting"}

@@ -42,6 +42,7 @@ EVENT_FIELDS: Final = frozenset(
         "kubernetes.namespace",
         "kubernetes.pod.name",
         "labels",
+        "log.file.path",
         "log.level",
         "log.logger",
         "log.syslog.facility",

@@ -6,12 +6,13 @@ the environment. Secrets are ``SecretStr`` so they never show up in logs or repr
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bitacora import schema
 
@@ -84,6 +85,16 @@ class Settings(BaseSettings):
     kafka_max_batch_bytes: int = Field(default=1024 * 1024, ge=1024)
     kafka_compression: str = "zstd"
 
+    # File input (``bitacora tail``, or inside the collector when tail_paths is set).
+    # Paths or globs, comma-separated in BITACORA_TAIL_PATHS (or a JSON list).
+    tail_paths: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    tail_service: str | None = None  # None: each file's name before its first dot
+    tail_from_beginning: bool = False  # files present at start without a stored position
+    tail_multiline_start: str | None = None  # regex: a line not matching it joins the last
+    tail_max_line_bytes: int = Field(default=64 * 1024, ge=256)
+    tail_poll_interval_s: float = Field(default=0.25, gt=0)
+    tail_rotate_wait_s: float = Field(default=5.0, ge=0)  # read a rotated file this long
+
     # Processor.
     app_id: str = "bitacora"
     processor_data_dir: Path = Field(
@@ -99,6 +110,12 @@ class Settings(BaseSettings):
     max_field_bytes: int = Field(default=32 * 1024, ge=256)
     max_label_keys: int = Field(default=1000, ge=1)
     redact_patterns: list[str] = Field(default_factory=list)
+    # Health-check lines (processors.normalize.parsers.healthcheck): parsed for events of
+    # these services; extra regexes with named groups ``service`` and ``status``.
+    health_check_services: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["health-check"]
+    )
+    health_check_patterns: list[str] = Field(default_factory=list)
 
     # Storage.
     retention_days: int = Field(default=14, ge=1)
@@ -135,6 +152,16 @@ class Settings(BaseSettings):
     java_home_opensearch: Path | None = None  # None: the newest JDK under /usr/lib/jvm that runs it
     opensearch_heap: str = "2g"
     kafka_heap: str = "1g"
+
+    @field_validator("tail_paths", "health_check_services", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        """``a,b`` or a JSON list from the environment; a list as it is."""
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return json.loads(value)
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @property
     def kafka_record_limit(self) -> int:

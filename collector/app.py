@@ -1,4 +1,4 @@
-"""The collector process: the forward, HTTP, OTLP and syslog sources over one publisher.
+"""The collector process: forward, HTTP, OTLP, syslog (and file) sources over one publisher.
 
 ``run_collector`` runs inside an existing event loop (``bitacora collector`` and
 ``bitacora run`` own the loop and the signal handlers): it starts everything, sets
@@ -21,6 +21,7 @@ from bitacora.collector.otlp.http_server import OtlpHttpServer
 from bitacora.collector.otlp.ingest import OtlpIngest
 from bitacora.collector.publisher import Publisher
 from bitacora.collector.syslog.server import SyslogServer
+from bitacora.collector.tail.follower import TailConfig, TailSource
 from bitacora.errors import ConfigError
 from bitacora.settings import Settings
 
@@ -57,6 +58,10 @@ class Collector:
             ("OTLP/gRPC", "OTLP_GRPC_PORT", self.otlp_grpc),
             ("syslog", "SYSLOG_PORT or BITACORA_SYSLOG_TLS_PORT", self.syslog),
         )
+        self.tail: TailSource | None = None  # the file input, when BITACORA_TAIL_PATHS is set
+        if settings.tail_paths:
+            config = TailConfig.from_settings(settings)
+            self.tail = TailSource(config, self.publisher, self.metrics)
 
     @property
     def forward_port(self) -> int:
@@ -79,6 +84,8 @@ class Collector:
                     f"cannot listen for {name} on {self.settings.bind_host}: {exc}; "
                     f"free the port or set BITACORA_{variable}"
                 ) from exc
+        if self.tail is not None:
+            await self.tail.start()
         log.info(
             "collector listening on %s: forward %d, HTTP %d, OTLP/HTTP %d, OTLP/gRPC %d,"
             " syslog %d%s, Kafka %s",
@@ -94,6 +101,8 @@ class Collector:
 
     async def stop(self) -> None:
         """Stop accepting, flush what was submitted, close."""
+        if self.tail is not None:
+            await self.tail.stop()
         for _, _, source in self._inputs:
             await source.stop()
         await self.publisher.stop()

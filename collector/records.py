@@ -61,20 +61,23 @@ def raw_records(
     transport: str,
     chunk: str | None,
     services: Sequence[str] | None = None,
+    positions: Sequence[int] | None = None,
 ) -> list[tuple[bytes, bytes]]:
     """(key, value) Kafka records for the events of one request, in order.
 
     ``position`` is the event's index in its request, so a retried chunk yields the same
-    (chunk, position) pairs and thus the same event ids downstream. ``services`` gives each
-    event's Kafka key when the source knows it better than ``service_of`` (OTLP resources,
-    syslog peers).
+    (chunk, position) pairs and thus the same event ids downstream; ``positions`` replaces
+    the index where the source has a stabler one (the file input: the byte offset).
+    ``services`` gives each event's Kafka key when the source knows it better than
+    ``service_of`` (OTLP resources, syslog peers).
     """
     pack = _PACKER.pack
     out: list[tuple[bytes, bytes]] = []
     append = out.append
     keys: dict[str, bytes] = {}
-    for position, (time_ns, record) in enumerate(entries):
-        service = service_of(tag, record) if services is None else services[position]
+    for index, (time_ns, record) in enumerate(entries):
+        position = index if positions is None else positions[index]
+        service = service_of(tag, record) if services is None else services[index]
         key = keys.get(service)
         if key is None:
             key = keys[service] = _key(service)

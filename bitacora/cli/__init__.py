@@ -23,6 +23,7 @@ from bitacora.cli import (
     search_cmd,
     setup_cmd,
     stack_cmd,
+    tail_cmd,
     ui_cmd,
 )
 from bitacora.cli.group import BitacoraCLI
@@ -67,6 +68,7 @@ for _module in (
     dashboards_cmd,
     report_cmd,
     retention_cmd,
+    tail_cmd,
     ui_cmd,
 ):
     for _command in _module.COMMANDS:

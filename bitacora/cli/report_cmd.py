@@ -55,6 +55,7 @@ def weekly(
                 indices=ReportIndices(logs=index, alerts=alerts_index, deadletter=deadletter_index),
                 progress=lambda line: click.echo(f"  {line}", err=True),
                 now=now,
+                health_services=tuple(settings.health_check_services),
             )
     finally:
         client.close()

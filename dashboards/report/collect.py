@@ -11,6 +11,7 @@ from opensearchpy import OpenSearch
 
 from bitacora import schema
 from bitacora.dashboards.report import queries as q
+from bitacora.dashboards.report.health import HEALTH_FIELDS, summarize_health
 from bitacora.dashboards.report.model import DeadLetters, LagStats, Week, WeeklyReport
 from bitacora.dashboards.report.patterns import ErrorLine, mine
 from bitacora.fields import lookup
@@ -64,6 +65,7 @@ def build_report(
     progress: Progress = lambda _: None,
     now: datetime | None = None,
     max_messages: int = 200_000,
+    health_services: tuple[str, ...] = ("health-check",),
 ) -> WeeklyReport:
     """Query everything the weekly review shows for ``week`` (compared with the week before).
 
@@ -118,5 +120,17 @@ def build_report(
         endpoints = _search(client, indices.logs, q.endpoints_body(week.start, week.end))
         if endpoints:
             report.busiest, report.slowest = q.parse_endpoints(endpoints)
+
+        if health_services:
+            progress("health checks per service")
+            params = SearchParams(
+                index=indices.logs,
+                start=week.start,
+                end=week.end,
+                services=health_services,
+                fields=HEALTH_FIELDS,
+            )
+            hits = stream_hits(client, params, limit=max_messages, forward=True)
+            report.health_checks = summarize_health(hit["_source"] for hit in hits)
     progress("done")
     return report

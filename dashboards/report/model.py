@@ -5,8 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bitacora.dashboards.report.patterns import PatternStats
+
+if TYPE_CHECKING:
+    from bitacora.dashboards.report.health import HealthCheckRow
 
 DAYS = 7
 
@@ -195,6 +199,7 @@ class WeeklyReport:
     deadletters: DeadLetters = field(default_factory=DeadLetters)
     busiest: list[Endpoint] = field(default_factory=list)
     slowest: list[Endpoint] = field(default_factory=list)
+    health_checks: list[HealthCheckRow] = field(default_factory=list)
     mined_messages: int = 0
 
     @property

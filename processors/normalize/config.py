@@ -1,4 +1,4 @@
-"""Limits and redaction patterns of the normalizer, built once from the Settings."""
+"""Limits, redaction and health-check patterns of the normalizer, built once from the Settings."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bitacora.errors import ConfigError
+from bitacora.processors.normalize.parsers.healthcheck import (
+    compile_patterns as compile_health_patterns,
+)
 from bitacora.redact import compile_patterns
 
 if TYPE_CHECKING:
@@ -39,6 +42,12 @@ class NormalizeConfig:
     max_label_keys: int = 1000
     max_depth: int = DEFAULT_MAX_DEPTH
     redact_patterns: tuple[str, ...] = ()
+    #: Services whose lines are health-check results (parsers.healthcheck).
+    health_check_services: frozenset[str] = frozenset({"health-check"})
+    health_check_patterns: tuple[str, ...] = ()
+    compiled_health: tuple[re.Pattern[str], ...] = field(
+        init=False, repr=False, compare=False, default=()
+    )
     compiled_patterns: tuple[re.Pattern[str], ...] = field(
         init=False, repr=False, compare=False, default=()
     )
@@ -53,6 +62,8 @@ class NormalizeConfig:
         if self.max_depth < 1:
             raise ConfigError("max_depth must be at least 1")
         object.__setattr__(self, "compiled_patterns", compile_patterns(self.redact_patterns))
+        health = compile_health_patterns(self.health_check_patterns)
+        object.__setattr__(self, "compiled_health", health)
         object.__setattr__(self, "keyword_bytes", min(self.max_field_bytes, KEYWORD_MAX_BYTES))
 
     @property
@@ -67,6 +78,8 @@ class NormalizeConfig:
             max_field_bytes=settings.max_field_bytes,
             max_label_keys=settings.max_label_keys,
             redact_patterns=tuple(settings.redact_patterns),
+            health_check_services=frozenset(settings.health_check_services),
+            health_check_patterns=tuple(settings.health_check_patterns),
         )
 
 

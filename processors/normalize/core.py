@@ -27,6 +27,7 @@ from bitacora.processors.normalize.levels import (
     parse_level,
 )
 from bitacora.processors.normalize.parsers import parse_body
+from bitacora.processors.normalize.parsers.healthcheck import health_hints
 from bitacora.processors.normalize.parsers.mongodb import is_mongodb, parse_mongodb
 from bitacora.processors.normalize.parsers.stacktrace import (
     exception_line,
@@ -43,6 +44,7 @@ _SERVICE_LABELS: Final = ("app.kubernetes.io/name", "app", "k8s-app")
 # Keyword fields in table order (after the fixed head); strings capped at the label cap.
 _KEYWORDS: Final = (
     "log.logger",
+    "log.file.path",
     "service.name",
     "service.environment",
     "host.name",
@@ -198,7 +200,12 @@ def _normalize(
             text = to_text(body)
             if text:
                 del fields[key]
-                hints = parse_body(text)
+                checked = None
+                if config.health_check_services and tag.partition(".")[0] in (
+                    config.health_check_services
+                ):
+                    checked = health_hints(text, config.compiled_health)
+                hints = checked if checked is not None else parse_body(text)
                 body_priority = priority
                 inner = hints.pop("@fields", None)
                 if inner is not None:

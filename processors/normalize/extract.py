@@ -64,6 +64,7 @@ ALIASES["SeverityNumber"] = ("log.level", 22, "otel", True)
 ALIASES["PRIORITY"] = ("log.level", 23, "syslog", True)
 ALIASES["syslog_severity"] = ("log.level", 24, "syslog", True)
 _aliases("log.logger", "log.logger", "logger", "logger_name", "loggerName")
+_aliases("log.file.path", "log.file.path")  # the file input's source file
 _aliases("service.name", "service.name", "service", "service_name", "serviceName")
 _aliases(
     "service.environment",

@@ -61,6 +61,7 @@ def event_properties() -> dict[str, Any]:
         "log": _obj(
             level=dict(_KEYWORD),
             logger=dict(_KEYWORD),
+            file=_obj(path=dict(_KEYWORD)),
             syslog=_obj(facility=dict(_KEYWORD), severity=dict(_KEYWORD)),
         ),
         "service": _obj(name=dict(_KEYWORD), environment=dict(_KEYWORD)),

@@ -162,6 +162,14 @@ def _cases(tmp: Path) -> list[Case]:
             "BITACORA_REDACT_PATTERNS is not valid JSON",
             {"BITACORA_REDACT_PATTERNS": "[unclosed"},
         ),
+        Case(
+            ("send", "--service", "x", "--file", str(events), "--timeout", "1"),
+            UNREACHABLE,
+            "stopped after 0 line(s): Kafka did not acknowledge within 1 s",
+        ),
+        Case(("send", "--service", "a.b", "--file", str(events)), USAGE, "service 'a.b'"),
+        Case(("tail", str(events), "--service", "a b"), USAGE, "service 'a b'"),
+        Case(("tail", str(events), "--multiline-start", "("), USAGE, "is not valid"),
     ]
 
 

@@ -373,3 +373,39 @@ def test_parse_fluent_bit_conf_rejects_garbage() -> None:
     with pytest.raises(AssertionError):
         parse_fluent_bit_conf("[INPUT]\n    Name\n")
     assert parse_fluent_bit_conf("[INPUT]\n  Name tail\n  # c\n") == [("INPUT", {"Name": "tail"})]
+
+
+def test_health_check_cronjob_pipes_its_script_into_bitacora_send(tmp_path: Path) -> None:
+    import subprocess
+
+    from bitacora.processors.normalize.parsers.healthcheck import parse_health_check
+
+    cron = _one("CronJob", "bitacora-health-check")
+    assert cron["spec"]["schedule"] == "*/5 * * * *"
+    pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["command"][-1] == (
+        "sh /health/health-check.sh 2>&1 | bitacora send --service health-check"
+    )
+    assert {s.get("configMapRef", s.get("secretRef"))["name"] for s in container["envFrom"]} == {
+        "bitacora-config",
+        "bitacora-secrets",
+    }
+    (volume,) = pod["volumes"]
+    script = _one("ConfigMap", volume["configMap"]["name"])["data"]["health-check.sh"]
+    # The script's lines are health-check lines the normalizer understands.
+    (tmp_path / "up").write_text("fine")
+    targets = f"up-svc=file://{tmp_path}/up down-svc=file://{tmp_path}/missing"
+    done = subprocess.run(
+        ["sh", "-c", script],
+        env={"HEALTH_TARGETS": targets, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = done.stdout.splitlines()
+    assert [parse_health_check(line) for line in lines] == [
+        {"service": "up-svc", "status": "ok", "detail": "(ok)"},
+        {"service": "down-svc", "status": "fail", "detail": lines[1].split("FAIL ", 1)[1]},
+    ]
+    assert lines[1].startswith("down-svc: FAIL ")

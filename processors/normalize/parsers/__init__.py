@@ -32,6 +32,7 @@ PARSERS: tuple[LineParser, ...] = (
 # Modules of this folder that are steps of the normalizer rather than line parsers.
 RECORD_STEPS = {
     "cri": "the container runtime prefix, split off (and partial lines joined) first",
+    "healthcheck": "health-check results, for lines of the health-check services only",
     "mongodb": "MongoDB's structured log records (a JSON object's fields)",
     "stacktrace": "exceptions found in a message, after parsing",
 }

@@ -201,8 +201,10 @@ def test_dashboard_list_and_service_filter(
     url, _ = console
     browser.get(url + "/dashboards")
     titles = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "ul.dashboards a")]
-    assert titles == ["Operations overview", "Service detail", "Weekly review"]
+    assert titles == ["Operations overview", "Service detail", "Weekly review", "Health checks"]
     _not_blank(screenshot(browser, tmp_path, "dashboards"))
+    browser.get(url + "/dashboards/bitacora-dash-health")
+    assert len(browser.find_elements(By.CSS_SELECTOR, "section.panel")) == 2
     start = (NOW - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
     browser.get(f"{url}/dashboards/bitacora-dash-operations?from={start}&to=now")
     panels = browser.find_elements(By.CSS_SELECTOR, "section.panel")

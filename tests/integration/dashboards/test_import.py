@@ -189,4 +189,4 @@ def test_render_command_writes_the_file(tmp_path: Any) -> None:
     assert all(json.loads(line)["id"] for line in target.read_text().splitlines())
     checked = CliRunner().invoke(main, ["dashboards", "check", str(target)])
     assert checked.exit_code == 0
-    assert checked.output == "23 saved objects ok\n"
+    assert checked.output == "26 saved objects ok\n"

@@ -64,6 +64,11 @@ RECORDS: list[tuple[str, dict[Any, Any]]] = [
         },
     ),
     ("order-service.app", {"message": "odd types", "status": "abc", "ip": "not-an-ip", "n": None}),
+    # The file input (bitacora tail): a line and the file it came from.
+    (
+        "system-health.file",
+        {"log": "order-service: FAIL refused", "log.file.path": "/var/log/h.log"},
+    ),
 ]
 
 

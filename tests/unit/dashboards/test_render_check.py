@@ -58,8 +58,10 @@ def test_render_is_deterministic_and_complete() -> None:
         ("dashboard", "Operations overview"),
         ("dashboard", "Service detail"),
         ("dashboard", "Weekly review"),
+        ("dashboard", "Health checks"),
+        ("search", "Health-check failures"),
     } <= titles
-    assert len(objects) == 23
+    assert len(objects) == 26
     assert {o["type"] for o in objects} <= KNOWN_TYPES
 
 

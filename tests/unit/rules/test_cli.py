@@ -26,7 +26,7 @@ filter:
 def test_validate_shipped_rules() -> None:
     result = CliRunner().invoke(main, ["rules", "validate"])
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[-1] == "7 rule(s) valid"
+    assert result.output.splitlines()[-1] == "9 rule(s) valid"
 
 
 def test_validate_reports_file_line_and_key(tmp_path: Path) -> None:

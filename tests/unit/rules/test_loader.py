@@ -114,6 +114,8 @@ def test_shipped_rules_load() -> None:
         "database-fatal",
         "error-burst",
         "error-rate-spike",
+        "health-check-failed",
+        "health-check-silent",
         "ingress-5xx-rate",
         "new-error-type",
         "service-silent",
@@ -133,7 +135,7 @@ def test_schema_accepts_shipped_and_elastalert2_files_and_rejects_unknown_keys()
         *SHIPPED_DIR.glob("*.yaml"),
         *(Path(__file__).parents[2] / "data" / "elastalert2").glob("*.yaml"),
     ]
-    assert len(files) == 12
+    assert len(files) == 14
     for path in files:
         errors = list(validator.iter_errors(yaml.safe_load(path.read_text())))
         assert errors == [], path

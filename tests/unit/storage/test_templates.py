@@ -39,6 +39,7 @@ EVENT_TYPES = {
     "message": "text",
     "log.level": "keyword",
     "log.logger": "keyword",
+    "log.file.path": "keyword",
     "log.syslog.facility": "keyword",  # from the syslog input
     "log.syslog.severity": "keyword",
     "service.name": "keyword",

@@ -1,13 +1,12 @@
-"""BulkIndexer throughput against the raw-aiohttp baseline, same documents, same server.
+"""BulkIndexer at volume: a large batch of realistic documents is indexed exactly as the raw
+bulk loader indexes the same documents (every one once, none rejected).
 
-Not a benchmark (bench/ holds those): a guard that the indexer's classification and retry
-bookkeeping cost little next to the HTTP work. Prints the figures (``pytest -s``).
+Its speed against that loader is a benchmark figure (``bench/``), not asserted here.
 """
 
 from __future__ import annotations
 
 import json
-import time
 
 from bench.rawload import bulk_bodies, post_bodies
 from bitacora.processors.storage.indexer import BulkIndexer
@@ -44,7 +43,7 @@ def realistic_docs(stream: str, prefix: str, n: int) -> list[tuple[str, str, byt
     return out
 
 
-async def test_indexer_keeps_up_with_the_raw_baseline(opensearch_url: str) -> None:
+async def test_indexer_indexes_a_large_batch_as_the_raw_loader_does(opensearch_url: str) -> None:
     settings = Settings(opensearch_url=opensearch_url)
     async with isolated_templates(opensearch_url, settings) as iso:
         raw_stream, idx_stream = iso.logs_stream("raw"), iso.logs_stream("indexer")
@@ -57,23 +56,12 @@ async def test_indexer_keeps_up_with_the_raw_baseline(opensearch_url: str) -> No
             )
 
         bodies = bulk_bodies(raw_docs, settings.bulk_max_docs, settings.bulk_max_bytes)
-        start = time.perf_counter()
         answered = await post_bodies(opensearch_url, bodies)
-        raw_s = time.perf_counter() - start
 
         async with BulkIndexer.from_settings(settings) as indexer:
-            start = time.perf_counter()
             result = await indexer.index(idx_docs)
-            indexer_s = time.perf_counter() - start
 
         assert answered == N
         assert (result.indexed, result.rejected) == (N, [])
         assert await count(opensearch_url, raw_stream) == N + 10
         assert await count(opensearch_url, idx_stream) == N + 10
-        ratio = (N / indexer_s) / (N / raw_s)
-        print(
-            f"\nraw baseline: {N / raw_s:,.0f} docs/s; BulkIndexer: {N / indexer_s:,.0f} docs/s; "
-            f"ratio {ratio:.2f} (bodies prebuilt for the baseline, built inside the indexer)"
-        )
-        # Loose: the run shares the machine with other tests.
-        assert ratio > 0.6
