@@ -41,8 +41,11 @@ DETECT_KEYED = "detect-keyed"
 NOTIFY_RETRY = "notify-retry"
 DETECT_STATE = "detect-state"
 NOTIFY_STATE = "notify-state"
+NOTIFY_AGGREGATION = "notify-aggregation"
 INTERNAL_TOPICS: dict[Role, tuple[str, ...]] = {Role.ALERTING: (DETECT_KEYED, NOTIFY_RETRY)}
-STATE_TABLES: dict[Role, tuple[str, ...]] = {Role.ALERTING: (DETECT_STATE, NOTIFY_STATE)}
+STATE_TABLES: dict[Role, tuple[str, ...]] = {
+    Role.ALERTING: (DETECT_STATE, NOTIFY_STATE, NOTIFY_AGGREGATION)
+}
 
 
 def internal_topic_name(app_id: str, role: Role, suffix: str) -> str:

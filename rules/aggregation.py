@@ -6,7 +6,8 @@ closes ``aggregation`` seconds after the first match's event time
 (``aggregate_by_match_time``) or its creation time; the matches that arrived meanwhile
 become one alert: the first match's fields, ``count`` the sum of the counts,
 ``extra.num_matches``, and with ``summary_table_fields`` ``extra.summary_table``, rows
-``[value, …, count]`` most frequent first. Pure functions; ``rules.replay`` applies them.
+``[value, …, count]`` most frequent first. Pure functions shared by replays
+(:func:`aggregate`) and the stream's notify stage (:func:`join` on a durable table).
 """
 
 from __future__ import annotations
@@ -31,6 +32,42 @@ def aggregation_key(alert: Alert, rule: Rule) -> str:
     names = [fields] if isinstance(fields, str) else fields
     values = [lookup(alert.event, name) for name in names]
     return ", ".join("None" if value is None else norm(value) for value in values)
+
+
+def group_key(alert: Alert, rule: Rule) -> str:
+    """The group's identity across rules: what the stream keys aggregated alerts by."""
+    return f"{rule.name}\x1f{aggregation_key(alert, rule)}"
+
+
+def aggregates(alert: Alert, rule: Rule) -> bool:
+    """Whether ``alert`` joins a group instead of being sent alone."""
+    return rule.aggregation is not None and alert.status == "firing"
+
+
+def route_key(alert: Alert, rule: Rule | None) -> bytes:
+    """The Kafka key of ``alert`` on the alerts topic: its group when it aggregates (so one
+    notify worker holds the group), else its ``dedup_key``."""
+    if rule is not None and aggregates(alert, rule):
+        return group_key(alert, rule).encode()
+    return alert.dedup_key.encode()
+
+
+# An open group: (the time it closes, its alerts in arrival order).
+Group = tuple[float, list[Alert]]
+
+
+def join(known: Group | None, alert: Alert, rule: Rule, clock: float) -> tuple[Alert | None, Group]:
+    """Add ``alert`` (created at ``clock``) to its group.
+
+    Returns the combined alert of the previous group when ``alert`` starts after that group
+    closed (None otherwise), and the group now open.
+    """
+    assert rule.aggregation is not None
+    start = parse_timestamp(alert.last_event_time) if rule.aggregate_by_match_time else clock
+    if known is not None and start < known[0]:
+        return None, (known[0], [*known[1], alert])
+    closed = combine(known[1], rule) if known is not None else None
+    return closed, (start + rule.aggregation, [alert])
 
 
 def summary_table(alerts: list[Alert], fields: list[str]) -> list[list[Any]]:
@@ -71,22 +108,17 @@ def aggregate(
     Groups still open at ``final`` are closed there (the end of a replay).
     """
     out: list[tuple[float, Alert]] = []
-    open_groups: dict[tuple[str, str], tuple[float, list[Alert]]] = {}
+    open_groups: dict[tuple[str, str], Group] = {}
     for clock, alert in timed:
         rule = rules[alert.rule]
-        if rule.aggregation is None or alert.status != "firing":
+        if not aggregates(alert, rule):
             out.append((clock, alert))
             continue
         group = (rule.name, aggregation_key(alert, rule))
-        start = parse_timestamp(alert.last_event_time) if rule.aggregate_by_match_time else clock
         known = open_groups.get(group)
-        if known is not None and start >= known[0]:
-            out.append((known[0], combine(known[1], rule)))
-            known = None
-        if known is None:
-            open_groups[group] = (start + rule.aggregation, [alert])
-        else:
-            known[1].append(alert)
+        closed, open_groups[group] = join(known, alert, rule, clock)
+        if closed is not None and known is not None:
+            out.append((known[0], closed))
     for (name, _), (until, members) in open_groups.items():
         out.append((min(until, final), combine(members, rules[name])))
     out.sort(key=lambda pair: pair[0])

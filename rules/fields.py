@@ -64,3 +64,24 @@ def hashable_key(event: Mapping[str, Any], fields: tuple[str, ...]) -> str:
         value = lookup(event, field)
         parts.append("None" if value is None else norm(value))
     return ", ".join(parts)
+
+
+def search_filter(clauses: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rule's filter as OpenSearch query clauses, to narrow what is fetched.
+
+    Wrappers are unwrapped and doc types dropped. Whole-value clauses on analysed text
+    fields are left out: OpenSearch compares them with tokens, the engine with the value,
+    so pushing them down could hide events the engine would match (it filters again).
+    """
+    out = []
+    for clause in clauses:
+        while "query" in clause and len(clause) == 1 and isinstance(clause["query"], dict):
+            clause = clause["query"]
+        kind, body = next(iter(clause.items()))
+        if kind == "type":
+            continue
+        whole_value = kind in ("term", "terms", "wildcard", "prefix") and isinstance(body, dict)
+        if whole_value and any(name in TEXT_FIELDS for name in body):
+            continue
+        out.append(clause)
+    return out

@@ -146,24 +146,7 @@ def read_rule_text(
         text_out = "; ".join(f"{source}:{line}: {message}" for line, message in problems)
         raise RuleError(text_out) from None
     _check_filters(rule, source, lines)
-    return ReadRule(rule, warnings + _partial(rule, source, lines), kept.data)
-
-
-# Options read but only partly applied: each loaded rule that sets one says so.
-_PARTIAL = {
-    "aggregation": "groups matches in `bitacora rules test` and replays only; the stream "
-    "sends each match at once",
-    "top_count_keys": "computed in `bitacora rules test` and replays only; on the stream "
-    "alerts carry samples instead of top_events_* counts",
-}
-
-
-def _partial(rule: Rule, source: str, lines: dict[Loc, int]) -> tuple[str, ...]:
-    return tuple(
-        f"{source}:{_line_of((name,), lines)}: option {name!r} {why}"
-        for name, why in _PARTIAL.items()
-        if getattr(rule, name) is not None
-    )
+    return ReadRule(rule, warnings, kept.data)
 
 
 def parse_rule_text(

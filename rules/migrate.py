@@ -76,8 +76,6 @@ def differences(rule: Rule) -> list[str]:
             out.append(f"field {name!r} is read as named, else from labels.{name}")
     if rule.index:
         out.append(f"index {rule.index!r} is only read by `bitacora rules test`")
-    if rule.aggregation is not None:
-        out.append("aggregation applies in `bitacora rules test` and replays only")
     return out
 
 

@@ -148,6 +148,15 @@ class RuleBase(BaseModel):
             raise ValueError(f"unknown rule type {value!r}: use one of {', '.join(RULE_TYPES)}")
         return value
 
+    @field_validator("aggregation", mode="before")
+    @classmethod
+    def _no_schedule(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "schedule" in value:
+            raise ValueError(
+                "the cron form {schedule: ...} is not supported: give a period such as {minutes: 5}"
+            )
+        return value
+
     @model_validator(mode="after")
     def _type_options(self) -> RuleBase:
         RULE_TYPES[self.type].check(self)

@@ -3,7 +3,9 @@
 ElastAlert2 counts, per key field, the events its filter selects (of the match's query
 key) from ``timeframe`` (10 minutes without one; twice the timeframe for flatline) before
 the match to 10 minutes after, and adds the ``top_count_number`` commonest values as
-``top_events_<field>``. A replay sees the events after a match too, so it does the same.
+``top_events_<field>``. A replay sees the events after a match too, so it does the same;
+the stream reads the stored events when it alerts (``processors.alerting.top_counts_stage``)
+and counts them here.
 """
 
 from __future__ import annotations
@@ -21,7 +23,13 @@ from bitacora.rules.engine import CompiledRule, key_of
 from bitacora.rules.fields import norm
 from bitacora.rules.model import Rule
 
-_AFTER_S = 600.0
+AFTER_S = 600.0
+
+
+def window_before(rule: Rule) -> float:
+    """Seconds before the match that are counted (ElastAlert2's rule)."""
+    before = rule.timeframe or 600.0
+    return before * 2 if rule.type == "flatline" else before
 
 
 @dataclass
@@ -49,11 +57,9 @@ class TopCounts:
             return
         stamp = alert.event.get("@timestamp")
         moment = parse_timestamp(stamp) if isinstance(stamp, str) else 0.0
-        before = rule.timeframe or 600.0
-        if rule.type == "flatline":
-            before *= 2
+        before = window_before(rule)
         low = bisect.bisect_right(self.times, moment - before)  # ElastAlert2: (start, end]
-        high = bisect.bisect_right(self.times, moment + _AFTER_S)
+        high = bisect.bisect_right(self.times, moment + AFTER_S)
         rows = [
             values for key, values in self.rows[low:high] if not rule.key_fields or key == alert.key
         ]

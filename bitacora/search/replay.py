@@ -1,7 +1,8 @@
 """Events to replay through a rule (``bitacora rules test``): stored ones or a file.
 
 ``stored_events`` pages ``logs-*`` oldest first with ``search_after``, narrowed by the part
-of the rule's filter OpenSearch matches the same way the engine does (``search_filter``);
+of the rule's filter OpenSearch matches the same way the engine does
+(``rules.fields.search_filter``);
 the engine filters every event again. ``file_events`` reads a JSON-lines file instead.
 ``find_rule`` resolves a rule name or a ``.yaml`` path.
 Files may also hold one JSON array of documents (``elastalert-test-rule --data``).
@@ -20,7 +21,7 @@ from opensearchpy import OpenSearch
 from bitacora import schema
 from bitacora.durations import format_timestamp
 from bitacora.errors import RuleError
-from bitacora.rules.fields import TEXT_FIELDS
+from bitacora.rules.fields import search_filter
 from bitacora.rules.loader import load_rule_file, load_rules, rules_dir_paths
 from bitacora.rules.model import Rule
 
@@ -69,27 +70,6 @@ def file_events(path: Path) -> Iterator[dict[str, Any]]:
             except ValueError as exc:
                 raise RuleError(f"{path}:{number}: not a JSON line: {exc}") from exc
             yield doc.get("_source", doc) if isinstance(doc, dict) else {}
-
-
-def search_filter(clauses: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The rule's filter as OpenSearch query clauses, to narrow what is fetched.
-
-    Wrappers are unwrapped and doc types dropped. Whole-value clauses on analysed text
-    fields are left out: OpenSearch compares them with tokens, the engine with the value,
-    so pushing them down could hide events the engine would match (it filters again).
-    """
-    out = []
-    for clause in clauses:
-        while "query" in clause and len(clause) == 1 and isinstance(clause["query"], dict):
-            clause = clause["query"]
-        kind, body = next(iter(clause.items()))
-        if kind == "type":
-            continue
-        whole_value = kind in ("term", "terms", "wildcard", "prefix") and isinstance(body, dict)
-        if whole_value and any(name in TEXT_FIELDS for name in body):
-            continue
-        out.append(clause)
-    return out
 
 
 def fetched_clauses(

@@ -52,6 +52,7 @@ from bitacora.processors.alerting.keyed_records import (
 from bitacora.processors.alerting.state_cache import StateCache, dump_state
 from bitacora.processors.app import DETECT_KEYED, DETECT_STATE, internal_topic, state_table
 from bitacora.processors.shell.counters import ALERTING_STATE, COUNTERS, RULE_MATCHES
+from bitacora.rules.aggregation import route_key
 from bitacora.rules.alerts import Alert, alert_clock, build_alert
 from bitacora.rules.engine import (
     CompiledRule,
@@ -350,8 +351,8 @@ def register_detect(
 
     The route stage runs beside the app on the returned detector
     (:class:`processors.alerting.route_stage.RouteRole`). ``alerts_topic`` is a raw-bytes
-    faust topic (processors.app.raw_topic); alerts go out keyed by their ``dedup_key`` so the notify
-    agent sees a key in order.
+    faust topic (processors.app.raw_topic); alerts go out keyed by their ``dedup_key`` (their
+    aggregation group when the rule aggregates) so the notify agent sees a key in order.
     """
     detector = Detector(rules, settings)
     keyed = internal_topic(app, DETECT_KEYED, settings)
@@ -372,7 +373,9 @@ def register_detect(
     async def send_alerts(alerts: list[Alert]) -> None:
         detector.count_alerts(alerts)
         for alert in alerts:
-            await alerts_topic.send(key=alert.dedup_key.encode(), value=alert.to_json())
+            crule = detector.rules.get(alert.rule)
+            key = route_key(alert, crule.rule if crule is not None else None)
+            await alerts_topic.send(key=key, value=alert.to_json())
 
     @app.agent(keyed, name="detect-eval")
     async def detect_eval(stream: Any) -> None:

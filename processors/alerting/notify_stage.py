@@ -10,6 +10,8 @@
   (and index writes OpenSearch refused) go to ``<app id>-alerting-notify-retry``; ``notify-retry``
   retries them after a growing delay (30 s doubling to 10 min), forever, until delivered
   or refused for good (4xx).
+- Matches of rules with ``aggregation`` are grouped and sent per period
+  (``processors.alerting.aggregate_stage``).
 - Silences come from the compacted topic ``alerts.silences`` (``processors.alerting.silences``).
 - While an Alertmanager alert of a resolving type (frequency, flatline) fires, it is
   re-sent every ``RESEND_S`` so its ``endsAt`` keeps moving ahead.
@@ -30,13 +32,16 @@ import faust
 
 from bitacora import clients, schema
 from bitacora.partitions import partition_for
+from bitacora.processors.alerting.aggregate_stage import Aggregator, register_aggregation
 from bitacora.processors.alerting.silences import SilenceFollower
+from bitacora.processors.alerting.top_counts_stage import TopCountsQuery
 from bitacora.processors.app import NOTIFY_RETRY, NOTIFY_STATE, internal_topic, state_table
 from bitacora.processors.shell.counters import (
     COUNTERS,
     NOTIFICATIONS_FAILED,
     NOTIFICATIONS_SENT,
 )
+from bitacora.rules.aggregation import aggregates
 from bitacora.rules.alerts import Alert
 from bitacora.rules.model import Rule
 from bitacora.rules.notify.destinations.alertmanager import RESEND_S
@@ -99,6 +104,8 @@ class NotifyService:
         self.resent = 0  # Alertmanager re-sends of firing alerts
         self.am_lock = asyncio.Lock()
         self.actions: list[str] = []  # recent decisions, newest last (bounded)
+        self.aggregator: Aggregator | None = None  # open aggregation groups
+        self.top_counts = TopCountsQuery(settings, rules)
 
     def start(self) -> Notifier:
         """Create the HTTP session and destinations inside the running loop (once)."""
@@ -117,6 +124,7 @@ class NotifyService:
             await self.session.close()
         if self.opensearch is not None:
             await self.opensearch.close()
+        await self.top_counts.close()
 
     async def index_many(self, docs: Sequence[dict[str, Any]]) -> list[bool]:
         """Index alert documents in one request; per document, False when OpenSearch did
@@ -217,7 +225,11 @@ def register_notify(
                 fired_at = now
             state_before = json.loads(raw) if raw else None
             decision = decide(alert, rule, state_before, silences, now, fired_at)
-            report = await notifier.deliver(alert, rule) if decision.action == "send" else None
+            grouped = decision.action == "send" and aggregates(alert, rule)
+            sending = decision.action == "send" and not grouped
+            if decision.action == "send" and service.top_counts.wanted(alert):
+                await service.top_counts.annotate(alert)
+            report = await notifier.deliver(alert, rule) if sending else None
             if report is not None and report.retry:
                 payload = {"id": alert.id, "alert": alert.model_dump(), "only": report.retry}
                 await keep("deliver", payload, 1, report.retry_after)
@@ -230,10 +242,27 @@ def register_notify(
             stored = _dumps(state)
             if stored != raw:  # a suppressed alert leaves the state as it was: no write
                 table[key] = stored
-        COUNTERS.add("notify", "decision", decision.action)
+        action = "aggregated" if grouped else decision.action
+        if grouped and service.aggregator is not None:
+            await service.aggregator.add(alert, rule, fired_at)
+        COUNTERS.add("notify", "decision", action)
         if report is not None:
             count_report(report)
-        return service.document(alert, decision.action, report, decision.silence)
+        return service.document(alert, action, report, decision.silence)
+
+    async def send_group(alert: Alert, rule: Rule) -> None:
+        """Deliver and index a closed aggregation group's alert; keep what failed."""
+        report = await service.start().deliver(alert, rule)
+        count_report(report)
+        if report.retry:
+            payload = {"id": alert.id, "alert": alert.model_dump(), "only": report.retry}
+            await keep("deliver", payload, 1, report.retry_after)
+        doc = service.document(alert, "send", report, None)
+        if not await service.index(doc):
+            await keep("index", {"id": doc["id"], "doc": doc}, 1)
+        service.actions = [*service.actions[-99:], "send"]
+
+    service.aggregator = register_aggregation(app, alerts_name, settings, service.rules, send_group)
 
     async def close_session(*_args: Any, **_kwargs: Any) -> None:
         await service.close()

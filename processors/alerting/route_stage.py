@@ -25,6 +25,7 @@ from bitacora.processors.normalize.stage import Output
 from bitacora.processors.shell.batch import BatchRole, Held, Record
 from bitacora.processors.shell.counters import role_counters
 from bitacora.processors.shell.produce import Sink, enqueue, settle
+from bitacora.rules.aggregation import route_key
 from bitacora.settings import Settings
 
 log = logging.getLogger("bitacora.processor")
@@ -51,7 +52,10 @@ class RouteHandler:
             return None
         alerts, batch = self.detector.route_values([r.value for r in records], time.time())
         outputs = [Output(self.keyed_topic, None, value, None, p) for p, value in batch.records()]
-        outputs += [Output(self.alerts_topic, a.dedup_key.encode(), a.to_json()) for a in alerts]
+        rules = self.detector.rules
+        outputs += [
+            Output(self.alerts_topic, route_key(a, rules[a.rule].rule), a.to_json()) for a in alerts
+        ]
         self.detector.count_alerts(alerts)
         self.events_out.inc(len(outputs))
         if not outputs:

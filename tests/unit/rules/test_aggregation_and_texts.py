@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
+from bitacora.errors import RuleError
+from bitacora.rules.aggregation import join, route_key
 from bitacora.rules.loader import parse_rule_text, read_rule_text
 from bitacora.rules.notify.templates import render
 from bitacora.rules.replay import run_rules_over
@@ -42,12 +46,40 @@ def test_matches_of_a_period_become_one_alert_per_aggregation_key() -> None:
     )
 
 
-def test_aggregation_is_warned_as_replay_only() -> None:
-    read = read_rule_text(AGGREGATED)
-    assert read.warnings == (
-        "<text>:5: option 'aggregation' groups matches in `bitacora rules test` and replays "
-        "only; the stream sends each match at once",
+def test_aggregation_and_top_count_keys_load_without_warnings() -> None:
+    read = read_rule_text(AGGREGATED + "top_count_keys: [host.name]\n")
+    assert read.warnings == ()
+
+
+def test_the_cron_form_of_aggregation_is_refused_clearly() -> None:
+    with pytest.raises(RuleError) as info:
+        read_rule_text("name: c\ntype: any\naggregation: {schedule: '2 4 * * mon'}\n")
+    assert str(info.value) == (
+        "<text>:3: key 'aggregation': Value error, the cron form {schedule: ...} is not "
+        "supported: give a period such as {minutes: 5}"
     )
+
+
+def test_join_closes_a_group_once_its_period_is_over_and_routes_by_group() -> None:
+    rule = parse_rule_text(AGGREGATED.replace("aggregate_by_match_time: true\n", ""))
+    alerts = run_rules_over(
+        [ev(0, labels={"user": "bob"}), ev(1, labels={"user": "eve"}), ev(2)],
+        [rule.model_copy(update={"aggregation": None})],
+        lateness_s=0,
+        apply_realert=False,
+    )
+    first, second, third = alerts
+    closed, group = join(None, first, rule, 100.0)
+    assert (closed, group) == (None, (700.0, [first]))
+    closed, group = join(group, second, rule, 699.0)
+    assert (closed, group) == (None, (700.0, [first, second]))
+    closed, group = join(group, third, rule, 700.0)  # the period is [100, 700)
+    assert group == (1300.0, [third])
+    assert closed is not None
+    assert (closed.count, closed.extra["num_matches"]) == (2, 2)
+    assert closed.extra["summary_table"] == [["bob", 1], ["eve", 1]]
+    assert route_key(first, rule) == b"agg\x1fuser-service"
+    assert route_key(first, rule.model_copy(update={"aggregation": None})) == b"agg"
 
 
 def test_alert_text_kw_discover_url_and_match_in_root() -> None:

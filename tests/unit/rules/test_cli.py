@@ -68,7 +68,7 @@ def test_rules_test_unknown_rule_name() -> None:
 
 
 def test_search_filter_pushes_down_only_what_opensearch_matches_the_same_way() -> None:
-    from bitacora.search.replay import search_filter
+    from bitacora.rules.fields import search_filter
 
     clauses: list[dict[str, Any]] = [
         {"query": {"query_string": {"query": "log.level:error"}}},
