@@ -25,6 +25,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bitacora.collector.budget import ByteBudget
 from bitacora.collector.forward.decode import decompress, time_ns
+from bitacora.collector.httpserve import serve
 from bitacora.collector.metrics import CollectorMetrics
 from bitacora.collector.publisher import KafkaUnavailable, Publisher
 from bitacora.collector.records import deadletter, raw_records, split_oversized
@@ -137,14 +138,9 @@ class HttpSource:
 
     async def start(self) -> None:
         """Listen on ``bind_host:http_port`` (0: any free port)."""
-        # Bodies are inflated by parse, with a cap, not by aiohttp without one.
-        self._runner = web.AppRunner(self.app(), auto_decompress=False, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self._settings.bind_host, self._settings.http_port)
-        await site.start()
-        server = site._server  # the only way aiohttp exposes the bound port
-        assert isinstance(server, asyncio.Server)
-        self.port = server.sockets[0].getsockname()[1]
+        self._runner, self.port = await serve(
+            self.app(), self._settings.bind_host, self._settings.http_port
+        )
 
     async def stop(self) -> None:
         """Finish running requests and close."""

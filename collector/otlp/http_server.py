@@ -9,7 +9,6 @@ logs request, 415 for another content type. The answer uses the request's encodi
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 from typing import Final
 
@@ -17,6 +16,7 @@ from aiohttp import web
 from google.protobuf import json_format
 
 from bitacora.collector.forward.decode import decompress
+from bitacora.collector.httpserve import serve
 from bitacora.collector.otlp.decode import BadRequest, Encoding
 from bitacora.collector.otlp.ingest import OtlpIngest, Unavailable
 from bitacora.errors import DecodeError
@@ -50,13 +50,9 @@ class OtlpHttpServer:
 
     async def start(self) -> None:
         """Listen on ``bind_host:otlp_http_port`` (0: any free port)."""
-        self._runner = web.AppRunner(self.app(), auto_decompress=False, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self._settings.bind_host, self._settings.otlp_http_port)
-        await site.start()
-        server = site._server  # the only way aiohttp exposes the bound port
-        assert isinstance(server, asyncio.Server)
-        self.port = server.sockets[0].getsockname()[1]
+        self._runner, self.port = await serve(
+            self.app(), self._settings.bind_host, self._settings.otlp_http_port
+        )
 
     async def stop(self) -> None:
         """Finish running requests and close."""
