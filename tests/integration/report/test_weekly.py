@@ -306,7 +306,7 @@ def test_screenshot_in_headless_chromium_shows_the_charts(
             "--no-first-run",
             f"--user-data-dir={tmp_path / 'profile'}",
             f"--screenshot={shot}",
-            "--window-size=1280,2400",
+            "--window-size=1280,4800",  # taller than the whole page
             page.as_uri(),
         ],
         check=True,
@@ -314,7 +314,7 @@ def test_screenshot_in_headless_chromium_shows_the_charts(
         timeout=120,
     )
     image = decode(shot.read_bytes())
-    assert (image.width, image.height) == (1280, 2400)
+    assert (image.width, image.height) == (1280, 4800)
     colours = image.colours()
     # Bars are drawn crisp in exact colours: each chart colour covers a real area.
     assert colours[hex_rgb(charts.THIS_WEEK)] > 5_000
