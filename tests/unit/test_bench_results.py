@@ -163,6 +163,27 @@ def test_render_says_machine_date_and_repetitions() -> None:
     ]
 
 
+def test_render_shows_both_costs_of_rules_and_only_the_cpu_one_has_a_target() -> None:
+    doc = {
+        "meta": DOC["meta"],
+        "rows": [
+            {"name": "rules50_throughput_cost", "value": -0.01, "low": -0.04, "high": 0.23,
+             "target": None, "higher_is_better": False, "verdict": None},
+            {"name": "rules50_cpu_cost", "value": 0.43, "low": 0.41, "high": 0.49,
+             "target": 0.1, "higher_is_better": False, "verdict": "FAIL"},
+            {"name": "alert_latency_p99_s", "value": 0.31, "low": None, "high": None,
+             "target": 5.0, "higher_is_better": False, "verdict": "PASS"},
+        ],
+    }  # fmt: skip
+    assert render(doc).splitlines()[6:9] == [
+        "| event-to-webhook p99 (s) | 0.31 | - | ≤ 5.00 | PASS |",
+        "| cost of 50 rules: alerting role's CPU per event, vs 1 rule | 0.43 | 0.41\u20130.49 "
+        "| ≤ 0.10 | FAIL |",
+        "| cost of 50 rules: whole processor's events per CPU-second | -0.01 | -0.04\u20130.23 "
+        "| - | - |",
+    ]
+
+
 def test_render_marks_a_smoke_run() -> None:
     doc = {**DOC, "meta": {**DOC["meta"], "smoke": True}}
     assert "these numbers are not a measurement" in render(doc)
