@@ -21,7 +21,8 @@ from bench.forward_client import build_chunks, paced_send
 from bench.procs import free_port
 from bench.profile import MaybeProfile
 from bench.results import Row
-from bench.rules_cost import rules_cost_rows, start_processor, write_rules
+from bench.rules_cost import rules_cost_rows
+from bench.rules_drains import start_processor, write_rules
 from bitacora.collector.forward.encode import event_time, message
 from bitacora.settings import Settings
 

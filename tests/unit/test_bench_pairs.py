@@ -1,5 +1,5 @@
-"""The rules-cost benchmark's arithmetic: runs side by side, alternating, the cost per pair,
-and where a drain's work ended."""
+"""The rules-cost benchmark's arithmetic: pairs of runs (alternating, or both sides at
+once), the cost per pair, and where a drain's work ended."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from bench.baselines import Timing
 from bench.rules_cost import (
     ROUNDS,
     alerting_rows,
-    busy_until,
     cpu_cost,
     pairs,
+    simultaneous_pairs,
     throughput_cost,
-    work_cpu,
 )
+from bench.rules_drains import busy_until, work_cpu
 from bitacora.settings import Settings
 
 
@@ -85,9 +85,32 @@ def test_busy_until_drops_the_idle_tail_only() -> None:
     samples = [(0.0, 1.0), (0.25, 1.2), (0.5, 1.21), (0.75, 1.5), (1.0, 1.51), (1.25, 1.52)]
     # The idle interval in the middle stays; the two idle ones at the end go.
     assert busy_until(samples) == (0.75, 1.5)
-    assert busy_until([(0.0, 1.0), (0.25, 1.01)]) == (0.0, 1.0)
+    # A drain smaller than the threshold still ends no earlier than the first interval.
+    assert busy_until([(0.0, 1.0), (0.25, 1.01), (0.5, 1.015)]) == (0.25, 1.01)
     assert busy_until([(0.0, 1.0)]) == (0.0, 1.0)
 
 
 def test_work_cpu_takes_the_background_over_the_window_off() -> None:
     assert round(work_cpu(2.0, 10.0, 0.03), 9) == 1.7
+
+
+def test_simultaneous_pairs_start_both_sides_together() -> None:
+    events: list[str] = []
+
+    async def drain(
+        settings: Settings, count: int, rules: int, together: asyncio.Barrier
+    ) -> Timing:
+        events.append(f"ready {rules}")
+        await together.wait()
+        events.append(f"drain {rules}")
+        return Timing(count, 1.0, float(rules), 0.0)
+
+    got = asyncio.run(simultaneous_pairs(drain, Settings(), 10_000))
+    assert [(one.cpu_s, fifty.cpu_s) for one, fifty in got] == [(1.0, 50.0)] * ROUNDS
+    # In every pair both sides are ready before either drains.
+    rounds = [sorted(events[i : i + 4]) for i in range(0, len(events), 4)]
+    assert [r[:2] for r in rounds] == [["drain 1", "drain 50"]] * ROUNDS
+    assert [events[i : i + 2] for i in range(0, len(events), 4)] == [
+        ["ready 1", "ready 50"]
+    ] * ROUNDS
+    assert len(asyncio.run(simultaneous_pairs(drain, Settings(), 100))) == 1
