@@ -44,7 +44,7 @@ def test_aggregate_takes_median_lowest_and_highest_in_first_order() -> None:
 def test_aggregate_of_one_run_keeps_its_own_spread_or_none() -> None:
     single, paired = aggregate([[_row(0.3), Row("cost", 0.1, low=0.05, high=0.2, repeats=3)]])
     assert (single.value, single.low, single.high, single.repeats) == (0.3, None, None, 1)
-    assert (paired.value, paired.low, paired.high) == (0.1, 0.05, 0.2)
+    assert (paired.value, paired.low, paired.high, paired.repeats) == (0.1, 0.05, 0.2, 3)
 
 
 def test_aggregate_of_failed_runs_stays_nan() -> None:
