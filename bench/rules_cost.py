@@ -203,7 +203,14 @@ def pipeline_rows(pipe: Sequence[Pair]) -> list[Row]:
 
 async def rules_cost_rows(settings: Settings, pipeline_events: int, cpu_events: int) -> list[Row]:
     """The alerting role's CPU cost of 50 rules (``cpu_events`` per run) and the whole
-    processor's throughput cost (``pipeline_events`` per run)."""
+    processor's throughput cost (``pipeline_events`` per run); a smoke run (both under
+    ``SMOKE_EVENTS``) runs every drain once, all at the same time."""
+    if max(cpu_events, pipeline_events) < SMOKE_EVENTS:  # smoke: every path once, at once
+        alone, pipe = await asyncio.gather(
+            simultaneous_pairs(rules_drain, settings, cpu_events),
+            pairs(pipeline_drain, settings, pipeline_events),
+        )
+        return alerting_rows(alone) + pipeline_rows(pipe)
     alone = await simultaneous_pairs(rules_drain, settings, cpu_events)
     pipe = await pairs(pipeline_drain, settings, pipeline_events)
     return alerting_rows(alone) + pipeline_rows(pipe)
