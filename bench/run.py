@@ -58,9 +58,9 @@ FULL = Size(
     e2e_events=150_000,
     latency_seconds=20.0,
     alert_events=30_000,
-    # The alerting role alone spends 6-10 µs of CPU per event here: each run takes 1.5 to
-    # 2.5 CPU-seconds, 5-10 s of drain (the 10 ms tick of /proc/<pid>/stat would be under
-    # 1% of it; the figure reads schedstat's nanoseconds anyway).
+    # The alerting role alone spends 5-10 µs of CPU per event here: each run takes 1.3 to
+    # 2.5 CPU-seconds over 5-8 s of drain (the 10 ms tick of /proc/<pid>/stat would be
+    # under 1% of it; the figure reads schedstat's nanoseconds anyway).
     alert_cpu_events=250_000,
 )
 
