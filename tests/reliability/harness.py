@@ -25,7 +25,7 @@ from bench.procs import Component, free_port, wait_port
 from bench.services import group_lag
 from bitacora import rawrecord
 from bitacora.settings import Settings
-from tests.helpers.ports import restartable_port
+from tests.helpers.ports import KAFKA_OFFSETS, OPENSEARCH_OFFSETS, restartable_port
 
 LOG_DIR = Path("/tmp/bitacora-reliability")
 __all__ = ["LOG_DIR", "Pipeline", "group_lag"]  # group_lag: re-exported for other suites
@@ -298,9 +298,9 @@ def private_stack(
         "opensearch_heap": "1g",
     }
     if "kafka" in services_:
-        changes["kafka_bootstrap"] = f"127.0.0.1:{restartable_port(1)}"
+        changes["kafka_bootstrap"] = f"127.0.0.1:{restartable_port(KAFKA_OFFSETS)}"
     if "opensearch" in services_:
-        changes["opensearch_url"] = f"http://127.0.0.1:{restartable_port(100)}"
+        changes["opensearch_url"] = f"http://127.0.0.1:{restartable_port(OPENSEARCH_OFFSETS)}"
     settings = base.model_copy(update=changes)
     try:
         for service in services_:

@@ -21,7 +21,7 @@ from bitacora.collector.app import Collector
 from bitacora.collector.forward import encode
 from bitacora.settings import Settings
 from bitacora.stack import services
-from tests.helpers.ports import restartable_port
+from tests.helpers.ports import KAFKA_OFFSETS, OPENSEARCH_OFFSETS, restartable_port
 from tests.integration.collector.helpers import read_topic
 
 pytestmark = pytest.mark.slow
@@ -31,10 +31,10 @@ EVENTS_PER_CHUNK = 10
 @pytest.fixture
 def private_kafka(tmp_path: Path) -> Iterator[Settings]:
     """Settings of a Kafka of our own, stopped at the end."""
-    port = restartable_port(1)
+    port = restartable_port(KAFKA_OFFSETS)
     settings = Settings(
         kafka_bootstrap=f"127.0.0.1:{port}",
-        opensearch_url=f"http://127.0.0.1:{restartable_port(100)}",
+        opensearch_url=f"http://127.0.0.1:{restartable_port(OPENSEARCH_OFFSETS)}",
         state_dir=tmp_path / "stack",
     )
     services.start_service(settings, "kafka")
