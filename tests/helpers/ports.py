@@ -33,12 +33,16 @@ def _bindable(port: int) -> bool:
     return True
 
 
-def restartable_port(companion: int = 0) -> int:
-    """A free port ``p`` below the ephemeral range (``p + companion`` free too, for a Kafka
-    controller or an OpenSearch transport port): a server stopped there can start again."""
-    high = _ephemeral_low() - companion - 1
+KAFKA_OFFSETS = (0, 1, 2, 3)  # broker, controller, SASL_SSL, mTLS (bitacora.stack.config)
+OPENSEARCH_OFFSETS = (0, 100)  # HTTP, transport
+
+
+def restartable_port(offsets: tuple[int, ...] = (0,)) -> int:
+    """A port ``p`` below the ephemeral range with ``p + offset`` free for every offset (the
+    ports a stack service derives from its base): a server stopped there can start again."""
+    high = _ephemeral_low() - max(offsets) - 1
     for _ in range(200):
         port = random.randint(20_000, high)
-        if _bindable(port) and (companion == 0 or _bindable(port + companion)):
+        if all(_bindable(port + offset) for offset in offsets):
             return port
-    raise AssertionError(f"no free port pair below {high}")
+    raise AssertionError(f"no free ports at offsets {offsets} below {high}")
