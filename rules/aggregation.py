@@ -6,7 +6,7 @@ closes ``aggregation`` seconds after the first match's event time
 (``aggregate_by_match_time``) or its creation time; the matches that arrived meanwhile
 become one alert: the first match's fields, ``count`` the sum of the counts,
 ``extra.num_matches``, and with ``summary_table_fields`` ``extra.summary_table``, rows
-``[value, …, count]`` most frequent first. Pure functions shared by replays
+``[value, …, count]`` in the order values were first seen. Pure functions shared by replays
 (:func:`aggregate`) and the stream's notify stage (:func:`join` on a durable table).
 """
 
@@ -71,11 +71,12 @@ def join(known: Group | None, alert: Alert, rule: Rule, clock: float) -> tuple[A
 
 
 def summary_table(alerts: list[Alert], fields: list[str]) -> list[list[Any]]:
-    """Rows ``[value of each field, …, matches]``, most frequent first (ElastAlert2)."""
+    """Rows ``[value of each field, …, matches]`` in the order the values were first seen,
+    as ElastAlert2's ascii and markdown tables list them."""
     counts: Counter[tuple[Any, ...]] = Counter()
     for alert in alerts:
         counts[tuple(lookup(alert.event, name) for name in fields)] += 1
-    return [[*values, count] for values, count in counts.most_common()]
+    return [[*values, count] for values, count in counts.items()]
 
 
 def combine(alerts: list[Alert], rule: Rule) -> Alert:
