@@ -36,12 +36,13 @@ _ROW = re.compile(r"^\|(.*)\|$", re.M)
 
 @pytest.fixture
 def writeback(opensearch_url: str) -> Iterator[str]:
-    """A fresh name for ElastAlert2's five writeback indices; deleted afterwards."""
+    """A fresh name for ElastAlert2's five writeback indices (and prefix of more names);
+    every index under it is deleted afterwards."""
     name = f"bitacora-test-ea2wb-{uuid.uuid4().hex[:10]}"
     yield name
     client = OpenSearch(hosts=[opensearch_url], timeout=60)
-    for suffix in ("", "_status", "_silence", "_error", "_past"):
-        client.indices.delete(index=name + suffix, ignore_unavailable=True)
+    for created in client.indices.get(index=f"{name}*"):  # by exact name: no wildcard delete
+        client.indices.delete(index=created)
 
 
 def daemon(
@@ -257,3 +258,116 @@ def test_realert_per_query_key_before_aggregation_per_aggregation_key(
         ("db", at(9.5), 2, [["h3", "1"], ["h1", "1"]]),
     ]
     assert their_groups(theirs) == our_groups(ours, text) == expected
+
+
+FLATLINE = """
+name: quiet
+type: flatline
+threshold: 3
+timeframe: {minutes: 10}
+filter: [{term: {level: error}}]
+"""
+# h1 logs an error every minute for 20 minutes, is silent for 20, then logs 10 more.
+H1 = [m + 0.5 for m in range(20)] + [m + 0.5 for m in range(40, 50)]
+# The first whole minute after a time (ElastAlert2's run that sees it), as HH:MM.
+TEN_MIN = "realert: {minutes: 10}\n"
+
+
+def _minute_after(stamp: str) -> str:
+    hour, minute, second = (int(part) for part in stamp[11:19].split(":"))
+    minute += 1 if second else 0
+    return f"{hour + minute // 60:02d}:{minute % 60:02d}"
+
+
+@pytest.mark.parametrize(
+    ("options", "errors", "theirs_expected", "ours_times"),
+    [
+        # Without query_key: one key, "all"; realert = timeframe.
+        (
+            TEN_MIN,
+            H1,
+            [("08:28", "all", 2), ("08:38", "all", 0), ("08:58", "all", 2)],
+            ["08:27:30", "08:37:30", "08:57:30"],
+        ),
+        # Per host: h3 never stops, so only h1 alerts.
+        (
+            TEN_MIN + "query_key: host\n",
+            H1,
+            [("08:28", "h1", 2), ("08:38", "h1", 0), ("08:58", "h1", 2)],
+            ["08:27:30", "08:37:30", "08:57:30"],
+        ),
+        # forget_keys: a key that matched is dropped until it shows up again.
+        (
+            "query_key: host\nforget_keys: true\n",
+            H1,
+            [("08:28", "h1", 2), ("08:58", "h1", 2)],
+            ["08:27:30", "08:57:30"],
+        ),
+    ],
+    ids=["no-query-key", "query-key", "forget-keys"],
+)
+def test_flatline_alerts_once_per_silence_and_timeframe(
+    index: tuple[OpenSearch, str],
+    opensearch_url: str,
+    tmp_path: Path,
+    writeback: str,
+    options: str,
+    errors: list[float],
+    theirs_expected: list[tuple[str, str, int]],
+    ours_times: list[str],
+) -> None:
+    client, name = index
+    events = [{"@timestamp": at(m), "level": "error", "host": "h1"} for m in errors]
+    if "query_key" in options:
+        events += [{"@timestamp": at(m + 0.5), "level": "error", "host": "h3"} for m in range(60)]
+    # Events outside the filter: time passes for Bitácora's replay as on the stream.
+    events += [{"@timestamp": at(m + 0.5), "level": "info", "host": "h2"} for m in range(0, 60, 7)]
+    stored = store(client, name, events)
+    text = rule_text(FLATLINE + options, name)
+    theirs = daemon(opensearch_url, tmp_path, writeback, text, 60, 60)
+    ours = bitacora(text, stored, 60)
+    shown = [
+        (a["alert_time"][11:16], a["matches"][0]["match"]["key"], a["matches"][0]["match"]["count"])
+        for a in theirs["alerts"]
+    ]
+    assert shown == theirs_expected
+    # Bitácora judges every tick (here every 10 s of event time; on the stream every
+    # second) and matches as soon as the window is too quiet; ElastAlert2 at its next run.
+    mine = [(_minute_after(a.last_event_time), a.key, a.count) for a in ours]
+    assert mine == shown
+    assert [a.last_event_time[11:19] for a in ours] == ours_times
+    assert [a.extra for a in ours] == [{"key": key, "count": n} for _, key, n in shown]
+
+
+def test_flatline_differences_by_design(
+    index: tuple[OpenSearch, str], opensearch_url: str, tmp_path: Path, writeback: str
+) -> None:
+    """Two differences (docs/elastalert2.md). With ``realert: 0`` ElastAlert2 matches on
+    every run while a key is below threshold (twice in a run whose query held events),
+    Bitácora once per timeframe. And ElastAlert2 watches the rule's single key from its
+    first run, so a rule whose filter never matched alerts; Bitácora watches a key from
+    its first event."""
+    client, name = index
+    events = [{"@timestamp": at(m), "level": "error", "host": "h1"} for m in H1]
+    events += [{"@timestamp": at(m + 0.5), "level": "info", "host": "h2"} for m in range(0, 60, 7)]
+    stored = store(client, name, events)
+    text = rule_text(FLATLINE, name)
+    theirs = daemon(opensearch_url, tmp_path, writeback, text, 60, 60)
+    counts = [a["matches"][0]["match"]["count"] for a in theirs["alerts"]]
+    # 08:28 to 08:40 every minute, twice at 08:41 and 08:42, then 08:58 to 09:00.
+    assert counts == [2, 1, *[0] * 11, 1, 1, 2, 2, 2, 1, 0]
+    assert [(a.last_event_time[11:19], a.count) for a in bitacora(text, stored, 60)] == [
+        ("08:27:30", 2),
+        ("08:37:30", 0),
+        ("08:57:30", 2),
+    ]
+    never = rule_text(FLATLINE.replace("level: error", "level: fatal") + TEN_MIN, name)
+    theirs = daemon(opensearch_url, tmp_path, writeback + "-never", never, 60, 60)
+    assert [a["alert_time"][11:16] for a in theirs["alerts"]] == [
+        "08:11",
+        "08:21",
+        "08:31",
+        "08:41",
+        "08:51",
+    ]
+    assert bitacora(never, stored, 60) == []
