@@ -39,3 +39,14 @@ def index(opensearch_url: str) -> Iterator[tuple[OpenSearch, str]]:
     )
     yield client, name
     client.indices.delete(index=name)
+
+
+@pytest.fixture
+def writeback(opensearch_url: str) -> Iterator[str]:
+    """A fresh name for ElastAlert2's five writeback indices (and prefix of more names);
+    every index under it is deleted afterwards."""
+    name = f"bitacora-test-ea2wb-{uuid.uuid4().hex[:10]}"
+    yield name
+    client = OpenSearch(hosts=[opensearch_url], timeout=60)
+    for created in client.indices.get(index=f"{name}*"):  # by exact name: no wildcard delete
+        client.indices.delete(index=created)

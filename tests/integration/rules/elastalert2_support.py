@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -12,6 +14,7 @@ from opensearchpy import OpenSearch, helpers
 ROOT = Path(__file__).parents[3]
 EXAMPLES = ROOT / "tests" / "data" / "elastalert2" / "examples"
 VENV = ROOT / ".venv-elastalert2"
+DRIVER = Path(__file__).with_name("elastalert2_daemon.py")
 START, END = "2026-11-15T08:00:00", "2026-11-15T12:00:00"  # past: ElastAlert2 refuses future
 
 
@@ -32,16 +35,19 @@ def store(client: OpenSearch, name: str, events: list[dict[str, Any]]) -> list[d
 
 
 def config(
-    opensearch_url: str, tmp: Path, writeback: str = "bitacora-test-ea2diff-writeback"
+    opensearch_url: str,
+    tmp: Path,
+    writeback: str = "bitacora-test-ea2diff-writeback",
+    run_every_min: int = 1,
 ) -> Path:
-    """ElastAlert2's global config: the real OpenSearch, ``run_every`` 1 min, buffer 15 min."""
+    """ElastAlert2's global config: the real OpenSearch, ``run_every`` (1 min), buffer 15 min."""
     url = urlparse(opensearch_url)
     path = tmp / "config.yaml"
     path.write_text(
         yaml.safe_dump(
             {
                 "rules_folder": str(tmp),
-                "run_every": {"minutes": 1},
+                "run_every": {"minutes": run_every_min},
                 "buffer_time": {"minutes": 15},
                 "es_host": url.hostname,
                 "es_port": url.port,
@@ -51,3 +57,52 @@ def config(
         )
     )
     return path
+
+
+def daemon(
+    opensearch_url: str,
+    tmp_path: Path,
+    writeback: str,
+    text: str,
+    end: float,
+    drain: float,
+    run_every_min: int = 1,
+) -> dict[str, Any]:
+    """ElastAlert2's outcome of the rule ``text`` run every ``run_every_min`` minutes from
+    START to ``at(end)``, then pending alerts sent at that pace until ``at(drain)``."""
+    subprocess.run([str(ROOT / "scripts" / "elastalert2-venv")], check=True, timeout=1200)
+    rule = tmp_path / "rule.yaml"
+    rule.write_text(text)
+    done = subprocess.run(
+        [
+            str(VENV / "bin" / "python"),
+            str(DRIVER),
+            "--config",
+            str(config(opensearch_url, tmp_path, writeback, run_every_min)),
+            "--rule",
+            str(rule),
+            "--start",
+            START + "Z",
+            "--end",
+            at(end),
+            "--drain-until",
+            at(drain),
+            "--run-every",
+            str(run_every_min * 60),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    outcome: dict[str, Any] = json.loads(done.stdout)
+    return outcome
+
+
+def rule_text(source: str, index: str) -> str:
+    """The rule both sides run: ``source`` reading ``index``, alerting to the debug log."""
+    data = yaml.safe_load(source)
+    data.update(index=index, alert=["debug"])
+    data.setdefault("realert", {"minutes": 0})
+    return yaml.safe_dump(data)

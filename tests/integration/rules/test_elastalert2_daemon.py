@@ -11,16 +11,11 @@ falls on a run's edge; where the two differ by design, the test says so and asse
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from opensearchpy import OpenSearch
 
 from bitacora.durations import parse_timestamp
@@ -28,62 +23,9 @@ from bitacora.rules.aggregation import aggregation_key
 from bitacora.rules.alerts import Alert
 from bitacora.rules.loader import read_rule_text
 from bitacora.rules.replay import run_rules_over
-from tests.integration.rules.elastalert2_support import ROOT, START, VENV, at, config, store
+from tests.integration.rules.elastalert2_support import at, daemon, rule_text, store
 
-DRIVER = Path(__file__).with_name("elastalert2_daemon.py")
 _ROW = re.compile(r"^\|(.*)\|$", re.M)
-
-
-@pytest.fixture
-def writeback(opensearch_url: str) -> Iterator[str]:
-    """A fresh name for ElastAlert2's five writeback indices (and prefix of more names);
-    every index under it is deleted afterwards."""
-    name = f"bitacora-test-ea2wb-{uuid.uuid4().hex[:10]}"
-    yield name
-    client = OpenSearch(hosts=[opensearch_url], timeout=60)
-    for created in client.indices.get(index=f"{name}*"):  # by exact name: no wildcard delete
-        client.indices.delete(index=created)
-
-
-def daemon(
-    opensearch_url: str, tmp_path: Path, writeback: str, text: str, end: float, drain: float
-) -> dict[str, Any]:
-    """ElastAlert2's outcome of the rule ``text`` run every minute from START to ``at(end)``,
-    then pending alerts sent every minute until ``at(drain)``."""
-    subprocess.run([str(ROOT / "scripts" / "elastalert2-venv")], check=True, timeout=1200)
-    rule = tmp_path / "rule.yaml"
-    rule.write_text(text)
-    done = subprocess.run(
-        [
-            str(VENV / "bin" / "python"),
-            str(DRIVER),
-            "--config",
-            str(config(opensearch_url, tmp_path, writeback)),
-            "--rule",
-            str(rule),
-            "--start",
-            START + "Z",
-            "--end",
-            at(end),
-            "--drain-until",
-            at(drain),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    outcome: dict[str, Any] = json.loads(done.stdout)
-    return outcome
-
-
-def rule_text(source: str, index: str) -> str:
-    """The rule both sides run: ``source`` reading ``index``, alerting to the debug log."""
-    data = yaml.safe_load(source)
-    data.update(index=index, alert=["debug"])
-    data.setdefault("realert", {"minutes": 0})
-    return yaml.safe_dump(data)
 
 
 def bitacora(text: str, events: list[dict[str, Any]], end: float) -> list[Alert]:

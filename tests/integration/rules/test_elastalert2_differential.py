@@ -368,8 +368,7 @@ def test_new_term_differs_only_by_the_warmup(
 def test_spike_aggregation_of_sums(
     elastalert2: Path, index: Any, opensearch_url: str, tmp_path: Path
 ) -> None:
-    # avg/min/max are left out: ElastAlert2 2.19 raises a TypeError while a window is
-    # still empty (None < 0 in SpikeRule.find_matches), which is how every run starts.
+    # avg/min/max: test_elastalert2_spike_aggregation.py (ElastAlert2's daemon loop).
     source = """
 name: cpu spike
 type: spike_aggregation
