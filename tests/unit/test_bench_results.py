@@ -171,5 +171,5 @@ def test_render_marks_a_smoke_run() -> None:
 def test_replace_block_swaps_only_what_lies_between_the_markers() -> None:
     text = f"# T\n\n## Speed\n\n{BEGIN}\nold\n{END}\n\n## Next\n"
     assert replace_block(text, "NEW") == "# T\n\n## Speed\n\nNEW\n\n## Next\n"
-    with pytest.raises(ValueError, match="no generated speed table markers"):
+    with pytest.raises(ValueError, match="no generated block markers"):
         replace_block("# T\n", "NEW")
