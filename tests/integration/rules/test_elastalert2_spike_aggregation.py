@@ -123,3 +123,27 @@ def test_a_period_without_events_crashes_elastalert2_not_bitacora(
         for a in alerts
     ]
     assert shown == [("all", *expected)]  # the buckets of 08:00-08:30 are simply absent
+
+
+def test_a_shorter_run_every_samples_a_sliding_window(
+    index: tuple[OpenSearch, str], opensearch_url: str, tmp_path: Path, writeback: str
+) -> None:
+    """A difference by design (docs/elastalert2.md): ElastAlert2's daemon queries
+    (now - buffer_time, now] every run_every; run every minute, its samples are 10-minute
+    windows sliding by a minute, not Bitácora's buckets, and its values differ."""
+    client, name = index
+    stored = store(client, name, EVENTS)
+    text = rule_text(SPIKE + "metric_agg_type: avg\n", name)
+    theirs = daemon(opensearch_url, tmp_path, writeback, text, 180, 180, 1)
+    shown = [
+        (a["alert_time"][11:19], round(m["match"]["spike_count"], 6))
+        for a in theirs["alerts"]
+        for m in a["matches"]
+    ]
+    # The spike is seen at the same run, but averaged over overlapping windows.
+    assert (shown, theirs["errors"]) == ([("10:20:00", 0.508333)], [])
+    rule = read_rule_text(text).rule
+    alerts = run_rules_over(stored, [rule], parse_timestamp(at(180)), lateness_s=0)
+    assert [(a.last_event_time[11:19], round(a.extra["spike_count"], 6)) for a in alerts] == [
+        ("10:20:00", 0.583333)
+    ]
