@@ -66,6 +66,10 @@ OTHERS: tuple[tuple[str, str], ...] = (
     ("ingest-to-searchable p99 at 70% load (s)", "ingest_to_searchable_p99_s_at_70pct"),
     ("event-to-webhook alert latency p50 (s)", "alert_latency_p50_s"),
     ("event-to-webhook alert latency p99 (s)", "alert_latency_p99_s"),
+    ("CPU 50 rules add, share of the whole processor's", "rules50_cpu_cost"),
+    ("cost of 50 rules: whole processor's events per CPU-second", "rules50_throughput_cost"),
+    ("CPU 50 rules add per event, whole processor, one event in seven an error (µs)",
+     "rules50_added_cpu_us_per_event"),
 )  # fmt: skip
 
 

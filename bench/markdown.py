@@ -38,8 +38,10 @@ FIGURES = (
     ("e2e_opensearch_cpu_us_per_event", "CPU per event, OpenSearch (µs)"),
     ("raw_bulk_opensearch_cpu_us_per_doc", "CPU per doc, OpenSearch, raw bulk loader (µs)"),
     ("ingest_to_searchable_p99_s_at_70pct", "ingest-to-searchable p99 at 70% load (s)"),
+    ("alert_latency_p50_s", "event-to-webhook p50 (s)"),
     ("alert_latency_p99_s", "event-to-webhook p99 (s)"),
-    ("rules50_throughput_cost", "cost of 50 rules, whole processor"),
+    ("rules50_cpu_cost", "CPU 50 rules add, share of the whole processor's"),
+    ("rules50_throughput_cost", "cost of 50 rules: whole processor's events per CPU-second"),
 )
 
 

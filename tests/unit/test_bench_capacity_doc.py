@@ -14,6 +14,7 @@ ROWS = [
     {"name": "opensearch_cpu_s_per_1000_docs", "value": 0.05, "low": 0.04, "high": 0.08},
     {"name": "alerting_1rule_events_per_cpu_second", "value": 200_000},
     {"name": "ingest_to_searchable_p99_s_at_70pct", "value": 1.5, "low": 1.25, "high": 2.5},
+    {"name": "rules50_cpu_cost", "value": 0.53, "low": 0.42, "high": 0.57},
 ]
 RESULTS = {
     "meta": {"cpus": 2, "cpu_model": "Test CPU", "date": "2026-12-05T23:00:00Z", "repeats": 3},
@@ -38,6 +39,10 @@ def test_costs_show_rate_and_micros_with_their_spreads() -> None:
     assert "| alerting role alone, 1 rule | 200,000 | 5.00 |" in lines
     assert "| collector, HTTP NDJSON | n/a | n/a |" in lines
     assert f"| ingest-to-searchable p99 at 70% load (s) | 1.50 | 1.25{D}2.50 |" in lines
+    assert (
+        f"| cost of 50 rules: alerting role's CPU per event, vs 1 rule | 0.53 | 0.42{D}0.57 |"
+        in lines
+    )
     assert any("2 cores (Test CPU) at 2026-12-05 23:00 UTC" in line for line in lines)
 
 
