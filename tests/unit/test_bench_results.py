@@ -177,7 +177,7 @@ def test_render_shows_both_costs_of_rules_and_only_the_cpu_one_has_a_target() ->
     }  # fmt: skip
     assert render(doc).splitlines()[6:9] == [
         "| event-to-webhook p99 (s) | 0.31 | - | ≤ 5.00 | PASS |",
-        "| cost of 50 rules: alerting role's CPU per event, vs 1 rule | 0.43 | 0.41\u20130.49 "
+        "| CPU 50 rules add, share of the whole processor's | 0.43 | 0.41\u20130.49 "
         "| ≤ 0.10 | FAIL |",
         "| cost of 50 rules: whole processor's events per CPU-second | -0.01 | -0.04\u20130.23 "
         "| - | - |",
