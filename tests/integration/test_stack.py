@@ -1,24 +1,75 @@
-"""``bitacora stack`` end to end, on a second stack (own state dir, ports 19200/19092/19093)
-so the shared stack on the default ports keeps running for everyone else's tests."""
+"""``bitacora stack`` end to end, on a second stack (own state dir, free ports picked at the
+start) so the shared stack on the default ports, and another run of this test, keep
+running."""
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from bench.procs import free_port
 from bitacora import stack
 from bitacora.settings import Settings
 from bitacora.stack import config, health, procs
 
-PORTS = {
-    "BITACORA_OPENSEARCH_URL": "http://127.0.0.1:19200",
-    "BITACORA_KAFKA_BOOTSTRAP": "127.0.0.1:19092",
-}
+# The stack derives ports from the two it is given (bitacora.stack.config.Ports):
+# OpenSearch's transport is HTTP + 100; Kafka's controller and secured listeners are the
+# broker + 1, + 2 and + 3. Each base is picked with all of its derived ports free.
+OPENSEARCH_OFFSETS = (0, 100)
+KAFKA_OFFSETS = (0, 1, 2, 3)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_base_port(offsets: tuple[int, ...], taken: frozenset[int] = frozenset()) -> int:
+    """A port ``p`` with ``p + offset`` free on 127.0.0.1 now for every offset, and none in
+    ``taken``."""
+    for _ in range(200):
+        base = free_port()
+        wanted = {base + offset for offset in offsets}
+        if max(wanted) < 65536 and not wanted & taken and all(map(_port_free, wanted)):
+            return base
+    raise AssertionError(f"no free ports at offsets {offsets} on 127.0.0.1")
+
+
+@dataclass(frozen=True)
+class SecondStack:
+    """The second stack's environment and the ports it was given."""
+
+    env: dict[str, str]
+    opensearch_port: int
+    kafka_port: int
+
+    @property
+    def opensearch_url(self) -> str:
+        return f"http://127.0.0.1:{self.opensearch_port}"
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return f"127.0.0.1:{self.kafka_port}"
+
+    def settings(self) -> Settings:
+        return Settings(
+            state_dir=Path(self.env["BITACORA_STATE_DIR"]),
+            opensearch_url=self.opensearch_url,
+            kafka_bootstrap=self.kafka_bootstrap,
+            opensearch_heap="1g",
+            kafka_heap="512m",
+        )
 
 
 def _our_processes(state_dir: Path) -> list[int]:
@@ -31,18 +82,23 @@ def _our_processes(state_dir: Path) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def second_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def second_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecondStack]:
     state_dir = tmp_path_factory.mktemp("stack-state")
+    opensearch_port = free_base_port(OPENSEARCH_OFFSETS)
+    taken = frozenset(opensearch_port + offset for offset in OPENSEARCH_OFFSETS)
+    kafka_port = free_base_port(KAFKA_OFFSETS, taken)
     env = {
         **os.environ,
-        **PORTS,
+        "BITACORA_OPENSEARCH_URL": f"http://127.0.0.1:{opensearch_port}",
+        "BITACORA_KAFKA_BOOTSTRAP": f"127.0.0.1:{kafka_port}",
         "BITACORA_STATE_DIR": str(state_dir),
         "BITACORA_OPENSEARCH_HEAP": "1g",
         "BITACORA_KAFKA_HEAP": "512m",
     }
-    yield env
+    second = SecondStack(env, opensearch_port, kafka_port)
+    yield second
     # Whatever happens in the tests, leave nothing running.
-    stack.stop(_settings(env))
+    stack.stop(second.settings())
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -56,18 +112,9 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _settings(env: dict[str, str]) -> Settings:
-    return Settings(
-        state_dir=Path(env["BITACORA_STATE_DIR"]),
-        opensearch_url=PORTS["BITACORA_OPENSEARCH_URL"],
-        kafka_bootstrap=PORTS["BITACORA_KAFKA_BOOTSTRAP"],
-        opensearch_heap="1g",
-        kafka_heap="512m",
-    )
-
-
-def test_up_twice_status_down_leaves_nothing(second_stack: dict[str, str]) -> None:
-    env = second_stack
+def test_up_twice_status_down_leaves_nothing(second_stack: SecondStack) -> None:
+    env = second_stack.env
+    os_port, kafka_port = second_stack.opensearch_port, second_stack.kafka_port
     state_dir = Path(env["BITACORA_STATE_DIR"])
     shared_before = [(s.service, s.running, s.pid) for s in stack.status(Settings())]
 
@@ -75,21 +122,21 @@ def test_up_twice_status_down_leaves_nothing(second_stack: dict[str, str]) -> No
     assert first.returncode == 0, first.stdout + first.stderr
     assert "opensearch healthy after" in first.stdout
     assert "kafka healthy after" in first.stdout
-    assert health.opensearch_healthy("http://127.0.0.1:19200")
-    assert health.kafka_healthy("127.0.0.1", 19092)
-    pids = {s.service: s.pid for s in stack.status(_settings(env))}
+    assert health.opensearch_healthy(second_stack.opensearch_url)
+    assert health.kafka_healthy("127.0.0.1", kafka_port)
+    pids = {s.service: s.pid for s in stack.status(second_stack.settings())}
 
     second = _cli(env, "up")
     assert second.returncode == 0, second.stdout + second.stderr
     assert "opensearch already running" in second.stdout
     assert "kafka already running" in second.stdout
-    assert {s.service: s.pid for s in stack.status(_settings(env))} == pids
+    assert {s.service: s.pid for s in stack.status(second_stack.settings())} == pids
 
     status = _cli(env, "status")
     assert status.returncode == 0, status.stdout
     lines = status.stdout.splitlines()
     assert lines[0].split()[:3] == ["opensearch", "running", f"pid={pids['opensearch']}"]
-    assert "port=19200" in lines[0]
+    assert f"port={os_port}" in lines[0]
     assert f"version={Settings().opensearch_version}" in lines[0]
     assert lines[1].split()[:3] == ["kafka", "running", f"pid={pids['kafka']}"]
     assert f"version={Settings().kafka_version}" in lines[1]
@@ -97,16 +144,16 @@ def test_up_twice_status_down_leaves_nothing(second_stack: dict[str, str]) -> No
 
     env_line = _cli(env, "env")
     assert env_line.stdout.strip() == (
-        "export BITACORA_OPENSEARCH_URL=http://127.0.0.1:19200 "
-        "BITACORA_KAFKA_BOOTSTRAP=127.0.0.1:19092"
+        f"export BITACORA_OPENSEARCH_URL={second_stack.opensearch_url} "
+        f"BITACORA_KAFKA_BOOTSTRAP={second_stack.kafka_bootstrap}"
     )
 
     down = _cli(env, "down")
     assert down.returncode == 0, down.stdout + down.stderr
     assert _our_processes(state_dir) == []
     assert not any(state_dir.glob("*.pid"))
-    assert not health.port_open("127.0.0.1", 19200)
-    assert not health.port_open("127.0.0.1", 19092)
+    assert not health.port_open("127.0.0.1", os_port)
+    assert not health.port_open("127.0.0.1", kafka_port)
     stopped = _cli(env, "status")
     assert stopped.returncode == 1
     assert [line.split()[:2] for line in stopped.stdout.splitlines()[:2]] == [
@@ -118,9 +165,10 @@ def test_up_twice_status_down_leaves_nothing(second_stack: dict[str, str]) -> No
 
 
 def test_one_service_stops_and_starts_alone_and_stale_pids_are_ignored(
-    second_stack: dict[str, str],
+    second_stack: SecondStack,
 ) -> None:
-    settings = _settings(second_stack)
+    settings = second_stack.settings()
+    kafka_port = second_stack.kafka_port
     layout = config.layout_for(settings)
     state_dir = settings.state_dir
     # A stale pid file pointing at a live stranger (this pytest process) must be ignored.
@@ -130,12 +178,12 @@ def test_one_service_stops_and_starts_alone_and_stale_pids_are_ignored(
     opensearch_pid = procs.read_pid(layout.pid_file("opensearch"))
 
     assert stack.stop_service(settings, "kafka") is True
-    assert not health.kafka_healthy("127.0.0.1", 19092)
-    assert health.opensearch_healthy("http://127.0.0.1:19200")
+    assert not health.kafka_healthy("127.0.0.1", kafka_port)
+    assert health.opensearch_healthy(second_stack.opensearch_url)
     assert stack.stop_service(settings, "kafka") is False
 
     stack.start_service(settings, "kafka")
-    assert health.kafka_healthy("127.0.0.1", 19092)
+    assert health.kafka_healthy("127.0.0.1", kafka_port)
     assert procs.read_pid(layout.pid_file("opensearch")) == opensearch_pid
 
     stack.stop(settings)
