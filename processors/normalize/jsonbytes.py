@@ -54,6 +54,10 @@ def to_json_bytes(doc: dict[str, Any]) -> bytes:
         data = orjson.dumps(doc, option=_OPTIONS)
     except TypeError:  # orjson.JSONEncodeError is a TypeError
         return reference_json_bytes(doc)
-    if b"null" in data or b"0.0000" in data or _SHORT_EXPONENT.search(data) is not None:
+    if (
+        b"null" in data
+        or b"0.0000" in data
+        or (b"e-" in data and _SHORT_EXPONENT.search(data) is not None)
+    ):
         return reference_json_bytes(doc)
     return data

@@ -15,6 +15,7 @@ import msgpack
 import pytest
 from fluent import sender as fluent_sender
 
+from bitacora import rawrecord
 from bitacora.collector.app import Collector
 from bitacora.collector.forward import encode
 from bitacora.collector.forward.handshake import check_pong, make_ping
@@ -380,3 +381,42 @@ async def test_connection_cap_and_idle_timeout(
     writer.write(b"\xc0")  # a heartbeat is fine
     await wait_until(lambda: collector.metrics.connections.get() == 1, 5, "new connection")
     writer.close()
+
+
+async def test_concurrent_large_chunks_to_one_partition_all_acked_once_in_order(
+    collector: Collector, kafka_bootstrap: str, topics: tuple[str, str], caplog: Any
+) -> None:
+    """Chunks big enough for the batch-builder path, from many connections at once, all for
+    one service (one partition): every chunk is acked, every record is in Kafka once, each
+    chunk's records in order, and the producer is never replaced on the way."""
+    connections, chunks, size = 16, 4, 100
+    caplog.set_level(logging.WARNING, logger="bitacora.collector")
+
+    async def sender(conn: int) -> list[str]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", collector.forward_port)
+        acks = []
+        for n in range(chunks):
+            entries = [(T, {"message": f"c{conn}-{n}-{i}", "service": "one"}) for i in range(size)]
+            chunk = f"conn{conn}-chunk{n}"
+            writer.write(encode.forward("one.app", entries, {"chunk": chunk}))
+            await writer.drain()
+            (reply,) = await _read_until(reader, 1)
+            acks.append(reply["ack"])
+        writer.close()
+        return acks
+
+    acked = await asyncio.gather(*(sender(c) for c in range(connections)))
+    assert acked == [[f"conn{c}-chunk{n}" for n in range(chunks)] for c in range(connections)]
+    records = await read_topic(kafka_bootstrap, topics[0], connections * chunks * size)
+    assert len(records) == connections * chunks * size
+    assert len({r.partition for r in records}) == 1
+    ordered = sorted(records, key=lambda r: r.offset)
+    texts = [rawrecord.decode(r.value).record["message"] for r in ordered]
+    assert sorted(texts) == sorted(
+        f"c{c}-{n}-{i}" for c in range(connections) for n in range(chunks) for i in range(size)
+    )
+    for c in range(connections):
+        for n in range(chunks):
+            mine = [t for t in texts if t.startswith(f"c{c}-{n}-")]
+            assert mine == [f"c{c}-{n}-{i}" for i in range(size)]
+    assert not [r for r in caplog.records if "replacing the Kafka producer" in r.getMessage()]
