@@ -90,10 +90,13 @@ def figures_from(results: dict[str, object]) -> Figures:
         value = float(rows.get(name, math.nan))
         return 1000 / value if value > 0 else math.nan
 
+    def rate(name: str) -> float:
+        return float(rows.get(name, math.nan))
+
     return Figures(
-        collector=float(rows["collector_events_per_cpu_second"]),
-        processor=float(rows["processor_events_per_cpu_second"]),
-        alerting_50_rules=float(rows["alerting_50rules_events_per_cpu_second"]),
+        collector=rate("collector_events_per_cpu_second"),
+        processor=rate("processor_events_per_cpu_second"),
+        alerting_50_rules=rate("alerting_50rules_events_per_cpu_second"),
         opensearch_docs=per_cpu("opensearch_cpu_s_per_1000_docs"),
         kafka=per_cpu("kafka_cpu_s_per_1000_events"),
     )

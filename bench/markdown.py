@@ -38,12 +38,14 @@ FIGURES = (
     ("e2e_opensearch_cpu_us_per_event", "CPU per event, OpenSearch (µs)"),
     ("raw_bulk_opensearch_cpu_us_per_doc", "CPU per doc, OpenSearch, raw bulk loader (µs)"),
     ("ingest_to_searchable_p99_s_at_70pct", "ingest-to-searchable p99 at 70% load (s)"),
+    ("alert_latency_p50_s", "event-to-webhook p50 (s)"),
     ("alert_latency_p99_s", "event-to-webhook p99 (s)"),
-    ("rules50_throughput_cost", "cost of 50 rules, whole processor"),
+    ("rules50_cpu_cost", "CPU 50 rules add, share of the whole processor's"),
+    ("rules50_throughput_cost", "cost of 50 rules: whole processor's events per CPU-second"),
 )
 
 
-def _num(value: Any) -> str:
+def number(value: Any) -> str:
     if not isinstance(value, int | float) or not math.isfinite(value):
         return "n/a"
     if abs(value) >= 1000:
@@ -56,17 +58,17 @@ def _num(value: Any) -> str:
 def _target(row: dict[str, Any]) -> str:
     if row.get("target") is None:
         return "-"
-    return ("≥ " if row.get("higher_is_better", True) else "≤ ") + _num(row["target"])
+    return ("≥ " if row.get("higher_is_better", True) else "≤ ") + number(row["target"])
 
 
-def _spread(row: dict[str, Any]) -> str:
+def spread(row: dict[str, Any]) -> str:
     low, high = row.get("low"), row.get("high")
     if low is None or high is None:
         return "-"
-    return f"{_num(low)}\u2013{_num(high)}"
+    return f"{number(low)}\u2013{number(high)}"
 
 
-def _when(stamp: Any) -> str:
+def when(stamp: Any) -> str:
     """``2026-12-05T20:00:00Z`` → ``2026-12-05 20:00 UTC``."""
     if not isinstance(stamp, str) or "T" not in stamp:
         return "an unknown date"
@@ -83,7 +85,7 @@ def render(doc: dict[str, Any]) -> str:
         BEGIN,
         "",
         f"Measured on {meta.get('cpus', '?')} cores ({meta.get('cpu_model', 'unknown CPU')}) "
-        f"at {_when(meta.get('date'))}; each "
+        f"at {when(meta.get('date'))}; each "
         f"figure is the median of {repeats} interleaved repetition(s), with the lowest and "
         "highest beside it. A figure whose spread is wider than its distance to the target "
         "is inconclusive.",
@@ -100,19 +102,19 @@ def render(doc: dict[str, Any]) -> str:
         if row is None:
             continue
         lines.append(
-            f"| {label} | {_num(row.get('value'))} | {_spread(row)} | {_target(row)} "
+            f"| {label} | {number(row.get('value'))} | {spread(row)} | {_target(row)} "
             f"| {row.get('verdict') or '-'} |"
         )
     lines += ["", END]
     return "\n".join(lines)
 
 
-def replace_block(text: str, block: str) -> str:
+def replace_block(text: str, block: str, begin: str = BEGIN, end: str = END) -> str:
     """``text`` with what lies between (and including) the markers replaced by ``block``."""
-    start, end = text.find(BEGIN), text.find(END)
-    if start < 0 or end < start:
-        raise ValueError("the README has no generated speed table markers")
-    return text[:start] + block + text[end + len(END) :]
+    first, last = text.find(begin), text.find(end)
+    if first < 0 or last < first:
+        raise ValueError(f"no generated block markers ({begin})")
+    return text[:first] + block + text[last + len(end) :]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,6 +28,22 @@ def cpu_seconds(pid: int) -> float:
     return parse_cpu_ticks(Path(f"/proc/{pid}/stat").read_text()) / CLOCK_TICKS
 
 
+def precise_cpu_seconds(pid: int) -> float:
+    """CPU seconds of the process ``pid`` to the nanosecond: the sum over its live threads of
+    the scheduler's run time (``/proc/<pid>/task/*/schedstat``); ``cpu_seconds`` (10 ms
+    ticks) when the kernel keeps no schedstat."""
+    total = 0
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                total += int((task / "schedstat").read_text().split()[0])
+            except FileNotFoundError:
+                continue  # a thread that ended meanwhile
+    except FileNotFoundError:
+        return cpu_seconds(pid)
+    return total / 1e9 if total else cpu_seconds(pid)
+
+
 def parse_cpu_ticks(stat: str) -> int:
     """utime + stime, in clock ticks, from the text of ``/proc/<pid>/stat``."""
     # The command name may contain spaces and parentheses: fields start after the last ')'.
@@ -99,9 +115,25 @@ class Component:
         """CPU seconds used so far."""
         return cpu_seconds(self.pid)
 
+    def precise_cpu(self) -> float:
+        """CPU seconds used so far, to the nanosecond (``precise_cpu_seconds``)."""
+        return precise_cpu_seconds(self.pid)
+
     def peak_rss_mib(self) -> float:
         """Peak resident memory so far, MiB."""
         return peak_rss_mib(self.pid)
+
+    def pause(self) -> None:
+        """SIGSTOP: the process stops running (and spending CPU) until :meth:`resume`."""
+        if self.alive():
+            assert self.proc is not None
+            self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT after :meth:`pause`."""
+        if self.alive():
+            assert self.proc is not None
+            self.proc.send_signal(signal.SIGCONT)
 
     def kill(self) -> None:
         """SIGKILL: no goodbye, as in a crash."""

@@ -82,7 +82,7 @@ def aggregate(repetitions: Sequence[Sequence[Row]]) -> list[Row]:
 
     Rows keep the order of their first appearance; NaN repetitions (a failed part) are left
     out of the median, and a figure with no finite repetition stays NaN. Baselines are
-    medians too; ``repeats`` counts the finite repetitions.
+    medians too; ``repeats`` counts the finite repetitions (a single run keeps its own).
     """
     by_name: dict[str, list[Row]] = {}
     for rows in repetitions:
@@ -105,7 +105,8 @@ def aggregate(repetitions: Sequence[Sequence[Row]]) -> list[Row]:
                 low=min(lows) if len(rows) > 1 or first.low is not None else None,
                 high=max(highs) if len(rows) > 1 or first.high is not None else None,
                 baseline=statistics.median(baselines) if baselines else None,
-                repeats=len(values),
+                # One run of a figure that repeats itself (pairs of runs) keeps its count.
+                repeats=len(values) if len(rows) > 1 else first.repeats,
             )
         )
     return out

@@ -189,8 +189,10 @@ class Publisher:
         topic: str,
         partition: int,
         group: list[tuple[bytes, bytes]],
-    ) -> list[asyncio.Future[Any]]:
-        """Give one partition's records of a request to the producer, in order; their futures.
+        futures: list[asyncio.Future[Any]],
+    ) -> None:
+        """Give one partition's records of a request to the producer, in order, adding their
+        delivery futures to ``futures`` as they are submitted.
 
         ``send`` costs several µs a record in Python (a future and the accumulator's
         bookkeeping each); a group of at least ``BATCH_FROM`` records is appended to batch
@@ -202,8 +204,9 @@ class Publisher:
         wake-up), so requests take turns per partition here.
         """
         if len(group) < BATCH_FROM:
-            return [await producer.send(topic, v, key=k, partition=partition) for k, v in group]
-        futures = []
+            for key, value in group:
+                futures.append(await producer.send(topic, value, key=key, partition=partition))
+            return
         lock = self._locks.get(partition)
         if lock is None:
             lock = self._locks[partition] = asyncio.Lock()
@@ -222,7 +225,6 @@ class Publisher:
                     start += 1
                 builder.close()  # sent at once: the request waits for it
                 futures.append(await producer.send_batch(builder, topic, partition=partition))
-        return futures
 
     async def submit(
         self, records: Sequence[tuple[bytes, bytes]], deadletters: Sequence[bytes] = ()
@@ -242,7 +244,7 @@ class Publisher:
             if records:
                 count = await self._partitions(producer, topic)
                 for partition, group in _by_partition(records, count).items():
-                    futures += await self._hand_over(producer, topic, partition, group)
+                    await self._hand_over(producer, topic, partition, group, futures)
             for letter in deadletters:
                 futures.append(await producer.send(self._settings.topic_deadletter, letter))
         except KafkaUnavailable:

@@ -24,6 +24,8 @@ REQUIRED = (
     "collector_events_per_cpu_second",
     "ingest_to_searchable_p99_s",
     "alert_latency_p99_s",
+    "alert_latency_p50_s",
+    "rules50_cpu_cost",
     "rules50_throughput_cost",
 )
 
@@ -56,7 +58,12 @@ def test_bench_smoke_writes_every_key(
     assert doc["meta"]["smoke"] is True
     assert doc["meta"]["repeats"] == 1
     assert doc["meta"]["cpu_model"] != ""
-    # The cost of rules pairs its runs itself: its spread is there even in one repetition.
-    low, high = doc["rules50_throughput_cost_min"], doc["rules50_throughput_cost_max"]
-    assert low <= doc["rules50_throughput_cost"] <= high
+    # The costs of rules pair their runs themselves: their spread is there even in one
+    # repetition, and only the share of the whole processor 50 rules add has a target.
+    for key in ("rules50_cpu_cost", "rules50_throughput_cost"):
+        assert doc[f"{key}_min"] <= doc[key] <= doc[f"{key}_max"]
+    targets = {row["name"]: row["target"] for row in doc["rows"]}
+    assert (targets["rules50_cpu_cost"], targets["rules50_throughput_cost"]) == (0.10, None)
+    assert targets["rules50_alerting_role_cost"] is None
+    assert targets["alert_latency_p99_s"] == 1.0
     assert proc.stdout.splitlines()[0].split()[:4] == ["name", "value", "spread", "n"]

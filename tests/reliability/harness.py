@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -26,6 +25,7 @@ from bench.procs import Component, free_port, wait_port
 from bench.services import group_lag
 from bitacora import rawrecord
 from bitacora.settings import Settings
+from tests.helpers.ports import KAFKA_OFFSETS, OPENSEARCH_OFFSETS, restartable_port
 
 LOG_DIR = Path("/tmp/bitacora-reliability")
 __all__ = ["LOG_DIR", "Pipeline", "group_lag"]  # group_lag: re-exported for other suites
@@ -281,21 +281,6 @@ async def all_docs(session: aiohttp.ClientSession, url: str, pattern: str) -> li
     return [h["_source"] for h in payload["hits"]["hits"]]
 
 
-def _free_pair(offset: int) -> int:
-    """A free port ``p`` whose companion ``p + offset`` is free too (Kafka controller,
-    OpenSearch transport)."""
-    for _ in range(50):
-        port = free_port()
-        if port + offset < 65536:
-            try:
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port + offset))
-                return port
-            except OSError:
-                continue
-    raise AssertionError("no free port pair")
-
-
 @contextmanager
 def private_stack(
     base: Settings, services_: tuple[str, ...], state_dir: Path
@@ -313,9 +298,9 @@ def private_stack(
         "opensearch_heap": "1g",
     }
     if "kafka" in services_:
-        changes["kafka_bootstrap"] = f"127.0.0.1:{_free_pair(1)}"
+        changes["kafka_bootstrap"] = f"127.0.0.1:{restartable_port(KAFKA_OFFSETS)}"
     if "opensearch" in services_:
-        changes["opensearch_url"] = f"http://127.0.0.1:{_free_pair(100)}"
+        changes["opensearch_url"] = f"http://127.0.0.1:{restartable_port(OPENSEARCH_OFFSETS)}"
     settings = base.model_copy(update=changes)
     try:
         for service in services_:

@@ -44,7 +44,7 @@ def test_aggregate_takes_median_lowest_and_highest_in_first_order() -> None:
 def test_aggregate_of_one_run_keeps_its_own_spread_or_none() -> None:
     single, paired = aggregate([[_row(0.3), Row("cost", 0.1, low=0.05, high=0.2, repeats=3)]])
     assert (single.value, single.low, single.high, single.repeats) == (0.3, None, None, 1)
-    assert (paired.value, paired.low, paired.high) == (0.1, 0.05, 0.2)
+    assert (paired.value, paired.low, paired.high, paired.repeats) == (0.1, 0.05, 0.2, 3)
 
 
 def test_aggregate_of_failed_runs_stays_nan() -> None:
@@ -163,6 +163,27 @@ def test_render_says_machine_date_and_repetitions() -> None:
     ]
 
 
+def test_render_shows_both_costs_of_rules_and_only_the_cpu_one_has_a_target() -> None:
+    doc = {
+        "meta": DOC["meta"],
+        "rows": [
+            {"name": "rules50_throughput_cost", "value": -0.01, "low": -0.04, "high": 0.23,
+             "target": None, "higher_is_better": False, "verdict": None},
+            {"name": "rules50_cpu_cost", "value": 0.43, "low": 0.41, "high": 0.49,
+             "target": 0.1, "higher_is_better": False, "verdict": "FAIL"},
+            {"name": "alert_latency_p99_s", "value": 0.31, "low": None, "high": None,
+             "target": 5.0, "higher_is_better": False, "verdict": "PASS"},
+        ],
+    }  # fmt: skip
+    assert render(doc).splitlines()[6:9] == [
+        "| event-to-webhook p99 (s) | 0.31 | - | ≤ 5.00 | PASS |",
+        "| cost of 50 rules: alerting role's CPU per event, vs 1 rule | 0.43 | 0.41\u20130.49 "
+        "| ≤ 0.10 | FAIL |",
+        "| cost of 50 rules: whole processor's events per CPU-second | -0.01 | -0.04\u20130.23 "
+        "| - | - |",
+    ]
+
+
 def test_render_marks_a_smoke_run() -> None:
     doc = {**DOC, "meta": {**DOC["meta"], "smoke": True}}
     assert "these numbers are not a measurement" in render(doc)
@@ -171,5 +192,5 @@ def test_render_marks_a_smoke_run() -> None:
 def test_replace_block_swaps_only_what_lies_between_the_markers() -> None:
     text = f"# T\n\n## Speed\n\n{BEGIN}\nold\n{END}\n\n## Next\n"
     assert replace_block(text, "NEW") == "# T\n\n## Speed\n\nNEW\n\n## Next\n"
-    with pytest.raises(ValueError, match="no generated speed table markers"):
+    with pytest.raises(ValueError, match="no generated block markers"):
         replace_block("# T\n", "NEW")

@@ -7,7 +7,6 @@ directory), so the shared Kafka of the other tests is never touched.
 from __future__ import annotations
 
 import asyncio
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,31 +21,20 @@ from bitacora.collector.app import Collector
 from bitacora.collector.forward import encode
 from bitacora.settings import Settings
 from bitacora.stack import services
+from tests.helpers.ports import KAFKA_OFFSETS, OPENSEARCH_OFFSETS, restartable_port
 from tests.integration.collector.helpers import read_topic
 
 pytestmark = pytest.mark.slow
 EVENTS_PER_CHUNK = 10
 
 
-def _free_port_pair() -> int:
-    """A port p with p + 1 free too (the private broker and its KRaft controller)."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port: int = probe.getsockname()[1]
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port + 1)) != 0:
-                return port
-    raise AssertionError("no free port pair")
-
-
 @pytest.fixture
 def private_kafka(tmp_path: Path) -> Iterator[Settings]:
     """Settings of a Kafka of our own, stopped at the end."""
-    port = _free_port_pair()
+    port = restartable_port(KAFKA_OFFSETS)
     settings = Settings(
         kafka_bootstrap=f"127.0.0.1:{port}",
-        opensearch_url=f"http://127.0.0.1:{_free_port_pair()}",
+        opensearch_url=f"http://127.0.0.1:{restartable_port(OPENSEARCH_OFFSETS)}",
         state_dir=tmp_path / "stack",
     )
     services.start_service(settings, "kafka")

@@ -1,0 +1,103 @@
+"""``python -m bench.instructions [--events N]``: interpreter instructions per event of the
+normalize stage's per-event work (decode the raw record, normalize, encode the JSON).
+
+CPU time depends on what else the machine is doing; an instruction count does not.
+``valgrind --tool=callgrind`` runs the same Python program twice, once over no events
+and once over ``N`` events of the processor benchmark's traffic (after the same warm-up),
+and the difference divided by ``N`` is the per-event count: the same on a busy and an
+idle machine, so a change to the normalizer can be judged while other work runs. With
+``--top K`` it also lists the C functions (of the interpreter and the extensions) with the
+most instructions per event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WARMUP = 500  # events normalized before counting: caches filled, code paths imported
+
+
+def work(events: int, measured: bool) -> None:
+    """Build ``events`` raw records, warm up, then (``measured``) decode + normalize + encode
+    them: both runs build the same records, so the difference is the per-event work."""
+    from bench.baselines import raw_values
+    from bench.forward_client import plan_chunks
+    from bench.payloads import service_names
+    from bitacora import rawrecord
+    from bitacora.processors.normalize import NormalizeConfig, normalize, to_json_bytes
+    from bitacora.settings import Settings
+
+    plans = plan_chunks("instr", WARMUP + events, 500, service_names("instr"), seed=17)
+    values = [value for _key, value in raw_values(plans)]
+    config = NormalizeConfig.from_settings(Settings())
+    for offset, value in enumerate(values[:WARMUP]):
+        to_json_bytes(normalize(rawrecord.decode(value), 0, offset, config))
+    for offset, value in enumerate(values[WARMUP:] if measured else ()):
+        to_json_bytes(normalize(rawrecord.decode(value), 0, offset, config))
+
+
+def _callgrind(events: int, measured: bool, out: Path) -> int:
+    """Total instructions of ``work(events, measured)`` in a fresh interpreter (callgrind)."""
+    run = subprocess.run(  # fixed arguments, our own program
+        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable,
+         "-m", "bench.instructions", "--events", str(events), "--work", str(int(measured))],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    found = re.search(r"Collected : (\d+)", run.stderr)
+    if found is None:
+        raise RuntimeError(f"callgrind printed no total:\n{run.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def _functions(out: Path) -> Counter[str]:
+    """Instructions per C function of a callgrind output file."""
+    text = subprocess.run(
+        ["callgrind_annotate", "--threshold=100", str(out)],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    counts: Counter[str] = Counter()
+    for line in text.splitlines():
+        found = re.match(r"\s*([\d,]+) \([^)]*\)\s+(\S+)", line)
+        if found and "PROGRAM" not in line:
+            name = re.sub(r"'\d+$", "", found.group(2).rsplit(":", 1)[-1])
+            counts[name] += int(found.group(1).replace(",", ""))
+    return counts
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the instructions per event (and with ``--top``, where they go)."""
+    parser = argparse.ArgumentParser(prog="python -m bench.instructions", description=__doc__)
+    parser.add_argument("--events", type=int, default=2000, help="events counted (default 2000)")
+    parser.add_argument("--top", type=int, default=0, help="also list the K costliest functions")
+    parser.add_argument("--work", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.work is not None:
+        work(args.events, bool(args.work))
+        return 0
+    if shutil.which("valgrind") is None:
+        print("error: valgrind is not installed (apt-get install valgrind)", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as tmp:
+        empty, full = Path(tmp) / "empty.out", Path(tmp) / "full.out"
+        print(f"counting instructions under callgrind ({args.events} events)…", file=sys.stderr)
+        counted = _callgrind(args.events, True, full) - _callgrind(args.events, False, empty)
+        per_event = counted / args.events
+        print(f"decode + normalize + encode: {per_event:,.0f} instructions per event")
+        if args.top:
+            before, after = _functions(empty), _functions(full)
+            diff = {name: (after[name] - before[name]) / args.events for name in after}
+            for name, count in sorted(diff.items(), key=lambda kv: -kv[1])[: args.top]:
+                print(f"{count:10,.0f}  {100 * count / per_event:5.1f}%  {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
