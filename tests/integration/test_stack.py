@@ -5,6 +5,7 @@ running."""
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -14,20 +15,23 @@ from pathlib import Path
 
 import pytest
 
-from bench.procs import free_port
 from bitacora import stack
 from bitacora.settings import Settings
 from bitacora.stack import config, health, procs
 
 # The stack derives ports from the two it is given (bitacora.stack.config.Ports):
 # OpenSearch's transport is HTTP + 100; Kafka's controller and secured listeners are the
-# broker + 1, + 2 and + 3. Each base is picked with all of its derived ports free.
+# broker + 1, + 2 and + 3. Each base is picked with all of its derived ports free, below
+# the ephemeral range: Kafka is stopped and started again here, and while it is down a
+# client's local port (drawn from that range) could take one of its ports.
 OPENSEARCH_OFFSETS = (0, 100)
 KAFKA_OFFSETS = (0, 1, 2, 3)
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 
 
 def _port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -36,14 +40,15 @@ def _port_free(port: int) -> bool:
 
 
 def free_base_port(offsets: tuple[int, ...], taken: frozenset[int] = frozenset()) -> int:
-    """A port ``p`` with ``p + offset`` free on 127.0.0.1 now for every offset, and none in
-    ``taken``."""
+    """A port ``p`` below the ephemeral range with ``p + offset`` free on 127.0.0.1 now for
+    every offset, and none of them in ``taken``."""
+    high = int(EPHEMERAL_RANGE.read_text().split()[0]) - max(offsets) - 1
     for _ in range(200):
-        base = free_port()
+        base = random.randint(20_000, high)
         wanted = {base + offset for offset in offsets}
-        if max(wanted) < 65536 and not wanted & taken and all(map(_port_free, wanted)):
+        if not wanted & taken and all(map(_port_free, wanted)):
             return base
-    raise AssertionError(f"no free ports at offsets {offsets} on 127.0.0.1")
+    raise AssertionError(f"no free ports at offsets {offsets} below {high}")
 
 
 @dataclass(frozen=True)
