@@ -11,9 +11,14 @@ from __future__ import annotations
 
 import random
 import socket
+from collections.abc import Sequence
 from pathlib import Path
 
 _RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+# The ports a local stack service derives from its own (bitacora.stack.config.Ports):
+# Kafka's controller and secured listeners, OpenSearch's transport.
+KAFKA_OFFSETS = (1, 2, 3)
+OPENSEARCH_OFFSETS = (100,)
 
 
 def _ephemeral_low() -> int:
@@ -33,12 +38,15 @@ def _bindable(port: int) -> bool:
     return True
 
 
-def restartable_port(companion: int = 0) -> int:
-    """A free port ``p`` below the ephemeral range (``p + companion`` free too, for a Kafka
-    controller or an OpenSearch transport port): a server stopped there can start again."""
-    high = _ephemeral_low() - companion - 1
+def restartable_port(companions: int | Sequence[int] = ()) -> int:
+    """A free port ``p`` below the ephemeral range with ``p + c`` free too for each companion
+    offset (a Kafka's controller and secured listeners, an OpenSearch transport port): a
+    server stopped there can start again."""
+    offsets = [companions] if isinstance(companions, int) else list(companions)
+    offsets = [c for c in offsets if c]
+    high = _ephemeral_low() - max(offsets, default=0) - 1
     for _ in range(200):
         port = random.randint(20_000, high)
-        if _bindable(port) and (companion == 0 or _bindable(port + companion)):
+        if _bindable(port) and all(_bindable(port + c) for c in offsets):
             return port
-    raise AssertionError(f"no free port pair below {high}")
+    raise AssertionError(f"no free port with companions {offsets} below {high}")

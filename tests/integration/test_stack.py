@@ -5,8 +5,6 @@ running."""
 from __future__ import annotations
 
 import os
-import random
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,37 +16,7 @@ import pytest
 from bitacora import stack
 from bitacora.settings import Settings
 from bitacora.stack import config, health, procs
-
-# The stack derives ports from the two it is given (bitacora.stack.config.Ports):
-# OpenSearch's transport is HTTP + 100; Kafka's controller and secured listeners are the
-# broker + 1, + 2 and + 3. Each base is picked with all of its derived ports free, below
-# the ephemeral range: Kafka is stopped and started again here, and while it is down a
-# client's local port (drawn from that range) could take one of its ports.
-OPENSEARCH_OFFSETS = (0, 100)
-KAFKA_OFFSETS = (0, 1, 2, 3)
-EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_base_port(offsets: tuple[int, ...], taken: frozenset[int] = frozenset()) -> int:
-    """A port ``p`` below the ephemeral range with ``p + offset`` free on 127.0.0.1 now for
-    every offset, and none of them in ``taken``."""
-    high = int(EPHEMERAL_RANGE.read_text().split()[0]) - max(offsets) - 1
-    for _ in range(200):
-        base = random.randint(20_000, high)
-        wanted = {base + offset for offset in offsets}
-        if not wanted & taken and all(map(_port_free, wanted)):
-            return base
-    raise AssertionError(f"no free ports at offsets {offsets} below {high}")
+from tests.helpers.ports import KAFKA_OFFSETS, OPENSEARCH_OFFSETS, restartable_port
 
 
 @dataclass(frozen=True)
@@ -89,9 +57,13 @@ def _our_processes(state_dir: Path) -> list[int]:
 @pytest.fixture(scope="module")
 def second_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecondStack]:
     state_dir = tmp_path_factory.mktemp("stack-state")
-    opensearch_port = free_base_port(OPENSEARCH_OFFSETS)
-    taken = frozenset(opensearch_port + offset for offset in OPENSEARCH_OFFSETS)
-    kafka_port = free_base_port(KAFKA_OFFSETS, taken)
+    # Below the ephemeral range, with the ports the stack derives: Kafka is stopped and
+    # started again here, and no client's local port may take one of them meanwhile.
+    opensearch_port = restartable_port(OPENSEARCH_OFFSETS)
+    opensearch_ports = {opensearch_port, *(opensearch_port + c for c in OPENSEARCH_OFFSETS)}
+    kafka_port = restartable_port(KAFKA_OFFSETS)
+    while opensearch_ports & {kafka_port, *(kafka_port + c for c in KAFKA_OFFSETS)}:
+        kafka_port = restartable_port(KAFKA_OFFSETS)
     env = {
         **os.environ,
         "BITACORA_OPENSEARCH_URL": f"http://127.0.0.1:{opensearch_port}",
