@@ -6,7 +6,7 @@ closes ``aggregation`` seconds after the first match's event time
 (``aggregate_by_match_time``) or its creation time; the matches that arrived meanwhile
 become one alert: the first match's fields, ``count`` the sum of the counts,
 ``extra.num_matches``, and with ``summary_table_fields`` ``extra.summary_table``, rows
-``[value, …, count]`` most frequent first. Pure functions shared by replays
+``[value, …, count]`` in the order values were first seen. Pure functions shared by replays
 (:func:`aggregate`) and the stream's notify stage (:func:`join` on a durable table).
 """
 
@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from bitacora.durations import parse_timestamp
 from bitacora.fields import lookup
+from bitacora.partitions import partition_for
 from bitacora.rules.alerts import Alert
 from bitacora.rules.fields import norm
 from bitacora.rules.model import Rule
@@ -45,11 +46,46 @@ def aggregates(alert: Alert, rule: Rule) -> bool:
 
 
 def route_key(alert: Alert, rule: Rule | None) -> bytes:
-    """The Kafka key of ``alert`` on the alerts topic: its group when it aggregates (so one
-    notify worker holds the group), else its ``dedup_key``."""
-    if rule is not None and aggregates(alert, rule):
-        return group_key(alert, rule).encode()
+    """The Kafka key of ``alert`` on the alerts topic: the rule's name for every alert of a
+    rule with ``aggregation``, else the alert's ``dedup_key``.
+
+    A group spans query keys (``aggregation_key`` need not be ``query_key``) and a query key
+    spans groups, so one notify worker must hold all of such a rule: its groups, the realert
+    state of its keys, and its resolves, in order. Alerts are few; spreading one rule's
+    alerts over workers is not worth split state.
+    """
+    if rule is not None and rule.aggregation is not None:
+        return rule.name.encode()
     return alert.dedup_key.encode()
+
+
+def group_partitioner(partitions: int) -> Callable[[bytes], int]:
+    """The changelog partition of a group key ``rule␟value``: its rule's alerts partition."""
+    return lambda key: partition_for(key.partition(b"\x1f")[0], partitions)
+
+
+def state_partitioner(
+    rules: Callable[[], Mapping[str, Rule]], partitions: int
+) -> Callable[[bytes], int]:
+    """The alerts partition of a notify-state key (an alert's ``dedup_key``, ``rule`` or
+    ``rule.key``): the rule's own when the rule aggregates (:func:`route_key`), else the
+    key's. The longest rule name that prefixes the key wins; ``rules`` is read at each call
+    (reloads replace it)."""
+
+    def partition(key: bytes) -> int:
+        text = key.decode("utf-8", "replace")
+        known = rules()
+        cut = len(text)
+        while cut > 0:
+            rule = known.get(text[:cut])
+            if rule is not None:
+                if rule.aggregation is not None:
+                    return partition_for(text[:cut].encode(), partitions)
+                break
+            cut = text.rfind(".", 0, cut)
+        return partition_for(key, partitions)
+
+    return partition
 
 
 # An open group: (the time it closes, its alerts in arrival order).
@@ -71,11 +107,12 @@ def join(known: Group | None, alert: Alert, rule: Rule, clock: float) -> tuple[A
 
 
 def summary_table(alerts: list[Alert], fields: list[str]) -> list[list[Any]]:
-    """Rows ``[value of each field, …, matches]``, most frequent first (ElastAlert2)."""
+    """Rows ``[value of each field, …, matches]`` in the order the values were first seen,
+    as ElastAlert2's ascii and markdown tables list them."""
     counts: Counter[tuple[Any, ...]] = Counter()
     for alert in alerts:
         counts[tuple(lookup(alert.event, name) for name in fields)] += 1
-    return [[*values, count] for values, count in counts.most_common()]
+    return [[*values, count] for values, count in counts.items()]
 
 
 def combine(alerts: list[Alert], rule: Rule) -> Alert:

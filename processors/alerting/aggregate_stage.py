@@ -1,7 +1,9 @@
 """ElastAlert2's ``aggregation`` on the stream (thin shell over ``rules.aggregation``).
 
-Alerts of an aggregating rule reach the notify agent keyed by their group (rule and
-``aggregation_key`` value, ``rules.aggregation.route_key``), so one worker holds a group.
+Alerts of an aggregating rule reach the notify agent keyed by the rule
+(``rules.aggregation.route_key``), so one worker holds all its groups (rule and
+``aggregation_key`` value) and the realert state of its keys; the table writes each group
+to that same partition (``group_partitioner``).
 After notify's policy (realert, silences) lets a match through, :meth:`Aggregator.add`
 joins it to its group in the Faust table ``notify-aggregation`` (changelog-backed: open
 groups survive restarts and rebalances) instead of sending it. The timer
@@ -23,10 +25,9 @@ from typing import Any
 
 import faust
 
-from bitacora.partitions import partition_for
 from bitacora.processors.app import NOTIFY_AGGREGATION, state_table
 from bitacora.processors.shell.counters import COUNTERS
-from bitacora.rules.aggregation import Group, combine, group_key, join
+from bitacora.rules.aggregation import Group, combine, group_key, group_partitioner, join
 from bitacora.rules.alerts import Alert
 from bitacora.rules.model import Rule
 from bitacora.settings import Settings
@@ -102,15 +103,15 @@ def register_aggregation(
     app: faust.App, alerts_name: str, settings: Settings, rules: dict[str, Rule], send: Send
 ) -> Aggregator:
     """Attach the aggregation table and its flush timer to ``app``."""
-    table = state_table(app, NOTIFY_AGGREGATION, settings)
+    placed = group_partitioner(settings.topic_partitions)
+    table = state_table(app, NOTIFY_AGGREGATION, settings, partition_of=placed)
     aggregator = Aggregator(table, rules, send)
-    partitions = settings.topic_partitions
 
     @app.timer(FLUSH_INTERVAL_S, name="notify-aggregation-flush")  # type: ignore[untyped-decorator]
     async def flush_groups() -> None:
         mine = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == alerts_name}
         try:
-            await aggregator.flush(lambda key: partition_for(key, partitions) in mine, time.time())
+            await aggregator.flush(lambda key: placed(key) in mine, time.time())
         except Exception:  # a failed flush is retried on the next tick
             log.exception("aggregation flush failed; retrying")
 

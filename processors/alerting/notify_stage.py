@@ -31,7 +31,6 @@ import aiohttp
 import faust
 
 from bitacora import clients, schema
-from bitacora.partitions import partition_for
 from bitacora.processors.alerting.aggregate_stage import Aggregator, register_aggregation
 from bitacora.processors.alerting.silences import SilenceFollower
 from bitacora.processors.alerting.top_counts_stage import TopCountsQuery
@@ -41,7 +40,7 @@ from bitacora.processors.shell.counters import (
     NOTIFICATIONS_FAILED,
     NOTIFICATIONS_SENT,
 )
-from bitacora.rules.aggregation import aggregates
+from bitacora.rules.aggregation import aggregates, state_partitioner
 from bitacora.rules.alerts import Alert
 from bitacora.rules.model import Rule
 from bitacora.rules.notify.destinations.alertmanager import RESEND_S
@@ -90,6 +89,7 @@ class NotifyService:
         silences_topic: str,
     ) -> None:
         self.settings = settings
+        self.aggregator: Aggregator | None = None  # open aggregation groups
         self.rules = {rule.name: rule for rule in rules}
         self.extra_destinations = dict(destinations or {})
         self.policy = policy
@@ -104,8 +104,19 @@ class NotifyService:
         self.resent = 0  # Alertmanager re-sends of firing alerts
         self.am_lock = asyncio.Lock()
         self.actions: list[str] = []  # recent decisions, newest last (bounded)
-        self.aggregator: Aggregator | None = None  # open aggregation groups
         self.top_counts = TopCountsQuery(settings, rules)
+
+    @property
+    def rules(self) -> dict[str, Rule]:
+        """The running rules by name."""
+        return self._rules
+
+    @rules.setter
+    def rules(self, rules: dict[str, Rule]) -> None:
+        # A reload replaces them: the aggregator sends closed groups by the same rules.
+        self._rules = rules
+        if self.aggregator is not None:
+            self.aggregator.rules = rules
 
     def start(self) -> Notifier:
         """Create the HTTP session and destinations inside the running loop (once)."""
@@ -196,7 +207,9 @@ def register_notify(
     """
     service = NotifyService(settings, rules, destinations, policy, alerts_index, silences_topic)
     retry_topic = internal_topic(app, NOTIFY_RETRY, settings)
-    table = state_table(app, NOTIFY_STATE, settings)
+    # A key's state lives on the partition its alerts arrive on (rules.aggregation).
+    placed = state_partitioner(lambda: service.rules, settings.topic_partitions)
+    table = state_table(app, NOTIFY_STATE, settings, partition_of=placed)
     alerts_name = alerts_topic.get_topic_name()
 
     async def keep(
@@ -320,10 +333,9 @@ def register_notify(
     @app.timer(alertmanager_resend_s, name="notify-alertmanager-resend")  # type: ignore[untyped-decorator]
     async def resend_firing() -> None:
         notifier = service.start()
-        partitions = settings.topic_partitions
         mine = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == alerts_name}
         for key in list(table.keys()):
-            if partition_for(key, partitions) not in mine:
+            if placed(key) not in mine:
                 continue
             async with service.am_lock:
                 raw = table.get(key)  # read again under the lock: a resolve may have won

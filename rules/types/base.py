@@ -120,6 +120,22 @@ def trim_before(times: list[float], limit: float) -> None:
         del times[:cut]
 
 
+# A line to suggest for each option a rule type requires (shown when it is missing).
+OPTION_EXAMPLES: dict[str, str] = {
+    "timeframe": "{minutes: 5}",
+    "num_events": "10",
+    "threshold": "1",
+    "spike_height": "2",
+    "spike_type": "up",
+    "buffer_time": "{minutes: 5}",
+    "metric_agg_type": "avg",
+    "ignore_null": "true",
+    "whitelist": "[value, …]",
+    "blacklist": "[value, …]",
+    "match_bucket_filter": "[{term: {field: value}}]",
+}
+
+
 class RuleKind:
     """The behaviour of one rule type over one key's state.
 
@@ -136,10 +152,15 @@ class RuleKind:
 
     @classmethod
     def check(cls, rule: Rule) -> None:
-        """Raise ``ValueError`` naming what a rule of this type lacks (run at load time)."""
+        """Raise ``ValueError`` naming what a rule of this type lacks and a line to add
+        (run at load time)."""
         for option in cls.required:
             if getattr(rule, option) is None:
-                raise ValueError(f"rule type {rule.type!r} needs option {option!r}")
+                example = f"{option}: {OPTION_EXAMPLES.get(option, '…')}"
+                raise ValueError(
+                    f"rule type {rule.type!r} needs option {option!r}: add a line such as "
+                    f"`{example}`"
+                )
 
     def __init__(self, rule: Rule, lateness: float) -> None:
         self.rule = rule

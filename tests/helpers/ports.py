@@ -11,14 +11,9 @@ from __future__ import annotations
 
 import random
 import socket
-from collections.abc import Sequence
 from pathlib import Path
 
 _RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
-# The ports a local stack service derives from its own (bitacora.stack.config.Ports):
-# Kafka's controller and secured listeners, OpenSearch's transport.
-KAFKA_OFFSETS = (1, 2, 3)
-OPENSEARCH_OFFSETS = (100,)
 
 
 def _ephemeral_low() -> int:
@@ -38,15 +33,16 @@ def _bindable(port: int) -> bool:
     return True
 
 
-def restartable_port(companions: int | Sequence[int] = ()) -> int:
-    """A free port ``p`` below the ephemeral range with ``p + c`` free too for each companion
-    offset (a Kafka's controller and secured listeners, an OpenSearch transport port): a
-    server stopped there can start again."""
-    offsets = [companions] if isinstance(companions, int) else list(companions)
-    offsets = [c for c in offsets if c]
-    high = _ephemeral_low() - max(offsets, default=0) - 1
+KAFKA_OFFSETS = (0, 1, 2, 3)  # broker, controller, SASL_SSL, mTLS (bitacora.stack.config)
+OPENSEARCH_OFFSETS = (0, 100)  # HTTP, transport
+
+
+def restartable_port(offsets: tuple[int, ...] = (0,)) -> int:
+    """A port ``p`` below the ephemeral range with ``p + offset`` free for every offset (the
+    ports a stack service derives from its base): a server stopped there can start again."""
+    high = _ephemeral_low() - max(offsets) - 1
     for _ in range(200):
         port = random.randint(20_000, high)
-        if _bindable(port) and all(_bindable(port + c) for c in offsets):
+        if all(_bindable(port + offset) for offset in offsets):
             return port
-    raise AssertionError(f"no free port with companions {offsets} below {high}")
+    raise AssertionError(f"no free ports at offsets {offsets} below {high}")

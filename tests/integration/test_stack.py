@@ -60,9 +60,9 @@ def second_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecondSta
     # Below the ephemeral range, with the ports the stack derives: Kafka is stopped and
     # started again here, and no client's local port may take one of them meanwhile.
     opensearch_port = restartable_port(OPENSEARCH_OFFSETS)
-    opensearch_ports = {opensearch_port, *(opensearch_port + c for c in OPENSEARCH_OFFSETS)}
+    opensearch_ports = {opensearch_port + offset for offset in OPENSEARCH_OFFSETS}
     kafka_port = restartable_port(KAFKA_OFFSETS)
-    while opensearch_ports & {kafka_port, *(kafka_port + c for c in KAFKA_OFFSETS)}:
+    while opensearch_ports & {kafka_port + offset for offset in KAFKA_OFFSETS}:
         kafka_port = restartable_port(KAFKA_OFFSETS)
     env = {
         **os.environ,

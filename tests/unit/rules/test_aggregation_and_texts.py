@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bitacora.errors import RuleError
-from bitacora.rules.aggregation import join, route_key
+from bitacora.partitions import partition_for
+from bitacora.rules.aggregation import group_partitioner, join, route_key, state_partitioner
 from bitacora.rules.loader import parse_rule_text, read_rule_text
 from bitacora.rules.notify.templates import render
 from bitacora.rules.replay import run_rules_over
@@ -78,8 +79,27 @@ def test_join_closes_a_group_once_its_period_is_over_and_routes_by_group() -> No
     assert closed is not None
     assert (closed.count, closed.extra["num_matches"]) == (2, 2)
     assert closed.extra["summary_table"] == [["bob", 1], ["eve", 1]]
-    assert route_key(first, rule) == b"agg\x1fuser-service"
+    # Every alert of an aggregating rule travels under the rule's name (one worker).
+    assert route_key(first, rule) == b"agg"
+    assert route_key(first.model_copy(update={"status": "resolved"}), rule) == b"agg"
     assert route_key(first, rule.model_copy(update={"aggregation": None})) == b"agg"
+
+
+def test_state_and_groups_of_an_aggregating_rule_sit_on_its_alerts_partition() -> None:
+    grouped = parse_rule_text(AGGREGATED.replace("name: agg", "name: a.b") + "query_key: host\n")
+    plain = parse_rule_text("name: a\ntype: any\nquery_key: host\n")
+    rules = {"a.b": grouped, "a": plain}
+    placed = state_partitioner(lambda: rules, 8)
+    rule_partition = partition_for(b"a.b", 8)
+    # The realert state of each host of "a.b" (dedup keys "a.b.<host>"), on "a.b"'s partition.
+    hosts = [f"h{n}" for n in range(20)]
+    assert {placed(f"a.b.{host}".encode()) for host in hosts} == {rule_partition}
+    # Keys of the plain rule "a" stay where their own alerts go: spread by key.
+    spread = {placed(f"a.{host}".encode()) for host in hosts}
+    assert spread == {partition_for(f"a.{host}".encode(), 8) for host in hosts}
+    assert len(spread) > 1
+    groups = group_partitioner(8)
+    assert {groups(f"a.b\x1fsvc-{n}".encode()) for n in range(20)} == {rule_partition}
 
 
 def test_alert_text_kw_discover_url_and_match_in_root() -> None:

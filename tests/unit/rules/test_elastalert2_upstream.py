@@ -33,8 +33,15 @@ def test_the_file_elastalert2_refuses_is_refused_naming_the_missing_key() -> Non
     with pytest.raises(RuleError) as caught:
         read_rule(path)
     assert str(caught.value) == (
-        f"{path}:4: key '(rule)': Value error, rule type 'frequency' needs option 'timeframe'"
+        f"{path}:4: key '(rule)': Value error, rule type 'frequency' needs option 'timeframe': "
+        "add a line such as `timeframe: {minutes: 5}`"
     )
+
+
+def test_the_refused_file_loads_once_the_suggested_line_is_added() -> None:
+    text = (EXAMPLES / REFUSED_BY_ELASTALERT2).read_text() + "timeframe: {minutes: 5}\n"
+    read = read_rule_text(text)
+    assert (read.rule.type, read.rule.num_events, read.rule.timeframe) == ("frequency", 30, 300.0)
 
 
 def test_unregistered_alerter_loads_with_warnings_naming_it_and_its_options() -> None:

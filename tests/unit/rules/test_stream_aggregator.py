@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 
 from bitacora.processors.alerting.aggregate_stage import Aggregator
+from bitacora.processors.alerting.notify_stage import NotifyService
 from bitacora.rules.alerts import Alert
 from bitacora.rules.loader import parse_rule_text
 from bitacora.rules.model import Rule
 from bitacora.rules.replay import run_rules_over
+from bitacora.settings import Settings
 from tests.unit.rules.util import ev
 
 RULE = "name: agg\ntype: any\naggregation: {seconds: 5}\naggregation_key: service.name\n"
@@ -46,3 +48,16 @@ def test_a_redelivered_match_joins_once_and_equal_ids_still_count() -> None:
     asyncio.run(scenario())
     assert [(a.count, a.extra["num_matches"]) for a in sent] == [(2, 2)]
     assert (table, aggregator.sent) == ({}, 1)
+
+
+def test_reloaded_rules_reach_the_aggregator() -> None:
+    """A rule added by a reload has its groups sent (not dropped as unknown)."""
+    service = NotifyService(Settings(), [], None, None, None, "silences")
+
+    async def send(_alert: Alert, _rule: Rule) -> None:
+        return None
+
+    service.aggregator = Aggregator({}, service.rules, send)
+    rule = parse_rule_text(RULE)
+    service.rules = {"agg": rule}  # what the alerting role's reload does
+    assert service.aggregator.rules == {"agg": rule}
