@@ -1,17 +1,16 @@
-"""Server-rendered SVG charts of the console: pure functions returning markup.
+"""The console's charts: its colours and time axis over the shared SVG bars.
 
-Text uses ``currentColor`` so the page's light or dark scheme applies; every label goes
-through ``html.escape``. Each bar is a ``rect`` with a ``data-count`` (the browser tests
-read them) and a tooltip.
+The drawing is :mod:`bitacora.dashboards.charts` (the weekly review draws with it too);
+here the console picks the colours (log levels, then a palette) and the ``THEMED`` look,
+so text and gridlines follow the page's light or dark scheme.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from html import escape
 
-from bitacora.dashboards.report.charts import nice_step
+from bitacora.dashboards.charts import THEMED, Series, horizontal_bars, vertical_bars
 
 #: Colours of the log levels; other series take the palette in order.
 LEVEL_COLOURS = {
@@ -23,7 +22,6 @@ LEVEL_COLOURS = {
     "fatal": "#7c3aed",
 }
 PALETTE = ("#2563eb", "#16a34a", "#d97706", "#dc2626", "#7c3aed", "#0d9488", "#db2777", "#65a30d")
-_FONT = "font-family='system-ui,sans-serif' font-size='11'"
 
 
 def colours(names: Sequence[str]) -> dict[str, str]:
@@ -35,7 +33,8 @@ def colours(names: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def _tick(ms: int, width_s: int) -> str:
+def tick(ms: int, width_s: int) -> str:
+    """A bucket start (epoch ms) as its axis label: the day, the minute or the second."""
     moment = datetime.fromtimestamp(ms / 1000, UTC)
     return moment.strftime(
         "%m-%d" if width_s >= 86400 else "%H:%M" if width_s >= 60 else "%H:%M:%S"
@@ -56,81 +55,25 @@ def stacked_time_bars(
     width: int = 720,
     height: int = 180,
 ) -> str:
-    """Counts per time bucket (``starts`` in ms), one stacked colour per series, with legend."""
-    left, right, top, bottom = 44, 8, 24, 20
-    plot_w, plot_h = width - left - right, height - top - bottom
+    """Counts per time bucket (``starts`` in ms), one stacked colour per series, with legend.
+
+    Levels stack from trace up to fatal, other series follow by name.
+    """
     names = _order(series)
     palette = colours(names)
-    totals = [sum(series[n][i] for n in names) for i in range(len(starts))]
-    peak = 4 * nice_step(max(totals, default=0) / 4)
-    slot = plot_w / max(len(starts), 1)
-    parts = [
-        f"<svg xmlns='http://www.w3.org/2000/svg' class='chart' viewBox='0 0 {width} {height}' "
-        f"role='img' aria-label='{escape(title, quote=True)}'>"
-    ]
-    for i in range(5):
-        y = top + plot_h - plot_h * i / 4
-        parts.append(
-            f"<line x1='{left}' x2='{width - right}' y1='{y:.1f}' y2='{y:.1f}' class='grid'/>"
-        )
-        parts.append(
-            f"<text x='{left - 4}' y='{y + 4:.1f}' text-anchor='end' fill='currentColor' {_FONT}>"
-            f"{peak * i / 4:g}</text>"
-        )
-    for i, start in enumerate(starts):
-        y = top + plot_h
-        for name in names:
-            value = series[name][i]
-            if value <= 0:
-                continue
-            h = plot_h * value / peak
-            y -= h
-            parts.append(
-                f"<rect x='{left + i * slot + slot * 0.1:.1f}' y='{y:.1f}' "
-                f"width='{max(slot * 0.8, 1):.1f}' height='{h:.1f}' fill='{palette[name]}' "
-                f"data-count='{value}' shape-rendering='crispEdges'>"
-                f"<title>{escape(name)} {escape(_tick(start, width_s))}: {value}</title></rect>"
-            )
-    step = max(1, len(starts) // 6)
-    for i in range(0, len(starts), step):
-        parts.append(
-            f"<text x='{left + i * slot + slot / 2:.1f}' y='{height - 5}' text-anchor='middle' "
-            f"fill='currentColor' {_FONT}>{escape(_tick(starts[i], width_s))}</text>"
-        )
-    x = left
-    for name in names:
-        parts.append(f"<rect x='{x}' y='4' width='10' height='10' fill='{palette[name]}'/>")
-        parts.append(f"<text x='{x + 14}' y='13' fill='currentColor' {_FONT}>{escape(name)}</text>")
-        x += 24 + 7 * len(name)
-    parts.append("</svg>")
-    return "".join(parts)
+    return vertical_bars(
+        [tick(start, width_s) for start in starts],
+        [Series(name, series[name], palette[name]) for name in names],
+        stacked=True,
+        title=title,
+        look=THEMED,
+        width=width,
+        height=height,
+    )
 
 
-def bars(items: Sequence[tuple[str, float]], *, title: str, width: int = 520, row: int = 20) -> str:
+def bars(items: Sequence[tuple[str, float]], *, title: str) -> str:
     """Horizontal bars, one per ``(label, value)`` in the order given, value at the end."""
-    label_w = 180
-    height = max(len(items), 1) * row + 8
-    plot_w = width - label_w - 60
-    peak = max((v for _, v in items), default=0) or 1
-    parts = [
-        f"<svg xmlns='http://www.w3.org/2000/svg' class='chart' viewBox='0 0 {width} {height}' "
-        f"role='img' aria-label='{escape(title, quote=True)}'>"
-    ]
-    for i, (label, value) in enumerate(items):
-        y = 4 + i * row
-        w = max(plot_w * value / peak, 1.0) if value > 0 else 0
-        shown = label if len(label) <= 28 else label[:27] + "…"
-        parts.append(
-            f"<text x='{label_w - 6}' y='{y + row * 0.7:.1f}' text-anchor='end' "
-            f"fill='currentColor' {_FONT}><title>{escape(label)}</title>{escape(shown)}</text>"
-        )
-        parts.append(
-            f"<rect x='{label_w}' y='{y + 2}' width='{w:.1f}' height='{row - 6}' "
-            f"fill='{PALETTE[0]}' data-count='{value:g}' shape-rendering='crispEdges'/>"
-        )
-        parts.append(
-            f"<text x='{label_w + w + 4:.1f}' y='{y + row * 0.7:.1f}' fill='currentColor' "
-            f"{_FONT}>{value:g}</text>"
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+    return horizontal_bars(
+        items, colour=PALETTE[0], title=title, look=THEMED, width=520, label_width=180
+    )

@@ -7,13 +7,19 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from bitacora.dashboards.report import charts
-from bitacora.dashboards.report.charts import Series
+from bitacora.dashboards.charts import Series, horizontal_bars, vertical_bars
 from bitacora.dashboards.report.model import ServiceTrend, WeeklyReport, change
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 NO_VALUE = "\u2013"  # an en dash: "no data", distinct from a zero
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+# Bar colours: this week strong, the previous week pale beside it.
+THIS_WEEK = "#2563eb"
+PREVIOUS_WEEK = "#cbd5e1"
+ERRORS = "#dc2626"
+PREVIOUS_ERRORS = "#fca5a5"
+DEADLETTER = "#9333ea"
+ENDPOINT = "#0d9488"
 
 
 def _environment() -> jinja2.Environment:
@@ -59,19 +65,19 @@ def _format_duration(seconds: float | None) -> str:
 
 def service_chart(trend: ServiceTrend) -> Markup:
     """Events and errors per day of one service, this week against the previous one."""
-    svg = charts.grouped_bars(
+    svg = vertical_bars(
         _WEEKDAYS,
         [
-            Series("events (previous week)", trend.prev_events, charts.PREVIOUS_WEEK),
-            Series("events", trend.events, charts.THIS_WEEK),
-            Series("errors (previous week)", trend.prev_errors, charts.PREVIOUS_ERRORS),
-            Series("errors", trend.errors, charts.ERRORS),
+            Series("events (previous week)", trend.prev_events, PREVIOUS_WEEK),
+            Series("events", trend.events, THIS_WEEK),
+            Series("errors (previous week)", trend.prev_errors, PREVIOUS_ERRORS),
+            Series("errors", trend.errors, ERRORS),
         ],
         title=f"{trend.service}: events and errors per day",
         width=520,
         height=180,
     )
-    return Markup(svg)  # built by charts.py, every label escaped there
+    return Markup(svg)  # every label escaped by the chart functions
 
 
 def report_charts(report: WeeklyReport) -> dict[str, Markup]:
@@ -81,49 +87,49 @@ def report_charts(report: WeeklyReport) -> dict[str, Markup]:
     errors = [sum(s.errors[d] for s in report.services) for d in range(7)]
     errors_prev = [sum(s.prev_errors[d] for s in report.services) for d in range(7)]
     out = {
-        "overview": charts.grouped_bars(
+        "overview": vertical_bars(
             _WEEKDAYS,
             [
-                Series("events (previous week)", totals_prev, charts.PREVIOUS_WEEK),
-                Series("events", totals_events, charts.THIS_WEEK),
+                Series("events (previous week)", totals_prev, PREVIOUS_WEEK),
+                Series("events", totals_events, THIS_WEEK),
             ],
             title="All events per day",
         ),
-        "errors": charts.grouped_bars(
+        "errors": vertical_bars(
             _WEEKDAYS,
             [
-                Series("errors (previous week)", errors_prev, charts.PREVIOUS_ERRORS),
-                Series("errors", errors, charts.ERRORS),
+                Series("errors (previous week)", errors_prev, PREVIOUS_ERRORS),
+                Series("errors", errors, ERRORS),
             ],
             title="Errors per day",
         ),
-        "error_types": charts.horizontal_bars(
+        "error_types": horizontal_bars(
             [(t.name, t.count) for t in report.error_types],
-            colour=charts.ERRORS,
+            colour=ERRORS,
             title="Top error types",
         ),
-        "deadletters": charts.grouped_bars(
+        "deadletters": vertical_bars(
             _WEEKDAYS,
             [
-                Series("previous week", report.deadletters.prev_per_day, charts.PREVIOUS_WEEK),
-                Series("dead letters", report.deadletters.per_day, charts.DEADLETTER),
+                Series("previous week", report.deadletters.prev_per_day, PREVIOUS_WEEK),
+                Series("dead letters", report.deadletters.per_day, DEADLETTER),
             ],
             title="Dead letters per day",
             height=160,
         ),
-        "busiest": charts.horizontal_bars(
+        "busiest": horizontal_bars(
             [(e.path, e.count) for e in report.busiest],
-            colour=charts.ENDPOINT,
+            colour=ENDPOINT,
             title="Busiest endpoints",
         ),
-        "slowest": charts.horizontal_bars(
+        "slowest": horizontal_bars(
             [(e.path, e.avg_ms or 0.0) for e in report.slowest],
-            colour=charts.ENDPOINT,
+            colour=ENDPOINT,
             title="Slowest endpoints (mean)",
             value_format=_format_ms,
         ),
     }
-    marked = {name: Markup(svg) for name, svg in out.items()}  # escaped in charts.py
+    marked = {name: Markup(svg) for name, svg in out.items()}  # escaped by the chart functions
     for trend in report.services:
         marked[f"service:{trend.service}"] = service_chart(trend)
     return marked
@@ -137,9 +143,9 @@ def render_html(report: WeeklyReport) -> str:
         charts=report_charts(report),
         days=[f"{_WEEKDAYS[i]} {d:%d %b}" for i, d in enumerate(report.week.days)],
         colours={
-            "this": charts.THIS_WEEK,
-            "prev": charts.PREVIOUS_WEEK,
-            "errors": charts.ERRORS,
-            "prev_errors": charts.PREVIOUS_ERRORS,
+            "this": THIS_WEEK,
+            "prev": PREVIOUS_WEEK,
+            "errors": ERRORS,
+            "prev_errors": PREVIOUS_ERRORS,
         },
     )

@@ -4,10 +4,13 @@ The manifests' ConfigMap and Secret become the process environment, overriding o
 points at the cluster (Kafka, OpenSearch, the bind host), the ports (free loopback ports,
 found through the ``BITACORA_*_PORT`` variable holding the probed container port), and
 what isolates this test on the shared stack (app id, topics, one broker's replication).
-Mounted volumes become temporary folders holding their ConfigMap or Secret files, and
-variables naming a path under a mount point there. Then every startup, liveness and
-readiness probe must answer 200 on its port and path, so no manifest can probe a port
-nothing opens.
+Variables come from envFrom and from env (values, and keys of a Secret or ConfigMap; an
+optional key that is absent leaves its variable unset). Mounted volumes become temporary
+folders holding their ConfigMap or Secret files (their ``items`` when listed), and
+variables naming a path under a mount point there. Kafka's security Secret is emptied (the
+Kafka here is PLAINTEXT); as shipped, it must reach every container as variables and files.
+Then every startup, liveness and readiness probe must answer 200 on its port and path, so
+no manifest can probe a port nothing opens.
 """
 
 from __future__ import annotations
@@ -34,12 +37,23 @@ PROBES = ("startupProbe", "livenessProbe", "readinessProbe")
 # Containers whose image is not Bitácora's (their probes target their own servers).
 FOREIGN = {"fluent-bit"}
 WORKLOADS = {"Deployment", "DaemonSet", "StatefulSet"}
+KAFKA_SECRET = "bitacora-kafka"
 
 
-def _documents() -> list[dict[str, Any]]:
+def _is_kafka_secret(doc: dict[str, Any]) -> bool:
+    return doc.get("kind") == "Secret" and doc["metadata"]["name"] == KAFKA_SECRET
+
+
+def _documents(kafka_secret: bool = False) -> list[dict[str, Any]]:
+    """The manifests; Kafka's security Secret emptied unless ``kafka_secret``."""
     docs: list[dict[str, Any]] = []
     for path in sorted(K8S.glob("*.yaml")):
         docs += [d for d in yaml.safe_load_all(path.read_text()) if d]
+    for doc in docs:
+        if not kafka_secret and _is_kafka_secret(doc):
+            # The Kafka here is PLAINTEXT: its Secret is emptied, as a shop without a
+            # secured Kafka does (every reference to it is optional).
+            doc["stringData"] = {}
     return docs
 
 
@@ -50,9 +64,9 @@ def _containers() -> Iterator[tuple[str, dict[str, Any]]]:
                 yield doc["metadata"]["name"], container
 
 
-def _env_from(container: dict[str, Any]) -> dict[str, str]:
-    """The variables of the ConfigMaps and Secrets the container's envFrom names."""
-    by_name = {(d["kind"], d["metadata"]["name"]): d for d in _documents() if "metadata" in d}
+def _env_from(container: dict[str, Any], docs: list[dict[str, Any]]) -> dict[str, str]:
+    """The container's variables: its envFrom sources, then its env entries."""
+    by_name = {(d["kind"], d["metadata"]["name"]): d for d in docs if "metadata" in d}
     env: dict[str, str] = {}
     for source in container.get("envFrom", []):
         if "configMapRef" in source:
@@ -60,16 +74,25 @@ def _env_from(container: dict[str, Any]) -> dict[str, str]:
         if "secretRef" in source:
             env.update(by_name[("Secret", source["secretRef"]["name"])]["stringData"])
     for item in container.get("env", []):
-        env[item["name"]] = item["value"]
+        if "value" in item:
+            env[item["name"]] = item["value"]
+            continue
+        ref = item["valueFrom"].get("secretKeyRef") or item["valueFrom"]["configMapKeyRef"]
+        kind = "Secret" if "secretKeyRef" in item["valueFrom"] else "ConfigMap"
+        values = by_name[(kind, ref["name"])]["stringData" if kind == "Secret" else "data"]
+        if ref["key"] in values:
+            env[item["name"]] = values[ref["key"]]
+        else:  # Kubernetes leaves the variable unset, or refuses to start the pod
+            assert ref.get("optional"), f"{item['name']}: {ref['name']} has no {ref['key']}"
     return env
 
 
-def _mount(owner: str, container: dict[str, Any], root: Path) -> dict[str, str]:
+def _mount(
+    owner: str, container: dict[str, Any], root: Path, docs: list[dict[str, Any]]
+) -> dict[str, str]:
     """Write each mounted ConfigMap/Secret under ``root``; mount path -> local folder."""
-    by_name = {(d["kind"], d["metadata"]["name"]): d for d in _documents() if "metadata" in d}
-    (workload,) = [
-        d for d in _documents() if d["kind"] in WORKLOADS and d["metadata"]["name"] == owner
-    ]
+    by_name = {(d["kind"], d["metadata"]["name"]): d for d in docs if "metadata" in d}
+    (workload,) = [d for d in docs if d["kind"] in WORKLOADS and d["metadata"]["name"] == owner]
     volumes = {v["name"]: v for v in workload["spec"]["template"]["spec"].get("volumes", [])}
     mounts = {}
     for index, mount in enumerate(container.get("volumeMounts", [])):
@@ -77,12 +100,19 @@ def _mount(owner: str, container: dict[str, Any], root: Path) -> dict[str, str]:
         local.mkdir(parents=True)
         volume = volumes[mount["name"]]
         files: dict[str, str] = {}
+        source: dict[str, Any] = {}
         if "configMap" in volume:
-            files = by_name[("ConfigMap", volume["configMap"]["name"])]["data"]
+            source = volume["configMap"]
+            files = by_name[("ConfigMap", source["name"])]["data"]
         elif "secret" in volume:
-            files = by_name[("Secret", volume["secret"]["secretName"])]["stringData"]
-        for name, text in files.items():
-            (local / name).write_text(text)
+            source = volume["secret"]
+            files = by_name[("Secret", source["secretName"])]["stringData"]
+        items = source.get("items") or [{"key": k, "path": k} for k in files]
+        for item in items:
+            if item["key"] in files:
+                (local / item["path"]).write_text(files[item["key"]])
+            else:  # an optional source's missing key is no file; else the pod cannot start
+                assert source.get("optional"), f"{mount['name']}: no {item['key']}"
         mounts[mount["mountPath"]] = str(local)
     return mounts
 
@@ -115,6 +145,23 @@ def test_every_container_is_covered() -> None:
             "livenessProbe",
             "readinessProbe",
         }
+
+
+@pytest.mark.parametrize(("owner", "container"), BITACORA, ids=[o for o, _c in BITACORA])
+def test_the_shipped_kafka_secret_reaches_the_container(
+    owner: str, container: dict[str, Any], tmp_path: Path
+) -> None:
+    docs = _documents(kafka_secret=True)
+    (secret,) = [d for d in docs if _is_kafka_secret(d)]
+    values = secret["stringData"]
+    env = _env_from(container, docs)
+    kafka = {n: v for n, v in env.items() if n in values}
+    assert kafka == {n: v for n, v in values.items() if n.startswith("BITACORA_")}
+    mounts = _mount(owner, container, tmp_path, docs)
+    # The CA, the client certificate and its key are files where their variables point.
+    for name, key in (("CAFILE", "ca.crt"), ("CERTFILE", "client.crt"), ("KEYFILE", "client.key")):
+        folder, _, file = env[f"BITACORA_KAFKA_SSL_{name}"].rpartition("/")
+        assert (Path(mounts[folder]) / file).read_text() == values[key], name
 
 
 def _get(port: int, path: str) -> int:
@@ -150,7 +197,8 @@ def test_manifest_probes_answer(
     opensearch_url: str,
     tmp_path: Path,
 ) -> None:
-    env = _env_from(container)
+    docs = _documents()
+    env = _env_from(container, docs)
     probed = _probed(container)
     port_vars = {n: int(v) for n, v in env.items() if n.endswith("_PORT")}
     local: dict[int, int] = {}
@@ -165,7 +213,7 @@ def test_manifest_probes_answer(
         f"BITACORA_TOPIC_{t}": f"{unique}.{t.lower()}"
         for t in ("RAW", "NORMALIZED", "DEADLETTER", "ALERTS")
     }
-    mounts = _mount(owner, container, tmp_path)
+    mounts = _mount(owner, container, tmp_path, docs)
     for name, value in env.items():
         for mount_path, folder in mounts.items():
             if value == mount_path or value.startswith(mount_path + "/"):

@@ -1,5 +1,6 @@
-"""``bitacora stack`` end to end, on a second stack (own state dir, ports 19200/19092/19093)
-so the shared stack on the default ports keeps running for everyone else's tests."""
+"""``bitacora stack`` end to end, on a second stack (own state dir, free ports picked at the
+start) so the shared stack on the default ports, and another run of this test, keep
+running."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -14,11 +16,33 @@ import pytest
 from bitacora import stack
 from bitacora.settings import Settings
 from bitacora.stack import config, health, procs
+from tests.helpers.ports import KAFKA_OFFSETS, OPENSEARCH_OFFSETS, restartable_port
 
-PORTS = {
-    "BITACORA_OPENSEARCH_URL": "http://127.0.0.1:19200",
-    "BITACORA_KAFKA_BOOTSTRAP": "127.0.0.1:19092",
-}
+
+@dataclass(frozen=True)
+class SecondStack:
+    """The second stack's environment and the ports it was given."""
+
+    env: dict[str, str]
+    opensearch_port: int
+    kafka_port: int
+
+    @property
+    def opensearch_url(self) -> str:
+        return f"http://127.0.0.1:{self.opensearch_port}"
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return f"127.0.0.1:{self.kafka_port}"
+
+    def settings(self) -> Settings:
+        return Settings(
+            state_dir=Path(self.env["BITACORA_STATE_DIR"]),
+            opensearch_url=self.opensearch_url,
+            kafka_bootstrap=self.kafka_bootstrap,
+            opensearch_heap="1g",
+            kafka_heap="512m",
+        )
 
 
 def _our_processes(state_dir: Path) -> list[int]:
@@ -31,18 +55,27 @@ def _our_processes(state_dir: Path) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def second_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def second_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecondStack]:
     state_dir = tmp_path_factory.mktemp("stack-state")
+    # Below the ephemeral range, with the ports the stack derives: Kafka is stopped and
+    # started again here, and no client's local port may take one of them meanwhile.
+    opensearch_port = restartable_port(OPENSEARCH_OFFSETS)
+    opensearch_ports = {opensearch_port + offset for offset in OPENSEARCH_OFFSETS}
+    kafka_port = restartable_port(KAFKA_OFFSETS)
+    while opensearch_ports & {kafka_port + offset for offset in KAFKA_OFFSETS}:
+        kafka_port = restartable_port(KAFKA_OFFSETS)
     env = {
         **os.environ,
-        **PORTS,
+        "BITACORA_OPENSEARCH_URL": f"http://127.0.0.1:{opensearch_port}",
+        "BITACORA_KAFKA_BOOTSTRAP": f"127.0.0.1:{kafka_port}",
         "BITACORA_STATE_DIR": str(state_dir),
         "BITACORA_OPENSEARCH_HEAP": "1g",
         "BITACORA_KAFKA_HEAP": "512m",
     }
-    yield env
+    second = SecondStack(env, opensearch_port, kafka_port)
+    yield second
     # Whatever happens in the tests, leave nothing running.
-    stack.stop(_settings(env))
+    stack.stop(second.settings())
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -56,18 +89,9 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _settings(env: dict[str, str]) -> Settings:
-    return Settings(
-        state_dir=Path(env["BITACORA_STATE_DIR"]),
-        opensearch_url=PORTS["BITACORA_OPENSEARCH_URL"],
-        kafka_bootstrap=PORTS["BITACORA_KAFKA_BOOTSTRAP"],
-        opensearch_heap="1g",
-        kafka_heap="512m",
-    )
-
-
-def test_up_twice_status_down_leaves_nothing(second_stack: dict[str, str]) -> None:
-    env = second_stack
+def test_up_twice_status_down_leaves_nothing(second_stack: SecondStack) -> None:
+    env = second_stack.env
+    os_port, kafka_port = second_stack.opensearch_port, second_stack.kafka_port
     state_dir = Path(env["BITACORA_STATE_DIR"])
     shared_before = [(s.service, s.running, s.pid) for s in stack.status(Settings())]
 
@@ -75,21 +99,21 @@ def test_up_twice_status_down_leaves_nothing(second_stack: dict[str, str]) -> No
     assert first.returncode == 0, first.stdout + first.stderr
     assert "opensearch healthy after" in first.stdout
     assert "kafka healthy after" in first.stdout
-    assert health.opensearch_healthy("http://127.0.0.1:19200")
-    assert health.kafka_healthy("127.0.0.1", 19092)
-    pids = {s.service: s.pid for s in stack.status(_settings(env))}
+    assert health.opensearch_healthy(second_stack.opensearch_url)
+    assert health.kafka_healthy("127.0.0.1", kafka_port)
+    pids = {s.service: s.pid for s in stack.status(second_stack.settings())}
 
     second = _cli(env, "up")
     assert second.returncode == 0, second.stdout + second.stderr
     assert "opensearch already running" in second.stdout
     assert "kafka already running" in second.stdout
-    assert {s.service: s.pid for s in stack.status(_settings(env))} == pids
+    assert {s.service: s.pid for s in stack.status(second_stack.settings())} == pids
 
     status = _cli(env, "status")
     assert status.returncode == 0, status.stdout
     lines = status.stdout.splitlines()
     assert lines[0].split()[:3] == ["opensearch", "running", f"pid={pids['opensearch']}"]
-    assert "port=19200" in lines[0]
+    assert f"port={os_port}" in lines[0]
     assert f"version={Settings().opensearch_version}" in lines[0]
     assert lines[1].split()[:3] == ["kafka", "running", f"pid={pids['kafka']}"]
     assert f"version={Settings().kafka_version}" in lines[1]
@@ -97,16 +121,16 @@ def test_up_twice_status_down_leaves_nothing(second_stack: dict[str, str]) -> No
 
     env_line = _cli(env, "env")
     assert env_line.stdout.strip() == (
-        "export BITACORA_OPENSEARCH_URL=http://127.0.0.1:19200 "
-        "BITACORA_KAFKA_BOOTSTRAP=127.0.0.1:19092"
+        f"export BITACORA_OPENSEARCH_URL={second_stack.opensearch_url} "
+        f"BITACORA_KAFKA_BOOTSTRAP={second_stack.kafka_bootstrap}"
     )
 
     down = _cli(env, "down")
     assert down.returncode == 0, down.stdout + down.stderr
     assert _our_processes(state_dir) == []
     assert not any(state_dir.glob("*.pid"))
-    assert not health.port_open("127.0.0.1", 19200)
-    assert not health.port_open("127.0.0.1", 19092)
+    assert not health.port_open("127.0.0.1", os_port)
+    assert not health.port_open("127.0.0.1", kafka_port)
     stopped = _cli(env, "status")
     assert stopped.returncode == 1
     assert [line.split()[:2] for line in stopped.stdout.splitlines()[:2]] == [
@@ -118,9 +142,10 @@ def test_up_twice_status_down_leaves_nothing(second_stack: dict[str, str]) -> No
 
 
 def test_one_service_stops_and_starts_alone_and_stale_pids_are_ignored(
-    second_stack: dict[str, str],
+    second_stack: SecondStack,
 ) -> None:
-    settings = _settings(second_stack)
+    settings = second_stack.settings()
+    kafka_port = second_stack.kafka_port
     layout = config.layout_for(settings)
     state_dir = settings.state_dir
     # A stale pid file pointing at a live stranger (this pytest process) must be ignored.
@@ -130,12 +155,12 @@ def test_one_service_stops_and_starts_alone_and_stale_pids_are_ignored(
     opensearch_pid = procs.read_pid(layout.pid_file("opensearch"))
 
     assert stack.stop_service(settings, "kafka") is True
-    assert not health.kafka_healthy("127.0.0.1", 19092)
-    assert health.opensearch_healthy("http://127.0.0.1:19200")
+    assert not health.kafka_healthy("127.0.0.1", kafka_port)
+    assert health.opensearch_healthy(second_stack.opensearch_url)
     assert stack.stop_service(settings, "kafka") is False
 
     stack.start_service(settings, "kafka")
-    assert health.kafka_healthy("127.0.0.1", 19092)
+    assert health.kafka_healthy("127.0.0.1", kafka_port)
     assert procs.read_pid(layout.pid_file("opensearch")) == opensearch_pid
 
     stack.stop(settings)

@@ -19,6 +19,7 @@ import yaml
 from pydantic import SecretStr
 
 from bitacora import schema
+from bitacora.clients import check_settings
 from bitacora.settings import Settings
 
 K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
@@ -34,6 +35,14 @@ SECRET_FIELDS = {
     and SecretStr in getattr(field.annotation, "__args__", (field.annotation,))
 }
 CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding"}
+# Kafka's security settings: the transport, SASL and TLS variables Settings knows.
+KAFKA_SECURITY = {
+    f"BITACORA_{name.upper()}"
+    for name in FIELDS
+    if name == "kafka_security_protocol" or name.startswith(("kafka_sasl_", "kafka_ssl_"))
+}
+KAFKA_SECRET = "bitacora-kafka"
+IMAGE = "flores-victoria/bitacora"
 
 
 def _ids(value: object) -> str:
@@ -391,7 +400,7 @@ def test_health_check_cronjob_pipes_its_script_into_bitacora_send(tmp_path: Path
         "bitacora-config",
         "bitacora-secrets",
     }
-    (volume,) = pod["volumes"]
+    (volume,) = [v for v in pod["volumes"] if "configMap" in v]
     script = _one("ConfigMap", volume["configMap"]["name"])["data"]["health-check.sh"]
     # The script's lines are health-check lines the normalizer understands.
     (tmp_path / "up").write_text("fine")
@@ -409,3 +418,82 @@ def test_health_check_cronjob_pipes_its_script_into_bitacora_send(tmp_path: Path
         {"service": "down-svc", "status": "fail", "detail": lines[1].split("FAIL ", 1)[1]},
     ]
     assert lines[1].startswith("down-svc: FAIL ")
+
+
+def _pod_spec(workload: dict[str, Any]) -> dict[str, Any]:
+    spec = workload["spec"]
+    if workload["kind"] == "CronJob":
+        spec = spec["jobTemplate"]["spec"]
+    pod: dict[str, Any] = spec["template"]["spec"]
+    return pod
+
+
+def _bitacora_containers() -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(pod spec, container) of every container running Bitácora's image."""
+    found = []
+    for doc in MAIN:
+        if doc["kind"] in {"Deployment", "DaemonSet", "StatefulSet", "Job", "CronJob"}:
+            pod = _pod_spec(doc)
+            for container in pod["containers"] + pod.get("initContainers", []):
+                if container["image"].partition(":")[0] == IMAGE:
+                    found.append((pod, container))
+    return found
+
+
+def test_the_kafka_security_variables_are_those_the_readme_lists() -> None:
+    readme = (K8S.parents[1] / "README.md").read_text()
+    section = readme.split("## Deploying to production", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"BITACORA_KAFKA_[A-Z_]+", section)) - {"BITACORA_KAFKA_BOOTSTRAP"}
+    assert listed == KAFKA_SECURITY
+    assert len(KAFKA_SECURITY) == 9
+
+
+def test_every_bitacora_container_takes_kafka_security_from_one_secret() -> None:
+    secret = _one("Secret", KAFKA_SECRET)["stringData"]
+    assert {n for n in secret if n.startswith("BITACORA_")} == KAFKA_SECURITY
+    assert not KAFKA_SECURITY & set(_config())  # the Secret is the one place
+    containers = _bitacora_containers()
+    assert {c["name"] for _pod, c in containers} == {
+        "collector",
+        "processor",
+        "setup",
+        "health-check",
+    }
+    for pod, container in containers:
+        refs = {
+            e["name"]: e["valueFrom"]["secretKeyRef"]
+            for e in container.get("env", [])
+            if "secretKeyRef" in e.get("valueFrom", {})
+        }
+        for name in sorted(KAFKA_SECURITY):
+            # optional: a shop deletes what its brokers do not use; the variable is unset.
+            assert refs.get(name) == {"name": KAFKA_SECRET, "key": name, "optional": True}, (
+                f"{container['name']}: {name}"
+            )
+        # The *FILE variables name files the container has: the Secret's own, mounted.
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        mounted = {}
+        for mount in container["volumeMounts"]:
+            source = volumes[mount["name"]].get("secret", {})
+            if source.get("secretName") == KAFKA_SECRET:
+                assert source["optional"] is True
+                for item in source["items"]:
+                    mounted[f"{mount['mountPath']}/{item['path']}"] = item["key"]
+        files = {n: v for n, v in secret.items() if n.endswith("FILE")}
+        assert len(files) == 3
+        for name, path in files.items():
+            assert mounted.get(path) in secret, f"{container['name']}: {name}={path}"
+
+
+def test_the_kafka_secret_example_is_a_coherent_sasl_ssl_setup() -> None:
+    secret = _one("Secret", KAFKA_SECRET)["stringData"]
+    values = {
+        n.removeprefix("BITACORA_").lower(): v for n, v in secret.items() if n in KAFKA_SECURITY
+    }
+    settings = Settings(**values)
+    check_settings(settings)  # e.g. SASL with a user and password, a key with its cert
+    assert settings.kafka_security_protocol == "SASL_SSL"
+    assert settings.kafka_ssl_check_hostname is True
+    for key in ("ca.crt", "client.crt"):
+        assert secret[key].startswith("-----BEGIN CERTIFICATE-----\n")
+    assert secret["client.key"].startswith("-----BEGIN PRIVATE KEY-----\n")

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from opensearchpy import OpenSearch
 
 from bitacora.cli import main
-from bitacora.dashboards.report import charts
+from bitacora.dashboards.report import render
 from bitacora.dashboards.report.collect import ReportIndices, build_report
 from bitacora.dashboards.report.model import Week, WeeklyReport
 from bitacora.dashboards.report.render import render_html
@@ -317,8 +317,8 @@ def test_screenshot_in_headless_chromium_shows_the_charts(
     assert (image.width, image.height) == (1280, 4800)
     colours = image.colours()
     # Bars are drawn crisp in exact colours: each chart colour covers a real area.
-    assert colours[hex_rgb(charts.THIS_WEEK)] > 5_000
-    assert colours[hex_rgb(charts.ERRORS)] > 2_000
-    assert colours[hex_rgb(charts.PREVIOUS_WEEK)] > 5_000
-    assert colours[hex_rgb(charts.ENDPOINT)] > 1_000
+    assert colours[hex_rgb(render.THIS_WEEK)] > 5_000
+    assert colours[hex_rgb(render.ERRORS)] > 2_000
+    assert colours[hex_rgb(render.PREVIOUS_WEEK)] > 5_000
+    assert colours[hex_rgb(render.ENDPOINT)] > 1_000
     assert len(colours) > 200  # text, legends and bars, not a blank page

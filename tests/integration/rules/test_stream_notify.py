@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import NewTopic
 from opensearchpy import OpenSearch
 
+from bitacora.durations import parse_timestamp
 from bitacora.processors.alerting.detect_stage import register_detect
 from bitacora.processors.alerting.notify_stage import register_notify
 from bitacora.processors.alerting.route_stage import RouteRole
@@ -23,6 +24,8 @@ from bitacora.settings import Settings
 from tests.helpers import seed
 from tests.integration.rules.receivers import http_receiver
 from tests.integration.rules.test_stream_alerts import DEADLINE_S, Events, admin_call, until
+
+REALERT_S = 10
 
 
 async def test_retry_later_realert_after_period_and_indexing(
@@ -57,7 +60,7 @@ async def test_retry_later_realert_after_period_and_indexing(
                         "num_events": 3,
                         "timeframe": "10m",
                         "query_key": "service.name",
-                        "realert": "10s",
+                        "realert": f"{REALERT_S}s",
                         "alert": "post",
                         "http_post_url": f"{receiver.url}/hook",
                     }
@@ -76,24 +79,51 @@ async def test_retry_later_realert_after_period_and_indexing(
                     silences_topic=silences_topic,
                     first_retry_s=0.5,
                 )
+
+                def indexed() -> list[dict[str, Any]]:
+                    # A pattern: the data stream exists only once its first document does.
+                    pattern = streams.alerts + "*"
+                    client.indices.refresh(index=pattern)
+                    found = client.search(
+                        index=pattern, body={"size": 10, "sort": [{"@timestamp": "asc"}]}
+                    )
+                    return [hit["_source"] for hit in found["hits"]["hits"]]
+
+                async def indexed_at_least(count: int) -> list[dict[str, Any]]:
+                    # Polled: a decision is indexed after its delivery (the later retry may
+                    # come first) or later still (notify keeps a document OpenSearch did
+                    # not take on its retry topic). The sync client stays off the app's loop.
+                    end = time.monotonic() + DEADLINE_S
+                    while len(docs := await asyncio.to_thread(indexed)) < count:
+                        assert time.monotonic() < end, f"{len(docs)} of {count} alerts indexed"
+                        await asyncio.sleep(0.2)
+                    return docs
+
                 await app.start()
                 await route.start()
                 try:
                     events = Events(producer, settings.topic_normalized, f"svc-{suffix}")
                     await events.send(3)
-                    # Refused once, kept, delivered by the later retry.
+                    # The first delivery is refused: notify keeps the alert for later.
+                    await receiver.wait_for(1, DEADLINE_S)
+                    # A second burst at once, within realert of the first alert (the wait
+                    # for the later retry is not spent out of that period): held back
+                    # where it fires.
+                    await events.send(3)
+                    await until(lambda: detector.held == 1, "the second burst held back")
+                    # The kept alert is delivered by the later retry.
                     await receiver.wait_for(2, DEADLINE_S)
                     await until(lambda: service.redelivered == 1, "the later retry")
                     assert [r.path for r in receiver.requests] == ["/hook", "/hook"]
-                    first_sent = time.monotonic()
-                    # A second burst right away: within realert, held back where it fires.
-                    await events.send(3)
-                    await until(lambda: detector.held == 1, "the second burst held back")
-                    # After the realert period, the next burst pages again.
-                    await until(lambda: time.monotonic() - first_sent > 10.5, "the realert period")
+                    # Realert runs from the first alert's creation time, its document's
+                    # @timestamp (the clock detect judges on): past it, the next burst pages.
+                    [first_doc] = await indexed_at_least(1)
+                    created = parse_timestamp(first_doc["@timestamp"])
+                    await until(lambda: time.time() > created + REALERT_S, "the realert period")
                     await events.send(3)
                     await receiver.wait_for(3, DEADLINE_S)
                     await until(lambda: service.handled == 2, "the third burst decided")
+                    docs = await indexed_at_least(2)
                     assert service.actions == ["send", "send"]
                     assert (detector.alerted, detector.held) == (2, 1)
                 finally:
@@ -102,14 +132,6 @@ async def test_retry_later_realert_after_period_and_indexing(
                     if service.session is not None:
                         await service.session.close()
 
-                def indexed() -> list[dict[str, Any]]:
-                    client.indices.refresh(index=streams.alerts)
-                    found = client.search(
-                        index=streams.alerts, body={"size": 10, "sort": [{"@timestamp": "asc"}]}
-                    )
-                    return [hit["_source"] for hit in found["hits"]["hits"]]
-
-                docs = indexed()
                 assert [d["notify"]["action"] for d in docs] == ["send", "send"]
                 first = docs[0]["notify"]
                 assert isinstance(first, dict)

@@ -1,4 +1,4 @@
-"""The weekly review's pure parts: weeks, masking and mining, parsers, alerts, charts."""
+"""The weekly review's pure parts: weeks, masking and mining, parsers, alerts."""
 
 from __future__ import annotations
 
@@ -7,13 +7,6 @@ from typing import Any
 
 import pytest
 
-from bitacora.dashboards.report.charts import (
-    Series,
-    grouped_bars,
-    horizontal_bars,
-    nice_ceiling,
-    nice_step,
-)
 from bitacora.dashboards.report.model import ServiceTrend, Week, change
 from bitacora.dashboards.report.patterns import ErrorLine, mask, mine
 from bitacora.dashboards.report.queries import (
@@ -245,33 +238,3 @@ def test_alerts_time_to_resolve() -> None:
         ("burst", 2, 2, 2700.0, 3600.0, 0),
         ("silent", 0, 1, 7200.0, 7200.0, 0),
     ]
-
-
-def test_charts_are_escaped_and_scaled() -> None:
-    assert [nice_ceiling(v) for v in (0, 0.3, 1, 7, 11, 250, 999)] == [
-        1.0,
-        0.5,
-        1.0,
-        10.0,
-        20.0,
-        500.0,
-        1000.0,
-    ]
-    assert [nice_step(v) for v in (3, 12, 23.5, 26, 230, 1100)] == [
-        5.0,
-        20.0,
-        25.0,
-        50.0,
-        250.0,
-        2000.0,
-    ]
-    svg = grouped_bars(["Mon", "<b>"], [Series("a&b", [1, 3], "#2563eb")], title='x"y')
-    assert svg.startswith("<svg xmlns='http://www.w3.org/2000/svg'")
-    assert "&lt;b&gt;" in svg
-    assert "a&amp;b" in svg
-    assert "aria-label='x&quot;y'" in svg
-    assert svg.count("fill='#2563eb'") == 3  # two bars and the legend swatch
-    bars = horizontal_bars([("/x", 10.0), ("/y", 5.0)], colour="#0d9488")
-    assert bars.count("<rect") == 2
-    assert "width='270.0'" in bars
-    assert "width='135.0'" in bars  # one scale for every bar

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -148,7 +149,13 @@ def test_split_histogram_rows() -> None:
     assert data.starts == [1000, 2000, 3000]
     assert data.series == {"info": [2, 0, 0], "error": [0, 0, 1]}
     svg = charts.stacked_time_bars(data.starts, data.series, width_s=1, title="x")
-    assert svg.count("data-count=") == 2
+    assert re.findall(r"fill='(#\w+)' data-count='(\d+)'", svg) == [
+        (charts.LEVEL_COLOURS["info"], "2"),
+        (charts.LEVEL_COLOURS["error"], "1"),
+    ]
+    # Text and gridlines follow the page's scheme; the width comes from the page.
+    assert svg.startswith("<svg xmlns='http://www.w3.org/2000/svg' class='chart' viewBox=")
+    assert "<title>error 00:00:03: 1</title>" in svg
     assert panels.visualization_data(vis, {"hits": {}}, 1).points == 0
 
 
