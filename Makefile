@@ -39,11 +39,13 @@ test: lint typecheck ## everything CI runs: ruff, mypy --strict, the whole suite
 	$(BIN)/bitacora stack up
 	$(BIN)/pytest -q -m "not slow" -p no:cacheprovider
 
-bench: install ## benchmarks (medians of 3 interleaved runs vs same-run baselines); rewrites README's speed table and docs/capacity.md's figures
+bench: install ## benchmarks (medians of 3 interleaved runs vs same-run baselines); rewrites README's speed table, docs/capacity.md's figures and docs/elastalert2.md's paging latencies
 	$(BIN)/bitacora stack up
+	sh scripts/elastalert2-venv
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.markdown --readme
 	$(BIN)/python -m bench.capacity_doc --doc
+	$(BIN)/python -m bench.ea2_doc --doc
 
 bench-smoke: install ## a small benchmark run, as in CI
 	$(BIN)/python -m bench.run --smoke

@@ -75,7 +75,8 @@ def wait_port(port: int, deadline_s: float, proc: subprocess.Popen[bytes] | None
 
 @dataclass
 class Component:
-    """One ``bitacora <args>`` subprocess with its own environment and log file."""
+    """One ``bitacora <args>`` subprocess (or ``program <args>``) with its own environment
+    and log file."""
 
     name: str
     args: list[str]
@@ -83,6 +84,7 @@ class Component:
     log_path: Path
     proc: subprocess.Popen[bytes] | None = None
     _log: object = field(default=None, repr=False)
+    program: str = BITACORA
 
     def start(self) -> Component:
         """Start the process (its output goes to ``log_path``)."""
@@ -91,7 +93,7 @@ class Component:
         self._log = log
         env = {**os.environ, **self.env}
         self.proc = subprocess.Popen(
-            [BITACORA, *self.args],
+            [self.program, *self.args],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -10,7 +10,10 @@ them ``--repeat`` times (default 3, the smoke run 1), round-robin over the bench
 the repetitions interleave (A, B, A, B, …) and a drift in the machine's load falls on both.
 Every figure is the median of its repetitions with the lowest and highest beside it
 (``<key>_min``/``<key>_max`` in latest.json). The alerting benchmark pairs its runs itself
-(1 rule, 50 rules, alternating; ``bench.rules_cost``) and runs once.
+(1 rule, 50 rules, alternating; ``bench.rules_cost``) and runs once, as does the paging
+comparison with ElastAlert2 2.19 (``bench.ea2_bench``: its bursts are its repetitions),
+which the smoke run leaves out (ElastAlert2's polling alone takes longer than the smoke
+run's budget).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class Size:
     latency_seconds: float
     alert_events: int  # per run of the whole processor with 1 or 50 rules
     alert_cpu_events: int  # per run of the alerting role alone with 1 or 50 rules
+    ea2_bursts: int  # error bursts paged by both ElastAlert2 and Bitácora
 
 
 SMOKE = Size(
@@ -49,6 +53,7 @@ SMOKE = Size(
     latency_seconds=3.0,
     alert_events=2_000,
     alert_cpu_events=8_000,  # under bench.rules_cost.SMOKE_EVENTS: one pair, at once
+    ea2_bursts=1,  # only with --only ea2: the smoke run leaves it out (NOT_IN_SMOKE)
 )
 # Sized so `make bench` stays under 10 minutes with each timed window at least ~10 s at
 # today's speeds (processor ~10k events/s on 2 cores).
@@ -62,6 +67,7 @@ FULL = Size(
     # 2.5 CPU-seconds over 5-8 s of drain (the 10 ms tick of /proc/<pid>/stat would be
     # under 1% of it; the figure reads schedstat's nanoseconds anyway).
     alert_cpu_events=250_000,
+    ea2_bursts=5,  # about 100 s in all, most of it ElastAlert2's polling
 )
 
 # The headline keys of latest.json and the row each one comes from.
@@ -90,6 +96,9 @@ SUMMARY = {
     "tail_ratio_vs_forward_cpu": "tail_ratio_vs_forward_cpu",
     "processor_peak_rss_mib": "processor_peak_rss_mib",
     "pipeline_cpu_vs_opensearch_cpu": "pipeline_cpu_vs_opensearch_cpu",
+    "ea2_paging_latency_p50_s": "ea2_paging_latency_p50_s",
+    "bitacora_paging_latency_p50_s": "bitacora_paging_latency_p50_s",
+    "ea2_vs_bitacora_paging_latency_p50": "ea2_vs_bitacora_paging_latency_p50",
 }
 
 Bench = Callable[[Settings, Size], Awaitable[list[Row]]]
@@ -127,12 +136,19 @@ async def _tail(settings: Settings, size: Size) -> list[Row]:
     return await bench_tail(settings, size.collector_events)
 
 
+async def _ea2(settings: Settings, size: Size) -> list[Row]:
+    from bench.ea2_bench import bench_ea2
+
+    return await bench_ea2(settings, size.ea2_bursts)
+
+
 BENCHES: dict[str, Bench] = {
     "collector": _collector,
     "tail": _tail,
     "processor": _processor,
     "e2e": _e2e,
     "alerting": _alerting,
+    "ea2": _ea2,
 }
 # Which summary rows each benchmark owns (NaN when it fails).
 OWNS = {
@@ -166,9 +182,22 @@ OWNS = {
         "rules50_throughput_cost",
     ],
     "tail": ["tail_events_per_cpu_second", "tail_ratio_vs_forward_cpu", "tail_events_per_s"],
+    "ea2": [
+        "ea2_paging_latency_p50_s",
+        "ea2_paging_latency_min_s",
+        "ea2_paging_latency_max_s",
+        "bitacora_paging_latency_p50_s",
+        "bitacora_paging_latency_min_s",
+        "bitacora_paging_latency_max_s",
+        "ea2_pages_per_burst",
+        "bitacora_pages_per_burst",
+        "ea2_vs_bitacora_paging_latency_p50",
+    ],
 }
 # Benchmarks that interleave their own repetitions and run once per bench run.
-SELF_REPEATING = {"alerting"}
+SELF_REPEATING = {"alerting", "ea2"}
+# Benchmarks the smoke run leaves out (``--only`` still runs them).
+NOT_IN_SMOKE = {"ea2"}
 
 
 async def check_stack(settings: Settings) -> None:
@@ -267,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     repeats = args.repeat if args.repeat is not None else (1 if args.smoke else 3)
     if repeats < 1:
         parser.error("--repeat must be at least 1")
-    names = args.only or list(BENCHES)
+    names = args.only or [n for n in BENCHES if not (args.smoke and n in NOT_IN_SMOKE)]
     if args.profile:
         import os
 
