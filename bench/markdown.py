@@ -12,6 +12,7 @@ import argparse
 import json
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -117,21 +118,49 @@ def replace_block(text: str, block: str, begin: str = BEGIN, end: str = END) -> 
     return text[:first] + block + text[last + len(end) :]
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Print the block for a results file; with ``--readme``, write it into the README."""
-    parser = argparse.ArgumentParser(prog="python -m bench.markdown", description=__doc__)
+def block_cli(
+    argv: list[str] | None,
+    *,
+    prog: str,
+    description: str | None,
+    option: str,
+    page: Path,
+    render: Callable[[dict[str, Any]], str],
+    begin: str = BEGIN,
+    end: str = END,
+    missing: Callable[[dict[str, Any]], str | None] | None = None,
+) -> int:
+    """The command line of a generated block: print it for a results file (default
+    ``latest.json``); with ``option`` (``--readme``, ``--doc``), also write it into ``page``
+    between the markers. ``missing`` says why a results file cannot fill the block (exit 1).
+    """
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("results", nargs="?", default=str(RESULTS_DIR / "latest.json"))
     parser.add_argument(
-        "--readme", nargs="?", const=str(README), default=None, help="rewrite this README"
+        option, nargs="?", const=str(page), default=None, help=f"rewrite this page ({page.name})"
     )
     args = parser.parse_args(argv)
-    block = render(json.loads(Path(args.results).read_text()))
+    doc = json.loads(Path(args.results).read_text())
+    problem = missing(doc) if missing is not None else None
+    if problem is not None:
+        print(f"{args.results} {problem}", file=sys.stderr)
+        return 1
+    block = render(doc)
     print(block)
-    if args.readme:
-        path = Path(args.readme)
-        path.write_text(replace_block(path.read_text(), block))
+    target = getattr(args, option.lstrip("-"))
+    if target:
+        path = Path(target)
+        path.write_text(replace_block(path.read_text(), block, begin, end))
         print(f"wrote {path}", file=sys.stderr)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the block for a results file; with ``--readme``, write it into the README."""
+    return block_cli(
+        argv, prog="python -m bench.markdown", description=__doc__, option="--readme",
+        page=README, render=render,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":
