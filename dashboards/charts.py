@@ -122,8 +122,9 @@ def vertical_bars(
         highest = max((sum(value(s, i) for s in series) for i in slots), default=0)
     else:
         highest = max((v for s in series for v in s.values), default=0)
-    # Four gridlines at round values: the step is the round number, not the maximum.
-    peak = 4 * nice_step(highest / 4)
+    # Four gridlines at round values: the step is the round number, not the maximum. The
+    # bars are counts, so a step is never under 1 (no "0.5 events" gridline).
+    peak = 4 * max(1.0, nice_step(highest / 4))
     slot_w = plot_w / max(len(labels), 1)
     bar_w = max(slot_w * 0.8 / (1 if stacked else max(len(series), 1)), 1.0)
     parts = [_open(width, height, title, look)]

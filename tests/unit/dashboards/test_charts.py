@@ -107,3 +107,10 @@ def test_horizontal_bars_share_one_scale_and_cut_long_labels() -> None:
     label = "/api/" + "v" * 40
     cut = horizontal_bars([(label, 1.0)], colour="#000000", label_width=180)
     assert f"<title>{label}</title>{label[:27]}…</text>" in cut
+
+
+def test_small_counts_get_whole_number_gridlines() -> None:
+    # Two events at most: gridlines 0..4 in steps of 1, never "0.5" or "1.5".
+    svg = vertical_bars(["a", "b"], [Series("n", [2, 1], "#aaaaaa")])
+    axis = re.findall(r"text-anchor='end'[^>]*>([^<]*)</text>", svg)
+    assert axis == ["0", "1", "2", "3", "4"]
