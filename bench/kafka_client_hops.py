@@ -1,0 +1,311 @@
+"""Both clients on both hops of ``bench.kafka_client_bench``, each measured over a
+:class:`Window` of this process's CPU (every thread) and, when ours, the broker's."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import confluent_kafka
+from aiokafka import TopicPartition
+
+from bench.kafka_client_rows import Sample
+from bench.procs import precise_cpu_seconds
+from bitacora import clients
+from bitacora.processors.normalize.stage import Output
+from bitacora.processors.shell.produce import Sink, enqueue, settle
+from bitacora.settings import Settings
+
+WITHIN_S = 0.05  # the normalize role's batch window (BatchRole ``within_s``)
+FETCH_BYTES = 4 * 1024 * 1024  # BatchRole's max_partition_fetch_bytes
+STALL_S = 60.0  # no progress for this long: the run is broken, not slow
+ROLE = "normalize"
+
+
+class Offsets:
+    """The next offset per partition: each must arrive in order, once, from ``start``."""
+
+    def __init__(self, partitions: int, start: int = 0) -> None:
+        self.next = dict.fromkeys(range(partitions), start)
+        self.count = 0
+        self._committed = dict(self.next)
+
+    def take(self, partition: int, offset: int) -> None:
+        """Account for the record at ``offset``; raise unless it is the partition's next."""
+        expected = self.next[partition]
+        if offset != expected:
+            raise RuntimeError(f"partition {partition}: got offset {offset}, expected {expected}")
+        self.next[partition] = offset + 1
+        self.count += 1
+
+    def to_commit(self) -> dict[int, int]:
+        """Partition → next offset, for the partitions that moved since the last call."""
+        moved = {p: n for p, n in self.next.items() if n != self._committed[p]}
+        self._committed.update(moved)
+        return moved
+
+
+def batches(items: Sequence[Output], size: int) -> Iterator[Sequence[Output]]:
+    """``items`` in consecutive slices of ``size`` (the last one shorter)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def librdkafka_config(settings: Settings) -> dict[str, Any]:
+    """Connection settings for confluent-kafka (a plaintext broker: the bench's stack)."""
+    if settings.kafka_security_protocol != "PLAINTEXT":
+        raise ValueError(
+            "the Kafka client benchmark runs against a PLAINTEXT broker: unset "
+            "BITACORA_KAFKA_SECURITY_PROTOCOL or point BITACORA_KAFKA_BOOTSTRAP at the local stack"
+        )
+    return {"bootstrap.servers": settings.kafka_bootstrap}
+
+
+def librdkafka_producer(settings: Settings, compression: str) -> confluent_kafka.Producer:
+    """A producer with the options of ``produce.new_producer``, in librdkafka's terms."""
+    return confluent_kafka.Producer(
+        {
+            **librdkafka_config(settings),
+            "client.id": "bench-confluent",
+            "acks": "all",
+            "enable.idempotence": True,
+            "linger.ms": settings.kafka_linger_ms,
+            "batch.size": settings.kafka_max_batch_bytes,
+            "message.max.bytes": settings.kafka_max_batch_bytes + 65536,
+            "compression.type": compression,
+            "partitioner": "murmur2_random",  # the Java client's (and aiokafka's) partitions
+        }
+    )
+
+
+class Window:
+    """CPU and wall seconds of this process (and of Kafka, when ours) over a ``with`` block."""
+
+    def __init__(self, kafka_pid: int | None) -> None:
+        self.kafka_pid = kafka_pid
+        self.cpu_s = self.wall_s = self.kafka_cpu_s = math.nan
+
+    def _kafka(self) -> float:
+        if self.kafka_pid is None:
+            return math.nan
+        try:
+            return precise_cpu_seconds(self.kafka_pid)
+        except OSError:
+            return math.nan
+
+    def __enter__(self) -> Window:
+        self._k0 = self._kafka()  # read first: reading the broker's threads costs us CPU
+        self._cpu0, self._t0 = time.process_time(), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cpu_s = time.process_time() - self._cpu0
+        self.wall_s = time.perf_counter() - self._t0
+        self.kafka_cpu_s = self._kafka() - self._k0
+
+
+def _stalled(since: float) -> bool:
+    return time.monotonic() - since > STALL_S
+
+
+async def consume_aiokafka(
+    settings: Settings, topic: str, ends: dict[int, int], group: str, kafka_pid: int | None
+) -> Sample:
+    """Read ``topic`` to ``ends`` with aiokafka, batch and commit as BatchRole does."""
+    consumer = clients.kafka_consumer(
+        settings,
+        group_id=group,
+        client_id="bench-aiokafka",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=FETCH_BYTES,
+    )
+    await consumer.start()
+    tps = [TopicPartition(topic, p) for p in sorted(ends)]
+    offsets, expected, size = Offsets(len(ends)), sum(ends.values()), 0
+    loop = asyncio.get_running_loop()
+    try:
+        with Window(kafka_pid) as window:
+            consumer.assign(tps)
+            progress = time.monotonic()
+            while offsets.count < expected:
+                deadline, count = loop.time() + WITHIN_S, 0  # BatchRole._take
+                while count < settings.bulk_max_docs:
+                    remaining = deadline - loop.time()
+                    got = await consumer.getmany(
+                        timeout_ms=max(0, int(remaining * 1000)),
+                        max_records=settings.bulk_max_docs - count,
+                    )
+                    for tp, records in got.items():
+                        count += len(records)
+                        for record in records:
+                            offsets.take(tp.partition, record.offset)
+                            size += len(record.value)
+                    if remaining <= 0:
+                        break
+                if count:
+                    progress = time.monotonic()
+                    moved = offsets.to_commit()
+                    await consumer.commit({TopicPartition(topic, p): n for p, n in moved.items()})
+                elif _stalled(progress):
+                    raise RuntimeError(f"aiokafka consumed {offsets.count} of {expected}")
+        committed = {tp.partition: await consumer.committed(tp) for tp in tps}
+    finally:
+        await consumer.stop()
+    return _consumed("aiokafka", window, offsets, committed, ends, size)
+
+
+def consume_confluent(
+    settings: Settings, topic: str, ends: dict[int, int], group: str, kafka_pid: int | None
+) -> Sample:
+    """Read ``topic`` to ``ends`` with confluent-kafka in the same batches and commits."""
+    consumer = confluent_kafka.Consumer(
+        {
+            **librdkafka_config(settings),
+            "group.id": group,
+            "client.id": "bench-confluent",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "max.partition.fetch.bytes": FETCH_BYTES,
+        }
+    )
+    consumer.list_topics(topic, timeout=10)  # connected, metadata known: outside the window
+    offsets, expected, size = Offsets(len(ends)), sum(ends.values()), 0
+    try:
+        with Window(kafka_pid) as window:
+            consumer.assign([confluent_kafka.TopicPartition(topic, p) for p in sorted(ends)])
+            progress = time.monotonic()
+            while offsets.count < expected:
+                messages = consumer.consume(num_messages=settings.bulk_max_docs, timeout=WITHIN_S)
+                for message in messages:
+                    error = message.error()
+                    if error is not None:
+                        raise RuntimeError(f"confluent-kafka: {error}")
+                    # A message without an error has its partition, offset and value.
+                    offsets.take(message.partition(), message.offset())  # type: ignore[arg-type]
+                    size += len(message.value())  # type: ignore[arg-type]
+                if messages:
+                    progress = time.monotonic()
+                    moved = offsets.to_commit()
+                    consumer.commit(
+                        offsets=[
+                            confluent_kafka.TopicPartition(topic, p, n) for p, n in moved.items()
+                        ],
+                        asynchronous=False,
+                    )
+                elif _stalled(progress):
+                    raise RuntimeError(f"confluent-kafka consumed {offsets.count} of {expected}")
+        parts = [confluent_kafka.TopicPartition(topic, p) for p in sorted(ends)]
+        committed = {tp.partition: tp.offset for tp in consumer.committed(parts, timeout=10)}
+    finally:
+        consumer.close()
+    return _consumed("confluent", window, offsets, committed, ends, size)
+
+
+def _consumed(
+    client: str,
+    window: Window,
+    offsets: Offsets,
+    committed: Mapping[int, int | None],
+    ends: dict[int, int],
+    size: int,
+) -> Sample:
+    # Partitions without records have no commit (None, or librdkafka's OFFSET_INVALID).
+    done = {p: n for p, n in committed.items() if n is not None and n >= 0}
+    if offsets.next != ends or done != {p: n for p, n in ends.items() if n}:
+        raise RuntimeError(
+            f"{client}: read up to {offsets.next}, committed {committed}, topic ends at {ends}"
+        )
+    return Sample("consume", client, offsets.count, window.cpu_s, window.wall_s,
+                  window.kafka_cpu_s, size)  # fmt: skip
+
+
+async def aiokafka_sink(settings: Settings, compression: str) -> Sink:
+    """The normalize role's ``Sink``, started, its producer compressing as ``compression``.
+
+    ``produce.new_producer`` sets no compression itself (aiokafka's default, none); the
+    benchmark compares both clients with the same one.
+    """
+    sink = Sink(settings, ROLE)
+    if compression != "none":
+        unused = sink.producer
+        sink.producer = clients.kafka_producer(
+            settings,
+            client_id=f"bitacora-{ROLE}",
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=settings.kafka_linger_ms,
+            max_batch_size=settings.kafka_max_batch_bytes,
+            max_request_size=settings.kafka_max_batch_bytes + 65536,
+            compression_type=compression,
+        )
+        await unused.stop()  # never started: closing it only marks it so
+    await sink.start()
+    return sink
+
+
+async def produce_aiokafka(
+    settings: Settings, outputs: Sequence[Output], compression: str, kafka_pid: int | None
+) -> Window:
+    """Produce ``outputs`` batch by batch through ``enqueue`` + ``settle``, as the normalize
+    role does (at most ``processor_batches_in_flight`` batches unsettled)."""
+    sink = await aiokafka_sink(settings, compression)
+    try:
+        await sink.producer.partitions_for(outputs[0].topic)  # metadata outside the window
+        with Window(kafka_pid) as window:
+            inflight: deque[asyncio.Future[None]] = deque()
+            for batch in batches(outputs, settings.bulk_max_docs):
+                deliveries = await enqueue(sink.producer, batch)
+                inflight.append(asyncio.ensure_future(settle(sink, deliveries)))
+                while len(inflight) >= settings.processor_batches_in_flight:
+                    await inflight.popleft()
+            await asyncio.gather(*inflight)
+    finally:
+        await sink.stop()
+    if sink.renewals:
+        raise RuntimeError(f"aiokafka: Kafka refused batches ({sink.renewals} renewals)")
+    return window
+
+
+def produce_confluent(
+    settings: Settings, outputs: Sequence[Output], compression: str, kafka_pid: int | None
+) -> Window:
+    """Produce ``outputs`` with confluent-kafka; every delivery report must be a success."""
+    producer = librdkafka_producer(settings, compression)
+    producer.list_topics(outputs[0].topic, timeout=10)  # metadata outside the window
+    acked, errors = [0], []
+
+    def delivered(error: Any, _message: Any) -> None:
+        if error is None:
+            acked[0] += 1
+        else:
+            errors.append(error)
+
+    with Window(kafka_pid) as window:
+        produce, poll = producer.produce, producer.poll
+        for batch in batches(outputs, settings.bulk_max_docs):
+            for out in batch:
+                while True:
+                    try:
+                        produce(
+                            out.topic,
+                            out.value,
+                            out.key,
+                            on_delivery=delivered,
+                            headers=out.headers,  # type: ignore[arg-type]  # (str, bytes) pairs
+                        )
+                        break
+                    except BufferError:  # the local queue is full: serve delivery reports
+                        poll(0.05)
+            poll(0)
+        left = producer.flush(STALL_S)
+    if left or errors or acked[0] != len(outputs):
+        raise RuntimeError(
+            f"confluent-kafka: {acked[0]} of {len(outputs)} acknowledged, {left} left, "
+            f"errors {errors[:3]}"
+        )
+    return window
