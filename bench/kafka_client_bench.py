@@ -52,6 +52,7 @@ from bench.kafka_client_hops import (
     librdkafka_producer,
     produce_aiokafka,
     produce_confluent,
+    wait_leaders,
 )
 from bench.kafka_client_rows import Sample, client_rows
 from bench.payloads import service_names
@@ -91,14 +92,15 @@ async def _partition_counts(settings: Settings, topic: str, partitions: int) -> 
 
 async def _produce(
     client: str, settings: Settings, outputs: Sequence[Output], compression: str,
-    kafka_pid: int | None, partitions: int,
+    kafka_pid: int | None, partitions: int, scratch: str,
 ) -> tuple[Sample, dict[int, int]]:  # fmt: skip
     topic = outputs[0].topic
     await services.create_topics(settings.kafka_bootstrap, [topic], partitions)
+    wait_leaders(settings, topic, partitions)
     if client == "aiokafka":
-        window = await produce_aiokafka(settings, outputs, compression, kafka_pid)
+        window = await produce_aiokafka(settings, outputs, compression, kafka_pid, scratch)
     else:
-        window = produce_confluent(settings, outputs, compression, kafka_pid)
+        window = produce_confluent(settings, outputs, compression, kafka_pid, scratch)
     counts = await _partition_counts(settings, topic, partitions)
     if sum(counts.values()) != len(outputs):
         raise RuntimeError(f"{client}: the topic holds {sum(counts.values())} of {len(outputs)}")
@@ -119,9 +121,11 @@ async def measure(
     raws = raw_values(plans)
     kafka_pid = stack_pid(settings, "kafka")
     try:
-        source = f"bench-kc-{rid}.raw"
-        topics.append(source)
-        await services.create_topics(settings.kafka_bootstrap, [source], partitions)
+        source, scratch = f"bench-kc-{rid}.raw", f"bench-kc-{rid}.warm-up"
+        topics += [source, scratch]
+        await services.create_topics(settings.kafka_bootstrap, [source, scratch], partitions)
+        wait_leaders(settings, source, partitions)
+        wait_leaders(settings, scratch, partitions)
         preload = librdkafka_producer(settings, settings.kafka_compression)
         for key, value in raws:
             preload.produce(source, value, key)
@@ -131,7 +135,7 @@ async def measure(
         ends = await _partition_counts(settings, source, partitions)
         if sum(ends.values()) != events:
             raise RuntimeError(f"preloaded {sum(ends.values())} of {events} raw records")
-        values = [value for _key, value in raws]
+        normalized = normalized_outputs(settings, [value for _key, value in raws], "")
         reps: list[list[Sample]] = []
         for rep in range(-1, repeat):  # -1: the warm-up round, not reported
             order = ("aiokafka", "confluent") if rep % 2 == 0 else ("confluent", "aiokafka")
@@ -146,9 +150,9 @@ async def measure(
             for client in order:
                 topic = f"bench-kc-{rid}.{client}-{rep + 1}"
                 topics.append(topic)
-                base = normalized_outputs(settings, values[:warmup] if rep < 0 else values, topic)
+                base = [o._replace(topic=topic) for o in normalized[: warmup if rep < 0 else None]]
                 sample, produced[client] = await _produce(
-                    client, settings, base, compression, kafka_pid, partitions
+                    client, settings, base, compression, kafka_pid, partitions, scratch
                 )
                 samples.append(sample)
             if produced["aiokafka"] != produced["confluent"]:
@@ -166,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m bench.kafka_client_bench", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
-    parser.add_argument("--events", type=int, default=20_000, help="records per hop (20000)")
+    parser.add_argument("--events", type=int, default=50_000, help="records per hop (50000)")
     parser.add_argument("--repeat", type=int, default=3, help="repetitions (3)")
     parser.add_argument(
         "--compression", choices=COMPRESSIONS, default=None,

@@ -11,11 +11,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import confluent_kafka
+import confluent_kafka.admin
 from aiokafka import TopicPartition
 
 from bench.kafka_client_rows import Sample
 from bench.procs import precise_cpu_seconds
 from bitacora import clients
+from bitacora.gctune import tune_for_streaming
 from bitacora.processors.normalize.stage import Output
 from bitacora.processors.shell.produce import Sink, enqueue, settle
 from bitacora.settings import Settings
@@ -82,6 +84,21 @@ def librdkafka_producer(settings: Settings, compression: str) -> confluent_kafka
     )
 
 
+def wait_leaders(settings: Settings, topic: str, partitions: int) -> None:
+    """Return once every partition of a new ``topic`` has a leader (a producer would
+    otherwise retry NotLeaderForPartition inside the measured window)."""
+    admin = confluent_kafka.admin.AdminClient(librdkafka_config(settings))
+    deadline = time.monotonic() + STALL_S
+    while True:
+        found = admin.list_topics(topic, timeout=10).topics.get(topic)
+        led = [] if found is None or found.error else found.partitions.values()
+        if sum(1 for p in led if p.leader >= 0) == partitions:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{topic}: partitions without a leader after {STALL_S:.0f} s")
+        time.sleep(0.05)
+
+
 class Window:
     """CPU and wall seconds of this process (and of Kafka, when ours) over a ``with`` block."""
 
@@ -98,6 +115,9 @@ class Window:
             return math.nan
 
     def __enter__(self) -> Window:
+        # As the processor runs (bitacora.gctune), with what earlier windows left frozen: no
+        # window pays for walking another's objects.
+        tune_for_streaming()
         self._k0 = self._kafka()  # read first: reading the broker's threads costs us CPU
         self._cpu0, self._t0 = time.process_time(), time.perf_counter()
         return self
@@ -126,6 +146,7 @@ async def consume_aiokafka(
     )
     await consumer.start()
     tps = [TopicPartition(topic, p) for p in sorted(ends)]
+    await consumer.committed(tps[0])  # the group's coordinator known: outside the window
     offsets, expected, size = Offsets(len(ends)), sum(ends.values()), 0
     loop = asyncio.get_running_loop()
     try:
@@ -173,11 +194,14 @@ def consume_confluent(
             "max.partition.fetch.bytes": FETCH_BYTES,
         }
     )
-    consumer.list_topics(topic, timeout=10)  # connected, metadata known: outside the window
+    # Connected, metadata known: outside the window. (Asking for the group's offsets here
+    # too delays librdkafka's first fetch after ``assign`` by about a second.)
+    consumer.list_topics(topic, timeout=10)
+    parts = [confluent_kafka.TopicPartition(topic, p) for p in sorted(ends)]
     offsets, expected, size = Offsets(len(ends)), sum(ends.values()), 0
     try:
         with Window(kafka_pid) as window:
-            consumer.assign([confluent_kafka.TopicPartition(topic, p) for p in sorted(ends)])
+            consumer.assign(parts)
             progress = time.monotonic()
             while offsets.count < expected:
                 messages = consumer.consume(num_messages=settings.bulk_max_docs, timeout=WITHIN_S)
@@ -199,7 +223,6 @@ def consume_confluent(
                     )
                 elif _stalled(progress):
                     raise RuntimeError(f"confluent-kafka consumed {offsets.count} of {expected}")
-        parts = [confluent_kafka.TopicPartition(topic, p) for p in sorted(ends)]
         committed = {tp.partition: tp.offset for tp in consumer.committed(parts, timeout=10)}
     finally:
         consumer.close()
@@ -249,13 +272,20 @@ async def aiokafka_sink(settings: Settings, compression: str) -> Sink:
 
 
 async def produce_aiokafka(
-    settings: Settings, outputs: Sequence[Output], compression: str, kafka_pid: int | None
+    settings: Settings,
+    outputs: Sequence[Output],
+    compression: str,
+    kafka_pid: int | None,
+    scratch: str,
 ) -> Window:
     """Produce ``outputs`` batch by batch through ``enqueue`` + ``settle``, as the normalize
-    role does (at most ``processor_batches_in_flight`` batches unsettled)."""
+    role does (at most ``processor_batches_in_flight`` batches unsettled); one record to
+    ``scratch`` first, untimed."""
     sink = await aiokafka_sink(settings, compression)
     try:
-        await sink.producer.partitions_for(outputs[0].topic)  # metadata outside the window
+        # Producer id, connection and metadata outside the window.
+        await sink.producer.send_and_wait(scratch, b"warm-up")
+        await sink.producer.partitions_for(outputs[0].topic)
         with Window(kafka_pid) as window:
             inflight: deque[asyncio.Future[None]] = deque()
             for batch in batches(outputs, settings.bulk_max_docs):
@@ -272,11 +302,20 @@ async def produce_aiokafka(
 
 
 def produce_confluent(
-    settings: Settings, outputs: Sequence[Output], compression: str, kafka_pid: int | None
+    settings: Settings,
+    outputs: Sequence[Output],
+    compression: str,
+    kafka_pid: int | None,
+    scratch: str,
 ) -> Window:
-    """Produce ``outputs`` with confluent-kafka; every delivery report must be a success."""
+    """Produce ``outputs`` with confluent-kafka; every delivery report must be a success (one
+    record to ``scratch`` first, untimed)."""
     producer = librdkafka_producer(settings, compression)
-    producer.list_topics(outputs[0].topic, timeout=10)  # metadata outside the window
+    # Producer id, connection and metadata outside the window.
+    producer.produce(scratch, b"warm-up")
+    if producer.flush(STALL_S):
+        raise RuntimeError(f"confluent-kafka: the warm-up record to {scratch} was not acknowledged")
+    producer.list_topics(outputs[0].topic, timeout=10)
     acked, errors = [0], []
 
     def delivered(error: Any, _message: Any) -> None:

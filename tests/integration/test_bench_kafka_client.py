@@ -37,7 +37,7 @@ async def test_every_record_consumed_and_acknowledged_once(kafka_bootstrap: str)
         ]
         assert [s.records for s in samples] == [EVENTS] * 4
         assert all(s.cpu_s > 0 and s.value_bytes > 100 * EVENTS for s in samples)
-        assert len(client_rows(samples)) == 17
+        assert len(client_rows(samples)) == 13
 
 
 @pytest.mark.stack
@@ -59,4 +59,4 @@ def test_module_prints_the_table(kafka_bootstrap: str) -> None:
     names = [line.split()[0] for line in lines[3:]]
     assert names[0] == "consume_aiokafka_cpu_us_per_record"
     assert names[-1] == "both_hops_cpu_us_saved_per_event"
-    assert len(names) == 17
+    assert len(names) == 13
