@@ -104,7 +104,7 @@ class NotifyService:
         self.resent = 0  # Alertmanager re-sends of firing alerts
         self.am_lock = asyncio.Lock()
         self.actions: list[str] = []  # recent decisions, newest last (bounded)
-        self.top_counts = TopCountsQuery(settings, rules)
+        self.top_counts = TopCountsQuery(settings)
 
     @property
     def rules(self) -> dict[str, Rule]:
@@ -240,8 +240,8 @@ def register_notify(
             decision = decide(alert, rule, state_before, silences, now, fired_at)
             grouped = decision.action == "send" and aggregates(alert, rule)
             sending = decision.action == "send" and not grouped
-            if decision.action == "send" and service.top_counts.wanted(alert):
-                await service.top_counts.annotate(alert)
+            if decision.action == "send" and service.top_counts.wanted(alert, rule):
+                await service.top_counts.annotate(alert, rule)
             report = await notifier.deliver(alert, rule) if sending else None
             if report is not None and report.retry:
                 payload = {"id": alert.id, "alert": alert.model_dump(), "only": report.retry}

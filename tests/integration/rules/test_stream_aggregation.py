@@ -216,3 +216,48 @@ async def test_an_open_group_survives_a_restart_and_is_sent_once(
                     assert len(receiver.requests) == 1
             docs = sent_docs(client, streams.alerts)
             assert [(d["extra"]["num_matches"], d["count"]) for d in docs] == [(3, 3)]
+
+
+async def test_top_count_keys_gained_on_reload_are_counted(
+    kafka_bootstrap: str, opensearch_url: str, tmp_path: Path
+) -> None:
+    """A running rule reloaded with ``top_count_keys``: its next alert carries the counts."""
+    settings = _settings(kafka_bootstrap, opensearch_url, tmp_path)
+    client = OpenSearch(hosts=[opensearch_url])
+    with seed.installed(client, seed.new_streams()) as streams:
+        service_name = "svc-reload"
+        now = time.time()
+        for number, host in enumerate(["web-a", "web-a", "web-b"]):
+            client.index(
+                index=streams.logs_stream(service_name),
+                op_type="create",
+                refresh=True,
+                body={
+                    "@timestamp": format_timestamp(now - 60 + number),
+                    "event.id": f"stored-{number}",
+                    "service.name": service_name,
+                    "host.name": host,
+                    "log.level": "error",
+                    "message": "payment failed",
+                },
+            )
+        async with http_receiver() as receiver:
+            before = post_rule(
+                receiver,
+                type="frequency",
+                num_events=3,
+                timeframe="10m",
+                query_key="service.name",
+                index=streams.logs,
+            )
+            after = before.model_copy(update={"top_count_keys": ["host.name"]})
+            async with stack(settings, before, streams.alerts) as (producer, service):
+                service.rules = {after.name: after}  # what the alerting role's reload does
+                await Events(producer, settings.topic_normalized, service_name).send(3)
+                await receiver.wait_for(1, 90.0)
+                await until(lambda: service.handled == 1, "the alert decided")
+                assert service.top_counts.failed == 0
+            docs = sent_docs(client, streams.alerts)
+            assert [d["extra"].get("top_events_host.name") for d in docs] == [
+                {"web-a": 2, "web-b": 1}
+            ]
