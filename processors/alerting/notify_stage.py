@@ -102,6 +102,7 @@ class NotifyService:
         self.handled = 0  # alerts decided (for status pages and tests)
         self.redelivered = 0  # later retries that went through
         self.resent = 0  # Alertmanager re-sends of firing alerts
+        self.resend_ticks = 0  # completed runs of the re-send timer
         self.am_lock = asyncio.Lock()
         self.actions: list[str] = []  # recent decisions, newest last (bounded)
         self.top_counts = TopCountsQuery(settings)
@@ -347,5 +348,6 @@ def register_notify(
                 if rule is not None:
                     await notifier.deliver(alert, rule, only=["alertmanager"])
                     service.resent += 1
+        service.resend_ticks += 1
 
     return service
