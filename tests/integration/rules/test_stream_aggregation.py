@@ -3,6 +3,7 @@ an isolated alerting app (own topics, app id, alerts data stream) per test."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -260,4 +261,62 @@ async def test_top_count_keys_gained_on_reload_are_counted(
             docs = sent_docs(client, streams.alerts)
             assert [d["extra"].get("top_events_host.name") for d in docs] == [
                 {"web-a": 2, "web-b": 1}
+            ]
+
+
+async def test_a_resolve_waits_for_the_group_alert_it_resolves(
+    kafka_bootstrap: str, opensearch_url: str, tmp_path: Path
+) -> None:
+    """A key resolves while its firing match waits in an open group: Alertmanager gets the
+    group's firing alert first, then the resolve (never "resolved" before "firing")."""
+    settings = _settings(kafka_bootstrap, opensearch_url, tmp_path)
+    client = OpenSearch(hosts=[opensearch_url])
+    with seed.installed(client, seed.new_streams()) as streams:
+        async with http_receiver() as receiver:
+            rule = Rule.model_validate(
+                {
+                    "name": "agg-resolve",
+                    "type": "frequency",
+                    "num_events": 2,
+                    "timeframe": "1h",
+                    "query_key": "service.name",
+                    "filter": [{"term": {"log.level": "error"}}],
+                    "resolve_filter": [{"term": {"log.level": "info"}}],
+                    # Far longer than deciding the recovery takes: the group is still open.
+                    "aggregation": "20s",
+                    "alert": "alertmanager",
+                    "alertmanager_hosts": [receiver.url],
+                }
+            )
+            async with stack(settings, rule, streams.alerts) as (producer, service):
+                name = "svc-resolving"
+                await Events(producer, settings.topic_normalized, name).send(2)
+                await until(lambda: service.handled == 1, "the firing match decided")
+                recovery = {
+                    "@timestamp": format_timestamp(time.time()),
+                    "event.id": f"{name}-recovered",
+                    "service.name": name,
+                    "log.level": "info",
+                    "message": "payments flowing again",
+                }
+                await producer.send_and_wait(
+                    settings.topic_normalized, json.dumps(recovery).encode(), key=name.encode()
+                )
+                await until(lambda: service.handled == 2, "the resolve decided")
+                aggregator = service.aggregator
+                assert aggregator is not None
+                await until(lambda: aggregator.sent == 1, "the group sent")
+                await receiver.wait_for(2, 30.0)
+                await until(lambda: not list(aggregator.table.keys()), "the group removed")
+                bodies = [r.body[0] for r in receiver.requests]
+                order = [
+                    (b["labels"]["key"], b["annotations"]["summary"].startswith("[RESOLVED] "))
+                    for b in bodies
+                ]
+                assert order == [(name, False), (name, True)]
+                assert service.actions == ["aggregated", "aggregated", "send", "send"]
+            docs = sent_docs(client, streams.alerts)
+            assert [(d["status"], d["key"]) for d in docs] == [
+                ("firing", name),
+                ("resolved", name),
             ]
