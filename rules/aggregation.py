@@ -8,6 +8,12 @@ become one alert: the first match's fields, ``count`` the sum of the counts,
 ``extra.num_matches``, and with ``summary_table_fields`` ``extra.summary_table``, rows
 ``[value, …, count]`` in the order values were first seen. Pure functions shared by replays
 (:func:`aggregate`) and the stream's notify stage (:func:`join` on a durable table).
+
+Firing comes before resolved: the resolve notice of a key whose firing match waits in an
+open group is held in that group (:func:`holding_group`, :func:`hold`; the one closing last
+when several hold the key) and sent right after the group's alert (:func:`closing`). If
+the key fires again into that group before it closes, the held resolve is dropped: the
+group's alert reports the key firing, and its next resolve ends it.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from bitacora.durations import parse_timestamp
 from bitacora.fields import lookup
@@ -35,9 +41,14 @@ def aggregation_key(alert: Alert, rule: Rule) -> str:
     return ", ".join("None" if value is None else norm(value) for value in values)
 
 
+def group_prefix(rule_name: str) -> str:
+    """What every group key of the rule ``rule_name`` starts with."""
+    return f"{rule_name}\x1f"
+
+
 def group_key(alert: Alert, rule: Rule) -> str:
     """The group's identity across rules: what the stream keys aggregated alerts by."""
-    return f"{rule.name}\x1f{aggregation_key(alert, rule)}"
+    return group_prefix(rule.name) + aggregation_key(alert, rule)
 
 
 def aggregates(alert: Alert, rule: Rule) -> bool:
@@ -88,22 +99,49 @@ def state_partitioner(
     return partition
 
 
-# An open group: (the time it closes, its alerts in arrival order).
+# An open group: (the time it closes, its firing matches and the resolves held for them,
+# in arrival order).
 Group = tuple[float, list[Alert]]
+GroupId = TypeVar("GroupId")
 
 
-def join(known: Group | None, alert: Alert, rule: Rule, clock: float) -> tuple[Alert | None, Group]:
-    """Add ``alert`` (created at ``clock``) to its group.
+def join(known: Group | None, alert: Alert, rule: Rule, clock: float) -> tuple[list[Alert], Group]:
+    """Add the firing ``alert`` (created at ``clock``) to its group.
 
-    Returns the combined alert of the previous group when ``alert`` starts after that group
-    closed (None otherwise), and the group now open.
+    Returns what the previous group sends (:func:`closing`) when ``alert`` starts after that
+    group closed (nothing otherwise), and the group now open. A resolve of ``alert``'s key
+    held in the open group is dropped: the key fires again.
     """
     assert rule.aggregation is not None
     start = parse_timestamp(alert.last_event_time) if rule.aggregate_by_match_time else clock
     if known is not None and start < known[0]:
-        return None, (known[0], [*known[1], alert])
-    closed = combine(known[1], rule) if known is not None else None
+        kept = [a for a in known[1] if a.status == "firing" or a.dedup_key != alert.dedup_key]
+        return [], (known[0], [*kept, alert])
+    closed = closing(known[1], rule) if known is not None else []
     return closed, (start + rule.aggregation, [alert])
+
+
+def holding_group(groups: Iterable[tuple[GroupId, Group]], resolve: Alert) -> GroupId | None:
+    """The open group ``resolve`` waits in: of the ``groups`` holding a firing match of its
+    key, the one closing last; None when none does (the resolve goes out at once)."""
+    found: tuple[float, GroupId] | None = None
+    for ident, (until, members) in groups:
+        holds = any(a.status == "firing" and a.dedup_key == resolve.dedup_key for a in members)
+        if holds and (found is None or until > found[0]):
+            found = (until, ident)
+    return None if found is None else found[1]
+
+
+def hold(group: Group, resolve: Alert) -> Group:
+    """``group`` with ``resolve`` held in it (sent after the group's alert)."""
+    return group[0], [*group[1], resolve]
+
+
+def closing(members: list[Alert], rule: Rule) -> list[Alert]:
+    """What a closed group sends, in order: one alert for its firing matches, then the
+    resolves held in it."""
+    firing = [a for a in members if a.status == "firing"]
+    return [combine(firing, rule), *(a for a in members if a.status != "firing")]
 
 
 def summary_table(alerts: list[Alert], fields: list[str]) -> list[list[Any]]:
@@ -142,21 +180,32 @@ def aggregate(
 ) -> list[Alert]:
     """Group ``(creation time, alert)`` pairs of rules with ``aggregation``; others pass.
 
+    A resolve waits in the open group holding its key's firing match (:func:`holding_group`).
     Groups still open at ``final`` are closed there (the end of a replay).
     """
     out: list[tuple[float, Alert]] = []
     open_groups: dict[tuple[str, str], Group] = {}
     for clock, alert in timed:
         rule = rules[alert.rule]
+        if rule.aggregation is not None and alert.status == "resolved":
+            candidates = (
+                (ident, group)
+                for ident, group in open_groups.items()
+                if ident[0] == rule.name and group[0] > clock  # still open at the resolve
+            )
+            held = holding_group(candidates, alert)
+            if held is not None:
+                open_groups[held] = hold(open_groups[held], alert)
+                continue
         if not aggregates(alert, rule):
             out.append((clock, alert))
             continue
         group = (rule.name, aggregation_key(alert, rule))
         known = open_groups.get(group)
         closed, open_groups[group] = join(known, alert, rule, clock)
-        if closed is not None and known is not None:
-            out.append((known[0], closed))
+        if known is not None:
+            out.extend((known[0], sent) for sent in closed)
     for (name, _), (until, members) in open_groups.items():
-        out.append((min(until, final), combine(members, rules[name])))
-    out.sort(key=lambda pair: pair[0])
+        out.extend((min(until, final), sent) for sent in closing(members, rules[name]))
+    out.sort(key=lambda pair: pair[0])  # stable: a group's resolves stay after its alert
     return [alert for _, alert in out]

@@ -9,6 +9,8 @@ joins it to its group in the Faust table ``notify-aggregation`` (changelog-backe
 groups survive restarts and rebalances) instead of sending it. The timer
 ``notify-aggregation-flush`` sends each group whose period is over as one alert with its
 summary, then removes it; a crash between the two repeats the page rather than losing it.
+A resolve of a key whose firing match waits in an open group is held in that group
+(:meth:`Aggregator.hold`) and sent right after the group's alert, never before it.
 A match redelivered after a crash (same id, creation time and event) joins its group once;
 distinct matches may share an alert id (same key and event time), so the id alone is not
 enough.
@@ -27,7 +29,16 @@ import faust
 
 from bitacora.processors.app import NOTIFY_AGGREGATION, state_table
 from bitacora.processors.shell.counters import COUNTERS
-from bitacora.rules.aggregation import Group, combine, group_key, group_partitioner, join
+from bitacora.rules.aggregation import (
+    Group,
+    closing,
+    group_key,
+    group_partitioner,
+    group_prefix,
+    hold,
+    holding_group,
+    join,
+)
 from bitacora.rules.alerts import Alert
 from bitacora.rules.model import Rule
 from bitacora.settings import Settings
@@ -75,9 +86,26 @@ class Aggregator:
             if known is not None and _same_record(alert, known[1]):
                 return  # the same record redelivered after a crash: already counted
             closed, group = join(known, alert, rule, clock)
-            if closed is not None:
+            if closed:
                 await self._send(closed, rule)
             self.table[key] = _dump(group)
+
+    async def hold(self, resolve: Alert, rule: Rule) -> bool:
+        """Hold ``resolve`` in the open group of ``rule`` that holds its key's firing match,
+        to be sent after that group's alert; False when no open group does (send it now)."""
+        prefix = group_prefix(rule.name).encode()
+        async with self.lock:
+            groups = []
+            for key in list(self.table.keys()):
+                if key.startswith(prefix) and (group := _load(self.table.get(key))) is not None:
+                    groups.append((key, group))
+            held = holding_group(groups, resolve)
+            if held is None:
+                return False
+            group = dict(groups)[held]
+            if not _same_record(resolve, group[1]):  # else redelivered after a crash
+                self.table[held] = _dump(hold(group, resolve))
+            return True
 
     async def flush(self, owned: Callable[[bytes], bool], now: float) -> None:
         """Send and remove the groups of owned keys whose period ended by ``now``."""
@@ -90,11 +118,13 @@ class Aggregator:
                     continue
                 rule = self.rules.get(group[1][0].rule)
                 if rule is not None:
-                    await self._send(combine(group[1], rule), rule)
+                    await self._send(closing(group[1], rule), rule)
                 del self.table[key]
 
-    async def _send(self, alert: Alert, rule: Rule) -> None:
-        await self.send(alert, rule)
+    async def _send(self, alerts: list[Alert], rule: Rule) -> None:
+        """Send a closed group: its alert, then the resolves held in it, in that order."""
+        for alert in alerts:
+            await self.send(alert, rule)
         self.sent += 1
         COUNTERS.add("notify", "aggregation", "sent")
 

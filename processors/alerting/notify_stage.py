@@ -10,7 +10,8 @@
   (and index writes OpenSearch refused) go to ``<app id>-alerting-notify-retry``; ``notify-retry``
   retries them after a growing delay (30 s doubling to 10 min), forever, until delivered
   or refused for good (4xx).
-- Matches of rules with ``aggregation`` are grouped and sent per period
+- Matches of rules with ``aggregation`` are grouped and sent per period; a resolve of a key
+  whose match waits in a group is sent after that group's alert
   (``processors.alerting.aggregate_stage``).
 - Silences come from the compacted topic ``alerts.silences`` (``processors.alerting.silences``).
 - While an Alertmanager alert of a resolving type (frequency, flatline) fires, it is
@@ -102,9 +103,10 @@ class NotifyService:
         self.handled = 0  # alerts decided (for status pages and tests)
         self.redelivered = 0  # later retries that went through
         self.resent = 0  # Alertmanager re-sends of firing alerts
+        self.resend_ticks = 0  # completed runs of the re-send timer
         self.am_lock = asyncio.Lock()
         self.actions: list[str] = []  # recent decisions, newest last (bounded)
-        self.top_counts = TopCountsQuery(settings, rules)
+        self.top_counts = TopCountsQuery(settings)
 
     @property
     def rules(self) -> dict[str, Rule]:
@@ -239,9 +241,17 @@ def register_notify(
             state_before = json.loads(raw) if raw else None
             decision = decide(alert, rule, state_before, silences, now, fired_at)
             grouped = decision.action == "send" and aggregates(alert, rule)
-            sending = decision.action == "send" and not grouped
-            if decision.action == "send" and service.top_counts.wanted(alert):
-                await service.top_counts.annotate(alert)
+            # A resolve waits for the pending group alert of its key (firing comes first).
+            held = (
+                decision.action == "send"
+                and alert.status == "resolved"
+                and rule.aggregation is not None
+                and service.aggregator is not None
+                and await service.aggregator.hold(alert, rule)
+            )
+            sending = decision.action == "send" and not grouped and not held
+            if decision.action == "send" and service.top_counts.wanted(alert, rule):
+                await service.top_counts.annotate(alert, rule)
             report = await notifier.deliver(alert, rule) if sending else None
             if report is not None and report.retry:
                 payload = {"id": alert.id, "alert": alert.model_dump(), "only": report.retry}
@@ -255,7 +265,7 @@ def register_notify(
             stored = _dumps(state)
             if stored != raw:  # a suppressed alert leaves the state as it was: no write
                 table[key] = stored
-        action = "aggregated" if grouped else decision.action
+        action = "aggregated" if grouped or held else decision.action
         if grouped and service.aggregator is not None:
             await service.aggregator.add(alert, rule, fired_at)
         COUNTERS.add("notify", "decision", action)
@@ -347,5 +357,6 @@ def register_notify(
                 if rule is not None:
                     await notifier.deliver(alert, rule, only=["alertmanager"])
                     service.resent += 1
+        service.resend_ticks += 1
 
     return service

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
@@ -34,22 +33,24 @@ QUERY_TIMEOUT_S = 10.0
 
 
 class TopCountsQuery:
-    """Adds ``top_events_<field>`` to firing alerts of rules with ``top_count_keys``."""
+    """Adds ``top_events_<field>`` to firing alerts of rules with ``top_count_keys``.
 
-    def __init__(self, settings: Settings, rules: Sequence[Rule]) -> None:
+    It keeps no rules: the caller passes the alert's rule as it runs now (reloads included).
+    """
+
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.rules = {rule.name: rule for rule in rules if rule.top_count_keys}
         self.session: aiohttp.ClientSession | None = None
         self.failed = 0  # queries that failed (for status pages and tests)
 
-    def wanted(self, alert: Alert) -> bool:
-        """Whether ``alert`` gets top counts."""
-        return alert.status == "firing" and alert.rule in self.rules
+    @staticmethod
+    def wanted(alert: Alert, rule: Rule) -> bool:
+        """Whether ``alert`` of ``rule`` gets top counts."""
+        return alert.status == "firing" and bool(rule.top_count_keys)
 
-    async def annotate(self, alert: Alert) -> None:
-        """Query OpenSearch and add the counts to ``alert``; empty counts on failure."""
-        rule = self.rules.get(alert.rule)
-        if rule is None or alert.status != "firing":
+    async def annotate(self, alert: Alert, rule: Rule) -> None:
+        """Query OpenSearch and add the counts of ``rule`` to ``alert``; empty counts on failure."""
+        if not self.wanted(alert, rule):
             return
         stamp = alert.event.get("@timestamp")
         moment = parse_timestamp(stamp) if isinstance(stamp, str) else 0.0

@@ -3,6 +3,7 @@ an isolated alerting app (own topics, app id, alerts data stream) per test."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -216,3 +217,106 @@ async def test_an_open_group_survives_a_restart_and_is_sent_once(
                     assert len(receiver.requests) == 1
             docs = sent_docs(client, streams.alerts)
             assert [(d["extra"]["num_matches"], d["count"]) for d in docs] == [(3, 3)]
+
+
+async def test_top_count_keys_gained_on_reload_are_counted(
+    kafka_bootstrap: str, opensearch_url: str, tmp_path: Path
+) -> None:
+    """A running rule reloaded with ``top_count_keys``: its next alert carries the counts."""
+    settings = _settings(kafka_bootstrap, opensearch_url, tmp_path)
+    client = OpenSearch(hosts=[opensearch_url])
+    with seed.installed(client, seed.new_streams()) as streams:
+        service_name = "svc-reload"
+        now = time.time()
+        for number, host in enumerate(["web-a", "web-a", "web-b"]):
+            client.index(
+                index=streams.logs_stream(service_name),
+                op_type="create",
+                refresh=True,
+                body={
+                    "@timestamp": format_timestamp(now - 60 + number),
+                    "event.id": f"stored-{number}",
+                    "service.name": service_name,
+                    "host.name": host,
+                    "log.level": "error",
+                    "message": "payment failed",
+                },
+            )
+        async with http_receiver() as receiver:
+            before = post_rule(
+                receiver,
+                type="frequency",
+                num_events=3,
+                timeframe="10m",
+                query_key="service.name",
+                index=streams.logs,
+            )
+            after = before.model_copy(update={"top_count_keys": ["host.name"]})
+            async with stack(settings, before, streams.alerts) as (producer, service):
+                service.rules = {after.name: after}  # what the alerting role's reload does
+                await Events(producer, settings.topic_normalized, service_name).send(3)
+                await receiver.wait_for(1, 90.0)
+                await until(lambda: service.handled == 1, "the alert decided")
+                assert service.top_counts.failed == 0
+            docs = sent_docs(client, streams.alerts)
+            assert [d["extra"].get("top_events_host.name") for d in docs] == [
+                {"web-a": 2, "web-b": 1}
+            ]
+
+
+async def test_a_resolve_waits_for_the_group_alert_it_resolves(
+    kafka_bootstrap: str, opensearch_url: str, tmp_path: Path
+) -> None:
+    """A key resolves while its firing match waits in an open group: Alertmanager gets the
+    group's firing alert first, then the resolve (never "resolved" before "firing")."""
+    settings = _settings(kafka_bootstrap, opensearch_url, tmp_path)
+    client = OpenSearch(hosts=[opensearch_url])
+    with seed.installed(client, seed.new_streams()) as streams:
+        async with http_receiver() as receiver:
+            rule = Rule.model_validate(
+                {
+                    "name": "agg-resolve",
+                    "type": "frequency",
+                    "num_events": 2,
+                    "timeframe": "1h",
+                    "query_key": "service.name",
+                    "filter": [{"term": {"log.level": "error"}}],
+                    "resolve_filter": [{"term": {"log.level": "info"}}],
+                    # Far longer than deciding the recovery takes: the group is still open.
+                    "aggregation": "20s",
+                    "alert": "alertmanager",
+                    "alertmanager_hosts": [receiver.url],
+                }
+            )
+            async with stack(settings, rule, streams.alerts) as (producer, service):
+                name = "svc-resolving"
+                await Events(producer, settings.topic_normalized, name).send(2)
+                await until(lambda: service.handled == 1, "the firing match decided")
+                recovery = {
+                    "@timestamp": format_timestamp(time.time()),
+                    "event.id": f"{name}-recovered",
+                    "service.name": name,
+                    "log.level": "info",
+                    "message": "payments flowing again",
+                }
+                await producer.send_and_wait(
+                    settings.topic_normalized, json.dumps(recovery).encode(), key=name.encode()
+                )
+                await until(lambda: service.handled == 2, "the resolve decided")
+                aggregator = service.aggregator
+                assert aggregator is not None
+                await until(lambda: aggregator.sent == 1, "the group sent")
+                await receiver.wait_for(2, 30.0)
+                await until(lambda: not list(aggregator.table.keys()), "the group removed")
+                bodies = [r.body[0] for r in receiver.requests]
+                order = [
+                    (b["labels"]["key"], b["annotations"]["summary"].startswith("[RESOLVED] "))
+                    for b in bodies
+                ]
+                assert order == [(name, False), (name, True)]
+                assert service.actions == ["aggregated", "aggregated", "send", "send"]
+            docs = sent_docs(client, streams.alerts)
+            assert [(d["status"], d["key"]) for d in docs] == [
+                ("firing", name),
+                ("resolved", name),
+            ]

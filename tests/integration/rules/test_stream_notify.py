@@ -4,6 +4,7 @@ period, and every decision indexed in an alerts data stream (unique per test).""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from pathlib import Path
@@ -13,7 +14,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import NewTopic
 from opensearchpy import OpenSearch
 
-from bitacora.durations import parse_timestamp
+from bitacora.durations import format_timestamp, parse_timestamp
 from bitacora.processors.alerting.detect_stage import register_detect
 from bitacora.processors.alerting.notify_stage import register_notify
 from bitacora.processors.alerting.route_stage import RouteRole
@@ -169,8 +170,12 @@ async def test_alertmanager_resent_while_firing_then_resolved(
                     "name": "am-burst",
                     "type": "frequency",
                     "num_events": 3,
-                    "timeframe": "3s",
+                    # Longer than the test: the recovery event resolves, not a quiet window
+                    # ending on the clock (which could come before any re-send).
+                    "timeframe": "1h",
                     "query_key": "service.name",
+                    "filter": [{"term": {"log.level": "error"}}],
+                    "resolve_filter": [{"term": {"log.level": "info"}}],
                     "alert": "alertmanager",
                     "alertmanager_hosts": [receiver.url],
                 }
@@ -191,8 +196,22 @@ async def test_alertmanager_resent_while_firing_then_resolved(
             await app.start()
             await route.start()
             try:
-                await Events(producer, settings.topic_normalized, f"svc-{suffix}").send(3)
-                # Fired, then re-sent while firing, then resolved once 3 s passed quietly.
+                service_name = f"svc-{suffix}"
+                await Events(producer, settings.topic_normalized, service_name).send(3)
+                # Fired, then re-sent while firing, then resolved by a recovery event.
+                await until(lambda: service.resent >= 1, "a re-send while firing")
+                recovery = {
+                    "@timestamp": format_timestamp(time.time()),
+                    "event.id": f"{service_name}-recovered",
+                    "service.name": service_name,
+                    "log.level": "info",
+                    "message": "payments flowing again",
+                }
+                await producer.send_and_wait(
+                    settings.topic_normalized,
+                    json.dumps(recovery).encode(),
+                    key=service_name.encode(),
+                )
                 await until(lambda: service.actions == ["send", "send"], "firing and resolve sent")
                 bodies = [r.body[0] for r in receiver.requests]
                 assert len(bodies) >= 3  # the alert, at least one re-send, the resolve
@@ -205,7 +224,8 @@ async def test_alertmanager_resent_while_firing_then_resolved(
                 assert all(b["labels"] == firing["labels"] for b in bodies)
                 # No re-sends after the resolve.
                 settled = len(receiver.requests)
-                await asyncio.sleep(1.5)  # an absence over three resend periods cannot be polled
+                ticks = service.resend_ticks
+                await until(lambda: service.resend_ticks >= ticks + 3, "three resend periods")
                 assert len(receiver.requests) == settled
             finally:
                 await route.stop()

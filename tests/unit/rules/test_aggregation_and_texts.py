@@ -70,13 +70,13 @@ def test_join_closes_a_group_once_its_period_is_over_and_routes_by_group() -> No
         apply_realert=False,
     )
     first, second, third = alerts
-    closed, group = join(None, first, rule, 100.0)
-    assert (closed, group) == (None, (700.0, [first]))
-    closed, group = join(group, second, rule, 699.0)
-    assert (closed, group) == (None, (700.0, [first, second]))
-    closed, group = join(group, third, rule, 700.0)  # the period is [100, 700)
+    sent, group = join(None, first, rule, 100.0)
+    assert (sent, group) == ([], (700.0, [first]))
+    sent, group = join(group, second, rule, 699.0)
+    assert (sent, group) == ([], (700.0, [first, second]))
+    sent, group = join(group, third, rule, 700.0)  # the period is [100, 700)
     assert group == (1300.0, [third])
-    assert closed is not None
+    [closed] = sent
     assert (closed.count, closed.extra["num_matches"]) == (2, 2)
     assert closed.extra["summary_table"] == [["bob", 1], ["eve", 1]]
     # Every alert of an aggregating rule travels under the rule's name (one worker).

@@ -18,12 +18,13 @@ def test_a_failed_query_leaves_empty_counts_and_the_alert_intact() -> None:
     [alert] = run_rules_over([ev(0)], [plain], lateness_s=0)
     # Nothing listens on this port: the connection is refused.
     settings = Settings(opensearch_url=f"http://127.0.0.1:{free_port()}")
-    query = TopCountsQuery(settings, [rule])
+    query = TopCountsQuery(settings)
 
     async def scenario() -> None:
         try:
-            assert query.wanted(alert)
-            await query.annotate(alert)
+            assert query.wanted(alert, rule)
+            assert not query.wanted(alert, plain)
+            await query.annotate(alert, rule)
         finally:
             await query.close()
 
