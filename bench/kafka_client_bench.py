@@ -37,6 +37,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 from importlib import metadata
+from typing import get_args
 
 import confluent_kafka
 from aiokafka import TopicPartition
@@ -60,9 +61,9 @@ from bench.results import aggregate, table
 from bitacora import clients, rawrecord
 from bitacora.processors.normalize import NormalizeConfig, normalize, to_json_bytes
 from bitacora.processors.normalize.stage import ID_HEADER, Output
-from bitacora.settings import Settings
+from bitacora.settings import KafkaCompression, Settings
 
-COMPRESSIONS = ("none", "gzip", "snappy", "lz4", "zstd")
+COMPRESSIONS: tuple[KafkaCompression, ...] = get_args(KafkaCompression)
 
 
 def normalized_outputs(settings: Settings, values: Sequence[bytes], topic: str) -> list[Output]:
@@ -91,7 +92,7 @@ async def _partition_counts(settings: Settings, topic: str, partitions: int) -> 
 
 
 async def _produce(
-    client: str, settings: Settings, outputs: Sequence[Output], compression: str,
+    client: str, settings: Settings, outputs: Sequence[Output], compression: KafkaCompression,
     kafka_pid: int | None, partitions: int, scratch: str,
 ) -> tuple[Sample, dict[int, int]]:  # fmt: skip
     topic = outputs[0].topic
@@ -111,7 +112,12 @@ async def _produce(
 
 
 async def measure(
-    settings: Settings, events: int, repeat: int, compression: str, *, warmup: int = 500
+    settings: Settings,
+    events: int,
+    repeat: int,
+    compression: KafkaCompression,
+    *,
+    warmup: int = 500,
 ) -> list[list[Sample]]:
     """The samples of each repetition (a first small untimed round warms both clients)."""
     rid = services.run_id()

@@ -20,7 +20,7 @@ from bitacora import clients
 from bitacora.gctune import tune_for_streaming
 from bitacora.processors.normalize.stage import Output
 from bitacora.processors.shell.produce import Sink, enqueue, settle
-from bitacora.settings import Settings
+from bitacora.settings import KafkaCompression, Settings
 
 WITHIN_S = 0.05  # the normalize role's batch window (BatchRole ``within_s``)
 FETCH_BYTES = 4 * 1024 * 1024  # BatchRole's max_partition_fetch_bytes
@@ -67,7 +67,9 @@ def librdkafka_config(settings: Settings) -> dict[str, Any]:
     return {"bootstrap.servers": settings.kafka_bootstrap}
 
 
-def librdkafka_producer(settings: Settings, compression: str) -> confluent_kafka.Producer:
+def librdkafka_producer(
+    settings: Settings, compression: KafkaCompression
+) -> confluent_kafka.Producer:
     """A producer with the options of ``produce.new_producer``, in librdkafka's terms."""
     return confluent_kafka.Producer(
         {
@@ -247,26 +249,9 @@ def _consumed(
                   window.kafka_cpu_s, size)  # fmt: skip
 
 
-async def aiokafka_sink(settings: Settings, compression: str) -> Sink:
-    """The normalize role's ``Sink``, started, its producer compressing as ``compression``.
-
-    ``produce.new_producer`` sets no compression itself (aiokafka's default, none); the
-    benchmark compares both clients with the same one.
-    """
-    sink = Sink(settings, ROLE)
-    if compression != "none":
-        unused = sink.producer
-        sink.producer = clients.kafka_producer(
-            settings,
-            client_id=f"bitacora-{ROLE}",
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=settings.kafka_linger_ms,
-            max_batch_size=settings.kafka_max_batch_bytes,
-            max_request_size=settings.kafka_max_batch_bytes + 65536,
-            compression_type=compression,
-        )
-        await unused.stop()  # never started: closing it only marks it so
+async def aiokafka_sink(settings: Settings, compression: KafkaCompression) -> Sink:
+    """The normalize role's ``Sink``, started, its producer compressing as ``compression``."""
+    sink = Sink(settings.model_copy(update={"kafka_compression": compression}), ROLE)
     await sink.start()
     return sink
 
@@ -274,7 +259,7 @@ async def aiokafka_sink(settings: Settings, compression: str) -> Sink:
 async def produce_aiokafka(
     settings: Settings,
     outputs: Sequence[Output],
-    compression: str,
+    compression: KafkaCompression,
     kafka_pid: int | None,
     scratch: str,
 ) -> Window:
@@ -304,7 +289,7 @@ async def produce_aiokafka(
 def produce_confluent(
     settings: Settings,
     outputs: Sequence[Output],
-    compression: str,
+    compression: KafkaCompression,
     kafka_pid: int | None,
     scratch: str,
 ) -> Window:

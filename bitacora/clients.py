@@ -141,8 +141,12 @@ def kafka_options(settings: Settings) -> dict[str, Any]:
 
 
 def kafka_producer(settings: Settings, **options: Any) -> AIOKafkaProducer:
-    """An aiokafka producer; ``options`` are the call site's own (acks, linger_ms...)."""
-    return AIOKafkaProducer(**kafka_options(settings), **options)
+    """An aiokafka producer compressing as ``kafka_compression`` says; ``options`` are the
+    call site's own (acks, linger_ms...)."""
+    compression = None if settings.kafka_compression == "none" else settings.kafka_compression
+    return AIOKafkaProducer(
+        **kafka_options(settings), **{"compression_type": compression, **options}
+    )
 
 
 def kafka_consumer(settings: Settings, *topics: str, **options: Any) -> AIOKafkaConsumer:

@@ -23,7 +23,7 @@ from aiokafka.errors import KafkaConnectionError
 
 from bitacora import clients
 from bitacora.collector.metrics import CollectorMetrics
-from bitacora.errors import BitacoraError, ConfigError
+from bitacora.errors import BitacoraError
 from bitacora.partitions import partition_for
 from bitacora.settings import Settings
 
@@ -33,7 +33,6 @@ _RECONNECT_S = 1.0
 _STOP_FLUSH_S = 10.0
 _METADATA_S = 10.0  # a topic Kafka does not know: answer 503 / close, do not hang
 _RETIRE_S = 5.0  # to let a failed producer go
-_COMPRESSIONS = ("none", "gzip", "snappy", "lz4", "zstd")
 _NO_HEADERS: list[tuple[str, bytes]] = []  # read, never changed, by aiokafka's builder
 BATCH_FROM = 16  # records of one request for one partition: built into batches from here
 
@@ -78,11 +77,6 @@ class Publisher:
     """Owns the producer; safe to share between every source of one event loop."""
 
     def __init__(self, settings: Settings, metrics: CollectorMetrics) -> None:
-        if settings.kafka_compression not in _COMPRESSIONS:
-            raise ConfigError(
-                f"kafka_compression {settings.kafka_compression!r}: use one of "
-                + ", ".join(_COMPRESSIONS)
-            )
         self._settings = settings
         self._metrics = metrics
         self._producer: AIOKafkaProducer | None = None
@@ -102,13 +96,11 @@ class Publisher:
 
     def _new_producer(self) -> AIOKafkaProducer:
         s = self._settings
-        compression = None if s.kafka_compression == "none" else s.kafka_compression
         return clients.kafka_producer(
             s,
             client_id="bitacora-collector",
             acks="all",
             enable_idempotence=True,
-            compression_type=compression,
             linger_ms=s.kafka_linger_ms,
             max_batch_size=s.kafka_max_batch_bytes,
             max_request_size=s.kafka_max_batch_bytes + 65536,
