@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -165,7 +166,8 @@ async def test_a_record_kafka_refuses_is_dead_lettered_and_the_rest_flows_on(
             ]
         )
         outs = [o._replace(key=b"svc-0") for o in outputs(small, 12, "d")]
-        big = Output(small, b"svc-0", b'{"big":"' + b"x" * 5000 + b'"}', [(ID_HEADER, b"ev-big")])
+        noise = random.Random(5).randbytes(5000).hex().encode()  # over 2000 bytes compressed
+        big = Output(small, b"svc-0", b'{"big":"' + noise + b'"}', [(ID_HEADER, b"ev-big")])
         sent = [*outs[:5], big, *outs[5:]]
         first = sink.producer
         await send_all(sink, sent)
@@ -214,7 +216,9 @@ async def test_a_batch_too_large_for_the_topic_is_sent_again_record_by_record(
         await admin.create_topics(
             [NewTopic(small, PARTITIONS, 1, topic_configs={"max.message.bytes": "2000"})]
         )
-        outs = [Output(small, b"svc-0", b"%04d" % i + b"x" * 900) for i in range(10)]
+        # Random bytes: a batch of them stays over 2000 bytes compressed, one alone fits.
+        noise = random.Random(9)
+        outs = [Output(small, b"svc-0", b"%04d" % i + noise.randbytes(900)) for i in range(10)]
         await send_all(sink, outs)
 
         assert sink.renewals >= 1
