@@ -110,7 +110,11 @@ class Settings(BaseSettings):
     health_event_interval_s: float = Field(default=60.0, ge=0)
     bulk_max_docs: int = Field(default=2000, ge=1)
     bulk_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
-    bulk_max_wait_s: float = Field(default=0.5, gt=0)
+    # How long the index role gathers a bulk below bulk_max_docs. Short, as Logstash's
+    # batch delay: under a backlog bulks fill at once anyway; under steady load a long wait
+    # only delays searchability (python -m bench.run --only e2e with BITACORA_BULK_MAX_WAIT_S
+    # set compares the ingest-to-searchable latencies and OpenSearch's CPU per event).
+    bulk_max_wait_s: float = Field(default=0.1, gt=0)
     # Batches a normalize/index worker works on at once: the next is read and normalized
     # while the last one's produce or bulk request is under way.
     processor_batches_in_flight: int = Field(default=2, ge=1)
