@@ -7,7 +7,10 @@ and once over ``N`` events of the processor benchmark's traffic (after the same 
 and the difference divided by ``N`` is the per-event count: the same on a busy and an
 idle machine, so a change to the normalizer can be judged while other work runs. With
 ``--top K`` it also lists the C functions (of the interpreter and the extensions) with the
-most instructions per event.
+most instructions per event. ``--stage`` counts the normalize stage instead
+(``NormalizeStage.process`` over batches: the role's per-event work short of Kafka, its
+outputs and acknowledgements included); the difference to the bare count is the stage's
+own share. Both run with the processor's garbage-collector settings.
 """
 
 from __future__ import annotations
@@ -20,35 +23,65 @@ import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 WARMUP = 500  # events normalized before counting: caches filled, code paths imported
 
 
-def work(events: int, measured: bool) -> None:
+class _Message(NamedTuple):
+    """A Kafka message as the normalize stage reads it (``stage.Message``)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+
+
+def work(events: int, measured: bool, stage: bool = False) -> None:
     """Build ``events`` raw records, warm up, then (``measured``) decode + normalize + encode
-    them: both runs build the same records, so the difference is the per-event work."""
+    them: both runs build the same records, so the difference is the per-event work. With
+    ``stage``, the normalize stage does it (``NormalizeStage.process`` in batches of
+    ``bulk_max_docs``: the role's per-event work short of Kafka, outputs and acks included).
+    """
     from bench.baselines import raw_values
     from bench.forward_client import plan_chunks
     from bench.payloads import service_names
     from bitacora import rawrecord
+    from bitacora.gctune import tune_for_streaming
     from bitacora.processors.normalize import NormalizeConfig, normalize, to_json_bytes
+    from bitacora.processors.normalize.stage import NormalizeStage
     from bitacora.settings import Settings
 
     plans = plan_chunks("instr", WARMUP + events, 500, service_names("instr"), seed=17)
     values = [value for _key, value in raw_values(plans)]
-    config = NormalizeConfig.from_settings(Settings())
+    settings = Settings()
+    config = NormalizeConfig.from_settings(settings)
+    normalizer: NormalizeStage[_Message] = NormalizeStage(settings)
+    batch = settings.bulk_max_docs
+    messages = [_Message("logs.raw", 0, n, b"k", v) for n, v in enumerate(values)]
+    tune_for_streaming()  # as the processor runs
     for offset, value in enumerate(values[:WARMUP]):
         to_json_bytes(normalize(rawrecord.decode(value), 0, offset, config))
-    for offset, value in enumerate(values[WARMUP:] if measured else ()):
+    normalizer.process([(m, m) for m in messages[:WARMUP]], 0)
+    if not measured:
+        return
+    if stage:
+        for start in range(WARMUP, len(messages), batch):
+            chunk = messages[start : start + batch]
+            normalizer.process([(m, m) for m in chunk], 0)
+        return
+    for offset, value in enumerate(values[WARMUP:]):
         to_json_bytes(normalize(rawrecord.decode(value), 0, offset, config))
 
 
-def _callgrind(events: int, measured: bool, out: Path) -> int:
-    """Total instructions of ``work(events, measured)`` in a fresh interpreter (callgrind)."""
+def _callgrind(events: int, measured: bool, stage: bool, out: Path) -> int:
+    """Total instructions of ``work(events, measured, stage)`` in a fresh interpreter."""
     run = subprocess.run(  # fixed arguments, our own program
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable,
-         "-m", "bench.instructions", "--events", str(events), "--work", str(int(measured))],
+         "-m", "bench.instructions", "--events", str(events), "--work", str(int(measured)),
+         *(["--stage"] if stage else [])],
         cwd=ROOT, capture_output=True, text=True, check=True,
     )  # fmt: skip
     found = re.search(r"Collected : (\d+)", run.stderr)
@@ -77,10 +110,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.instructions", description=__doc__)
     parser.add_argument("--events", type=int, default=2000, help="events counted (default 2000)")
     parser.add_argument("--top", type=int, default=0, help="also list the K costliest functions")
+    parser.add_argument(
+        "--stage", action="store_true",
+        help="count the normalize stage (batches, outputs, acks) instead of the bare functions",
+    )  # fmt: skip
     parser.add_argument("--work", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.work is not None:
-        work(args.events, bool(args.work))
+        work(args.events, bool(args.work), args.stage)
         return 0
     if shutil.which("valgrind") is None:
         print("error: valgrind is not installed (apt-get install valgrind)", file=sys.stderr)
@@ -88,9 +125,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         empty, full = Path(tmp) / "empty.out", Path(tmp) / "full.out"
         print(f"counting instructions under callgrind ({args.events} events)…", file=sys.stderr)
-        counted = _callgrind(args.events, True, full) - _callgrind(args.events, False, empty)
+        counted = _callgrind(args.events, True, args.stage, full) - _callgrind(
+            args.events, False, args.stage, empty
+        )
         per_event = counted / args.events
-        print(f"decode + normalize + encode: {per_event:,.0f} instructions per event")
+        what = "normalize stage" if args.stage else "decode + normalize + encode"
+        print(f"{what}: {per_event:,.0f} instructions per event")
         if args.top:
             before, after = _functions(empty), _functions(full)
             diff = {name: (after[name] - before[name]) / args.events for name in after}
