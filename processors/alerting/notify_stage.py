@@ -15,7 +15,8 @@
   (``processors.alerting.aggregate_stage``).
 - Silences come from the compacted topic ``alerts.silences`` (``processors.alerting.silences``).
 - While an Alertmanager alert of a resolving type (frequency, flatline) fires, it is
-  re-sent every ``RESEND_S`` so its ``endsAt`` keeps moving ahead.
+  re-sent every ``RESEND_S`` so its ``endsAt`` keeps moving ahead; for an aggregating rule,
+  the group's alert once it is sent (a match waiting in a group is never re-sent).
 """
 
 from __future__ import annotations
@@ -48,13 +49,12 @@ from bitacora.rules.notify.destinations.alertmanager import RESEND_S
 from bitacora.rules.notify.destinations.base import Destination
 from bitacora.rules.notify.index import AlertIndexer
 from bitacora.rules.notify.notifier import DeliveryReport, Notifier
-from bitacora.rules.notify.policy import active_silence, decide
+from bitacora.rules.notify.policy import active_silence, decide, resend_state
 from bitacora.rules.notify.retry import DestinationError, RetryPolicy
 from bitacora.rules.notify.silences import SILENCES_TOPIC
 from bitacora.settings import Settings
 
 log = logging.getLogger("bitacora.notify")
-_RESOLVING_TYPES = frozenset({"frequency", "flatline"})
 # The notify agent takes up to this many alerts at a time, waiting at most this long.
 NOTIFY_BATCH = 500
 NOTIFY_WITHIN_S = 0.1
@@ -256,12 +256,7 @@ def register_notify(
             if report is not None and report.retry:
                 payload = {"id": alert.id, "alert": alert.model_dump(), "only": report.retry}
                 await keep("deliver", payload, 1, report.retry_after)
-            state = dict(decision.state)
-            if "alertmanager" in rule.alert and rule.type in _RESOLVING_TYPES:
-                if state.get("status") == "firing" and state.get("sent"):
-                    state["am"] = alert.model_dump()
-                else:
-                    state.pop("am", None)
+            state = resend_state(rule, decision.state, alert if sending else None)
             stored = _dumps(state)
             if stored != raw:  # a suppressed alert leaves the state as it was: no write
                 table[key] = stored
@@ -277,6 +272,12 @@ def register_notify(
         """Deliver and index a closed aggregation group's alert; keep what failed."""
         report = await service.start().deliver(alert, rule)
         count_report(report)
+        # Re-sent to Alertmanager from now on, under its key's state (firing, not resolved).
+        key = alert.dedup_key.encode()
+        if (raw := table.get(key)) is not None:
+            state = json.loads(raw)
+            if (kept := resend_state(rule, state, alert)) != state:
+                table[key] = _dumps(kept)
         if report.retry:
             payload = {"id": alert.id, "alert": alert.model_dump(), "only": report.retry}
             await keep("deliver", payload, 1, report.retry_after)

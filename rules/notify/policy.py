@@ -25,6 +25,9 @@ from typing import Any, Literal
 from bitacora.rules.alerts import Alert
 from bitacora.rules.model import Rule
 
+# Rule types whose alerts resolve: their firing Alertmanager alerts are re-sent (``am``).
+RESENDING_TYPES = frozenset({"frequency", "flatline"})
+
 Action = Literal["send", "suppressed", "silenced", "nothing_to_resolve"]
 
 
@@ -99,3 +102,20 @@ def decide(
         current["started"] = alert.first_event_time
     current.update(status="firing", sent=True, until=until, exp=exponent, last_id=alert.id)
     return Decision("send", current)
+
+
+def resend_state(rule: Rule, state: Mapping[str, Any], sent: Alert | None) -> dict[str, Any]:
+    """The key's ``state`` with ``am``, the alert the Alertmanager re-send timer repeats
+    while the key fires: ``sent`` when given (an alert just delivered to Alertmanager),
+    else the one kept. None once the key stops firing, or for rules not re-sent.
+
+    Only a delivered alert is kept: a match joining an aggregation group is not (nothing
+    of a group reaches a destination before the group's alert, which is kept instead).
+    """
+    current = dict(state)
+    firing = current.get("status") == "firing" and current.get("sent")
+    if "alertmanager" not in rule.alert or rule.type not in RESENDING_TYPES or not firing:
+        current.pop("am", None)
+    elif sent is not None:
+        current["am"] = sent.model_dump()
+    return current

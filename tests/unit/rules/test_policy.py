@@ -6,7 +6,7 @@ from typing import Any
 
 from bitacora.rules.alerts import Alert, build_alert
 from bitacora.rules.model import Rule
-from bitacora.rules.notify.policy import decide, next_alert_time
+from bitacora.rules.notify.policy import decide, next_alert_time, resend_state
 from bitacora.rules.types import Match
 from tests.unit.rules.util import T0
 
@@ -105,3 +105,20 @@ def test_firing_after_resolve_is_sent_even_within_realert() -> None:
     n.offer(0)
     n.offer(10, status="resolved")
     assert n.offer(20) == "send"
+
+
+def test_resend_state_keeps_only_a_delivered_firing_alertmanager_alert() -> None:
+    frequency = {"type": "frequency", "num_events": 2, "timeframe": "1m"}
+    am = rule(**frequency, alert="alertmanager", alertmanager_hosts=["http://am"])
+    first, later = alert(at=T0), alert(at=T0 + 5)
+    firing = {"status": "firing", "sent": True}
+    kept = resend_state(am, firing, first)
+    assert kept == {**firing, "am": first.model_dump()}
+    # Not delivered (it joined an aggregation group, or was suppressed): the kept one stays.
+    assert resend_state(am, kept, None) == kept
+    assert resend_state(am, firing, None) == firing
+    assert resend_state(am, kept, later) == {**firing, "am": later.model_dump()}
+    resolved = {"status": "resolved", "sent": False, "am": first.model_dump()}
+    assert resend_state(am, resolved, None) == {"status": "resolved", "sent": False}
+    assert resend_state(rule(**frequency), firing, first) == firing  # no alertmanager
+    assert resend_state(am.model_copy(update={"type": "any"}), firing, first) == firing

@@ -1,0 +1,103 @@
+"""Aggregating rules with an ``alertmanager`` destination on the real stack: nothing of a
+group reaches Alertmanager before the group's alert, and the re-send timer re-sends the
+group's alert (what Alertmanager saw), never a member match."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from bitacora.processors.alerting.detect_stage import register_detect
+from bitacora.processors.alerting.notify_stage import NotifyService, register_notify
+from bitacora.processors.alerting.route_stage import RouteRole
+from bitacora.processors.app import Role, create_app, raw_topic
+from bitacora.rules.model import Rule
+from bitacora.settings import Settings
+from tests.integration.rules.receivers import http_receiver
+from tests.integration.rules.test_stream_aggregation import _settings, topics
+from tests.integration.rules.test_stream_alerts import Events, until
+
+RESEND_S = 0.2  # the re-send timer's period here (60 s in production)
+
+
+@asynccontextmanager
+async def alerting(settings: Settings, rule: Rule) -> AsyncIterator[NotifyService]:
+    """The alerting app with a fast Alertmanager re-send timer, stopped on exit."""
+    app = create_app(settings, Role.ALERTING)
+    alerts = raw_topic(app, settings.topic_alerts)
+    detector = register_detect(app, alerts, [rule], settings)
+    route = RouteRole(settings, detector)
+    service = register_notify(
+        app,
+        alerts,
+        settings,
+        [rule],
+        alerts_index=None,
+        silences_topic=f"{settings.app_id}-silences",
+        alertmanager_resend_s=RESEND_S,
+    )
+    await app.start()
+    await route.start()
+    try:
+        yield service
+    finally:
+        await route.stop()
+        await app.stop()
+        if service.session is not None:
+            await service.session.close()
+
+
+def am_rule(url: str, aggregation: str) -> Rule:
+    return Rule.model_validate(
+        {
+            "name": "agg-am",
+            "type": "frequency",
+            "num_events": 2,
+            "timeframe": "1h",
+            "query_key": "service.name",
+            "filter": [{"term": {"log.level": "error"}}],
+            "resolve_filter": [{"term": {"log.level": "info"}}],
+            "aggregation": aggregation,
+            "alert": "alertmanager",
+            "alertmanager_hosts": [url],
+        }
+    )
+
+
+def without_ends(body: dict[str, Any]) -> dict[str, Any]:
+    """An Alertmanager alert without ``endsAt`` (a re-send moves it ahead)."""
+    return {name: value for name, value in body.items() if name != "endsAt"}
+
+
+async def test_members_are_not_resent_before_the_group_alert_then_the_group_is(
+    kafka_bootstrap: str, opensearch_url: str, tmp_path: Path
+) -> None:
+    settings = _settings(kafka_bootstrap, opensearch_url, tmp_path)
+    async with http_receiver() as receiver:
+        # The group stays open over many re-send periods.
+        rule = am_rule(receiver.url, "8s")
+        async with topics(settings) as producer, alerting(settings, rule) as service:
+            aggregator = service.aggregator
+            assert aggregator is not None
+            await Events(producer, settings.topic_normalized, "svc-a").send(2)
+            await Events(producer, settings.topic_normalized, "svc-b").send(2)
+            await until(lambda: service.handled == 2, "both firing matches decided")
+            assert service.actions == ["aggregated", "aggregated"]
+            ticks = service.resend_ticks
+            await until(lambda: service.resend_ticks >= ticks + 5, "five re-send timer runs")
+            assert aggregator.sent == 0  # the group is still open: nothing may have gone out
+            assert receiver.requests == []
+            assert service.resent == 0
+            await until(lambda: aggregator.sent == 1, "the group sent")
+            await until(lambda: service.resent >= 2, "two re-sends of the group alert")
+            bodies = [r.body for r in receiver.requests]
+            assert all(len(body) == 1 for body in bodies)
+            group = bodies[0][0]
+            assert group["labels"]["key"] == "svc-a"
+            # The group's alert (both matches, four events), not the member alert of svc-a.
+            assert "4 event(s) between" in group["annotations"]["description"]
+            assert "num_matches: 2" in group["annotations"]["description"]
+            assert len(bodies) >= 3
+            assert all(without_ends(body[0]) == without_ends(group) for body in bodies)
