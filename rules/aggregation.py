@@ -9,11 +9,16 @@ become one alert: the first match's fields, ``count`` the sum of the counts,
 ``[value, …, count]`` in the order values were first seen. Pure functions shared by replays
 (:func:`aggregate`) and the stream's notify stage (:func:`join` on a durable table).
 
-Firing comes before resolved: the resolve notice of a key whose firing match waits in an
-open group is held in that group (:func:`holding_group`, :func:`hold`; the one closing last
-when several hold the key) and sent right after the group's alert (:func:`closing`). If
-the key fires again into that group before it closes, the held resolve is dropped: the
-group's alert reports the key firing, and its next resolve ends it.
+One incident per group identity (the rule and its ``aggregation_key`` value): a group's
+alert carries that identity (``key`` the value, ``"all"`` without the option;
+``dedup_key`` from it), not its first match's, so every group of the identity updates the
+same PagerDuty incident and Alertmanager alert. For rules whose alerts resolve, the
+:class:`Incident` remembers the keys that fired into sent group alerts; a key's resolve
+removes it, and the last one sends the resolve of the group alert last sent (same
+identity and labels). A resolve of a key whose firing match waits in the open group is
+held there and applied right after the group's alert (firing before resolved); the key
+firing again into that group drops it. ElastAlert2 keys an aggregated alert by its first
+match and has no resolves.
 """
 
 from __future__ import annotations
@@ -21,14 +26,16 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from dataclasses import dataclass, replace
+from typing import Any
 
 from bitacora.durations import parse_timestamp
 from bitacora.fields import lookup
 from bitacora.partitions import partition_for
-from bitacora.rules.alerts import Alert
+from bitacora.rules.alerts import Alert, dedup_key
 from bitacora.rules.fields import norm
 from bitacora.rules.model import Rule
+from bitacora.rules.notify.policy import RESOLVING_TYPES
 
 
 def aggregation_key(alert: Alert, rule: Rule) -> str:
@@ -99,49 +106,100 @@ def state_partitioner(
     return partition
 
 
-# An open group: (the time it closes, its firing matches and the resolves held for them,
-# in arrival order).
-Group = tuple[float, list[Alert]]
-GroupId = TypeVar("GroupId")
+@dataclass(frozen=True)
+class Incident:
+    """What one group identity (rule and ``aggregation_key`` value) holds: the open group
+    (``until`` it closes, its firing matches and the resolves held for them, in arrival
+    order; ``until`` None when none is open), the keys that fired into group alerts sent
+    and have not resolved since (``firing``), and the last group alert sent (``sent``:
+    what destinations hold as firing, re-sent to Alertmanager and resolved as such)."""
+
+    until: float | None = None
+    members: tuple[Alert, ...] = ()
+    firing: tuple[str, ...] = ()
+    sent: Alert | None = None
+
+    def finished(self) -> bool:
+        """Nothing open and nothing firing: the record can go."""
+        return self.until is None and not self.firing
 
 
-def join(known: Group | None, alert: Alert, rule: Rule, clock: float) -> tuple[list[Alert], Group]:
+def resolving(rule: Rule) -> bool:
+    """Whether the rule's alerts resolve (its incidents track firing keys)."""
+    return rule.resolve and rule.type in RESOLVING_TYPES
+
+
+def join(
+    known: Incident | None, alert: Alert, rule: Rule, clock: float
+) -> tuple[list[Alert], Incident]:
     """Add the firing ``alert`` (created at ``clock``) to its group.
 
     Returns what the previous group sends (:func:`closing`) when ``alert`` starts after that
-    group closed (nothing otherwise), and the group now open. A resolve of ``alert``'s key
-    held in the open group is dropped: the key fires again.
+    group closed (nothing otherwise), and the incident with the group now open. A resolve
+    of ``alert``'s key held in the open group is dropped: the key fires again.
     """
     assert rule.aggregation is not None
     start = parse_timestamp(alert.last_event_time) if rule.aggregate_by_match_time else clock
-    if known is not None and start < known[0]:
-        kept = [a for a in known[1] if a.status == "firing" or a.dedup_key != alert.dedup_key]
-        return [], (known[0], [*kept, alert])
-    closed = closing(known[1], rule) if known is not None else []
-    return closed, (start + rule.aggregation, [alert])
+    known = known or Incident()
+    if known.until is not None and start < known.until:
+        kept = [a for a in known.members if a.status == "firing" or a.dedup_key != alert.dedup_key]
+        return [], replace(known, members=(*kept, alert))
+    closed, known = closing(known, rule)
+    return closed, replace(known, until=start + rule.aggregation, members=(alert,))
 
 
-def holding_group(groups: Iterable[tuple[GroupId, Group]], resolve: Alert) -> GroupId | None:
-    """The open group ``resolve`` waits in: of the ``groups`` holding a firing match of its
-    key, the one closing last; None when none does (the resolve goes out at once)."""
-    found: tuple[float, GroupId] | None = None
-    for ident, (until, members) in groups:
-        holds = any(a.status == "firing" and a.dedup_key == resolve.dedup_key for a in members)
-        if holds and (found is None or until > found[0]):
-            found = (until, ident)
-    return None if found is None else found[1]
+def resolve(known: Incident, notice: Alert) -> tuple[list[Alert], Incident, bool]:
+    """Apply a key's resolve ``notice`` to an incident of its rule.
+
+    If the open group holds a firing match of the key, the notice is held there (applied
+    after the group's alert, :func:`closing`); else if the key fired into the sent group
+    alert, it no longer does, and the last such key resolves the incident: its resolve
+    goes out. Returns what to send, the incident, and whether the notice concerned it.
+    """
+    key = notice.dedup_key
+    if any(a.status == "firing" and a.dedup_key == key for a in known.members):
+        if any(a.status != "firing" and a.dedup_key == key for a in known.members):
+            return [], known, True  # already held (redelivered)
+        return [], replace(known, members=(*known.members, notice)), True
+    if key not in known.firing:
+        return [], known, False
+    firing = tuple(k for k in known.firing if k != key)
+    if firing or known.sent is None:
+        return [], replace(known, firing=firing), True
+    return [resolved(known.sent, notice)], replace(known, firing=(), sent=None), True
 
 
-def hold(group: Group, resolve: Alert) -> Group:
-    """``group`` with ``resolve`` held in it (sent after the group's alert)."""
-    return group[0], [*group[1], resolve]
+def closing(known: Incident, rule: Rule) -> tuple[list[Alert], Incident]:
+    """Close the open group (if any): its alert, then, when every key that fired into the
+    incident has resolved (held resolves included), the incident's resolve."""
+    firing = [a for a in known.members if a.status == "firing"]
+    if known.until is None or not firing:
+        return [], replace(known, until=None, members=())
+    alert = combine(firing, rule)
+    if not resolving(rule):
+        return [alert], Incident()
+    keys = dict.fromkeys([*known.firing, *(a.dedup_key for a in firing)])
+    for held in known.members:
+        if held.status != "firing":
+            keys.pop(held.dedup_key, None)
+    if keys:
+        return [alert], Incident(firing=tuple(keys), sent=alert)
+    last = next(a for a in reversed(known.members) if a.status != "firing")
+    return [alert, resolved(alert, last)], Incident()
 
 
-def closing(members: list[Alert], rule: Rule) -> list[Alert]:
-    """What a closed group sends, in order: one alert for its firing matches, then the
-    resolves held in it."""
-    firing = [a for a in members if a.status == "firing"]
-    return [combine(firing, rule), *(a for a in members if a.status != "firing")]
+def resolved(sent: Alert, notice: Alert) -> Alert:
+    """The resolve of the group alert ``sent`` (its identity: key, dedup key, labels),
+    at the time of the key's resolve ``notice`` that ended it."""
+    digest = hashlib.sha1((sent.id + notice.id).encode(), usedforsecurity=False).hexdigest()[:24]
+    return sent.model_copy(
+        update={
+            "id": digest,
+            "status": "resolved",
+            "created_at": notice.created_at,
+            "last_event_time": max(sent.last_event_time, notice.last_event_time),
+        }
+    )
 
 
 def summary_table(alerts: list[Alert], fields: list[str]) -> list[list[Any]]:
@@ -164,9 +222,12 @@ def combine(alerts: list[Alert], rule: Rule) -> Alert:
         "".join(alert.id for alert in alerts).encode(), usedforsecurity=False
     ).hexdigest()[:24]
     samples = [alert.event for alert in alerts][: max(rule.sample_size, 1)]
+    key = aggregation_key(first, rule) or "all"
     return first.model_copy(
         update={
             "id": digest,
+            "key": key,
+            "dedup_key": dedup_key(rule.name, key),
             "count": sum(alert.count for alert in alerts),
             "last_event_time": max(alert.last_event_time for alert in alerts),
             "samples": samples,
@@ -180,32 +241,34 @@ def aggregate(
 ) -> list[Alert]:
     """Group ``(creation time, alert)`` pairs of rules with ``aggregation``; others pass.
 
-    A resolve waits in the open group holding its key's firing match (:func:`holding_group`).
-    Groups still open at ``final`` are closed there (the end of a replay).
+    A resolve of an aggregating rule goes to its incidents (:func:`resolve`); one that
+    concerns none passes. Groups still open at ``final`` are closed there (the end of a
+    replay).
     """
     out: list[tuple[float, Alert]] = []
-    open_groups: dict[tuple[str, str], Group] = {}
+    incidents: dict[tuple[str, str], Incident] = {}
     for clock, alert in timed:
         rule = rules[alert.rule]
         if rule.aggregation is not None and alert.status == "resolved":
-            candidates = (
-                (ident, group)
-                for ident, group in open_groups.items()
-                if ident[0] == rule.name and group[0] > clock  # still open at the resolve
-            )
-            held = holding_group(candidates, alert)
-            if held is not None:
-                open_groups[held] = hold(open_groups[held], alert)
+            concerned = False
+            for ident, known in list(incidents.items()):
+                if ident[0] == rule.name:
+                    sent, incidents[ident], hit = resolve(known, alert)
+                    out.extend((clock, a) for a in sent)
+                    concerned = concerned or hit
+            if concerned:
                 continue
         if not aggregates(alert, rule):
             out.append((clock, alert))
             continue
-        group = (rule.name, aggregation_key(alert, rule))
-        known = open_groups.get(group)
-        closed, open_groups[group] = join(known, alert, rule, clock)
-        if known is not None:
-            out.extend((known[0], sent) for sent in closed)
-    for (name, _), (until, members) in open_groups.items():
-        out.extend((min(until, final), sent) for sent in closing(members, rules[name]))
-    out.sort(key=lambda pair: pair[0])  # stable: a group's resolves stay after its alert
+        ident = (rule.name, aggregation_key(alert, rule))
+        before = incidents.get(ident)
+        closed, incidents[ident] = join(before, alert, rule, clock)
+        if before is not None and before.until is not None:
+            out.extend((before.until, sent) for sent in closed)
+    for (name, _), known in incidents.items():
+        if known.until is not None:
+            closed, _ = closing(known, rules[name])
+            out.extend((min(known.until, final), sent) for sent in closed)
+    out.sort(key=lambda pair: pair[0])  # stable: a group's resolve stays after its alert
     return [alert for _, alert in out]

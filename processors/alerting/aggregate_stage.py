@@ -8,9 +8,11 @@ After notify's policy (realert, silences) lets a match through, :meth:`Aggregato
 joins it to its group in the Faust table ``notify-aggregation`` (changelog-backed: open
 groups survive restarts and rebalances) instead of sending it. The timer
 ``notify-aggregation-flush`` sends each group whose period is over as one alert with its
-summary, then removes it; a crash between the two repeats the page rather than losing it.
-A resolve of a key whose firing match waits in an open group is held in that group
-(:meth:`Aggregator.hold`) and sent right after the group's alert, never before it.
+summary; a crash between sending and writing repeats the page rather than losing it.
+The same record keeps the group identity's incident (``rules.aggregation.Incident``): the
+keys that fired into its sent group alert and the alert itself, re-sent to Alertmanager
+while it fires; a key's resolve goes there (:meth:`Aggregator.resolve`), and the last
+key's sends the group alert's resolve. The record goes once nothing is open or firing.
 A match redelivered after a crash (same id, creation time and event) joins its group once;
 distinct matches may share an alert id (same key and event time), so the id alone is not
 enough.
@@ -30,14 +32,13 @@ import faust
 from bitacora.processors.app import NOTIFY_AGGREGATION, state_table
 from bitacora.processors.shell.counters import COUNTERS
 from bitacora.rules.aggregation import (
-    Group,
+    Incident,
     closing,
     group_key,
     group_partitioner,
     group_prefix,
-    hold,
-    holding_group,
     join,
+    resolve,
 )
 from bitacora.rules.alerts import Alert
 from bitacora.rules.model import Rule
@@ -50,92 +51,134 @@ FLUSH_INTERVAL_S = 1.0
 Send = Callable[[Alert, Rule], Awaitable[None]]
 
 
-def _load(raw: bytes | None) -> Group | None:
+def _load(raw: bytes | None) -> Incident | None:
     if not raw:
         return None
     data = json.loads(raw)
-    return float(data["until"]), [Alert.model_validate(a) for a in data["alerts"]]
+    sent = data.get("sent")
+    return Incident(
+        until=data["until"],
+        members=tuple(Alert.model_validate(a) for a in data["alerts"]),
+        firing=tuple(data.get("firing", ())),
+        sent=None if sent is None else Alert.model_validate(sent),
+    )
 
 
-def _same_record(alert: Alert, members: list[Alert]) -> bool:
+def _same_record(alert: Alert, members: tuple[Alert, ...]) -> bool:
     # Top counts may differ when re-read, so they are not compared.
     mark = (alert.id, alert.created_at, alert.event)
     return any((a.id, a.created_at, a.event) == mark for a in members)
 
 
-def _dump(group: Group) -> bytes:
-    alerts = [alert.model_dump(mode="json") for alert in group[1]]
-    return json.dumps({"until": group[0], "alerts": alerts}, separators=(",", ":")).encode()
+def _dump(known: Incident) -> bytes:
+    data = {
+        "until": known.until,
+        "alerts": [alert.model_dump(mode="json") for alert in known.members],
+        "firing": list(known.firing),
+        "sent": None if known.sent is None else known.sent.model_dump(mode="json"),
+    }
+    return json.dumps(data, separators=(",", ":")).encode()
 
 
 class Aggregator:
-    """The open groups of this worker and how a closed one is sent."""
+    """The incidents (open groups, firing keys) of this worker and how alerts are sent.
 
-    def __init__(self, table: Any, rules: dict[str, Rule], send: Send) -> None:
+    ``order`` is taken before the aggregator's own lock by the timer and by joins; callers
+    of :meth:`resolve` hold it already (notify's Alertmanager lock: a re-send never
+    overtakes the resolve that ends it).
+    """
+
+    def __init__(
+        self, table: Any, rules: dict[str, Rule], send: Send, order: asyncio.Lock | None = None
+    ) -> None:
         self.table = table
         self.rules = rules
         self.send = send
+        self.order = order or asyncio.Lock()
         self.lock = asyncio.Lock()  # the agent and the timer both change groups
         self.sent = 0  # groups sent (for status pages and tests)
+
+    def _store(self, key: bytes, known: Incident) -> None:
+        if not known.finished():
+            self.table[key] = _dump(known)
+        elif self.table.get(key) is not None:
+            del self.table[key]
 
     async def add(self, alert: Alert, rule: Rule, clock: float) -> None:
         """Join ``alert`` (created at ``clock``) to its group; send the group it closes."""
         key = group_key(alert, rule).encode()
-        async with self.lock:
+        async with self.order, self.lock:
             known = _load(self.table.get(key))
-            if known is not None and _same_record(alert, known[1]):
+            if known is not None and _same_record(alert, known.members):
                 return  # the same record redelivered after a crash: already counted
-            closed, group = join(known, alert, rule, clock)
+            closed, known = join(known, alert, rule, clock)
             if closed:
-                await self._send(closed, rule)
-            self.table[key] = _dump(group)
+                await self._send(closed, rule, group=True)
+            self._store(key, known)
 
-    async def hold(self, resolve: Alert, rule: Rule) -> bool:
-        """Hold ``resolve`` in the open group of ``rule`` that holds its key's firing match,
-        to be sent after that group's alert; False when no open group does (send it now)."""
+    async def resolve(self, notice: Alert, rule: Rule) -> bool:
+        """Apply a key's resolve to the incidents of ``rule`` (held in an open group holding
+        its firing match, or ending a sent group alert's incident once its last key
+        resolves); False when none concerns the key (the notice goes out alone)."""
         prefix = group_prefix(rule.name).encode()
+        concerned = False
         async with self.lock:
-            groups = []
             for key in list(self.table.keys()):
-                if key.startswith(prefix) and (group := _load(self.table.get(key))) is not None:
-                    groups.append((key, group))
-            held = holding_group(groups, resolve)
-            if held is None:
-                return False
-            group = dict(groups)[held]
-            if not _same_record(resolve, group[1]):  # else redelivered after a crash
-                self.table[held] = _dump(hold(group, resolve))
-            return True
+                if not key.startswith(prefix) or (known := _load(self.table.get(key))) is None:
+                    continue
+                sent, known, hit = resolve(known, notice)
+                await self._send(sent, rule, group=False)
+                self._store(key, known)
+                concerned = concerned or hit
+        return concerned
 
     async def flush(self, owned: Callable[[bytes], bool], now: float) -> None:
-        """Send and remove the groups of owned keys whose period ended by ``now``."""
+        """Close the open groups of owned keys whose period ended by ``now``."""
         for key in list(self.table.keys()):
             if not owned(key):
                 continue
-            async with self.lock:
-                group = _load(self.table.get(key))  # read again under the lock
-                if group is None or group[0] > now:
+            async with self.order, self.lock:
+                known = _load(self.table.get(key))  # read again under the lock
+                if known is None or known.until is None or known.until > now:
                     continue
-                rule = self.rules.get(group[1][0].rule)
-                if rule is not None:
-                    await self._send(closing(group[1], rule), rule)
-                del self.table[key]
+                rule = self.rules.get(known.members[0].rule)
+                if rule is None:  # the rule was removed: nobody to send to
+                    del self.table[key]
+                    continue
+                closed, known = closing(known, rule)
+                await self._send(closed, rule, group=True)
+                self._store(key, known)
 
-    async def _send(self, alerts: list[Alert], rule: Rule) -> None:
-        """Send a closed group: its alert, then the resolves held in it, in that order."""
+    def firing_alerts(self, owned: Callable[[bytes], bool]) -> list[Alert]:
+        """The group alerts sent and still firing, of owned keys (re-sent to Alertmanager)."""
+        out = []
+        for key in list(self.table.keys()):
+            known = _load(self.table.get(key)) if owned(key) else None
+            if known is not None and known.firing and known.sent is not None:
+                out.append(known.sent)
+        return out
+
+    async def _send(self, alerts: list[Alert], rule: Rule, group: bool) -> None:
+        """Send in order: a closed group's alert, then its incident's resolve if any."""
         for alert in alerts:
             await self.send(alert, rule)
-        self.sent += 1
-        COUNTERS.add("notify", "aggregation", "sent")
+        if group and alerts:
+            self.sent += 1
+            COUNTERS.add("notify", "aggregation", "sent")
 
 
 def register_aggregation(
-    app: faust.App, alerts_name: str, settings: Settings, rules: dict[str, Rule], send: Send
+    app: faust.App,
+    alerts_name: str,
+    settings: Settings,
+    rules: dict[str, Rule],
+    send: Send,
+    order: asyncio.Lock | None = None,
 ) -> Aggregator:
     """Attach the aggregation table and its flush timer to ``app``."""
     placed = group_partitioner(settings.topic_partitions)
     table = state_table(app, NOTIFY_AGGREGATION, settings, partition_of=placed)
-    aggregator = Aggregator(table, rules, send)
+    aggregator = Aggregator(table, rules, send, order)
 
     @app.timer(FLUSH_INTERVAL_S, name="notify-aggregation-flush")  # type: ignore[untyped-decorator]
     async def flush_groups() -> None:

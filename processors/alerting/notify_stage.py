@@ -10,13 +10,13 @@
   (and index writes OpenSearch refused) go to ``<app id>-alerting-notify-retry``; ``notify-retry``
   retries them after a growing delay (30 s doubling to 10 min), forever, until delivered
   or refused for good (4xx).
-- Matches of rules with ``aggregation`` are grouped and sent per period; a resolve of a key
-  whose match waits in a group is sent after that group's alert
+- Matches of rules with ``aggregation`` are grouped and sent per period, one incident per
+  group identity; its keys' resolves go to it and the last one resolves it
   (``processors.alerting.aggregate_stage``).
 - Silences come from the compacted topic ``alerts.silences`` (``processors.alerting.silences``).
 - While an Alertmanager alert of a resolving type (frequency, flatline) fires, it is
   re-sent every ``RESEND_S`` so its ``endsAt`` keeps moving ahead; for an aggregating rule,
-  the group's alert once it is sent (a match waiting in a group is never re-sent).
+  the group's alert once sent, until its incident resolves (never a member match).
 """
 
 from __future__ import annotations
@@ -42,14 +42,14 @@ from bitacora.processors.shell.counters import (
     NOTIFICATIONS_FAILED,
     NOTIFICATIONS_SENT,
 )
-from bitacora.rules.aggregation import aggregates, state_partitioner
+from bitacora.rules.aggregation import aggregates, group_partitioner, state_partitioner
 from bitacora.rules.alerts import Alert
 from bitacora.rules.model import Rule
 from bitacora.rules.notify.destinations.alertmanager import RESEND_S
 from bitacora.rules.notify.destinations.base import Destination
 from bitacora.rules.notify.index import AlertIndexer
 from bitacora.rules.notify.notifier import DeliveryReport, Notifier
-from bitacora.rules.notify.policy import active_silence, decide, resend_state
+from bitacora.rules.notify.policy import active_silence, decide, resend_state, resent
 from bitacora.rules.notify.retry import DestinationError, RetryPolicy
 from bitacora.rules.notify.silences import SILENCES_TOPIC
 from bitacora.settings import Settings
@@ -241,13 +241,13 @@ def register_notify(
             state_before = json.loads(raw) if raw else None
             decision = decide(alert, rule, state_before, silences, now, fired_at)
             grouped = decision.action == "send" and aggregates(alert, rule)
-            # A resolve waits for the pending group alert of its key (firing comes first).
+            # A resolve of an aggregating rule goes to the incidents its key fired into.
             held = (
                 decision.action == "send"
                 and alert.status == "resolved"
                 and rule.aggregation is not None
                 and service.aggregator is not None
-                and await service.aggregator.hold(alert, rule)
+                and await service.aggregator.resolve(alert, rule)
             )
             sending = decision.action == "send" and not grouped and not held
             if decision.action == "send" and service.top_counts.wanted(alert, rule):
@@ -272,12 +272,6 @@ def register_notify(
         """Deliver and index a closed aggregation group's alert; keep what failed."""
         report = await service.start().deliver(alert, rule)
         count_report(report)
-        # Re-sent to Alertmanager from now on, under its key's state (firing, not resolved).
-        key = alert.dedup_key.encode()
-        if (raw := table.get(key)) is not None:
-            state = json.loads(raw)
-            if (kept := resend_state(rule, state, alert)) != state:
-                table[key] = _dumps(kept)
         if report.retry:
             payload = {"id": alert.id, "alert": alert.model_dump(), "only": report.retry}
             await keep("deliver", payload, 1, report.retry_after)
@@ -286,7 +280,10 @@ def register_notify(
             await keep("index", {"id": doc["id"], "doc": doc}, 1)
         service.actions = [*service.actions[-99:], "send"]
 
-    service.aggregator = register_aggregation(app, alerts_name, settings, service.rules, send_group)
+    service.aggregator = register_aggregation(
+        app, alerts_name, settings, service.rules, send_group, service.am_lock
+    )
+    grouped_at = group_partitioner(settings.topic_partitions)
 
     async def close_session(*_args: Any, **_kwargs: Any) -> None:
         await service.close()
@@ -358,6 +355,14 @@ def register_notify(
                 if rule is not None:
                     await notifier.deliver(alert, rule, only=["alertmanager"])
                     service.resent += 1
+        if service.aggregator is not None:  # sent group alerts whose incident still fires
+            async with service.am_lock:
+                owned = service.aggregator.firing_alerts(lambda key: grouped_at(key) in mine)
+                for alert in owned:
+                    rule = service.rules.get(alert.rule)
+                    if rule is not None and resent(rule):
+                        await notifier.deliver(alert, rule, only=["alertmanager"])
+                        service.resent += 1
         service.resend_ticks += 1
 
     return service

@@ -26,7 +26,7 @@ from bitacora.rules.alerts import Alert
 from bitacora.rules.model import Rule
 
 # Rule types whose alerts resolve: their firing Alertmanager alerts are re-sent (``am``).
-RESENDING_TYPES = frozenset({"frequency", "flatline"})
+RESOLVING_TYPES = frozenset({"frequency", "flatline"})
 
 Action = Literal["send", "suppressed", "silenced", "nothing_to_resolve"]
 
@@ -104,6 +104,11 @@ def decide(
     return Decision("send", current)
 
 
+def resent(rule: Rule) -> bool:
+    """Whether the rule's firing alerts are re-sent to Alertmanager (they resolve)."""
+    return "alertmanager" in rule.alert and rule.type in RESOLVING_TYPES
+
+
 def resend_state(rule: Rule, state: Mapping[str, Any], sent: Alert | None) -> dict[str, Any]:
     """The key's ``state`` with ``am``, the alert the Alertmanager re-send timer repeats
     while the key fires: ``sent`` when given (an alert just delivered to Alertmanager),
@@ -114,7 +119,7 @@ def resend_state(rule: Rule, state: Mapping[str, Any], sent: Alert | None) -> di
     """
     current = dict(state)
     firing = current.get("status") == "firing" and current.get("sent")
-    if "alertmanager" not in rule.alert or rule.type not in RESENDING_TYPES or not firing:
+    if not resent(rule) or not firing:
         current.pop("am", None)
     elif sent is not None:
         current["am"] = sent.model_dump()

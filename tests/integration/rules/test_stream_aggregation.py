@@ -313,10 +313,11 @@ async def test_a_resolve_waits_for_the_group_alert_it_resolves(
                     (b["labels"]["key"], b["annotations"]["summary"].startswith("[RESOLVED] "))
                     for b in bodies
                 ]
-                assert order == [(name, False), (name, True)]
+                # The group's identity (no aggregation_key: the rule's), firing then resolved.
+                assert order == [("all", False), ("all", True)]
                 assert service.actions == ["aggregated", "aggregated", "send", "send"]
             docs = sent_docs(client, streams.alerts)
-            assert [(d["status"], d["key"]) for d in docs] == [
-                ("firing", name),
-                ("resolved", name),
+            assert [(d["status"], d["key"], d["dedup_key"]) for d in docs] == [
+                ("firing", "all", "agg-resolve"),
+                ("resolved", "all", "agg-resolve"),
             ]

@@ -6,7 +6,13 @@ import pytest
 
 from bitacora.errors import RuleError
 from bitacora.partitions import partition_for
-from bitacora.rules.aggregation import group_partitioner, join, route_key, state_partitioner
+from bitacora.rules.aggregation import (
+    Incident,
+    group_partitioner,
+    join,
+    route_key,
+    state_partitioner,
+)
 from bitacora.rules.loader import parse_rule_text, read_rule_text
 from bitacora.rules.notify.templates import render
 from bitacora.rules.replay import run_rules_over
@@ -71,11 +77,11 @@ def test_join_closes_a_group_once_its_period_is_over_and_routes_by_group() -> No
     )
     first, second, third = alerts
     sent, group = join(None, first, rule, 100.0)
-    assert (sent, group) == ([], (700.0, [first]))
+    assert (sent, group) == ([], Incident(700.0, (first,)))
     sent, group = join(group, second, rule, 699.0)
-    assert (sent, group) == ([], (700.0, [first, second]))
+    assert (sent, group) == ([], Incident(700.0, (first, second)))
     sent, group = join(group, third, rule, 700.0)  # the period is [100, 700)
-    assert group == (1300.0, [third])
+    assert group == Incident(1300.0, (third,))  # an `any` rule's alerts never resolve
     [closed] = sent
     assert (closed.count, closed.extra["num_matches"]) == (2, 2)
     assert closed.extra["summary_table"] == [["bob", 1], ["eve", 1]]
