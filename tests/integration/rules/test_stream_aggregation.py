@@ -21,6 +21,7 @@ from bitacora.processors.alerting.notify_stage import NotifyService, register_no
 from bitacora.processors.alerting.route_stage import RouteRole
 from bitacora.processors.app import Role, create_app, raw_topic
 from bitacora.rules.model import Rule
+from bitacora.rules.notify.destinations.alertmanager import RESEND_S
 from bitacora.settings import Settings
 from tests.helpers import seed
 from tests.integration.rules.receivers import HttpReceiver, http_receiver
@@ -57,16 +58,24 @@ async def topics(settings: Settings) -> AsyncIterator[AIOKafkaProducer]:
 
 @asynccontextmanager
 async def alerting(
-    settings: Settings, rule: Rule, alerts_index: str
+    settings: Settings,
+    rule: Rule,
+    alerts_index: str | None = None,
+    alertmanager_resend_s: float = RESEND_S,
 ) -> AsyncIterator[NotifyService]:
     """The alerting app (route, detect, notify), stopped gracefully on exit."""
     app = create_app(settings, Role.ALERTING)
     alerts = raw_topic(app, settings.topic_alerts)
     detector = register_detect(app, alerts, [rule], settings)
     route = RouteRole(settings, detector)
-    silences = f"{settings.app_id}-silences"
     service = register_notify(
-        app, alerts, settings, [rule], alerts_index=alerts_index, silences_topic=silences
+        app,
+        alerts,
+        settings,
+        [rule],
+        alerts_index=alerts_index,
+        silences_topic=f"{settings.app_id}-silences",
+        alertmanager_resend_s=alertmanager_resend_s,
     )
     await app.start()
     await route.start()
@@ -75,6 +84,8 @@ async def alerting(
     finally:
         await route.stop()
         await app.stop()
+        if service.session is not None:
+            await service.session.close()
 
 
 @asynccontextmanager

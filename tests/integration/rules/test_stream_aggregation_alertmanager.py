@@ -7,52 +7,19 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
 from bitacora.durations import format_timestamp
-from bitacora.processors.alerting.detect_stage import register_detect
-from bitacora.processors.alerting.notify_stage import NotifyService, register_notify
-from bitacora.processors.alerting.route_stage import RouteRole
-from bitacora.processors.app import Role, create_app, raw_topic
 from bitacora.rules.model import Rule
 from bitacora.settings import Settings
 from tests.integration.rules.receivers import http_receiver
-from tests.integration.rules.test_stream_aggregation import _settings, topics
+from tests.integration.rules.test_stream_aggregation import _settings, alerting, topics
 from tests.integration.rules.test_stream_alerts import Events, until
 
-RESEND_S = 0.2  # the re-send timer's period here (60 s in production)
-
-
-@asynccontextmanager
-async def alerting(settings: Settings, rule: Rule) -> AsyncIterator[NotifyService]:
-    """The alerting app with a fast Alertmanager re-send timer, stopped on exit."""
-    app = create_app(settings, Role.ALERTING)
-    alerts = raw_topic(app, settings.topic_alerts)
-    detector = register_detect(app, alerts, [rule], settings)
-    route = RouteRole(settings, detector)
-    service = register_notify(
-        app,
-        alerts,
-        settings,
-        [rule],
-        alerts_index=None,
-        silences_topic=f"{settings.app_id}-silences",
-        alertmanager_resend_s=RESEND_S,
-    )
-    await app.start()
-    await route.start()
-    try:
-        yield service
-    finally:
-        await route.stop()
-        await app.stop()
-        if service.session is not None:
-            await service.session.close()
+FAST_RESEND_S = 0.2  # the re-send timer's period here (60 s in production)
 
 
 def am_rule(url: str, aggregation: str, **options: Any) -> Rule:
@@ -85,7 +52,10 @@ async def test_members_are_not_resent_before_the_group_alert_then_the_group_is(
     async with http_receiver() as receiver:
         # The group stays open over many re-send periods.
         rule = am_rule(receiver.url, "8s")
-        async with topics(settings) as producer, alerting(settings, rule) as service:
+        async with (
+            topics(settings) as producer,
+            alerting(settings, rule, None, FAST_RESEND_S) as service,
+        ):
             aggregator = service.aggregator
             assert aggregator is not None
             await Events(producer, settings.topic_normalized, "svc-a").send(2)
@@ -143,7 +113,10 @@ async def test_a_group_incident_resolves_when_every_key_in_it_resolved(
         def alertmanager() -> list[dict[str, Any]]:
             return [r.body[0] for r in receiver.requests if r.path == "/api/v2/alerts"]
 
-        async with topics(settings) as producer, alerting(settings, rule) as service:
+        async with (
+            topics(settings) as producer,
+            alerting(settings, rule, None, FAST_RESEND_S) as service,
+        ):
             aggregator = service.aggregator
             assert aggregator is not None
             await Events(producer, settings.topic_normalized, "svc-a").send(2)
