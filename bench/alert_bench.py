@@ -55,8 +55,12 @@ class Webhook:
             body: object = json.loads(raw)
         except ValueError:
             body = raw.decode("utf-8", "replace")
-        self.arrivals.append((now, body))
+        self.record(now, request, body)
         return web.json_response({"ok": True})
+
+    def record(self, at: float, request: web.Request, body: object) -> None:
+        """Keep one POST (its arrival time and parsed body)."""
+        self.arrivals.append((at, body))
 
     async def start(self) -> None:
         """Listen on a free loopback port."""
