@@ -211,7 +211,9 @@ async def test_an_open_group_survives_a_restart_and_is_sent_once(
     client = OpenSearch(hosts=[opensearch_url])
     with seed.installed(client, seed.new_streams()) as streams:
         async with http_receiver() as receiver:
-            rule = post_rule(receiver, type="any", aggregation="15s")
+            # Open until well after the first worker stopped (under a second from the first
+            # match, on a loaded 2-core machine): the second one restores the group.
+            rule = post_rule(receiver, type="any", aggregation="6s")
             async with topics(settings) as producer:
                 async with alerting(settings, rule, streams.alerts) as service:
                     await Events(producer, settings.topic_normalized, "svc-restart").send(3)
@@ -293,8 +295,9 @@ async def test_a_resolve_waits_for_the_group_alert_it_resolves(
                     "query_key": "service.name",
                     "filter": [{"term": {"log.level": "error"}}],
                     "resolve_filter": [{"term": {"log.level": "info"}}],
-                    # Far longer than deciding the recovery takes: the group is still open.
-                    "aggregation": "20s",
+                    # Far longer than deciding the recovery takes (under a second from the
+                    # firing match, on a loaded 2-core machine): the group is still open.
+                    "aggregation": "6s",
                     "alert": "alertmanager",
                     "alertmanager_hosts": [receiver.url],
                 }
