@@ -140,12 +140,17 @@ def kafka_options(settings: Settings) -> dict[str, Any]:
     return options
 
 
+def compression_type(settings: Settings) -> str | None:
+    """The producers' batch compression (``kafka_compression``) as aiokafka and faust take
+    it: a codec name, or None for uncompressed."""
+    return None if settings.kafka_compression == "none" else settings.kafka_compression
+
+
 def kafka_producer(settings: Settings, **options: Any) -> AIOKafkaProducer:
     """An aiokafka producer compressing as ``kafka_compression`` says; ``options`` are the
     call site's own (acks, linger_ms...)."""
-    compression = None if settings.kafka_compression == "none" else settings.kafka_compression
     return AIOKafkaProducer(
-        **kafka_options(settings), **{"compression_type": compression, **options}
+        **kafka_options(settings), **{"compression_type": compression_type(settings), **options}
     )
 
 

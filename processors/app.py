@@ -80,7 +80,8 @@ def create_app(settings: Settings, role: Role) -> faust.App:
         topic_replication_factor=settings.topic_replication,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
-        producer_compression_type=None,
+        # The alerts, changelogs and internal topics compressed like every other producer's.
+        producer_compression_type=clients.compression_type(settings),
         producer_linger_ms=settings.kafka_linger_ms,
         broker_commit_every=10_000,
         broker_commit_interval=1.0,
