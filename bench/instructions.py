@@ -10,7 +10,10 @@ idle machine, so a change to the normalizer can be judged while other work runs.
 most instructions per event. ``--stage`` counts the normalize stage instead
 (``NormalizeStage.process`` over batches: the role's per-event work short of Kafka, its
 outputs and acknowledgements included); the difference to the bare count is the stage's
-own share. Both run with the processor's garbage-collector settings.
+own share. ``--floor`` counts the least per-event Python that turns the same raw records
+into JSON documents (decode, copy the record into a document, encode; no normalization):
+the difference to the bare count is what normalizing costs. All run with the processor's
+garbage-collector settings.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 WARMUP = 500  # events normalized before counting: caches filled, code paths imported
@@ -39,12 +42,27 @@ class _Message(NamedTuple):
     value: bytes
 
 
-def work(events: int, measured: bool, stage: bool = False) -> None:
+def floor_document(raw: Any, offset: int) -> dict[str, Any]:
+    """The least work that makes a document of a raw record: its fields copied under
+    ``labels`` beside its time, arrival, position and tag, nothing checked or parsed."""
+    return {
+        "@timestamp": raw.time_ns,
+        "event.ingested": raw.received_ns,
+        "event.id": offset,
+        "event.dataset": raw.tag,
+        "labels": raw.record,
+    }
+
+
+def work(events: int, measured: bool, mode: str = "bare") -> None:
     """Build ``events`` raw records, warm up, then (``measured``) decode + normalize + encode
-    them: both runs build the same records, so the difference is the per-event work. With
-    ``stage``, the normalize stage does it (``NormalizeStage.process`` in batches of
-    ``bulk_max_docs``: the role's per-event work short of Kafka, outputs and acks included).
+    them: both runs build the same records, so the difference is the per-event work. In
+    ``stage`` mode the normalize stage does it (``NormalizeStage.process`` in batches of
+    ``bulk_max_docs``: the role's per-event work short of Kafka, outputs and acks
+    included); in ``floor`` mode :func:`floor_document` stands in for ``normalize``.
     """
+    import orjson
+
     from bench.baselines import raw_values
     from bench.forward_client import plan_chunks
     from bench.payloads import service_names
@@ -67,7 +85,11 @@ def work(events: int, measured: bool, stage: bool = False) -> None:
     normalizer.process([(m, m) for m in messages[:WARMUP]], 0)
     if not measured:
         return
-    if stage:
+    if mode == "floor":
+        for offset, value in enumerate(values[WARMUP:]):
+            orjson.dumps(floor_document(rawrecord.decode(value), offset))
+        return
+    if mode == "stage":
         for start in range(WARMUP, len(messages), batch):
             chunk = messages[start : start + batch]
             normalizer.process([(m, m) for m in chunk], 0)
@@ -76,12 +98,12 @@ def work(events: int, measured: bool, stage: bool = False) -> None:
         to_json_bytes(normalize(rawrecord.decode(value), 0, offset, config))
 
 
-def _callgrind(events: int, measured: bool, stage: bool, out: Path) -> int:
-    """Total instructions of ``work(events, measured, stage)`` in a fresh interpreter."""
+def _callgrind(events: int, measured: bool, mode: str, out: Path) -> int:
+    """Total instructions of ``work(events, measured, mode)`` in a fresh interpreter."""
     run = subprocess.run(  # fixed arguments, our own program
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable,
          "-m", "bench.instructions", "--events", str(events), "--work", str(int(measured)),
-         *(["--stage"] if stage else [])],
+         *([f"--{mode}"] if mode != "bare" else [])],
         cwd=ROOT, capture_output=True, text=True, check=True,
     )  # fmt: skip
     found = re.search(r"Collected : (\d+)", run.stderr)
@@ -110,14 +132,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.instructions", description=__doc__)
     parser.add_argument("--events", type=int, default=2000, help="events counted (default 2000)")
     parser.add_argument("--top", type=int, default=0, help="also list the K costliest functions")
-    parser.add_argument(
-        "--stage", action="store_true",
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
+        "--stage", action="store_const", const="stage", dest="mode",
         help="count the normalize stage (batches, outputs, acks) instead of the bare functions",
+    )  # fmt: skip
+    which.add_argument(
+        "--floor", action="store_const", const="floor", dest="mode",
+        help="count decode + copy into a document + encode, without normalizing",
     )  # fmt: skip
     parser.add_argument("--work", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    mode = args.mode or "bare"
     if args.work is not None:
-        work(args.events, bool(args.work), args.stage)
+        work(args.events, bool(args.work), mode)
         return 0
     if shutil.which("valgrind") is None:
         print("error: valgrind is not installed (apt-get install valgrind)", file=sys.stderr)
@@ -125,11 +153,15 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         empty, full = Path(tmp) / "empty.out", Path(tmp) / "full.out"
         print(f"counting instructions under callgrind ({args.events} events)…", file=sys.stderr)
-        counted = _callgrind(args.events, True, args.stage, full) - _callgrind(
-            args.events, False, args.stage, empty
+        counted = _callgrind(args.events, True, mode, full) - _callgrind(
+            args.events, False, mode, empty
         )
         per_event = counted / args.events
-        what = "normalize stage" if args.stage else "decode + normalize + encode"
+        what = {
+            "bare": "decode + normalize + encode",
+            "stage": "normalize stage",
+            "floor": "decode + copy into a document + encode (no normalizing)",
+        }[mode]
         print(f"{what}: {per_event:,.0f} instructions per event")
         if args.top:
             before, after = _functions(empty), _functions(full)

@@ -267,18 +267,32 @@ async def wait_until(check: Any, deadline_s: float, what: str, every_s: float = 
     raise AssertionError(f"timed out after {deadline_s} s waiting for {what} (last: {last!r})")
 
 
-async def all_docs(session: aiohttp.ClientSession, url: str, pattern: str) -> list[dict[str, Any]]:
-    """Every document of ``pattern`` (after a refresh); for small test indices."""
+async def all_docs(
+    session: aiohttp.ClientSession,
+    url: str,
+    pattern: str,
+    query: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Every document of ``pattern`` matching ``query`` (after a refresh); for small sets.
+
+    Fails when more than 10,000 match rather than return part of them: narrow the query to
+    the run (shared patterns such as ``bitacora-alerts*`` grow with every run on a stack).
+    """
     await services.os_refresh(session, url, pattern)
     status, payload = await services.os_request(
         session,
         "POST",
         f"{url}/{pattern}/_search?ignore_unavailable=true&allow_no_indices=true",
-        {"size": 10_000, "query": {"match_all": {}}},
+        {"size": 10_000, "track_total_hits": True, "query": query or {"match_all": {}}},
     )
     if status != 200:
         raise AssertionError(f"search {pattern}: HTTP {status}: {payload}")
-    return [h["_source"] for h in payload["hits"]["hits"]]
+    hits = payload["hits"]
+    if hits["total"]["value"] > len(hits["hits"]):
+        raise AssertionError(
+            f"{hits['total']['value']} documents match in {pattern}: narrow the query to the run"
+        )
+    return [h["_source"] for h in hits["hits"]]
 
 
 @contextmanager

@@ -167,11 +167,17 @@ async def test_14_template_injection_and_a_failing_destination(
         assert "{% for x in range(3) %}" in summary
         assert "looploop" not in summary
         async with aiohttp.ClientSession() as session:
-            stored = await all_docs(
-                session, pipeline.settings.opensearch_url, schema.ALERTS_PATTERN
-            )
-        mine = [json.dumps(a) for a in stored if service in json.dumps(a)]
-        assert mine
+
+            async def stored() -> list[str]:
+                docs = await all_docs(
+                    session,
+                    pipeline.settings.opensearch_url,
+                    schema.ALERTS_PATTERN,
+                    {"term": {"rule": f"inject-{pipeline.rid}"}},
+                )
+                return [json.dumps(a) for a in docs]
+
+            mine = await wait_until(stored, 30, "the alert stored in bitacora-alerts")
         assert all("7*7" in text for text in mine)  # stored alert keeps the text literal
         print(
             f"scenario 14: 3 attempts (429, 500, 200), Retry-After gap {gap:.2f} s, "

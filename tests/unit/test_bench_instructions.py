@@ -1,0 +1,38 @@
+"""The per-event work ``python -m bench.instructions`` counts under callgrind."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.instructions import floor_document, main
+from bitacora.rawrecord import RawRecord
+
+
+def test_the_floor_document_carries_the_record_unchecked() -> None:
+    raw = RawRecord(
+        tag="shop.app",
+        time_ns=1,
+        record={"message": "x", "seq": 2},
+        received_ns=3,
+        peer="127.0.0.1",
+        transport="forward",
+    )
+    assert floor_document(raw, 7) == {
+        "@timestamp": 1,
+        "event.ingested": 3,
+        "event.id": 7,
+        "event.dataset": "shop.app",
+        "labels": {"message": "x", "seq": 2},
+    }
+
+
+@pytest.mark.parametrize("mode", [[], ["--stage"], ["--floor"]])
+def test_each_mode_does_its_work_outside_callgrind(mode: list[str]) -> None:
+    assert main(["--events", "20", "--work", "1", *mode]) == 0
+
+
+def test_stage_and_floor_exclude_each_other(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--stage", "--floor"])
+    assert exited.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
