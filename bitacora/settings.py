@@ -84,8 +84,9 @@ class Settings(BaseSettings):
     max_inflight_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     kafka_linger_ms: int = Field(default=5, ge=0)
     kafka_max_batch_bytes: int = Field(default=1024 * 1024, ge=1024)
-    # Batch compression of what the collector and the processor's batch roles produce
-    # (logs.raw, logs.normalized, dead letters): the broker stores, copies and serves a
+    # Batch compression of what the collector, the processor's batch roles and the alerting
+    # role's faust app produce (logs.raw, logs.normalized, dead letters, alerts, faust's
+    # internal topics and changelogs): the broker stores, copies and serves a
     # fraction of the bytes (bench.kafka_client_bench --compression compares the broker's CPU).
     kafka_compression: KafkaCompression = "zstd"
 
