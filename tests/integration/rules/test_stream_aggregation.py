@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import NewTopic
 from opensearchpy import OpenSearch
 
+from bench.services import delete_topics
 from bitacora.durations import format_timestamp
 from bitacora.processors.alerting.detect_stage import register_detect
 from bitacora.processors.alerting.notify_stage import NotifyService, register_notify
@@ -53,7 +54,7 @@ async def topics(settings: Settings) -> AsyncIterator[AIOKafkaProducer]:
         yield producer
     finally:
         await producer.stop()
-        await admin_call(bootstrap, lambda a: a.delete_topics(names))
+        await delete_topics(bootstrap, names, settings.app_id)
 
 
 @asynccontextmanager

@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import NewTopic
 from opensearchpy import OpenSearch
 
+from bench.services import delete_topics
 from bitacora.durations import format_timestamp
 from bitacora.partitions import partition_for
 from bitacora.processors.app import NOTIFY_AGGREGATION, NOTIFY_STATE, Role, internal_topic_name
@@ -142,4 +143,4 @@ async def test_one_alert_per_group_and_realert_per_host_across_partitions(
             assert set(placed) == {home}, table
     finally:
         await producer.stop()
-        await admin_call(kafka_bootstrap, lambda a: a.delete_topics(names))
+        await delete_topics(kafka_bootstrap, names, settings.app_id)

@@ -18,6 +18,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from bench.services import delete_topics
 from bitacora.durations import format_timestamp
 from bitacora.processors.alerting.detect_stage import Detector, register_detect
 from bitacora.processors.alerting.notify_stage import NotifyService, register_notify
@@ -160,7 +161,7 @@ async def test_burst_one_alert_and_restarts_neither_miss_nor_repeat(
             assert len(receiver.requests) == 1
     finally:
         await producer.stop()
-        await admin_call(kafka_bootstrap, lambda a: a.delete_topics([*topics, silences_topic]))
+        await delete_topics(kafka_bootstrap, [*topics, silences_topic], settings.app_id)
 
 
 async def test_silence_written_by_the_cli_path_stops_the_page(
@@ -198,4 +199,4 @@ async def test_silence_written_by_the_cli_path_stops_the_page(
             assert receiver.requests == []
     finally:
         await producer.stop()
-        await admin_call(kafka_bootstrap, lambda a: a.delete_topics([*topics, silences_topic]))
+        await delete_topics(kafka_bootstrap, [*topics, silences_topic], settings.app_id)

@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import NewTopic
 from opensearchpy import OpenSearch
 
+from bench.services import delete_topics
 from bitacora.durations import format_timestamp, parse_timestamp
 from bitacora.processors.alerting.detect_stage import register_detect
 from bitacora.processors.alerting.notify_stage import register_notify
@@ -142,7 +143,7 @@ async def test_retry_later_realert_after_period_and_indexing(
                 assert {d["rule"] for d in docs} == {"notify-burst"}
     finally:
         await producer.stop()
-        await admin_call(kafka_bootstrap, lambda a: a.delete_topics([*topics, silences_topic]))
+        await delete_topics(kafka_bootstrap, [*topics, silences_topic], settings.app_id)
 
 
 async def test_alertmanager_resent_while_firing_then_resolved(
@@ -236,7 +237,7 @@ async def test_alertmanager_resent_while_firing_then_resolved(
                     await service.session.close()
     finally:
         await producer.stop()
-        await admin_call(kafka_bootstrap, lambda a: a.delete_topics([*topics, silences_topic]))
+        await delete_topics(kafka_bootstrap, [*topics, silences_topic], settings.app_id)
 
 
 async def test_flatline_fires_by_tick_and_resolves_when_traffic_returns(
@@ -298,4 +299,4 @@ async def test_flatline_fires_by_tick_and_resolves_when_traffic_returns(
                     await service.session.close()
     finally:
         await producer.stop()
-        await admin_call(kafka_bootstrap, lambda a: a.delete_topics([*topics, silences_topic]))
+        await delete_topics(kafka_bootstrap, [*topics, silences_topic], settings.app_id)
