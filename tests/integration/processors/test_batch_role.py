@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
+import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
@@ -66,8 +67,25 @@ class RecorderRole(BatchRole):
         return self._handler
 
 
+CREATED: list[str] = []  # this test's topic, deleted after it
+
+
+@pytest.fixture(autouse=True)
+async def _delete_created(kafka_bootstrap: str) -> AsyncIterator[None]:
+    yield
+    if CREATED:
+        admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+        await admin.start()
+        try:
+            await admin.delete_topics(CREATED)
+        finally:
+            await admin.close()
+        CREATED.clear()
+
+
 async def setup(settings: Settings, records: int) -> tuple[Settings, str]:
     topic = f"batch-{uuid.uuid4().hex[:10]}"
+    CREATED.append(topic)
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
     try:
