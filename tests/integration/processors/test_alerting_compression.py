@@ -14,12 +14,12 @@ from aiokafka.record.default_records import DefaultRecordBatch
 from aiokafka.record.memory_records import MemoryRecords
 from aiokafka.structs import TopicPartition
 
-from bitacora.processors.app import DETECT_STATE, Role, internal_topic_name, internal_topic_names
+from bitacora.processors.app import DETECT_STATE, Role, internal_topic_name
 from bitacora.rules.model import Rule
 from bitacora.settings import Settings
 from tests.integration.rules.receivers import http_receiver
 from tests.integration.rules.test_stream_aggregation import alerting, topics
-from tests.integration.rules.test_stream_alerts import Events, admin_call, until
+from tests.integration.rules.test_stream_alerts import Events, until
 
 FETCH_BYTES = 4 * 1024 * 1024
 CODECS = {
@@ -69,38 +69,32 @@ async def test_alerts_and_changelogs_are_stored_compressed_as_configured(
         kafka_compression="gzip",
     )
     state = internal_topic_name(settings.app_id, Role.ALERTING, f"{DETECT_STATE}-changelog")
-    plain, changelogs = internal_topic_names(settings, Role.ALERTING)
-    leader = internal_topic_name(settings.app_id, Role.ALERTING, "__assignor-__leader")
-    try:
-        async with http_receiver() as receiver:
-            rule = Rule.model_validate(
-                {
-                    "name": "codec-burst",
-                    "type": "frequency",
-                    "num_events": 2,
-                    "timeframe": "1h",
-                    "query_key": "service.name",
-                    "filter": [{"term": {"log.level": "error"}}],
-                    "alert": "post",
-                    "http_post_url": f"{receiver.url}/hook",
-                }
-            )
-            async with (
-                topics(settings) as producer,
-                alerting(settings, rule, None) as service,
-            ):
-                # A stateful rule: detect (in the faust app) writes its state and the alert.
-                await Events(producer, settings.topic_normalized, "svc-codec").send(2)
-                await receiver.wait_for(1, 90.0)
-                await until(lambda: service.handled == 1, "the alert decided")
-                assert await stored_batches(kafka_bootstrap, settings.topic_alerts) == [("gzip", 1)]
-                # The state's changelog records leave faust's producer buffer on their own.
-                end = time.monotonic() + 30.0
-                while not (written := await stored_batches(kafka_bootstrap, state)):
-                    assert time.monotonic() < end, "no detect state written"
-                    await asyncio.sleep(0.2)
-                assert {codec for codec, _ in written} == {"gzip"}
-    finally:
-        # The topics faust created for this app (``topics`` deletes the test's own).
-        created = [*plain, *changelogs, leader]
-        await admin_call(kafka_bootstrap, lambda a: a.delete_topics(created))
+    # ``topics`` deletes every topic of the app id on exit, faust's own included.
+    async with http_receiver() as receiver:
+        rule = Rule.model_validate(
+            {
+                "name": "codec-burst",
+                "type": "frequency",
+                "num_events": 2,
+                "timeframe": "1h",
+                "query_key": "service.name",
+                "filter": [{"term": {"log.level": "error"}}],
+                "alert": "post",
+                "http_post_url": f"{receiver.url}/hook",
+            }
+        )
+        async with (
+            topics(settings) as producer,
+            alerting(settings, rule, None) as service,
+        ):
+            # A stateful rule: detect (in the faust app) writes its state and the alert.
+            await Events(producer, settings.topic_normalized, "svc-codec").send(2)
+            await receiver.wait_for(1, 90.0)
+            await until(lambda: service.handled == 1, "the alert decided")
+            assert await stored_batches(kafka_bootstrap, settings.topic_alerts) == [("gzip", 1)]
+            # The state's changelog records leave faust's producer buffer on their own.
+            end = time.monotonic() + 30.0
+            while not (written := await stored_batches(kafka_bootstrap, state)):
+                assert time.monotonic() < end, "no detect state written"
+                await asyncio.sleep(0.2)
+            assert {codec for codec, _ in written} == {"gzip"}
