@@ -26,7 +26,10 @@ import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from bitacora.rawrecord import RawRecord
 
 ROOT = Path(__file__).resolve().parents[1]
 WARMUP = 500  # events normalized before counting: caches filled, code paths imported
@@ -42,7 +45,7 @@ class _Message(NamedTuple):
     value: bytes
 
 
-def floor_document(raw: Any, offset: int) -> dict[str, Any]:
+def floor_document(raw: RawRecord, offset: int) -> dict[str, Any]:
     """The least work that makes a document of a raw record: its fields copied under
     ``labels`` beside its time, arrival, position and tag, nothing checked or parsed."""
     return {

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from pathlib import Path
 
 from aiokafka.client import AIOKafkaClient
@@ -16,9 +15,8 @@ from aiokafka.structs import TopicPartition
 
 from bitacora.processors.app import DETECT_STATE, Role, internal_topic_name
 from bitacora.rules.model import Rule
-from bitacora.settings import Settings
 from tests.integration.rules.receivers import http_receiver
-from tests.integration.rules.test_stream_aggregation import alerting, topics
+from tests.integration.rules.test_stream_aggregation import _settings, alerting, topics
 from tests.integration.rules.test_stream_alerts import Events, until
 
 FETCH_BYTES = 4 * 1024 * 1024
@@ -56,18 +54,8 @@ async def stored_batches(bootstrap: str, topic: str) -> list[tuple[str, int]]:
 async def test_alerts_and_changelogs_are_stored_compressed_as_configured(
     kafka_bootstrap: str, opensearch_url: str, tmp_path: Path
 ) -> None:
-    suffix = uuid.uuid4().hex[:10]
-    settings = Settings(
-        kafka_bootstrap=kafka_bootstrap,
-        opensearch_url=opensearch_url,
-        app_id=f"test-codec-{suffix}",
-        topic_normalized=f"test-codec-normalized-{suffix}",
-        topic_alerts=f"test-codec-alerts-{suffix}",
-        topic_partitions=1,
-        processor_data_dir=tmp_path,
-        # Not the default, and not faust's own (uncompressed): only the setting gives it.
-        kafka_compression="gzip",
-    )
+    # Not the default, and not faust's own (uncompressed): only the setting gives it.
+    settings = _settings(kafka_bootstrap, opensearch_url, tmp_path, kafka_compression="gzip")
     state = internal_topic_name(settings.app_id, Role.ALERTING, f"{DETECT_STATE}-changelog")
     # ``topics`` deletes every topic of the app id on exit, faust's own included.
     async with http_receiver() as receiver:

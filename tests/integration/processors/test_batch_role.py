@@ -11,6 +11,7 @@ import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from bench.services import delete_topics
 from bitacora import schema
 from bitacora.processors.shell.batch import BatchHandler, BatchRole, Record
 from bitacora.settings import Settings
@@ -73,14 +74,8 @@ CREATED: list[str] = []  # this test's topic, deleted after it
 @pytest.fixture(autouse=True)
 async def _delete_created(kafka_bootstrap: str) -> AsyncIterator[None]:
     yield
-    if CREATED:
-        admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-        await admin.start()
-        try:
-            await admin.delete_topics(CREATED)
-        finally:
-            await admin.close()
-        CREATED.clear()
+    await delete_topics(kafka_bootstrap, CREATED)
+    CREATED.clear()
 
 
 async def setup(settings: Settings, records: int) -> tuple[Settings, str]:

@@ -29,7 +29,10 @@ from tests.integration.rules.receivers import HttpReceiver, http_receiver
 from tests.integration.rules.test_stream_alerts import Events, admin_call, until
 
 
-def _settings(kafka_bootstrap: str, opensearch_url: str, tmp_path: Path) -> Settings:
+def _settings(
+    kafka_bootstrap: str, opensearch_url: str, tmp_path: Path, **overrides: object
+) -> Settings:
+    """A test's own app id and topics (``topics`` and ``alerting`` below use them)."""
     suffix = uuid.uuid4().hex[:10]
     return Settings(
         kafka_bootstrap=kafka_bootstrap,
@@ -39,6 +42,7 @@ def _settings(kafka_bootstrap: str, opensearch_url: str, tmp_path: Path) -> Sett
         topic_alerts=f"test-agg-alerts-{suffix}",
         topic_partitions=1,
         processor_data_dir=tmp_path,
+        **overrides,  # type: ignore[arg-type]
     )
 
 
