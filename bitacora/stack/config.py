@@ -300,8 +300,15 @@ def kafka_java_args(heap: str, libs: Path, log4j2: Path, logs: Path) -> list[str
 
 
 def new_cluster_id() -> str:
-    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding (22 chars)."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding (22 chars).
+
+    Never one starting with ``-``: ``kafka-storage format -t -abc…`` reads it as an option
+    and fails with its usage (Kafka's own ``Uuid.randomUuid`` skips those ids too).
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def env_exports(settings: Settings) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
@@ -164,3 +165,10 @@ def test_env_exports() -> None:
         "export BITACORA_OPENSEARCH_URL=http://127.0.0.1:9200 "
         "BITACORA_KAFKA_BOOTSTRAP=127.0.0.1:9092"
     )
+
+
+def test_a_cluster_id_never_starts_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 0xf8 as the first byte encodes to "-" first; the next draw is used instead.
+    draws = iter([uuid.UUID(bytes=b"\xf8" + b"\x00" * 15), uuid.UUID(bytes=b"\x00" * 16)])
+    monkeypatch.setattr(config.uuid, "uuid4", lambda: next(draws))
+    assert config.new_cluster_id() == "AAAAAAAAAAAAAAAAAAAAAA"
