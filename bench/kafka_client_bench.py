@@ -25,6 +25,10 @@ each figure is the median of the repetitions with the lowest and highest beside 
   default partitioner (murmur2): each partition must end up holding the same number of
   records on both sides, and the topic exactly ``N``.
 
+Both clients connect with the ``BITACORA_KAFKA_*`` security settings (TLS, client
+certificates, SASL: ``bitacora.clients``). The run deletes its topics and consumer groups
+when it ends, also when it fails.
+
 CPU is ``time.process_time()``: every thread of this process, librdkafka's included.
 Kafka's CPU (when the local stack runs it here) counts whatever else uses the broker in
 the same window: on a shared stack it is an upper bound.
@@ -123,6 +127,7 @@ async def measure(
     rid = services.run_id()
     partitions = settings.topic_partitions
     topics: list[str] = []
+    groups: list[str] = []
     plans = plan_chunks(f"kc{rid}", events, 500, service_names(f"kc{rid}"), seed=17)
     raws = raw_values(plans)
     kafka_pid = stack_pid(settings, "kafka")
@@ -148,6 +153,7 @@ async def measure(
             samples, produced = [], {}
             for client in order:
                 group = f"bench-kc-{rid}-{client}-{rep + 1}"
+                groups.append(group)
                 if client == "aiokafka":
                     got = await consume_aiokafka(settings, source, ends, group, kafka_pid)
                 else:
@@ -167,7 +173,7 @@ async def measure(
                 reps.append(samples)
         return reps
     finally:
-        await services.delete_topics(settings.kafka_bootstrap, topics)
+        await services.delete_topics(settings.kafka_bootstrap, topics, groups=groups)
 
 
 def main(argv: list[str] | None = None) -> int:

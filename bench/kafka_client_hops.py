@@ -57,23 +57,13 @@ def batches(items: Sequence[Output], size: int) -> Iterator[Sequence[Output]]:
         yield items[start : start + size]
 
 
-def librdkafka_config(settings: Settings) -> dict[str, Any]:
-    """Connection settings for confluent-kafka (a plaintext broker: the bench's stack)."""
-    if settings.kafka_security_protocol != "PLAINTEXT":
-        raise ValueError(
-            "the Kafka client benchmark runs against a PLAINTEXT broker: unset "
-            "BITACORA_KAFKA_SECURITY_PROTOCOL or point BITACORA_KAFKA_BOOTSTRAP at the local stack"
-        )
-    return {"bootstrap.servers": settings.kafka_bootstrap}
-
-
 def librdkafka_producer(
     settings: Settings, compression: KafkaCompression
 ) -> confluent_kafka.Producer:
     """A producer with the options of ``produce.new_producer``, in librdkafka's terms."""
     return confluent_kafka.Producer(
         {
-            **librdkafka_config(settings),
+            **clients.librdkafka_config(settings),
             "client.id": "bench-confluent",
             "acks": "all",
             "enable.idempotence": True,
@@ -89,7 +79,7 @@ def librdkafka_producer(
 def wait_leaders(settings: Settings, topic: str, partitions: int) -> None:
     """Return once every partition of a new ``topic`` has a leader (a producer would
     otherwise retry NotLeaderForPartition inside the measured window)."""
-    admin = confluent_kafka.admin.AdminClient(librdkafka_config(settings))
+    admin = confluent_kafka.admin.AdminClient(clients.librdkafka_config(settings))
     deadline = time.monotonic() + STALL_S
     while True:
         found = admin.list_topics(topic, timeout=10).topics.get(topic)
@@ -188,7 +178,7 @@ def consume_confluent(
     """Read ``topic`` to ``ends`` with confluent-kafka in the same batches and commits."""
     consumer = confluent_kafka.Consumer(
         {
-            **librdkafka_config(settings),
+            **clients.librdkafka_config(settings),
             "group.id": group,
             "client.id": "bench-confluent",
             "enable.auto.commit": False,

@@ -1,9 +1,11 @@
-"""Small helpers against the real Kafka and OpenSearch: topics, offsets, counts, cleanup."""
+"""Small helpers against the real Kafka and OpenSearch: topics, groups, offsets, counts,
+cleanup."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import uuid
 from collections.abc import Iterable
@@ -12,10 +14,14 @@ from typing import Any
 import aiohttp
 from aiokafka import TopicPartition
 from aiokafka.admin import NewTopic
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient
 
 from bench.procs import free_port
 from bitacora import clients, schema
 from bitacora.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def _kafka(bootstrap: str) -> Settings:
@@ -76,21 +82,83 @@ async def create_topics(bootstrap: str, names: Iterable[str], partitions: int) -
         await admin.close()
 
 
-async def delete_topics(bootstrap: str, names: Iterable[str], app_id: str | None = None) -> None:
-    """Delete topics, ignoring the ones that do not exist; with ``app_id``, also every topic
-    of that app (``<app id>-…``: the alerting app's internal topics and changelogs), which
-    would otherwise pile up in the broker and slow every client's metadata requests."""
+def of_app(name: str, app_id: str | None) -> bool:
+    """Whether a topic or group ``name`` belongs to ``app_id``: the id itself (a faust app's
+    group) or ``<app id>-…`` (the processor roles' groups, faust's internal topics and
+    changelogs)."""
+    return app_id is not None and (name == app_id or name.startswith(f"{app_id}-"))
+
+
+async def delete_topics(
+    bootstrap: str,
+    names: Iterable[str],
+    app_id: str | None = None,
+    groups: Iterable[str] = (),
+) -> None:
+    """Delete what a run created in Kafka: the topics ``names`` and the consumer ``groups``
+    (missing ones are fine) and, with ``app_id``, every topic and group of that app
+    (:func:`of_app`). Leftovers pile up in the broker and slow every client's metadata
+    requests. Call it once the run's consumers stopped (see :func:`delete_groups`)."""
     admin = clients.kafka_admin(_kafka(bootstrap))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         named = set(names)
-        prefix = f"{app_id}-" if app_id else None
-        doomed = sorted(n for n in existing if n in named or (prefix and n.startswith(prefix)))
+        doomed = sorted(n for n in existing if n in named or of_app(n, app_id))
         if doomed:
             await admin.delete_topics(doomed)
     finally:
         await admin.close()
+    await delete_groups(bootstrap, groups, app_id)
+
+
+async def delete_groups(
+    bootstrap: str, names: Iterable[str], app_id: str | None = None, members_gone_s: float = 60.0
+) -> None:
+    """Delete the consumer groups ``names`` and, with ``app_id``, every group of that app.
+
+    Kafka deletes only a group without members: one still held by a consumer that was
+    killed rather than stopped is retried until its session expires, at most
+    ``members_gone_s``, then left with a warning. (confluent-kafka's admin client: aiokafka
+    has no call that deletes groups.)
+    """
+    admin = AdminClient(clients.librdkafka_config(_kafka(bootstrap)))
+    listed = await asyncio.wrap_future(admin.list_consumer_groups(request_timeout=30))
+    named = set(names)
+    doomed = sorted(
+        g.group_id for g in listed.valid if g.group_id in named or of_app(g.group_id, app_id)
+    )
+    deadline = time.monotonic() + members_gone_s
+    while doomed:
+        busy = []
+        for group, future in admin.delete_consumer_groups(doomed, request_timeout=30).items():
+            try:
+                await asyncio.wrap_future(future)
+            except KafkaException as exc:
+                code = exc.args[0].code()
+                if code == KafkaError.NON_EMPTY_GROUP:
+                    busy.append(group)
+                elif code != KafkaError.GROUP_ID_NOT_FOUND:  # gone meanwhile: fine
+                    raise
+        if busy and time.monotonic() > deadline:
+            log.warning("consumer groups still have members, not deleted: %s", ", ".join(busy))
+            return
+        if busy:
+            await asyncio.sleep(0.5)
+        doomed = busy
+
+
+async def kafka_names(bootstrap: str, prefix: str) -> tuple[list[str], list[str]]:
+    """The topics and the consumer groups whose names start with ``prefix``, sorted."""
+    admin = clients.kafka_admin(_kafka(bootstrap))
+    await admin.start()
+    try:
+        topics = await admin.list_topics()
+        groups = [listing[0] for listing in await admin.list_consumer_groups()]
+    finally:
+        await admin.close()
+    mine = sorted(t for t in topics if t.startswith(prefix))
+    return mine, sorted(g for g in groups if g.startswith(prefix))
 
 
 async def topic_message_count(bootstrap: str, topic: str) -> int:

@@ -1,10 +1,11 @@
 """The one place that builds Kafka and OpenSearch clients from ``Settings``.
 
-Every aiokafka producer, consumer and admin client, the faust app's broker options, every
-``opensearchpy.OpenSearch`` client and every aiohttp session that talks to OpenSearch is
-made here, so where the services are and how to reach them (TLS, client certificates,
-SASL, basic auth, AWS SigV4) is decided once. Call sites pass only what is theirs (acks,
-idempotence, linger, group ids, timeouts).
+Every aiokafka producer, consumer and admin client, the faust app's broker options, the
+confluent-kafka configuration (benchmarks, clean-up), every ``opensearchpy.OpenSearch``
+client and every aiohttp session that talks to OpenSearch is made here, so where the
+services are and how to reach them (TLS, client certificates, SASL, basic auth, AWS
+SigV4) is decided once. Call sites pass only what is theirs (acks, idempotence, linger,
+group ids, timeouts).
 
 faust is imported only inside :func:`faust_broker_options` (its credential classes): the
 collector, which must not load faust, uses the rest of this module.
@@ -241,6 +242,36 @@ def faust_broker_options(settings: Settings) -> dict[str, Any]:
             mechanism=settings.kafka_sasl_mechanism,
         )
     return options
+
+
+def librdkafka_config(settings: Settings) -> dict[str, Any]:
+    """:func:`kafka_options` in librdkafka's configuration keys (confluent-kafka clients).
+
+    Without ``kafka_ssl_cafile`` librdkafka trusts the system's CAs; a certificate without
+    a key file holds its key, as for aiokafka.
+    """
+    check_settings(settings)
+    protocol = settings.kafka_security_protocol
+    config: dict[str, Any] = {
+        "bootstrap.servers": settings.kafka_bootstrap,
+        "security.protocol": protocol,
+    }
+    if protocol.endswith("SSL"):
+        check = settings.kafka_ssl_check_hostname
+        config["ssl.endpoint.identification.algorithm"] = "https" if check else "none"
+        files = {
+            "ssl.ca.location": settings.kafka_ssl_cafile,
+            "ssl.certificate.location": settings.kafka_ssl_certfile,
+            "ssl.key.location": settings.kafka_ssl_keyfile or settings.kafka_ssl_certfile,
+        }
+        config.update({key: str(path) for key, path in files.items() if path is not None})
+        if settings.kafka_ssl_key_password is not None:
+            config["ssl.key.password"] = _secret(settings.kafka_ssl_key_password)
+    if protocol.startswith("SASL_"):
+        config["sasl.mechanism"] = settings.kafka_sasl_mechanism
+        config["sasl.username"] = settings.kafka_sasl_username
+        config["sasl.password"] = _secret(settings.kafka_sasl_password)
+    return config
 
 
 # --- OpenSearch -----------------------------------------------------------------------------

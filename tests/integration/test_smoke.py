@@ -4,36 +4,32 @@ Kafka and OpenSearch (these prove the chosen Kafka and OpenSearch versions work 
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from pathlib import Path
 
 import faust
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from opensearchpy import OpenSearch
 
-
-async def _create_topic(bootstrap: str, name: str, partitions: int = 1) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(name, partitions, 1)])
-    finally:
-        await admin.close()
+from bench import services
 
 
-async def _delete_topic(bootstrap: str, name: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.delete_topics([name])
-    finally:
-        await admin.close()
+async def _assert_gone(bootstrap: str, prefix: str) -> None:
+    """Every topic and consumer group named ``prefix``… is gone (a deleted topic leaves
+    the brokers' metadata a moment after the deletion returns)."""
+    deadline = time.monotonic() + 30
+    left = await services.kafka_names(bootstrap, prefix)
+    while left != ([], []) and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        left = await services.kafka_names(bootstrap, prefix)
+    assert left == ([], [])
 
 
 async def test_aiokafka_idempotent_produce_and_group_consume(kafka_bootstrap: str) -> None:
     topic = f"smoke-{uuid.uuid4().hex[:12]}"
-    await _create_topic(kafka_bootstrap, topic, partitions=3)
+    group = f"{topic}-group"
+    await services.create_topics(kafka_bootstrap, [topic], partitions=3)
     producer = AIOKafkaProducer(
         bootstrap_servers=kafka_bootstrap,
         acks="all",
@@ -50,7 +46,7 @@ async def test_aiokafka_idempotent_produce_and_group_consume(kafka_bootstrap: st
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=kafka_bootstrap,
-        group_id=f"g-{topic}",
+        group_id=group,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
     )
@@ -64,18 +60,19 @@ async def test_aiokafka_idempotent_produce_and_group_consume(kafka_bootstrap: st
         await consumer.commit()
     finally:
         await consumer.stop()
-        await _delete_topic(kafka_bootstrap, topic)
+        await services.delete_topics(kafka_bootstrap, [topic], groups=[group])
     assert sorted(received, key=lambda m: int(m[1:])) == [f"m{i}" for i in range(20)]
+    await _assert_gone(kafka_bootstrap, topic)
 
 
 async def test_faust_app_consumes_from_the_local_kafka(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     suffix = uuid.uuid4().hex[:12]
-    topic_name = f"smoke-faust-{suffix}"
-    await _create_topic(kafka_bootstrap, topic_name)
+    app_id = topic_name = f"smoke-faust-{suffix}"
+    await services.create_topics(kafka_bootstrap, [topic_name], partitions=1)
     app = faust.App(
-        f"smoke-faust-{suffix}",
+        app_id,
         broker=f"kafka://{kafka_bootstrap}",
         web_enabled=False,
         store="memory://",
@@ -95,16 +92,20 @@ async def test_faust_app_consumes_from_the_local_kafka(
             if len(seen) == 5:
                 done.set()
 
-    await app.start()
     try:
-        for i in range(5):
-            await topic.send(value=f"v{i}".encode())
-        async with asyncio.timeout(90):
-            await done.wait()
+        await app.start()
+        try:
+            for i in range(5):
+                await topic.send(value=f"v{i}".encode())
+            async with asyncio.timeout(90):
+                await done.wait()
+        finally:
+            await app.stop()
     finally:
-        await app.stop()
-        await _delete_topic(kafka_bootstrap, topic_name)
+        # The app's group and internal topics (``<app id>-__assignor-__leader``) too.
+        await services.delete_topics(kafka_bootstrap, [topic_name], app_id)
     assert seen == [b"v0", b"v1", b"v2", b"v3", b"v4"]
+    await _assert_gone(kafka_bootstrap, app_id)
 
 
 def test_opensearch_index_and_find(opensearch_url: str) -> None:

@@ -6,11 +6,10 @@ import math
 
 import pytest
 
-from bench.kafka_client_hops import Offsets, batches, librdkafka_config
+from bench.kafka_client_hops import Offsets, batches
 from bench.kafka_client_rows import Sample, client_rows
 from bench.results import aggregate
 from bitacora.processors.normalize.stage import Output
-from bitacora.settings import Settings
 
 
 def test_offsets_take_each_partition_in_order_once() -> None:
@@ -44,12 +43,6 @@ def test_batches_slice_in_order_with_a_shorter_last() -> None:
         [b"\x02", b"\x03"],
         [b"\x04"],
     ]
-
-
-def test_librdkafka_config_refuses_a_secured_broker() -> None:
-    assert librdkafka_config(Settings(kafka_bootstrap="h:1")) == {"bootstrap.servers": "h:1"}
-    with pytest.raises(ValueError, match="PLAINTEXT broker"):
-        librdkafka_config(Settings(kafka_security_protocol="SSL"))
 
 
 def _samples(a_cpu: float, b_cpu: float, kafka: float = math.nan) -> list[Sample]:

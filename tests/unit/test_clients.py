@@ -101,6 +101,66 @@ def test_hostname_verification_can_be_turned_off_alone(
     assert (context.check_hostname, context.verify_mode) == (False, ssl.CERT_REQUIRED)
 
 
+def test_librdkafka_gets_the_same_settings_in_its_keys(
+    pki: tuple[certs.Issued, certs.Issued],
+) -> None:
+    ca, client = pki
+    assert clients.librdkafka_config(PLAIN) == {
+        "bootstrap.servers": "k1:9092,k2:9092",
+        "security.protocol": "PLAINTEXT",
+    }
+    mtls = Settings(
+        kafka_bootstrap="k1:9093",
+        kafka_security_protocol="SSL",
+        kafka_ssl_cafile=ca.cert,
+        kafka_ssl_certfile=client.cert,
+        kafka_ssl_keyfile=client.key,
+        kafka_ssl_key_password=SecretStr("kp"),
+    )
+    assert clients.librdkafka_config(mtls) == {
+        "bootstrap.servers": "k1:9093",
+        "security.protocol": "SSL",
+        "ssl.endpoint.identification.algorithm": "https",
+        "ssl.ca.location": str(ca.cert),
+        "ssl.certificate.location": str(client.cert),
+        "ssl.key.location": str(client.key),
+        "ssl.key.password": "kp",
+    }
+    assert clients.librdkafka_config(_sasl_ssl(ca.cert, kafka_ssl_check_hostname=False)) == {
+        "bootstrap.servers": "k1:9094",
+        "security.protocol": "SASL_SSL",
+        "ssl.endpoint.identification.algorithm": "none",
+        "ssl.ca.location": str(ca.cert),
+        "sasl.mechanism": "SCRAM-SHA-256",
+        "sasl.username": "svc",
+        "sasl.password": "pw",
+    }
+    plain_sasl = _sasl_ssl(ca.cert, kafka_security_protocol="SASL_PLAINTEXT", kafka_ssl_cafile=None)
+    assert clients.librdkafka_config(plain_sasl) == {
+        "bootstrap.servers": "k1:9094",
+        "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanism": "SCRAM-SHA-256",
+        "sasl.username": "svc",
+        "sasl.password": "pw",
+    }
+
+
+def test_librdkafka_takes_the_key_from_the_certificate_file_without_a_key_file(
+    pki: tuple[certs.Issued, certs.Issued],
+) -> None:
+    _, client = pki
+    settings = Settings(
+        kafka_bootstrap="k1:9093", kafka_security_protocol="SSL", kafka_ssl_certfile=client.cert
+    )
+    assert clients.librdkafka_config(settings) == {
+        "bootstrap.servers": "k1:9093",
+        "security.protocol": "SSL",
+        "ssl.endpoint.identification.algorithm": "https",
+        "ssl.certificate.location": str(client.cert),
+        "ssl.key.location": str(client.cert),
+    }
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
@@ -127,6 +187,9 @@ def test_kafka_settings_that_cannot_work_are_refused_by_name(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         clients.kafka_options(Settings(**changes))  # type: ignore[arg-type]
+    if "/nowhere/" not in message:  # librdkafka opens the files itself, when it connects
+        with pytest.raises(ConfigError, match=message):
+            clients.librdkafka_config(Settings(**changes))  # type: ignore[arg-type]
 
 
 async def test_call_site_options_reach_the_client() -> None:
