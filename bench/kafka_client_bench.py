@@ -122,9 +122,14 @@ async def measure(
     compression: KafkaCompression,
     *,
     warmup: int = 500,
+    rid: str | None = None,
 ) -> list[list[Sample]]:
-    """The samples of each repetition (a first small untimed round warms both clients)."""
-    rid = services.run_id()
+    """The samples of each repetition (a first small untimed round warms both clients).
+
+    Every topic and consumer group of the run is named ``bench-kc-<rid>…`` (``rid``: a new
+    :func:`bench.services.run_id` unless given) and deleted at the end.
+    """
+    rid = rid or services.run_id()
     partitions = settings.topic_partitions
     topics: list[str] = []
     groups: list[str] = []

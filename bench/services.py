@@ -161,6 +161,19 @@ async def kafka_names(bootstrap: str, prefix: str) -> tuple[list[str], list[str]
     return mine, sorted(g for g in groups if g.startswith(prefix))
 
 
+async def wait_kafka_gone(
+    bootstrap: str, prefix: str, deadline_s: float = 30.0
+) -> tuple[list[str], list[str]]:
+    """Poll until no topic or group is named ``prefix``… (a deleted topic leaves the
+    brokers' metadata a moment after the deletion returns); return what is left."""
+    end = time.monotonic() + deadline_s
+    left = await kafka_names(bootstrap, prefix)
+    while left != ([], []) and time.monotonic() < end:
+        await asyncio.sleep(0.2)
+        left = await kafka_names(bootstrap, prefix)
+    return left
+
+
 async def topic_message_count(bootstrap: str, topic: str) -> int:
     """Messages in ``topic``: the sum over partitions of end offset minus start offset."""
     consumer = clients.kafka_consumer(_kafka(bootstrap))

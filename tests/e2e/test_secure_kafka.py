@@ -303,3 +303,40 @@ async def test_the_whole_pipeline_runs_through_the_sasl_ssl_listener(
             for component in running:
                 component.stop(10)
             await services.os_delete_streams(session, Settings().opensearch_url, f"logs-{prefix}-*")
+
+
+def _mtls_env(kafka: Settings) -> dict[str, str]:
+    """The ``BITACORA_KAFKA_*`` variables of the SSL listener, with the client certificate."""
+    material = secure.material_for(config.layout_for(kafka).service_dir("kafka"))
+    return {
+        "BITACORA_KAFKA_BOOTSTRAP": f"127.0.0.1:{config.ports_for(kafka).kafka_ssl}",
+        "BITACORA_KAFKA_SECURITY_PROTOCOL": "SSL",
+        "BITACORA_KAFKA_SSL_CAFILE": str(material.ca.cert),
+        "BITACORA_KAFKA_SSL_CERTFILE": str(material.client.cert),
+        "BITACORA_KAFKA_SSL_KEYFILE": str(material.client.key),
+    }
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("listener", ["SASL_SSL", "SSL"])
+def test_the_kafka_client_benchmark_runs_through_a_secured_listener(
+    kafka: Settings, listener: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both clients of ``bench.kafka_client_bench`` (aiokafka and confluent-kafka) connect
+    with the ``BITACORA_KAFKA_*`` security settings, and the run deletes what it made."""
+    secured = _secure_env(kafka) if listener == "SASL_SSL" else _mtls_env(kafka)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.kafka_client_bench", "--events", "200", "--repeat", "1"],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, **secured},
+        capture_output=True,
+        text=True,
+        timeout=230,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    assert proc.stdout.startswith("200 records per hop, 1 repetitions"), proc.stdout
+    for name, value in secured.items():  # bench.services reads the security from BITACORA_*
+        monkeypatch.setenv(name, value)
+    bootstrap = secured["BITACORA_KAFKA_BOOTSTRAP"]
+    assert asyncio.run(services.wait_kafka_gone(bootstrap, "bench-kc-")) == ([], [])

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from bench import services
 from bench.kafka_client_bench import measure
 from bench.kafka_client_rows import client_rows
 from bitacora.settings import Settings
@@ -25,7 +26,9 @@ EVENTS = 300
 @pytest.mark.stack
 async def test_every_record_consumed_and_acknowledged_once(kafka_bootstrap: str) -> None:
     settings = Settings(kafka_bootstrap=kafka_bootstrap, bulk_max_docs=100)
-    reps = await measure(settings, EVENTS, 2, "zstd", warmup=50)
+    rid = services.run_id()
+    reps = await measure(settings, EVENTS, 2, "zstd", warmup=50, rid=rid)
+    assert await services.wait_kafka_gone(kafka_bootstrap, f"bench-kc-{rid}") == ([], [])
     assert len(reps) == 2
     for rep, samples in enumerate(reps):
         first = ("aiokafka", "confluent") if rep % 2 == 0 else ("confluent", "aiokafka")

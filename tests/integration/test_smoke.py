@@ -4,7 +4,6 @@ Kafka and OpenSearch (these prove the chosen Kafka and OpenSearch versions work 
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from pathlib import Path
 
@@ -13,17 +12,6 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from opensearchpy import OpenSearch
 
 from bench import services
-
-
-async def _assert_gone(bootstrap: str, prefix: str) -> None:
-    """Every topic and consumer group named ``prefix``… is gone (a deleted topic leaves
-    the brokers' metadata a moment after the deletion returns)."""
-    deadline = time.monotonic() + 30
-    left = await services.kafka_names(bootstrap, prefix)
-    while left != ([], []) and time.monotonic() < deadline:
-        await asyncio.sleep(0.2)
-        left = await services.kafka_names(bootstrap, prefix)
-    assert left == ([], [])
 
 
 async def test_aiokafka_idempotent_produce_and_group_consume(kafka_bootstrap: str) -> None:
@@ -62,7 +50,7 @@ async def test_aiokafka_idempotent_produce_and_group_consume(kafka_bootstrap: st
         await consumer.stop()
         await services.delete_topics(kafka_bootstrap, [topic], groups=[group])
     assert sorted(received, key=lambda m: int(m[1:])) == [f"m{i}" for i in range(20)]
-    await _assert_gone(kafka_bootstrap, topic)
+    assert await services.wait_kafka_gone(kafka_bootstrap, topic) == ([], [])
 
 
 async def test_faust_app_consumes_from_the_local_kafka(
@@ -105,7 +93,7 @@ async def test_faust_app_consumes_from_the_local_kafka(
         # The app's group and internal topics (``<app id>-__assignor-__leader``) too.
         await services.delete_topics(kafka_bootstrap, [topic_name], app_id)
     assert seen == [b"v0", b"v1", b"v2", b"v3", b"v4"]
-    await _assert_gone(kafka_bootstrap, app_id)
+    assert await services.wait_kafka_gone(kafka_bootstrap, app_id) == ([], [])
 
 
 def test_opensearch_index_and_find(opensearch_url: str) -> None:
