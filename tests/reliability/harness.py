@@ -119,7 +119,7 @@ class Pipeline:
                 raise AssertionError(f"{c.name} exited with {c.proc.returncode}:\n{c.log_tail()}")
 
     async def cleanup(self) -> None:
-        """Stop every component, delete the run's topics and data streams."""
+        """Stop every component, delete the run's topics, consumer groups and data streams."""
         for c in self.components.values():
             c.stop(10)
         await services.delete_topics(
