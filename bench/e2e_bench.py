@@ -14,6 +14,12 @@
    OpenSearch's pids from the stack's pid files) per event of the timed window, and
    ``pipeline_cpu_vs_opensearch_cpu``: (collector + processor CPU per event) ÷ (OpenSearch
    CPU per document of the raw bulk baseline, the same documents, in this run).
+6. What that target leaves the normalize role: ``normalize_cpu_budget_us_at_target``, the
+   CPU µs per event the role may spend for ``pipeline_cpu_vs_opensearch_cpu`` to meet
+   ``PIPELINE_CPU_TARGET`` with every other component at its measured cost (negative: the
+   others alone miss it). The processor benchmark's ``normalize_floor_cpu_us_per_event``
+   is the least per-event Python can spend: a budget below it needs the normalizer out of
+   per-event Python.
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ from bench.procs import Component, free_port
 from bench.results import Row
 from bitacora.settings import Settings
 
+NORMALIZE = "processor-normalize"  # the normalize role's component (start_processors)
+PIPELINE_CPU_TARGET = 0.35  # issue 18: the pipeline's CPU at most this share of OpenSearch's
 # Figures later benchmarks reuse (the alerting benchmark loads the pipeline at 70% of this).
 MEASURED: dict[str, float] = {}
 
@@ -215,6 +223,7 @@ async def bench_e2e(settings: Settings, events: int, latency_seconds: float) -> 
                 run.env["BITACORA_APP_ID"],
             )
     os_per_doc = baseline.server_cpu_s / baseline.events  # NaN on a stack that is not ours
+    others = sum(used for c, used in zip(components, cpu, strict=True) if c.name != NORMALIZE)
     rows += [
         Row("e2e_events_per_s", rate, "ev/s", baseline=baseline.events_per_s),
         Row("e2e_ratio_vs_raw_bulk", rate / baseline.events_per_s, "x", target=0.70),
@@ -249,8 +258,13 @@ async def bench_e2e(settings: Settings, events: int, latency_seconds: float) -> 
             "pipeline_cpu_vs_opensearch_cpu",
             (sum(cpu) / events) / os_per_doc if os_per_doc > 0 else float("nan"),
             "x",
-            target=0.35,
+            target=PIPELINE_CPU_TARGET,
             higher_is_better=False,
+        ),
+        Row(
+            "normalize_cpu_budget_us_at_target",
+            1e6 * (PIPELINE_CPU_TARGET * os_per_doc - others / events),
+            "µs",
         ),
         Row("e2e_collector_peak_rss_mib", peaks[0], "MiB"),
         Row("e2e_processor_peak_rss_mib", sum(peaks[1:]), "MiB"),

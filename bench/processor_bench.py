@@ -6,11 +6,19 @@ OpenSearch; CPU and peak RSS are the sums of both. The throughput is measured
 from the last moment before documents appear until all are searchable, so worker start-up
 and the consumer-group join do not count. The baseline posts the very documents the
 normalizer produces, prebuilt, into separate streams.
+
+Before the processors start, the benchmark process also times, quiet and on the same raw
+records, what the normalize role's per-event Python costs at least: ``rawrecord.decode`` +
+``normalize`` + ``to_json_bytes`` against the floor (decode, the record copied into a
+document, orjson: :func:`bench.instructions.floor_document`), interleaved, the median of
+``QUIET_PASSES`` passes each. Quiet means no Kafka client, no other process on the cores:
+a lower bound of what the role spends per event inside the pipeline.
 """
 
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,6 +36,8 @@ from bench.results import Row
 from bitacora import rawrecord, schema
 from bitacora.settings import Settings
 
+QUIET_PASSES = 3
+
 
 def normalized_docs(
     values: Sequence[tuple[bytes, bytes]], stream_prefix: str
@@ -42,6 +52,34 @@ def normalized_docs(
         stream = schema.logs_stream_for(stream_prefix + doc["service.name"])
         docs.append((stream, doc["event.id"], to_json_bytes(doc)))
     return docs
+
+
+def quiet_normalize_cpu_us(values: Sequence[tuple[bytes, bytes]]) -> tuple[float, float]:
+    """CPU µs per event in this process: (decode + normalize + encode, the floor)."""
+    import orjson
+
+    from bench.instructions import floor_document
+    from bitacora.processors.normalize import NormalizeConfig, normalize, to_json_bytes
+
+    config = NormalizeConfig.from_settings(Settings())
+    decode = rawrecord.decode
+    raws = [value for _key, value in values]
+
+    def bare() -> None:
+        for offset, value in enumerate(raws):
+            to_json_bytes(normalize(decode(value), 0, offset, config))
+
+    def floor() -> None:
+        for offset, value in enumerate(raws):
+            orjson.dumps(floor_document(decode(value), offset))
+
+    passes: dict[str, list[float]] = {"bare": [], "floor": []}
+    for _ in range(QUIET_PASSES):
+        for name, run in (("bare", bare), ("floor", floor)):
+            start = time.process_time()
+            run()
+            passes[name].append(1e6 * (time.process_time() - start) / max(len(raws), 1))
+    return statistics.median(passes["bare"]), statistics.median(passes["floor"])
 
 
 async def preload(settings: Settings, topic: str, values: Sequence[tuple[bytes, bytes]]) -> None:
@@ -115,6 +153,7 @@ async def bench_processor(settings: Settings, events: int) -> list[Row]:
     topics = [env[f"BITACORA_TOPIC_{t}"] for t in ("RAW", "NORMALIZED", "DEADLETTER", "ALERTS")]
     await services.create_topics(settings.kafka_bootstrap, topics, settings.topic_partitions)
     docs = normalized_docs(values, "raw")
+    quiet_us, floor_us = quiet_normalize_cpu_us(values)
     pattern = f"logs-{prefix}-*"
     raw_pattern = f"logs-raw{prefix}-*"
     async with aiohttp.ClientSession() as session:
@@ -161,4 +200,6 @@ async def bench_processor(settings: Settings, events: int) -> list[Row]:
             1000 * baseline.server_cpu_s / baseline.events,
             "cpu-s",
         ),
+        Row("normalize_quiet_cpu_us_per_event", quiet_us, "µs"),
+        Row("normalize_floor_cpu_us_per_event", floor_us, "µs"),
     ]

@@ -15,6 +15,7 @@ ROWS = [
     {"name": "alerting_1rule_events_per_cpu_second", "value": 200_000},
     {"name": "ingest_to_searchable_p99_s_at_70pct", "value": 1.5, "low": 1.25, "high": 2.5},
     {"name": "rules50_cpu_cost", "value": 0.53, "low": 0.42, "high": 0.57},
+    {"name": "normalize_cpu_budget_us_at_target", "value": -1.25, "low": -2.5, "high": 0.5},
 ]
 RESULTS = {
     "meta": {"cpus": 2, "cpu_model": "Test CPU", "date": "2026-12-05T23:00:00Z", "repeats": 3},
@@ -40,6 +41,12 @@ def test_costs_show_rate_and_micros_with_their_spreads() -> None:
     assert "| collector, HTTP NDJSON | n/a | n/a |" in lines
     assert f"| ingest-to-searchable p99 at 70% load (s) | 1.50 | 1.25{D}2.50 |" in lines
     assert f"| CPU 50 rules add, share of the whole processor's | 0.53 | 0.42{D}0.57 |" in lines
+    # A negative budget: the other components alone already spend more than the target.
+    assert (
+        "| normalize CPU per event the target of the ratio above leaves, the others as "
+        f"measured (µs) | -1.25 | -2.50{D}0.50 |"
+    ) in lines
+    assert "| the floor: decode + copy into a document + encode, quiet (µs) | n/a | - |" in lines
     assert any("2 cores (Test CPU) at 2026-12-05 23:00 UTC" in line for line in lines)
 
 
