@@ -13,6 +13,9 @@ The same record keeps the group identity's incident (``rules.aggregation.Inciden
 keys that fired into its sent group alert and the alert itself, re-sent to Alertmanager
 while it fires; a key's resolve goes there (:meth:`Aggregator.resolve`), and the last
 key's sends the group alert's resolve. The record goes once nothing is open or firing.
+Each group key has its own lock, held while a join, a resolve, the flush or a re-send
+reads, sends and stores that group: a re-send never overtakes the resolve that ends the
+incident, and a slow destination delays no other group.
 A match redelivered after a crash (same id, creation time and event) joins its group once;
 distinct matches may share an alert id (same key and event time), so the id alone is not
 enough.
@@ -20,7 +23,6 @@ enough.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -29,6 +31,7 @@ from typing import Any
 
 import faust
 
+from bitacora.processors.alerting.keyed_lock import KeyedLock
 from bitacora.processors.app import NOTIFY_AGGREGATION, state_table
 from bitacora.processors.shell.counters import COUNTERS
 from bitacora.rules.aggregation import (
@@ -83,20 +86,28 @@ def _dump(known: Incident) -> bytes:
 class Aggregator:
     """The incidents (open groups, firing keys) of this worker and how alerts are sent.
 
-    ``order`` is taken before the aggregator's own lock by the timer and by joins; callers
-    of :meth:`resolve` hold it already (notify's Alertmanager lock: a re-send never
-    overtakes the resolve that ends it).
+    ``locks`` orders the work on each group key (the notify agent and the timers all change
+    groups); nothing holds a group's lock while another group's alert is sent.
     """
 
-    def __init__(
-        self, table: Any, rules: dict[str, Rule], send: Send, order: asyncio.Lock | None = None
-    ) -> None:
+    def __init__(self, table: Any, rules: dict[str, Rule], send: Send) -> None:
         self.table = table
         self.rules = rules
         self.send = send
-        self.order = order or asyncio.Lock()
-        self.lock = asyncio.Lock()  # the agent and the timer both change groups
+        self.locks = KeyedLock()
         self.sent = 0  # groups sent (for status pages and tests)
+
+    def _keys(
+        self, owned: Callable[[bytes], bool], wanted: Callable[[Incident], bool]
+    ) -> list[bytes]:
+        """The owned group keys whose incident is ``wanted``, peeked at without their locks
+        (callers read each again under its lock): a group held by a slow delivery delays
+        only work on that group, not a pass over the others."""
+        out = []
+        for key in list(self.table.keys()):
+            if owned(key) and (known := _load(self.table.get(key))) is not None and wanted(known):
+                out.append(key)
+        return out
 
     def _store(self, key: bytes, known: Incident) -> None:
         if not known.finished():
@@ -107,7 +118,7 @@ class Aggregator:
     async def add(self, alert: Alert, rule: Rule, clock: float) -> None:
         """Join ``alert`` (created at ``clock``) to its group; send the group it closes."""
         key = group_key(alert, rule).encode()
-        async with self.order, self.lock:
+        async with self.locks.hold(key):
             known = _load(self.table.get(key))
             if known is not None and _same_record(alert, known.members):
                 return  # the same record redelivered after a crash: already counted
@@ -122,9 +133,10 @@ class Aggregator:
         resolves); False when none concerns the key (the notice goes out alone)."""
         prefix = group_prefix(rule.name).encode()
         concerned = False
-        async with self.lock:
-            for key in list(self.table.keys()):
-                if not key.startswith(prefix) or (known := _load(self.table.get(key))) is None:
+        mine = self._keys(lambda key: key.startswith(prefix), lambda k: resolve(k, notice)[2])
+        for key in mine:
+            async with self.locks.hold(key):
+                if (known := _load(self.table.get(key))) is None:  # read again under the lock
                     continue
                 sent, known, hit = resolve(known, notice)
                 await self._send(sent, rule, group=False)
@@ -134,10 +146,8 @@ class Aggregator:
 
     async def flush(self, owned: Callable[[bytes], bool], now: float) -> None:
         """Close the open groups of owned keys whose period ended by ``now``."""
-        for key in list(self.table.keys()):
-            if not owned(key):
-                continue
-            async with self.order, self.lock:
+        for key in self._keys(owned, lambda known: known.until is not None and known.until <= now):
+            async with self.locks.hold(key):
                 known = _load(self.table.get(key))  # read again under the lock
                 if known is None or known.until is None or known.until > now:
                     continue
@@ -149,14 +159,17 @@ class Aggregator:
                 await self._send(closed, rule, group=True)
                 self._store(key, known)
 
-    def firing_alerts(self, owned: Callable[[bytes], bool]) -> list[Alert]:
-        """The group alerts sent and still firing, of owned keys (re-sent to Alertmanager)."""
-        out = []
-        for key in list(self.table.keys()):
-            known = _load(self.table.get(key)) if owned(key) else None
-            if known is not None and known.firing and known.sent is not None:
-                out.append(known.sent)
-        return out
+    async def resend_firing(self, owned: Callable[[bytes], bool], resend: Send) -> None:
+        """Pass each sent group alert of owned keys whose incident still fires to ``resend``,
+        under its group's lock (a resolve that ends the incident is not overtaken)."""
+        for key in self._keys(owned, lambda known: bool(known.firing) and known.sent is not None):
+            async with self.locks.hold(key):
+                known = _load(self.table.get(key))  # read again under the lock
+                if known is None or not known.firing or known.sent is None:
+                    continue
+                rule = self.rules.get(known.sent.rule)
+                if rule is not None:
+                    await resend(known.sent, rule)
 
     async def _send(self, alerts: list[Alert], rule: Rule, group: bool) -> None:
         """Send in order: a closed group's alert, then its incident's resolve if any."""
@@ -173,12 +186,11 @@ def register_aggregation(
     settings: Settings,
     rules: dict[str, Rule],
     send: Send,
-    order: asyncio.Lock | None = None,
 ) -> Aggregator:
     """Attach the aggregation table and its flush timer to ``app``."""
     placed = group_partitioner(settings.topic_partitions)
     table = state_table(app, NOTIFY_AGGREGATION, settings, partition_of=placed)
-    aggregator = Aggregator(table, rules, send, order)
+    aggregator = Aggregator(table, rules, send)
 
     @app.timer(FLUSH_INTERVAL_S, name="notify-aggregation-flush")  # type: ignore[untyped-decorator]
     async def flush_groups() -> None:

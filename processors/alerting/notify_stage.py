@@ -17,12 +17,16 @@
 - While an Alertmanager alert of a resolving type (frequency, flatline) fires, it is
   re-sent every ``RESEND_S`` so its ``endsAt`` keeps moving ahead; for an aggregating rule,
   the group's alert once sent, until its incident resolves (never a member match).
+- A re-send must not overtake the resolve of the same alert: the agent and the re-send
+  timer hold the key's lock (``NotifyService.key_locks``, by ``dedup_key``; for a group
+  alert, the aggregator's lock of its group, taken after the key's) while they read its
+  state and deliver. Locks are per key: a slow Alertmanager delays the key it is
+  delivering, never another key.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -34,6 +38,7 @@ import faust
 
 from bitacora import clients, schema
 from bitacora.processors.alerting.aggregate_stage import Aggregator, register_aggregation
+from bitacora.processors.alerting.keyed_lock import KeyedLock
 from bitacora.processors.alerting.silences import SilenceFollower
 from bitacora.processors.alerting.top_counts_stage import TopCountsQuery
 from bitacora.processors.app import NOTIFY_RETRY, NOTIFY_STATE, internal_topic, state_table
@@ -104,7 +109,7 @@ class NotifyService:
         self.redelivered = 0  # later retries that went through
         self.resent = 0  # Alertmanager re-sends of firing alerts
         self.resend_ticks = 0  # completed runs of the re-send timer
-        self.am_lock = asyncio.Lock()
+        self.key_locks = KeyedLock()  # by notify-state key: a key's deliveries in order
         self.actions: list[str] = []  # recent decisions, newest last (bounded)
         self.top_counts = TopCountsQuery(settings)
 
@@ -228,9 +233,8 @@ def register_notify(
         key = alert.dedup_key.encode()
         if rule is None:
             return service.document(alert, "unknown_rule", None, None)
-        # Alertmanager re-sends must not overtake a resolve: one lock orders them.
-        guard = service.am_lock if "alertmanager" in rule.alert else contextlib.nullcontext()
-        async with guard:
+        # The re-send timer must not overtake this alert's resolve: the key's lock orders them.
+        async with service.key_locks.hold(key):
             raw = table.get(key)
             now = time.time()
             silences = service.silences.silences.values()
@@ -280,9 +284,7 @@ def register_notify(
             await keep("index", {"id": doc["id"], "doc": doc}, 1)
         service.actions = [*service.actions[-99:], "send"]
 
-    service.aggregator = register_aggregation(
-        app, alerts_name, settings, service.rules, send_group, service.am_lock
-    )
+    service.aggregator = register_aggregation(app, alerts_name, settings, service.rules, send_group)
     grouped_at = group_partitioner(settings.topic_partitions)
 
     async def close_session(*_args: Any, **_kwargs: Any) -> None:
@@ -338,14 +340,18 @@ def register_notify(
                 payload = {"id": alert.id, "alert": record["alert"], "only": report.retry}
                 await keep("deliver", payload, attempt, report.retry_after)
 
+    async def resend(alert: Alert, rule: Rule) -> None:
+        if resent(rule):
+            await service.start().deliver(alert, rule, only=["alertmanager"])
+            service.resent += 1
+
     @app.timer(alertmanager_resend_s, name="notify-alertmanager-resend")  # type: ignore[untyped-decorator]
     async def resend_firing() -> None:
-        notifier = service.start()
         mine = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == alerts_name}
         for key in list(table.keys()):
             if placed(key) not in mine:
                 continue
-            async with service.am_lock:
+            async with service.key_locks.hold(key):
                 raw = table.get(key)  # read again under the lock: a resolve may have won
                 state = json.loads(raw) if raw else {}
                 if state.get("status") != "firing" or "am" not in state:
@@ -353,16 +359,9 @@ def register_notify(
                 alert = Alert.model_validate(state["am"])
                 rule = service.rules.get(alert.rule)
                 if rule is not None:
-                    await notifier.deliver(alert, rule, only=["alertmanager"])
-                    service.resent += 1
+                    await resend(alert, rule)
         if service.aggregator is not None:  # sent group alerts whose incident still fires
-            async with service.am_lock:
-                owned = service.aggregator.firing_alerts(lambda key: grouped_at(key) in mine)
-                for alert in owned:
-                    rule = service.rules.get(alert.rule)
-                    if rule is not None and resent(rule):
-                        await notifier.deliver(alert, rule, only=["alertmanager"])
-                        service.resent += 1
+            await service.aggregator.resend_firing(lambda key: grouped_at(key) in mine, resend)
         service.resend_ticks += 1
 
     return service

@@ -6,7 +6,7 @@ import asyncio
 import json
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,17 +25,26 @@ class Received:
     body: Any
     method: str = "POST"
     query: str = ""
+    held_open: int = 0  # held requests whose client still waited when this one arrived
 
 
 @dataclass
 class HttpReceiver:
     """Records every POST; answers from ``replies`` (status, headers) then 200, with the
-    JSON bodies of ``answers`` in turn (then ``{"status": "ok"}``)."""
+    JSON bodies of ``answers`` in turn (then ``{"status": "ok"}``). Requests whose body
+    ``hold`` picks are answered only once ``release`` is set (a stalled server)."""
 
     url: str = ""
     requests: list[Received] = field(default_factory=list)
     replies: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     answers: list[Any] = field(default_factory=list)
+    hold: Callable[[Any], bool] | None = None
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    holding: list[web.Request] = field(default_factory=list)
+
+    def held_open(self) -> int:
+        """Held requests whose client still waits (has not given up and disconnected)."""
+        return sum(1 for request in self.holding if request.transport is not None)
 
     async def handle(self, request: web.Request) -> web.Response:
         raw = await request.read()
@@ -51,8 +60,15 @@ class HttpReceiver:
                 body,
                 request.method,
                 request.query_string,
+                self.held_open(),
             )
         )
+        if self.hold is not None and self.hold(body):
+            self.holding.append(request)
+            try:
+                await self.release.wait()
+            finally:
+                self.holding.remove(request)
         status, headers = self.replies.pop(0) if self.replies else (200, {})
         answer = self.answers.pop(0) if self.answers else {"status": "ok"}
         return web.json_response(answer, status=status, headers=headers)
@@ -81,6 +97,7 @@ async def http_receiver() -> AsyncIterator[HttpReceiver]:
     try:
         yield receiver
     finally:
+        receiver.release.set()  # held requests are answered: the server stops at once
         await runner.cleanup()
 
 

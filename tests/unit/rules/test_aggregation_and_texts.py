@@ -14,6 +14,7 @@ from bitacora.rules.aggregation import (
     state_partitioner,
 )
 from bitacora.rules.loader import parse_rule_text, read_rule_text
+from bitacora.rules.notify.destinations.alertmanager import AlertmanagerOptions, alertmanager_alerts
 from bitacora.rules.notify.templates import render
 from bitacora.rules.replay import run_rules_over
 from tests.unit.rules.util import ev
@@ -141,4 +142,26 @@ def test_include_keeps_the_named_fields_and_the_keys() -> None:
         "source.ip": "10.0.0.9",
         "host.hostname": "web1",
         "user.name": "root",
+    }
+
+
+def test_a_group_alert_is_one_alertmanager_alert_labelled_from_its_first_match() -> None:
+    """As ElastAlert2's Alertmanager alerter: one alert per group, ``alertmanager_fields``
+    looked up in the group's first match."""
+    rule = parse_rule_text(
+        AGGREGATED
+        + "alert: alertmanager\nalertmanager_hosts: [http://127.0.0.1:9]\n"
+        + "alertmanager_fields: {user: labels.user}\n"
+    )
+    events = [ev(0, labels={"user": "eve"}), ev(60, labels={"user": "bob"})]
+    [alert] = run_rules_over(events, [rule], lateness_s=0, apply_realert=False)
+    options = rule.options_for("alertmanager")
+    assert isinstance(options, AlertmanagerOptions)
+    [sent] = alertmanager_alerts(alert, options, render(alert, rule))
+    assert sent["labels"] == {
+        "alertname": "agg",
+        "rule": "agg",
+        "key": "user-service",
+        "severity": "error",
+        "user": "eve",
     }

@@ -146,10 +146,20 @@ def test_the_stream_keeps_a_sent_incident_until_its_last_key_resolves() -> None:
         await aggregator.add(a_fires, rule, 100.0)
         await aggregator.add(b_fires, rule, 101.0)
         await aggregator.flush(lambda _key: True, 400.0)
-        assert aggregator.firing_alerts(lambda _key: True) == sent
+        resent: list[Alert] = []
+
+        async def resend(alert: Alert, _rule: Rule) -> None:
+            resent.append(alert)
+
+        await aggregator.resend_firing(lambda _key: False, resend)  # another worker's key
+        assert resent == []
+        await aggregator.resend_firing(lambda _key: True, resend)
+        assert resent == sent
         assert await aggregator.resolve(a_resolves, rule)
         assert len(sent) == 1
         assert await aggregator.resolve(b_resolves, rule)
+        await aggregator.resend_firing(lambda _key: True, resend)  # resolved: no re-send
+        assert resent == sent[:1]
 
     asyncio.run(scenario())
     assert [(a.status, a.dedup_key) for a in sent] == [
