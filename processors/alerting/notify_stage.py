@@ -22,6 +22,9 @@
   alert, the aggregator's lock of its group, taken after the key's) while they read its
   state and deliver. Locks are per key: a slow Alertmanager delays the key it is
   delivering, never another key.
+- The alerts the agent takes together are handled in lanes (``processors.alerting.lanes``:
+  per ``dedup_key``, per aggregating rule), concurrently, each lane in order; the batch is
+  indexed and acknowledged once every lane is done.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ import faust
 from bitacora import clients, schema
 from bitacora.processors.alerting.aggregate_stage import Aggregator, register_aggregation
 from bitacora.processors.alerting.keyed_lock import KeyedLock
+from bitacora.processors.alerting.lanes import in_lanes
 from bitacora.processors.alerting.silences import SilenceFollower
 from bitacora.processors.alerting.top_counts_stage import TopCountsQuery
 from bitacora.processors.app import NOTIFY_RETRY, NOTIFY_STATE, internal_topic, state_table
@@ -301,14 +305,13 @@ def register_notify(
         # Alerts taken together are indexed in one request; their offsets are acknowledged
         # only after that, so a crash repeats them rather than losing their documents.
         async for values in stream.take(NOTIFY_BATCH, within=NOTIFY_WITHIN_S):
-            docs = []
+            alerts = []
             for value in values:
                 try:
-                    alert = Alert.model_validate_json(value)
+                    alerts.append(Alert.model_validate_json(value))
                 except ValueError:
                     log.warning("ignoring a malformed alert record")
-                    continue
-                docs.append(await handle(alert))
+            docs = await in_lanes(alerts, service.rules, handle)
             for doc, indexed in zip(docs, await service.index_many(docs), strict=True):
                 if not indexed:
                     await keep("index", {"id": doc["id"], "doc": doc}, 1)
