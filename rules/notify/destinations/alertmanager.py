@@ -5,11 +5,15 @@ Each alert: ``labels`` (``alertname``, ``rule``, ``key``, ``severity``, the rule
 ``description``, ``alertmanager_annotations``), ``startsAt``, ``endsAt`` and
 ``generatorURL``. While firing, ``endsAt`` lies ``FIRING_TTL_S`` ahead and the notify agent
 re-sends the alert (every ``RESEND_S``), so Alertmanager lets it lapse if Bitácora stops;
-a resolve sets ``endsAt`` to the resolve time. Hosts are tried in order until one accepts.
+a resolve sets ``endsAt`` to the resolve time. Every host is sent every alert (the members
+of an Alertmanager cluster do not share alerts); one host taking it is a delivery.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
 import time
 from typing import Any, ClassVar, Literal
 
@@ -18,6 +22,8 @@ from bitacora.fields import lookup
 from bitacora.rules.notify.destinations import base
 from bitacora.rules.notify.retry import DestinationError
 from bitacora.rules.option_types import StrList
+
+log = logging.getLogger("bitacora.notify")
 
 FIRING_TTL_S = 300.0
 RESEND_S = 60.0
@@ -54,8 +60,8 @@ def alertmanager_alerts(
     labels.update(options.alertmanager_labels or {})
     for label, field in (options.alertmanager_fields or {}).items():
         value = lookup(alert.event, field)
-        if value is not None:
-            labels[label] = str(value)
+        if value is not None:  # ElastAlert2 writes a missing field as "null"
+            labels[label] = value if isinstance(value, str) else json.dumps(value)
     annotations = {"summary": rendered.subject, "description": rendered.body}
     annotations.update(options.alertmanager_annotations or {})
     ends = moment if alert.status == "resolved" else moment + FIRING_TTL_S
@@ -71,24 +77,39 @@ def alertmanager_alerts(
 
 
 class AlertmanagerDestination(base.Destination[AlertmanagerOptions]):
-    """POST to the first reachable ``alertmanager_hosts`` entry."""
+    """POST to every ``alertmanager_hosts`` entry, as ElastAlert2 and Prometheus do: the
+    members of an Alertmanager cluster share silences and what they notified, not alerts,
+    so each member must be sent each alert."""
 
     resolves: ClassVar[bool] = True
 
     async def send(
         self, alert: base.Alert, options: AlertmanagerOptions, rendered: base.Rendered
     ) -> None:
-        """Post the alert list; the last host's error is raised if none accepts."""
+        """Post the alert list to every host at once. Delivered when one host accepts (a
+        member that missed it gets the next re-send; a firing alert is re-sent every
+        ``RESEND_S``); the first host's error is raised when none does."""
         body = alertmanager_alerts(alert, options, rendered, alert.extra.get("started"))
-        failure: DestinationError | None = None
-        for host in options.alertmanager_hosts or []:
-            try:
-                await base.post_json(self.session, host.rstrip("/") + "/api/v2/alerts", body)
-                return
-            except DestinationError as exc:
-                failure = exc
-        if failure is not None:
-            raise failure
+        hosts = options.alertmanager_hosts or []
+        outcomes = await asyncio.gather(
+            *(
+                base.post_json(self.session, host.rstrip("/") + "/api/v2/alerts", body)
+                for host in hosts
+            ),
+            return_exceptions=True,
+        )
+        failures = [
+            (host, outcome)
+            for host, outcome in zip(hosts, outcomes, strict=True)
+            if isinstance(outcome, BaseException)
+        ]
+        for _host, outcome in failures:
+            if not isinstance(outcome, DestinationError):
+                raise outcome  # a bug, not an unreachable host
+        if failures and len(failures) == len(hosts):
+            raise failures[0][1]
+        for host, outcome in failures:
+            log.warning("alertmanager %s did not take alert %s: %s", host, alert.id, outcome)
 
 
 KIND = base.DestinationKind("alertmanager", AlertmanagerOptions, AlertmanagerDestination)

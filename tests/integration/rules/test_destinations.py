@@ -214,6 +214,38 @@ async def test_alertmanager_v2_firing_and_resolved(session: aiohttp.ClientSessio
         assert abs(parse_timestamp(closed["endsAt"]) - now) < 5
 
 
+async def test_alertmanager_every_member_of_a_cluster_gets_each_alert(
+    session: aiohttp.ClientSession,
+) -> None:
+    # Alertmanager's members share silences and notification logs, not alerts: each host
+    # is sent each alert, as ElastAlert2 and Prometheus do. One host taking it delivers.
+    async with http_receiver() as one, http_receiver() as two, http_receiver() as dead:
+        dead.replies = [(500, {})] * 10
+        r = rule(alert="alertmanager", alertmanager_hosts=[one.url, dead.url, two.url])
+        notifier = Notifier(Settings(), session, RetryPolicy(attempts=1))
+        firing = await notifier.deliver(alert_for(r), r)
+        resolved = await notifier.deliver(alert_for(r, status="resolved"), r)
+        assert (
+            (firing.sent, firing.failed)
+            == (resolved.sent, resolved.failed)
+            == (
+                ["alertmanager"],
+                {},
+            )
+        )
+        for host in (one, two, dead):
+            assert [request.path for request in host.requests] == ["/api/v2/alerts"] * 2
+            assert [request.body[0]["labels"]["key"] for request in host.requests] == [
+                "user-service",
+                "user-service",
+            ]
+        assert one.requests[1].body == two.requests[1].body
+        # No host taking it is a failed delivery (kept for a later retry).
+        r = rule(alert="alertmanager", alertmanager_hosts=[dead.url])
+        report = await notifier.deliver(alert_for(r), r)
+        assert (report.sent, list(report.failed)) == ([], ["alertmanager"])
+
+
 async def test_resolve_goes_only_to_destinations_that_take_it(
     session: aiohttp.ClientSession,
 ) -> None:

@@ -165,3 +165,26 @@ def test_a_group_alert_is_one_alertmanager_alert_labelled_from_its_first_match()
         "severity": "error",
         "user": "eve",
     }
+
+
+def test_alertmanager_fields_other_than_text_are_json_as_in_elastalert2() -> None:
+    """ElastAlert2 writes a label that is not a string as JSON; a field the event lacks
+    gives no label here (ElastAlert2: the text ``null``)."""
+    rule = parse_rule_text(
+        AGGREGATED
+        + "alert: alertmanager\nalertmanager_hosts: [http://127.0.0.1:9]\n"
+        + "alertmanager_fields: {user: labels.user, ok: labels.ok, n: labels.n,"
+        + " tags: labels.tags, gone: labels.gone}\n"
+    )
+    labels = {"user": "eve", "ok": True, "n": 42, "tags": {"a": [1, "x"]}}
+    [alert] = run_rules_over([ev(0, labels=labels)], [rule], lateness_s=0, apply_realert=False)
+    options = rule.options_for("alertmanager")
+    assert isinstance(options, AlertmanagerOptions)
+    [sent] = alertmanager_alerts(alert, options, render(alert, rule))
+    assert {name: sent["labels"].get(name) for name in ("user", "ok", "n", "tags", "gone")} == {
+        "user": "eve",
+        "ok": "true",
+        "n": "42",
+        "tags": '{"a": [1, "x"]}',
+        "gone": None,
+    }
