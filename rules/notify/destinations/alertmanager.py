@@ -40,6 +40,10 @@ class AlertmanagerOptions(base.DestinationOptions):
     alertmanager_labels: dict[str, str] | None = None
     alertmanager_annotations: dict[str, str] | None = None
     alertmanager_fields: dict[str, str] | None = None
+    # HTTP basic authentication for every host (the password: ``${NAME}`` from the
+    # environment, docs/operations.md).
+    alertmanager_basic_auth_login: str | None = None
+    alertmanager_basic_auth_password: str | None = None
 
 
 def alertmanager_alerts(
@@ -91,9 +95,15 @@ class AlertmanagerDestination(base.Destination[AlertmanagerOptions]):
         ``RESEND_S``); the first host's error is raised when none does."""
         body = alertmanager_alerts(alert, options, rendered, alert.extra.get("started"))
         hosts = options.alertmanager_hosts or []
+        login = options.alertmanager_basic_auth_login
+        headers = (
+            base.basic_auth(login, options.alertmanager_basic_auth_password or "")
+            if login
+            else None
+        )
         outcomes = await asyncio.gather(
             *(
-                base.post_json(self.session, host.rstrip("/") + "/api/v2/alerts", body)
+                base.post_json(self.session, host.rstrip("/") + "/api/v2/alerts", body, headers)
                 for host in hosts
             ),
             return_exceptions=True,

@@ -221,7 +221,12 @@ async def test_alertmanager_every_member_of_a_cluster_gets_each_alert(
     # is sent each alert, as ElastAlert2 and Prometheus do. One host taking it delivers.
     async with http_receiver() as one, http_receiver() as two, http_receiver() as dead:
         dead.replies = [(500, {})] * 10
-        r = rule(alert="alertmanager", alertmanager_hosts=[one.url, dead.url, two.url])
+        r = rule(
+            alert="alertmanager",
+            alertmanager_hosts=[one.url, dead.url, two.url],
+            alertmanager_basic_auth_login="bitacora",
+            alertmanager_basic_auth_password="s3cret",
+        )
         notifier = Notifier(Settings(), session, RetryPolicy(attempts=1))
         firing = await notifier.deliver(alert_for(r), r)
         resolved = await notifier.deliver(alert_for(r, status="resolved"), r)
@@ -239,6 +244,10 @@ async def test_alertmanager_every_member_of_a_cluster_gets_each_alert(
                 "user-service",
                 "user-service",
             ]
+            # ElastAlert2's alertmanager_basic_auth_* options: HTTP basic auth, every host.
+            assert {request.headers["Authorization"] for request in host.requests} == {
+                "Basic Yml0YWNvcmE6czNjcmV0"  # base64 of "bitacora:s3cret"
+            }
         assert one.requests[1].body == two.requests[1].body
         # No host taking it is a failed delivery (kept for a later retry).
         r = rule(alert="alertmanager", alertmanager_hosts=[dead.url])
