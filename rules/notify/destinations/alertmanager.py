@@ -91,8 +91,8 @@ class AlertmanagerDestination(base.Destination[AlertmanagerOptions]):
         self, alert: base.Alert, options: AlertmanagerOptions, rendered: base.Rendered
     ) -> None:
         """Post the alert list to every host at once. Delivered when one host accepts (a
-        member that missed it gets the next re-send; a firing alert is re-sent every
-        ``RESEND_S``); the first host's error is raised when none does."""
+        member that missed it gets the next re-send while an alert of a resolving
+        type fires, every ``RESEND_S``); the first host's error is raised when none does."""
         body = alertmanager_alerts(alert, options, rendered, alert.extra.get("started"))
         hosts = options.alertmanager_hosts or []
         login = options.alertmanager_basic_auth_login
