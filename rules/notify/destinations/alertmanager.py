@@ -119,7 +119,8 @@ class AlertmanagerDestination(base.Destination[AlertmanagerOptions]):
         if failures and len(failures) == len(hosts):
             raise failures[0][1]
         for host, outcome in failures:
-            log.warning("alertmanager %s did not take alert %s: %s", host, alert.id, outcome)
+            shown = base.shown_url(host)  # a host URL may carry credentials
+            log.warning("alertmanager %s did not take alert %s: %s", shown, alert.id, outcome)
 
 
 KIND = base.DestinationKind("alertmanager", AlertmanagerOptions, AlertmanagerDestination)
