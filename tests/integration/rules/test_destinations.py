@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -215,7 +216,7 @@ async def test_alertmanager_v2_firing_and_resolved(session: aiohttp.ClientSessio
 
 
 async def test_alertmanager_every_member_of_a_cluster_gets_each_alert(
-    session: aiohttp.ClientSession,
+    session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Alertmanager's members share silences and notification logs, not alerts: each host
     # is sent each alert, as ElastAlert2 and Prometheus do. One host taking it delivers.
@@ -228,8 +229,13 @@ async def test_alertmanager_every_member_of_a_cluster_gets_each_alert(
             alertmanager_basic_auth_password="s3cret",
         )
         notifier = Notifier(Settings(), session, RetryPolicy(attempts=1))
-        firing = await notifier.deliver(alert_for(r), r)
-        resolved = await notifier.deliver(alert_for(r, status="resolved"), r)
+        with caplog.at_level(logging.WARNING, logger="bitacora.notify"):
+            firing = await notifier.deliver(alert_for(r), r)
+            resolved = await notifier.deliver(alert_for(r, status="resolved"), r)
+        # The host that refused, named as shown_url shows it (a URL may carry secrets).
+        assert [m.split(" did not take ")[0] for m in caplog.messages] == [
+            f"alertmanager {dead.url}/…"
+        ] * 2
         assert (
             (firing.sent, firing.failed)
             == (resolved.sent, resolved.failed)
