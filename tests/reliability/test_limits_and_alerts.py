@@ -162,10 +162,9 @@ async def test_14_template_injection_and_a_failing_destination(
         keys = {r.body["dedup_key"] for r in requests}
         assert len(keys) == 1
         summary = requests[-1].body["payload"]["summary"]
-        assert "{{ 7*7 }}" in summary
-        assert "49" not in summary
-        assert "{% for x in range(3) %}" in summary
-        assert "looploop" not in summary
+        # The message rendered literally: no 49, no loop (a test of "49" not in the summary
+        # failed whenever the random run id in the service name held those digits).
+        assert summary == f"Errors in {service}: {INJECTION}"
         async with aiohttp.ClientSession() as session:
 
             async def stored() -> list[str]:
