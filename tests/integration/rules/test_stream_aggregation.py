@@ -3,7 +3,6 @@ an isolated alerting app (own topics, app id, alerts data stream) per test."""
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -311,16 +310,7 @@ async def test_a_resolve_waits_for_the_group_alert_it_resolves(
                 name = "svc-resolving"
                 await Events(producer, settings.topic_normalized, name).send(2)
                 await until(lambda: service.handled == 1, "the firing match decided")
-                recovery = {
-                    "@timestamp": format_timestamp(time.time()),
-                    "event.id": f"{name}-recovered",
-                    "service.name": name,
-                    "log.level": "info",
-                    "message": "payments flowing again",
-                }
-                await producer.send_and_wait(
-                    settings.topic_normalized, json.dumps(recovery).encode(), key=name.encode()
-                )
+                await Events(producer, settings.topic_normalized, name).recover()
                 await until(lambda: service.handled == 2, "the resolve decided")
                 aggregator = service.aggregator
                 assert aggregator is not None

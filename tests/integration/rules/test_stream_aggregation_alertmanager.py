@@ -5,16 +5,10 @@ dedup key, Alertmanager labels) resolves once every key that fired into it resol
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
-
-from bitacora.durations import format_timestamp
 from bitacora.rules.model import Rule
-from bitacora.settings import Settings
 from tests.integration.rules.receivers import http_receiver
 from tests.integration.rules.test_stream_aggregation import _settings, alerting, topics
 from tests.integration.rules.test_stream_alerts import Events, until
@@ -81,20 +75,6 @@ async def test_members_are_not_resent_before_the_group_alert_then_the_group_is(
             assert all(without_ends(body[0]) == without_ends(group) for body in bodies)
 
 
-async def recover(producer: AIOKafkaProducer, settings: Settings, service: str) -> None:
-    """An info event of ``service``: the rule's ``resolve_filter`` resolves its key."""
-    event = {
-        "@timestamp": format_timestamp(time.time()),
-        "event.id": f"{service}-recovered",
-        "service.name": service,
-        "log.level": "info",
-        "message": "payments flowing again",
-    }
-    await producer.send_and_wait(
-        settings.topic_normalized, json.dumps(event).encode(), key=service.encode()
-    )
-
-
 async def test_a_group_incident_resolves_when_every_key_in_it_resolved(
     kafka_bootstrap: str, opensearch_url: str, tmp_path: Path
 ) -> None:
@@ -139,7 +119,7 @@ async def test_a_group_incident_resolves_when_every_key_in_it_resolved(
                 "severity": "error",
             }
             # svc-b resolves: svc-a still fires into the incident, nothing is resolved.
-            await recover(producer, settings, "svc-b")
+            await Events(producer, settings.topic_normalized, "svc-b").recover()
             await until(lambda: service.handled == 3, "svc-b's resolve decided")
             assert service.actions[-1] == "aggregated"
             ticks = service.resend_ticks
@@ -149,7 +129,7 @@ async def test_a_group_incident_resolves_when_every_key_in_it_resolved(
                 not b["annotations"]["summary"].startswith("[RESOLVED]") for b in alertmanager()
             )
             # svc-a resolves: the last key of the incident, which resolves as it was sent.
-            await recover(producer, settings, "svc-a")
+            await Events(producer, settings.topic_normalized, "svc-a").recover()
             await until(lambda: len(pagerduty()) == 2, "the incident resolved")
             await until(lambda: service.handled == 4, "svc-a's resolve decided")
             assert pagerduty()[1] == {

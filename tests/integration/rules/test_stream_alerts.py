@@ -93,6 +93,19 @@ class Events:
                 self.topic, json.dumps(event).encode(), key=self.service.encode()
             )
 
+    async def recover(self) -> None:
+        """An info event of the service: a rule's ``resolve_filter`` resolves its key."""
+        event = {
+            "@timestamp": format_timestamp(time.time()),
+            "event.id": f"{self.service}-recovered",
+            "service.name": self.service,
+            "log.level": "info",
+            "message": "payments flowing again",
+        }
+        await self.producer.send_and_wait(
+            self.topic, json.dumps(event).encode(), key=self.service.encode()
+        )
+
 
 def burst_rule(receiver: HttpReceiver) -> Rule:
     return Rule.model_validate(

@@ -4,7 +4,6 @@ period, and every decision indexed in an alerts data stream (unique per test).""
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import uuid
 from pathlib import Path
@@ -15,7 +14,7 @@ from aiokafka.admin import NewTopic
 from opensearchpy import OpenSearch
 
 from bench.services import delete_topics
-from bitacora.durations import format_timestamp, parse_timestamp
+from bitacora.durations import parse_timestamp
 from bitacora.processors.alerting.detect_stage import register_detect
 from bitacora.processors.alerting.notify_stage import register_notify
 from bitacora.processors.alerting.route_stage import RouteRole
@@ -203,18 +202,7 @@ async def test_alertmanager_resent_while_firing_then_resolved(
                 await Events(producer, settings.topic_normalized, service_name).send(3)
                 # Fired, then re-sent while firing, then resolved by a recovery event.
                 await until(lambda: service.resent >= 1, "a re-send while firing")
-                recovery = {
-                    "@timestamp": format_timestamp(time.time()),
-                    "event.id": f"{service_name}-recovered",
-                    "service.name": service_name,
-                    "log.level": "info",
-                    "message": "payments flowing again",
-                }
-                await producer.send_and_wait(
-                    settings.topic_normalized,
-                    json.dumps(recovery).encode(),
-                    key=service_name.encode(),
-                )
+                await Events(producer, settings.topic_normalized, service_name).recover()
                 await until(lambda: service.actions == ["send", "send"], "firing and resolve sent")
                 bodies = [r.body[0] for r in receiver.requests]
                 assert len(bodies) >= 3  # the alert, at least one re-send, the resolve

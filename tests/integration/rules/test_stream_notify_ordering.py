@@ -4,12 +4,9 @@ resolve waits for the re-send and goes out after it, and nothing is re-sent afte
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 from typing import Any
 
-from bitacora.durations import format_timestamp
 from bitacora.rules.alerts import dedup_key
 from bitacora.rules.model import Rule
 from tests.integration.rules.receivers import Received, http_receiver
@@ -71,16 +68,7 @@ async def test_a_stalled_resend_delays_only_its_own_key(
         assert of(PROMPT)[0].held_open == 1
         assert not resolving(of(PROMPT)[0].body)
         # HELD recovers: its resolve waits for the re-send in flight (the key's lock).
-        recovery = {
-            "@timestamp": format_timestamp(time.time()),
-            "event.id": f"{HELD}-recovered",
-            "service.name": HELD,
-            "log.level": "info",
-            "message": "payments flowing again",
-        }
-        await producer.send_and_wait(
-            settings.topic_normalized, json.dumps(recovery).encode(), key=HELD.encode()
-        )
+        await Events(producer, settings.topic_normalized, HELD).recover()
         locked = dedup_key(RULE, HELD).encode()
         await until(lambda: service.key_locks.users(locked) == 2, "the resolve waiting")
         assert not any(resolving(r.body) for r in of(HELD))
