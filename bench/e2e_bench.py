@@ -37,12 +37,11 @@ from bench.baselines import raw_bulk, raw_values, server_cpu, stack_pid
 from bench.collector_bench import CollectorRun, forward_ingest, start_collector
 from bench.forward_client import Chunk, Planned, encode_chunks, paced_send, plan_chunks
 from bench.payloads import service_names
-from bench.processor_bench import normalized_docs, start_processors
+from bench.processor_bench import normalized_docs, role_component, start_processors
 from bench.procs import Component, free_port
 from bench.results import Row
 from bitacora.settings import Settings
 
-NORMALIZE = "processor-normalize"  # the normalize role's component (start_processors)
 PIPELINE_CPU_TARGET = 0.35  # issue 18: the pipeline's CPU at most this share of OpenSearch's
 # Figures later benchmarks reuse (the alerting benchmark loads the pipeline at 70% of this).
 MEASURED: dict[str, float] = {}
@@ -223,7 +222,8 @@ async def bench_e2e(settings: Settings, events: int, latency_seconds: float) -> 
                 run.env["BITACORA_APP_ID"],
             )
     os_per_doc = baseline.server_cpu_s / baseline.events  # NaN on a stack that is not ours
-    others = sum(used for c, used in zip(components, cpu, strict=True) if c.name != NORMALIZE)
+    normalize = role_component("normalize")
+    others = sum(used for c, used in zip(components, cpu, strict=True) if c.name != normalize)
     rows += [
         Row("e2e_events_per_s", rate, "ev/s", baseline=baseline.events_per_s),
         Row("e2e_ratio_vs_raw_bulk", rate / baseline.events_per_s, "x", target=0.70),

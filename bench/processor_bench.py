@@ -122,6 +122,11 @@ async def watch_drain(
     return Timing(expected - count0, time.perf_counter() - t0, sum(c.cpu() for c in cpu_of) - cpu0)
 
 
+def role_component(role: str) -> str:
+    """The name of the component that runs processor role ``role``."""
+    return f"processor-{role}"
+
+
 def start_processors(
     env: dict[str, str], rid: str, roles: Sequence[str] = ("normalize", "index")
 ) -> list[Component]:
@@ -134,7 +139,7 @@ def start_processors(
     Path(env["BITACORA_PROCESSOR_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
     return [
         Component(
-            f"processor-{role}",
+            role_component(role),
             ["processor", "--role", role],
             {**env, "BITACORA_PROCESSOR_HTTP_PORT": str(free_port())},
             LOG_DIR / f"{role}-{rid}.log",
