@@ -62,6 +62,19 @@ def pure_modules() -> list[str]:
     return pure
 
 
+def stale_sources(root: Path) -> list[str]:
+    """The paths of :data:`COMPILED` under the checkout ``root`` whose compiled extension is
+    missing or older than the source (edited since the last build)."""
+    stale = []
+    for path in COMPILED:
+        source = root / path
+        built = [source.with_name(source.stem + suffix) for suffix in EXTENSION_SUFFIXES]
+        times = [ext.stat().st_mtime for ext in built if ext.exists()]
+        if not times or max(times) < source.stat().st_mtime:
+            stale.append(path)
+    return stale
+
+
 def prefer_sources() -> None:
     """Make this process import the project's modules from their Python sources, never
     from compiled extensions; other packages' extensions are untouched.
@@ -81,3 +94,18 @@ def prefer_sources() -> None:
 
     sys.path_hooks.insert(0, hook)
     sys.path_importer_cache.clear()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bitacora.compiled [--stale]``: list the modules installed as plain Python
+    (or, with ``--stale``, the checkout's sources edited since their last build); exit 1
+    when there are any."""
+    args = sys.argv[1:] if argv is None else argv
+    found = stale_sources(_PACKAGE.parent) if args == ["--stale"] else pure_modules()
+    for name in found:
+        print(name)
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
