@@ -71,7 +71,7 @@ def work(events: int, measured: bool, mode: str = "bare") -> None:
     from bench.payloads import service_names
     from bitacora import rawrecord
     from bitacora.gctune import tune_for_streaming
-    from bitacora.processors.normalize import NormalizeConfig, normalize, to_json_bytes
+    from bitacora.processors.normalize import NormalizeConfig, normalize_json
     from bitacora.processors.normalize.stage import NormalizeStage
     from bitacora.settings import Settings
 
@@ -84,7 +84,7 @@ def work(events: int, measured: bool, mode: str = "bare") -> None:
     messages = [_Message("logs.raw", 0, n, b"k", v) for n, v in enumerate(values)]
     tune_for_streaming()  # as the processor runs
     for offset, value in enumerate(values[:WARMUP]):
-        to_json_bytes(normalize(rawrecord.decode(value), 0, offset, config))
+        normalize_json(rawrecord.decode(value), 0, offset, config)
     normalizer.process([(m, m) for m in messages[:WARMUP]], 0)
     if not measured:
         return
@@ -98,7 +98,7 @@ def work(events: int, measured: bool, mode: str = "bare") -> None:
             normalizer.process([(m, m) for m in chunk], 0)
         return
     for offset, value in enumerate(values[WARMUP:]):
-        to_json_bytes(normalize(rawrecord.decode(value), 0, offset, config))
+        normalize_json(rawrecord.decode(value), 0, offset, config)
 
 
 def _callgrind(events: int, measured: bool, mode: str, out: Path) -> int:

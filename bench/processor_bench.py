@@ -9,7 +9,7 @@ normalizer produces, prebuilt, into separate streams.
 
 Before the processors start, the benchmark process also times, quiet and on the same raw
 records, what the normalize role's per-event Python costs at least: ``rawrecord.decode`` +
-``normalize`` + ``to_json_bytes`` against the floor (decode, the record copied into a
+``normalize_json`` (normalize + encode) against the floor (decode, the record copied into a
 document, orjson: :func:`bench.instructions.floor_document`), interleaved, the median of
 ``QUIET_PASSES`` passes each. Quiet means no Kafka client, no other process on the cores:
 a lower bound of what the role spends per event inside the pipeline. The same bare timing
@@ -64,7 +64,7 @@ def quiet_normalize_cpu_us(values: Sequence[tuple[bytes, bytes]]) -> tuple[float
     import orjson
 
     from bench.instructions import floor_document
-    from bitacora.processors.normalize import NormalizeConfig, normalize, to_json_bytes
+    from bitacora.processors.normalize import NormalizeConfig, normalize_json
 
     config = NormalizeConfig.from_settings(Settings())
     decode = rawrecord.decode
@@ -72,7 +72,7 @@ def quiet_normalize_cpu_us(values: Sequence[tuple[bytes, bytes]]) -> tuple[float
 
     def bare() -> None:
         for offset, value in enumerate(raws):
-            to_json_bytes(normalize(decode(value), 0, offset, config))
+            normalize_json(decode(value), 0, offset, config)
 
     def floor() -> None:
         for offset, value in enumerate(raws):

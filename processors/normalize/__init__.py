@@ -3,6 +3,7 @@
 Pure functions over plain data; the normalize stage only calls them. Public API::
 
     normalize(raw, partition, offset, config) -> dict   # the event-table document
+    normalize_json(raw, partition, offset, config)      # (document, its to_json_bytes)
     to_json_bytes(doc) -> bytes                          # compact UTF-8 JSON
     NormalizeConfig(...) / NormalizeConfig.from_settings(settings)
     CriJoiner, PostgresJoiner                            # state for multi-record lines
@@ -46,7 +47,7 @@ Documented choices:
 """
 
 from bitacora.processors.normalize.config import DEFAULT_CONFIG, NormalizeConfig
-from bitacora.processors.normalize.core import normalize, to_json_bytes
+from bitacora.processors.normalize.core import normalize, normalize_json, to_json_bytes
 from bitacora.processors.normalize.parsers.cri import CriJoiner
 from bitacora.processors.normalize.parsers.postgres import PostgresJoiner
 
@@ -56,5 +57,6 @@ __all__ = [
     "NormalizeConfig",
     "PostgresJoiner",
     "normalize",
+    "normalize_json",
     "to_json_bytes",
 ]

@@ -163,6 +163,23 @@ def normalize(
     Pure: the same input gives the same document. Raises DecodeError (and nothing else)
     when the record cannot be normalized at all: it is not a map, or no time is usable.
     """
+    return _guarded(raw, partition, offset, config)[0]
+
+
+def normalize_json(
+    raw: RawRecord, partition: int, offset: int, config: NormalizeConfig = DEFAULT_CONFIG
+) -> tuple[dict[str, Any], bytes]:
+    """:func:`normalize` and the document's :func:`to_json_bytes`, told whether the
+    document holds a float (only ``labels`` can), so a float-free one is not searched for
+    float text."""
+    doc, floats = _guarded(raw, partition, offset, config)
+    return doc, to_json_bytes(doc, floats)
+
+
+def _guarded(
+    raw: RawRecord, partition: int, offset: int, config: NormalizeConfig
+) -> tuple[dict[str, Any], bool]:
+    # (document, whether it holds a float); DecodeError for whatever goes wrong.
     record = getattr(raw, "record", None)
     if type(record) is not dict:
         raise DecodeError(f"record is a {type(record).__name__}, not a map")
@@ -184,7 +201,7 @@ def _normalize(
     partition: int,
     offset: int,
     config: NormalizeConfig,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], bool]:
     fields = dict(record)
     pinned: dict[str, Any] = {}
     source = SOURCES.get(raw.transport)  # forward and HTTP records are the sender's map
@@ -284,7 +301,7 @@ def _normalize(
         if labels:
             doc["labels"] = labels
     builder.finish()
-    return doc
+    return doc, builder.floats
 
 
-__all__ = ["normalize", "to_json_bytes"]
+__all__ = ["normalize", "normalize_json", "to_json_bytes"]

@@ -151,12 +151,13 @@ def _may_need_redaction(slots: list[Slot], config: NormalizeConfig) -> bool:
 class Builder:
     """Collects the document's strings as slots while copying values into safe shapes."""
 
-    __slots__ = ("budget", "config", "dropped", "label_cap", "long", "slots")
+    __slots__ = ("budget", "config", "dropped", "floats", "label_cap", "long", "slots")
 
     def __init__(self, config: NormalizeConfig) -> None:
         self.config = config
         self.budget = config.max_label_keys
         self.dropped = 0
+        self.floats = False  # whether a float was stored (to_json_bytes checks its text)
         self.label_cap = config.keyword_bytes
         self.slots: list[Slot] = []
         self.long: list[Slot] = []
@@ -186,7 +187,11 @@ class Builder:
         elif value is None:
             return False
         elif kind is float:
-            container[key] = value if math.isfinite(value) else str(value)
+            if math.isfinite(value):
+                container[key] = value
+                self.floats = True
+            else:
+                container[key] = str(value)
         elif kind is dict:
             if depth >= self.config.max_depth:
                 self.put(container, key, self._stringify(value), self.label_cap)

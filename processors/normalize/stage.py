@@ -14,7 +14,7 @@ from typing import Generic, NamedTuple, Protocol, TypeVar
 from bitacora import rawrecord
 from bitacora.deadletter import TOO_LARGE, deadletter_record, redactor_for
 from bitacora.errors import DecodeError
-from bitacora.processors.normalize import CriJoiner, NormalizeConfig, normalize, to_json_bytes
+from bitacora.processors.normalize import CriJoiner, NormalizeConfig, normalize_json, to_json_bytes
 from bitacora.processors.shell.counters import COUNTERS
 from bitacora.settings import Settings
 
@@ -103,11 +103,10 @@ class NormalizeStage(Generic[Token]):
     ) -> None:
         last = pieces[-1][1]
         try:
-            doc = normalize(raw, last.partition, last.offset, self.config)
+            doc, value = normalize_json(raw, last.partition, last.offset, self.config)
         except DecodeError as exc:
             self._deadletter(step, last, str(exc), now_ns)
         else:
-            value = to_json_bytes(doc)
             if len(value) > self.record_limit:
                 reason = f"{TOO_LARGE}: normalized to {len(value)} bytes, over {self.record_limit}"
                 self._deadletter(step, last, reason, now_ns)

@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bitacora.errors import DecodeError
-from bitacora.processors.normalize import NormalizeConfig, normalize, to_json_bytes
+from bitacora.processors.normalize import NormalizeConfig, normalize, normalize_json, to_json_bytes
+from bitacora.processors.normalize.jsonbytes import reference_json_bytes
 from bitacora.rawrecord import RawRecord
 
 CONFIG = NormalizeConfig(max_field_bytes=512, max_label_keys=40, max_depth=4)
@@ -76,6 +77,11 @@ def test_odd_records_give_valid_json_or_decode_error(
     except DecodeError:
         return
     data = to_json_bytes(doc)
+    # The stage's call: the same document, and bytes equal to the reference encoding's even
+    # where it skips the search for float text.
+    doc_again, encoded = normalize_json(raw, 3, 4, CONFIG)
+    assert doc_again == doc
+    assert encoded == data == reference_json_bytes(doc)
     parsed = json.loads(data.decode("utf-8", "strict"))
     assert parsed == json.loads(json.dumps(doc))
     assert doc["log.level"] in ("trace", "debug", "info", "warn", "error", "fatal")

@@ -163,3 +163,40 @@ def test_typical_documents_take_the_fast_path(monkeypatch: pytest.MonkeyPatch) -
 
     monkeypatch.setattr(jsonbytes, "reference_json_bytes", slow)
     assert [to_json_bytes(doc) for doc in docs] == expected
+
+
+float_free = st.recursive(
+    st.booleans() | st.integers(min_value=-(2**66), max_value=2**66) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=8), children, max_size=5)
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(doc=st.dictionaries(st.text(max_size=10), float_free, max_size=8))
+def test_documents_without_floats_match_the_reference_unsearched(doc: dict[str, Any]) -> None:
+    assert _outcome(lambda d: to_json_bytes(d, False), doc) == _outcome(reference_json_bytes, doc)
+
+
+def test_text_that_looks_like_float_output_is_kept_as_it_is() -> None:
+    doc = {"message": "null 0.00001 1e-7", "labels": {"n": "null"}}
+    assert to_json_bytes(doc, False) == reference_json_bytes(doc)
+    assert to_json_bytes(doc) == reference_json_bytes(doc)
+
+
+def test_the_builder_says_whether_it_stored_a_float() -> None:
+    from bitacora.processors.normalize.config import DEFAULT_CONFIG
+    from bitacora.processors.normalize.fields import Builder
+
+    expected = {
+        "no float": ({"a": 1, "b": "x", "c": [True, {"d": 2}]}, False),
+        "nested float": ({"a": {"b": [1, 2.5]}}, True),
+        "NaN becomes text": ({"a": float("nan"), "b": float("inf")}, False),
+        "None is left out": ({"a": None, "b": [None]}, False),
+    }
+    for name, (record, floats) in expected.items():
+        builder = Builder(DEFAULT_CONFIG)
+        builder.labels(record)
+        assert builder.floats is floats, name
