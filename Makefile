@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint typecheck unit bench bench-smoke soak stack-up stack-down clean
+.PHONY: help install compile run test lint typecheck unit bench bench-smoke soak stack-up stack-down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -19,7 +19,13 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP) ## create .venv and install Bitácora with its dev tools
 
-run: install ## the main job: local stack, setup, pipeline, demo traffic, live status
+compile: install ## rebuild the mypyc-compiled normalizer when its sources changed (bitacora/compiled.py)
+	@if [ -z "$$BITACORA_PURE_PYTHON" ] && ! $(BIN)/python -m bitacora.compiled --stale >/dev/null; then \
+		echo "compiling the normalizer (its sources changed since the last build)"; \
+		$(BIN)/pip install --quiet -c constraints.txt --no-deps -e .; \
+	fi
+
+run: compile ## the main job: local stack, setup, pipeline, demo traffic, live status
 	$(BIN)/bitacora stack up
 	$(BIN)/bitacora setup
 	$(BIN)/bitacora run --demo
@@ -31,15 +37,15 @@ lint: install ## ruff
 typecheck: install ## mypy --strict
 	$(BIN)/mypy
 
-unit: install ## unit tests only (no services)
+unit: compile ## unit tests only (no services)
 	$(BIN)/pytest tests/unit -q
 
-test: lint typecheck ## everything CI runs: ruff, mypy --strict, the whole suite on the real stack
+test: compile lint typecheck ## everything CI runs: ruff, mypy --strict, the whole suite on the real stack
 	scripts/system-deps --tests
 	$(BIN)/bitacora stack up
 	$(BIN)/pytest -q -m "not slow" -p no:cacheprovider
 
-bench: install ## benchmarks (medians of 3 interleaved runs vs same-run baselines); rewrites README's speed table, docs/capacity.md's figures and docs/elastalert2.md's paging latencies
+bench: compile ## benchmarks (medians of 3 interleaved runs vs same-run baselines); rewrites README's speed table, docs/capacity.md's figures and docs/elastalert2.md's paging latencies
 	$(BIN)/bitacora stack up
 	sh scripts/elastalert2-venv
 	$(BIN)/python -m bench.run
@@ -47,10 +53,10 @@ bench: install ## benchmarks (medians of 3 interleaved runs vs same-run baseline
 	$(BIN)/python -m bench.capacity_doc --doc
 	$(BIN)/python -m bench.ea2_doc --doc
 
-bench-smoke: install ## a small benchmark run, as in CI
+bench-smoke: compile ## a small benchmark run, as in CI
 	$(BIN)/python -m bench.run --smoke
 
-soak: install ## the long reliability scenarios; records results in docs/reliability.md
+soak: compile ## the long reliability scenarios; records results in docs/reliability.md
 	$(BIN)/bitacora stack up
 	BITACORA_RELIABILITY_REPORT=1 $(BIN)/pytest -q -m slow tests/reliability
 
@@ -60,5 +66,6 @@ stack-up: install ## start the local Kafka and OpenSearch
 stack-down: install ## stop them
 	$(BIN)/bitacora stack down
 
-clean: ## remove the virtualenv and caches (not the stack downloads)
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+clean: ## remove the virtualenv, caches and compiled modules (not the stack downloads)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build ./*__mypyc.*.so
+	find bitacora/ processors/ -name '*.so' -delete

@@ -12,13 +12,18 @@ records, what the normalize role's per-event Python costs at least: ``rawrecord.
 ``normalize`` + ``to_json_bytes`` against the floor (decode, the record copied into a
 document, orjson: :func:`bench.instructions.floor_document`), interleaved, the median of
 ``QUIET_PASSES`` passes each. Quiet means no Kafka client, no other process on the cores:
-a lower bound of what the role spends per event inside the pipeline.
+a lower bound of what the role spends per event inside the pipeline. The same bare timing
+runs once more in a child process that imports the normalizer from its Python sources
+(:func:`bitacora.compiled.prefer_sources`), so each run prints what the mypyc build saves.
 """
 
 from __future__ import annotations
 
 import asyncio
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -80,6 +85,39 @@ def quiet_normalize_cpu_us(values: Sequence[tuple[bytes, bytes]]) -> tuple[float
             run()
             passes[name].append(1e6 * (time.process_time() - start) / max(len(raws), 1))
     return statistics.median(passes["bare"]), statistics.median(passes["floor"])
+
+
+_PURE_QUIET = (
+    "import sys\n"
+    "from bitacora.compiled import COMPILED, prefer_sources, pure_modules\n"
+    "prefer_sources()\n"
+    "assert len(pure_modules()) == len(COMPILED), pure_modules()\n"
+    "import msgpack\n"
+    "from bench.processor_bench import quiet_normalize_cpu_us\n"
+    "with open(sys.argv[1], 'rb') as f:\n"
+    "    values = [(b'', v) for v in msgpack.unpackb(f.read())]\n"
+    "print(quiet_normalize_cpu_us(values)[0])\n"
+)
+
+
+def quiet_pure_normalize_cpu_us(values: Sequence[tuple[bytes, bytes]]) -> float:
+    """:func:`quiet_normalize_cpu_us`'s first figure in a child process whose normalizer
+    runs from its Python sources (the build without mypyc)."""
+    import msgpack
+
+    with tempfile.NamedTemporaryFile(suffix=".msgpack") as file:
+        file.write(msgpack.packb([value for _key, value in values]))
+        file.flush()
+        done = subprocess.run(
+            [sys.executable, "-c", _PURE_QUIET, file.name],
+            cwd=Path(__file__).resolve().parents[1],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    if done.returncode != 0:
+        raise RuntimeError(f"pure-Python normalize timing failed: {done.stderr[-2000:]}")
+    return float(done.stdout.split()[-1])
 
 
 async def preload(settings: Settings, topic: str, values: Sequence[tuple[bytes, bytes]]) -> None:
@@ -159,6 +197,7 @@ async def bench_processor(settings: Settings, events: int) -> list[Row]:
     await services.create_topics(settings.kafka_bootstrap, topics, settings.topic_partitions)
     docs = normalized_docs(values, "raw")
     quiet_us, floor_us = quiet_normalize_cpu_us(values)
+    pure_us = quiet_pure_normalize_cpu_us(values)
     pattern = f"logs-{prefix}-*"
     raw_pattern = f"logs-raw{prefix}-*"
     async with aiohttp.ClientSession() as session:
@@ -207,4 +246,6 @@ async def bench_processor(settings: Settings, events: int) -> list[Row]:
         ),
         Row("normalize_quiet_cpu_us_per_event", quiet_us, "µs"),
         Row("normalize_floor_cpu_us_per_event", floor_us, "µs"),
+        Row("normalize_quiet_pure_python_cpu_us_per_event", pure_us, "µs"),
+        Row("normalize_compiled_vs_pure_python_cpu", quiet_us / pure_us, "x"),
     ]

@@ -111,7 +111,7 @@ def _duration(value: Any, unit: Any) -> int | None:
             return None
     if type(value) is not int and type(value) is not float:
         return None
-    scaled: float = value * unit
+    scaled: int | float = value * unit  # not float: mypyc would make an int a double
     if not 0 <= scaled <= _MAX_NS:  # also rejects NaN
         return None
     return round(scaled)

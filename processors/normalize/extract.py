@@ -273,6 +273,6 @@ def pop_paths(fields: dict[Any, Any], paths: list[tuple[str, ...]]) -> None:
             parent = child
         else:
             parent.pop(path[-1], None)
-            for parent, part, child in reversed(chain):
+            for parent, part, child in chain[::-1]:  # mypyc cannot compile reversed() here
                 if not child:
                     del parent[part]

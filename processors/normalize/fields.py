@@ -37,7 +37,7 @@ from bitacora.redact import (
     secret_kind_for_key,
 )
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE = re.compile(f"[{chr(0xD800)}-{chr(0xDFFF)}]")  # mypyc: no surrogate literals
 _MARKER: Final = "…[truncated {} bytes]"
 TRUNCATED_KEYS: Final = "_truncated_keys"
 

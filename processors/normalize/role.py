@@ -11,9 +11,11 @@ partial runs are flushed on every poll, empty ones included.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable
 
+from bitacora.compiled import pure_modules
 from bitacora.processors.normalize.stage import NormalizeStage
 from bitacora.processors.shell.batch import BatchRole, Held, Record
 from bitacora.processors.shell.counters import role_counters
@@ -21,6 +23,7 @@ from bitacora.processors.shell.produce import Sink, enqueue, settle
 from bitacora.settings import Settings
 
 ROLE = "normalize"
+log = logging.getLogger("bitacora.processor")
 
 
 class NormalizeHandler:
@@ -58,6 +61,15 @@ class NormalizeRole(BatchRole):
 
     async def open_handler(self) -> NormalizeHandler:
         """Start the producer: the first batch may arrive right after the subscription."""
+        pure = pure_modules()
+        if pure:
+            log.warning(
+                "the normalizer runs as plain Python (%d modules not compiled, e.g. %s), which"
+                " costs more CPU per event: reinstall without BITACORA_PURE_PYTHON, with a C"
+                " compiler at hand, to compile it",
+                len(pure),
+                pure[0],
+            )
         self.sink = Sink(self.settings, ROLE)
         await self.sink.start()
         return NormalizeHandler(self.settings, self.sink)

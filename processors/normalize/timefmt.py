@@ -83,8 +83,10 @@ def _offset_minutes(zone: str | None) -> int:
     return sign * minutes
 
 
-def _from_epoch(number: float) -> int | None:
+def _from_epoch(number: int | float) -> int | None:
     # The magnitude tells the unit: seconds, milliseconds, microseconds or nanoseconds.
+    # (``int | float``, not ``float``: compiled by mypyc, a ``float`` parameter turns an
+    # int into a double and loses nanoseconds.)
     if not 0 < number < 1e20:  # also rejects NaN and infinities
         return None
     # Floats go through whole microseconds, which a double still holds exactly.

@@ -1,5 +1,6 @@
-"""The wheel: one top-level name (``bitacora``) holding the components and their data; the
-runtime dependencies are pinned in constraints.txt, which the Dockerfile and CI install with."""
+"""The wheel: one top-level name (``bitacora``) holding the components, their data and the
+normalizer compiled by mypyc (with mypyc's one runtime library beside it); the runtime
+dependencies are pinned in constraints.txt, which the Dockerfile and CI install with."""
 
 from __future__ import annotations
 
@@ -11,11 +12,15 @@ import subprocess
 import sys
 import tomllib
 import zipfile
+from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
+
+from bitacora.compiled import COMPILED
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCES = (
     "pyproject.toml",
+    "setup.py",
     "README.md",
     "bitacora",
     "collector",
@@ -29,20 +34,21 @@ NOT_SHIPPED = ("README.md",)
 
 def _package_files() -> set[str]:
     """The files the wheel must hold: every module and data file under bitacora/ (so a new
-    kind of data file missing from pyproject's package-data fails here)."""
+    kind of data file missing from pyproject's package-data fails here), and an extension
+    module beside each compiled one."""
     wanted = set()
     for folder, dirs, files in os.walk(REPO / "bitacora", followlinks=True):
         dirs[:] = [d for d in dirs if d != "__pycache__"]
         for file in files:
-            if file not in NOT_SHIPPED and not file.endswith(".pyc"):
+            if file not in NOT_SHIPPED and not file.endswith((".pyc", ".so")):
                 wanted.add(str((Path(folder) / file).relative_to(REPO)))
-    return wanted
+    return wanted | {path.removesuffix(".py") + EXTENSION_SUFFIXES[0] for path in COMPILED}
 
 
 def test_the_wheel_holds_bitacora_alone_with_its_data(tmp_path: Path) -> None:
     source = tmp_path / "src"  # a copy: the build writes build/ and *.egg-info next to it
     source.mkdir()
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.so")
     for name in SOURCES:
         path = REPO / name
         if path.is_dir():
@@ -59,9 +65,34 @@ def test_the_wheel_holds_bitacora_alone_with_its_data(tmp_path: Path) -> None:
     (wheel,) = out.glob("bitacora-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
 
-    assert {name.split("/")[0] for name in names} == {"bitacora", "bitacora-0.1.0.dist-info"}
+    tops = {name.split("/")[0] for name in names}
+    runtime = [name for name in tops if re.fullmatch(r"[0-9a-f]+__mypyc\..+\.so", name)]
+    assert len(runtime) == 1, tops  # mypyc's shared library, which the compiled modules load
+    assert tops - set(runtime) == {"bitacora", "bitacora-0.1.0.dist-info"}
     shipped = {name for name in names if not name.startswith("bitacora-0.1.0.dist-info/")}
+    shipped -= set(runtime)
     assert shipped == _package_files()
+    # Installed as it is, the wheel runs the compiled normalizer.
+    target = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(target)
+    check = subprocess.run(
+        [sys.executable, "-m", "bitacora.compiled"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(target)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (check.returncode, check.stdout) == (0, ""), check.stderr[-2000:]
+    where = subprocess.run(
+        [sys.executable, "-c", "import bitacora; print(bitacora.__file__)"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(target)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert where.stdout.strip() == str(target / "bitacora" / "__init__.py")
     # The data the components read at run time, named so a wrong pattern shows here.
     for name in (
         "bitacora/rules/shipped/error_burst.yaml",
@@ -101,8 +132,8 @@ def test_every_runtime_dependency_is_pinned() -> None:
 
 def test_the_dockerfile_and_ci_install_with_the_constraints() -> None:
     dockerfile = (REPO / "Dockerfile").read_text("utf-8")
-    assert "COPY pyproject.toml README.md constraints.txt ./" in dockerfile
-    assert "pip install -c constraints.txt ." in dockerfile
+    assert "COPY pyproject.toml setup.py README.md constraints.txt ./" in dockerfile
+    assert "pip install -c constraints.txt /wheels/bitacora-*.whl" in dockerfile
     assert "pip install --quiet -c constraints.txt -e '.[dev]'" in (REPO / ".ci/run").read_text()
     assert "pip install --quiet -c constraints.txt -e '.[dev]'" in (REPO / "Makefile").read_text()
 

@@ -127,4 +127,5 @@ def test_image_versions_match_the_settings_defaults(compose: dict[str, Any]) -> 
 def test_dockerfile_installs_the_project() -> None:
     dockerfile = (COMPOSE.parent / "Dockerfile").read_text()
     assert "\nFROM python:3.11-slim\n" in dockerfile
-    assert "RUN pip install -c constraints.txt ." in dockerfile
+    assert "RUN pip wheel --no-cache-dir --no-deps -w /wheels ." in dockerfile
+    assert "RUN pip install -c constraints.txt /wheels/bitacora-*.whl" in dockerfile

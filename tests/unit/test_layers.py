@@ -26,6 +26,7 @@ CORE = frozenset(
     {
         "bitacora",
         "bitacora.clients",
+        "bitacora.compiled",
         "bitacora.deadletter",
         "bitacora.durations",
         "bitacora.errors",

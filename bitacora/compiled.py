@@ -1,0 +1,111 @@
+"""The modules the build compiles with mypyc, and whether this installation runs them compiled.
+
+The normalizer's per-event work is the pipeline's largest CPU cost (docs/capacity.md).
+``setup.py`` compiles these modules to C extensions with mypyc, from the same typed
+Python, which stays the definition of what they do; the extension module sits beside its
+``.py`` file and Python imports it first. ``BITACORA_PURE_PYTHON=1`` at install time (no C
+compiler at hand) installs them as plain Python: the same results for more CPU per
+event (``bench.run``'s processor benchmark prints both).
+
+This file is read by ``setup.py`` before the package exists: keep it free of imports
+from the project.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from importlib.abc import PathEntryFinder
+from importlib.machinery import EXTENSION_SUFFIXES, SOURCE_SUFFIXES, FileFinder, SourceFileLoader
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
+
+# Paths from the repository root, through the bitacora/ symlinks (the installed names).
+COMPILED: tuple[str, ...] = (
+    "bitacora/redact.py",
+    "bitacora/processors/normalize/checks.py",
+    "bitacora/processors/normalize/core.py",
+    "bitacora/processors/normalize/extract.py",
+    "bitacora/processors/normalize/fields.py",
+    "bitacora/processors/normalize/ids.py",
+    "bitacora/processors/normalize/jsonbytes.py",
+    "bitacora/processors/normalize/levels.py",
+    "bitacora/processors/normalize/timefmt.py",
+    "bitacora/processors/normalize/parsers/__init__.py",
+    "bitacora/processors/normalize/parsers/access.py",
+    "bitacora/processors/normalize/parsers/base.py",
+    "bitacora/processors/normalize/parsers/healthcheck.py",
+    "bitacora/processors/normalize/parsers/json_line.py",
+    "bitacora/processors/normalize/parsers/logfmt.py",
+    "bitacora/processors/normalize/parsers/mongodb.py",
+    "bitacora/processors/normalize/parsers/plain.py",
+    "bitacora/processors/normalize/parsers/stacktrace.py",
+    "bitacora/processors/normalize/sources/__init__.py",
+    "bitacora/processors/normalize/sources/otlp.py",
+    "bitacora/processors/normalize/sources/syslog.py",
+)
+
+
+def module_name(path: str) -> str:
+    """``bitacora/x/y.py`` → ``bitacora.x.y`` (a package's ``__init__.py`` → the package)."""
+    return path.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+
+
+def pure_modules() -> list[str]:
+    """The modules of :data:`COMPILED` this installation imports as plain Python."""
+    pure = []
+    for path in COMPILED:
+        origin = importlib.import_module(module_name(path)).__file__ or ""
+        if not origin.endswith(tuple(EXTENSION_SUFFIXES)):
+            pure.append(module_name(path))
+    return pure
+
+
+def stale_sources(root: Path) -> list[str]:
+    """The paths of :data:`COMPILED` under the checkout ``root`` whose compiled extension is
+    missing or older than the source (edited since the last build)."""
+    stale = []
+    for path in COMPILED:
+        source = root / path
+        built = [source.with_name(source.stem + suffix) for suffix in EXTENSION_SUFFIXES]
+        times = [ext.stat().st_mtime for ext in built if ext.exists()]
+        if not times or max(times) < source.stat().st_mtime:
+            stale.append(path)
+    return stale
+
+
+def prefer_sources() -> None:
+    """Make this process import the project's modules from their Python sources, never
+    from compiled extensions; other packages' extensions are untouched.
+
+    For comparing the two builds (the tests, the processor benchmark): call it before the
+    first import of any module of :data:`COMPILED`.
+    """
+    # bitacora/ and the folders it links to (collector/, processors/, ... in a checkout).
+    roots = [_PACKAGE, *(child.resolve() for child in _PACKAGE.iterdir() if child.is_dir())]
+    source_only = FileFinder.path_hook((SourceFileLoader, SOURCE_SUFFIXES))
+
+    def hook(path: str) -> PathEntryFinder:
+        real = Path(path).resolve()
+        if not any(real.is_relative_to(root) for root in roots):
+            raise ImportError(path)  # not ours: the next hook finds it
+        return source_only(path)
+
+    sys.path_hooks.insert(0, hook)
+    sys.path_importer_cache.clear()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bitacora.compiled [--stale]``: list the modules installed as plain Python
+    (or, with ``--stale``, the checkout's sources edited since their last build); exit 1
+    when there are any."""
+    args = sys.argv[1:] if argv is None else argv
+    found = stale_sources(_PACKAGE.parent) if args == ["--stale"] else pure_modules()
+    for name in found:
+        print(name)
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
