@@ -20,8 +20,8 @@ from typing import Any, ClassVar, Literal
 from bitacora.durations import format_timestamp
 from bitacora.fields import lookup
 from bitacora.rules.notify.destinations import base
-from bitacora.rules.notify.destinations.transport import CaCerts, ProxyUrl, Timeout, Transport
 from bitacora.rules.notify.retry import DestinationError
+from bitacora.rules.notify.transport import CaCerts, ProxyUrl, Timeout, Transport
 from bitacora.rules.option_types import StrList
 
 log = logging.getLogger("bitacora.notify")

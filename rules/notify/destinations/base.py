@@ -32,8 +32,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from bitacora.fields import lookup
-from bitacora.rules.notify.destinations.transport import DIRECT, Transport
 from bitacora.rules.notify.retry import DestinationError, is_permanent, parse_retry_after
+from bitacora.rules.notify.transport import DIRECT, Transport
 from bitacora.settings import Settings
 
 if TYPE_CHECKING:  # for the destination modules' annotations (``base.Alert``)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bitacora.rules.notify.destinations import base
-from bitacora.rules.notify.destinations.transport import ProxyUrl, Transport
+from bitacora.rules.notify.transport import ProxyUrl, Transport
 
 CROPPED = "message was cropped according to discord embed description limits!"
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from bitacora.fields import lookup
 from bitacora.rules.notify.destinations import base
-from bitacora.rules.notify.destinations.transport import ProxyUrl, Transport
+from bitacora.rules.notify.transport import ProxyUrl, Transport
 from bitacora.rules.option_types import StrList
 
 

@@ -18,7 +18,7 @@ from pydantic import Field
 
 from bitacora.fields import lookup
 from bitacora.rules.notify.destinations import base
-from bitacora.rules.notify.destinations.transport import ProxyUrl, Transport
+from bitacora.rules.notify.transport import ProxyUrl, Transport
 
 
 class OpsgenieOptions(base.DestinationOptions):

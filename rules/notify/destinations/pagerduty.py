@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 from bitacora.rules.notify.destinations import base
-from bitacora.rules.notify.destinations.transport import CaCerts, ProxyUrl, Transport
+from bitacora.rules.notify.transport import CaCerts, ProxyUrl, Transport
 
 
 class PagerDutyOptions(base.DestinationOptions):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bitacora.rules.notify.destinations import base
-from bitacora.rules.notify.destinations.transport import CaCerts, ProxyUrl, Timeout, Transport
+from bitacora.rules.notify.transport import CaCerts, ProxyUrl, Timeout, Transport
 from bitacora.rules.option_types import StrList
 
 

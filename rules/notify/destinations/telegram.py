@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Literal
 
 from bitacora.rules.notify.destinations import base
-from bitacora.rules.notify.destinations.transport import ProxyUrl, Transport
+from bitacora.rules.notify.transport import ProxyUrl, Transport
 
 LIMIT = 4095
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 from bitacora.rules.notify.destinations import base
-from bitacora.rules.notify.destinations.transport import ProxyUrl, Transport
+from bitacora.rules.notify.transport import ProxyUrl, Transport
 
 
 class VictorOpsOptions(base.DestinationOptions):

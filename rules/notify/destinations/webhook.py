@@ -12,7 +12,7 @@ from typing import Any
 
 from bitacora.fields import lookup
 from bitacora.rules.notify.destinations import base
-from bitacora.rules.notify.destinations.transport import CaCerts, ProxyUrl, Timeout, Transport
+from bitacora.rules.notify.transport import CaCerts, ProxyUrl, Timeout, Transport
 from bitacora.rules.option_types import StrList
 
 

@@ -11,7 +11,7 @@ import pytest
 from bitacora.errors import RuleError
 from bitacora.rules.loader import read_rule, read_rule_text
 from bitacora.rules.notify.destinations.email import EmailOptions, SmtpServer, smtp_server
-from bitacora.rules.notify.destinations.transport import Transport
+from bitacora.rules.notify.transport import Transport
 from bitacora.settings import Settings
 from bitacora.stack import certs
 
