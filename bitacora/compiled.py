@@ -31,6 +31,7 @@ COMPILED: tuple[str, ...] = (
     "bitacora/processors/normalize/ids.py",
     "bitacora/processors/normalize/jsonbytes.py",
     "bitacora/processors/normalize/levels.py",
+    "bitacora/processors/normalize/stage.py",
     "bitacora/processors/normalize/timefmt.py",
     "bitacora/processors/normalize/parsers/__init__.py",
     "bitacora/processors/normalize/parsers/access.py",

@@ -9,7 +9,6 @@ crash never commits a piece whose joined event was not produced.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Generic, NamedTuple, Protocol, TypeVar
 
 from bitacora import rawrecord
@@ -50,13 +49,13 @@ class Output(NamedTuple):
     partition: int | None = None  # else the key's default partition
 
 
-@dataclass
 class Step(Generic[Token]):
     """What one call produced: records to send, then inputs to acknowledge."""
 
-    outputs: list[Output] = field(default_factory=list)
-    done: list[Token] = field(default_factory=list)
-    letters: int = 0  # how many of ``outputs`` are dead letters
+    def __init__(self) -> None:
+        self.outputs: list[Output] = []
+        self.done: list[Token] = []
+        self.letters = 0  # how many of ``outputs`` are dead letters
 
 
 class NormalizeStage(Generic[Token]):
