@@ -97,6 +97,17 @@ def _imports(data: dict[str, Any], base: Path | None, source: str, depth: int = 
             data.setdefault(key, value)
 
 
+def _rule_relative_paths(data: dict[str, Any], base: Path | None) -> None:
+    """Make the destinations' rule-relative file options (``smtp_auth_file``) absolute."""
+    if base is None:
+        return
+    for kind in DESTINATIONS.values():
+        for key in kind.options.rule_relative:
+            value = data.get(key)
+            if isinstance(value, str) and value and not Path(value).is_absolute():
+                data[key] = str(base / value)
+
+
 def read_rule_text(
     text: str,
     source: str = "<text>",
@@ -128,6 +139,7 @@ def read_rule_text(
         data.setdefault(key, value)
     if default_name is not None:
         data.setdefault("name", default_name)
+    _rule_relative_paths(data, base)
     kept = sort_options(data, Rule.model_fields.keys(), DESTINATIONS.keys())
     warnings = tuple(f"{source}:{_line_of(loc, lines)}: {text}" for loc, text in kept.warnings)
     problems = [(_line_of(loc, lines), text) for loc, text in kept.errors]

@@ -21,6 +21,7 @@ from bitacora.durations import format_timestamp
 from bitacora.fields import lookup
 from bitacora.rules.notify.destinations import base
 from bitacora.rules.notify.retry import DestinationError
+from bitacora.rules.notify.transport import CaCerts, ProxyUrl, Timeout, Transport
 from bitacora.rules.option_types import StrList
 
 log = logging.getLogger("bitacora.notify")
@@ -44,6 +45,19 @@ class AlertmanagerOptions(base.DestinationOptions):
     # environment, docs/operations.md).
     alertmanager_basic_auth_login: str | None = None
     alertmanager_basic_auth_password: str | None = None
+    alertmanager_timeout: Timeout = 10.0
+    alertmanager_ca_certs: CaCerts = None
+    alertmanager_ignore_ssl_errors: bool = False
+    alertmanager_proxy: ProxyUrl = None
+
+    def transport(self) -> Transport:
+        """How to reach every host."""
+        return Transport.of(
+            timeout_s=self.alertmanager_timeout,
+            ca_certs=self.alertmanager_ca_certs,
+            ignore_ssl_errors=self.alertmanager_ignore_ssl_errors,
+            proxy=self.alertmanager_proxy,
+        )
 
 
 def alertmanager_alerts(
@@ -101,9 +115,12 @@ class AlertmanagerDestination(base.Destination[AlertmanagerOptions]):
             if login
             else None
         )
+        transport = options.transport()
         outcomes = await asyncio.gather(
             *(
-                base.post_json(self.session, host.rstrip("/") + "/api/v2/alerts", body, headers)
+                base.post_json(
+                    self.session, host.rstrip("/") + "/api/v2/alerts", body, headers, transport
+                )
                 for host in hosts
             ),
             return_exceptions=True,

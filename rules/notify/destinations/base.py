@@ -23,14 +23,17 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
+import yaml
 from pydantic import BaseModel, ConfigDict
 
 from bitacora.fields import lookup
 from bitacora.rules.notify.retry import DestinationError, is_permanent, parse_retry_after
+from bitacora.rules.notify.transport import DIRECT, Transport
 from bitacora.settings import Settings
 
 if TYPE_CHECKING:  # for the destination modules' annotations (``base.Alert``)
@@ -44,6 +47,13 @@ class DestinationOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     required: ClassVar[tuple[str, ...]] = ()
+    # Options naming a file relative to the rule's folder (ElastAlert2's account files).
+    rule_relative: ClassVar[tuple[str, ...]] = ()
+
+    def transport(self) -> Transport:
+        """How the destination reaches its server; those reading ElastAlert2's timeout,
+        CA, TLS-check or proxy options say so here."""
+        return DIRECT
 
 
 OptionsT = TypeVar("OptionsT", bound=DestinationOptions)
@@ -123,20 +133,32 @@ async def post_to_each(
     urls: list[str] | None,
     payload: dict[str, Any],
     channels: list[str] | None = None,
-    timeout_s: float = 10.0,
+    transport: Transport = DIRECT,
 ) -> None:
     """POST ``payload`` to every URL, once per channel (as its ``channel``) when channel
     overrides are given; the first failure raises."""
     bodies = [{**payload, "channel": channel} for channel in channels] if channels else [payload]
     for url in urls or []:
         for body in bodies:
-            await post_json(session, url, body, timeout_s=timeout_s)
+            await post_json(session, url, body, transport=transport)
 
 
 def basic_auth(user: str, password: str) -> dict[str, str]:
     """The ``Authorization`` header of HTTP basic authentication."""
     token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
     return {"Authorization": f"Basic {token}"}
+
+
+def read_account_file(path: str, owner: str) -> tuple[str, str]:
+    """``user`` and ``password`` of an ElastAlert2 account file (YAML); ``owner`` names the
+    destination in errors. Read at each send, so a rotated password applies at once."""
+    try:
+        account = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise DestinationError(f"{owner} account file unreadable: {type(exc).__name__}") from exc
+    if not isinstance(account, dict) or not {"user", "password"} <= set(account):
+        raise DestinationError(f"{owner} account file needs user and password", permanent=True)
+    return str(account["user"]), str(account["password"])
 
 
 def shown_url(url: str) -> str:
@@ -150,19 +172,17 @@ async def post_json(
     url: str,
     payload: Any,
     headers: dict[str, str] | None = None,
-    timeout_s: float = 10.0,
+    transport: Transport = DIRECT,
 ) -> Any:
     """POST ``payload`` as JSON and return the JSON answer (``None`` when there is none);
-    non-2xx answers and network errors raise ``DestinationError``."""
+    non-2xx answers and network errors raise ``DestinationError``. ``transport``: the
+    rule's timeout, TLS and proxy options."""
     all_headers = {"Content-Type": "application/json", "Accept": "application/json;charset=utf-8"}
     all_headers.update(headers or {})
     data = json.dumps(payload, ensure_ascii=False, default=str).encode()
     try:
         async with session.post(
-            url,
-            data=data,
-            headers=all_headers,
-            timeout=aiohttp.ClientTimeout(total=timeout_s),
+            url, data=data, headers=all_headers, **transport.request_options(url)
         ) as response:
             raw = await response.read()
             if response.status < 300:

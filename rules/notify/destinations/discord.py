@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bitacora.rules.notify.destinations import base
+from bitacora.rules.notify.transport import ProxyUrl, Transport
 
 CROPPED = "message was cropped according to discord embed description limits!"
 
@@ -24,6 +25,18 @@ class DiscordOptions(base.DestinationOptions):
     discord_embed_color: int = 0xFFFFFF
     discord_embed_footer: str | None = None
     discord_embed_icon_url: str | None = None
+    discord_proxy: ProxyUrl = None
+    # Basic authentication to the proxy (the password: ``${NAME}``, docs/operations.md).
+    discord_proxy_login: str | None = None
+    discord_proxy_password: str | None = None
+
+    def transport(self) -> Transport:
+        """How to reach the webhook."""
+        return Transport.of(
+            proxy=self.discord_proxy,
+            proxy_login=self.discord_proxy_login,
+            proxy_password=self.discord_proxy_password,
+        )
 
 
 def discord_message(options: DiscordOptions, rendered: base.Rendered) -> dict[str, Any]:
@@ -51,7 +64,8 @@ class DiscordDestination(base.Destination[DiscordOptions]):
     ) -> None:
         """Post the message."""
         url = str(options.discord_webhook_url)
-        await base.post_json(self.session, url, discord_message(options, rendered))
+        message = discord_message(options, rendered)
+        await base.post_json(self.session, url, message, transport=options.transport())
 
 
 KIND = base.DestinationKind("discord", DiscordOptions, DiscordDestination)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from bitacora.rules.notify.destinations import base
+from bitacora.rules.notify.transport import ProxyUrl, Transport
 from bitacora.rules.option_types import StrList
 
 
@@ -24,6 +25,11 @@ class GoogleChatOptions(base.DestinationOptions):
     googlechat_header_subtitle: str | None = None
     googlechat_header_image: str | None = None
     googlechat_footer_kibanalink: str | None = None
+    googlechat_proxy: ProxyUrl = None
+
+    def transport(self) -> Transport:
+        """How to reach the webhooks."""
+        return Transport.of(proxy=self.googlechat_proxy)
 
 
 def googlechat_message(options: GoogleChatOptions, rendered: base.Rendered) -> dict[str, Any]:
@@ -52,7 +58,10 @@ class GoogleChatDestination(base.Destination[GoogleChatOptions]):
     ) -> None:
         """Post to each URL."""
         await base.post_to_each(
-            self.session, options.googlechat_webhook_url, googlechat_message(options, rendered)
+            self.session,
+            options.googlechat_webhook_url,
+            googlechat_message(options, rendered),
+            transport=options.transport(),
         )
 
 

@@ -13,10 +13,7 @@ each alert opens an issue.
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from bitacora.rules.notify.destinations import base
 from bitacora.rules.notify.retry import DestinationError
@@ -64,13 +61,7 @@ def jira_issue(options: JiraOptions, rendered: base.Rendered) -> dict[str, Any]:
 
 def read_account(path: str) -> dict[str, str]:
     """The basic-auth header from an ElastAlert2 account file (``user``, ``password``)."""
-    try:
-        account = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise DestinationError(f"jira account file unreadable: {type(exc).__name__}") from exc
-    if not isinstance(account, dict) or not {"user", "password"} <= set(account):
-        raise DestinationError("jira account file needs user and password", permanent=True)
-    return base.basic_auth(str(account["user"]), str(account["password"]))
+    return base.basic_auth(*base.read_account_file(path, "jira"))
 
 
 class JiraDestination(base.Destination[JiraOptions]):

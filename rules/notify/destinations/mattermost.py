@@ -13,6 +13,7 @@ from typing import Any
 
 from bitacora.fields import lookup
 from bitacora.rules.notify.destinations import base
+from bitacora.rules.notify.transport import ProxyUrl, Transport
 from bitacora.rules.option_types import StrList
 
 
@@ -38,6 +39,14 @@ class MattermostOptions(base.DestinationOptions):
     mattermost_author_name: str = ""
     mattermost_author_link: str = ""
     mattermost_author_icon: str = ""
+    mattermost_ignore_ssl_errors: bool = False
+    mattermost_proxy: ProxyUrl = None
+
+    def transport(self) -> Transport:
+        """How to reach the webhooks (ElastAlert2 has no CA option for Mattermost)."""
+        return Transport.of(
+            ignore_ssl_errors=self.mattermost_ignore_ssl_errors, proxy=self.mattermost_proxy
+        )
 
 
 def message_fields(alert: base.Alert, fields: list[dict[str, Any]]) -> list[Any]:
@@ -102,6 +111,7 @@ class MattermostDestination(base.Destination[MattermostOptions]):
             options.mattermost_webhook_url,
             mattermost_post(alert, options, rendered),
             options.mattermost_channel_override,
+            options.transport(),
         )
 
 

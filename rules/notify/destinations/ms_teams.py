@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from bitacora.rules.notify.destinations import base
+from bitacora.rules.notify.transport import CaCerts, ProxyUrl, Transport
 from bitacora.rules.option_types import StrList
 
 
@@ -28,6 +29,17 @@ class MsTeamsOptions(base.DestinationOptions):
     ms_teams_alert_facts: list[dict[str, str]] | None = None
     ms_teams_attach_opensearch_discover_url: bool = False
     ms_teams_opensearch_discover_title: str = "Discover in opensearch"
+    ms_teams_ca_certs: CaCerts = None
+    ms_teams_ignore_ssl_errors: bool = False
+    ms_teams_proxy: ProxyUrl = None
+
+    def transport(self) -> Transport:
+        """How to reach the webhooks."""
+        return Transport.of(
+            ca_certs=self.ms_teams_ca_certs,
+            ignore_ssl_errors=self.ms_teams_ignore_ssl_errors,
+            proxy=self.ms_teams_proxy,
+        )
 
 
 def fixed_width(body: str) -> str:
@@ -73,7 +85,10 @@ class MsTeamsDestination(base.Destination[MsTeamsOptions]):
     ) -> None:
         """Post to each URL."""
         await base.post_to_each(
-            self.session, options.ms_teams_webhook_url, ms_teams_card(alert, options, rendered)
+            self.session,
+            options.ms_teams_webhook_url,
+            ms_teams_card(alert, options, rendered),
+            transport=options.transport(),
         )
 
 

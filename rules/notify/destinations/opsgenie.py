@@ -18,6 +18,7 @@ from pydantic import Field
 
 from bitacora.fields import lookup
 from bitacora.rules.notify.destinations import base
+from bitacora.rules.notify.transport import ProxyUrl, Transport
 
 
 class OpsgenieOptions(base.DestinationOptions):
@@ -44,6 +45,11 @@ class OpsgenieOptions(base.DestinationOptions):
     opsgenie_details: dict[str, str | dict[str, str]] | None = None
     opsgenie_entity: str | None = None
     opsgenie_source: str = "ElastAlert"
+    opsgenie_proxy: ProxyUrl = None
+
+    def transport(self) -> Transport:
+        """How to reach the Alert API."""
+        return Transport.of(proxy=self.opsgenie_proxy)
 
 
 def responders(
@@ -136,7 +142,7 @@ class OpsgenieDestination(base.Destination[OpsgenieOptions]):
         headers = {"Authorization": f"GenieKey {options.opsgenie_key}"}
         body = opsgenie_alert(alert, alert.rule, options, rendered)
         url = base.fill(options.opsgenie_addr, base.match_of(alert))
-        await base.post_json(self.session, url, body, headers)
+        await base.post_json(self.session, url, body, headers, options.transport())
 
 
 KIND = base.DestinationKind("opsgenie", OpsgenieOptions, OpsgenieDestination)

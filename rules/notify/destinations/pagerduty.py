@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 from bitacora.rules.notify.destinations import base
+from bitacora.rules.notify.transport import CaCerts, ProxyUrl, Transport
 
 
 class PagerDutyOptions(base.DestinationOptions):
@@ -28,6 +29,17 @@ class PagerDutyOptions(base.DestinationOptions):
     pagerduty_v2_payload_component: str | None = None
     pagerduty_v2_payload_group: str | None = None
     pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
+    pagerduty_ca_certs: CaCerts = None
+    pagerduty_ignore_ssl_errors: bool = False
+    pagerduty_proxy: ProxyUrl = None
+
+    def transport(self) -> Transport:
+        """How to reach the Events API."""
+        return Transport.of(
+            ca_certs=self.pagerduty_ca_certs,
+            ignore_ssl_errors=self.pagerduty_ignore_ssl_errors,
+            proxy=self.pagerduty_proxy,
+        )
 
 
 def pagerduty_event(
@@ -81,7 +93,10 @@ class PagerDutyDestination(base.Destination[PagerDutyOptions]):
     ) -> None:
         """Trigger or resolve the incident."""
         await base.post_json(
-            self.session, options.pagerduty_events_url, pagerduty_event(alert, options, rendered)
+            self.session,
+            options.pagerduty_events_url,
+            pagerduty_event(alert, options, rendered),
+            transport=options.transport(),
         )
 
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
-
 from bitacora.fields import lookup
 from bitacora.rules.notify.destinations import base
+from bitacora.rules.notify.transport import CaCerts, ProxyUrl, Timeout, Transport
 from bitacora.rules.option_types import StrList
 
 
@@ -29,7 +28,19 @@ class RocketChatOptions(base.DestinationOptions):
     rocket_chat_msg_color: str = "danger"
     rocket_chat_text_string: str = ""
     rocket_chat_alert_fields: list[dict[str, Any]] | None = None
-    rocket_chat_timeout: float = Field(default=10.0, gt=0)
+    rocket_chat_timeout: Timeout = 10.0
+    rocket_chat_ca_certs: CaCerts = None
+    rocket_chat_ignore_ssl_errors: bool = False
+    rocket_chat_proxy: ProxyUrl = None
+
+    def transport(self) -> Transport:
+        """How to reach the webhooks."""
+        return Transport.of(
+            timeout_s=self.rocket_chat_timeout,
+            ca_certs=self.rocket_chat_ca_certs,
+            ignore_ssl_errors=self.rocket_chat_ignore_ssl_errors,
+            proxy=self.rocket_chat_proxy,
+        )
 
 
 def rocketchat_post(
@@ -71,7 +82,7 @@ class RocketChatDestination(base.Destination[RocketChatOptions]):
             options.rocket_chat_webhook_url,
             rocketchat_post(alert, options, rendered),
             options.rocket_chat_channel_override,
-            options.rocket_chat_timeout,
+            options.transport(),
         )
 
 

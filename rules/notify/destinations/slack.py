@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bitacora.rules.notify.destinations import base
+from bitacora.rules.notify.transport import CaCerts, ProxyUrl, Timeout, Transport
 from bitacora.rules.option_types import StrList
 
 
@@ -23,6 +24,19 @@ class SlackOptions(base.DestinationOptions):
     slack_emoji_override: str | None = None
     slack_title: str | None = None
     slack_title_link: str | None = None
+    slack_timeout: Timeout = 10.0
+    slack_ca_certs: CaCerts = None
+    slack_ignore_ssl_errors: bool = False
+    slack_proxy: ProxyUrl = None
+
+    def transport(self) -> Transport:
+        """How to reach the webhooks."""
+        return Transport.of(
+            timeout_s=self.slack_timeout,
+            ca_certs=self.slack_ca_certs,
+            ignore_ssl_errors=self.slack_ignore_ssl_errors,
+            proxy=self.slack_proxy,
+        )
 
 
 def slack_escape(text: str) -> str:
@@ -75,7 +89,10 @@ class SlackDestination(base.Destination[SlackOptions]):
     async def send(self, alert: base.Alert, options: SlackOptions, rendered: base.Rendered) -> None:
         """Post the Slack message to each webhook URL."""
         await base.post_to_each(
-            self.session, options.slack_webhook_url, slack_payload(alert, options, rendered)
+            self.session,
+            options.slack_webhook_url,
+            slack_payload(alert, options, rendered),
+            transport=options.transport(),
         )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Literal
 
 from bitacora.rules.notify.destinations import base
+from bitacora.rules.notify.transport import ProxyUrl, Transport
 
 LIMIT = 4095
 
@@ -26,6 +27,18 @@ class TelegramOptions(base.DestinationOptions):
     telegram_api_url: str = "api.telegram.org"
     telegram_parse_mode: Literal["markdown", "markdownV2", "html"] = "markdown"
     telegram_thread_id: int | None = None
+    telegram_proxy: ProxyUrl = None
+    # Basic authentication to the proxy (the password: ``${NAME}``, docs/operations.md).
+    telegram_proxy_login: str | None = None
+    telegram_proxy_pass: str | None = None
+
+    def transport(self) -> Transport:
+        """How to reach the Bot API."""
+        return Transport.of(
+            proxy=self.telegram_proxy,
+            proxy_login=self.telegram_proxy_login,
+            proxy_password=self.telegram_proxy_pass,
+        )
 
 
 def telegram_url(options: TelegramOptions) -> str:
@@ -62,7 +75,10 @@ class TelegramDestination(base.Destination[TelegramOptions]):
     ) -> None:
         """Post the message."""
         await base.post_json(
-            self.session, telegram_url(options), telegram_message(options, rendered)
+            self.session,
+            telegram_url(options),
+            telegram_message(options, rendered),
+            transport=options.transport(),
         )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 from bitacora.rules.notify.destinations import base
+from bitacora.rules.notify.transport import ProxyUrl, Transport
 
 
 class VictorOpsOptions(base.DestinationOptions):
@@ -28,6 +29,11 @@ class VictorOpsOptions(base.DestinationOptions):
     victorops_entity_id: str | None = None
     victorops_entity_display_name: str | None = None
     victorops_url: str = "https://alert.victorops.com/integrations/generic/20131114/alert"
+    victorops_proxy: ProxyUrl = None
+
+    def transport(self) -> Transport:
+        """How to reach the endpoint."""
+        return Transport.of(proxy=self.victorops_proxy)
 
 
 def victorops_url(options: VictorOpsOptions) -> str:
@@ -63,7 +69,8 @@ class VictorOpsDestination(base.Destination[VictorOpsOptions]):
     ) -> None:
         """Post the event."""
         body = victorops_event(alert, options, rendered)
-        await base.post_json(self.session, victorops_url(options), body)
+        url = victorops_url(options)
+        await base.post_json(self.session, url, body, transport=options.transport())
 
 
 KIND = base.DestinationKind("victorops", VictorOpsOptions, VictorOpsDestination)

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
-
 from bitacora.fields import lookup
 from bitacora.rules.notify.destinations import base
+from bitacora.rules.notify.transport import CaCerts, ProxyUrl, Timeout, Transport
 from bitacora.rules.option_types import StrList
 
 
@@ -27,7 +26,19 @@ class WebhookOptions(base.DestinationOptions):
     http_post_static_payload: dict[str, Any] | None = None
     http_post_headers: dict[str, str] | None = None
     http_post_all_values: bool = False
-    http_post_timeout: float = Field(default=10.0, gt=0)
+    http_post_timeout: Timeout = 10.0
+    http_post_ca_certs: CaCerts = None
+    http_post_ignore_ssl_errors: bool = False
+    http_post_proxy: ProxyUrl = None
+
+    def transport(self) -> Transport:
+        """How to reach the URLs."""
+        return Transport.of(
+            timeout_s=self.http_post_timeout,
+            ca_certs=self.http_post_ca_certs,
+            ignore_ssl_errors=self.http_post_ignore_ssl_errors,
+            proxy=self.http_post_proxy,
+        )
 
 
 def webhook_payload(alert: base.Alert, options: WebhookOptions) -> dict[str, Any]:
@@ -49,10 +60,9 @@ class WebhookDestination(base.Destination[WebhookOptions]):
     ) -> None:
         """Post the payload to each URL of the rule."""
         payload = webhook_payload(alert, options)
+        transport = options.transport()
         for url in options.http_post_url or []:
-            await base.post_json(
-                self.session, url, payload, options.http_post_headers, options.http_post_timeout
-            )
+            await base.post_json(self.session, url, payload, options.http_post_headers, transport)
 
 
 KIND = base.DestinationKind("post", WebhookOptions, WebhookDestination)

@@ -1,10 +1,13 @@
-"""Real local receivers for destination tests: an aiohttp server and an aiosmtpd server."""
+"""Real local receivers for destination tests: an aiohttp server (HTTP or HTTPS), an HTTP
+proxy that tunnels ``CONNECT`` and an aiosmtpd server."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
+import ssl
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -83,17 +86,18 @@ class HttpReceiver:
 
 
 @asynccontextmanager
-async def http_receiver() -> AsyncIterator[HttpReceiver]:
-    """An HTTP server on 127.0.0.1 (port chosen by the OS) recording POSTs to any path."""
+async def http_receiver(tls: ssl.SSLContext | None = None) -> AsyncIterator[HttpReceiver]:
+    """An HTTP server on 127.0.0.1 (port chosen by the OS) recording POSTs to any path;
+    HTTPS with the server context ``tls``."""
     receiver = HttpReceiver()
     app = web.Application()
     app.router.add_post("/{tail:.*}", receiver.handle)
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=tls)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    receiver.url = f"http://127.0.0.1:{port}"
+    receiver.url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     try:
         yield receiver
     finally:
@@ -101,14 +105,112 @@ async def http_receiver() -> AsyncIterator[HttpReceiver]:
         await runner.cleanup()
 
 
+@dataclass(frozen=True)
+class ProxyRequest:
+    """One request an HTTP proxy received: its method, target and proxy credentials."""
+
+    method: str
+    target: str
+    authorization: str | None
+
+
+@dataclass
+class HttpProxy:
+    """Tunnels ``CONNECT host:port`` to the target (requiring ``Proxy-Authorization:
+    required`` when set, else 407) and refuses every other request with 405; records each."""
+
+    url: str = ""
+    required: str | None = None
+    requests: list[ProxyRequest] = field(default_factory=list)
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+            method, target, _ = head[0].split(" ", 2)
+            headers = dict(line.split(": ", 1) for line in head[1:] if ": " in line)
+            given = {k.lower(): v for k, v in headers.items()}.get("proxy-authorization")
+            self.requests.append(ProxyRequest(method, target, given))
+            if method != "CONNECT":
+                writer.write(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+                return
+            if self.required is not None and given != self.required:
+                writer.write(
+                    b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n"
+                )
+                return
+            host, port = target.rsplit(":", 1)
+            up_reader, up_writer = await asyncio.open_connection(host, int(port))
+            writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+        except (OSError, asyncio.IncompleteReadError, ValueError):
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                await writer.drain()
+            writer.close()
+
+
+async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+    try:
+        while data := await source.read(65536):
+            sink.write(data)
+            await sink.drain()
+    except OSError:
+        pass
+    finally:
+        sink.close()
+
+
+@asynccontextmanager
+async def http_proxy(required: str | None = None) -> AsyncIterator[HttpProxy]:
+    """An HTTP proxy on 127.0.0.1 (port chosen by the OS); see ``HttpProxy``."""
+    proxy = HttpProxy(required=required)
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        tasks.add(task)
+        try:
+            await proxy.handle(reader, writer)
+        finally:
+            tasks.discard(task)
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    proxy.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    try:
+        yield proxy
+    finally:
+        server.close()
+        for task in list(tasks):
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await server.wait_closed()
+
+
+@dataclass(frozen=True)
+class MailSession:
+    """How a message came: over TLS or not, the client certificate's common name, the login."""
+
+    tls: bool
+    client: str | None
+    login: str | None
+
+
 class MailSink:
-    """aiosmtpd handler keeping every message."""
+    """aiosmtpd handler keeping every message, and how each came (``sessions``)."""
 
     def __init__(self) -> None:
         self.messages: list[tuple[str, list[str], bytes]] = []
+        self.sessions: list[MailSession] = []
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        tls = server.transport.get_extra_info("ssl_object")
+        peer = tls.getpeercert() if tls else None
+        names = [v for rdn in (peer or {}).get("subject", ()) for k, v in rdn if k == "commonName"]
+        login = session.auth_data.login.decode() if session.authenticated else None
+        self.sessions.append(MailSession(tls is not None, names[0] if names else None, login))
         return "250 Message accepted for delivery"
 
 
@@ -120,11 +222,12 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def smtp_receiver() -> AsyncIterator[tuple[MailSink, int]]:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1."""
+async def smtp_receiver(**options: Any) -> AsyncIterator[tuple[MailSink, int]]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1; ``options`` go to its ``Controller``
+    (``ssl_context`` for SMTPS, ``tls_context`` to offer STARTTLS, ``authenticator``…)."""
     sink = MailSink()
     port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller = Controller(sink, hostname="127.0.0.1", port=port, **options)
     await asyncio.to_thread(controller.start)
     try:
         yield sink, port
