@@ -45,8 +45,10 @@ def _package_files() -> set[str]:
     return wanted | {path.removesuffix(".py") + EXTENSION_SUFFIXES[0] for path in COMPILED}
 
 
-def test_the_wheel_holds_bitacora_alone_with_its_data(tmp_path: Path) -> None:
-    source = tmp_path / "src"  # a copy: the build writes build/ and *.egg-info next to it
+def _build_wheel(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """``pip wheel`` of a copy of the sources (the build writes build/ and *.egg-info next
+    to them) into ``tmp_path/dist``."""
+    source = tmp_path / "src"
     source.mkdir()
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.so")
     for name in SOURCES:
@@ -56,13 +58,20 @@ def test_the_wheel_holds_bitacora_alone_with_its_data(tmp_path: Path) -> None:
         else:
             shutil.copy2(path, source / name)
     out = tmp_path / "dist"
-    subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), "."],
         cwd=source,
-        check=True,
+        env={**os.environ, **env},
+        check=False,
         capture_output=True,
+        text=True,
     )
-    (wheel,) = out.glob("bitacora-*.whl")
+
+
+def test_the_wheel_holds_bitacora_alone_with_its_data(tmp_path: Path) -> None:
+    built = _build_wheel(tmp_path)
+    assert built.returncode == 0, built.stderr[-3000:]
+    (wheel,) = (tmp_path / "dist").glob("bitacora-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
 
     tops = {name.split("/")[0] for name in names}
@@ -103,6 +112,25 @@ def test_the_wheel_holds_bitacora_alone_with_its_data(tmp_path: Path) -> None:
         "bitacora/collector/py.typed",
     ):
         assert name in shipped
+
+
+def test_a_build_without_a_c_compiler_says_what_to_do(tmp_path: Path) -> None:
+    built = _build_wheel(tmp_path, CC="/bin/false")
+    assert built.returncode != 0
+    assert "error: compiling the normalizer with mypyc failed" in built.stderr
+    assert "install with BITACORA_PURE_PYTHON=1 to run it as plain Python" in built.stderr
+
+
+def test_the_pure_python_build_ships_the_sources_alone(tmp_path: Path) -> None:
+    built = _build_wheel(tmp_path, BITACORA_PURE_PYTHON="1")
+    assert built.returncode == 0, built.stderr[-3000:]
+    # A pure wheel: no platform tag.
+    assert [p.name for p in (tmp_path / "dist").iterdir()] == ["bitacora-0.1.0-py3-none-any.whl"]
+    names = set(zipfile.ZipFile(tmp_path / "dist" / "bitacora-0.1.0-py3-none-any.whl").namelist())
+    assert [name for name in names if name.endswith(".so")] == []
+    assert {name for name in names if not name.startswith("bitacora-0.1.0.dist-info/")} == {
+        name for name in _package_files() if not name.endswith(".so")
+    }
 
 
 def _runtime_requirements() -> list[str]:
