@@ -81,7 +81,8 @@ def prefer_sources() -> None:
     from compiled extensions; other packages' extensions are untouched.
 
     For comparing the two builds (the tests, the processor benchmark): call it before the
-    first import of any module of :data:`COMPILED`.
+    first import of any module of :data:`COMPILED`; raises RuntimeError when one of them
+    still comes compiled (imported earlier).
     """
     # bitacora/ and the folders it links to (collector/, processors/, ... in a checkout).
     roots = [_PACKAGE, *(child.resolve() for child in _PACKAGE.iterdir() if child.is_dir())]
@@ -95,6 +96,9 @@ def prefer_sources() -> None:
 
     sys.path_hooks.insert(0, hook)
     sys.path_importer_cache.clear()
+    compiled = sorted({module_name(path) for path in COMPILED} - set(pure_modules()))
+    if compiled:
+        raise RuntimeError(f"imported compiled before prefer_sources(): {', '.join(compiled)}")
 
 
 def main(argv: list[str] | None = None) -> int:
