@@ -6,7 +6,8 @@ Two guards, since either alone has a gap:
   before it executes, and exits at once if the parent already died in between;
 - the child's CLI watches its parent pid (``BITACORA_SUPERVISOR_PID``, set by the
   supervisor) and stops itself with SIGTERM when it changes (other systems, or a
-  supervisor thread that forked and exited).
+  supervisor thread that forked and exited), then ends itself if that graceful stop
+  takes longer than ``ORPHAN_GRACE_S``.
 
 A child that exits on its own is restarted after :func:`restart_delay`; one that keeps
 exiting quickly makes the run stop with a message naming its log.
@@ -31,6 +32,8 @@ SUPERVISOR_PID_ENV = "BITACORA_SUPERVISOR_PID"
 # A child that exits this many times, each within STABLE_S of its start, stops the run.
 MAX_QUICK_EXITS = 5
 STABLE_S = 60.0
+# How long an orphaned child may take to stop gracefully before it is ended.
+ORPHAN_GRACE_S = 30.0
 
 
 def restart_delay(quick_exits: int) -> float:
@@ -47,13 +50,20 @@ def _die_with_parent(parent: int) -> None:  # runs in the child between fork and
         os._exit(1)
 
 
-def watch_parent(parent: int, interval_s: float = 0.5) -> None:
-    """Send this process SIGTERM once its parent is no longer ``parent`` (a daemon thread)."""
+def watch_parent(parent: int, interval_s: float = 0.5, grace_s: float = ORPHAN_GRACE_S) -> None:
+    """Send this process SIGTERM once its parent is no longer ``parent``, and end it
+    ``grace_s`` later if its graceful stop has not (a daemon thread).
+
+    An orphan must not linger: what it had not committed is read again by the next run
+    (acknowledged only once stored; deterministic event ids absorb the repeat).
+    """
 
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(interval_s)
         os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(grace_s)
+        os._exit(1)  # the graceful stop hung
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -54,3 +55,35 @@ def test_a_restart_waits_for_its_backoff(tmp_path: Path) -> None:
     assert child.restarts == 0  # still waiting: restarted only once the delay passed
     assert "once exited with 0; restarting in 3600s" in out.getvalue()
     stop_all([child])
+
+
+def test_an_orphan_whose_graceful_stop_hangs_is_ended(tmp_path: Path) -> None:
+    # middle starts child and dies; child ignores SIGTERM (a hung graceful stop).
+    child_code = (
+        "import os, signal, sys, time\n"
+        "from bitacora.supervise import watch_parent\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "watch_parent(os.getppid(), interval_s=0.05, grace_s=0.5)\n"
+        "open(sys.argv[1], 'w').write(str(os.getpid()))\n"
+        "time.sleep(120)\n"
+    )
+    ready = tmp_path / "child.pid"
+    middle_code = (
+        "import os, subprocess, sys, time\n"
+        f"subprocess.Popen([sys.executable, '-c', {child_code!r}, {str(ready)!r}])\n"
+        f"while not os.path.exists({str(ready)!r}): time.sleep(0.05)\n"
+    )
+    middle = subprocess.run([sys.executable, "-c", middle_code], timeout=60, check=True)
+    assert middle.returncode == 0
+    pid = int(ready.read_text())
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{pid}").exists() and "State:\tZ" not in _status(pid):
+        assert time.monotonic() < deadline, "the orphan outlived its grace"
+        time.sleep(0.05)
+
+
+def _status(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return ""
