@@ -76,6 +76,30 @@ def _healthy(port: int) -> bool:
         return False
 
 
+def _diagnosis(pids: list[int], log_dir: Path) -> str:
+    """What the lingering children were doing: their command lines, Python stacks
+    (py-spy, a dev dependency) and the tails of the run's child logs."""
+    parts = []
+    py_spy = Path(sys.executable).with_name("py-spy")
+    for pid in pids:
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            argv = "(gone)"
+        dump = subprocess.run(
+            [str(py_spy), "dump", "--pid", str(pid)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        parts.append(f"--- pid {pid}: {argv}\n{dump.stdout}{dump.stderr}")
+    for log in sorted(log_dir.glob("*.log")):
+        tail = log.read_text(errors="replace").splitlines()[-15:]
+        parts.append(f"--- {log.name} (last lines)\n" + "\n".join(tail))
+    return "\n".join(parts)
+
+
 async def _delete_topics(bootstrap: str, prefix: str) -> None:
     from aiokafka.admin import AIOKafkaAdminClient
 
@@ -133,7 +157,9 @@ def test_children_stop_with_the_run(
         deadline = time.monotonic() + 60
         while any(_alive(pid) for pid in pids):
             still = sorted(pid for pid in pids if _alive(pid))
-            assert time.monotonic() < deadline, f"children outlived the run: {still}"
+            if time.monotonic() >= deadline:
+                diagnosis = _diagnosis(still, tmp_path / "state" / "run")
+                raise AssertionError(f"children outlived the run: {still}\n{diagnosis}")
             time.sleep(0.2)
         code = run.wait(30)
         assert code == (-signal.SIGKILL if signum == signal.SIGKILL else 0)
