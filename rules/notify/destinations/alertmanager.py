@@ -21,7 +21,7 @@ from bitacora.durations import format_timestamp
 from bitacora.fields import lookup
 from bitacora.rules.notify.destinations import base
 from bitacora.rules.notify.retry import DestinationError
-from bitacora.rules.notify.transport import CaCerts, ProxyUrl, Timeout, Transport
+from bitacora.rules.notify.transport import CaCerts, ProxyUrl, Timeout
 from bitacora.rules.option_types import StrList
 
 log = logging.getLogger("bitacora.notify")
@@ -50,14 +50,7 @@ class AlertmanagerOptions(base.DestinationOptions):
     alertmanager_ignore_ssl_errors: bool = False
     alertmanager_proxy: ProxyUrl = None
 
-    def transport(self) -> Transport:
-        """How to reach every host."""
-        return Transport.of(
-            timeout_s=self.alertmanager_timeout,
-            ca_certs=self.alertmanager_ca_certs,
-            ignore_ssl_errors=self.alertmanager_ignore_ssl_errors,
-            proxy=self.alertmanager_proxy,
-        )
+    transport_prefix = "alertmanager_"
 
 
 def alertmanager_alerts(

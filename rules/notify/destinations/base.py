@@ -24,7 +24,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -41,6 +41,18 @@ if TYPE_CHECKING:  # for the destination modules' annotations (``base.Alert``)
     from bitacora.rules.notify.templates import Rendered as Rendered
 
 
+# (option suffix, Transport.of argument); Telegram says proxy_pass, Discord proxy_password.
+_TRANSPORT_OPTIONS: Final = (
+    ("timeout", "timeout_s"),
+    ("ca_certs", "ca_certs"),
+    ("ignore_ssl_errors", "ignore_ssl_errors"),
+    ("proxy", "proxy"),
+    ("proxy_login", "proxy_login"),
+    ("proxy_pass", "proxy_password"),
+    ("proxy_password", "proxy_password"),
+)
+
+
 class DestinationOptions(BaseModel):
     """A destination's rule options; every field needs a default (a rule may not use it)."""
 
@@ -50,10 +62,25 @@ class DestinationOptions(BaseModel):
     # Options naming a file relative to the rule's folder (ElastAlert2's account files).
     rule_relative: ClassVar[tuple[str, ...]] = ()
 
+    # The prefix of the ElastAlert2 transport options this destination declares, e.g.
+    # "slack_" for slack_timeout, slack_ca_certs, ... (None: it has none).
+    transport_prefix: ClassVar[str | None] = None
+
     def transport(self) -> Transport:
-        """How the destination reaches its server; those reading ElastAlert2's timeout,
-        CA, TLS-check or proxy options say so here."""
-        return DIRECT
+        """How the destination reaches its server: from whichever of its
+        ``<transport_prefix>`` + ``timeout``, ``ca_certs``, ``ignore_ssl_errors``,
+        ``proxy``, ``proxy_login``, ``proxy_pass``/``proxy_password`` options it declares."""
+        prefix = self.transport_prefix
+        if prefix is None:
+            return DIRECT
+        declared = type(self).model_fields
+        return Transport.of(
+            **{
+                argument: getattr(self, prefix + option)
+                for option, argument in _TRANSPORT_OPTIONS
+                if prefix + option in declared
+            }
+        )
 
 
 OptionsT = TypeVar("OptionsT", bound=DestinationOptions)

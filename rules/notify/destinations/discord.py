@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bitacora.rules.notify.destinations import base
-from bitacora.rules.notify.transport import ProxyUrl, Transport
+from bitacora.rules.notify.transport import ProxyUrl
 
 CROPPED = "message was cropped according to discord embed description limits!"
 
@@ -30,13 +30,7 @@ class DiscordOptions(base.DestinationOptions):
     discord_proxy_login: str | None = None
     discord_proxy_password: str | None = None
 
-    def transport(self) -> Transport:
-        """How to reach the webhook."""
-        return Transport.of(
-            proxy=self.discord_proxy,
-            proxy_login=self.discord_proxy_login,
-            proxy_password=self.discord_proxy_password,
-        )
+    transport_prefix = "discord_"
 
 
 def discord_message(options: DiscordOptions, rendered: base.Rendered) -> dict[str, Any]:

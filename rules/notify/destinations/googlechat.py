@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from bitacora.rules.notify.destinations import base
-from bitacora.rules.notify.transport import ProxyUrl, Transport
+from bitacora.rules.notify.transport import ProxyUrl
 from bitacora.rules.option_types import StrList
 
 
@@ -27,9 +27,7 @@ class GoogleChatOptions(base.DestinationOptions):
     googlechat_footer_kibanalink: str | None = None
     googlechat_proxy: ProxyUrl = None
 
-    def transport(self) -> Transport:
-        """How to reach the webhooks."""
-        return Transport.of(proxy=self.googlechat_proxy)
+    transport_prefix = "googlechat_"
 
 
 def googlechat_message(options: GoogleChatOptions, rendered: base.Rendered) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from bitacora.fields import lookup
 from bitacora.rules.notify.destinations import base
-from bitacora.rules.notify.transport import ProxyUrl, Transport
+from bitacora.rules.notify.transport import ProxyUrl
 from bitacora.rules.option_types import StrList
 
 
@@ -42,11 +42,7 @@ class MattermostOptions(base.DestinationOptions):
     mattermost_ignore_ssl_errors: bool = False
     mattermost_proxy: ProxyUrl = None
 
-    def transport(self) -> Transport:
-        """How to reach the webhooks (ElastAlert2 has no CA option for Mattermost)."""
-        return Transport.of(
-            ignore_ssl_errors=self.mattermost_ignore_ssl_errors, proxy=self.mattermost_proxy
-        )
+    transport_prefix = "mattermost_"
 
 
 def message_fields(alert: base.Alert, fields: list[dict[str, Any]]) -> list[Any]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from bitacora.rules.notify.destinations import base
-from bitacora.rules.notify.transport import CaCerts, ProxyUrl, Transport
+from bitacora.rules.notify.transport import CaCerts, ProxyUrl
 from bitacora.rules.option_types import StrList
 
 
@@ -33,13 +33,7 @@ class MsTeamsOptions(base.DestinationOptions):
     ms_teams_ignore_ssl_errors: bool = False
     ms_teams_proxy: ProxyUrl = None
 
-    def transport(self) -> Transport:
-        """How to reach the webhooks."""
-        return Transport.of(
-            ca_certs=self.ms_teams_ca_certs,
-            ignore_ssl_errors=self.ms_teams_ignore_ssl_errors,
-            proxy=self.ms_teams_proxy,
-        )
+    transport_prefix = "ms_teams_"
 
 
 def fixed_width(body: str) -> str:

@@ -18,7 +18,7 @@ from pydantic import Field
 
 from bitacora.fields import lookup
 from bitacora.rules.notify.destinations import base
-from bitacora.rules.notify.transport import ProxyUrl, Transport
+from bitacora.rules.notify.transport import ProxyUrl
 
 
 class OpsgenieOptions(base.DestinationOptions):
@@ -47,9 +47,7 @@ class OpsgenieOptions(base.DestinationOptions):
     opsgenie_source: str = "ElastAlert"
     opsgenie_proxy: ProxyUrl = None
 
-    def transport(self) -> Transport:
-        """How to reach the Alert API."""
-        return Transport.of(proxy=self.opsgenie_proxy)
+    transport_prefix = "opsgenie_"
 
 
 def responders(

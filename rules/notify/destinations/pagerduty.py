@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 from bitacora.rules.notify.destinations import base
-from bitacora.rules.notify.transport import CaCerts, ProxyUrl, Transport
+from bitacora.rules.notify.transport import CaCerts, ProxyUrl
 
 
 class PagerDutyOptions(base.DestinationOptions):
@@ -33,13 +33,7 @@ class PagerDutyOptions(base.DestinationOptions):
     pagerduty_ignore_ssl_errors: bool = False
     pagerduty_proxy: ProxyUrl = None
 
-    def transport(self) -> Transport:
-        """How to reach the Events API."""
-        return Transport.of(
-            ca_certs=self.pagerduty_ca_certs,
-            ignore_ssl_errors=self.pagerduty_ignore_ssl_errors,
-            proxy=self.pagerduty_proxy,
-        )
+    transport_prefix = "pagerduty_"
 
 
 def pagerduty_event(

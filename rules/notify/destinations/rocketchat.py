@@ -12,7 +12,7 @@ from typing import Any
 
 from bitacora.fields import lookup
 from bitacora.rules.notify.destinations import base
-from bitacora.rules.notify.transport import CaCerts, ProxyUrl, Timeout, Transport
+from bitacora.rules.notify.transport import CaCerts, ProxyUrl, Timeout
 from bitacora.rules.option_types import StrList
 
 
@@ -33,14 +33,7 @@ class RocketChatOptions(base.DestinationOptions):
     rocket_chat_ignore_ssl_errors: bool = False
     rocket_chat_proxy: ProxyUrl = None
 
-    def transport(self) -> Transport:
-        """How to reach the webhooks."""
-        return Transport.of(
-            timeout_s=self.rocket_chat_timeout,
-            ca_certs=self.rocket_chat_ca_certs,
-            ignore_ssl_errors=self.rocket_chat_ignore_ssl_errors,
-            proxy=self.rocket_chat_proxy,
-        )
+    transport_prefix = "rocket_chat_"
 
 
 def rocketchat_post(

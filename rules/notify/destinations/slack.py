@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bitacora.rules.notify.destinations import base
-from bitacora.rules.notify.transport import CaCerts, ProxyUrl, Timeout, Transport
+from bitacora.rules.notify.transport import CaCerts, ProxyUrl, Timeout
 from bitacora.rules.option_types import StrList
 
 
@@ -29,14 +29,7 @@ class SlackOptions(base.DestinationOptions):
     slack_ignore_ssl_errors: bool = False
     slack_proxy: ProxyUrl = None
 
-    def transport(self) -> Transport:
-        """How to reach the webhooks."""
-        return Transport.of(
-            timeout_s=self.slack_timeout,
-            ca_certs=self.slack_ca_certs,
-            ignore_ssl_errors=self.slack_ignore_ssl_errors,
-            proxy=self.slack_proxy,
-        )
+    transport_prefix = "slack_"
 
 
 def slack_escape(text: str) -> str:

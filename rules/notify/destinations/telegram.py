@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Literal
 
 from bitacora.rules.notify.destinations import base
-from bitacora.rules.notify.transport import ProxyUrl, Transport
+from bitacora.rules.notify.transport import ProxyUrl
 
 LIMIT = 4095
 
@@ -32,13 +32,7 @@ class TelegramOptions(base.DestinationOptions):
     telegram_proxy_login: str | None = None
     telegram_proxy_pass: str | None = None
 
-    def transport(self) -> Transport:
-        """How to reach the Bot API."""
-        return Transport.of(
-            proxy=self.telegram_proxy,
-            proxy_login=self.telegram_proxy_login,
-            proxy_password=self.telegram_proxy_pass,
-        )
+    transport_prefix = "telegram_"
 
 
 def telegram_url(options: TelegramOptions) -> str:

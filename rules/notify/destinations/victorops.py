@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 from bitacora.rules.notify.destinations import base
-from bitacora.rules.notify.transport import ProxyUrl, Transport
+from bitacora.rules.notify.transport import ProxyUrl
 
 
 class VictorOpsOptions(base.DestinationOptions):
@@ -31,9 +31,7 @@ class VictorOpsOptions(base.DestinationOptions):
     victorops_url: str = "https://alert.victorops.com/integrations/generic/20131114/alert"
     victorops_proxy: ProxyUrl = None
 
-    def transport(self) -> Transport:
-        """How to reach the endpoint."""
-        return Transport.of(proxy=self.victorops_proxy)
+    transport_prefix = "victorops_"
 
 
 def victorops_url(options: VictorOpsOptions) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 from bitacora.fields import lookup
 from bitacora.rules.notify.destinations import base
-from bitacora.rules.notify.transport import CaCerts, ProxyUrl, Timeout, Transport
+from bitacora.rules.notify.transport import CaCerts, ProxyUrl, Timeout
 from bitacora.rules.option_types import StrList
 
 
@@ -31,14 +31,7 @@ class WebhookOptions(base.DestinationOptions):
     http_post_ignore_ssl_errors: bool = False
     http_post_proxy: ProxyUrl = None
 
-    def transport(self) -> Transport:
-        """How to reach the URLs."""
-        return Transport.of(
-            timeout_s=self.http_post_timeout,
-            ca_certs=self.http_post_ca_certs,
-            ignore_ssl_errors=self.http_post_ignore_ssl_errors,
-            proxy=self.http_post_proxy,
-        )
+    transport_prefix = "http_post_"
 
 
 def webhook_payload(alert: base.Alert, options: WebhookOptions) -> dict[str, Any]:

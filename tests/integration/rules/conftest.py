@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from opensearchpy import OpenSearch
 
+from tests.helpers.tls_proxy import Pki, make_pki
 from tests.integration.rules.elastalert2_support import ROOT, VENV
 
 
@@ -50,3 +52,16 @@ def writeback(opensearch_url: str) -> Iterator[str]:
     client = OpenSearch(hosts=[opensearch_url], timeout=60)
     for created in client.indices.get(index=f"{name}*"):  # by exact name: no wildcard delete
         client.indices.delete(index=created)
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    """An HTTP client session for the destinations under test."""
+    async with aiohttp.ClientSession() as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    """A CA with server and client certificates (tests.helpers.tls_proxy), per module."""
+    return make_pki(tmp_path_factory.mktemp("pki"))

@@ -3,10 +3,7 @@ service documents (method, path, headers, JSON body)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import aiohttp
-import pytest
 
 from bitacora.rules.notify.notifier import Notifier
 from bitacora.rules.notify.templates import render
@@ -15,12 +12,6 @@ from tests.integration.rules.receivers import HttpReceiver, Received, http_recei
 from tests.integration.rules.test_destinations import FAST, alert_for, rule
 
 SUBJECT = "Bitácora: error-burst (user-service)"
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
 
 
 def json_post(request: Received, path: str) -> None:

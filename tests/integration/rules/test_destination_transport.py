@@ -21,7 +21,7 @@ from bitacora.rules.model import Rule
 from bitacora.rules.notify.notifier import Notifier
 from bitacora.rules.notify.retry import RetryPolicy
 from bitacora.settings import Settings
-from tests.helpers.tls_proxy import Pki, make_pki
+from tests.helpers.tls_proxy import Pki
 from tests.integration.rules.receivers import HttpReceiver, http_proxy, http_receiver
 from tests.integration.rules.test_destinations import alert_for, rule
 
@@ -80,17 +80,6 @@ def server_context(pki: Pki) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(pki.server.cert, pki.server.key)
     return context
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import email
 import email.policy
 import logging
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -25,12 +24,6 @@ from tests.unit.rules.util import T0, ev
 
 NASTY = "{{ 7*7 }} {% for x in range(3) %}loop{% endfor %} <script>alert(1)</script>"
 FAST = RetryPolicy(attempts=3, base_delay=0.05, max_delay=0.2, jitter=0.1)
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
 
 
 def rule(**options: Any) -> Rule:

@@ -7,7 +7,6 @@ destination verifies the server against the system's CAs.
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,22 +18,11 @@ from bitacora.rules.loader import read_rule
 from bitacora.rules.notify.notifier import Notifier
 from bitacora.rules.notify.retry import RetryPolicy
 from bitacora.settings import Settings
-from tests.helpers.tls_proxy import Pki, make_pki
+from tests.helpers.tls_proxy import Pki
 from tests.integration.rules.receivers import MailSession, smtp_receiver
 from tests.integration.rules.test_destinations import alert_for, rule
 
 ONCE = RetryPolicy(attempts=1)
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
 
 
 def server_context(pki: Pki) -> ssl.SSLContext:

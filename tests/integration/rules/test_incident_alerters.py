@@ -7,11 +7,9 @@ from __future__ import annotations
 import base64
 import json
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-import pytest
 
 from bitacora.rules.notify.notifier import Notifier
 from bitacora.rules.notify.templates import render
@@ -20,12 +18,6 @@ from tests.integration.rules.receivers import http_receiver
 from tests.integration.rules.test_destinations import FAST, alert_for, rule
 
 SUBJECT = "Bitácora: error-burst (user-service)"
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
 
 
 async def test_opsgenie_create_alert(session: aiohttp.ClientSession) -> None:

@@ -135,17 +135,21 @@ def test_floats_of_every_magnitude_match_the_reference() -> None:
         assert_same({"x": number})
 
 
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**66), max_value=2**66)
-    | st.floats(allow_nan=True, allow_infinity=True)
-    | st.text(),
-    lambda children: (
-        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=8), children, max_size=5)
-    ),
-    max_leaves=30,
-)
+def _trees(leaves: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """JSON values: ``leaves`` nested in lists and objects."""
+    return st.recursive(
+        leaves,
+        lambda children: (
+            st.lists(children, max_size=5)
+            | st.dictionaries(st.text(max_size=8), children, max_size=5)
+        ),
+        max_leaves=30,
+    )
+
+
+float_free_leaves = st.booleans() | st.integers(min_value=-(2**66), max_value=2**66) | st.text()
+json_values = _trees(st.none() | float_free_leaves | st.floats(allow_nan=True, allow_infinity=True))
+float_free = _trees(float_free_leaves)
 
 
 @settings(max_examples=150, deadline=None)
@@ -163,15 +167,6 @@ def test_typical_documents_take_the_fast_path(monkeypatch: pytest.MonkeyPatch) -
 
     monkeypatch.setattr(jsonbytes, "reference_json_bytes", slow)
     assert [to_json_bytes(doc) for doc in docs] == expected
-
-
-float_free = st.recursive(
-    st.booleans() | st.integers(min_value=-(2**66), max_value=2**66) | st.text(),
-    lambda children: (
-        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=8), children, max_size=5)
-    ),
-    max_leaves=30,
-)
 
 
 @settings(max_examples=150, deadline=None)
