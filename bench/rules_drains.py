@@ -10,6 +10,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from itertools import pairwise
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import yaml
@@ -21,6 +22,9 @@ from bench.procs import Component, free_port
 from bench.profile import MaybeProfile
 from bitacora import schema
 from bitacora.settings import Settings
+
+if TYPE_CHECKING:
+    from bitacora.processors.normalize.stage import Output
 
 
 def write_rules(rid: str, files: dict[str, str]) -> Path:
@@ -118,18 +122,37 @@ async def _timed(
 MAX_PAUSE_S = 8.0
 
 
-async def produce_batched(
-    settings: Settings, topic: str, values: Sequence[tuple[bytes, bytes]]
-) -> None:
-    """Produce (key, value) records to ``topic`` in Kafka record batches, as the roles do
-    (``processors.shell.produce``): a few µs an event, several times faster than ``send``."""
+def bundles(topic: str, events: Sequence[dict[str, Any]]) -> list[Output]:
+    """``events`` as the normalize role writes them to ``topic``: per batch of
+    ``bulk_max_docs`` events, one bundle of ``_bulk`` lines per service
+    (processors.storage.bulk)."""
+    from bitacora.processors.normalize import to_json_bytes
     from bitacora.processors.normalize.stage import Output
+    from bitacora.processors.storage.bulk import EVENTS_HEADER, build_bulk_body
+
+    size = Settings().bulk_max_docs
+    out = []
+    for start in range(0, len(events), size):
+        by_service: dict[str, list[tuple[str, str, bytes]]] = {}
+        for e in events[start : start + size]:
+            service = e["service.name"]
+            stream = schema.logs_stream_for(service)
+            by_service.setdefault(service, []).append((stream, e["event.id"], to_json_bytes(e)))
+        for service, docs in by_service.items():
+            header = [(EVENTS_HEADER, str(len(docs)).encode())]
+            out.append(Output(topic, service.encode(), build_bulk_body(docs), header))
+    return out
+
+
+async def produce_batched(settings: Settings, outputs: Sequence[Output]) -> None:
+    """Produce ``outputs`` in Kafka record batches, as the roles do
+    (``processors.shell.produce``): a few µs a record, several times faster than ``send``."""
     from bitacora.processors.shell.produce import Sink, send_all
 
     sink = Sink(settings, "bench")
     await sink.start()
     try:
-        await send_all(sink, [Output(topic, key, value) for key, value in values])
+        await send_all(sink, outputs)
     finally:
         await sink.stop()
 
@@ -232,7 +255,6 @@ async def rules_drain(
     With ``together``, its backlog is written and its drain starts at the same moments as
     the other drain's of a simultaneous pair."""
     from bench.rules_support import make_events
-    from bitacora.processors.normalize import to_json_bytes
 
     rid = services.run_id()
     env = services.isolated_env(rid, settings)
@@ -241,10 +263,7 @@ async def rules_drain(
     await services.create_topics(settings.kafka_bootstrap, topics, 3)
     warm = _warmup(events)
     # The same events (same seed) in every run, stamped up to now as they would arrive.
-    values = [
-        (e["service.name"].encode(), to_json_bytes(e))
-        for e in make_events(warm + events, start=time.time() - (warm + events) * 0.001)
-    ]
+    stamped = make_events(warm + events, start=time.time() - (warm + events) * 0.001)
     topic = env["BITACORA_TOPIC_NORMALIZED"]
     processor = start_processor(env, rid, ("alerting",), f"rules{rule_count}")
     try:
@@ -252,12 +271,12 @@ async def rules_drain(
         async def done() -> bool:
             return await _alerting_done(settings, env)
 
-        await produce_batched(settings, topic, values[:warm])
+        await produce_batched(settings, bundles(topic, stamped[:warm]))
         await _until(done, [processor], "the warm-up", 180)
         with MaybeProfile(processor.pid, f"alerting-{rule_count}rules"):
             return await _timed_backlog(
                 processor,
-                lambda: produce_batched(settings, topic, values[warm:]),
+                lambda: produce_batched(settings, bundles(topic, stamped[warm:])),
                 done,
                 events,
                 together,

@@ -120,6 +120,7 @@ def make_events(n: int, start: float = 1_800_000_000.0, seed: int = 7) -> list[d
         level = rng.choices(("info", "debug", "warn", "error"), (80, 10, 6, 4))[0]
         event: dict[str, Any] = {
             "@timestamp": format_timestamp(start + i * 0.001),
+            "event.id": f"bench-{seed}-{i}",
             "service.name": SERVICES[i % len(SERVICES)],
             "log.level": level,
             "message": f"request {i} handled",

@@ -25,6 +25,7 @@ from bitacora.processors.normalize.stage import Output
 from bitacora.processors.shell.batch import BatchRole, Held, Record
 from bitacora.processors.shell.counters import role_counters
 from bitacora.processors.shell.produce import Sink, enqueue, settle
+from bitacora.processors.storage.bulk import bundle_weight, record_sources
 from bitacora.rules.aggregation import route_key
 from bitacora.settings import Settings
 
@@ -50,7 +51,8 @@ class RouteHandler:
         """Route ``records`` and hand their keyed records and alerts to the producer."""
         if not records:
             return None
-        alerts, batch = self.detector.route_values([r.value for r in records], time.time())
+        values = [doc for r in records for doc in record_sources(r.value, r.headers)]
+        alerts, batch = self.detector.route_values(values, time.time())
         outputs = [Output(self.keyed_topic, None, value, None, p) for p, value in batch.records()]
         rules = self.detector.rules
         outputs += [
@@ -77,6 +79,7 @@ class RouteRole(BatchRole):
             topics=[settings.topic_normalized],
             max_records=ROUTE_BATCH,
             within_s=ROUTE_WITHIN_S,
+            weigh=bundle_weight,
         )
         self.detector = detector
 

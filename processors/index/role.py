@@ -22,6 +22,7 @@ from bitacora.processors.normalize.stage import ID_HEADER, Output
 from bitacora.processors.shell.batch import BatchRole, Held, Record
 from bitacora.processors.shell.counters import COUNTERS, role_counters
 from bitacora.processors.shell.produce import Sink, send_all
+from bitacora.processors.storage.bulk import bundle_events, bundle_weight, parse_bulk_body
 from bitacora.processors.storage.indexer import BulkIndexer
 from bitacora.settings import Settings
 
@@ -34,11 +35,21 @@ def _stream_for_key(key: bytes) -> str:
 
 
 def _event_id(record: Record) -> str:
-    """The ``event.id`` the normalize role put in the header (else a position-based id)."""
+    """The ``event.id`` of a one-document record (else a position-based id)."""
     for name, value in record.headers:
         if name == ID_HEADER:
             return bytes(value).decode()
     return f"k-{record.partition}-{record.offset}"
+
+
+def _origins(records: list[Record], ids: set[str]) -> dict[str, Record]:
+    """The bundle that holds each of ``ids`` (parsed only when OpenSearch refused some)."""
+    found: dict[str, Record] = {}
+    for record in records:
+        for doc in parse_bulk_body(record.value):
+            if doc.id in ids:
+                found[doc.id] = record
+    return found
 
 
 class IndexHandler:
@@ -57,6 +68,8 @@ class IndexHandler:
     async def _index(self, records: list[Record]) -> None:
         """Index every record; dead-letter the events OpenSearch refuses for good."""
         docs: list[tuple[str, str, bytes]] = []
+        bundles: list[tuple[bytes, int]] = []
+        bundled: list[Record] = []
         events: dict[str, Record] = {}
         deadletters = 0
         for record in records:
@@ -64,11 +77,17 @@ class IndexHandler:
                 where = f"{record.topic}:{record.partition}:{record.offset}"
                 docs.append((schema.DEADLETTER_STREAM, where, record.value))
                 deadletters += 1
-            else:
+            elif (count := bundle_events(record.headers)) is not None:
+                bundles.append((record.value, count))
+                bundled.append(record)
+            else:  # one document, as records were before bundles
                 doc_id = _event_id(record)
                 events[doc_id] = record
                 docs.append((_stream_for_key(record.key or b"unknown"), doc_id, record.value))
-        result = await self.indexer.index(docs)
+        result = await self.indexer.index(docs, bundles)
+        unknown = {doc.id for doc, _ in result.rejected if doc.id not in events}
+        if unknown:
+            events.update(_origins(bundled, unknown))
         letters: list[Output] = []
         for (index, doc_id, source), reason in result.rejected:
             if index == schema.DEADLETTER_STREAM:
@@ -79,8 +98,8 @@ class IndexHandler:
             letters.append(self._deadletter(events[doc_id], doc_id, source, reason))
         if letters:
             await send_all(self.sink, letters)
-        indexed = len(docs) - deadletters - len(letters)
-        self.events_out.inc(indexed)
+        total = len(docs) + sum(count for _, count in bundles)
+        self.events_out.inc(total - deadletters - len(letters))
 
     def _deadletter(self, record: Record, doc_id: str, source: bytes, reason: str) -> Output:
         letter = deadletter_record(
@@ -112,6 +131,7 @@ class IndexRole(BatchRole):
             topics=[settings.topic_normalized, settings.topic_deadletter],
             max_records=settings.bulk_max_docs,
             within_s=settings.bulk_max_wait_s,
+            weigh=bundle_weight,
         )
 
     async def open_handler(self) -> IndexHandler:

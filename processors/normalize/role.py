@@ -37,7 +37,7 @@ class NormalizeHandler:
     async def submit(self, records: list[Record]) -> Awaitable[None] | None:
         """Normalize ``records`` (stale CRI runs flushed too) and hand the results to Kafka."""
         step = self.stage.process([(r, r) for r in records], time.time_ns())
-        self.events_out.inc(len(step.outputs) - step.letters)
+        self.events_out.inc(step.events)
         if not step.outputs:
             return None
         return settle(self.sink, await enqueue(self.sink.producer, step.outputs))

@@ -2,23 +2,27 @@
 
 Pure apart from the clock it is given. It decodes raw records, joins CRI partial lines
 (:class:`~processors.normalize.CriJoiner`), normalizes, and dead-letters what cannot be
-normalized. An input is *done* (its offset may be committed) only once every record made
-from it is in the outputs: a partial line stays pending until its run is joined, so a
-crash never commits a piece whose joined event was not produced.
+normalized. A call's events go out as bundles: per service, one ``logs.normalized`` record
+of ``_bulk`` lines (:mod:`processors.storage.bulk`) holding them in order, split only
+where a record would exceed the record limit. An input is *done* (its offset may be
+committed) only once every record made from it is in the outputs: a partial line stays
+pending until its run is joined, so a crash never commits a piece whose joined event was
+not produced.
 """
 
 from __future__ import annotations
 
 from typing import Generic, NamedTuple, Protocol, TypeVar
 
-from bitacora import rawrecord
+from bitacora import rawrecord, schema
 from bitacora.deadletter import TOO_LARGE, deadletter_record, redactor_for
 from bitacora.errors import DecodeError
 from bitacora.processors.normalize import CriJoiner, NormalizeConfig, normalize_json, to_json_bytes
 from bitacora.processors.shell.counters import COUNTERS
+from bitacora.processors.storage.bulk import EVENTS_HEADER, action_head, bulk_line, bundle_lines
 from bitacora.settings import Settings
 
-ID_HEADER = "id"
+ID_HEADER = "id"  # the event id of a one-document record (before bundles; dead letters)
 
 
 class Message(Protocol):
@@ -56,6 +60,9 @@ class Step(Generic[Token]):
         self.outputs: list[Output] = []
         self.done: list[Token] = []
         self.letters = 0  # how many of ``outputs`` are dead letters
+        self.events = 0  # normalized events in ``outputs``' bundles
+        # Bulk lines per service key, until :meth:`NormalizeStage.seal` bundles them.
+        self.lines: dict[bytes, list[bytes]] = {}
 
 
 class NormalizeStage(Generic[Token]):
@@ -68,6 +75,7 @@ class NormalizeStage(Generic[Token]):
         self.redact = redactor_for(settings)
         self.record_limit = settings.kafka_record_limit  # larger: dead-lettered, not stuck
         self.joiner: CriJoiner[tuple[Token, Message]] = CriJoiner()
+        self._heads: dict[bytes, bytes] = {}  # service key → its stream's action head
         # (topic, partition, offset) of inputs inside open CRI runs, oldest first.
         self._held: dict[tuple[str, int, int], None] = {}
 
@@ -87,12 +95,22 @@ class NormalizeStage(Generic[Token]):
             else:
                 self._emit(step, *joined, now_ns)
         self.flush(step, now_ns)
+        self.seal(step)
         return step
 
     def flush(self, step: Step[Token], now_ns: int) -> None:
         """Emit partial runs idle for longer than the joiner's ``stale_ns`` as they are."""
         for _key, (raw, pieces) in self.joiner.flush_stale(now_ns):
             self._emit(step, raw, pieces, now_ns)
+
+    def seal(self, step: Step[Token]) -> None:
+        """Turn the step's bulk lines into ``logs.normalized`` records, per service key."""
+        for key, lines in step.lines.items():
+            for value, events in bundle_lines(lines, self.record_limit):
+                header = [(EVENTS_HEADER, str(events).encode())]
+                step.outputs.append(Output(self.normalized_topic, key, value, header))
+                step.events += events
+        step.lines = {}
 
     def _emit(
         self,
@@ -107,18 +125,21 @@ class NormalizeStage(Generic[Token]):
         except DecodeError as exc:
             self._deadletter(step, last, str(exc), now_ns)
         else:
-            if len(value) > self.record_limit:
-                reason = f"{TOO_LARGE}: normalized to {len(value)} bytes, over {self.record_limit}"
+            key = doc["service.name"].encode()
+            head = self._heads.get(key)
+            if head is None:
+                if len(self._heads) >= 4096:  # services come and go: bound the cache
+                    self._heads.clear()
+                head = self._heads[key] = action_head(schema.logs_stream_for(doc["service.name"]))
+            line = bulk_line(head, doc["event.id"], value)
+            if len(line) > self.record_limit:
+                reason = f"{TOO_LARGE}: normalized to {len(line)} bytes, over {self.record_limit}"
                 self._deadletter(step, last, reason, now_ns)
             else:
-                step.outputs.append(
-                    Output(
-                        self.normalized_topic,
-                        doc["service.name"].encode(),
-                        value,
-                        [(ID_HEADER, doc["event.id"].encode())],
-                    )
-                )
+                lines = step.lines.get(key)
+                if lines is None:
+                    lines = step.lines[key] = []
+                lines.append(line)
         for token, message in pieces:
             step.done.append(token)
             self._held.pop((message.topic, message.partition, message.offset), None)

@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -80,13 +80,15 @@ class BatchRole(Service):
         topics: Sequence[str],
         max_records: int,
         within_s: float,
+        weigh: Callable[[list[Record]], int] = len,
     ) -> None:
         super().__init__()
         self.settings = settings
         self.role_name = name
         self.topics = list(topics)
-        self.max_records = max_records
+        self.max_records = max_records  # in events: ``weigh`` counts a batch's records
         self.within_s = within_s
+        self.weigh = weigh
         self.depth = settings.processor_batches_in_flight
         self._lock = asyncio.Lock()
         self._inflight: deque[_InFlight] = deque()
@@ -181,10 +183,10 @@ class BatchRole(Service):
     async def _run(self) -> None:
         try:
             while not self.should_stop:
-                batch = await self._take()
+                batch, events = await self._take()
                 async with self._lock:
                     records = [r for rs in batch.values() for r in rs]
-                    self.counts.events_in.inc(len(records))
+                    self.counts.events_in.inc(events)
                     done = await self.handler.submit(records)
                     self._inflight.append(
                         _InFlight(
@@ -201,8 +203,13 @@ class BatchRole(Service):
             log.exception("%s stopped", self.role_name)
             await self.crash(exc)
 
-    async def _take(self) -> dict[TopicPartition, list[Record]]:
-        """Up to ``max_records``, waiting at most ``within_s`` for the batch to fill."""
+    async def _take(self) -> tuple[dict[TopicPartition, list[Record]], int]:
+        """Up to ``max_records`` events, waiting at most ``within_s`` for the batch to fill.
+
+        Records of many events (logs.normalized bundles) may take it past ``max_records``
+        by what one fetch holds (``max_partition_fetch_bytes`` a partition). Returns the
+        batch and its events.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.within_s
         batch: dict[TopicPartition, list[Record]] = {}
@@ -214,10 +221,10 @@ class BatchRole(Service):
             )
             for tp, records in got.items():
                 batch.setdefault(tp, []).extend(records)
-                count += len(records)
+                count += self.weigh(records)
             if remaining <= 0:
                 break
-        return batch
+        return batch, count
 
     async def _settle(self, *, everything: bool) -> None:
         """Retire completed batches in order; wait for the oldest while ``depth`` are in flight.

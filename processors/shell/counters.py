@@ -23,7 +23,10 @@ _disable_created()  # type: ignore[no-untyped-call]  # unannotated in prometheus
 REGISTRY = CollectorRegistry()
 
 EVENTS_IN = Counter(
-    "bitacora_events_in", "Records a role read from Kafka.", ["role"], registry=REGISTRY
+    "bitacora_events_in",
+    "Events a role read from Kafka (a logs.normalized record counts its events).",
+    ["role"],
+    registry=REGISTRY,
 )
 EVENTS_OUT = Counter(
     "bitacora_events_out",

@@ -4,6 +4,13 @@ A document travels as ``(index, id, source_json_bytes)``: the normalizer already
 the JSON, so the body is built by concatenation, never by re-serializing the event.
 Every action is ``create`` with ``_id = event.id``: a re-delivered event meets its own
 earlier copy and gets a 409, which counts as done (ARCHITECTURE.md guarantees).
+
+``logs.normalized`` records are such bodies (:func:`bundle_lines`): one record carries the
+events one normalize batch made for one service, so the index role posts record values as
+they are and Kafka's per-record work is paid once per bundle, not per event. The header
+``events`` counts a bundle's events and tells it from a record that is one document, as
+records were before bundles; those are still read (:func:`record_sources`), so records
+an upgrade finds in the topic are neither lost nor stuck.
 """
 
 from __future__ import annotations
@@ -77,6 +84,20 @@ TRANSIENT_ERROR_TYPES: Final = frozenset(
 )
 
 
+# The header of a logs.normalized record that is a bundle: its number of events, as text.
+EVENTS_HEADER: Final = "events"
+
+
+def action_head(index: str) -> bytes:
+    """The start of a ``create`` action line for ``index``; the ``_id`` and ``}}\\n`` follow."""
+    return b'{"create":{"_index":' + json.dumps(index).encode() + b',"_id":'
+
+
+def bulk_line(head: bytes, doc_id: str, source: bytes) -> bytes:
+    """One document's two lines of a body: its action (``head`` + ``_id``), its source."""
+    return head + orjson.dumps(doc_id) + b"}}\n" + source + b"\n"
+
+
 def build_bulk_body(docs: Sequence[tuple[str, str, bytes]]) -> bytes:
     """The NDJSON ``_bulk`` body: a ``create`` action line then the source, per document.
 
@@ -89,14 +110,104 @@ def build_bulk_body(docs: Sequence[tuple[str, str, bytes]]) -> bytes:
     for index, doc_id, source in docs:
         head = headers.get(index)
         if head is None:
-            head = b'{"create":{"_index":' + json.dumps(index).encode() + b',"_id":'
-            headers[index] = head
-        append(head)
-        append(orjson.dumps(doc_id))
-        append(b"}}\n")
-        append(source)
-        append(b"\n")
+            head = headers[index] = action_head(index)
+        append(bulk_line(head, doc_id, source))
     return b"".join(parts)
+
+
+def bundle_lines(lines: Sequence[bytes], limit: int) -> Iterator[tuple[bytes, int]]:
+    """``(value, events)`` of records holding ``lines`` (:func:`bulk_line`) in order, each
+    value at most ``limit`` bytes; a line longer than ``limit`` must not be passed."""
+    start = 0
+    size = 0
+    for pos, line in enumerate(lines):
+        if pos > start and size + len(line) > limit:
+            yield b"".join(lines[start:pos]), pos - start
+            start, size = pos, 0
+        size += len(line)
+    if start < len(lines):
+        yield b"".join(lines[start:]), len(lines) - start
+
+
+def bundle_events(headers: Sequence[tuple[str, bytes]]) -> int | None:
+    """How many events a logs.normalized record bundles; None for a one-document record."""
+    for name, value in headers:
+        if name == EVENTS_HEADER:
+            return int(value)
+    return None
+
+
+def bundle_weight(records: Sequence[Any]) -> int:
+    """The events of logs.normalized records (aiokafka's, with ``headers``)."""
+    return sum(bundle_events(r.headers) or 1 for r in records)
+
+
+def record_sources(value: bytes, headers: Sequence[tuple[str, bytes]]) -> list[bytes]:
+    """The documents (JSON) of a logs.normalized record, in order."""
+    if bundle_events(headers) is None:
+        return [value]
+    return value.split(b"\n")[1::2]
+
+
+def parse_bulk_body(body: bytes) -> list[Doc]:
+    """The documents of a body of ``create`` actions (:func:`build_bulk_body`'s inverse)."""
+    lines = body.split(b"\n")
+    docs = []
+    for pos in range(0, len(lines) - 1, 2):
+        action = orjson.loads(lines[pos])["create"]
+        docs.append(Doc(action["_index"], action["_id"], lines[pos + 1]))
+    return docs
+
+
+@dataclass(slots=True)
+class Request:
+    """The items of one bulk request: bodies already encoded, the documents on demand.
+
+    Bundles are posted as they are; only when some of their items must be sent again or
+    were rejected are they parsed into documents (:meth:`docs`).
+    """
+
+    parts: list[bytes]
+    count: int
+    parsed: list[Doc] | None = None
+
+    @classmethod
+    def of(cls, docs: list[Doc]) -> Request:
+        """A request of ``docs``."""
+        return cls([build_bulk_body(docs)], len(docs), docs)
+
+    def body(self) -> bytes:
+        """The NDJSON body."""
+        return self.parts[0] if len(self.parts) == 1 else b"".join(self.parts)
+
+    def docs(self) -> list[Doc]:
+        """The documents, in the body's order."""
+        if self.parsed is None:
+            self.parsed = [doc for part in self.parts for doc in parse_bulk_body(part)]
+        return self.parsed
+
+
+def plan_requests(
+    docs: Sequence[Doc], bundles: Sequence[tuple[bytes, int]], max_docs: int, max_bytes: int
+) -> list[Request]:
+    """Requests for ``docs`` then ``bundles`` (``(body, events)``) within both bounds.
+
+    A bundle is never split: one larger than a bound gets a request of its own.
+    """
+    requests = [
+        Request.of(list(docs[span.start : span.stop]))
+        for span in split_by_size(docs, max_docs, max_bytes)
+    ]
+    current: Request | None = None
+    size = 0
+    for body, events in bundles:
+        if current is None or current.count + events > max_docs or size + len(body) > max_bytes:
+            current, size = Request([], 0), 0
+            requests.append(current)
+        current.parts.append(body)
+        current.count += events
+        size += len(body)
+    return requests
 
 
 def split_by_size(
@@ -110,8 +221,8 @@ def split_by_size(
     start = 0
     size = 0
     for pos, (index, doc_id, source) in enumerate(docs):
-        # action line: {"create":{"_index":"…","_id":"…"}}\n  (≈ 30 bytes of syntax)
-        item = len(source) + len(index) + len(doc_id) + 32
+        # {"create":{"_index":"…","_id":"…"}}\n then the source and \n: 35 bytes of syntax
+        item = len(source) + len(index) + len(doc_id) + 35
         if pos > start and (pos - start >= max_docs or size + item > max_bytes):
             yield range(start, pos)
             start, size = pos, 0

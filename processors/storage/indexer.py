@@ -31,10 +31,10 @@ from bitacora.processors.shell.counters import BULK_RETRIES, BULK_SECONDS
 from bitacora.processors.storage.bulk import (
     BackoffPolicy,
     Doc,
-    build_bulk_body,
+    Request,
     classify_bulk_response,
+    plan_requests,
     request_verdict,
-    split_by_size,
 )
 from bitacora.processors.storage.deadletter import deadletter_id
 from bitacora.settings import Settings
@@ -147,27 +147,34 @@ class BulkIndexer:
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             return f"OpenSearch unreachable ({type(exc).__name__})"
 
-    async def index(self, docs: Sequence[tuple[str, str, bytes]]) -> IndexResult:
+    async def index(
+        self,
+        docs: Sequence[tuple[str, str, bytes]],
+        bundles: Sequence[tuple[bytes, int]] = (),
+    ) -> IndexResult:
         """Index every document; return once each is stored or rejected for good.
 
-        Returns only after every document either is in OpenSearch (created, or a 409: it
-        was already there) or was rejected with a per-document error (``result.rejected``:
-        dead-letter those). Raises only on cancellation.
+        ``bundles`` are bodies already encoded (logs.normalized records: ``(body, events)``,
+        :func:`~processors.storage.bulk.bundle_lines`), posted as they are. Returns only
+        after every document either is in OpenSearch (created, or a 409: it was already
+        there) or was rejected with a per-document error (``result.rejected``: dead-letter
+        those). Raises only on cancellation.
         """
         result = IndexResult()
-        batch = [Doc(*doc) for doc in docs]
-        ranges = list(split_by_size(batch, self.max_docs, self.max_bytes))
-        if len(ranges) <= 1 or self._concurrency == 1:
-            for span in ranges:
-                await self._index_chunk(batch[span.start : span.stop], result)
+        requests = plan_requests(
+            [Doc(*doc) for doc in docs], bundles, self.max_docs, self.max_bytes
+        )
+        if len(requests) <= 1 or self._concurrency == 1:
+            for request in requests:
+                await self._index_chunk(request, result)
             return result
         gate = asyncio.Semaphore(self._concurrency)
 
-        async def one(span: range) -> None:
+        async def one(request: Request) -> None:
             async with gate:
-                await self._index_chunk(batch[span.start : span.stop], result)
+                await self._index_chunk(request, result)
 
-        await asyncio.gather(*(one(span) for span in ranges))
+        await asyncio.gather(*(one(request) for request in requests))
         return result
 
     async def index_deadletters(
@@ -180,53 +187,56 @@ class BulkIndexer:
         ]
         return await self.index(docs)
 
-    async def _index_chunk(self, chunk: list[Doc], result: IndexResult) -> None:
-        pending = chunk
+    async def _index_chunk(self, request: Request, result: IndexResult) -> None:
+        pending = request
         attempt = 0
-        while pending:
-            status, payload = await self._post(pending, result)
+        while pending.count:
+            status, payload = await self._post(pending.body(), result)
             if status == 200 and payload is not None:
-                outcome = classify_bulk_response(payload, len(pending))
+                outcome = classify_bulk_response(payload, pending.count)
                 result.indexed += len(outcome.done) - outcome.duplicates
                 result.duplicates += outcome.duplicates
+                if not outcome.retry and not outcome.rejected:
+                    return
+                docs = pending.docs()
                 result.rejected.extend(
-                    RejectedDoc(pending[r.position], r.reason) for r in outcome.rejected
+                    RejectedDoc(docs[r.position], r.reason) for r in outcome.rejected
                 )
                 if not outcome.retry:
                     return
-                pending = [pending[pos] for pos in outcome.retry]
-                reason = f"{len(pending)} items answered 429/5xx"
+                pending = Request.of([docs[pos] for pos in outcome.retry])
+                reason = f"{pending.count} items answered 429/5xx"
             elif status is not None and request_verdict(status) == "split":
-                if len(pending) == 1:
+                docs = pending.docs()
+                if len(docs) == 1:
                     result.rejected.append(
                         RejectedDoc(
-                            pending[0], f"bulk_request_refused: HTTP {status} for this document"
+                            docs[0], f"bulk_request_refused: HTTP {status} for this document"
                         )
                     )
                     return
                 # One document breaks the request (or it is too large): halve to isolate it.
-                middle = len(pending) // 2
-                await self._index_chunk(pending[:middle], result)
-                await self._index_chunk(pending[middle:], result)
+                middle = len(docs) // 2
+                await self._index_chunk(Request.of(docs[:middle]), result)
+                await self._index_chunk(Request.of(docs[middle:]), result)
                 return
             else:
                 reason = "connection failed" if status is None else f"HTTP {status}"
             attempt += 1
             BULK_RETRIES.inc()
-            result.retried_items += len(pending)
+            result.retried_items += pending.count
             delay = self.backoff.delay(attempt, self._rand())
             log.warning(
                 "bulk: %s; retrying %d items in %.2fs (attempt %d)",
                 reason,
-                len(pending),
+                pending.count,
                 delay,
                 attempt,
             )
             await self._sleep(delay)
 
-    async def _post(self, docs: list[Doc], result: IndexResult) -> tuple[int | None, Any]:
+    async def _post(self, body: bytes, result: IndexResult) -> tuple[int | None, Any]:
         """POST one bulk body: ``(status, parsed JSON)``, or ``(None, None)`` if unreachable."""
-        body = build_bulk_body(docs)
         result.requests += 1
         started = time.perf_counter()
         try:

@@ -8,6 +8,7 @@ so what reached Kafka or OpenSearch is compared with what was acknowledged exact
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from collections import Counter
@@ -24,6 +25,7 @@ from bench import services
 from bench.procs import Component, free_port, wait_port
 from bench.services import group_lag
 from bitacora import rawrecord
+from bitacora.processors.storage.bulk import record_sources
 from bitacora.settings import Settings
 from tests.helpers.ports import KAFKA_OFFSETS, OPENSEARCH_OFFSETS, restartable_port
 
@@ -134,6 +136,20 @@ class Pipeline:
 
 async def read_topic(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes]]:
     """Every (key, value) currently in ``topic``, read from the beginning without a group."""
+    return [(r.key, r.value) for r in await read_records(bootstrap, topic)]
+
+
+async def read_normalized(bootstrap: str, topic: str) -> list[dict[str, Any]]:
+    """Every normalized document currently in the logs.normalized ``topic``, parsed."""
+    return [
+        json.loads(doc)
+        for r in await read_records(bootstrap, topic)
+        for doc in record_sources(r.value, r.headers)
+    ]
+
+
+async def read_records(bootstrap: str, topic: str) -> list[Any]:
+    """Every record currently in ``topic``, read from the beginning without a group."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
@@ -145,14 +161,14 @@ async def read_topic(bootstrap: str, topic: str) -> list[tuple[bytes | None, byt
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         ends = await consumer.end_offsets(tps)
-        out: list[tuple[bytes | None, bytes]] = []
+        out: list[Any] = []
         deadline = time.monotonic() + 60
         while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
             if time.monotonic() > deadline:
                 raise AssertionError(f"reading {topic} took over 60 s")
             batch = await consumer.getmany(timeout_ms=500, max_records=10_000)
             for records in batch.values():
-                out.extend((r.key, r.value) for r in records)
+                out.extend(records)
         return out
     finally:
         await consumer.stop()

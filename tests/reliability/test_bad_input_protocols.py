@@ -20,7 +20,7 @@ from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeL
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 from bitacora import rawrecord
-from tests.reliability.harness import Pipeline, read_topic, wait_until
+from tests.reliability.harness import Pipeline, read_normalized, read_topic, wait_until
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(240)]
 EXPORT = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
@@ -138,10 +138,7 @@ async def test_08_malformed_syslog(pipeline: Pipeline) -> None:
     bootstrap = pipeline.settings.kafka_bootstrap
 
     async def normalized() -> list[str]:
-        values = [
-            json.loads(v)
-            for _, v in await read_topic(bootstrap, pipeline.env["BITACORA_TOPIC_NORMALIZED"])
-        ]
+        values = await read_normalized(bootstrap, pipeline.env["BITACORA_TOPIC_NORMALIZED"])
         return sorted(d["message"] for d in values if d.get("service.name") == app)
 
     expected = sorted(f"good {seq}" for seq in range(101))

@@ -6,7 +6,8 @@ import json
 from dataclasses import dataclass
 
 from bitacora import rawrecord
-from bitacora.processors.normalize.stage import ID_HEADER, NormalizeStage
+from bitacora.processors.normalize.stage import NormalizeStage, Output
+from bitacora.processors.storage.bulk import EVENTS_HEADER, Doc, parse_bulk_body, record_sources
 from bitacora.rawrecord import RawRecord
 from bitacora.settings import Settings
 
@@ -23,8 +24,8 @@ class Msg:
     value: bytes
 
 
-def msg(offset: int, record: object) -> Msg:
-    raw = RawRecord("kube.review", 1764320000 * 10**9 + offset, record, 1, "peer", "forward")  # type: ignore[arg-type]
+def msg(offset: int, record: object, tag: str = "kube.review") -> Msg:
+    raw = RawRecord(tag, 1764320000 * 10**9 + offset, record, 1, "peer", "forward")  # type: ignore[arg-type]
     return Msg("logs.raw", 0, offset, b"review", rawrecord.encode(raw))
 
 
@@ -32,16 +33,67 @@ def stage() -> NormalizeStage[int]:
     return NormalizeStage(Settings(topic_normalized="n", topic_deadletter="d"))
 
 
+def documents(outputs: list[Output]) -> list[dict[str, object]]:
+    """The normalized documents of a step's logs.normalized records, in order."""
+    return [
+        json.loads(doc)
+        for o in outputs
+        if o.topic == "n"
+        for doc in record_sources(o.value, o.headers or [])
+    ]
+
+
 def test_plain_records_are_normalized_and_done_in_order() -> None:
     s = stage()
     step = s.process([(1, msg(10, {"message": "a"})), (2, msg(11, {"message": "b"}))], now_ns=0)
     assert step.done == [1, 2]
-    assert [(o.topic, o.key) for o in step.outputs] == [("n", b"kube"), ("n", b"kube")]
-    docs = [json.loads(o.value) for o in step.outputs]
+    [out] = step.outputs
+    assert (out.topic, out.key, out.headers, step.events) == (
+        "n",
+        b"kube",
+        [(EVENTS_HEADER, b"2")],
+        2,
+    )
+    docs = documents(step.outputs)
     assert [d["message"] for d in docs] == ["a", "b"]
-    assert [o.headers for o in step.outputs] == [
-        [(ID_HEADER, d["event.id"].encode())] for d in docs
+    # The record is a _bulk body: each document's create action names its stream and id.
+    assert parse_bulk_body(out.value) == [
+        Doc("logs-kube", str(d["event.id"]), json.dumps(d, separators=(",", ":")).encode())
+        for d in docs
     ]
+
+
+def test_a_batch_makes_one_record_per_service_in_input_order() -> None:
+    s = stage()
+    inputs = [
+        (1, msg(10, {"message": "a1"}, "alpha.app")),
+        (2, msg(11, {"message": "b1"}, "beta.app")),
+        (3, msg(12, {"message": "a2"}, "alpha.app")),
+    ]
+    step = s.process(inputs, now_ns=0)
+    assert [(o.key, o.headers) for o in step.outputs] == [
+        (b"alpha", [(EVENTS_HEADER, b"2")]),
+        (b"beta", [(EVENTS_HEADER, b"1")]),
+    ]
+    assert [d["message"] for d in documents(step.outputs)] == ["a1", "a2", "b1"]
+    assert step.events == 3
+
+
+def test_a_bundle_is_split_where_it_would_pass_the_record_limit() -> None:
+    settings = Settings(topic_normalized="n", topic_deadletter="d", kafka_max_batch_bytes=8192)
+    s: NormalizeStage[int] = NormalizeStage(settings)
+    inputs = [(i, msg(10 + i, {"message": f"{i:03d}" + "x" * 600})) for i in range(20)]
+    step = s.process(inputs, now_ns=0)
+    assert all(len(o.value) <= settings.kafka_record_limit for o in step.outputs)
+    assert len(step.outputs) > 1
+    # Each record is as full as the limit allows: the next one's first line did not fit.
+    for record, following in zip(step.outputs, step.outputs[1:], strict=False):
+        first = following.value.split(b"\n", 2)
+        assert len(record.value) + len(first[0]) + len(first[1]) + 2 > settings.kafka_record_limit
+    assert [str(d["message"])[:3] for d in documents(step.outputs)] == [
+        f"{i:03d}" for i in range(20)
+    ]
+    assert sum(int(dict(o.headers or [])[EVENTS_HEADER]) for o in step.outputs) == 20
 
 
 def test_partial_pieces_stay_pending_until_the_run_is_joined() -> None:
@@ -50,8 +102,7 @@ def test_partial_pieces_stay_pending_until_the_run_is_joined() -> None:
     assert (first.outputs, first.done, len(s)) == ([], [], 1)
     second = s.process([(2, msg(11, {"log": f"{T1} stdout F world", "kubernetes": KUBE}))], 0)
     assert second.done == [1, 2]
-    [out] = second.outputs
-    assert json.loads(out.value)["message"] == "hello world"
+    assert [d["message"] for d in documents(second.outputs)] == ["hello world"]
     assert len(s) == 0
 
 
@@ -63,7 +114,7 @@ def test_a_stale_partial_run_is_flushed_alone() -> None:
     )
     step = s.process([], now_ns=6_000_000_000)
     assert step.done == [1]
-    assert json.loads(step.outputs[0].value)["message"] == "lonely"
+    assert [d["message"] for d in documents(step.outputs)] == ["lonely"]
 
 
 def test_undecodable_and_unnormalizable_inputs_are_dead_lettered_and_done() -> None:

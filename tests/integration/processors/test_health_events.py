@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
 from bitacora.settings import Settings
-from tests.reliability.harness import Pipeline, read_topic, wait_until
+from tests.reliability.harness import Pipeline, read_normalized, wait_until
 
 
 async def test_health_events_report_dead_letters(settings: Settings) -> None:
@@ -26,8 +25,7 @@ async def test_health_events_report_dead_letters(settings: Settings) -> None:
             await producer.stop()
 
         async def reported() -> list[dict[str, Any]]:
-            values = await read_topic(bootstrap, run.env["BITACORA_TOPIC_NORMALIZED"])
-            events = [json.loads(value) for _key, value in values]
+            events = await read_normalized(bootstrap, run.env["BITACORA_TOPIC_NORMALIZED"])
             return [
                 e
                 for e in events

@@ -6,6 +6,7 @@ import json
 import uuid
 from typing import Any
 
+import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
@@ -13,6 +14,7 @@ from bitacora import schema
 from bitacora.durations import format_timestamp
 from bitacora.processors.alerting.detect_stage import Detector
 from bitacora.processors.alerting.route_stage import RouteRole
+from bitacora.processors.storage.bulk import EVENTS_HEADER, build_bulk_body
 from bitacora.rules.model import Rule
 from bitacora.settings import Settings
 from tests.integration.processors.test_batch_role import until
@@ -26,9 +28,13 @@ def page_rule() -> Rule:
     )
 
 
-async def test_route_role_routes_every_event_once_then_commits(kafka_bootstrap: str) -> None:
+@pytest.mark.parametrize("shape", ["bundles", "documents"])
+async def test_route_role_routes_every_event_once_then_commits(
+    kafka_bootstrap: str, shape: str
+) -> None:
     """A new route group starts at the earliest offsets, routes each event once to an alert
-    and commits every partition's end."""
+    and commits every partition's end: from bundles, as the normalize role writes them,
+    and from one-document records, as it wrote them before bundles."""
     rid = uuid.uuid4().hex[:10]
     settings = Settings(
         kafka_bootstrap=kafka_bootstrap,
@@ -45,15 +51,29 @@ async def test_route_role_routes_every_event_once_then_commits(kafka_bootstrap: 
     try:
         await admin.create_topics([NewTopic(t, PARTITIONS, 1) for t in topics])
         for partition in range(PARTITIONS):
-            for i in range(5):
-                event = {
+            events = [
+                {
                     "@timestamp": format_timestamp(1_800_000_000 + i),
+                    "event.id": f"p{partition}-{i}",
                     "log.level": "fatal",
                     "message": f"p{partition}-{i}",
                 }
+                for i in range(5)
+            ]
+            if shape == "documents":
+                for event in events:
+                    await producer.send_and_wait(
+                        settings.topic_normalized, json.dumps(event).encode(), partition=partition
+                    )
+            else:
+                docs = [("logs-x", str(e["event.id"]), json.dumps(e).encode()) for e in events]
                 await producer.send_and_wait(
-                    settings.topic_normalized, json.dumps(event).encode(), partition=partition
+                    settings.topic_normalized,
+                    build_bulk_body(docs),
+                    partition=partition,
+                    headers=[(EVENTS_HEADER, b"5")],
                 )
+        ends = 5 if shape == "documents" else 1
         route = RouteRole(settings, Detector([page_rule()], settings))
         await route.start()
         try:
@@ -61,7 +81,7 @@ async def test_route_role_routes_every_event_once_then_commits(kafka_bootstrap: 
 
             async def all_committed() -> bool:
                 offsets = await admin.list_consumer_group_offsets(group)
-                return {tp.partition: m.offset for tp, m in offsets.items()} == {0: 5, 1: 5}
+                return {tp.partition: m.offset for tp, m in offsets.items()} == {0: ends, 1: ends}
 
             await until(all_committed, "the route group's commits")
         finally:

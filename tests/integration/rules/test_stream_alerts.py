@@ -19,12 +19,14 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.services import delete_topics
+from bitacora import schema
 from bitacora.durations import format_timestamp
 from bitacora.processors.alerting.detect_stage import Detector, register_detect
 from bitacora.processors.alerting.notify_stage import NotifyService, register_notify
 from bitacora.processors.alerting.route_stage import RouteRole
 from bitacora.processors.alerting.silences import write_silence
 from bitacora.processors.app import Role, create_app, raw_topic
+from bitacora.processors.storage.bulk import EVENTS_HEADER, build_bulk_body
 from bitacora.rules.model import Rule
 from bitacora.rules.notify.silences import new_silence
 from bitacora.settings import Settings
@@ -74,24 +76,26 @@ async def running(
 
 
 class Events:
-    """Produces normalized error events of one service into the input topic."""
+    """Produces normalized error events of one service into the input topic, as the
+    normalize role does: each call's events in one bundle (processors.storage.bulk)."""
 
     def __init__(self, producer: AIOKafkaProducer, topic: str, service: str) -> None:
         self.producer, self.topic, self.service, self.sent = producer, topic, service, 0
 
     async def send(self, count: int) -> None:
+        events = []
         for _ in range(count):
             self.sent += 1
-            event = {
-                "@timestamp": format_timestamp(time.time()),
-                "event.id": f"{self.service}-{self.sent}",
-                "service.name": self.service,
-                "log.level": "error",
-                "message": f"payment failed {{{{ 7*7 }}}} <b>#{self.sent}</b>",
-            }
-            await self.producer.send_and_wait(
-                self.topic, json.dumps(event).encode(), key=self.service.encode()
+            events.append(
+                {
+                    "@timestamp": format_timestamp(time.time()),
+                    "event.id": f"{self.service}-{self.sent}",
+                    "service.name": self.service,
+                    "log.level": "error",
+                    "message": f"payment failed {{{{ 7*7 }}}} <b>#{self.sent}</b>",
+                }
             )
+        await self._bundle(events)
 
     async def recover(self) -> None:
         """An info event of the service: a rule's ``resolve_filter`` resolves its key."""
@@ -102,8 +106,16 @@ class Events:
             "log.level": "info",
             "message": "payments flowing again",
         }
+        await self._bundle([event])
+
+    async def _bundle(self, events: list[dict[str, Any]]) -> None:
+        stream = schema.logs_stream_for(self.service)
+        body = build_bulk_body([(stream, e["event.id"], json.dumps(e).encode()) for e in events])
         await self.producer.send_and_wait(
-            self.topic, json.dumps(event).encode(), key=self.service.encode()
+            self.topic,
+            body,
+            key=self.service.encode(),
+            headers=[(EVENTS_HEADER, str(len(events)).encode())],
         )
 
 

@@ -4,13 +4,27 @@ from __future__ import annotations
 
 import json
 
-from bitacora.processors.storage.bulk import BackoffPolicy
-from bitacora.processors.storage.indexer import BulkIndexer
+import pytest
+
+from bitacora.processors.storage.bulk import BackoffPolicy, build_bulk_body
+from bitacora.processors.storage.indexer import BulkIndexer, IndexResult
 from bitacora.settings import Settings
 from tests.integration.storage.bulkproxy import BulkProxy, Step
 from tests.integration.storage.osapi import count, isolated_templates, ok
 
 FAST = BackoffPolicy(base_s=0.01, cap_s=0.05)
+# Documents one by one, or logs.normalized bundles of 7 posted as they are: every failure
+# path turns bundles into documents, so both must come out the same.
+SHAPES = pytest.mark.parametrize("shape", ["documents", "bundles"])
+
+
+async def index(
+    indexer: BulkIndexer, batch: list[tuple[str, str, bytes]], shape: str
+) -> IndexResult:
+    if shape == "documents":
+        return await indexer.index(batch)
+    spans = [batch[i : i + 7] for i in range(0, len(batch), 7)]
+    return await indexer.index([], [(build_bulk_body(span), len(span)) for span in spans])
 
 
 def docs(stream: str, n: int) -> list[tuple[str, str, bytes]]:
@@ -37,7 +51,8 @@ async def distinct_ids(url: str, stream: str) -> int:
     return int(payload["aggregations"]["ids"]["value"])
 
 
-async def test_only_items_rejected_with_429_are_retried(opensearch_url: str) -> None:
+@SHAPES
+async def test_only_items_rejected_with_429_are_retried(opensearch_url: str, shape: str) -> None:
     settings = Settings(opensearch_url=opensearch_url)
     async with isolated_templates(opensearch_url, settings) as iso:
         stream = iso.logs_stream("product-service")
@@ -50,7 +65,7 @@ async def test_only_items_rejected_with_429_are_retried(opensearch_url: str) -> 
             BulkProxy(opensearch_url, script) as proxy,
             BulkIndexer(Settings(opensearch_url=proxy.url), backoff=FAST) as indexer,
         ):
-            result = await indexer.index(batch)
+            result = await index(indexer, batch, shape)
         assert [len(ids) for ids in proxy.seen] == [100, 10, 4]
         assert proxy.seen[1] == [f"id-{i:04d}" for i in range(3, 100, 10)]
         assert proxy.seen[2] == proxy.seen[1][:4]
@@ -60,8 +75,9 @@ async def test_only_items_rejected_with_429_are_retried(opensearch_url: str) -> 
         assert await distinct_ids(opensearch_url, stream) == 100
 
 
+@SHAPES
 async def test_whole_request_failures_and_dropped_connections_are_retried(
-    opensearch_url: str,
+    opensearch_url: str, shape: str
 ) -> None:
     settings = Settings(opensearch_url=opensearch_url)
     async with isolated_templates(opensearch_url, settings) as iso:
@@ -72,14 +88,17 @@ async def test_whole_request_failures_and_dropped_connections_are_retried(
             BulkProxy(opensearch_url, script) as proxy,
             BulkIndexer(Settings(opensearch_url=proxy.url), backoff=FAST) as indexer,
         ):
-            result = await indexer.index(batch)
+            result = await index(indexer, batch, shape)
         assert [len(ids) for ids in proxy.seen] == [50, 50, 50, 50]
         assert (result.indexed, result.duplicates, result.rejected) == (50, 0, [])
         assert (result.requests, result.retried_items) == (4, 150)
         assert await count(opensearch_url, stream) == 50
 
 
-async def test_a_lost_response_resend_gives_409s_not_copies(opensearch_url: str) -> None:
+@SHAPES
+async def test_a_lost_response_resend_gives_409s_not_copies(
+    opensearch_url: str, shape: str
+) -> None:
     """The bulk succeeded but its answer was lost: the re-send must not duplicate."""
     settings = Settings(opensearch_url=opensearch_url)
     async with isolated_templates(opensearch_url, settings) as iso:
@@ -91,13 +110,14 @@ async def test_a_lost_response_resend_gives_409s_not_copies(opensearch_url: str)
             BulkProxy(opensearch_url, [Step()]) as proxy,
             BulkIndexer(Settings(opensearch_url=proxy.url), backoff=FAST) as indexer,
         ):
-            result = await indexer.index(batch)
+            result = await index(indexer, batch, shape)
         assert (result.indexed, result.duplicates, result.rejected) == (10, 20, [])
         assert await count(opensearch_url, stream) == 30
 
 
+@SHAPES
 async def test_a_request_the_server_refuses_is_split_to_isolate_the_document(
-    opensearch_url: str,
+    opensearch_url: str, shape: str
 ) -> None:
     settings = Settings(opensearch_url=opensearch_url)
     async with isolated_templates(opensearch_url, settings) as iso:
@@ -107,7 +127,7 @@ async def test_a_request_the_server_refuses_is_split_to_isolate_the_document(
             BulkProxy(opensearch_url, refuse_ids=frozenset({"id-0005"})) as proxy,
             BulkIndexer(Settings(opensearch_url=proxy.url), backoff=FAST) as indexer,
         ):
-            result = await indexer.index(batch)
+            result = await index(indexer, batch, shape)
         # 413 for every body holding id-0005: halves until it stands alone, then rejected.
         assert [len(ids) for ids in proxy.seen] == [8, 4, 4, 2, 1, 1, 2]
         assert proxy.seen[5] == ["id-0005"]

@@ -1,0 +1,86 @@
+"""logs.normalized bundles: records of ``_bulk`` lines, read back, and planned into requests."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bitacora.processors.storage.bulk import (
+    EVENTS_HEADER,
+    Doc,
+    Request,
+    action_head,
+    build_bulk_body,
+    bulk_line,
+    bundle_events,
+    bundle_lines,
+    parse_bulk_body,
+    plan_requests,
+    record_sources,
+)
+
+# Sources are single-line JSON, as the normalizer writes them (any text, escaped).
+sources = st.text(max_size=40).map(lambda t: json.dumps({"message": t}).encode())
+docs = st.lists(st.builds(Doc, st.text(min_size=1, max_size=12), st.text(max_size=12), sources))
+
+
+@given(docs)
+def test_a_body_parses_back_into_its_documents(batch: list[Doc]) -> None:
+    assert parse_bulk_body(build_bulk_body(batch)) == batch
+
+
+@given(docs, st.integers(min_value=1, max_value=400))
+def test_bundles_hold_every_line_in_order_within_the_limit(batch: list[Doc], limit: int) -> None:
+    lines = [bulk_line(action_head(d.stream), d.id, d.source) for d in batch]
+    fitting = [line for line in lines if len(line) <= limit]
+    bundles = list(bundle_lines(fitting, limit))
+    assert b"".join(value for value, _ in bundles) == b"".join(fitting)
+    assert sum(events for _, events in bundles) == len(fitting)
+    assert all(len(value) <= limit for value, _ in bundles)
+    assert all(events >= 1 for _, events in bundles)
+    # Greedy: a bundle ends only where the next line would not fit.
+    for (value, _), (following, _) in itertools.pairwise(bundles):
+        first = following.split(b"\n", 2)
+        assert len(value) + len(first[0]) + len(first[1]) + 2 > limit
+
+
+def test_a_bundle_and_a_one_document_record_are_read_alike() -> None:
+    batch = [Doc("logs-a", "1", b'{"message":"x"}'), Doc("logs-a", "2", b'{"message":"y"}')]
+    header = [(EVENTS_HEADER, b"2")]
+    assert bundle_events(header) == 2
+    assert record_sources(build_bulk_body(batch), header) == [
+        b'{"message":"x"}',
+        b'{"message":"y"}',
+    ]
+    # A record from before bundles: one document, its id in the "id" header.
+    legacy = [("id", b"1")]
+    assert bundle_events(legacy) is None
+    assert record_sources(b'{"message":"x"}', legacy) == [b'{"message":"x"}']
+
+
+def test_requests_bound_documents_and_never_split_a_bundle() -> None:
+    singles = [Doc("logs-a", f"d{i}", b"{}") for i in range(5)]
+    bundle = [Doc("logs-b", f"b{i}", b"{}") for i in range(3)]
+    body = build_bulk_body(bundle)
+    requests = plan_requests(
+        singles, [(body, 3), (body, 3), (body, 3)], max_docs=7, max_bytes=10**6
+    )
+    assert [r.count for r in requests] == [5, 6, 3]
+    assert requests[0].docs() == singles
+    assert requests[1].parts == [body, body]
+    assert requests[1].body() == body + body
+    assert requests[1].docs() == bundle + bundle
+    # A bundle above a bound still goes, alone.
+    alone = plan_requests([], [(body, 3), (body, 3)], max_docs=2, max_bytes=10**6)
+    assert [(r.count, r.parts) for r in alone] == [(3, [body]), (3, [body])]
+    by_bytes = plan_requests([], [(body, 3)] * 3, max_docs=100, max_bytes=2 * len(body))
+    assert [r.count for r in by_bytes] == [6, 3]
+
+
+def test_a_request_of_documents_builds_its_body_once() -> None:
+    batch = [Doc("logs-a", "1", b"{}")]
+    request = Request.of(batch)
+    assert (request.body(), request.count, request.docs()) == (build_bulk_body(batch), 1, batch)
