@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bench.forward_client import Planned
-from bitacora import clients
+from bitacora import bundles, clients
 from bitacora.rawrecord import RawRecord, encode
 from bitacora.settings import Settings
 
@@ -79,10 +79,20 @@ def raw_values(plans: Sequence[Planned]) -> list[tuple[bytes, bytes]]:
     return out
 
 
+def raw_bundles(plans: Sequence[Planned]) -> list[tuple[bytes, bytes, int]]:
+    """(key, value, events) as the collector writes them to ``logs.raw`` for the planned
+    chunks: each chunk's raw records bundled per service (``collector.records.bundle``)."""
+    from bitacora.collector.records import bundle
+
+    limit = Settings().kafka_record_limit
+    return [item for plan in plans for item in bundle(raw_values([plan]), limit)]
+
+
 async def bare_producer(
-    settings: Settings, topic: str, records: Sequence[tuple[bytes, bytes]]
+    settings: Settings, topic: str, records: Sequence[tuple[bytes, bytes, int]]
 ) -> Timing:
-    """Produce ``records`` to ``topic`` with the collector's producer settings; wait for all."""
+    """Produce ``records`` (key, value, events: :func:`raw_bundles`) to ``topic`` with the
+    collector's producer settings; wait for all."""
     compression = (
         settings.kafka_compression
         if settings.kafka_compression in ("gzip", "snappy", "lz4", "zstd")
@@ -100,16 +110,20 @@ async def bare_producer(
     await producer.start()
     try:
         await producer.partitions_for(topic)  # metadata outside the timed part
-        await producer.send_and_wait(topic, records[0][1], key=records[0][0])
+        key, value, events = records[0]
+        await producer.send_and_wait(topic, value, key=key, headers=bundles.header(events))
         kafka = stack_pid(settings, "kafka")
         cpu0, t0, k0 = time.process_time(), time.perf_counter(), server_cpu(kafka)
-        futures = [await producer.send(topic, value, key=key) for key, value in records]
+        futures = [
+            await producer.send(topic, value, key=key, headers=bundles.header(events))
+            for key, value, events in records
+        ]
         await asyncio.gather(*futures)
         wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
         kafka_cpu = server_cpu(kafka) - k0
     finally:
         await producer.stop()
-    return Timing(len(records), wall, cpu, kafka_cpu)
+    return Timing(sum(events for _, _, events in records), wall, cpu, kafka_cpu)
 
 
 async def raw_bulk(

@@ -2,7 +2,10 @@
 
 The collector runs as ``bitacora collector`` (a subprocess, its own topics and ports);
 clients send prebuilt frames with acks, so the timed part is the collector's work plus
-Kafka's, and the baseline is a bare producer sending the same raw records.
+Kafka's, and the baseline is a bare producer sending the same events' raw records, one
+Kafka record each, as a client writes them that does not bundle (the collector bundles a
+request's events per service, ``bitacora.bundles``; a bare producer sending those bundles
+sends a few records per request and measures little beyond Kafka).
 """
 
 from __future__ import annotations
@@ -151,7 +154,7 @@ async def bench_collector(settings: Settings, events: int, per_chunk: int = 500)
             http = await http_ingest(run, batches)
         with MaybeProfile(run.component.pid, "collector-otlp"):
             otlp_timing = await otlp_ingest(run.component, run.otlp_port, otlp)
-        before = await services.topic_message_count(settings.kafka_bootstrap, topic)
+        before = await services.wait_topic_count(settings.kafka_bootstrap, topic, None, 60)
         with MaybeProfile(run.component.pid, "collector-syslog"):
             syslog = await syslog_ingest(
                 run.component, run.syslog_port, streams, events, settings.kafka_bootstrap,
@@ -165,7 +168,8 @@ async def bench_collector(settings: Settings, events: int, per_chunk: int = 500)
         settings.kafka_bootstrap, [baseline_topic], settings.topic_partitions
     )
     try:
-        bare = await bare_producer(settings, baseline_topic, raw_values(plans))
+        one_each = [(key, value, 1) for key, value in raw_values(plans)]
+        bare = await bare_producer(settings, baseline_topic, one_each)
     finally:
         await services.delete_topics(
             settings.kafka_bootstrap,

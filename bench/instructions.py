@@ -43,6 +43,7 @@ class _Message(NamedTuple):
     offset: int
     key: bytes | None
     value: bytes
+    headers: list[tuple[str, bytes]]
 
 
 def floor_document(raw: RawRecord, offset: int) -> dict[str, Any]:
@@ -60,32 +61,37 @@ def floor_document(raw: RawRecord, offset: int) -> dict[str, Any]:
 def work(events: int, measured: bool, mode: str = "bare") -> None:
     """Build ``events`` raw records, warm up, then (``measured``) decode + normalize + encode
     them: both runs build the same records, so the difference is the per-event work. In
-    ``stage`` mode the normalize stage does it (``NormalizeStage.process`` in batches of
-    ``bulk_max_docs``: the role's per-event work short of Kafka, outputs and acks
+    ``stage`` mode the normalize stage does it on the records as the collector writes them
+    (bundles, ``bench.baselines.raw_bundles``; ``NormalizeStage.process`` in batches of
+    ``bulk_max_docs`` events: the role's per-event work short of Kafka, outputs and acks
     included); in ``floor`` mode :func:`floor_document` stands in for ``normalize``.
     """
     import orjson
 
-    from bench.baselines import raw_values
+    from bench.baselines import raw_bundles, raw_values
     from bench.forward_client import plan_chunks
     from bench.payloads import service_names
-    from bitacora import rawrecord
+    from bitacora import bundles, rawrecord
     from bitacora.gctune import tune_for_streaming
     from bitacora.processors.normalize import NormalizeConfig, normalize_json
     from bitacora.processors.normalize.stage import NormalizeStage
     from bitacora.settings import Settings
 
-    plans = plan_chunks("instr", WARMUP + events, 500, service_names("instr"), seed=17)
+    plans = plan_chunks("instr", WARMUP + events, WARMUP, service_names("instr"), seed=17)
     values = [value for _key, value in raw_values(plans)]
     settings = Settings()
     config = NormalizeConfig.from_settings(settings)
     normalizer: NormalizeStage[_Message] = NormalizeStage(settings)
     batch = settings.bulk_max_docs
-    messages = [_Message("logs.raw", 0, n, b"k", v) for n, v in enumerate(values)]
+    # Chunks of WARMUP events: the first is the warm-up.
+    warm, rest = (
+        [_Message("logs.raw", 0, n, k, v, bundles.header(e)) for n, (k, v, e) in enumerate(part)]
+        for part in (raw_bundles(plans[:1]), raw_bundles(plans[1:]))
+    )
     tune_for_streaming()  # as the processor runs
     for offset, value in enumerate(values[:WARMUP]):
         normalize_json(rawrecord.decode(value), 0, offset, config)
-    normalizer.process([(m, m) for m in messages[:WARMUP]], 0)
+    normalizer.process([(m, m) for m in warm], 0)
     if not measured:
         return
     if mode == "floor":
@@ -93,9 +99,16 @@ def work(events: int, measured: bool, mode: str = "bare") -> None:
             orjson.dumps(floor_document(rawrecord.decode(value), offset))
         return
     if mode == "stage":
-        for start in range(WARMUP, len(messages), batch):
-            chunk = messages[start : start + batch]
-            normalizer.process([(m, m) for m in chunk], 0)
+        chunk: list[tuple[_Message, _Message]] = []
+        taken = 0
+        for message in rest:  # batches of up to ``batch`` events, as BatchRole takes them
+            events_in = bundles.events_in(message.headers) or 1
+            if chunk and taken + events_in > batch:
+                normalizer.process(chunk, 0)
+                chunk, taken = [], 0
+            chunk.append((message, message))
+            taken += events_in
+        normalizer.process(chunk, 0)
         return
     for offset, value in enumerate(values[WARMUP:]):
         normalize_json(rawrecord.decode(value), 0, offset, config)

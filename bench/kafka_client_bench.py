@@ -4,8 +4,11 @@ per record on the processor's two hops, aiokafka against librdkafka's (confluent
 Both clients run in the same run, ``R`` times, alternating which goes first (A B, B A, …);
 each figure is the median of the repetitions with the lowest and highest beside it.
 
-- consume: read the ``N`` raw records of a fresh topic (``bench.baselines.raw_values``: the
-  collector's ``logs.raw`` payloads, preloaded compressed as ``kafka_compression``) in the
+Records hold one event each, as both hops carried them before bundles (``bitacora.bundles``):
+the figures compare the clients per record.
+
+- consume: read the ``N`` raw records of a fresh topic (``bench.baselines.raw_values``: one
+  event's raw record each, preloaded compressed as ``kafka_compression``) in the
   normalize role's batches: up to ``bulk_max_docs`` records, at most 50 ms to fill one,
   a commit of the batch's offsets after each. aiokafka as ``BatchRole`` does (``getmany``,
   auto-commit off, ``await commit(offsets)``); confluent-kafka with ``consume(num_messages,

@@ -31,7 +31,7 @@ from pathlib import Path
 import aiohttp
 
 from bench import services
-from bench.baselines import Timing, raw_bulk, raw_values
+from bench.baselines import Timing, raw_bulk, raw_bundles, raw_values
 from bench.collector_bench import LOG_DIR
 from bench.forward_client import plan_chunks
 from bench.payloads import service_names
@@ -119,11 +119,13 @@ def quiet_pure_normalize_cpu_us(values: Sequence[tuple[bytes, bytes]]) -> float:
     return float(done.stdout.split()[-1])
 
 
-async def preload(settings: Settings, topic: str, values: Sequence[tuple[bytes, bytes]]) -> None:
-    """Put raw records into ``topic`` (untimed)."""
+async def preload(
+    settings: Settings, topic: str, records: Sequence[tuple[bytes, bytes, int]]
+) -> None:
+    """Put raw records (bundles: ``bench.baselines.raw_bundles``) into ``topic`` (untimed)."""
     from bench.baselines import bare_producer
 
-    await bare_producer(settings, topic, values)
+    await bare_producer(settings, topic, records)
 
 
 async def watch_drain(
@@ -203,7 +205,7 @@ async def bench_processor(settings: Settings, events: int) -> list[Row]:
         try:
             streams = [schema.logs_stream_for(name) for name in service_names(prefix)]
             await services.os_create_streams(session, settings.opensearch_url, streams)
-            await preload(settings, env["BITACORA_TOPIC_RAW"], values)
+            await preload(settings, env["BITACORA_TOPIC_RAW"], raw_bundles(plans))
             processors = start_processors(env, rid)
             try:
                 with (

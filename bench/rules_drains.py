@@ -126,9 +126,10 @@ def bundles(topic: str, events: Sequence[dict[str, Any]]) -> list[Output]:
     """``events`` as the normalize role writes them to ``topic``: per batch of
     ``bulk_max_docs`` events, one bundle of ``_bulk`` lines per service
     (processors.storage.bulk)."""
+    from bitacora import bundles as bundling
     from bitacora.processors.normalize import to_json_bytes
     from bitacora.processors.normalize.stage import Output
-    from bitacora.processors.storage.bulk import EVENTS_HEADER, build_bulk_body
+    from bitacora.processors.storage.bulk import build_bulk_body
 
     size = Settings().bulk_max_docs
     out = []
@@ -139,8 +140,8 @@ def bundles(topic: str, events: Sequence[dict[str, Any]]) -> list[Output]:
             stream = schema.logs_stream_for(service)
             by_service.setdefault(service, []).append((stream, e["event.id"], to_json_bytes(e)))
         for service, docs in by_service.items():
-            header = [(EVENTS_HEADER, str(len(docs)).encode())]
-            out.append(Output(topic, service.encode(), build_bulk_body(docs), header))
+            body = build_bulk_body(docs)
+            out.append(Output(topic, service.encode(), body, bundling.header(len(docs))))
     return out
 
 
@@ -290,7 +291,7 @@ async def pipeline_drain(settings: Settings, events: int, rule_count: int) -> Ti
     """The whole processor (one process per role, as ``bitacora run`` starts them) draining
     ``events`` raw records with ``rule_count`` rules about the run's services, until all
     are searchable and the alerting role committed everything; CPU summed over the roles."""
-    from bench.baselines import bare_producer, raw_values, stack_pid
+    from bench.baselines import bare_producer, raw_bundles, stack_pid
     from bench.forward_client import plan_chunks
     from bench.payloads import service_names
     from bench.processor_bench import start_processors
@@ -298,8 +299,15 @@ async def pipeline_drain(settings: Settings, events: int, rule_count: int) -> Ti
     rid = services.run_id()
     prefix = f"bench{rid}"
     names = service_names(prefix)
-    warm = _warmup(events)
-    values = raw_values(plan_chunks(f"rules-{rid}", warm + events, 500, names, seed=17))
+    records = raw_bundles(
+        plan_chunks(f"rules-{rid}", _warmup(events) + events, 500, names, seed=17)
+    )
+    # The warm-up: the first bundles holding at least _warmup(events) events.
+    split, warm = 0, 0
+    while warm < _warmup(events):
+        warm += records[split][2]
+        split += 1
+    events += _warmup(events) - warm
     env = services.isolated_env(rid, settings)
     env["BITACORA_RULES_DIR"] = str(_rules_dir(rid, rule_count, names))
     topics = [env[f"BITACORA_TOPIC_{t}"] for t in ("RAW", "NORMALIZED", "DEADLETTER", "ALERTS")]
@@ -320,13 +328,13 @@ async def pipeline_drain(settings: Settings, events: int, rule_count: int) -> Ti
             await services.os_create_streams(session, settings.opensearch_url, streams)
             processes = start_processors(env, rid, ("normalize", "index", "alerting"))
             try:
-                await bare_producer(settings, topic, values[:warm])
+                await bare_producer(settings, topic, records[:split])
                 await _until(searchable(warm), processes, "the warm-up", 180)
                 alerting = processes[-1]
                 with MaybeProfile(alerting.pid, f"pipeline-alerting-{rule_count}rules"):
                     return await _timed(
                         processes,
-                        lambda: bare_producer(settings, topic, values[warm:]),
+                        lambda: bare_producer(settings, topic, records[split:]),
                         searchable(warm + events),
                         events,
                         [stack_pid(settings, "kafka"), stack_pid(settings, "opensearch")],

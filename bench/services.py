@@ -18,7 +18,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 
 from bench.procs import free_port
-from bitacora import clients, schema
+from bitacora import bundles, clients, schema
 from bitacora.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -193,14 +193,34 @@ async def topic_message_count(bootstrap: str, topic: str) -> int:
         await consumer.stop()
 
 
-async def wait_topic_count(bootstrap: str, topic: str, expected: int, deadline_s: float) -> int:
-    """Poll until ``topic`` holds at least ``expected`` messages; return the last count."""
+async def wait_topic_count(
+    bootstrap: str, topic: str, expected: int | None, deadline_s: float
+) -> int:
+    """Poll until ``topic`` holds at least ``expected`` events (a bundle counts its events,
+    :mod:`bitacora.bundles`); return the last count. With ``expected`` None: the events
+    the topic holds now (read up to its end offsets)."""
     end = time.monotonic() + deadline_s
-    count = await topic_message_count(bootstrap, topic)
-    while count < expected and time.monotonic() < end:
-        await asyncio.sleep(0.2)
-        count = await topic_message_count(bootstrap, topic)
-    return count
+    consumer = clients.kafka_consumer(_kafka(bootstrap), enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()  # a topic created moments ago
+        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning()
+        ends = await consumer.end_offsets(tps) if expected is None else {}
+        count = 0
+        while True:
+            got = await consumer.getmany(timeout_ms=200, max_records=100_000)
+            count += sum(bundles.weight(records) for records in got.values())
+            if expected is None:
+                if all([await consumer.position(tp) >= ends[tp] for tp in tps]):
+                    return count
+            elif count >= expected:
+                return count
+            if time.monotonic() >= end:
+                return count
+    finally:
+        await consumer.stop()
 
 
 async def os_request(

@@ -5,6 +5,10 @@ normalize the event and to give it a deterministic id:
 
 ``[version, tag, time_ns, record, received_ns, peer, transport, chunk, position]``
 
+A ``logs.raw`` record holds one such array, or, with the ``events`` header
+(:mod:`bitacora.bundles`), that many back to back: the collector bundles a
+request's events per service (:func:`events_of` reads both).
+
 ``record`` is the sender's map as it arrived (keys and values may still be bytes holding
 invalid UTF-8: the processor decides how to repair them). ``chunk`` is the sender's chunk id
 (``option.chunk``) or None; ``position`` is the event's index inside its request, so a
@@ -13,11 +17,13 @@ retried chunk maps to the same ids while two identical lines stay two events.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 import msgpack
 
+from bitacora import bundles
 from bitacora.errors import DecodeError
 
 FORMAT_VERSION: Final = 1
@@ -84,6 +90,50 @@ def decode(data: bytes) -> RawRecord:
         )
     except Exception as exc:  # msgpack raises several unrelated types
         raise DecodeError(f"raw record is not msgpack: {exc}") from exc
+    return _from_item(item)
+
+
+def events_of(
+    data: bytes, headers: Sequence[tuple[str, bytes]]
+) -> list[tuple[bytes, RawRecord | DecodeError]]:
+    """Each event of a logs.raw record: its own bytes, and its raw record or why not.
+
+    A record without the ``events`` header is one event. In a bundle, an event that does
+    not decode is reported alone; bytes that are not msgpack end the bundle, reported as
+    one piece.
+    """
+    if bundles.events_in(headers) is None:
+        try:
+            return [(data, decode(data))]
+        except DecodeError as exc:
+            return [(data, exc)]
+    unpacker = msgpack.Unpacker(
+        raw=False,
+        unicode_errors="surrogateescape",
+        strict_map_key=False,
+        max_buffer_size=max(len(data), 1),
+    )
+    unpacker.feed(data)
+    out: list[tuple[bytes, RawRecord | DecodeError]] = []
+    start = 0
+    try:
+        for item in unpacker:
+            end = unpacker.tell()
+            try:
+                out.append((data[start:end], _from_item(item)))
+            except DecodeError as exc:
+                out.append((data[start:end], exc))
+            start = end
+    except Exception as exc:  # msgpack raises several unrelated types
+        reason = f"raw record bundle is not msgpack from byte {start}: {exc!r}"
+        out.append((data[start:], DecodeError(reason)))
+        return out
+    if start < len(data) or not out:
+        out.append((data[start:], DecodeError("raw record bundle ends inside an event")))
+    return out
+
+
+def _from_item(item: Any) -> RawRecord:
     if type(item) is not list or len(item) != 9 or item[0] != FORMAT_VERSION:
         raise DecodeError("raw record has the wrong shape or version")
     _, tag, time_ns, record, received_ns, peer, transport, chunk, position = item

@@ -1,8 +1,10 @@
 """The Kafka side of the collector: an idempotent ``acks=all`` producer.
 
-``submit`` hands every record of one request to the producer in order (so a service's
-events keep their order on its partition) and returns a future that resolves only when
-Kafka acknowledged every one of them, dead letters included; sources acknowledge their
+``submit`` hands the records of one request to the producer in order (so a service's
+events keep their order on its partition), joined per service into bundles
+(:mod:`bitacora.bundles`: Kafka's per-record cost paid once per bundle, not per event),
+and returns a future that resolves only when Kafka acknowledged every one of them, dead
+letters included; sources acknowledge their
 clients only then. When Kafka is unreachable the publisher says so at once
 (``KafkaUnavailable``) so forward connections close without an ack and HTTP answers 503,
 while it keeps reconnecting in the background.
@@ -21,8 +23,9 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
 
-from bitacora import clients
+from bitacora import bundles, clients
 from bitacora.collector.metrics import CollectorMetrics
+from bitacora.collector.records import bundle
 from bitacora.errors import BitacoraError
 from bitacora.partitions import partition_for
 from bitacora.settings import Settings
@@ -33,8 +36,8 @@ _RECONNECT_S = 1.0
 _STOP_FLUSH_S = 10.0
 _METADATA_S = 10.0  # a topic Kafka does not know: answer 503 / close, do not hang
 _RETIRE_S = 5.0  # to let a failed producer go
-_NO_HEADERS: list[tuple[str, bytes]] = []  # read, never changed, by aiokafka's builder
 BATCH_FROM = 16  # records of one request for one partition: built into batches from here
+Bundle = tuple[bytes, bytes, int]  # key, value, events (collector.records.bundle)
 
 
 class KafkaUnavailable(BitacoraError):
@@ -58,11 +61,9 @@ def _retrieve(fut: asyncio.Future[Any]) -> None:
         fut.exception()
 
 
-def _by_partition(
-    records: Sequence[tuple[bytes, bytes]], count: int
-) -> dict[int, list[tuple[bytes, bytes]]]:
+def _by_partition(records: Sequence[Bundle], count: int) -> dict[int, list[Bundle]]:
     """``records`` per Kafka default partition of their key, each group in order."""
-    groups: dict[int, list[tuple[bytes, bytes]]] = {}
+    groups: dict[int, list[Bundle]] = {}
     for record in records:
         partition = partition_for(record[0], count)
         group = groups.get(partition)
@@ -180,7 +181,7 @@ class Publisher:
         producer: AIOKafkaProducer,
         topic: str,
         partition: int,
-        group: list[tuple[bytes, bytes]],
+        group: list[Bundle],
         futures: list[asyncio.Future[Any]],
     ) -> None:
         """Give one partition's records of a request to the producer, in order, adding their
@@ -196,8 +197,11 @@ class Publisher:
         wake-up), so requests take turns per partition here.
         """
         if len(group) < BATCH_FROM:
-            for key, value in group:
-                futures.append(await producer.send(topic, value, key=key, partition=partition))
+            for key, value, events in group:
+                headers = bundles.header(events)
+                futures.append(
+                    await producer.send(topic, value, key=key, partition=partition, headers=headers)
+                )
             return
         lock = self._locks.get(partition)
         if lock is None:
@@ -208,9 +212,10 @@ class Publisher:
             while start < len(group):
                 builder = producer.create_batch()
                 append = builder.append
-                for key, value in group[start:]:
+                for key, value, events in group[start:]:
+                    headers = bundles.header(events)
                     if (
-                        append(timestamp=timestamp_ms, key=key, value=value, headers=_NO_HEADERS)
+                        append(timestamp=timestamp_ms, key=key, value=value, headers=headers)
                         is None
                     ):
                         break  # full (an empty builder takes any first record: start moves)
@@ -221,7 +226,7 @@ class Publisher:
     async def submit(
         self, records: Sequence[tuple[bytes, bytes]], deadletters: Sequence[bytes] = ()
     ) -> Delivery:
-        """Hand ``records`` (key, value) and ``deadletters`` to Kafka, in order.
+        """Hand ``records`` (key, value), bundled per key, and ``deadletters`` to Kafka, in order.
 
         Returns the Delivery to pass to ``delivered``. Raises KafkaUnavailable at once when
         not connected or when the producer refuses the records.
@@ -235,7 +240,8 @@ class Publisher:
         try:
             if records:
                 count = await self._partitions(producer, topic)
-                for partition, group in _by_partition(records, count).items():
+                joined = bundle(records, self.record_limit)
+                for partition, group in _by_partition(joined, count).items():
                     await self._hand_over(producer, topic, partition, group, futures)
             for letter in deadletters:
                 futures.append(await producer.send(self._settings.topic_deadletter, letter))

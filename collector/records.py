@@ -13,6 +13,7 @@ from typing import Any
 
 import msgpack
 
+from bitacora import bundles
 from bitacora.deadletter import deadletter_record
 from bitacora.rawrecord import FORMAT_VERSION
 
@@ -96,6 +97,27 @@ def raw_records(
         )
         append((key, value))
     return out
+
+
+def bundle(records: Sequence[tuple[bytes, bytes]], limit: int) -> list[tuple[bytes, bytes, int]]:
+    """``(key, value, events)``: ``records`` (key, value) joined per key, in order.
+
+    A bundle's value is its events' raw records back to back (``bitacora.rawrecord``,
+    ``events_of``), at most ``limit`` bytes (``bitacora.bundles.join``). Each record must
+    fit in ``limit`` (``split_oversized``).
+    """
+    by_key: dict[bytes, list[bytes]] = {}
+    for key, value in records:
+        values = by_key.get(key)
+        if values is None:
+            by_key[key] = [value]
+        else:
+            values.append(value)
+    return [
+        (key, value, events)
+        for key, values in by_key.items()
+        for value, events in bundles.join(values, limit)
+    ]
 
 
 def split_oversized(

@@ -18,14 +18,14 @@ import logging
 import time
 from collections.abc import Awaitable
 
-from bitacora import schema
+from bitacora import bundles, schema
 from bitacora.processors.alerting.detect_stage import Detector
 from bitacora.processors.app import DETECT_KEYED, Role, internal_topic_name
 from bitacora.processors.normalize.stage import Output
 from bitacora.processors.shell.batch import BatchRole, Held, Record
 from bitacora.processors.shell.counters import role_counters
 from bitacora.processors.shell.produce import Sink, enqueue, settle
-from bitacora.processors.storage.bulk import bundle_weight, record_sources
+from bitacora.processors.storage.bulk import record_sources
 from bitacora.rules.aggregation import route_key
 from bitacora.settings import Settings
 
@@ -79,7 +79,7 @@ class RouteRole(BatchRole):
             topics=[settings.topic_normalized],
             max_records=ROUTE_BATCH,
             within_s=ROUTE_WITHIN_S,
-            weigh=bundle_weight,
+            weigh=bundles.weight,
         )
         self.detector = detector
 

@@ -15,14 +15,14 @@ import time
 from collections.abc import Awaitable
 from functools import lru_cache
 
-from bitacora import schema
+from bitacora import bundles, schema
 from bitacora.deadletter import deadletter_record
 from bitacora.processors.normalize import to_json_bytes
 from bitacora.processors.normalize.stage import ID_HEADER, Output
 from bitacora.processors.shell.batch import BatchRole, Held, Record
 from bitacora.processors.shell.counters import COUNTERS, role_counters
 from bitacora.processors.shell.produce import Sink, send_all
-from bitacora.processors.storage.bulk import bundle_events, bundle_weight, parse_bulk_body
+from bitacora.processors.storage.bulk import parse_bulk_body
 from bitacora.processors.storage.indexer import BulkIndexer
 from bitacora.settings import Settings
 
@@ -68,7 +68,7 @@ class IndexHandler:
     async def _index(self, records: list[Record]) -> None:
         """Index every record; dead-letter the events OpenSearch refuses for good."""
         docs: list[tuple[str, str, bytes]] = []
-        bundles: list[tuple[bytes, int]] = []
+        bodies: list[tuple[bytes, int]] = []
         bundled: list[Record] = []
         events: dict[str, Record] = {}
         deadletters = 0
@@ -77,14 +77,14 @@ class IndexHandler:
                 where = f"{record.topic}:{record.partition}:{record.offset}"
                 docs.append((schema.DEADLETTER_STREAM, where, record.value))
                 deadletters += 1
-            elif (count := bundle_events(record.headers)) is not None:
-                bundles.append((record.value, count))
+            elif (count := bundles.events_in(record.headers)) is not None:
+                bodies.append((record.value, count))
                 bundled.append(record)
             else:  # one document, as records were before bundles
                 doc_id = _event_id(record)
                 events[doc_id] = record
                 docs.append((_stream_for_key(record.key or b"unknown"), doc_id, record.value))
-        result = await self.indexer.index(docs, bundles)
+        result = await self.indexer.index(docs, bodies)
         unknown = {doc.id for doc, _ in result.rejected if doc.id not in events}
         if unknown:
             events.update(_origins(bundled, unknown))
@@ -98,7 +98,7 @@ class IndexHandler:
             letters.append(self._deadletter(events[doc_id], doc_id, source, reason))
         if letters:
             await send_all(self.sink, letters)
-        total = len(docs) + sum(count for _, count in bundles)
+        total = len(docs) + sum(count for _, count in bodies)
         self.events_out.inc(total - deadletters - len(letters))
 
     def _deadletter(self, record: Record, doc_id: str, source: bytes, reason: str) -> Output:
@@ -131,7 +131,7 @@ class IndexRole(BatchRole):
             topics=[settings.topic_normalized, settings.topic_deadletter],
             max_records=settings.bulk_max_docs,
             within_s=settings.bulk_max_wait_s,
-            weigh=bundle_weight,
+            weigh=bundles.weight,
         )
 
     async def open_handler(self) -> IndexHandler:

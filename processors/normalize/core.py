@@ -156,28 +156,38 @@ def _level(chosen: dict[str, Any], sniffed: Any) -> tuple[str, int]:
 
 
 def normalize(
-    raw: RawRecord, partition: int, offset: int, config: NormalizeConfig = DEFAULT_CONFIG
+    raw: RawRecord,
+    partition: int,
+    offset: int,
+    config: NormalizeConfig = DEFAULT_CONFIG,
+    index: int = 0,
 ) -> dict[str, Any]:
     """The OpenSearch document for one raw record (flat dotted keys, see ARCHITECTURE.md).
 
-    Pure: the same input gives the same document. Raises DecodeError (and nothing else)
-    when the record cannot be normalized at all: it is not a map, or no time is usable.
+    ``partition``, ``offset`` and ``index`` (the event's place in a bundle) say where the
+    raw record was read from Kafka. Pure: the same input gives the same document. Raises
+    DecodeError (and nothing else) when the record cannot be normalized at all: it is not
+    a map, or no time is usable.
     """
-    return _guarded(raw, partition, offset, config)[0]
+    return _guarded(raw, partition, offset, config, index)[0]
 
 
 def normalize_json(
-    raw: RawRecord, partition: int, offset: int, config: NormalizeConfig = DEFAULT_CONFIG
+    raw: RawRecord,
+    partition: int,
+    offset: int,
+    config: NormalizeConfig = DEFAULT_CONFIG,
+    index: int = 0,
 ) -> tuple[dict[str, Any], bytes]:
     """:func:`normalize` and the document's :func:`to_json_bytes`, told whether the
     document holds a float (only ``labels`` can), so a float-free one is not searched for
     float text."""
-    doc, floats = _guarded(raw, partition, offset, config)
+    doc, floats = _guarded(raw, partition, offset, config, index)
     return doc, to_json_bytes(doc, floats)
 
 
 def _guarded(
-    raw: RawRecord, partition: int, offset: int, config: NormalizeConfig
+    raw: RawRecord, partition: int, offset: int, config: NormalizeConfig, index: int
 ) -> tuple[dict[str, Any], bool]:
     # (document, whether it holds a float); DecodeError for whatever goes wrong.
     record = getattr(raw, "record", None)
@@ -187,7 +197,7 @@ def _guarded(
     if tag is None:
         raise DecodeError(f"tag is a {type(getattr(raw, 'tag', None)).__name__}, not a string")
     try:
-        return _normalize(raw, record, tag, partition, offset, config)
+        return _normalize(raw, record, tag, partition, offset, config, index)
     except DecodeError:
         raise
     except Exception as exc:  # a bug must dead-letter one event, not stop the worker
@@ -201,6 +211,7 @@ def _normalize(
     partition: int,
     offset: int,
     config: NormalizeConfig,
+    index: int,
 ) -> tuple[dict[str, Any], bool]:
     fields = dict(record)
     pinned: dict[str, Any] = {}
@@ -264,7 +275,7 @@ def _normalize(
     doc: dict[str, Any] = {"@timestamp": format_ns(time_ns)}
     if valid_ns(raw.received_ns):
         doc["event.ingested"] = format_ms(raw.received_ns)
-    doc["event.id"] = event_id(raw.chunk, raw.position, partition, offset)
+    doc["event.id"] = event_id(raw.chunk, raw.position, partition, offset, index)
     keyword_cap = builder.label_cap
     builder.put(doc, "event.dataset", tag, keyword_cap)
     doc["event.severity"] = severity

@@ -12,14 +12,21 @@ from hashlib import blake2b
 _BLAKE2B_128 = blake2b(digest_size=16)
 
 
-def event_id(chunk: str | None, position: int, partition: int, offset: int) -> str:
+def event_id(chunk: str | None, position: int, partition: int, offset: int, index: int = 0) -> str:
     """32 hex chars (blake2b-128).
 
     From the sender's chunk id and the event's position in it when the sender gave a chunk
     id (``c:<chunk>:<position>``), else from the raw record's Kafka partition and offset
-    (``k:<partition>:<offset>``). Two identical lines differ by position or offset.
+    and the event's index in the record's bundle (``k:<partition>:<offset>``, and
+    ``:<index>`` after the first: a record of one event keeps the id it had before
+    bundles). Two identical lines differ by position, offset or index.
     """
-    key = f"c:{chunk}:{position}" if chunk else f"k:{partition}:{offset}"
+    if chunk:
+        key = f"c:{chunk}:{position}"
+    elif index:
+        key = f"k:{partition}:{offset}:{index}"
+    else:
+        key = f"k:{partition}:{offset}"
     digest = _BLAKE2B_128.copy()
     digest.update(key.encode("utf-8", "surrogatepass"))
     return digest.hexdigest()

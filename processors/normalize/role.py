@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Awaitable
 
+from bitacora import bundles
 from bitacora.compiled import pure_modules
 from bitacora.processors.normalize.stage import NormalizeStage
 from bitacora.processors.shell.batch import BatchRole, Held, Record
@@ -57,6 +58,7 @@ class NormalizeRole(BatchRole):
             topics=[settings.topic_raw],
             max_records=settings.bulk_max_docs,
             within_s=0.05,
+            weigh=bundles.weight,
         )
 
     async def open_handler(self) -> NormalizeHandler:

@@ -12,14 +12,15 @@ not produced.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Generic, NamedTuple, Protocol, TypeVar
 
-from bitacora import rawrecord, schema
+from bitacora import bundles, rawrecord, schema
 from bitacora.deadletter import TOO_LARGE, deadletter_record, redactor_for
 from bitacora.errors import DecodeError
 from bitacora.processors.normalize import CriJoiner, NormalizeConfig, normalize_json, to_json_bytes
 from bitacora.processors.shell.counters import COUNTERS
-from bitacora.processors.storage.bulk import EVENTS_HEADER, action_head, bulk_line, bundle_lines
+from bitacora.processors.storage.bulk import action_head, bulk_line
 from bitacora.settings import Settings
 
 ID_HEADER = "id"  # the event id of a one-document record (before bundles; dead letters)
@@ -38,6 +39,21 @@ class Message(Protocol):
     def key(self) -> bytes | None: ...
     @property
     def value(self) -> bytes: ...
+    @property
+    def headers(self) -> Sequence[tuple[str, bytes]]: ...
+
+
+class Slot:
+    """One event of an input record: where it was read (``index``: its place in a bundle)
+    and its own bytes (what a dead letter keeps)."""
+
+    def __init__(self, message: Message, index: int, value: bytes) -> None:
+        self.topic = message.topic
+        self.partition = message.partition
+        self.offset = message.offset
+        self.key = message.key
+        self.index = index
+        self.value = value
 
 
 Token = TypeVar("Token")
@@ -74,26 +90,40 @@ class NormalizeStage(Generic[Token]):
         self.deadletter_topic = settings.topic_deadletter
         self.redact = redactor_for(settings)
         self.record_limit = settings.kafka_record_limit  # larger: dead-lettered, not stuck
-        self.joiner: CriJoiner[tuple[Token, Message]] = CriJoiner()
+        self.joiner: CriJoiner[Slot] = CriJoiner()
         self._heads: dict[bytes, bytes] = {}  # service key → its stream's action head
-        # (topic, partition, offset) of inputs inside open CRI runs, oldest first.
-        self._held: dict[tuple[str, int, int], None] = {}
+        # Per input (topic, partition, offset), oldest first: its events inside open CRI
+        # runs, plus one while the input is being read; its token, until it is done.
+        self._open: dict[tuple[str, int, int], int] = {}
+        self._tokens: dict[tuple[str, int, int], Token] = {}
 
     def process(self, items: list[tuple[Token, Message]], now_ns: int) -> Step[Token]:
-        """Normalize ``(token, message)`` pairs; stale partial runs are flushed too."""
+        """Normalize ``(token, message)`` pairs; stale partial runs are flushed too.
+
+        A message's token is done once each of its events is in the outputs (normalized or
+        dead-lettered): at once, or when the last CRI run holding one of them is emitted.
+        """
         step: Step[Token] = Step()
+        open_ = self._open
         for token, message in items:
-            try:
-                raw = rawrecord.decode(message.value)
-            except DecodeError as exc:
-                self._deadletter(step, message, str(exc), now_ns)
-                step.done.append(token)
-                continue
-            joined = self.joiner.feed_record(raw, (token, message), now_ns)
-            if joined is None:
-                self._held[message.topic, message.partition, message.offset] = None
-            else:
-                self._emit(step, *joined, now_ns)
+            where = (message.topic, message.partition, message.offset)
+            open_[where] = open_.get(where, 0) + 1
+            self._tokens[where] = token
+            events = rawrecord.events_of(message.value, message.headers)
+            for index, (value, raw) in enumerate(events):
+                slot = Slot(message, index, value)
+                if isinstance(raw, DecodeError):
+                    self._deadletter(step, slot, str(raw), now_ns)
+                    continue
+                joined = self.joiner.feed_record(raw, slot, now_ns)
+                if joined is None:
+                    open_[where] += 1
+                else:
+                    pieces = joined[1]
+                    self._emit(step, raw=joined[0], last=pieces[-1], now_ns=now_ns)
+                    for held in pieces[:-1]:  # the last one is this event, never held
+                        self._release(step, (held.topic, held.partition, held.offset))
+            self._release(step, where)
         self.flush(step, now_ns)
         self.seal(step)
         return step
@@ -101,69 +131,70 @@ class NormalizeStage(Generic[Token]):
     def flush(self, step: Step[Token], now_ns: int) -> None:
         """Emit partial runs idle for longer than the joiner's ``stale_ns`` as they are."""
         for _key, (raw, pieces) in self.joiner.flush_stale(now_ns):
-            self._emit(step, raw, pieces, now_ns)
+            self._emit(step, raw=raw, last=pieces[-1], now_ns=now_ns)
+            for held in pieces:
+                self._release(step, (held.topic, held.partition, held.offset))
+
+    def _release(self, step: Step[Token], where: tuple[str, int, int]) -> None:
+        left = self._open[where] - 1
+        if left:
+            self._open[where] = left
+        else:
+            del self._open[where]
+            step.done.append(self._tokens.pop(where))
 
     def seal(self, step: Step[Token]) -> None:
         """Turn the step's bulk lines into ``logs.normalized`` records, per service key."""
         for key, lines in step.lines.items():
-            for value, events in bundle_lines(lines, self.record_limit):
-                header = [(EVENTS_HEADER, str(events).encode())]
-                step.outputs.append(Output(self.normalized_topic, key, value, header))
+            for value, events in bundles.join(lines, self.record_limit):
+                step.outputs.append(
+                    Output(self.normalized_topic, key, value, bundles.header(events))
+                )
                 step.events += events
         step.lines = {}
 
-    def _emit(
-        self,
-        step: Step[Token],
-        raw: rawrecord.RawRecord,
-        pieces: list[tuple[Token, Message]],
-        now_ns: int,
-    ) -> None:
-        last = pieces[-1][1]
+    def _emit(self, step: Step[Token], raw: rawrecord.RawRecord, last: Slot, now_ns: int) -> None:
         try:
-            doc, value = normalize_json(raw, last.partition, last.offset, self.config)
+            doc, value = normalize_json(raw, last.partition, last.offset, self.config, last.index)
         except DecodeError as exc:
             self._deadletter(step, last, str(exc), now_ns)
-        else:
-            key = doc["service.name"].encode()
-            head = self._heads.get(key)
-            if head is None:
-                if len(self._heads) >= 4096:  # services come and go: bound the cache
-                    self._heads.clear()
-                head = self._heads[key] = action_head(schema.logs_stream_for(doc["service.name"]))
-            line = bulk_line(head, doc["event.id"], value)
-            if len(line) > self.record_limit:
-                reason = f"{TOO_LARGE}: normalized to {len(line)} bytes, over {self.record_limit}"
-                self._deadletter(step, last, reason, now_ns)
-            else:
-                lines = step.lines.get(key)
-                if lines is None:
-                    lines = step.lines[key] = []
-                lines.append(line)
-        for token, message in pieces:
-            step.done.append(token)
-            self._held.pop((message.topic, message.partition, message.offset), None)
+            return
+        key = doc["service.name"].encode()
+        head = self._heads.get(key)
+        if head is None:
+            if len(self._heads) >= 4096:  # services come and go: bound the cache
+                self._heads.clear()
+            head = self._heads[key] = action_head(schema.logs_stream_for(doc["service.name"]))
+        line = bulk_line(head, doc["event.id"], value)
+        if len(line) > self.record_limit:
+            reason = f"{TOO_LARGE}: normalized to {len(line)} bytes, over {self.record_limit}"
+            self._deadletter(step, last, reason, now_ns)
+            return
+        lines = step.lines.get(key)
+        if lines is None:
+            lines = step.lines[key] = []
+        lines.append(line)
 
-    def _deadletter(self, step: Step[Token], message: Message, reason: str, now_ns: int) -> None:
+    def _deadletter(self, step: Step[Token], slot: Slot, reason: str, now_ns: int) -> None:
         COUNTERS.add("normalize", "deadletter", reason.split(":", 1)[0])
         step.letters += 1
         record = deadletter_record(
             stage="normalize",
             reason=reason,
-            original=message.value,
-            topic=message.topic,
-            partition=message.partition,
-            offset=message.offset,
+            original=slot.value,
+            topic=slot.topic,
+            partition=slot.partition,
+            offset=slot.offset,
             dataset=None,
             now_ns=now_ns,
             redact=self.redact,
         )
-        step.outputs.append(Output(self.deadletter_topic, message.key, to_json_bytes(record)))
+        step.outputs.append(Output(self.deadletter_topic, slot.key, to_json_bytes(record)))
 
     def held(self) -> dict[tuple[str, int], int]:
         """The lowest offset per (topic, partition) still inside an open CRI run."""
         lowest: dict[tuple[str, int], int] = {}
-        for topic, partition, offset in self._held:
+        for topic, partition, offset in self._open:
             if offset < lowest.get((topic, partition), offset + 1):
                 lowest[topic, partition] = offset
         return lowest

@@ -5,12 +5,12 @@ the JSON, so the body is built by concatenation, never by re-serializing the eve
 Every action is ``create`` with ``_id = event.id``: a re-delivered event meets its own
 earlier copy and gets a 409, which counts as done (ARCHITECTURE.md guarantees).
 
-``logs.normalized`` records are such bodies (:func:`bundle_lines`): one record carries the
-events one normalize batch made for one service, so the index role posts record values as
-they are and Kafka's per-record work is paid once per bundle, not per event. The header
-``events`` counts a bundle's events and tells it from a record that is one document, as
-records were before bundles; those are still read (:func:`record_sources`), so records
-an upgrade finds in the topic are neither lost nor stuck.
+``logs.normalized`` records are such bodies (:mod:`bitacora.bundles`): one record carries
+the events one normalize batch made for one service, so the index role posts record values
+as they are and Kafka's per-record work is paid once per bundle, not per event. A record without
+the ``events`` header is one document, as records were before bundles; those are still
+read (:func:`record_sources`), so records an upgrade finds in the topic are neither lost
+nor stuck.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple
 
 import orjson
+
+from bitacora import bundles
 
 
 class Doc(NamedTuple):
@@ -84,10 +86,6 @@ TRANSIENT_ERROR_TYPES: Final = frozenset(
 )
 
 
-# The header of a logs.normalized record that is a bundle: its number of events, as text.
-EVENTS_HEADER: Final = "events"
-
-
 def action_head(index: str) -> bytes:
     """The start of a ``create`` action line for ``index``; the ``_id`` and ``}}\\n`` follow."""
     return b'{"create":{"_index":' + json.dumps(index).encode() + b',"_id":'
@@ -115,36 +113,9 @@ def build_bulk_body(docs: Sequence[tuple[str, str, bytes]]) -> bytes:
     return b"".join(parts)
 
 
-def bundle_lines(lines: Sequence[bytes], limit: int) -> Iterator[tuple[bytes, int]]:
-    """``(value, events)`` of records holding ``lines`` (:func:`bulk_line`) in order, each
-    value at most ``limit`` bytes; a line longer than ``limit`` must not be passed."""
-    start = 0
-    size = 0
-    for pos, line in enumerate(lines):
-        if pos > start and size + len(line) > limit:
-            yield b"".join(lines[start:pos]), pos - start
-            start, size = pos, 0
-        size += len(line)
-    if start < len(lines):
-        yield b"".join(lines[start:]), len(lines) - start
-
-
-def bundle_events(headers: Sequence[tuple[str, bytes]]) -> int | None:
-    """How many events a logs.normalized record bundles; None for a one-document record."""
-    for name, value in headers:
-        if name == EVENTS_HEADER:
-            return int(value)
-    return None
-
-
-def bundle_weight(records: Sequence[Any]) -> int:
-    """The events of logs.normalized records (aiokafka's, with ``headers``)."""
-    return sum(bundle_events(r.headers) or 1 for r in records)
-
-
 def record_sources(value: bytes, headers: Sequence[tuple[str, bytes]]) -> list[bytes]:
     """The documents (JSON) of a logs.normalized record, in order."""
-    if bundle_events(headers) is None:
+    if bundles.events_in(headers) is None:
         return [value]
     return value.split(b"\n")[1::2]
 

@@ -155,7 +155,7 @@ class BulkIndexer:
         """Index every document; return once each is stored or rejected for good.
 
         ``bundles`` are bodies already encoded (logs.normalized records: ``(body, events)``,
-        :func:`~processors.storage.bulk.bundle_lines`), posted as they are. Returns only
+        :mod:`bitacora.bundles`), posted as they are. Returns only
         after every document either is in OpenSearch (created, or a 409: it was already
         there) or was rejected with a per-document error (``result.rejected``: dead-letter
         those). Raises only on cancellation.

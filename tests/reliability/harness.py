@@ -139,6 +139,17 @@ async def read_topic(bootstrap: str, topic: str) -> list[tuple[bytes | None, byt
     return [(r.key, r.value) for r in await read_records(bootstrap, topic)]
 
 
+async def read_raw_events(bootstrap: str, topic: str) -> list[rawrecord.RawRecord]:
+    """Every raw record currently in the logs.raw ``topic`` (bundles read event by event);
+    fails on an event that does not decode."""
+    out = []
+    for record in await read_records(bootstrap, topic):
+        for _piece, raw in rawrecord.events_of(record.value, record.headers):
+            assert isinstance(raw, rawrecord.RawRecord), raw
+            out.append(raw)
+    return out
+
+
 async def read_normalized(bootstrap: str, topic: str) -> list[dict[str, Any]]:
     """Every normalized document currently in the logs.normalized ``topic``, parsed."""
     return [
@@ -178,11 +189,10 @@ def _text(value: Any) -> Any:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
-def raw_seqs(values: Iterable[bytes], source: str) -> Counter[int]:
+def raw_seqs(raws: Iterable[rawrecord.RawRecord], source: str) -> Counter[int]:
     """How often each ``seq`` of ``source`` appears among raw records (collector output)."""
     seen: Counter[int] = Counter()
-    for value in values:
-        raw = rawrecord.decode(value)
+    for raw in raws:
         record = {_text(k): v for k, v in raw.record.items()}
         if _text(record.get("source")) == source:
             seen[int(record["seq"])] += 1

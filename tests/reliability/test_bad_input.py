@@ -19,6 +19,7 @@ import aiohttp
 import pytest
 
 from bench.forward_client import build_chunks, send_with_acks
+from bitacora import rawrecord
 from bitacora.collector.forward.encode import event_time, message
 from bitacora.collector.forward.handshake import make_ping
 from tests.reliability.clients import fuzz_corpus, gzip_bomb_frame, gzip_bomb_ndjson, send_raw
@@ -27,6 +28,7 @@ from tests.reliability.harness import (
     loss_and_duplicates,
     metric,
     raw_seqs,
+    read_raw_events,
     read_topic,
     wait_until,
 )
@@ -35,14 +37,19 @@ pytestmark = [pytest.mark.stack, pytest.mark.timeout(240)]
 RSS_CAP_MIB = 400  # the collector idles near 80 MiB; caps below keep bad input far under this
 
 
+async def _raws(pipeline: Pipeline) -> list[rawrecord.RawRecord]:
+    return await read_raw_events(
+        pipeline.settings.kafka_bootstrap, pipeline.env["BITACORA_TOPIC_RAW"]
+    )
+
+
 async def _good_client(p: Pipeline, source: str, events: int = 2000) -> None:
     """A well-behaved sender: every chunk acked, then exactly once in Kafka."""
     chunks = build_chunks(source, events, 100, [f"{p.prefix}-good"])
     stats = await send_with_acks("127.0.0.1", p.forward_port, chunks, window=4, deadline_s=60)
     assert len(stats.acked) == len(chunks), stats.errors[:3]
     seen = raw_seqs(
-        (v for _, v in await read_topic(p.settings.kafka_bootstrap, p.env["BITACORA_TOPIC_RAW"])),
-        source,
+        await read_raw_events(p.settings.kafka_bootstrap, p.env["BITACORA_TOPIC_RAW"]), source
     )
     lost, duplicated = loss_and_duplicates(range(events), seen)
     assert lost == []
@@ -92,8 +99,10 @@ async def test_08_malformed_msgpack_and_json_fuzzing(pipeline: Pipeline) -> None
             url, data=body, headers={"Content-Type": "application/x-ndjson"}
         ) as r:
             assert r.status == 200, await r.text()
-    raw = await read_topic(pipeline.settings.kafka_bootstrap, pipeline.env["BITACORA_TOPIC_RAW"])
-    assert raw_seqs((v for _, v in raw), source) == dict.fromkeys(range(7), 1)
+    assert raw_seqs(
+        await _raws(pipeline),
+        source,
+    ) == dict.fromkeys(range(7), 1)
     letters = await read_topic(
         pipeline.settings.kafka_bootstrap, pipeline.env["BITACORA_TOPIC_DEADLETTER"]
     )
@@ -227,8 +236,10 @@ async def test_10_connection_flood_and_slow_clients(pipeline: Pipeline) -> None:
         f"scenario 10: {cap + 40} connections vs cap {cap}: 40+ refused, idle closed after "
         f"{idle} s, HTTP and later forward clients exact"
     )
-    raw = await read_topic(pipeline.settings.kafka_bootstrap, pipeline.env["BITACORA_TOPIC_RAW"])
-    assert raw_seqs((v for _, v in raw), source) == dict.fromkeys(range(50), 1)
+    assert raw_seqs(
+        await _raws(pipeline),
+        source,
+    ) == dict.fromkeys(range(50), 1)
     assert collector.alive()
 
 
@@ -390,9 +401,17 @@ async def test_11_wrong_shared_key_bad_token_plaintext_to_tls(
             headers={"Authorization": "Bearer right-token"},
         ) as r:
             assert r.status == 200
-    raw = await read_topic(pipeline.settings.kafka_bootstrap, pipeline.env["BITACORA_TOPIC_RAW"])
-    assert raw_seqs((v for _, v in raw), "friend") == {0: 1, 1: 1}
-    assert raw_seqs((v for _, v in raw), "intruder") == {}
+    assert raw_seqs(
+        await _raws(pipeline),
+        "friend",
+    ) == {0: 1, 1: 1}
+    assert (
+        raw_seqs(
+            await _raws(pipeline),
+            "intruder",
+        )
+        == {}
+    )
     print("scenario 11: plaintext to TLS, wrong key (PONG false), 3 bad tokens (401): 0 records")
 
 
@@ -416,7 +435,10 @@ async def test_12_invalid_utf8_and_nul_bytes_reach_kafka_intact(pipeline: Pipeli
     outcome = await send_raw(pipeline.forward_port, frame, half_close=False, wait_s=5)
     assert {"ack": "utf8"} in outcome.replies
     raw = await read_topic(pipeline.settings.kafka_bootstrap, pipeline.env["BITACORA_TOPIC_RAW"])
-    assert raw_seqs((v for _, v in raw), source) == {0: 1, 1: 1, 2: 1, 3: 1}
+    assert raw_seqs(
+        await _raws(pipeline),
+        source,
+    ) == {0: 1, 1: 1, 2: 1, 3: 1}
     joined = b"".join(v for _, v in raw)
     assert b"bad \xff\xfe bytes" in joined
     assert b"nul \x00 inside" in joined

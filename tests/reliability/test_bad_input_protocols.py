@@ -20,7 +20,13 @@ from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeL
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 from bitacora import rawrecord
-from tests.reliability.harness import Pipeline, read_normalized, read_topic, wait_until
+from tests.reliability.harness import (
+    Pipeline,
+    read_normalized,
+    read_raw_events,
+    read_topic,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(240)]
 EXPORT = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
@@ -58,10 +64,9 @@ def _mutations(valid: bytes, rng: random.Random, count: int) -> list[bytes]:
     return out
 
 
-def _otlp_seqs(values: list[bytes], source: str) -> list[int]:
+def _otlp_seqs(raws: list[rawrecord.RawRecord], source: str) -> list[int]:
     seqs = []
-    for value in values:
-        raw = rawrecord.decode(value)
+    for raw in raws:
         attributes = raw.record.get("attributes") or {}
         if raw.transport == "otlp" and attributes.get("source") == source:
             seqs.append(attributes["seq"])
@@ -100,8 +105,10 @@ async def test_08_malformed_otlp_protobuf(pipeline: Pipeline) -> None:
     assert set(statuses) <= {200, 400}, statuses
     assert statuses.get(400, 0) >= 4  # at least the certainly-broken ones
     assert set(codes) <= {"OK", "INVALID_ARGUMENT"}, codes
-    raw = await read_topic(pipeline.settings.kafka_bootstrap, pipeline.env["BITACORA_TOPIC_RAW"])
-    assert _otlp_seqs([v for _, v in raw], source) == list(range(100))
+    raws = await read_raw_events(
+        pipeline.settings.kafka_bootstrap, pipeline.env["BITACORA_TOPIC_RAW"]
+    )
+    assert _otlp_seqs(raws, source) == list(range(100))
     assert collector.alive()
     print(f"scenario 8 OTLP: HTTP {statuses}, gRPC {codes}, 100 good records exact")
 

@@ -29,7 +29,7 @@ from tests.reliability.harness import (
     loss_and_duplicates,
     private_stack,
     raw_seqs,
-    read_topic,
+    read_raw_events,
     wait_until,
 )
 
@@ -110,9 +110,7 @@ async def test_03_kafka_stopped_for_60_s_under_load(rel_settings: Settings, tmp_
         sent = await asyncio.wait_for(fwd, 300)
         http_acked = await asyncio.wait_for(http, 300)
         assert collector.alive(), collector.log_tail()
-        raw = [
-            v for _, v in await read_topic(settings.kafka_bootstrap, p.env["BITACORA_TOPIC_RAW"])
-        ]
+        raw = await read_raw_events(settings.kafka_bootstrap, p.env["BITACORA_TOPIC_RAW"])
         fwd_seen = raw_seqs(raw, f"fwd3-{p.rid}")
         http_seen = raw_seqs(raw, f"http3-{p.rid}")
         fwd_acked = {

@@ -6,7 +6,8 @@ import json
 
 from bench.rules_drains import bundles
 from bench.rules_support import make_events
-from bitacora.processors.storage.bulk import EVENTS_HEADER, parse_bulk_body, record_sources
+from bitacora.bundles import EVENTS_HEADER
+from bitacora.processors.storage.bulk import parse_bulk_body, record_sources
 from bitacora.settings import Settings
 
 

@@ -25,6 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 CORE = frozenset(
     {
         "bitacora",
+        "bitacora.bundles",
         "bitacora.clients",
         "bitacora.compiled",
         "bitacora.deadletter",

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from bitacora import rawrecord
+from bitacora import bundles, rawrecord
+from bitacora.bundles import EVENTS_HEADER
+from bitacora.processors.normalize.ids import event_id
 from bitacora.processors.normalize.stage import NormalizeStage, Output
-from bitacora.processors.storage.bulk import EVENTS_HEADER, Doc, parse_bulk_body, record_sources
+from bitacora.processors.storage.bulk import Doc, parse_bulk_body, record_sources
 from bitacora.rawrecord import RawRecord
 from bitacora.settings import Settings
 
@@ -22,11 +24,22 @@ class Msg:
     offset: int
     key: bytes | None
     value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+def encoded(offset: int, record: object, tag: str = "kube.review") -> bytes:
+    raw = RawRecord(tag, 1764320000 * 10**9 + offset, record, 1, "peer", "forward")  # type: ignore[arg-type]
+    return rawrecord.encode(raw)
 
 
 def msg(offset: int, record: object, tag: str = "kube.review") -> Msg:
-    raw = RawRecord(tag, 1764320000 * 10**9 + offset, record, 1, "peer", "forward")  # type: ignore[arg-type]
-    return Msg("logs.raw", 0, offset, b"review", rawrecord.encode(raw))
+    return Msg("logs.raw", 0, offset, b"review", encoded(offset, record, tag))
+
+
+def bundle(offset: int, *records: object) -> Msg:
+    """A logs.raw bundle at ``offset`` (as the collector writes them)."""
+    value = b"".join(encoded(offset, record) for record in records)
+    return Msg("logs.raw", 0, offset, b"review", value, tuple(bundles.header(len(records))))
 
 
 def stage() -> NormalizeStage[int]:
@@ -163,3 +176,46 @@ def test_an_event_too_large_for_kafka_once_normalized_is_dead_lettered() -> None
     reason = json.loads(out.value)["deadletter"]["reason"]
     assert reason.startswith("record_too_large: normalized to ")
     assert reason.endswith(" bytes, over 4096")
+
+
+def test_a_bundles_events_are_normalized_with_ids_from_their_place() -> None:
+    s = stage()
+    step = s.process([(1, bundle(10, {"message": "a"}, {"message": "b"}, {"message": "c"}))], 0)
+    assert step.done == [1]
+    docs = documents(step.outputs)
+    assert [d["message"] for d in docs] == ["a", "b", "c"]
+    assert [d["event.id"] for d in docs] == [event_id(None, 0, 0, 10, i) for i in range(3)]
+    # A record of one event, as before bundles, keeps the first event's id.
+    [alone] = documents(s.process([(2, msg(10, {"message": "a"}))], 0).outputs)
+    assert alone["event.id"] == docs[0]["event.id"]
+
+
+def test_a_bad_event_of_a_bundle_is_dead_lettered_alone_with_its_own_bytes() -> None:
+    s = stage()
+    step = s.process([(1, bundle(10, {"message": "a"}, ["not", "a", "map"], {"message": "c"}))], 0)
+    assert step.done == [1]
+    assert [d["message"] for d in documents(step.outputs)] == ["a", "c"]
+    [letter] = [json.loads(o.value)["deadletter"] for o in step.outputs if o.topic == "d"]
+    assert (letter["partition"], letter["offset"]) == (0, 10)
+    assert letter["original_bytes"] == len(encoded(10, ["not", "a", "map"]))
+
+
+def test_a_bundle_stays_held_until_its_last_partial_run_is_joined() -> None:
+    s = stage()
+    first = s.process(
+        [
+            (
+                1,
+                bundle(
+                    10, {"message": "plain"}, {"log": f"{T1} stdout P one ", "kubernetes": KUBE}
+                ),
+            ),
+            (2, bundle(11, {"log": f"{T1} stdout P two ", "kubernetes": KUBE}, {"message": "x"})),
+        ],
+        0,
+    )
+    assert (first.done, s.held()) == ([], {("logs.raw", 0): 10})
+    assert [d["message"] for d in documents(first.outputs)] == ["plain", "x"]
+    second = s.process([(3, bundle(12, {"log": f"{T1} stdout F three", "kubernetes": KUBE}))], 0)
+    assert (second.done, s.held()) == ([1, 2, 3], {})
+    assert [d["message"] for d in documents(second.outputs)] == ["one two three"]

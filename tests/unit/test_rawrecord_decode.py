@@ -9,8 +9,9 @@ from typing import Any
 import msgpack
 import pytest
 
+from bitacora.bundles import header
 from bitacora.errors import DecodeError
-from bitacora.rawrecord import FORMAT_VERSION, RawRecord, decode, encode
+from bitacora.rawrecord import FORMAT_VERSION, RawRecord, decode, encode, events_of
 
 RAW = RawRecord(
     "app.svc", 1_795_856_400_123_456_789, {"log": "x\udcff", 1: b"b"}, 5, "p", "http", "ck", 3
@@ -68,3 +69,37 @@ def test_bad_records_raise_decode_error(data: bytes) -> None:
 def test_a_bad_received_time_raises_what_int_raises() -> None:
     with pytest.raises(ValueError, match="invalid literal"):
         decode(_pack([1, "t", 1, {}, "soon", "p", "f", None, 0]))
+
+
+def test_a_bundle_reads_as_its_events_and_a_record_without_header_as_one() -> None:
+    other = replace(RAW, position=4, record={"log": "y"})
+    bundle = encode(RAW) + encode(other)
+    assert events_of(bundle, header(2)) == [(encode(RAW), RAW), (encode(other), other)]
+    assert events_of(encode(RAW), []) == [(encode(RAW), RAW)]
+
+
+def test_a_bad_event_in_a_bundle_is_reported_alone_and_garbage_ends_the_bundle() -> None:
+    wrong_shape = _pack([FORMAT_VERSION, "only", "four", 1])
+    read = events_of(encode(RAW) + wrong_shape + encode(RAW), header(3))
+    assert [(piece, type(result)) for piece, result in read] == [
+        (encode(RAW), RawRecord),
+        (wrong_shape, DecodeError),
+        (encode(RAW), RawRecord),
+    ]
+    [(first, ok), (rest, error)] = events_of(encode(RAW) + b"\xc1" + encode(RAW), header(2))
+    assert (first, ok, rest) == (encode(RAW), RAW, b"\xc1" + encode(RAW))
+    assert isinstance(error, DecodeError)
+    assert str(error).startswith(f"raw record bundle is not msgpack from byte {len(first)}:")
+
+
+@pytest.mark.parametrize("data", [b"", encode(RAW)[:-2]])
+def test_an_empty_or_cut_bundle_is_one_error(data: bytes) -> None:
+    [(piece, error)] = events_of(data, header(1))
+    assert piece == data
+    assert str(error) == "raw record bundle ends inside an event"
+
+
+def test_an_undecodable_record_without_header_is_one_error() -> None:
+    [(piece, error)] = events_of(b"\xc1", [])
+    assert piece == b"\xc1"
+    assert isinstance(error, DecodeError)

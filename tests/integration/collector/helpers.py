@@ -12,7 +12,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from bitacora import rawrecord
+from bitacora import bundles, rawrecord
 from bitacora.rawrecord import RawRecord
 
 NODE_DIR = Path(__file__).parent / "node"
@@ -20,7 +20,8 @@ PARTITIONS = 3
 
 
 async def read_topic(bootstrap: str, topic: str, count: int, wait_s: float = 30.0) -> list[Any]:
-    """Every record of ``topic`` once ``count`` are there (fails after ``wait_s``)."""
+    """Every record of ``topic`` once they hold ``count`` events (a bundle counts its
+    events, :mod:`bitacora.bundles`); fails after ``wait_s``."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
@@ -29,10 +30,11 @@ async def read_topic(bootstrap: str, topic: str, count: int, wait_s: float = 30.
         await consumer.seek_to_beginning(*parts)
         records: list[Any] = []
         deadline = time.monotonic() + wait_s
-        while len(records) < count:
+        while bundles.weight(records) < count:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise AssertionError(f"{topic}: {len(records)} of {count} records after {wait_s}s")
+                got = bundles.weight(records)
+                raise AssertionError(f"{topic}: {got} of {count} events after {wait_s}s")
             batch = await consumer.getmany(timeout_ms=int(min(left, 1.0) * 1000))
             for part_records in batch.values():
                 records.extend(part_records)
@@ -47,9 +49,19 @@ async def read_topic(bootstrap: str, topic: str, count: int, wait_s: float = 30.
 
 async def read_raw(bootstrap: str, topic: str, count: int, wait_s: float = 30.0) -> list[RawRecord]:
     """The raw records of ``topic``, sorted by (time, position) for stable comparison."""
-    records = await read_topic(bootstrap, topic, count, wait_s)
-    raws = [rawrecord.decode(r.value) for r in records]
+    raws = raw_events(await read_topic(bootstrap, topic, count, wait_s))
     return sorted(raws, key=lambda r: (r.time_ns, r.chunk or "", r.position))
+
+
+def raw_events(records: list[Any]) -> list[RawRecord]:
+    """The raw records of logs.raw ``records`` (bundles or not), in order; fails on any
+    event that does not decode."""
+    out = []
+    for record in records:
+        for _piece, raw in rawrecord.events_of(record.value, record.headers):
+            assert isinstance(raw, RawRecord), raw
+            out.append(raw)
+    return out
 
 
 def node_sender_ready() -> Path:

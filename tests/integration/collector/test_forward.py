@@ -15,7 +15,7 @@ import msgpack
 import pytest
 from fluent import sender as fluent_sender
 
-from bitacora import rawrecord
+from bitacora.bundles import EVENTS_HEADER
 from bitacora.collector.app import Collector
 from bitacora.collector.forward import encode
 from bitacora.collector.forward.handshake import check_pong, make_ping
@@ -23,6 +23,7 @@ from bitacora.collector.logging_setup import setup_fluent_logging
 from bitacora.settings import Settings
 from tests.integration.collector.helpers import (
     node_sender_ready,
+    raw_events,
     read_raw,
     read_topic,
     wait_until,
@@ -222,6 +223,15 @@ async def test_ack_comes_only_after_kafka_holds_the_records(
         "hex:00ff2d62696e",
         0,
     )
+    # Each request's events are one Kafka record per service (a bundle, in order).
+    records = await read_topic(kafka_bootstrap, topics[0], 51, wait_s=5)
+    assert sorted((r.key, r.headers) for r in records) == [
+        (b"raw", ((EVENTS_HEADER, b"1"),)),
+        (b"svc-0", ((EVENTS_HEADER, b"13"),)),
+        (b"svc-1", ((EVENTS_HEADER, b"13"),)),
+        (b"svc-2", ((EVENTS_HEADER, b"12"),)),
+        (b"svc-3", ((EVENTS_HEADER, b"12"),)),
+    ]
     writer.close()
 
 
@@ -408,10 +418,10 @@ async def test_concurrent_large_chunks_to_one_partition_all_acked_once_in_order(
     acked = await asyncio.gather(*(sender(c) for c in range(connections)))
     assert acked == [[f"conn{c}-chunk{n}" for n in range(chunks)] for c in range(connections)]
     records = await read_topic(kafka_bootstrap, topics[0], connections * chunks * size)
-    assert len(records) == connections * chunks * size
     assert len({r.partition for r in records}) == 1
-    ordered = sorted(records, key=lambda r: r.offset)
-    texts = [rawrecord.decode(r.value).record["message"] for r in ordered]
+    raws = raw_events(sorted(records, key=lambda r: r.offset))
+    assert len(raws) == connections * chunks * size
+    texts = [raw.record["message"] for raw in raws]
     assert sorted(texts) == sorted(
         f"c{c}-{n}-{i}" for c in range(connections) for n in range(chunks) for i in range(size)
     )

@@ -16,13 +16,12 @@ import msgpack
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from bitacora import rawrecord
 from bitacora.collector.app import Collector
 from bitacora.collector.forward import encode
 from bitacora.settings import Settings
 from bitacora.stack import services
 from tests.helpers.ports import KAFKA_OFFSETS, OPENSEARCH_OFFSETS, restartable_port
-from tests.integration.collector.helpers import read_topic
+from tests.integration.collector.helpers import raw_events, read_topic
 
 pytestmark = pytest.mark.slow
 EVENTS_PER_CHUNK = 10
@@ -122,8 +121,7 @@ async def test_kafka_restart_loses_nothing_acked_and_acks_resume(private_kafka: 
         private_kafka.kafka_bootstrap, topic, len(acked) * EVENTS_PER_CHUNK, wait_s=60
     )
     positions: dict[str | None, set[int]] = {}
-    for record in records:
-        raw = rawrecord.decode(record.value)
+    for raw in raw_events(records):
         positions.setdefault(raw.chunk, set()).add(raw.position)
     lost = [chunk for chunk in acked if positions.get(chunk) != set(range(EVENTS_PER_CHUNK))]
     assert lost == []

@@ -9,7 +9,7 @@ from pathlib import Path
 from bench.procs import BITACORA, free_port
 from bitacora import rawrecord
 from bitacora.settings import Settings
-from tests.reliability.harness import Pipeline, read_topic, wait_until
+from tests.reliability.harness import Pipeline, read_raw_events, read_topic, wait_until
 
 
 async def _send(env: dict[str, str], stdin: bytes, *args: str) -> tuple[int, str]:
@@ -33,10 +33,7 @@ async def test_send_publishes_every_line_with_offsets_as_positions(settings: Set
         lines = b'one\ntwo \xff\n{"a": 1}\nlast without newline'
         code, err = await _send(run.env, lines, "--service", "cron-job")
         assert (code, err) == (0, "")
-        raws = [
-            rawrecord.decode(v)
-            for _, v in await read_topic(run.settings.kafka_bootstrap, run.topics[0])
-        ]
+        raws = await read_raw_events(run.settings.kafka_bootstrap, run.topics[0])
         raws.sort(key=lambda r: r.position)
         assert [(r.tag, r.transport, r.position) for r in raws] == [
             ("cron-job.send", "stdin", 0),
@@ -60,10 +57,7 @@ async def test_send_json_lines_become_fields_and_bad_ones_dead_letters(settings:
         )
         assert code == 0
         assert err == "warning: 1 line(s) were not JSON objects (kept in the dead letter)\n"
-        raws = [
-            rawrecord.decode(v)
-            for _, v in await read_topic(run.settings.kafka_bootstrap, run.topics[0])
-        ]
+        raws = await read_raw_events(run.settings.kafka_bootstrap, run.topics[0])
         assert [r.record for r in raws] == [{"status": "ok"}]
         assert len(await read_topic(run.settings.kafka_bootstrap, run.topics[2])) == 1
     finally:
@@ -99,8 +93,7 @@ async def test_collector_follows_tail_paths(settings: Settings, tmp_path: Path) 
         (tmp_path / "other.log").write_bytes(b"new file\n")  # a new glob match
 
         async def records() -> list[rawrecord.RawRecord] | None:
-            values = await read_topic(run.settings.kafka_bootstrap, run.topics[0])
-            raws = [rawrecord.decode(v) for _, v in values]
+            raws = await read_raw_events(run.settings.kafka_bootstrap, run.topics[0])
             return raws if len(raws) >= 3 else None
 
         raws = await wait_until(records, 60, "three lines in Kafka")

@@ -18,7 +18,7 @@ from bitacora.collector.publisher import KafkaUnavailable, Publisher
 from bitacora.collector.tail import positions as store
 from bitacora.collector.tail.follower import TailConfig, TailSource
 from bitacora.settings import Settings
-from tests.reliability.harness import Pipeline, read_topic
+from tests.reliability.harness import Pipeline, read_raw_events
 
 _PUBLISHERS: list[Publisher] = []
 
@@ -60,8 +60,8 @@ async def _source(run: Pipeline, tmp_path: Path, **options: object) -> TailSourc
 
 
 async def _raws(run: Pipeline) -> list[rawrecord.RawRecord]:
-    values = await read_topic(run.settings.kafka_bootstrap, run.env["BITACORA_TOPIC_RAW"])
-    return sorted((rawrecord.decode(v) for _, v in values), key=lambda r: (r.chunk, r.position))
+    raws = await read_raw_events(run.settings.kafka_bootstrap, run.env["BITACORA_TOPIC_RAW"])
+    return sorted(raws, key=lambda r: (r.chunk, r.position))
 
 
 async def test_partial_lines_wait_multiline_joins_long_lines_are_cut(

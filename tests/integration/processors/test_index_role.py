@@ -10,9 +10,10 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.services import delete_topics
 from bitacora import schema
+from bitacora.bundles import EVENTS_HEADER
 from bitacora.processors.index.role import IndexRole
 from bitacora.processors.normalize.stage import ID_HEADER
-from bitacora.processors.storage.bulk import EVENTS_HEADER, build_bulk_body
+from bitacora.processors.storage.bulk import build_bulk_body
 from bitacora.settings import Settings
 from tests.integration.processors.test_batch_role import until
 from tests.integration.storage.osapi import call, count, ok

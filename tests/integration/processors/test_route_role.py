@@ -11,10 +11,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bitacora import schema
+from bitacora.bundles import EVENTS_HEADER
 from bitacora.durations import format_timestamp
 from bitacora.processors.alerting.detect_stage import Detector
 from bitacora.processors.alerting.route_stage import RouteRole
-from bitacora.processors.storage.bulk import EVENTS_HEADER, build_bulk_body
+from bitacora.processors.storage.bulk import build_bulk_body
 from bitacora.rules.model import Rule
 from bitacora.settings import Settings
 from tests.integration.processors.test_batch_role import until

@@ -20,13 +20,14 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.services import delete_topics
 from bitacora import schema
+from bitacora.bundles import EVENTS_HEADER
 from bitacora.durations import format_timestamp
 from bitacora.processors.alerting.detect_stage import Detector, register_detect
 from bitacora.processors.alerting.notify_stage import NotifyService, register_notify
 from bitacora.processors.alerting.route_stage import RouteRole
 from bitacora.processors.alerting.silences import write_silence
 from bitacora.processors.app import Role, create_app, raw_topic
-from bitacora.processors.storage.bulk import EVENTS_HEADER, build_bulk_body
+from bitacora.processors.storage.bulk import build_bulk_body
 from bitacora.rules.model import Rule
 from bitacora.rules.notify.silences import new_silence
 from bitacora.settings import Settings

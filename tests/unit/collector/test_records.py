@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from bitacora import rawrecord
+from bitacora import bundles, rawrecord
 from bitacora.collector.app import Collector
 from bitacora.collector.records import (
+    bundle,
     deadletter,
     raw_records,
     service_of,
@@ -119,3 +120,19 @@ def test_split_oversized() -> None:
 )
 def test_partition_matches_kafkas_default_partitioner(key: bytes, java_murmur2: int) -> None:
     assert partition_for(key, 6) == (java_murmur2 & 0x7FFFFFFF) % 6
+
+
+def test_a_requests_records_are_bundled_per_key_in_order_within_the_limit() -> None:
+    entries = [(i, {"message": f"m{i}", "service": "ab"[i % 2]}) for i in range(7)]
+    records = raw_records("t", entries, 2, "p", "forward", None)
+    size = len(records[0][1])
+    assert all(len(value) == size for _, value in records)  # equal sizes: exact limits
+    out = bundle(records, limit=3 * size)
+    assert [(key, events) for key, _, events in out] == [(b"a", 3), (b"a", 1), (b"b", 3)]
+    # Each bundle is its events' raw records back to back, read back one by one.
+    pieces = [p for _, value, n in out for p, _ in rawrecord.events_of(value, bundles.header(n))]
+    assert pieces == [v for k, v in records if k == b"a"] + [v for k, v in records if k == b"b"]
+    raws = [raw for _, value, n in out for _, raw in rawrecord.events_of(value, bundles.header(n))]
+    assert raws == [rawrecord.decode(v) for k, v in records if k == b"a"] + [
+        rawrecord.decode(v) for k, v in records if k == b"b"
+    ]

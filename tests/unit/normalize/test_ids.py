@@ -6,7 +6,7 @@ from hashlib import blake2b
 
 from bitacora.processors.normalize import normalize
 from bitacora.processors.normalize.ids import event_id
-from tests.unit.normalize.support import raw
+from tests.unit.normalize.support import CHUNK, raw
 
 
 def test_chunk_and_position_give_the_id() -> None:
@@ -48,3 +48,14 @@ def test_identical_lines_without_chunk_differ_by_offset() -> None:
 def test_chunk_ids_do_not_collide_with_kafka_ids() -> None:
     assert event_id("0", 1, 0, 1) != event_id(None, 0, 0, 1)
     assert event_id("a", 12, 0, 0) != event_id("a1", 2, 0, 0)
+
+
+def test_events_of_one_bundle_differ_by_index_and_the_first_keeps_the_records_id() -> None:
+    assert event_id(None, 0, 5, 99, 0) == event_id(None, 0, 5, 99)
+    assert event_id(None, 0, 5, 99, 2) == blake2b(b"k:5:99:2", digest_size=16).hexdigest()
+    record = {"msg": "duplicate line"}
+    ids = [normalize(raw(record, chunk=None), 1, 7, index=i)["event.id"] for i in range(50)]
+    assert len(set(ids)) == 50
+    assert ids[0] == normalize(raw(record, chunk=None), 1, 7)["event.id"]
+    # With a chunk id the sender's position gives the id, wherever the record sits.
+    assert normalize(raw(record, position=4), 1, 7, index=3)["event.id"] == event_id(CHUNK, 4, 0, 0)

@@ -8,15 +8,14 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bitacora import bundles
+from bitacora.bundles import EVENTS_HEADER
 from bitacora.processors.storage.bulk import (
-    EVENTS_HEADER,
     Doc,
     Request,
     action_head,
     build_bulk_body,
     bulk_line,
-    bundle_events,
-    bundle_lines,
     parse_bulk_body,
     plan_requests,
     record_sources,
@@ -36,13 +35,13 @@ def test_a_body_parses_back_into_its_documents(batch: list[Doc]) -> None:
 def test_bundles_hold_every_line_in_order_within_the_limit(batch: list[Doc], limit: int) -> None:
     lines = [bulk_line(action_head(d.stream), d.id, d.source) for d in batch]
     fitting = [line for line in lines if len(line) <= limit]
-    bundles = list(bundle_lines(fitting, limit))
-    assert b"".join(value for value, _ in bundles) == b"".join(fitting)
-    assert sum(events for _, events in bundles) == len(fitting)
-    assert all(len(value) <= limit for value, _ in bundles)
-    assert all(events >= 1 for _, events in bundles)
+    joined = list(bundles.join(fitting, limit))
+    assert b"".join(value for value, _ in joined) == b"".join(fitting)
+    assert sum(events for _, events in joined) == len(fitting)
+    assert all(len(value) <= limit for value, _ in joined)
+    assert all(events >= 1 for _, events in joined)
     # Greedy: a bundle ends only where the next line would not fit.
-    for (value, _), (following, _) in itertools.pairwise(bundles):
+    for (value, _), (following, _) in itertools.pairwise(joined):
         first = following.split(b"\n", 2)
         assert len(value) + len(first[0]) + len(first[1]) + 2 > limit
 
@@ -50,15 +49,25 @@ def test_bundles_hold_every_line_in_order_within_the_limit(batch: list[Doc], lim
 def test_a_bundle_and_a_one_document_record_are_read_alike() -> None:
     batch = [Doc("logs-a", "1", b'{"message":"x"}'), Doc("logs-a", "2", b'{"message":"y"}')]
     header = [(EVENTS_HEADER, b"2")]
-    assert bundle_events(header) == 2
+    assert bundles.events_in(header) == 2
     assert record_sources(build_bulk_body(batch), header) == [
         b'{"message":"x"}',
         b'{"message":"y"}',
     ]
     # A record from before bundles: one document, its id in the "id" header.
     legacy = [("id", b"1")]
-    assert bundle_events(legacy) is None
+    assert bundles.events_in(legacy) is None
     assert record_sources(b'{"message":"x"}', legacy) == [b'{"message":"x"}']
+
+
+def test_a_header_that_is_not_a_count_still_marks_a_bundle_of_one() -> None:
+    assert [bundles.events_in([(EVENTS_HEADER, v)]) for v in (b"3", b"0", b"-2", b"x")] == [
+        3,
+        1,
+        1,
+        1,
+    ]
+    assert bundles.header(3) == [(EVENTS_HEADER, b"3")]
 
 
 def test_requests_bound_documents_and_never_split_a_bundle() -> None:
