@@ -4,10 +4,9 @@
 events keep their order on its partition), joined per service into bundles
 (:mod:`bitacora.bundles`: Kafka's per-record cost paid once per bundle, not per event),
 and returns a future that resolves only when Kafka acknowledged every one of them, dead
-letters included; sources acknowledge their
-clients only then. When Kafka is unreachable the publisher says so at once
-(``KafkaUnavailable``) so forward connections close without an ack and HTTP answers 503,
-while it keeps reconnecting in the background.
+letters included; sources acknowledge their clients only then. When Kafka is unreachable
+the publisher says so at once (``KafkaUnavailable``) so forward connections close without
+an ack and HTTP answers 503, while it keeps reconnecting in the background.
 """
 
 from __future__ import annotations
@@ -184,14 +183,16 @@ class Publisher:
         group: list[Bundle],
         futures: list[asyncio.Future[Any]],
     ) -> None:
-        """Give one partition's records of a request to the producer, in order, adding their
-        delivery futures to ``futures`` as they are submitted.
+        """Give one partition's records (bundles) of a request to the producer, in order,
+        adding their delivery futures to ``futures`` as they are submitted.
 
         ``send`` costs several µs a record in Python (a future and the accumulator's
         bookkeeping each); a group of at least ``BATCH_FROM`` records is appended to batch
         builders instead (one future per Kafka batch, a full builder submitted and the next
-        one started). Smaller groups go through ``send``, where lingering joins the records
-        of several small requests into one batch. aiokafka queues one submitted builder per
+        one started): with bundles that is a request holding many services, or one too large
+        for a few records. Smaller groups (most, one bundle per service) go through
+        ``send``, where lingering joins the records of several small requests into one
+        batch. aiokafka queues one submitted builder per
         partition, and its wait for that slot shrinks faster than time passes when several
         requests wait at once (``add_batch`` subtracts the total elapsed time on every
         wake-up), so requests take turns per partition here.

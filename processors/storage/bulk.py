@@ -159,9 +159,9 @@ class Request:
 
 
 def plan_requests(
-    docs: Sequence[Doc], bundles: Sequence[tuple[bytes, int]], max_docs: int, max_bytes: int
+    docs: Sequence[Doc], bodies: Sequence[tuple[bytes, int]], max_docs: int, max_bytes: int
 ) -> list[Request]:
-    """Requests for ``docs`` then ``bundles`` (``(body, events)``) within both bounds.
+    """Requests for ``docs`` then ``bodies`` (bundles: ``(body, events)``) within both bounds.
 
     A bundle is never split: one larger than a bound gets a request of its own.
     """
@@ -171,7 +171,7 @@ def plan_requests(
     ]
     current: Request | None = None
     size = 0
-    for body, events in bundles:
+    for body, events in bodies:
         if current is None or current.count + events > max_docs or size + len(body) > max_bytes:
             current, size = Request([], 0), 0
             requests.append(current)
