@@ -89,6 +89,9 @@ class BatchRole(Service):
         self.max_records = max_records  # in events: ``weigh`` counts a batch's records
         self.within_s = within_s
         self.weigh = weigh
+        # Events per record in the last records read; until then, as if a record could
+        # fill a batch (the first read asks for one record).
+        self._per_record = float(max_records)
         self.depth = settings.processor_batches_in_flight
         self._lock = asyncio.Lock()
         self._inflight: deque[_InFlight] = deque()
@@ -206,9 +209,10 @@ class BatchRole(Service):
     async def _take(self) -> tuple[dict[TopicPartition, list[Record]], int]:
         """Up to ``max_records`` events, waiting at most ``within_s`` for the batch to fill.
 
-        Records of many events (logs.normalized bundles) may take it past ``max_records``
-        by what one fetch holds (``max_partition_fetch_bytes`` a partition). Returns the
-        batch and its events.
+        With records of many events (bundles) each read asks for as many records as the
+        events left would fill at the events per record of the last records read, so a
+        batch passes ``max_records`` by about one record's events. Returns the batch and
+        its events.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.within_s
@@ -216,12 +220,18 @@ class BatchRole(Service):
         count = 0
         while count < self.max_records and not self.should_stop:
             remaining = deadline - loop.time()
+            wanted = max(1, int((self.max_records - count) / self._per_record))
             got = await self.consumer.getmany(
-                timeout_ms=max(0, int(remaining * 1000)), max_records=self.max_records - count
+                timeout_ms=max(0, int(remaining * 1000)), max_records=wanted
             )
+            read = events = 0
             for tp, records in got.items():
                 batch.setdefault(tp, []).extend(records)
-                count += self.weigh(records)
+                read += len(records)
+                events += self.weigh(records)
+            if read:
+                self._per_record = events / read
+                count += events
             if remaining <= 0:
                 break
         return batch, count

@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.services import delete_topics
-from bitacora import schema
+from bitacora import bundles, schema
 from bitacora.processors.shell.batch import BatchHandler, BatchRole, Record
 from bitacora.settings import Settings
 
@@ -181,3 +181,54 @@ async def test_a_stop_lets_a_batch_in_flight_complete_within_the_grace(settings:
     asyncio.get_running_loop().call_later(0.2, recorder.gate.set)  # completes while stopping
     await role.stop()
     assert (recorder.completed, await committed(run, topic)) == ([0, 1, 2], 3)
+
+
+class BundleRole(BatchRole):
+    """Reads bundles of events: batches bounded in events (``bundles.weight``)."""
+
+    def __init__(self, settings: Settings, topic: str, handler: Recorder) -> None:
+        super().__init__(
+            settings,
+            name="test",
+            topics=[topic],
+            max_records=10,
+            within_s=0.5,
+            weigh=bundles.weight,
+        )
+        self._handler = handler
+
+    async def open_handler(self) -> BatchHandler:
+        return self._handler
+
+
+async def test_batches_of_bundles_are_bounded_in_events(settings: Settings) -> None:
+    """Ten records of four events each, batches of up to ten events: each read asks for
+    as many records as the events left would fill, so no batch passes ten events by more
+    than one record's four (read as a count of records, all ten would fit one batch)."""
+    run, topic = await setup(settings, 0)
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        for i in range(10):
+            await producer.send_and_wait(topic, str(i).encode(), headers=bundles.header(4))
+    finally:
+        await producer.stop()
+    recorder = Recorder(topic)
+    batches: list[list[int]] = []
+    submit = recorder.submit
+
+    async def recording(records: list[Record]) -> Awaitable[None] | None:
+        if records:
+            batches.append([r.offset for r in records])
+        return await submit(records)
+
+    recorder.submit = recording  # type: ignore[method-assign]
+    role = BundleRole(run, topic, recorder)
+    await role.start()
+    try:
+        await until_committed(run, topic, 10)
+    finally:
+        await role.stop()
+    assert [offset for batch in batches for offset in batch] == list(range(10))
+    assert max(4 * len(batch) for batch in batches) <= 10 + 4
+    assert len(batches) >= 3

@@ -132,12 +132,9 @@ async def test_a_changed_directory_reloads_and_keeps_unchanged_windows(
         )
         (rules / "other.yaml").write_text(OTHER.format(level="warn"))
         (rules / "added.yaml").write_text(OTHER.format(level="info").replace("other", "added"))
-        await wait_until(
-            _metric_is(port, 1.0, "bitacora_rules_reloads_total", outcome="applied"),
-            30,
-            "the reload",
-        )
-        assert await metric(port, "bitacora_rules_loaded") == 3.0
+        # Two writes: a poll between them applies the first alone, then the second.
+        await wait_until(_metric_is(port, 3.0, "bitacora_rules_loaded"), 30, "the reload")
+        assert await metric(port, "bitacora_rules_reloads_total", outcome="applied") in (1.0, 2.0)
         assert await _alerts(bootstrap, alerts, "reload-burst") == []
         await _send(bootstrap, normalized, service, 1)
         fired = await wait_until(
