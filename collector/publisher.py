@@ -192,10 +192,10 @@ class Publisher:
         one started): with bundles that is a request holding many services, or one too large
         for a few records. Smaller groups (most, one bundle per service) go through
         ``send``, where lingering joins the records of several small requests into one
-        batch. aiokafka queues one submitted builder per
-        partition, and its wait for that slot shrinks faster than time passes when several
-        requests wait at once (``add_batch`` subtracts the total elapsed time on every
-        wake-up), so requests take turns per partition here.
+        batch. aiokafka queues one submitted builder per partition, and its wait for that
+        slot shrinks faster than time passes when several requests wait at once
+        (``add_batch`` subtracts the total elapsed time on every wake-up), so requests take
+        turns per partition here.
         """
         if len(group) < BATCH_FROM:
             for key, value, events in group:

@@ -85,7 +85,11 @@ class IndexHandler:
                 events[doc_id] = record
                 docs.append((_stream_for_key(record.key or b"unknown"), doc_id, record.value))
         result = await self.indexer.index(docs, bodies)
-        unknown = {doc.id for doc, _ in result.rejected if doc.id not in events}
+        unknown = {
+            doc.id
+            for doc, _ in result.rejected
+            if doc.stream != schema.DEADLETTER_STREAM and doc.id not in events
+        }
         if unknown:
             events.update(_origins(bundled, unknown))
         letters: list[Output] = []

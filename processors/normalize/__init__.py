@@ -2,8 +2,8 @@
 
 Pure functions over plain data; the normalize stage only calls them. Public API::
 
-    normalize(raw, partition, offset, config) -> dict   # the event-table document
-    normalize_json(raw, partition, offset, config)      # (document, its to_json_bytes)
+    normalize(raw, partition, offset, config, index) -> dict  # the event-table document
+    normalize_json(raw, partition, offset, config, index)     # (document, its to_json_bytes)
     to_json_bytes(doc) -> bytes                          # compact UTF-8 JSON
     NormalizeConfig(...) / NormalizeConfig.from_settings(settings)
     CriJoiner, PostgresJoiner                            # state for multi-record lines

@@ -43,15 +43,16 @@ class Message(Protocol):
     def headers(self) -> Sequence[tuple[str, bytes]]: ...
 
 
-class Slot:
-    """One event of an input record: where it was read (``index``: its place in a bundle)
-    and its own bytes (what a dead letter keeps)."""
+Where = tuple[str, int, int]  # an input's topic, partition and offset
 
-    def __init__(self, message: Message, index: int, value: bytes) -> None:
-        self.topic = message.topic
-        self.partition = message.partition
-        self.offset = message.offset
-        self.key = message.key
+
+class Slot:
+    """One event of an input record: where the record was read, the event's place in it
+    (``index``, in a bundle) and its own bytes (what a dead letter keeps)."""
+
+    def __init__(self, where: Where, key: bytes | None, index: int, value: bytes) -> None:
+        self.where = where
+        self.key = key
         self.index = index
         self.value = value
 
@@ -60,7 +61,7 @@ Token = TypeVar("Token")
 
 
 class Output(NamedTuple):
-    """A record to produce (a tuple: one is built per event)."""
+    """A record to produce (a tuple: one is built per bundle or dead letter)."""
 
     topic: str
     key: bytes | None
@@ -94,8 +95,8 @@ class NormalizeStage(Generic[Token]):
         self._heads: dict[bytes, bytes] = {}  # service key → its stream's action head
         # Per input (topic, partition, offset), oldest first: its events inside open CRI
         # runs, plus one while the input is being read; its token, until it is done.
-        self._open: dict[tuple[str, int, int], int] = {}
-        self._tokens: dict[tuple[str, int, int], Token] = {}
+        self._open: dict[Where, int] = {}
+        self._tokens: dict[Where, Token] = {}
 
     def process(self, items: list[tuple[Token, Message]], now_ns: int) -> Step[Token]:
         """Normalize ``(token, message)`` pairs; stale partial runs are flushed too.
@@ -106,12 +107,12 @@ class NormalizeStage(Generic[Token]):
         step: Step[Token] = Step()
         open_ = self._open
         for token, message in items:
-            where = (message.topic, message.partition, message.offset)
+            where: Where = (message.topic, message.partition, message.offset)
             open_[where] = open_.get(where, 0) + 1
             self._tokens[where] = token
             events = rawrecord.events_of(message.value, message.headers)
             for index, (value, raw) in enumerate(events):
-                slot = Slot(message, index, value)
+                slot = Slot(where, message.key, index, value)
                 if isinstance(raw, DecodeError):
                     self._deadletter(step, slot, str(raw), now_ns)
                     continue
@@ -122,7 +123,7 @@ class NormalizeStage(Generic[Token]):
                     pieces = joined[1]
                     self._emit(step, raw=joined[0], last=pieces[-1], now_ns=now_ns)
                     for held in pieces[:-1]:  # the last one is this event, never held
-                        self._release(step, (held.topic, held.partition, held.offset))
+                        self._release(step, held.where)
             self._release(step, where)
         self.flush(step, now_ns)
         self.seal(step)
@@ -133,9 +134,9 @@ class NormalizeStage(Generic[Token]):
         for _key, (raw, pieces) in self.joiner.flush_stale(now_ns):
             self._emit(step, raw=raw, last=pieces[-1], now_ns=now_ns)
             for held in pieces:
-                self._release(step, (held.topic, held.partition, held.offset))
+                self._release(step, held.where)
 
-    def _release(self, step: Step[Token], where: tuple[str, int, int]) -> None:
+    def _release(self, step: Step[Token], where: Where) -> None:
         left = self._open[where] - 1
         if left:
             self._open[where] = left
@@ -155,7 +156,8 @@ class NormalizeStage(Generic[Token]):
 
     def _emit(self, step: Step[Token], raw: rawrecord.RawRecord, last: Slot, now_ns: int) -> None:
         try:
-            doc, value = normalize_json(raw, last.partition, last.offset, self.config, last.index)
+            _topic, partition, offset = last.where
+            doc, value = normalize_json(raw, partition, offset, self.config, last.index)
         except DecodeError as exc:
             self._deadletter(step, last, str(exc), now_ns)
             return
@@ -182,9 +184,9 @@ class NormalizeStage(Generic[Token]):
             stage="normalize",
             reason=reason,
             original=slot.value,
-            topic=slot.topic,
-            partition=slot.partition,
-            offset=slot.offset,
+            topic=slot.where[0],
+            partition=slot.where[1],
+            offset=slot.where[2],
             dataset=None,
             now_ns=now_ns,
             redact=self.redact,

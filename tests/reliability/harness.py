@@ -142,8 +142,14 @@ async def read_topic(bootstrap: str, topic: str) -> list[tuple[bytes | None, byt
 async def read_raw_events(bootstrap: str, topic: str) -> list[rawrecord.RawRecord]:
     """Every raw record currently in the logs.raw ``topic`` (bundles read event by event);
     fails on an event that does not decode."""
+    return raw_events(await read_records(bootstrap, topic))
+
+
+def raw_events(records: list[Any]) -> list[rawrecord.RawRecord]:
+    """The raw records of logs.raw ``records`` (bundles or not), in order; fails on any
+    event that does not decode."""
     out = []
-    for record in await read_records(bootstrap, topic):
+    for record in records:
         for _piece, raw in rawrecord.events_of(record.value, record.headers):
             assert isinstance(raw, rawrecord.RawRecord), raw
             out.append(raw)

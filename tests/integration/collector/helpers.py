@@ -12,8 +12,9 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from bitacora import bundles, rawrecord
+from bitacora import bundles
 from bitacora.rawrecord import RawRecord
+from tests.reliability.harness import raw_events
 
 NODE_DIR = Path(__file__).parent / "node"
 PARTITIONS = 3
@@ -51,17 +52,6 @@ async def read_raw(bootstrap: str, topic: str, count: int, wait_s: float = 30.0)
     """The raw records of ``topic``, sorted by (time, position) for stable comparison."""
     raws = raw_events(await read_topic(bootstrap, topic, count, wait_s))
     return sorted(raws, key=lambda r: (r.time_ns, r.chunk or "", r.position))
-
-
-def raw_events(records: list[Any]) -> list[RawRecord]:
-    """The raw records of logs.raw ``records`` (bundles or not), in order; fails on any
-    event that does not decode."""
-    out = []
-    for record in records:
-        for _piece, raw in rawrecord.events_of(record.value, record.headers):
-            assert isinstance(raw, RawRecord), raw
-            out.append(raw)
-    return out
 
 
 def node_sender_ready() -> Path:
