@@ -23,6 +23,7 @@ _PACKAGE = Path(__file__).resolve().parent
 
 # Paths from the repository root, through the bitacora/ symlinks (the installed names).
 COMPILED: tuple[str, ...] = (
+    "bitacora/rawrecord.py",
     "bitacora/redact.py",
     "bitacora/processors/normalize/checks.py",
     "bitacora/processors/normalize/core.py",
@@ -36,6 +37,7 @@ COMPILED: tuple[str, ...] = (
     "bitacora/processors/normalize/parsers/__init__.py",
     "bitacora/processors/normalize/parsers/access.py",
     "bitacora/processors/normalize/parsers/base.py",
+    "bitacora/processors/normalize/parsers/cri.py",
     "bitacora/processors/normalize/parsers/healthcheck.py",
     "bitacora/processors/normalize/parsers/json_line.py",
     "bitacora/processors/normalize/parsers/logfmt.py",

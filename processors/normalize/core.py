@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from operator import itemgetter
 from typing import Any, Final
 
 from bitacora.errors import DecodeError
-from bitacora.processors.normalize.checks import CHECKS, check, ident
+from bitacora.processors.normalize.checks import IDENT, KINDS, check, check_kind
 from bitacora.processors.normalize.config import DEFAULT_CONFIG, NormalizeConfig
 from bitacora.processors.normalize.extract import (
+    Candidate,
     Candidates,
     add_candidate,
     candidate_list,
@@ -38,11 +38,18 @@ from bitacora.processors.normalize.sources import SOURCES
 from bitacora.processors.normalize.timefmt import format_ms, format_ns, parse_time, valid_ns
 from bitacora.rawrecord import RawRecord
 
-_BODY_KEYS: Final = (("log", 2), ("message", 0), ("msg", 1), ("MESSAGE", 3))
+# Typed as variable-length tuples, so the compiled build loops over them by index.
+_BODY_KEYS: Final[tuple[tuple[str, int], ...]] = (
+    ("log", 2),
+    ("message", 0),
+    ("msg", 1),
+    ("MESSAGE", 3),
+)
+_NO_BODY_KEYS: Final[tuple[tuple[str, int], ...]] = ()
 _BY_PRIORITY: Final = itemgetter(0)
 _SERVICE_LABELS: Final = ("app.kubernetes.io/name", "app", "k8s-app")
 # Keyword fields in table order (after the fixed head); strings capped at the label cap.
-_KEYWORDS: Final = (
+_KEYWORDS: Final[tuple[str, ...]] = (
     "log.logger",
     "log.file.path",
     "service.name",
@@ -57,6 +64,7 @@ _KEYWORDS: Final = (
     "log.syslog.facility",
     "log.syslog.severity",
 )
+_ERROR_TEXTS: Final[tuple[str, ...]] = ("error.message", "error.stack_trace")
 # Values a protocol states outright (normalize.sources) win over every other candidate.
 _PINNED: Final = -2
 
@@ -65,26 +73,33 @@ def _choose(candidates: Candidates, fields: dict[Any, Any]) -> dict[str, Any]:
     # The best valid candidate per target; consumed record fields leave ``fields``.
     chosen: dict[str, Any] = {}
     nested: list[tuple[str, ...]] = []
-    checker_of = CHECKS.get
+    kinds = KINDS
     for target, found in candidates.items():
         if target == "@time":
             continue
-        checker: Callable[[Any, Any], Any] = checker_of(target, ident)
-        if isinstance(found, tuple):  # the common case (one candidate): no sort
-            options: Any = (found,)
+        kind = kinds.get(target, IDENT)
+        if isinstance(found, tuple):  # the common case (one candidate): no list, no sort
+            winner: Candidate | None = found
+            result = check_kind(kind, found[2], found[3])
         else:
             found.sort(key=_BY_PRIORITY)
-            options = found
-        for _, path, value, arg, consumed in options:
-            result = checker(value, arg)
-            if result is not None:
-                chosen[target] = result
-                if consumed and path is not None:
-                    if len(path) == 1:
-                        fields.pop(path[0], None)
-                    else:
-                        nested.append(path)
-                break
+            winner = None
+            result = None
+            for candidate in found:
+                result = check_kind(kind, candidate[2], candidate[3])
+                if result is not None:
+                    winner = candidate
+                    break
+        if result is None or winner is None:
+            continue
+        chosen[target] = result
+        path = winner[1]
+        if winner[4] and path is not None:
+            if len(path) == 1:
+                if path[0] in fields:  # not fields.pop(key, None): a method call
+                    del fields[path[0]]
+            else:
+                nested.append(path)
     if nested:
         pop_paths(fields, nested)
     return chosen
@@ -105,6 +120,19 @@ def _event_time(raw: RawRecord, candidates: Candidates, fields: dict[Any, Any]) 
     if valid_ns(raw.received_ns):
         return raw.received_ns
     raise DecodeError("record has no usable time (client time, record time, received time)")
+
+
+_TAG_SERVICES: dict[str, str] = {}
+
+
+def _tag_service(tag: str) -> str:
+    # The tag's first dot-separated part (tags repeat: cached, bounded).
+    service = _TAG_SERVICES.get(tag)
+    if service is None:
+        if len(_TAG_SERVICES) >= 4096:
+            _TAG_SERVICES.clear()
+        service = _TAG_SERVICES[tag] = tag.partition(".")[0]
+    return service
 
 
 def _service_from_kubernetes(fields: dict[Any, Any]) -> str | None:
@@ -222,21 +250,22 @@ def _normalize(
     body_priority = 0
     if "s" in fields and "t" in fields and is_mongodb(fields):
         hints = parse_mongodb(fields)  # already structured: no body to parse
-    for key, priority in () if hints or "message" in pinned else _BODY_KEYS:
+    body_keys = _NO_BODY_KEYS if hints or "message" in pinned else _BODY_KEYS
+    for key, priority in body_keys:
         body = fields.get(key)
         if type(body) is str or type(body) is bytes:
             text = to_text(body)
             if text:
                 del fields[key]
                 checked = None
-                if config.health_check_services and tag.partition(".")[0] in (
-                    config.health_check_services
-                ):
+                health_services = config.health_check_services
+                if health_services and _tag_service(tag) in health_services:
                     checked = health_hints(text, config.compiled_health)
                 hints = checked if checked is not None else parse_body(text)
                 body_priority = priority
-                inner = hints.pop("@fields", None)
+                inner = hints.get("@fields")
                 if inner is not None:
+                    del hints["@fields"]
                     fields.update(inner)
             break
     if "s" in fields and "t" in fields and is_mongodb(fields):
@@ -269,7 +298,7 @@ def _normalize(
 
     service = chosen.get("service.name") or _service_from_kubernetes(fields)
     if service is None:
-        service = tag.partition(".")[0] or "unknown"
+        service = _tag_service(tag) or "unknown"
 
     builder = Builder(config)
     doc: dict[str, Any] = {"@timestamp": format_ns(time_ns)}
@@ -293,7 +322,7 @@ def _normalize(
             slots.append(slot)
             if len(value) * 4 > keyword_cap:
                 builder.long.append(slot)
-    for name in ("error.message", "error.stack_trace"):
+    for name in _ERROR_TEXTS:
         value = chosen.get(name)
         if value is not None:
             builder.put(doc, name, value, config.max_field_bytes)

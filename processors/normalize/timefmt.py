@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 MAX_NS: Final = 2**63 - 1
 _NS: Final = 1_000_000_000
@@ -39,13 +39,23 @@ def format_ns(ns: int) -> str:
     seconds, fraction = divmod(ns, _NS)
     # str() of 10**9 + fraction is "1" and the nine digits, zeros kept: cheaper than a
     # format spec, which goes through the generic formatting machinery.
-    return _prefix(seconds) + "." + str(_NS + fraction)[1:] + "Z"
+    return f"{_prefix(seconds)}.{str(_NS + fraction)[1:]}Z"
 
 
 def format_ms(ns: int) -> str:
     """``2026-11-28T09:00:00.123Z``: millisecond precision, for ``event.ingested``."""
+    if ns == _last_ms[0]:  # the events of one request share their received time
+        last: str = _last_ms[1]
+        return last
     seconds, fraction = divmod(ns, _NS)
-    return _prefix(seconds) + "." + str(1000 + fraction // 1_000_000)[1:] + "Z"
+    text = f"{_prefix(seconds)}.{str(1000 + fraction // 1_000_000)[1:]}Z"
+    _last_ms[0] = ns
+    _last_ms[1] = text
+    return text
+
+
+# The last format_ms call: (nanoseconds, text).
+_last_ms: list[Any] = [-1, ""]
 
 
 _RFC3339 = re.compile(

@@ -3,7 +3,6 @@ same inputs in the same way."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import msgpack
@@ -22,13 +21,13 @@ def _pack(item: Any) -> bytes:
     return msgpack.packb(item, use_bin_type=True, unicode_errors="surrogateescape")  # type: ignore[no-any-return]
 
 
-@pytest.mark.parametrize("raw", [RAW, replace(RAW, chunk=None, position=0, record={})])
+@pytest.mark.parametrize("raw", [RAW, RAW._replace(chunk=None, position=0, record={})])
 def test_round_trip_equals_the_constructed_record(raw: RawRecord) -> None:
     decoded = decode(encode(raw))
     assert decoded == raw
     assert type(decoded) is RawRecord
-    assert [getattr(decoded, name) for name in RawRecord.__slots__] == [
-        getattr(raw, name) for name in RawRecord.__slots__
+    assert [getattr(decoded, name) for name in RawRecord._fields] == [
+        getattr(raw, name) for name in RawRecord._fields
     ]
     assert hash(repr(decoded)) == hash(repr(raw))
 
@@ -45,8 +44,9 @@ def test_fields_are_coerced_as_before() -> None:
     assert decoded == RawRecord("t", 1, {}, 2, "7", "b'forward'", None, 1)
     # The version check compares with ==, so True (== 1) passes, as it always did.
     assert decode(_pack([True, "t", 1, {}, 2, "p", "f", None, 0])).tag == "t"
-    # A bool time is an int to isinstance.
-    assert decode(_pack([1, "t", True, {}, 2, "p", "f", None, 0])).time_ns is True
+    # A bool time is an int to isinstance: it passes, as the integer it equals (the
+    # compiled build stores it as that int).
+    assert decode(_pack([1, "t", True, {}, 2, "p", "f", None, 0])).time_ns == 1
 
 
 @pytest.mark.parametrize(
@@ -72,7 +72,7 @@ def test_a_bad_received_time_raises_what_int_raises() -> None:
 
 
 def test_a_bundle_reads_as_its_events_and_a_record_without_header_as_one() -> None:
-    other = replace(RAW, position=4, record={"log": "y"})
+    other = RAW._replace(position=4, record={"log": "y"})
     bundle = encode(RAW) + encode(other)
     assert events_of(bundle, header(2)) == [(encode(RAW), RAW), (encode(other), other)]
     assert events_of(encode(RAW), []) == [(encode(RAW), RAW)]

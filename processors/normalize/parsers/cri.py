@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Hashable
-from dataclasses import replace
 from typing import Any, Generic, TypeVar
 
 from bitacora.rawrecord import RawRecord
@@ -168,4 +167,4 @@ def _joined(pending: _Pending) -> tuple[RawRecord, list[Any]]:
     else:
         record[field] = text
         record["logtag"] = "F"
-    return replace(raw, record=record), pending.tokens
+    return raw._replace(record=record), pending.tokens
