@@ -17,6 +17,7 @@ from bitacora.processors.normalize.levels import parse_level
 
 _EMPTY: Final = frozenset(("", "-", "None", "none", "null", "NULL", "nil", "undefined"))
 _METHOD = re.compile(r"[A-Z][A-Z_-]{0,19}")
+_METHODS: Final = frozenset(("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"))
 # Dotted quad, octets 0-255 without leading zeros (one regex, no int() per octet).
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4 = re.compile(_OCTET + r"(?:\." + _OCTET + r"){3}")
@@ -59,6 +60,8 @@ def _method(value: Any, _arg: Any) -> str | None:
     if type(value) is not str:
         return None
     method = value.strip().upper()
+    if method in _METHODS:  # the usual ones, without the regex
+        return method
     return method if _METHOD.fullmatch(method) else None
 
 

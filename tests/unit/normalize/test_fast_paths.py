@@ -245,3 +245,11 @@ def test_candidates_stay_single_until_a_second_arrives() -> None:
         "kubernetes.pod.name": (0, ("kubernetes", "pod_name"), "p", None, True),
         "message": (1, ("msg",), "m", None, True),
     }
+
+
+def test_the_methods_taken_without_the_regex_are_ones_the_regex_takes() -> None:
+    from bitacora.processors.normalize import checks
+
+    for method in checks._METHODS:
+        assert checks._METHOD.fullmatch(method) is not None
+        assert checks.check("http.request.method", f" {method.lower()} ", None) == method
