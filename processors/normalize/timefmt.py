@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 MAX_NS: Final = 2**63 - 1
 _NS: Final = 1_000_000_000
@@ -44,18 +44,17 @@ def format_ns(ns: int) -> str:
 
 def format_ms(ns: int) -> str:
     """``2026-11-28T09:00:00.123Z``: millisecond precision, for ``event.ingested``."""
-    if ns == _last_ms[0]:  # the events of one request share their received time
-        last: str = _last_ms[1]
-        return last
+    last = _last_ms[0]
+    if last[0] == ns:  # the events of one request share their received time
+        return last[1]
     seconds, fraction = divmod(ns, _NS)
     text = f"{_prefix(seconds)}.{str(1000 + fraction // 1_000_000)[1:]}Z"
-    _last_ms[0] = ns
-    _last_ms[1] = text
+    _last_ms[0] = (ns, text)  # one item replaced: a reader never sees half of it
     return text
 
 
-# The last format_ms call: (nanoseconds, text).
-_last_ms: list[Any] = [-1, ""]
+# The last format_ms call, as (nanoseconds, text).
+_last_ms: list[tuple[int, str]] = [(-1, "")]
 
 
 _RFC3339 = re.compile(

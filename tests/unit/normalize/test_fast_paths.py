@@ -253,3 +253,9 @@ def test_the_methods_taken_without_the_regex_are_ones_the_regex_takes() -> None:
     for method in checks._METHODS:
         assert checks._METHOD.fullmatch(method) is not None
         assert checks.check("http.request.method", f" {method.lower()} ", None) == method
+
+
+def test_format_ms_reuses_only_the_text_of_the_same_time() -> None:
+    times = [1_795_856_400_123_456_789, 1_795_856_400_123_456_789, 1, 1_795_856_400_999_000_000]
+    for ns in times + times[::-1]:
+        assert format_ms(ns) == format_ns(ns)[:23] + "Z"
