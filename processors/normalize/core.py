@@ -38,14 +38,13 @@ from bitacora.processors.normalize.sources import SOURCES
 from bitacora.processors.normalize.timefmt import format_ms, format_ns, parse_time, valid_ns
 from bitacora.rawrecord import RawRecord
 
-# Typed as variable-length tuples, so the compiled build loops over them by index.
+# Typed as a variable-length tuple, so the compiled build loops over it by index.
 _BODY_KEYS: Final[tuple[tuple[str, int], ...]] = (
     ("log", 2),
     ("message", 0),
     ("msg", 1),
     ("MESSAGE", 3),
 )
-_NO_BODY_KEYS: Final[tuple[tuple[str, int], ...]] = ()
 _BY_PRIORITY: Final = itemgetter(0)
 _SERVICE_LABELS: Final = ("app.kubernetes.io/name", "app", "k8s-app")
 # Keyword fields in table order (after the fixed head); strings capped at the label cap.
@@ -250,24 +249,24 @@ def _normalize(
     body_priority = 0
     if "s" in fields and "t" in fields and is_mongodb(fields):
         hints = parse_mongodb(fields)  # already structured: no body to parse
-    body_keys = _NO_BODY_KEYS if hints or "message" in pinned else _BODY_KEYS
-    for key, priority in body_keys:
-        body = fields.get(key)
-        if type(body) is str or type(body) is bytes:
-            text = to_text(body)
-            if text:
-                del fields[key]
-                checked = None
-                health_services = config.health_check_services
-                if health_services and _tag_service(tag) in health_services:
-                    checked = health_hints(text, config.compiled_health)
-                hints = checked if checked is not None else parse_body(text)
-                body_priority = priority
-                inner = hints.get("@fields")
-                if inner is not None:
-                    del hints["@fields"]
-                    fields.update(inner)
-            break
+    if not hints and "message" not in pinned:  # MongoDB records, stated messages: no body
+        for key, priority in _BODY_KEYS:
+            body = fields.get(key)
+            if type(body) is str or type(body) is bytes:
+                text = to_text(body)
+                if text:
+                    del fields[key]
+                    checked = None
+                    health_services = config.health_check_services
+                    if health_services and _tag_service(tag) in health_services:
+                        checked = health_hints(text, config.compiled_health)
+                    hints = checked if checked is not None else parse_body(text)
+                    body_priority = priority
+                    inner = hints.get("@fields")
+                    if inner is not None:
+                        del hints["@fields"]
+                        fields.update(inner)
+                break
     if "s" in fields and "t" in fields and is_mongodb(fields):
         hints.update(parse_mongodb(fields))
 
