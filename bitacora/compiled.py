@@ -1,6 +1,7 @@
 """The modules the build compiles with mypyc, and whether this installation runs them compiled.
 
-The normalizer's per-event work is the pipeline's largest CPU cost (docs/capacity.md).
+The normalizer's per-event work is the pipeline's largest CPU cost (docs/capacity.md);
+the alerting router's rule decider (``rules/decide.py``) runs once per event too.
 ``setup.py`` compiles these modules to C extensions with mypyc, from the same typed
 Python, which stays the definition of what they do; the extension module sits beside its
 ``.py`` file and Python imports it first. ``BITACORA_PURE_PYTHON=1`` at install time (no C
@@ -25,6 +26,7 @@ _PACKAGE = Path(__file__).resolve().parent
 COMPILED: tuple[str, ...] = (
     "bitacora/rawrecord.py",
     "bitacora/redact.py",
+    "bitacora/rules/decide.py",
     "bitacora/processors/normalize/checks.py",
     "bitacora/processors/normalize/core.py",
     "bitacora/processors/normalize/extract.py",

@@ -78,11 +78,24 @@ def getter(field: str) -> Callable[[Mapping[str, Any]], Any]:
     return _getter(field)
 
 
+def _prefixes(field: str) -> tuple[str, ...]:
+    """``a.b.c`` → ``("a", "a.b")``: where a nested mapping may hold the field."""
+    parts = field.split(".")
+    return tuple(".".join(parts[:cut]) for cut in range(1, len(parts)))
+
+
+def fallback_keys(field: str) -> tuple[str, ...]:
+    """The keys without which :func:`getter` finds nothing beyond the flat key ``field``
+    (its prefixes, and ``labels`` for a field outside the schema): an event holding none
+    of them has the field only as ``event[field]``."""
+    keys = _prefixes(field)
+    return (*keys, "labels") if in_labels(field) and "labels" not in keys else keys
+
+
 def _getter(field: str) -> Callable[[Mapping[str, Any]], Any]:
     if "." not in field:
         return lambda event: event.get(field)
-    parts = field.split(".")
-    prefixes = tuple(".".join(parts[:cut]) for cut in range(1, len(parts)))
+    prefixes = _prefixes(field)
 
     def get(event: Mapping[str, Any]) -> Any:
         value = event.get(field)

@@ -27,8 +27,10 @@ from typing import Any, Final
 
 from bitacora.durations import parse_timestamp
 from bitacora.fields import getter, lookup
+from bitacora.rules.decide import Decider, decided
 from bitacora.rules.fields import each, hashable_key, norm
-from bitacora.rules.filters import Matcher, Requirement, compile_filters
+from bitacora.rules.filters import compile_filters
+from bitacora.rules.matchers import Condition, Matcher, Requirement
 from bitacora.rules.model import Rule
 from bitacora.rules.types import RULE_TYPES, Match, RuleKind, State
 
@@ -49,13 +51,17 @@ class CompiledRule:
     kind: RuleKind
     key_fields: tuple[str, ...]
     lateness: float
-    # The filter is its one requirement (rules.filters.Compiled.exact): the rule set
+    # The filter is its one requirement (rules.matchers.Compiled.exact): the rule set
     # reaches the rule only through it, so reaching it is matching it.
     exact: bool = False
+    # The filter is exactly these conditions, ANDed (rules.matchers.Compiled.conditions;
+    # None: it says more): the rule set decides such rules by masks (rules.decide).
+    conditions: tuple[Condition, ...] | None = None
     # resolve_filter compiled (its matcher and requirements), None without one.
     resolver: Matcher | None = None
     resolver_requires: tuple[Requirement, ...] = ()
     resolver_exact: bool = False
+    resolver_conditions: tuple[Condition, ...] | None = None
 
     @property
     def name(self) -> str:
@@ -86,9 +92,11 @@ def compile_rule(rule: Rule, lateness_s: float = 60.0) -> CompiledRule:
         rule.key_fields,
         lateness_s,
         compiled.exact,
+        compiled.conditions,
         None if resolver is None else resolver.match,
         () if resolver is None else tuple(resolver.requires),
         resolver is not None and resolver.exact,
+        None if resolver is None else resolver.conditions,
     )
 
 
@@ -235,22 +243,34 @@ def hold_realerted(
 
 
 class RuleSet:
-    """Rules indexed by a required field value, so an event only meets rules it can match.
+    """Rules reached through the values their filters require, so an event only meets
+    rules it can match.
 
-    A rule whose filter requires e.g. ``log.level`` in {error, fatal} is reached only by
-    events with one of those values (one dict lookup); other rules are always checked.
+    Rules with a requirement on one field (``log.level`` in {error, fatal}, ``error.type``
+    present) are decided together, one mask lookup per field (``rules.decide``); only
+    those whose filter says more than their conditions then run their matcher. The
+    others (requirements that are alternatives over several fields) are indexed under
+    their most selective requirement: one dict lookup per field, then the matcher; a rule
+    without any requirement is always checked.
     """
 
     def __init__(self, rules: Iterable[CompiledRule]) -> None:
         self.rules = [crule for crule in rules if crule.rule.is_enabled]
         self.by_name = {crule.name: crule for crule in self.rules}
+        takes = [
+            (crule, decided(crule, crule.matcher, crule.conditions, crule.requires))
+            for crule in self.rules
+        ]
+        by_masks = [taken for _, taken in takes if taken is not None]
+        self._decider = Decider(by_masks) if by_masks else None
+        indexed = [crule for crule, taken in takes if taken is None]
         self.index: dict[str, dict[str, list[CompiledRule]]] = {}
         self.present: dict[str, list[CompiledRule]] = {}
         self.always: list[CompiledRule] = []
         # Index each rule by its most selective requirement: the (field, values) pair
         # shared with the fewest other rules, so an event meets as few rules as possible.
         shared: Counter[tuple[str, str]] = Counter()
-        for crule in self.rules:
+        for crule in indexed:
             for requirement in crule.requires:
                 for field, values in requirement:
                     shared.update((field, value) for value in values or ())
@@ -264,7 +284,7 @@ class RuleSet:
 
         # A rule indexed under alternatives of several fields can be reached twice.
         self._repeats = False
-        for crule in self.rules:
+        for crule in indexed:
             if not crule.requires:
                 self.always.append(crule)
                 continue
@@ -289,15 +309,19 @@ class RuleSet:
                 matcher=crule.resolver,
                 requires=crule.resolver_requires,
                 exact=crule.resolver_exact,
+                conditions=crule.resolver_conditions,
                 resolver=None,
             )
             for crule in self.rules
             if crule.resolver is not None
         ]
         self._resolvers = RuleSet(views) if views else None
+        # Whether any rule has a resolve_filter (else resolving() is always empty).
+        self.resolves = bool(views)
 
     def candidates(self, event: Mapping[str, Any]) -> list[CompiledRule]:
-        """Rules whose quick prefilter the event passes (their full filter still applies)."""
+        """Indexed rules whose quick prefilter the event passes (their full filter still
+        applies); decided rules are not among them (see :meth:`matching`)."""
         return self._candidates(event)[0]
 
     def _candidates(self, event: Mapping[str, Any]) -> tuple[list[CompiledRule], bool]:
@@ -325,11 +349,16 @@ class RuleSet:
         return found, several
 
     def matching(self, event: Mapping[str, Any]) -> list[CompiledRule]:
-        """Rules whose whole filter matches ``event`` (each rule at most once)."""
+        """Rules whose whole filter matches ``event`` (each rule at most once): the decided
+        ones, then the indexed ones."""
+        decided = [] if self._decider is None else self._decider.matching(event)
+        if not self._index_getters and not self._present_getters and not self.always:
+            return decided
         candidates, several = self._candidates(event)
         if several and len(candidates) > len(set(map(id, candidates))):
             candidates = list({id(c): c for c in candidates}.values())
-        return [crule for crule in candidates if crule.exact or crule.matcher(event)]
+        found = [crule for crule in candidates if crule.exact or crule.matcher(event)]
+        return decided + found if decided else found
 
     def resolving(
         self, event: Mapping[str, Any], matched: Iterable[CompiledRule] = ()
@@ -341,49 +370,3 @@ class RuleSet:
             return []
         skip = {crule.name for crule in matched}
         return [self.by_name[view.name] for view in views if view.name not in skip]
-
-
-class Engine:
-    """In-process evaluation of many rules with state in a dict: tests, replay, bench.
-
-    ``states`` maps ``(rule name, key)`` to the key's state, the same data a Faust table
-    holds in the detect agent.
-    """
-
-    def __init__(self, rules: Iterable[Rule | CompiledRule], lateness_s: float = 60.0) -> None:
-        compiled = [
-            r if isinstance(r, CompiledRule) else compile_rule(r, lateness_s) for r in rules
-        ]
-        self.ruleset = RuleSet(compiled)
-        self.states: dict[tuple[str, str], State] = {}
-
-    def process(self, event: Mapping[str, Any], now: float) -> list[Match]:
-        """Evaluate every matching rule on ``event``."""
-        out: list[Match] = []
-        ts: float | None = None
-        matching = self.ruleset.matching(event)
-        for crule in matching:
-            if ts is None:
-                ts = event_time(event, now)
-            key = key_of(crule, event)
-            if crule.stateless:
-                out.extend(observe(crule, event, {}, now, key, ts=ts))
-                continue
-            state = self.states.setdefault((crule.name, key), {})
-            out.extend(observe(crule, event, state, now, key, ts=ts))
-        for crule in self.ruleset.resolving(event, matching):
-            key = key_of(crule, event)
-            found = self.states.get((crule.name, key))
-            if found is not None:
-                out.extend(settle(crule, event, found, now, key))
-        return out
-
-    def tick(self, now: float) -> list[Match]:
-        """Tick every key of every rule and forget idle keys."""
-        out: list[Match] = []
-        for (name, key), state in list(self.states.items()):
-            crule = self.ruleset.by_name[name]
-            out.extend(tick(crule, state, now))
-            if is_idle(crule, state, now):
-                del self.states[(name, key)]
-        return out

@@ -21,40 +21,26 @@ that can match it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 from bitacora.errors import RuleError
 from bitacora.fields import getter
 from bitacora.rules.fields import TEXT_FIELDS, norm, norm_variants
+from bitacora.rules.matchers import (
+    Compiled,
+    all_of,
+    any_of,
+    bool_of,
+    everything,
+    none_of,
+)
 from bitacora.rules.query_string import (
     DEFAULT_FIELDS,
     DEFAULT_OPERATOR,
     Node,
     parse_query_string,
 )
-
-Matcher = Callable[[Mapping[str, Any]], bool]
-# (field, allowed canonical values) or (field, None): the field must merely be present.
-Condition = tuple[str, frozenset[str] | None]
-# At least one of the conditions holds for every matching event.
-Requirement = tuple[Condition, ...]
-
-
-def _always(event: Mapping[str, Any]) -> bool:
-    return True
-
-
-@dataclass
-class Compiled:
-    """A matcher and the (field, allowed values) pairs it implies."""
-
-    match: Matcher
-    requires: list[Requirement] = field(default_factory=list)
-    # The matcher holds exactly when its one requirement does (a whole-value comparison or
-    # a presence test): an event that reached the rule through that requirement matches.
-    exact: bool = False
 
 
 def _unescape(text: str) -> str:
@@ -102,7 +88,8 @@ def _equals(field_name: str, values: list[Any]) -> Compiled:
             return any(norm(item) in frozen for item in value)
         return norm(value) in frozen
 
-    return Compiled(match, [((field_name, frozen),)], exact=True)
+    condition = (field_name, frozen)
+    return Compiled(match, [(condition,)], exact=True, conditions=(condition,))
 
 
 def _regex_on(field_name: str, pattern: re.Pattern[str], full: bool) -> Compiled:
@@ -124,7 +111,7 @@ def _words(field_name: str, text: str, phrase: bool) -> Compiled:
     """Whole-word (or phrase) match on a text field, case-insensitive, wildcards per word."""
     tokens = re.findall(r"[\w*?\\]+", text) if phrase or not _has_wildcard(text) else [text]
     if not tokens:
-        return Compiled(_always)
+        return everything()
     parts = [_wildcard_regex(token, words=True) for token in tokens]
     pattern = re.compile(r"(?<!\w)" + r"\W+".join(parts) + r"(?!\w)", re.IGNORECASE)
     return _regex_on(field_name, pattern, full=False)
@@ -171,7 +158,10 @@ def _range(field_name: str, low: Any, high: Any, low_incl: bool, high_incl: bool
 
 def _exists(field_name: str) -> Compiled:
     get = getter(field_name)
-    return Compiled(lambda event: get(event) is not None, [((field_name, None),)], exact=True)
+    condition = (field_name, None)
+    return Compiled(
+        lambda event: get(event) is not None, [(condition,)], exact=True, conditions=(condition,)
+    )
 
 
 def _term(field_name: str, text: str, phrase: bool) -> Compiled:
@@ -183,104 +173,32 @@ def _term(field_name: str, text: str, phrase: bool) -> Compiled:
     return _equals(field_name, [_unescape(text) if not phrase else text])
 
 
-def _all_of(parts: list[Compiled]) -> Compiled:
-    requires = [req for part in parts for req in part.requires]
-    # Value requirements first: the rule set indexes a rule by its first requirement.
-    requires.sort(key=_weakness)
-    matchers = tuple(part.match for part in parts)
-    if not matchers:
-        return Compiled(_always)
-    if len(matchers) == 1:
-        return Compiled(matchers[0], requires, parts[0].exact)
-    if len(matchers) == 2:
-        first, second = matchers
-        return Compiled(lambda event: first(event) and second(event), requires)
-
-    def every(event: Mapping[str, Any]) -> bool:
-        for matcher in matchers:  # noqa: SIM110 - a plain loop beats all(<genexpr>) per event
-            if not matcher(event):
-                return False
-        return True
-
-    return Compiled(every, requires)
-
-
-def _any_of(parts: list[Compiled]) -> Compiled:
-    matchers = tuple(part.match for part in parts)
-    # Alternatives on one field (a OR b) still require that field to hold one of them.
-    requires: list[Requirement] = []
-    if parts and all(p.requires for p in parts):
-        # One of the alternatives' own requirements holds: merge them per field.
-        merged: dict[str, frozenset[str] | None] = {}
-        for part in parts:
-            for name, values in part.requires[0]:
-                if name in merged:
-                    known = merged[name]
-                    merged[name] = None if known is None or values is None else known | values
-                else:
-                    merged[name] = values
-        requires = [tuple(sorted(merged.items(), key=lambda item: item[0]))]
-
-    def some(event: Mapping[str, Any]) -> bool:
-        for matcher in matchers:  # noqa: SIM110 - a plain loop beats any(<genexpr>) per event
-            if matcher(event):
-                return True
-        return False
-
-    return Compiled(some, requires)
-
-
-def _weakness(requirement: Requirement) -> tuple[int, int]:
-    """Sort key: value conditions before mere presence, fewer alternatives first."""
-    return (sum(values is None for _, values in requirement), len(requirement))
-
-
-def _none_of(parts: list[Compiled]) -> Compiled:
-    matchers = tuple(part.match for part in parts)
-    return Compiled(lambda event: not any(m(event) for m in matchers))
-
-
-def _bool(
-    must: list[Compiled], should: list[Compiled], must_not: list[Compiled], min_should: int
-) -> Compiled:
-    parts = list(must)
-    if must_not:
-        parts.append(_none_of(must_not))
-    if should and min_should > 0:
-        if min_should == 1:
-            parts.append(_any_of(should))
-        else:
-            matchers = tuple(p.match for p in should)
-            parts.append(Compiled(lambda event: sum(1 for m in matchers if m(event)) >= min_should))
-    return _all_of(parts)
-
-
 def compile_query_node(node: Node) -> Compiled:
     """Compile a parsed query_string tree (``rules.query_string``)."""
     kind = node[0]
     if kind == "all":
-        return Compiled(_always)
+        return everything()
     if kind == "term":
         if node[1] is None:
-            return _any_of([_term(name, node[2], node[3]) for name in DEFAULT_FIELDS])
+            return any_of([_term(name, node[2], node[3]) for name in DEFAULT_FIELDS])
         return _term(node[1], node[2], node[3])
     if kind == "range":
         if node[1] is None:
-            return _any_of([_range(name, *node[2:]) for name in DEFAULT_FIELDS])
+            return any_of([_range(name, *node[2:]) for name in DEFAULT_FIELDS])
         return _range(node[1], node[2], node[3], node[4], node[5])
     if kind == "exists":
         return _exists(node[1])
     if kind == "and":
-        return _all_of([compile_query_node(child) for child in node[1]])
+        return all_of([compile_query_node(child) for child in node[1]])
     if kind == "or":
-        return _any_of([compile_query_node(child) for child in node[1]])
+        return any_of([compile_query_node(child) for child in node[1]])
     if kind == "not":
-        return _none_of([compile_query_node(node[1])])
+        return none_of([compile_query_node(node[1])])
     must = [compile_query_node(child) for child in node[1]]
     should = [compile_query_node(child) for child in node[2]]
     must_not = [compile_query_node(child) for child in node[3]]
     # Lucene: with a required clause, optional ones only score; else one must match.
-    return _bool(must, should, must_not, 0 if must else (1 if should else 0))
+    return bool_of(must, should, must_not, 0 if must else (1 if should else 0))
 
 
 def _single_field(name: str, body: Any) -> tuple[str, Any]:
@@ -332,7 +250,7 @@ def _bool_clause(body: Any) -> Compiled:
     min_should = body.get("minimum_should_match", 0 if must else 1)
     if not isinstance(min_should, int):
         raise RuleError("minimum_should_match must be a whole number")
-    return _bool(must, should, clauses("must_not"), min_should if should else 0)
+    return bool_of(must, should, clauses("must_not"), min_should if should else 0)
 
 
 def compile_clause(clause: Any) -> Compiled:
@@ -376,12 +294,10 @@ def compile_clause(clause: Any) -> Compiled:
     if kind in ("match", "match_phrase"):
         name, value = _single_field(kind, body)
         return _words(name, str(_inner(value, "query")), phrase=kind == "match_phrase")
-    if kind == "match_all":
-        return Compiled(_always)
+    if kind in ("match_all", "type"):
+        return everything()
     if kind == "bool":
         return _bool_clause(body)
-    if kind == "type":
-        return Compiled(_always)
     raise RuleError(
         f"unsupported filter kind {kind!r}: use query_string, term, terms, wildcard, prefix, "
         "range, exists, match, match_phrase, match_all or bool"
@@ -390,4 +306,4 @@ def compile_clause(clause: Any) -> Compiled:
 
 def compile_filters(clauses: list[dict[str, Any]]) -> Compiled:
     """Compile a rule's filter list: every clause must match (ElastAlert2 ANDs them)."""
-    return _all_of([compile_clause(clause) for clause in clauses])
+    return all_of([compile_clause(clause) for clause in clauses])

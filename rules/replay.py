@@ -17,15 +17,71 @@ from typing import Any
 
 from bitacora.rules.aggregation import aggregate
 from bitacora.rules.alerts import Alert, build_alert
-from bitacora.rules.engine import Engine, compile_rule, event_time
+from bitacora.rules.engine import (
+    CompiledRule,
+    RuleSet,
+    compile_rule,
+    event_time,
+    is_idle,
+    key_of,
+    observe,
+    settle,
+    tick,
+)
 from bitacora.rules.model import Rule
 from bitacora.rules.notify.policy import decide
 from bitacora.rules.top_counts import TopCounts
-from bitacora.rules.types import Match
+from bitacora.rules.types import Match, State
 
 # At most this many ticks per gap between events (a replay over a silent week stays
 # quick; the ticks of a longer gap are spread evenly over it).
 MAX_GAP_TICKS = 20_000
+
+
+class Engine:
+    """In-process evaluation of many rules with state in a dict: tests, replay, bench.
+
+    ``states`` maps ``(rule name, key)`` to the key's state, the same data a Faust table
+    holds in the detect agent.
+    """
+
+    def __init__(self, rules: Iterable[Rule | CompiledRule], lateness_s: float = 60.0) -> None:
+        compiled = [
+            r if isinstance(r, CompiledRule) else compile_rule(r, lateness_s) for r in rules
+        ]
+        self.ruleset = RuleSet(compiled)
+        self.states: dict[tuple[str, str], State] = {}
+
+    def process(self, event: Mapping[str, Any], now: float) -> list[Match]:
+        """Evaluate every matching rule on ``event``."""
+        out: list[Match] = []
+        ts: float | None = None
+        matching = self.ruleset.matching(event)
+        for crule in matching:
+            if ts is None:
+                ts = event_time(event, now)
+            key = key_of(crule, event)
+            if crule.stateless:
+                out.extend(observe(crule, event, {}, now, key, ts=ts))
+                continue
+            state = self.states.setdefault((crule.name, key), {})
+            out.extend(observe(crule, event, state, now, key, ts=ts))
+        for crule in self.ruleset.resolving(event, matching):
+            key = key_of(crule, event)
+            found = self.states.get((crule.name, key))
+            if found is not None:
+                out.extend(settle(crule, event, found, now, key))
+        return out
+
+    def tick(self, now: float) -> list[Match]:
+        """Tick every key of every rule and forget idle keys."""
+        out: list[Match] = []
+        for (name, key), state in list(self.states.items()):
+            crule = self.ruleset.by_name[name]
+            out.extend(tick(crule, state, now))
+            if is_idle(crule, state, now):
+                del self.states[(name, key)]
+        return out
 
 
 def run_rules_over(

@@ -198,7 +198,11 @@ class Detector:
                 if slot is not None:
                     _add_slot(batch, name, key, slot)
                 pending[(name, key)] = [second, 1, event, raw]
-        resolving = [(c.name, key_of(c, event)) for c in self.ruleset.resolving(event, matching)]
+        resolving = (
+            [(c.name, key_of(c, event)) for c in self.ruleset.resolving(event, matching)]
+            if self.ruleset.resolves
+            else ()
+        )
         if forward or resolving:
             raw = raw if raw is not None else dump_state(event)
             if forward:

@@ -162,7 +162,7 @@ def test_requirements_feed_the_prefilter() -> None:
     ]
 
 
-def test_rule_set_indexes_disjunctions_and_picks_selective_fields() -> None:
+def test_rule_set_decides_by_masks_and_indexes_disjunctions_over_fields() -> None:
     from bitacora.rules.engine import RuleSet, compile_rule
     from bitacora.rules.model import Rule
 
@@ -174,25 +174,35 @@ def test_rule_set_indexes_disjunctions_and_picks_selective_fields() -> None:
     rules = [
         rule("either", "http.response.status_code:401 OR log.level:fatal"),
         rule("login-1", 'http.response.status_code:401 AND url.path:"/v1/login"'),
-        rule("login-2", 'http.response.status_code:401 AND url.path:"/v2/login"'),
+        rule("login-2", 'http.response.status_code:401 AND url.path:"/v2/login" AND denied'),
         rule("wild", "service.name:*postgres*"),
         rule("all", ""),
     ]
     ruleset = RuleSet([compile_rule(r) for r in rules])
 
-    def names(event: dict[str, Any]) -> list[str]:
+    def candidates(event: dict[str, Any]) -> list[str]:
         return sorted(c.name for c in ruleset.candidates(event))
 
-    assert names({"log.level": "fatal"}) == ["all", "either"]
-    assert names({"http.response.status_code": 401}) == ["all", "either"]
-    assert names({"http.response.status_code": 401, "url.path": "/v2/login"}) == [
+    def matching(event: dict[str, Any]) -> list[str]:
+        return [c.name for c in ruleset.matching(event)]
+
+    # Only alternatives over several fields go through the index (under both fields);
+    # rules with one-field requirements are decided by masks (rules.decide).
+    assert candidates({"log.level": "fatal"}) == ["either"]
+    assert candidates({"http.response.status_code": 401}) == ["either"]
+    assert candidates({"service.name": "x"}) == []
+    # Decided rules come first, in their order; a filter that says more than its
+    # conditions (a word, a wildcard) still runs its matcher once they hold.
+    assert matching({"service.name": "pg-postgres-0", "log.level": "fatal"}) == [
+        "wild",
         "all",
         "either",
-        "login-2",
     ]
-    assert names({"service.name": "x"}) == ["all", "wild"]
-    matched = ruleset.matching({"service.name": "pg-postgres-0", "log.level": "fatal"})
-    assert sorted(c.name for c in matched) == ["all", "either", "wild"]
+    assert matching({"service.name": "pg-mongo-0"}) == ["all"]
+    login = {"http.response.status_code": 401, "url.path": "/v2/login"}
+    assert matching(login) == ["all", "either"]
+    assert matching({**login, "message": "access denied"}) == ["login-2", "all", "either"]
+    assert matching({**login, "url.path": "/v1/login"}) == ["login-1", "all", "either"]
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.rules_support import make_events, make_rules
-from bitacora.rules.engine import Engine
 from bitacora.rules.model import Rule
-from bitacora.rules.replay import run_rules_over
+from bitacora.rules.replay import Engine, run_rules_over
 from tests.unit.rules.util import T0, ev
 
 

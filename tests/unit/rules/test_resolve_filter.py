@@ -19,8 +19,8 @@ from bitacora.processors.alerting.detect_stage import Detector
 from bitacora.processors.alerting.keyed_records import RESOLVE_WEIGHT
 from bitacora.processors.alerting.state_cache import StateCache
 from bitacora.processors.normalize import to_json_bytes
-from bitacora.rules.engine import Engine
 from bitacora.rules.model import Rule
+from bitacora.rules.replay import Engine
 from bitacora.rules.types import Match
 from bitacora.settings import Settings
 from tests.unit.rules.single_records import decode
