@@ -9,7 +9,8 @@ are the AND of the event's masks. A rule whose filter is exactly its conditions
 other rule is tested by its one-condition requirements (what every event it matches
 satisfies) and, when they hold, by its matcher::
 
-    decider = Decider([Decided(crule, conditions, whole), ...])   # see decided()
+    taken = decided(crule, matcher, conditions, requires)  # None: the decider cannot help
+    decider = Decider([taken, ...])
     decider.matching(event)   # the rules whose filter the event satisfies, in order
 
 Values compare as the filters compare them (``rules.fields.norm``): a text value as it

@@ -350,7 +350,8 @@ class RuleSet:
 
     def matching(self, event: Mapping[str, Any]) -> list[CompiledRule]:
         """Rules whose whole filter matches ``event`` (each rule at most once): the decided
-        ones, then the indexed ones."""
+        ones, then the indexed ones. The caller must not change the list (it may be the
+        decider's, shared by every event with the same outcome)."""
         decided = [] if self._decider is None else self._decider.matching(event)
         if not self._index_getters and not self._present_getters and not self.always:
             return decided
