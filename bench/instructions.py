@@ -12,7 +12,11 @@ most instructions per event. ``--stage`` counts the normalize stage instead
 outputs and acknowledgements included); the difference to the bare count is the stage's
 own share. ``--floor`` counts the least per-event Python that turns the same raw records
 into JSON documents (decode, copy the record into a document, encode; no normalization):
-the difference to the bare count is what normalizing costs. All run with the processor's
+the difference to the bare count is what normalizing costs. ``--rules N`` counts the
+alerting role's per-event work short of Kafka instead: its route stage over batches of
+normalized events (``bench.rules_support.make_events``) with ``make_rules(N)``, and its
+evaluation of what each batch forwards; ``--rules 50`` minus ``--rules 1`` is what the
+alerting benchmark's 50 rules add (``rules50_cpu_cost``). All run with the processor's
 garbage-collector settings.
 """
 
@@ -114,12 +118,43 @@ def work(events: int, measured: bool, mode: str = "bare") -> None:
         normalize_json(rawrecord.decode(value), 0, offset, config)
 
 
-def _callgrind(events: int, measured: bool, mode: str, out: Path) -> int:
-    """Total instructions of ``work(events, measured, mode)`` in a fresh interpreter."""
+def alerting_work(events: int, measured: bool, rules: int) -> None:
+    """Route ``events`` normalized events in batches as the route stage takes them, and
+    evaluate each batch's keyed records, with ``make_rules(rules)`` (after a warm-up of the
+    same traffic; both runs build the same events, so the difference is per-event work)."""
+    import orjson
+
+    from bench.rules_support import make_events, make_rules
+    from bitacora.gctune import tune_for_streaming
+    from bitacora.processors.alerting.detect_stage import Detector
+    from bitacora.processors.alerting.route_stage import ROUTE_BATCH
+    from bitacora.processors.alerting.state_cache import StateCache
+    from bitacora.settings import Settings
+
+    values = [orjson.dumps(event) for event in make_events(WARMUP + events)]
+    detector = Detector(make_rules(rules), Settings())
+    table: dict[bytes, bytes] = {}  # the detect-state table's place (a plain dict here)
+    cache = StateCache()
+    now = 1_800_000_000.0 + (WARMUP + events) / 1000  # just after the last event (1 ms apart)
+
+    def drain(batch_values: list[bytes]) -> None:
+        for at in range(0, len(batch_values), ROUTE_BATCH):
+            _alerts, keyed = detector.route_values(batch_values[at : at + ROUTE_BATCH], now)
+            records = [value for _partition, value in keyed.records()]
+            detector.evaluate_values(cache, table, records, now)
+
+    tune_for_streaming()  # as the processor runs
+    drain(values[:WARMUP])
+    if measured:
+        drain(values[WARMUP:])
+
+
+def _callgrind(events: int, measured: bool, mode: list[str], out: Path) -> int:
+    """Total instructions of the work ``mode`` names, in a fresh interpreter."""
     run = subprocess.run(  # fixed arguments, our own program
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable,
          "-m", "bench.instructions", "--events", str(events), "--work", str(int(measured)),
-         *([f"--{mode}"] if mode != "bare" else [])],
+         *mode],
         cwd=ROOT, capture_output=True, text=True, check=True,
     )  # fmt: skip
     found = re.search(r"Collected : (\d+)", run.stderr)
@@ -157,11 +192,18 @@ def main(argv: list[str] | None = None) -> int:
         "--floor", action="store_const", const="floor", dest="mode",
         help="count decode + copy into a document + encode, without normalizing",
     )  # fmt: skip
+    which.add_argument(
+        "--rules", type=int, metavar="N",
+        help="count the alerting role's route and evaluation with N benchmark rules instead",
+    )  # fmt: skip
     parser.add_argument("--work", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    mode = args.mode or "bare"
+    mode = "rules" if args.rules is not None else args.mode or "bare"
     if args.work is not None:
-        work(args.events, bool(args.work), mode)
+        if mode == "rules":
+            alerting_work(args.events, bool(args.work), args.rules)
+        else:
+            work(args.events, bool(args.work), mode)
         return 0
     if shutil.which("valgrind") is None:
         print("error: valgrind is not installed (apt-get install valgrind)", file=sys.stderr)
@@ -169,14 +211,16 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         empty, full = Path(tmp) / "empty.out", Path(tmp) / "full.out"
         print(f"counting instructions under callgrind ({args.events} events)…", file=sys.stderr)
-        counted = _callgrind(args.events, True, mode, full) - _callgrind(
-            args.events, False, mode, empty
+        flags = {"bare": [], "rules": ["--rules", str(args.rules)]}.get(mode, [f"--{mode}"])
+        counted = _callgrind(args.events, True, flags, full) - _callgrind(
+            args.events, False, flags, empty
         )
         per_event = counted / args.events
         what = {
             "bare": "decode + normalize + encode",
             "stage": "normalize stage",
             "floor": "decode + copy into a document + encode (no normalizing)",
+            "rules": f"alerting route + evaluation, {args.rules} rule(s)",
         }[mode]
         print(f"{what}: {per_event:,.0f} instructions per event")
         if args.top:

@@ -26,13 +26,14 @@ def test_the_floor_document_carries_the_record_unchecked() -> None:
     }
 
 
-@pytest.mark.parametrize("mode", [[], ["--stage"], ["--floor"]])
+@pytest.mark.parametrize("mode", [[], ["--stage"], ["--floor"], ["--rules", "50"]])
 def test_each_mode_does_its_work_outside_callgrind(mode: list[str]) -> None:
     assert main(["--events", "20", "--work", "1", *mode]) == 0
 
 
-def test_stage_and_floor_exclude_each_other(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("modes", [["--stage", "--floor"], ["--floor", "--rules", "1"]])
+def test_the_modes_exclude_each_other(modes: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
-        main(["--stage", "--floor"])
+        main(modes)
     assert exited.value.code == 2
     assert "not allowed with argument" in capsys.readouterr().err
