@@ -211,7 +211,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         empty, full = Path(tmp) / "empty.out", Path(tmp) / "full.out"
         print(f"counting instructions under callgrind ({args.events} events)…", file=sys.stderr)
-        flags = {"bare": [], "rules": ["--rules", str(args.rules)]}.get(mode, [f"--{mode}"])
+        flags = {
+            "bare": [],
+            "stage": ["--stage"],
+            "floor": ["--floor"],
+            "rules": ["--rules", str(args.rules)],
+        }[mode]
         counted = _callgrind(args.events, True, flags, full) - _callgrind(
             args.events, False, flags, empty
         )

@@ -51,16 +51,12 @@ class CompiledRule:
     kind: RuleKind
     key_fields: tuple[str, ...]
     lateness: float
-    # The filter is its one requirement (rules.matchers.Compiled.exact): the rule set
-    # reaches the rule only through it, so reaching it is matching it.
-    exact: bool = False
     # The filter is exactly these conditions, ANDed (rules.matchers.Compiled.conditions;
     # None: it says more): the rule set decides such rules by masks (rules.decide).
     conditions: tuple[Condition, ...] | None = None
     # resolve_filter compiled (its matcher and requirements), None without one.
     resolver: Matcher | None = None
     resolver_requires: tuple[Requirement, ...] = ()
-    resolver_exact: bool = False
     resolver_conditions: tuple[Condition, ...] | None = None
 
     @property
@@ -91,11 +87,9 @@ def compile_rule(rule: Rule, lateness_s: float = 60.0) -> CompiledRule:
         kind,
         rule.key_fields,
         lateness_s,
-        compiled.exact,
         compiled.conditions,
         None if resolver is None else resolver.match,
         () if resolver is None else tuple(resolver.requires),
-        resolver is not None and resolver.exact,
         None if resolver is None else resolver.conditions,
     )
 
@@ -308,7 +302,6 @@ class RuleSet:
                 crule,
                 matcher=crule.resolver,
                 requires=crule.resolver_requires,
-                exact=crule.resolver_exact,
                 conditions=crule.resolver_conditions,
                 resolver=None,
             )
@@ -358,7 +351,7 @@ class RuleSet:
         candidates, several = self._candidates(event)
         if several and len(candidates) > len(set(map(id, candidates))):
             candidates = list({id(c): c for c in candidates}.values())
-        found = [crule for crule in candidates if crule.exact or crule.matcher(event)]
+        found = [crule for crule in candidates if crule.matcher(event)]
         return decided + found if decided else found
 
     def resolving(

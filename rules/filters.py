@@ -89,7 +89,7 @@ def _equals(field_name: str, values: list[Any]) -> Compiled:
         return norm(value) in frozen
 
     condition = (field_name, frozen)
-    return Compiled(match, [(condition,)], exact=True, conditions=(condition,))
+    return Compiled(match, [(condition,)], conditions=(condition,))
 
 
 def _regex_on(field_name: str, pattern: re.Pattern[str], full: bool) -> Compiled:
@@ -159,9 +159,7 @@ def _range(field_name: str, low: Any, high: Any, low_incl: bool, high_incl: bool
 def _exists(field_name: str) -> Compiled:
     get = getter(field_name)
     condition = (field_name, None)
-    return Compiled(
-        lambda event: get(event) is not None, [(condition,)], exact=True, conditions=(condition,)
-    )
+    return Compiled(lambda event: get(event) is not None, [(condition,)], conditions=(condition,))
 
 
 def _term(field_name: str, text: str, phrase: bool) -> Compiled:

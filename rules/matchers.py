@@ -1,11 +1,10 @@
 """Compiled matchers: a filter's matcher, what it implies, and how matchers combine.
 
 A :class:`Compiled` holds the matcher of a filter (or a part of one) with what compiling
-learnt about it: its *requirements* (see ``rules.filters``), whether it holds exactly on
-its one requirement, and its *conditions* when it is no more than field conditions ANDed
-(``rules.decide`` decides such rules by masks). The combinators (:func:`all_of`,
-:func:`any_of`, :func:`none_of`, :func:`bool_of`) build a compound clause from its parts
-and carry those facts through.
+learnt about it: its *requirements* (see ``rules.filters``) and its *conditions* when it
+is no more than field conditions ANDed (``rules.decide`` decides such rules by masks).
+The combinators (:func:`all_of`, :func:`any_of`, :func:`none_of`, :func:`bool_of`) build
+a compound clause from its parts and carry those facts through.
 """
 
 from __future__ import annotations
@@ -36,9 +35,6 @@ class Compiled:
 
     match: Matcher
     requires: list[Requirement] = field(default_factory=list)
-    # The matcher holds exactly when its one requirement does (a whole-value comparison or
-    # a presence test): an event that reached the rule through that requirement matches.
-    exact: bool = False
     # The matcher holds exactly when every one of these conditions does (whole values and
     # presence, ANDed; None: the filter says more than that). The rule set decides such
     # rules together (rules.decide).
@@ -58,10 +54,10 @@ def all_of(parts: list[Compiled]) -> Compiled:
     if not matchers:
         return everything()
     if len(matchers) == 1:
-        return Compiled(matchers[0], requires, parts[0].exact, conditions)
+        return Compiled(matchers[0], requires, conditions)
     if len(matchers) == 2:
         first, second = matchers
-        return Compiled(lambda event: first(event) and second(event), requires, False, conditions)
+        return Compiled(lambda event: first(event) and second(event), requires, conditions)
 
     def every(event: Mapping[str, Any]) -> bool:
         for matcher in matchers:  # noqa: SIM110 - a plain loop beats all(<genexpr>) per event
@@ -69,7 +65,7 @@ def all_of(parts: list[Compiled]) -> Compiled:
                 return False
         return True
 
-    return Compiled(every, requires, False, conditions)
+    return Compiled(every, requires, conditions)
 
 
 def any_of(parts: list[Compiled]) -> Compiled:
@@ -95,7 +91,7 @@ def any_of(parts: list[Compiled]) -> Compiled:
                 return True
         return False
 
-    return Compiled(some, requires, False, _one_field_condition(parts))
+    return Compiled(some, requires, _one_field_condition(parts))
 
 
 def _one_field_condition(parts: list[Compiled]) -> tuple[Condition, ...] | None:

@@ -224,23 +224,27 @@ def test_invalid_clauses_raise_rule_errors(clause: Any) -> None:
         compile_clause(clause)
 
 
-def test_exact_only_where_the_requirement_is_the_whole_filter() -> None:
-    exact = [
+def test_conditions_only_where_they_are_the_whole_filter() -> None:
+    one_condition = [
         [{"term": {"service.name": "user-service"}}],
         [{"terms": {"log.level": ["error", "fatal"]}}],
         [{"exists": {"field": "error.type"}}],
         [{"bool": {"must": [{"term": {"http.response.status_code": 500}}]}}],
+        [{"bool": {"should": [{"term": {"a": "1"}}, {"term": {"a": "2"}}]}}],
     ]
-    not_exact = [
-        [{"term": {"service.name": "a"}}, {"term": {"log.level": "error"}}],
+    more_than_conditions = [
         [{"range": {"http.response.status_code": {"gte": 500}}}],
         [{"wildcard": {"service.name": "user-*"}}],
         [{"query_string": {"query": "boom"}}],
-        [{"bool": {"should": [{"term": {"a": "1"}}, {"term": {"a": "2"}}]}}],
-        [],
     ]
-    assert [compile_filters(f).exact for f in exact] == [True] * len(exact)
-    assert [compile_filters(f).exact for f in not_exact] == [False] * len(not_exact)
+    assert [len(compile_filters(f).conditions or ()) for f in one_condition] == [1] * 5
+    assert [compile_filters(f).conditions for f in more_than_conditions] == [None] * 3
+    both = [{"term": {"service.name": "a"}}, {"term": {"log.level": "error"}}]
+    assert compile_filters(both).conditions == (
+        ("service.name", frozenset({"a"})),
+        ("log.level", frozenset({"error"})),
+    )
+    assert compile_filters([]).conditions == ()
 
 
 def test_bare_terms_search_the_default_fields_with_or() -> None:
