@@ -85,6 +85,8 @@ def events_of(
             return [(data, decode(data))]
         except DecodeError as exc:
             return [(data, exc)]
+        except (ValueError, TypeError, OverflowError) as exc:  # a field int() refuses
+            return [(data, DecodeError(f"raw record has a bad field: {exc}"))]
     unpacker = msgpack.Unpacker(
         raw=False,
         unicode_errors="surrogateescape",
@@ -101,6 +103,8 @@ def events_of(
                 out.append((data[start:end], _from_item(item)))
             except DecodeError as exc:
                 out.append((data[start:end], exc))
+            except (ValueError, TypeError, OverflowError) as exc:  # a field int() refuses
+                out.append((data[start:end], DecodeError(f"raw record has a bad field: {exc}")))
             start = end
     except Exception as exc:  # msgpack raises several unrelated types
         reason = f"raw record bundle is not msgpack from byte {start}: {exc!r}"

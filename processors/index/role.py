@@ -22,11 +22,12 @@ from bitacora.processors.normalize.stage import ID_HEADER, Output
 from bitacora.processors.shell.batch import BatchRole, Held, Record
 from bitacora.processors.shell.counters import COUNTERS, role_counters
 from bitacora.processors.shell.produce import Sink, send_all
-from bitacora.processors.storage.bulk import parse_bulk_body
+from bitacora.processors.storage.bulk import BadBundle, bundle_problem, parse_bulk_body
 from bitacora.processors.storage.indexer import BulkIndexer
 from bitacora.settings import Settings
 
 ROLE = "index"
+BAD_BUNDLE = "bad_bundle"  # the dead-letter reason of a record that is not a bundle
 
 
 @lru_cache(maxsize=4096)
@@ -46,7 +47,11 @@ def _origins(records: list[Record], ids: set[str]) -> dict[str, Record]:
     """The bundle that holds each of ``ids`` (parsed only when OpenSearch refused some)."""
     found: dict[str, Record] = {}
     for record in records:
-        for doc in parse_bulk_body(record.value):
+        try:
+            docs = parse_bulk_body(record.value)
+        except BadBundle:  # dead-lettered whole (IndexResult.broken)
+            continue
+        for doc in docs:
             if doc.id in ids:
                 found[doc.id] = record
     return found
@@ -71,6 +76,7 @@ class IndexHandler:
         bodies: list[tuple[bytes, int]] = []
         bundled: list[Record] = []
         events: dict[str, Record] = {}
+        letters: list[Output] = []
         deadletters = 0
         for record in records:
             if record.topic == self.deadletter_topic:
@@ -78,6 +84,10 @@ class IndexHandler:
                 docs.append((schema.DEADLETTER_STREAM, where, record.value))
                 deadletters += 1
             elif (count := bundles.events_in(record.headers)) is not None:
+                problem = bundle_problem(record.value, count)
+                if problem is not None:
+                    letters.append(self._broken(record, problem))
+                    continue
                 bodies.append((record.value, count))
                 bundled.append(record)
             else:  # one document, as records were before bundles
@@ -92,7 +102,14 @@ class IndexHandler:
         }
         if unknown:
             events.update(_origins(bundled, unknown))
-        letters: list[Output] = []
+        # Bundles that are not bulk lines: dead-lettered whole (what OpenSearch may have
+        # taken of one stays; the letter keeps the record for an operator to look at).
+        lost = 0
+        if result.broken:
+            by_value = {id(record.value): record for record in bundled}
+            for value in result.broken:
+                letters.append(self._broken(by_value[id(value)], "lines are not create actions"))
+                lost += bundles.events_in(by_value[id(value)].headers) or 1
         for (index, doc_id, source), reason in result.rejected:
             if index == schema.DEADLETTER_STREAM:
                 # A dead letter OpenSearch refuses stays in the logs.deadletter topic.
@@ -100,12 +117,18 @@ class IndexHandler:
                 continue
             COUNTERS.add(ROLE, "deadletter", reason.split(":", 1)[0])
             letters.append(self._deadletter(events[doc_id], doc_id, source, reason))
+            lost += 1
         if letters:
             await send_all(self.sink, letters)
-        total = len(docs) + sum(count for _, count in bodies)
-        self.events_out.inc(total - deadletters - len(letters))
+        total = len(docs) - deadletters + sum(count for _, count in bodies)
+        self.events_out.inc(total - lost)
 
-    def _deadletter(self, record: Record, doc_id: str, source: bytes, reason: str) -> Output:
+    def _broken(self, record: Record, problem: str) -> Output:
+        """The dead letter of a whole logs.normalized record that is not a bundle."""
+        COUNTERS.add(ROLE, "deadletter", BAD_BUNDLE)
+        return self._deadletter(record, None, record.value, f"{BAD_BUNDLE}: {problem}")
+
+    def _deadletter(self, record: Record, doc_id: str | None, source: bytes, reason: str) -> Output:
         letter = deadletter_record(
             stage="index",
             reason=reason,
@@ -118,7 +141,8 @@ class IndexHandler:
             event_id=doc_id,
             redact=self.sink.redact,
         )
-        return Output(self.deadletter_topic, doc_id.encode(), to_json_bytes(letter))
+        key = doc_id.encode() if doc_id is not None else record.key
+        return Output(self.deadletter_topic, key, to_json_bytes(letter))
 
     def held(self) -> Held:
         """Nothing is held across batches."""

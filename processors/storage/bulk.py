@@ -120,13 +120,37 @@ def record_sources(value: bytes, headers: Sequence[tuple[str, bytes]]) -> list[b
     return value.split(b"\n")[1::2]
 
 
+class BadBundle(ValueError):
+    """A logs.normalized record that is not ``_bulk`` lines of ``create`` actions."""
+
+
+def bundle_problem(body: bytes, events: int) -> str | None:
+    """Why ``body`` cannot be a bundle of ``events`` documents (two lines each, the last
+    one ended), or None. Only the line structure: the lines are read when needed."""
+    lines = body.count(b"\n")
+    if lines != 2 * events or (body and not body.endswith(b"\n")):
+        return f"{lines} lines for {events} events"
+    return None
+
+
 def parse_bulk_body(body: bytes) -> list[Doc]:
-    """The documents of a body of ``create`` actions (:func:`build_bulk_body`'s inverse)."""
+    """The documents of a body of ``create`` actions (:func:`build_bulk_body`'s inverse).
+
+    Raises BadBundle when a line is not what :func:`build_bulk_body` writes.
+    """
     lines = body.split(b"\n")
+    if len(lines) % 2 == 0 or lines[-1]:
+        raise BadBundle(f"{len(lines) - 1} lines, not document pairs each ended by a newline")
     docs = []
     for pos in range(0, len(lines) - 1, 2):
-        action = orjson.loads(lines[pos])["create"]
-        docs.append(Doc(action["_index"], action["_id"], lines[pos + 1]))
+        try:
+            action = orjson.loads(lines[pos])["create"]
+            index, doc_id = action["_index"], action["_id"]
+        except (orjson.JSONDecodeError, TypeError, KeyError) as exc:
+            raise BadBundle(f"line {pos + 1} is not a create action: {exc!r}") from exc
+        if type(index) is not str or type(doc_id) is not str:
+            raise BadBundle(f"line {pos + 1} names no index and id")
+        docs.append(Doc(index, doc_id, lines[pos + 1]))
     return docs
 
 

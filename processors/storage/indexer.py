@@ -30,6 +30,7 @@ from bitacora import clients, schema
 from bitacora.processors.shell.counters import BULK_RETRIES, BULK_SECONDS
 from bitacora.processors.storage.bulk import (
     BackoffPolicy,
+    BadBundle,
     Doc,
     Request,
     classify_bulk_response,
@@ -61,6 +62,8 @@ class IndexResult:
     indexed: int = 0  # newly created documents
     duplicates: int = 0  # already there (409): done, thanks to the deterministic _id
     rejected: list[RejectedDoc] = field(default_factory=list)
+    # Bundles that are not bulk lines (bulk.BadBundle), whole: dead-letter them.
+    broken: list[bytes] = field(default_factory=list)
     requests: int = 0  # HTTP requests sent, retries included
     retried_items: int = 0  # item re-sends after 429/5xx/connection errors
 
@@ -198,7 +201,9 @@ class BulkIndexer:
                 result.duplicates += outcome.duplicates
                 if not outcome.retry and not outcome.rejected:
                     return
-                docs = pending.docs()
+                docs = await self._docs_or_parts(pending, result)
+                if docs is None:
+                    return
                 result.rejected.extend(
                     RejectedDoc(docs[r.position], r.reason) for r in outcome.rejected
                 )
@@ -207,7 +212,9 @@ class BulkIndexer:
                 pending = Request.of([docs[pos] for pos in outcome.retry])
                 reason = f"{pending.count} items answered 429/5xx"
             elif status is not None and request_verdict(status) == "split":
-                docs = pending.docs()
+                docs = await self._docs_or_parts(pending, result)
+                if docs is None:
+                    return
                 if len(docs) == 1:
                     result.rejected.append(
                         RejectedDoc(
@@ -234,6 +241,19 @@ class BulkIndexer:
                 attempt,
             )
             await self._sleep(delay)
+
+    async def _docs_or_parts(self, request: Request, result: IndexResult) -> list[Doc] | None:
+        """The request's documents; None once its bundles were indexed one by one because
+        one cannot be read as bulk lines (that one goes to ``result.broken``, whole)."""
+        try:
+            return request.docs()
+        except BadBundle:
+            if len(request.parts) == 1:
+                result.broken.append(request.parts[0])
+                return None
+        for part in request.parts:  # bundle_problem held: two lines per document
+            await self._index_chunk(Request([part], part.count(b"\n") // 2), result)
+        return None
 
     async def _post(self, body: bytes, result: IndexResult) -> tuple[int | None, Any]:
         """POST one bulk body: ``(status, parsed JSON)``, or ``(None, None)`` if unreachable."""

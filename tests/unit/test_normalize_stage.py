@@ -219,3 +219,36 @@ def test_a_bundle_stays_held_until_its_last_partial_run_is_joined() -> None:
     second = s.process([(3, bundle(12, {"log": f"{T1} stdout F three", "kubernetes": KUBE}))], 0)
     assert (second.done, s.held()) == ([1, 2, 3], {})
     assert [d["message"] for d in documents(second.outputs)] == ["one two three"]
+
+
+def test_an_event_of_a_bundle_too_large_once_normalized_is_dead_lettered_with_its_bytes() -> None:
+    s = NormalizeStage(
+        Settings(topic_normalized="n", topic_deadletter="d", kafka_max_batch_bytes=8192)
+    )
+    big = {"message": "x" * 3000, "extra": "y" * 3000}
+    step = s.process([(1, bundle(10, {"message": "a"}, big, {"message": "c"}))], 0)
+    assert step.done == [1]
+    assert [d["message"] for d in documents(step.outputs)] == ["a", "c"]
+    [letter] = [json.loads(o.value)["deadletter"] for o in step.outputs if o.topic == "d"]
+    assert letter["reason"].startswith("record_too_large: normalized to ")
+    assert letter["original_bytes"] == len(encoded(10, big))
+
+
+def test_a_raw_record_with_a_field_int_refuses_is_dead_lettered_not_raised() -> None:
+    s = stage()
+    bad = rawrecord.encode(RawRecord("kube.review", 1, {}, "soon", "p", "forward"))  # type: ignore[arg-type]
+    good = encoded(11, {"message": "fine"})
+    step = s.process(
+        [
+            (1, Msg("logs.raw", 0, 10, b"k", bad)),
+            (2, Msg("logs.raw", 0, 11, b"k", bad + good, tuple(bundles.header(2)))),
+        ],
+        0,
+    )
+    assert step.done == [1, 2]
+    letters = [json.loads(o.value)["deadletter"] for o in step.outputs if o.topic == "d"]
+    assert [(x["offset"], x["original_bytes"]) for x in letters] == [(10, len(bad)), (11, len(bad))]
+    assert {x["reason"] for x in letters} == {
+        "raw record has a bad field: invalid literal for int() with base 10: 'soon'"
+    }
+    assert [d["message"] for d in documents(step.outputs)] == ["fine"]

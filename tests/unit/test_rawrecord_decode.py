@@ -103,3 +103,18 @@ def test_an_undecodable_record_without_header_is_one_error() -> None:
     [(piece, error)] = events_of(b"\xc1", [])
     assert piece == b"\xc1"
     assert isinstance(error, DecodeError)
+
+
+def test_a_field_int_refuses_is_a_decode_error_of_that_event_alone() -> None:
+    bad = _pack([1, "t", 1, {}, "soon", "p", "f", None, 0])
+    [(piece, error)] = events_of(bad, [])
+    assert (piece, type(error)) == (bad, DecodeError)
+    assert (
+        str(error) == "raw record has a bad field: invalid literal for int() with base 10: 'soon'"
+    )
+    read = events_of(encode(RAW) + bad + encode(RAW), header(3))
+    assert [(piece, type(result)) for piece, result in read] == [
+        (encode(RAW), RawRecord),
+        (bad, DecodeError),
+        (encode(RAW), RawRecord),
+    ]

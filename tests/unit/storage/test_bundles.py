@@ -5,17 +5,20 @@ from __future__ import annotations
 import itertools
 import json
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bitacora import bundles
 from bitacora.bundles import EVENTS_HEADER
 from bitacora.processors.storage.bulk import (
+    BadBundle,
     Doc,
     Request,
     action_head,
     build_bulk_body,
     bulk_line,
+    bundle_problem,
     parse_bulk_body,
     plan_requests,
     record_sources,
@@ -93,3 +96,44 @@ def test_a_request_of_documents_builds_its_body_once() -> None:
     batch = [Doc("logs-a", "1", b"{}")]
     request = Request.of(batch)
     assert (request.body(), request.count, request.docs()) == (build_bulk_body(batch), 1, batch)
+
+
+@given(docs)
+def test_a_bundle_the_normalizer_writes_has_no_structure_problem(batch: list[Doc]) -> None:
+    assert bundle_problem(build_bulk_body(batch), len(batch)) is None
+
+
+GOOD = build_bulk_body([Doc("logs-a", "1", b'{"m":1}'), Doc("logs-a", "2", b'{"m":2}')])
+
+
+@pytest.mark.parametrize(
+    ("body", "events", "problem"),
+    [
+        (GOOD, 3, "4 lines for 3 events"),
+        (GOOD, 1, "4 lines for 1 events"),
+        (GOOD[:-1], 2, "3 lines for 2 events"),
+        (GOOD + b"x", 2, "4 lines for 2 events"),  # the last line is not ended
+        (b"", 1, "0 lines for 1 events"),
+    ],
+)
+def test_bundle_problem_names_a_line_count_that_does_not_fit(
+    body: bytes, events: int, problem: str
+) -> None:
+    assert bundle_problem(body, events) == problem
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"not json\n{}\n", "line 1 is not a create action: JSONDecodeError"),
+        (b'{"index":{"_index":"a","_id":"1"}}\n{}\n', "line 1 is not a create action: KeyError"),
+        (b'["create"]\n{}\n', "line 1 is not a create action: TypeError"),
+        (GOOD + b'{"create":{"_index":"a","_id":7}}\n{}\n', "line 5 names no index and id"),
+        (GOOD[:-1], "3 lines, not document pairs each ended by a newline"),
+        (GOOD + b"{}", "4 lines, not document pairs each ended by a newline"),
+    ],
+)
+def test_lines_that_are_not_create_actions_raise_bad_bundle(body: bytes, message: str) -> None:
+    with pytest.raises(BadBundle) as caught:
+        parse_bulk_body(body)
+    assert str(caught.value).startswith(message)
