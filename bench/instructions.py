@@ -16,8 +16,10 @@ the difference to the bare count is what normalizing costs. ``--rules N`` counts
 alerting role's per-event work short of Kafka instead: its route stage over batches of
 normalized events (``bench.rules_support.make_events``) with ``make_rules(N)``, and its
 evaluation of what each batch forwards; ``--rules 50`` minus ``--rules 1`` is what the
-alerting benchmark's 50 rules add (``rules50_cpu_cost``). All run with the processor's
-garbage-collector settings.
+alerting benchmark's 50 rules add (``rules50_cpu_cost``). ``--collector`` counts the
+collector's forward input short of the socket and Kafka instead: PackedForward frames of
+the collector benchmark's traffic decoded, turned into raw records and bundled. The
+processor's modes run with its garbage-collector settings.
 """
 
 from __future__ import annotations
@@ -149,6 +151,37 @@ def alerting_work(events: int, measured: bool, rules: int) -> None:
         drain(values[WARMUP:])
 
 
+def collector_work(events: int, measured: bool) -> None:
+    """Take PackedForward frames of the collector benchmark's traffic (500 events each) as
+    the forward input does, short of the socket and Kafka: decode each request, build its
+    raw records (the senders' record bytes kept) and bundle them per service."""
+    from bench.forward_client import encode_chunks, plan_chunks
+    from bench.payloads import service_names
+    from bitacora.collector.forward.decode import ForwardDecoder
+    from bitacora.collector.records import bundle, raw_records, split_oversized
+    from bitacora.settings import Settings
+
+    per_chunk = 500  # bench.collector_bench's chunks
+    plans = plan_chunks("instr", WARMUP + events, per_chunk, service_names("instr"), seed=11)
+    frames = [chunk.frame for chunk in encode_chunks("instr", plans)]
+    limit = Settings().kafka_record_limit
+    decoder = ForwardDecoder(1 << 26, 1 << 26)
+
+    def take(batch: list[bytes]) -> None:
+        for frame in batch:
+            for req in decoder.feed(frame):
+                records = raw_records(
+                    req.tag, req.entries, 1, "peer", "forward", "chunk", packed=req.packed
+                )
+                kept, _too_large = split_oversized(records, limit)
+                bundle(kept, limit)
+
+    warm = WARMUP // per_chunk
+    take(frames[:warm])
+    if measured:
+        take(frames[warm:])
+
+
 def _callgrind(events: int, measured: bool, mode: list[str], out: Path) -> int:
     """Total instructions of the work ``mode`` names, in a fresh interpreter."""
     run = subprocess.run(  # fixed arguments, our own program
@@ -166,7 +199,7 @@ def _callgrind(events: int, measured: bool, mode: list[str], out: Path) -> int:
 def _functions(out: Path) -> Counter[str]:
     """Instructions per C function of a callgrind output file."""
     text = subprocess.run(
-        ["callgrind_annotate", "--threshold=100", str(out)],
+        ["callgrind_annotate", "--threshold=100", "--auto=no", str(out)],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     counts: Counter[str] = Counter()
@@ -193,6 +226,10 @@ def main(argv: list[str] | None = None) -> int:
         help="count decode + copy into a document + encode, without normalizing",
     )  # fmt: skip
     which.add_argument(
+        "--collector", action="store_const", const="collector", dest="mode",
+        help="count the collector's forward input (decode, raw records, bundles) instead",
+    )  # fmt: skip
+    which.add_argument(
         "--rules", type=int, metavar="N",
         help="count the alerting role's route and evaluation with N benchmark rules instead",
     )  # fmt: skip
@@ -202,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.work is not None:
         if mode == "rules":
             alerting_work(args.events, bool(args.work), args.rules)
+        elif mode == "collector":
+            collector_work(args.events, bool(args.work))
         else:
             work(args.events, bool(args.work), mode)
         return 0
@@ -215,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
             "bare": [],
             "stage": ["--stage"],
             "floor": ["--floor"],
+            "collector": ["--collector"],
             "rules": ["--rules", str(args.rules)],
         }[mode]
         counted = _callgrind(args.events, True, flags, full) - _callgrind(
@@ -225,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
             "bare": "decode + normalize + encode",
             "stage": "normalize stage",
             "floor": "decode + copy into a document + encode (no normalizing)",
+            "collector": "collector, forward input (decode, raw records, bundles)",
             "rules": f"alerting route + evaluation, {args.rules} rule(s)",
         }[mode]
         print(f"{what}: {per_event:,.0f} instructions per event")

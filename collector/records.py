@@ -63,6 +63,7 @@ def raw_records(
     chunk: str | None,
     services: Sequence[str] | None = None,
     positions: Sequence[int] | None = None,
+    packed: Sequence[bytes | None] | None = None,
 ) -> list[tuple[bytes, bytes]]:
     """(key, value) Kafka records for the events of one request, in order.
 
@@ -70,31 +71,41 @@ def raw_records(
     (chunk, position) pairs and thus the same event ids downstream; ``positions`` replaces
     the index where the source has a stabler one (the file input: the byte offset).
     ``services`` gives each event's Kafka key when the source knows it better than
-    ``service_of`` (OTLP resources, syslog peers).
+    ``service_of`` (OTLP resources, syslog peers). ``packed`` holds records as the sender
+    packed them (None where not): those bytes go into the raw record as they are, instead
+    of packing the decoded record again.
     """
     pack = _PACKER.pack
     out: list[tuple[bytes, bytes]] = []
     append = out.append
     keys: dict[str, bytes] = {}
+    head = tail = b""
+    if packed is not None:  # the raw record's fields around the time and the record
+        head = _PACKER.pack_array_header(9) + pack(FORMAT_VERSION) + pack(tag)
+        tail = pack(received_ns) + pack(peer) + pack(transport) + pack(chunk)
     for index, (time_ns, record) in enumerate(entries):
         position = index if positions is None else positions[index]
         service = service_of(tag, record) if services is None else services[index]
         key = keys.get(service)
         if key is None:
             key = keys[service] = _key(service)
-        value = pack(
-            [
-                FORMAT_VERSION,
-                tag,
-                time_ns,
-                record,
-                received_ns,
-                peer,
-                transport,
-                chunk,
-                position,
-            ]
-        )
+        own = None if packed is None else packed[index]
+        if own is not None:
+            value = b"".join((head, pack(time_ns), own, tail, pack(position)))
+        else:
+            value = pack(
+                [
+                    FORMAT_VERSION,
+                    tag,
+                    time_ns,
+                    record,
+                    received_ns,
+                    peer,
+                    transport,
+                    chunk,
+                    position,
+                ]
+            )
         append((key, value))
     return out
 

@@ -109,6 +109,9 @@ class Request:
     size: int  # bytes of the frame on the wire, for in-flight accounting
     signal: int | None = None  # option.fluent_signal (1 metrics, 2 traces): not logs
     rejected: list[Rejected] = field(default_factory=list)
+    # Packed modes: each entry's record as its own msgpack, cut out of the payload (None
+    # where it cannot be kept as is, see _own_record); the raw record reuses these bytes.
+    packed: list[bytes | None] | None = None
 
 
 def to_bytes(value: str | bytes) -> bytes:
@@ -164,7 +167,7 @@ def time_ns(value: Any) -> int | None:
     return None
 
 
-def _add_entry(req: Request, time_value: Any, record: Any) -> None:
+def _add_entry(req: Request, time_value: Any, record: Any, own: bytes | None = None) -> None:
     ns = time_ns(time_value)
     if ns is None:
         req.rejected.append(Rejected(BAD_TIME, _pack_original([time_value, record])))
@@ -172,6 +175,40 @@ def _add_entry(req: Request, time_value: Any, record: Any) -> None:
         req.rejected.append(Rejected(BAD_RECORD, _pack_original([time_value, record])))
     else:
         req.entries.append((ns, record))
+        if req.packed is not None:
+            req.packed.append(own)
+
+
+# The encoded size of an entry's time by its first byte: ints, floats, and the fixext
+# forms of EventTime and msgpack timestamps (ext8, whose size is in its next byte, aside).
+_TIME_SIZES: Final[dict[int, int]] = {
+    **dict.fromkeys(range(0x00, 0x80), 1),  # positive fixint
+    **dict.fromkeys(range(0xE0, 0x100), 1),  # negative fixint
+    **{0xCC: 2, 0xCD: 3, 0xCE: 5, 0xCF: 9, 0xD0: 2, 0xD1: 3, 0xD2: 5, 0xD3: 9},
+    **{0xCA: 5, 0xCB: 9, 0xD6: 6, 0xD7: 10},
+}
+_EXT8: Final = 0xC7
+_FIXARRAY2: Final = 0x92
+
+
+def _own_record(data: bytes, start: int, end: int) -> bytes | None:
+    """The record of the entry ``data[start:end]`` (``[time, record]``) as its own bytes;
+    None where they would not decode to what the collector decoded (an EventTime inside,
+    which becomes nanoseconds), or the time's form has no fixed size (then it is packed
+    again: the same raw record either way)."""
+    if data[start] != _FIXARRAY2:
+        return None
+    first = data[start + 1]
+    size = 3 + data[start + 2] if first == _EXT8 else _TIME_SIZES.get(first)
+    if size is None:
+        return None
+    record = data[start + 1 + size : end]
+    # EventTime is ext type 0 of 8 bytes: d7 00 (fixext8) or, in the ext8/16/32 forms,
+    # its length 08 then type 00. The one-byte search is the quick one (no zero byte, no
+    # EventTime); a match may be a false alarm, which only costs packing the record again.
+    if b"\x00" in record and (b"\xd7\x00" in record or b"\x08\x00" in record):
+        return None
+    return record
 
 
 def decompress(payload: bytes, method: str, cap: int) -> bytes:
@@ -211,12 +248,16 @@ def _decode_packed(req: Request, payload: str | bytes, cap: int) -> None:
             return
     unpacker = _unpacker(max(cap, len(data), 1))
     unpacker.feed(data)
+    req.packed = []
+    start = 0
     try:
         for item in unpacker:
+            end = unpacker.tell()
             if type(item) is list and len(item) == 2:
-                _add_entry(req, item[0], item[1])
+                _add_entry(req, item[0], item[1], _own_record(data, start, end))
             else:
                 req.rejected.append(Rejected(BAD_ENTRY, _pack_original(item)))
+            start = end
     except Exception:  # msgpack raises several unrelated types for bad bytes
         req.rejected.append(Rejected(BAD_PACKED, data[unpacker.tell() :]))
 

@@ -266,8 +266,15 @@ class _Connection:
             return
         received = time.time_ns()
         records = raw_records(
-            request.tag, request.entries, received, self.peer, SOURCE, chunk_id(request.chunk)
+            request.tag,
+            request.entries,
+            received,
+            self.peer,
+            SOURCE,
+            chunk_id(request.chunk),
+            packed=request.packed,
         )
+        request.packed = None  # in the records now: not kept while Kafka acknowledges them
         rejects = [(r.reason, r.original) for r in request.rejected]
         records, too_large = split_oversized(records, server._publisher.record_limit)
         rejects += [(TOO_LARGE, value) for value in too_large]
