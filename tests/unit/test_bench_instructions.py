@@ -26,7 +26,7 @@ def test_the_floor_document_carries_the_record_unchecked() -> None:
     }
 
 
-@pytest.mark.parametrize("mode", [[], ["--stage"], ["--floor"], ["--rules", "50"]])
+@pytest.mark.parametrize("mode", [[], ["--stage"], ["--floor"], ["--collector"], ["--rules", "50"]])
 def test_each_mode_does_its_work_outside_callgrind(mode: list[str]) -> None:
     assert main(["--events", "20", "--work", "1", *mode]) == 0
 
