@@ -86,7 +86,7 @@ def events_of(
         except DecodeError as exc:
             return [(data, exc)]
         except (ValueError, TypeError, OverflowError) as exc:  # a field int() refuses
-            return [(data, DecodeError(f"raw record has a bad field: {exc}"))]
+            return [(data, _bad_field(exc))]
     unpacker = msgpack.Unpacker(
         raw=False,
         unicode_errors="surrogateescape",
@@ -104,7 +104,7 @@ def events_of(
             except DecodeError as exc:
                 out.append((data[start:end], exc))
             except (ValueError, TypeError, OverflowError) as exc:  # a field int() refuses
-                out.append((data[start:end], DecodeError(f"raw record has a bad field: {exc}")))
+                out.append((data[start:end], _bad_field(exc)))
             start = end
     except Exception as exc:  # msgpack raises several unrelated types
         reason = f"raw record bundle is not msgpack from byte {start}: {exc!r}"
@@ -113,6 +113,12 @@ def events_of(
     if start < len(data) or not out:
         out.append((data[start:], DecodeError("raw record bundle ends inside an event")))
     return out
+
+
+def _bad_field(exc: Exception) -> DecodeError:
+    # decode() raises what int() raises for such a field (as it always did); events_of
+    # reports it as the event's DecodeError.
+    return DecodeError(f"raw record has a bad field: {exc}")
 
 
 def _from_item(item: Any) -> RawRecord:

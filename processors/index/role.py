@@ -108,8 +108,9 @@ class IndexHandler:
         if result.broken:
             by_value = {id(record.value): record for record in bundled}
             for value in result.broken:
-                letters.append(self._broken(by_value[id(value)], "lines are not create actions"))
-                lost += bundles.events_in(by_value[id(value)].headers) or 1
+                record = by_value[id(value)]
+                letters.append(self._broken(record, "lines are not create actions"))
+                lost += bundles.events_in(record.headers) or 1
         for (index, doc_id, source), reason in result.rejected:
             if index == schema.DEADLETTER_STREAM:
                 # A dead letter OpenSearch refuses stays in the logs.deadletter topic.
