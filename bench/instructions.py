@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WARMUP = 500  # events normalized before counting: caches filled, code paths imported
 
 
-class _Message(NamedTuple):
+class Message(NamedTuple):
     """A Kafka message as the normalize stage reads it (``stage.Message``)."""
 
     topic: str
@@ -80,6 +80,7 @@ def work(events: int, measured: bool, mode: str = "bare") -> None:
     from bitacora import bundles, rawrecord
     from bitacora.gctune import tune_for_streaming
     from bitacora.processors.normalize import NormalizeConfig, normalize_json
+    from bitacora.processors.normalize.stage import Message as Read
     from bitacora.processors.normalize.stage import NormalizeStage
     from bitacora.settings import Settings
 
@@ -87,11 +88,11 @@ def work(events: int, measured: bool, mode: str = "bare") -> None:
     values = [value for _key, value in raw_values(plans)]
     settings = Settings()
     config = NormalizeConfig.from_settings(settings)
-    normalizer: NormalizeStage[_Message] = NormalizeStage(settings)
+    normalizer: NormalizeStage[Message] = NormalizeStage(settings)
     batch = settings.bulk_max_docs
     # Chunks of WARMUP events: the first is the warm-up.
     warm, rest = (
-        [_Message("logs.raw", 0, n, k, v, bundles.header(e)) for n, (k, v, e) in enumerate(part)]
+        [Message("logs.raw", 0, n, k, v, bundles.header(e)) for n, (k, v, e) in enumerate(part)]
         for part in (raw_bundles(plans[:1]), raw_bundles(plans[1:]))
     )
     tune_for_streaming()  # as the processor runs
@@ -105,7 +106,7 @@ def work(events: int, measured: bool, mode: str = "bare") -> None:
             orjson.dumps(floor_document(rawrecord.decode(value), offset))
         return
     if mode == "stage":
-        chunk: list[tuple[_Message, _Message]] = []
+        chunk: list[tuple[Message, Read]] = []
         taken = 0
         for message in rest:  # batches of up to ``batch`` events, as BatchRole takes them
             events_in = bundles.events_in(message.headers) or 1

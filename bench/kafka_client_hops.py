@@ -71,6 +71,9 @@ def librdkafka_producer(
             "batch.size": settings.kafka_max_batch_bytes,
             "message.max.bytes": settings.kafka_max_batch_bytes + 65536,
             "compression.type": compression,
+            # aiokafka's level too (bitacora.kafkacodec.use_zstd_level); librdkafka's -1 is the
+            # codec's default, not a fast level.
+            **({"compression.level": settings.kafka_zstd_level} if compression == "zstd" else {}),
             "partitioner": "murmur2_random",  # the Java client's (and aiokafka's) partitions
         }
     )

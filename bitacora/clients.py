@@ -27,6 +27,7 @@ from aiokafka.conn import create_conn
 from aiokafka.errors import KafkaConnectionError, KafkaError, SaslAuthenticationFailed
 
 from bitacora.errors import ConfigError, ConnectionRefusedByPeer
+from bitacora.kafkacodec import compression_type
 
 if TYPE_CHECKING:
     from opensearchpy import OpenSearch
@@ -139,12 +140,6 @@ def kafka_options(settings: Settings) -> dict[str, Any]:
         options["sasl_plain_username"] = settings.kafka_sasl_username
         options["sasl_plain_password"] = _secret(settings.kafka_sasl_password)
     return options
-
-
-def compression_type(settings: Settings) -> str | None:
-    """The producers' batch compression (``kafka_compression``) as aiokafka and faust take
-    it: a codec name, or None for uncompressed."""
-    return None if settings.kafka_compression == "none" else settings.kafka_compression
 
 
 def kafka_producer(settings: Settings, **options: Any) -> AIOKafkaProducer:

@@ -1,7 +1,8 @@
 """The modules the build compiles with mypyc, and whether this installation runs them compiled.
 
 The normalizer's per-event work is the pipeline's largest CPU cost (docs/capacity.md);
-the alerting router's rule decider (``rules/decide.py``) runs once per event too.
+the alerting router's rule decider (``rules/decide.py``) and the collector's forward input
+(its decoder, raw records and bundles) run once per event too.
 ``setup.py`` compiles these modules to C extensions with mypyc, from the same typed
 Python, which stays the definition of what they do; the extension module sits beside its
 ``.py`` file and Python imports it first. ``BITACORA_PURE_PYTHON=1`` at install time (no C
@@ -24,6 +25,9 @@ _PACKAGE = Path(__file__).resolve().parent
 
 # Paths from the repository root, through the bitacora/ symlinks (the installed names).
 COMPILED: tuple[str, ...] = (
+    "bitacora/collector/forward/decode.py",
+    "bitacora/collector/records.py",
+    "bitacora/bundles.py",
     "bitacora/rawrecord.py",
     "bitacora/redact.py",
     "bitacora/rules/decide.py",

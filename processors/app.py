@@ -20,7 +20,7 @@ from typing import Any
 
 import faust
 
-from bitacora import clients, schema
+from bitacora import clients, kafkacodec, schema
 from bitacora.settings import Settings
 
 
@@ -81,7 +81,7 @@ def create_app(settings: Settings, role: Role) -> faust.App:
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         # The alerts, changelogs and internal topics compressed like every other producer's.
-        producer_compression_type=clients.compression_type(settings),
+        producer_compression_type=kafkacodec.compression_type(settings),
         producer_linger_ms=settings.kafka_linger_ms,
         broker_commit_every=10_000,
         broker_commit_interval=1.0,

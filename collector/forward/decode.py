@@ -31,6 +31,7 @@ from typing import Any, Final
 
 import msgpack
 import zstandard
+from mypy_extensions import mypyc_attr
 
 from bitacora.errors import DecodeError
 
@@ -58,6 +59,7 @@ class LimitExceeded(DecodeError):
     """A frame over ``max_frame_bytes`` or a payload inflating over ``max_decompressed_bytes``."""
 
 
+@mypyc_attr(native_class=False)  # compiled (bitacora/compiled.py): an int stays a Python class
 class EventTime(int):
     """An EventTime (ext type 0) already converted to nanoseconds since the epoch."""
 

@@ -33,6 +33,7 @@ CORE = frozenset(
         "bitacora.errors",
         "bitacora.fields",
         "bitacora.gctune",
+        "bitacora.kafkacodec",
         "bitacora.partitions",
         "bitacora.rawrecord",
         "bitacora.redact",
