@@ -90,8 +90,8 @@ class Settings(BaseSettings):
     # fraction of the bytes (bench.kafka_client_bench --compression compares the broker's CPU).
     kafka_compression: KafkaCompression = "zstd"
     # The zstd level of those batches (Kafka's compression.zstd.level, KIP-390; Kafka's
-    # default is 3). On the bundles of both hops level 1 costs markedly less CPU than 3 and
-    # compresses them as well or better (docs/capacity.md); negative levels are zstd's fast ones.
+    # default is 3). On both hops' bundles level 1 costs less CPU than 3 and compresses them
+    # as well or better (python -m bench.zstd_levels); negative levels are zstd's fast ones.
     kafka_zstd_level: int = Field(default=1, ge=-131072, le=22)
 
     # File input (``bitacora tail``, or inside the collector when tail_paths is set).
