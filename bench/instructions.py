@@ -35,6 +35,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    from bitacora.processors.normalize.stage import Message as Read
     from bitacora.rawrecord import RawRecord
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,6 +53,32 @@ class Message(NamedTuple):
     key: bytes | None
     value: bytes
     headers: list[tuple[str, bytes]]
+
+
+def raw_messages(items: Sequence[tuple[bytes, bytes, int]]) -> list[Message]:
+    """``logs.raw`` messages of raw bundles (``(key, value, events)``, as
+    ``bench.baselines.raw_bundles`` makes them), at offsets from 0."""
+    from bitacora import bundles
+
+    return [Message("logs.raw", 0, n, k, v, bundles.header(e)) for n, (k, v, e) in enumerate(items)]
+
+
+def stage_batches(messages: Sequence[Message], limit: int) -> Iterator[list[tuple[Message, Read]]]:
+    """``messages`` (each its own token) in batches of up to ``limit`` events, as
+    ``BatchRole`` hands them to the normalize stage."""
+    from bitacora import bundles
+
+    batch: list[tuple[Message, Read]] = []
+    taken = 0
+    for message in messages:
+        events = bundles.events_in(message.headers) or 1
+        if batch and taken + events > limit:
+            yield batch
+            batch, taken = [], 0
+        batch.append((message, message))
+        taken += events
+    if batch:
+        yield batch
 
 
 def floor_document(raw: RawRecord, offset: int) -> dict[str, Any]:
@@ -77,10 +106,9 @@ def work(events: int, measured: bool, mode: str = "bare") -> None:
     from bench.baselines import raw_bundles, raw_values
     from bench.forward_client import plan_chunks
     from bench.payloads import service_names
-    from bitacora import bundles, rawrecord
+    from bitacora import rawrecord
     from bitacora.gctune import tune_for_streaming
     from bitacora.processors.normalize import NormalizeConfig, normalize_json
-    from bitacora.processors.normalize.stage import Message as Read
     from bitacora.processors.normalize.stage import NormalizeStage
     from bitacora.settings import Settings
 
@@ -89,12 +117,9 @@ def work(events: int, measured: bool, mode: str = "bare") -> None:
     settings = Settings()
     config = NormalizeConfig.from_settings(settings)
     normalizer: NormalizeStage[Message] = NormalizeStage(settings)
-    batch = settings.bulk_max_docs
     # Chunks of WARMUP events: the first is the warm-up.
-    warm, rest = (
-        [Message("logs.raw", 0, n, k, v, bundles.header(e)) for n, (k, v, e) in enumerate(part)]
-        for part in (raw_bundles(plans[:1]), raw_bundles(plans[1:]))
-    )
+    warm = raw_messages(raw_bundles(plans[:1]))
+    rest = raw_messages(raw_bundles(plans[1:]))
     tune_for_streaming()  # as the processor runs
     for offset, value in enumerate(values[:WARMUP]):
         normalize_json(rawrecord.decode(value), 0, offset, config)
@@ -106,16 +131,8 @@ def work(events: int, measured: bool, mode: str = "bare") -> None:
             orjson.dumps(floor_document(rawrecord.decode(value), offset))
         return
     if mode == "stage":
-        chunk: list[tuple[Message, Read]] = []
-        taken = 0
-        for message in rest:  # batches of up to ``batch`` events, as BatchRole takes them
-            events_in = bundles.events_in(message.headers) or 1
-            if chunk and taken + events_in > batch:
-                normalizer.process(chunk, 0)
-                chunk, taken = [], 0
-            chunk.append((message, message))
-            taken += events_in
-        normalizer.process(chunk, 0)
+        for batch in stage_batches(rest, settings.bulk_max_docs):
+            normalizer.process(batch, 0)
         return
     for offset, value in enumerate(values[WARMUP:]):
         normalize_json(rawrecord.decode(value), 0, offset, config)

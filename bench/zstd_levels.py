@@ -39,26 +39,19 @@ def hop_values(events: int) -> dict[str, tuple[list[bytes], int]]:
     processor benchmark's chunks of 500) and how many events they hold."""
     from bench.baselines import raw_bundles
     from bench.forward_client import plan_chunks
-    from bench.instructions import Message
+    from bench.instructions import Message, raw_messages, stage_batches
     from bench.payloads import service_names
-    from bitacora import bundles
-    from bitacora.processors.normalize.stage import Message as Read
     from bitacora.processors.normalize.stage import NormalizeStage
     from bitacora.settings import Settings
 
     settings = Settings()
     raw = raw_bundles(plan_chunks("zstd", events, 500, service_names("zstd"), seed=17))
-    stage: NormalizeStage[int] = NormalizeStage(settings)
-    normalized: list[bytes] = []
-    batch: list[tuple[int, Read]] = []
-    taken = 0
-    for offset, (key, value, count) in enumerate(raw):
-        if batch and taken + count > settings.bulk_max_docs:
-            normalized += [out.value for out in stage.process(batch, 0).outputs]
-            batch, taken = [], 0
-        batch.append((offset, Message("logs.raw", 0, offset, key, value, bundles.header(count))))
-        taken += count
-    normalized += [out.value for out in stage.process(batch, 0).outputs]
+    stage: NormalizeStage[Message] = NormalizeStage(settings)
+    normalized = [
+        out.value
+        for batch in stage_batches(raw_messages(raw), settings.bulk_max_docs)
+        for out in stage.process(batch, 0).outputs
+    ]
     total = sum(count for _key, _value, count in raw)
     return {
         "logs.raw": ([value for _key, value, _count in raw], total),

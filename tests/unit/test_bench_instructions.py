@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.instructions import floor_document, main
+from bench.instructions import floor_document, main, raw_messages, stage_batches
 from bitacora.rawrecord import RawRecord
 
 
@@ -37,3 +37,15 @@ def test_the_modes_exclude_each_other(modes: list[str], capsys: pytest.CaptureFi
         main(modes)
     assert exited.value.code == 2
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_stage_batches_take_whole_bundles_up_to_the_limit_in_order() -> None:
+    messages = raw_messages(
+        [(b"a", b"v0", 3), (b"a", b"v1", 3), (b"b", b"v2", 5), (b"a", b"v3", 1), (b"a", b"v4", 1)]
+    )
+    assert [m.offset for m in messages] == [0, 1, 2, 3, 4]
+    batches = list(stage_batches(messages, 6))
+    # A batch closes before the bundle that would take it over the limit; each message is
+    # its own token.
+    assert [[token.offset for token, _ in batch] for batch in batches] == [[0, 1], [2, 3], [4]]
+    assert all(token is message for batch in batches for token, message in batch)
