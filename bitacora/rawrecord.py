@@ -7,7 +7,8 @@ normalize the event and to give it a deterministic id:
 
 A ``logs.raw`` record holds one such array, or, with the ``events`` header
 (:mod:`bitacora.bundles`), that many back to back: the collector bundles a
-request's events per service (:func:`events_of` reads both).
+request's events per service (:func:`events_of` reads both; :func:`bundle_records` reads a
+bundle in one call when it can).
 
 ``record`` is the sender's map as it arrived (keys and values may still be bytes holding
 invalid UTF-8: the processor decides how to repair them). ``chunk`` is the sender's chunk id
@@ -18,9 +19,10 @@ retried chunk maps to the same ids while two identical lines stay two events.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, cast
 
 import msgpack
+import msgspec
 
 from bitacora import bundles
 from bitacora.errors import DecodeError
@@ -113,6 +115,72 @@ def events_of(
     if start < len(data) or not out:
         out.append((data[start:], DecodeError("raw record bundle ends inside an event")))
     return out
+
+
+# msgspec decodes a bundle in one call, with the bundle's count as an array header in front
+# (events_of's Unpacker builds the same objects one event at a time, with more instructions:
+# it interns every map key, where msgspec reuses the keys it has seen).
+_DECODER: Final = msgspec.msgpack.Decoder()
+_ARRAY32: Final = b"\xdd"
+_MAX_DEPTH: Final = 256  # deeper: events_of decides (the two decoders' nesting limits differ)
+
+
+def bundle_records(data: bytes, headers: Sequence[tuple[str, bytes]]) -> list[RawRecord] | None:
+    """Every event of a bundle as :func:`events_of` reads it, or None: then ``events_of``
+    reads the bundle and says which events are bad.
+
+    None unless the bundle holds exactly the events its header counts, each one decoding
+    to plain data (str, bytes, int, float, bool, None, list and dict, no deeper than
+    ``_MAX_DEPTH``) and a well-formed raw record. Where msgspec and msgpack differ
+    (invalid UTF-8, extension types and timestamps, array map keys, nesting limits) the
+    event is not plain or msgspec refuses it, so the records returned are always exactly
+    those of ``events_of``.
+    """
+    count = bundles.events_in(headers)
+    if count is None or count > 0xFFFFFFFF:
+        return None
+    try:
+        items = _DECODER.decode(_ARRAY32 + count.to_bytes(4, "big") + data)
+    except Exception:  # malformed, truncated, invalid UTF-8, too deep: events_of says
+        return None
+    out: list[RawRecord] = []
+    for item in items:
+        if not _plain(item, 0):
+            return None
+        try:
+            out.append(_from_item(item))
+        except (DecodeError, ValueError, TypeError, OverflowError):
+            return None
+    return out
+
+
+def _plain(value: object, depth: int) -> bool:
+    # Only types both decoders build alike (map keys: scalars), no deeper than _MAX_DEPTH.
+    if _scalar(value):
+        return True
+    if depth >= _MAX_DEPTH:
+        return False
+    kind = type(value)
+    if kind is dict:
+        for key, item in cast("dict[Any, Any]", value).items():
+            if not (_scalar(key) and (_scalar(item) or _plain(item, depth + 1))):
+                return False
+        return True
+    if kind is list:
+        items = cast("list[Any]", value)
+        for index in range(len(items)):  # by index: the compiled loop stays native
+            if not (_scalar(items[index]) or _plain(items[index], depth + 1)):
+                return False
+        return True
+    return False
+
+
+def _scalar(value: object) -> bool:
+    # Spelled out: the compiled build makes each test a pointer comparison (a set costs more).
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bytes or kind is bool:
+        return True
+    return value is None
 
 
 def _bad_field(exc: Exception) -> DecodeError:

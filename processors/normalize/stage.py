@@ -46,15 +46,39 @@ class Message(Protocol):
 Where = tuple[str, int, int]  # an input's topic, partition and offset
 
 
+class Source:
+    """An input record's value and its events' own bytes (what a dead letter keeps), cut
+    from it only when first asked: a bundle read in one call has no cut made."""
+
+    def __init__(
+        self, data: bytes, headers: Sequence[tuple[str, bytes]], pieces: list[bytes] | None
+    ) -> None:
+        self.data = data
+        self.headers = headers
+        self.pieces = pieces
+
+    def piece(self, index: int) -> bytes:
+        """The bytes of the record's event at ``index``, as ``rawrecord.events_of`` cuts them."""
+        if self.pieces is None:
+            self.pieces = [value for value, _ in rawrecord.events_of(self.data, self.headers)]
+        return self.pieces[index]
+
+
 class Slot:
     """One event of an input record: where the record was read, the event's place in it
-    (``index``, in a bundle) and its own bytes (what a dead letter keeps)."""
+    (``index``, in a bundle) and the record (its :class:`Source`, which gives the
+    event's own bytes)."""
 
-    def __init__(self, where: Where, key: bytes | None, index: int, value: bytes) -> None:
+    def __init__(self, where: Where, key: bytes | None, index: int, source: Source) -> None:
         self.where = where
         self.key = key
         self.index = index
-        self.value = value
+        self.source = source
+
+    @property
+    def value(self) -> bytes:
+        """The event's own bytes."""
+        return self.source.piece(self.index)
 
 
 Token = TypeVar("Token")
@@ -110,9 +134,16 @@ class NormalizeStage(Generic[Token]):
             where: Where = (message.topic, message.partition, message.offset)
             open_[where] = open_.get(where, 0) + 1
             self._tokens[where] = token
-            events = rawrecord.events_of(message.value, message.headers)
-            for index, (value, raw) in enumerate(events):
-                slot = Slot(where, message.key, index, value)
+            raws: Sequence[rawrecord.RawRecord | DecodeError] | None
+            raws = rawrecord.bundle_records(message.value, message.headers)
+            if raws is None:  # not a bundle, or one with bad events: read event by event
+                events = rawrecord.events_of(message.value, message.headers)
+                source = Source(message.value, message.headers, [value for value, _ in events])
+                raws = [raw for _, raw in events]
+            else:
+                source = Source(message.value, message.headers, None)
+            for index, raw in enumerate(raws):
+                slot = Slot(where, message.key, index, source)
                 if isinstance(raw, DecodeError):
                     self._deadletter(step, slot, str(raw), now_ns)
                     continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 
@@ -252,3 +253,18 @@ def test_a_raw_record_with_a_field_int_refuses_is_dead_lettered_not_raised() -> 
         "raw record has a bad field: invalid literal for int() with base 10: 'soon'"
     }
     assert [d["message"] for d in documents(step.outputs)] == ["fine"]
+
+
+def test_a_dead_letter_of_a_bundle_read_in_one_call_keeps_the_events_own_bytes() -> None:
+    # No usable time (client, record and received time all absent): normalizing fails.
+    timeless = rawrecord.encode(RawRecord("kube.review", 0, {"message": "late"}, 0, "p", "forward"))
+    good = encoded(10, {"message": "a"})
+    message = Msg("logs.raw", 0, 10, b"k", good + timeless + good, tuple(bundles.header(3)))
+    assert rawrecord.bundle_records(message.value, message.headers) is not None  # one call
+    step = stage().process([(1, message)], 0)
+    assert step.done == [1]
+    assert [d["message"] for d in documents(step.outputs)] == ["a", "a"]
+    [letter] = [json.loads(o.value)["deadletter"] for o in step.outputs if o.topic == "d"]
+    assert letter["reason"].startswith("record has no usable time")
+    assert letter["original_encoding"] == "base64"
+    assert base64.b64decode(letter["original"]) == timeless
