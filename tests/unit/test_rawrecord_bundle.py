@@ -154,11 +154,6 @@ def test_whatever_it_reads_equals_what_events_of_reads(records: list[dict[Any, A
         assert [_typed(list(raw)) for raw in read] == _by_events_of(data, len(records))
 
 
-def test_an_event_keeps_its_bytes_from_events_of_when_asked() -> None:
-    pieces = [_raw(RECORD, 0), _raw({"log": "b"}, 1)]
-    assert [piece for piece, _ in events_of(b"".join(pieces), header(2))] == pieces
-
-
 def test_encode_output_is_read_back() -> None:
     raw = RawRecord("t.app", 1, {"a": [1, {"b": None}]}, 2, "peer", "http", None, 0)
     assert bundle_records(encode(raw) + encode(raw), header(2)) == [raw, raw]
