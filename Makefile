@@ -20,6 +20,9 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP) ## create .venv and install Bitácora with its dev tools
 
 compile: install ## rebuild the mypyc-compiled normalizer when its sources changed (bitacora/compiled.py)
+	@$(BIN)/python -m bitacora.compiled --orphans | while read -r ext; do \
+		echo "deleting $$ext (its module is no longer compiled)"; rm -f -- "$$ext"; \
+	done
 	@if [ -z "$$BITACORA_PURE_PYTHON" ] && ! $(BIN)/python -m bitacora.compiled --stale >/dev/null; then \
 		echo "compiling the normalizer (its sources changed since the last build)"; \
 		$(BIN)/pip install --quiet -c constraints.txt --no-deps -e .; \

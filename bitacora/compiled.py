@@ -16,6 +16,7 @@ from the project.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from importlib.abc import PathEntryFinder
 from importlib.machinery import EXTENSION_SUFFIXES, SOURCE_SUFFIXES, FileFinder, SourceFileLoader
@@ -84,6 +85,23 @@ def stale_sources(root: Path) -> list[str]:
     return stale
 
 
+def orphan_extensions(root: Path) -> list[str]:
+    """Compiled extensions under the checkout ``root``'s ``bitacora/`` (and the folders it
+    links to) of modules no longer in :data:`COMPILED`: left from a build before the module
+    was taken off the list, and still imported first. ``make compile`` deletes them."""
+    package = root / "bitacora"
+    listed = {module_name(path) for path in COMPILED}
+    orphans = []
+    for folder, _dirs, files in os.walk(package, followlinks=True):
+        for name in files:
+            if not name.endswith(tuple(EXTENSION_SUFFIXES)):
+                continue
+            relative = (Path(folder) / name.partition(".")[0]).relative_to(root)
+            if module_name(f"{relative.as_posix()}.py") not in listed:
+                orphans.append((Path(folder) / name).relative_to(root).as_posix())
+    return sorted(orphans)
+
+
 def prefer_sources() -> None:
     """Make this process import the project's modules from their Python sources, never
     from compiled extensions; other packages' extensions are untouched.
@@ -110,11 +128,18 @@ def prefer_sources() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m bitacora.compiled [--stale]``: list the modules installed as plain Python
-    (or, with ``--stale``, the checkout's sources edited since their last build); exit 1
-    when there are any."""
+    """``python -m bitacora.compiled [--stale | --orphans]``: list the modules installed as
+    plain Python (or, with ``--stale``, the checkout's sources edited since their last
+    build; with ``--orphans``, its extensions of modules no longer compiled); exit 1 when
+    there are any."""
     args = sys.argv[1:] if argv is None else argv
-    found = stale_sources(_PACKAGE.parent) if args == ["--stale"] else pure_modules()
+    root = _PACKAGE.parent
+    if args == ["--stale"]:
+        found = stale_sources(root)
+    elif args == ["--orphans"]:
+        found = orphan_extensions(root)
+    else:
+        found = pure_modules()
     for name in found:
         print(name)
     return 1 if found else 0

@@ -8,7 +8,13 @@ import sys
 from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
-from bitacora.compiled import COMPILED, module_name, pure_modules, stale_sources
+from bitacora.compiled import (
+    COMPILED,
+    module_name,
+    orphan_extensions,
+    pure_modules,
+    stale_sources,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,6 +35,9 @@ def test_this_installation_runs_what_its_build_chose() -> None:
     assert pure_modules() == expected
     if not pure_build:  # else the tests would run code older than the sources
         assert stale_sources(ROOT) == [], "sources edited since the build: run `make compile`"
+        assert orphan_extensions(ROOT) == [], (
+            "extensions of modules no longer compiled: run `make compile`"
+        )
 
 
 def test_prefer_sources_refuses_modules_already_imported_compiled() -> None:
@@ -61,6 +70,23 @@ def test_an_edited_source_is_stale_until_rebuilt(tmp_path: Path) -> None:
     assert COMPILED[0] not in stale_sources(tmp_path)
     os.utime(first, (3_000, 3_000))  # edited after the build
     assert COMPILED[0] in stale_sources(tmp_path)
+
+
+def test_extensions_of_modules_off_the_list_are_orphans(tmp_path: Path) -> None:
+    # A checkout's layout: bitacora/ holds modules and links to the top-level folders.
+    (tmp_path / "processors" / "storage").mkdir(parents=True)
+    (tmp_path / "bitacora").mkdir()
+    (tmp_path / "bitacora" / "processors").symlink_to("../processors")
+    suffix = EXTENSION_SUFFIXES[0]
+    listed = [Path(COMPILED[0]), Path("bitacora/processors/normalize/parsers/__init__.py")]
+    assert all(path.as_posix() in COMPILED for path in listed)
+    for path in listed:
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path.with_name(path.stem + suffix)).write_bytes(b"")
+    (tmp_path / "processors" / "storage" / f"bulk{suffix}").write_bytes(b"")  # off the list
+    (tmp_path / "processors" / "storage" / "bulk.py").write_text("", encoding="utf-8")
+    (tmp_path / "bitacora" / f"notes{suffix}.txt").write_text("", encoding="utf-8")
+    assert orphan_extensions(tmp_path) == [f"bitacora/processors/storage/bulk{suffix}"]
 
 
 def test_the_python_sources_pass_the_tests_of_the_compiled_modules() -> None:
