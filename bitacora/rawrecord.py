@@ -154,6 +154,19 @@ def bundle_records(data: bytes, headers: Sequence[tuple[str, bytes]]) -> list[Ra
     return out
 
 
+def read_events(
+    data: bytes, headers: Sequence[tuple[str, bytes]]
+) -> tuple[Sequence[RawRecord | DecodeError], list[bytes] | None]:
+    """The events of a logs.raw record as :func:`events_of` reads them, and each one's own
+    bytes: None when :func:`bundle_records` read the bundle in one call (``events_of``
+    cuts them when they are needed)."""
+    raws = bundle_records(data, headers)
+    if raws is not None:
+        return raws, None
+    events = events_of(data, headers)
+    return [raw for _, raw in events], [value for value, _ in events]
+
+
 def _plain(value: object, depth: int) -> bool:
     # Only types both decoders build alike (map keys: scalars), no deeper than _MAX_DEPTH.
     if _scalar(value):

@@ -134,14 +134,8 @@ class NormalizeStage(Generic[Token]):
             where: Where = (message.topic, message.partition, message.offset)
             open_[where] = open_.get(where, 0) + 1
             self._tokens[where] = token
-            raws: Sequence[rawrecord.RawRecord | DecodeError] | None
-            raws = rawrecord.bundle_records(message.value, message.headers)
-            if raws is None:  # not a bundle, or one with bad events: read event by event
-                events = rawrecord.events_of(message.value, message.headers)
-                source = Source(message.value, message.headers, [value for value, _ in events])
-                raws = [raw for _, raw in events]
-            else:
-                source = Source(message.value, message.headers, None)
+            raws, own = rawrecord.read_events(message.value, message.headers)
+            source = Source(message.value, message.headers, own)
             for index, raw in enumerate(raws):
                 slot = Slot(where, message.key, index, source)
                 if isinstance(raw, DecodeError):
