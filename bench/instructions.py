@@ -183,13 +183,20 @@ def collector_work(events: int, measured: bool) -> None:
     plans = plan_chunks("instr", WARMUP + events, per_chunk, service_names("instr"), seed=11)
     frames = [chunk.frame for chunk in encode_chunks("instr", plans)]
     limit = Settings().kafka_record_limit
-    decoder = ForwardDecoder(1 << 26, 1 << 26)
+    decoder = ForwardDecoder(1 << 26, 1 << 26, key_fields_only=True)  # as the server
 
     def take(batch: list[bytes]) -> None:
         for frame in batch:
             for req in decoder.feed(frame):
                 records = raw_records(
-                    req.tag, req.entries, 1, "peer", "forward", "chunk", packed=req.packed
+                    req.tag,
+                    req.entries,
+                    1,
+                    "peer",
+                    "forward",
+                    "chunk",
+                    req.services,
+                    packed=req.packed,
                 )
                 kept, _too_large = split_oversized(records, limit)
                 bundle(kept, limit)

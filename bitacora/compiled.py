@@ -27,6 +27,8 @@ _PACKAGE = Path(__file__).resolve().parent
 # Paths from the repository root, through the bitacora/ symlinks (the installed names).
 COMPILED: tuple[str, ...] = (
     "bitacora/collector/forward/decode.py",
+    "bitacora/collector/forward/packed.py",
+    "bitacora/collector/forward/request.py",
     "bitacora/collector/records.py",
     "bitacora/bundles.py",
     "bitacora/rawrecord.py",

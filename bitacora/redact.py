@@ -115,7 +115,8 @@ def _may_hold_card(text: str) -> bool:
     # Necessary: 13 digits once separators are dropped; then the exact run shape, which
     # skips hex ids and other tokens whose digit runs touch letters.
     data = text.encode("utf-8", "replace")
-    if _THIRTEEN_DIGITS not in data.translate(_SHAPE, b" -"):
+    # find, not ``in`` (which builds and clears a TypeError for a bytes operand).
+    if data.translate(_SHAPE, b" -").find(_THIRTEEN_DIGITS) < 0:
         return False
     return _CARD_SHAPE.search(data.translate(_SHAPE)) is not None
 

@@ -2,8 +2,10 @@
 
 Pure core:
 - ``collector.forward.decode``: ``ForwardDecoder(max_frame, max_decompressed).feed(bytes)``
-  → ``[Request]`` (tag, mode, entries ``[(time_ns, record)]``, option, chunk, size, signal,
-  rejected); ``decode_request``, ``time_ns``, ``chunk_id``, ``decompress``.
+  → ``[Request]``; ``decode_request``. ``collector.forward.request``: the ``Request`` (tag,
+  mode, entries ``[(time_ns, record)]``, option, chunk, size, signal, rejected, the records'
+  own bytes and Kafka keys where read), ``time_ns``, ``chunk_id``.
+  ``collector.forward.packed``: PackedForward entries (``decode_packed``, ``decompress``).
 - ``collector.forward.handshake``: HELO/PING/PONG (``new_challenge``, ``helo``,
   ``check_ping``, ``make_ping``, ``check_pong``, ``load_users``).
 - ``collector.forward.encode``: what senders put on the wire (``message``, ``forward``,

@@ -24,7 +24,8 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bitacora.collector.budget import ByteBudget
-from bitacora.collector.forward.decode import decompress, time_ns
+from bitacora.collector.forward.packed import decompress
+from bitacora.collector.forward.request import time_ns
 from bitacora.collector.httpserve import serve
 from bitacora.collector.metrics import CollectorMetrics
 from bitacora.collector.publisher import KafkaUnavailable, Publisher

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import msgpack
+import msgspec
+from msgspec.structs import astuple
 
 from bitacora import bundles
 from bitacora.deadletter import deadletter_record
@@ -24,6 +26,39 @@ _SERVICE_FIELDS = ("service", "service.name", "service_name")
 _LABEL_FIELDS = ("app", "app.kubernetes.io/name", "app_kubernetes_io/name")
 
 
+# Untyped: msgspec types field() as its default's type (None), which the build would check.
+_FIELD: Any = msgspec.field
+
+
+def _probe(name: str, names: tuple[str, ...], extra: list[tuple[str, Any, Any]]) -> Any:
+    # A msgspec Struct decoding just ``names`` of a map (None when absent); the map's other
+    # fields are skipped, not built. Defined at run time: the build compiles this module.
+    fields: list[tuple[str, Any, Any]] = []
+    for at, key in enumerate(names):
+        fields.append((f"f{at}", Any, _FIELD(default=None, name=key)))
+    return msgspec.defstruct(name, [*fields, *extra])
+
+
+_KUBERNETES_PROBE = _probe(
+    "KubernetesProbe", (), [("labels", _probe("LabelsProbe", _LABEL_FIELDS, []) | None, None)]
+)
+# What ``service_of`` reads of a record, and nothing else (``probed_service``).
+SERVICE_PROBE: Any = _probe(
+    "ServiceProbe", _SERVICE_FIELDS, [("kubernetes", _KUBERNETES_PROBE | None, None)]
+)
+
+
+def _named(value: Any) -> str | None:
+    # A service field's name: a non-empty string, or a map's non-empty string ``name``.
+    if type(value) is str and value:
+        return value
+    if type(value) is dict:
+        inner = value.get("name")
+        if type(inner) is str and inner:
+            return inner
+    return None
+
+
 def service_of(tag: str, record: dict[Any, Any]) -> str:
     """The service an event belongs to, for the Kafka key (one service stays ordered).
 
@@ -32,13 +67,9 @@ def service_of(tag: str, record: dict[Any, Any]) -> str:
     tag's first dot-separated part.
     """
     for name in _SERVICE_FIELDS:
-        value = record.get(name)
-        if type(value) is str and value:
-            return value
-        if type(value) is dict:
-            inner = value.get("name")
-            if type(inner) is str and inner:
-                return inner
+        found = _named(record.get(name))
+        if found is not None:
+            return found
     kube = record.get("kubernetes")
     if type(kube) is dict:
         labels = kube.get("labels")
@@ -47,6 +78,23 @@ def service_of(tag: str, record: dict[Any, Any]) -> str:
                 value = labels.get(name)
                 if type(value) is str and value:
                     return value
+    return tag.partition(".")[0]
+
+
+def probed_service(tag: str, probe: Any) -> str:
+    """``service_of`` a record, from the record's ``SERVICE_PROBE`` (the same fields, in
+    the same order)."""
+    values = astuple(probe)
+    for at in range(len(_SERVICE_FIELDS)):
+        found = _named(values[at])
+        if found is not None:
+            return found
+    kube = values[-1]
+    labels = None if kube is None else astuple(kube)[0]
+    if labels is not None:
+        for value in astuple(labels):
+            if type(value) is str and value:
+                return str(value)
     return tag.partition(".")[0]
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import msgpack
 
-from bitacora.collector.forward.decode import to_bytes
+from bitacora.collector.forward.request import to_bytes
 from bitacora.errors import ConfigError
 
 

@@ -21,14 +21,9 @@ from typing import Any, cast
 import msgpack
 
 from bitacora.collector.budget import ByteBudget
-from bitacora.collector.forward.decode import (
-    ForwardDecoder,
-    LimitExceeded,
-    Request,
-    chunk_id,
-    decode_request,
-)
+from bitacora.collector.forward.decode import ForwardDecoder, decode_request
 from bitacora.collector.forward.handshake import check_ping, helo, new_challenge
+from bitacora.collector.forward.request import LimitExceeded, Request, chunk_id
 from bitacora.collector.metrics import CollectorMetrics
 from bitacora.collector.publisher import Delivery, KafkaUnavailable, Publisher
 from bitacora.collector.records import deadletter, raw_records, split_oversized
@@ -190,7 +185,10 @@ class _Connection:
         address = writer.get_extra_info("peername")
         self.peer = f"{address[0]}:{address[1]}" if isinstance(address, tuple) else str(address)
         s = server._settings
-        self.decoder = ForwardDecoder(s.max_frame_bytes, s.max_decompressed_bytes)
+        # Records leave as their raw records: the decoder need not build packed ones.
+        self.decoder = ForwardDecoder(
+            s.max_frame_bytes, s.max_decompressed_bytes, key_fields_only=True
+        )
         # Submitted requests wait here for Kafka; one pump per connection (not one task per
         # request) awaits them in order and writes the acks.
         self.queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
@@ -251,7 +249,9 @@ class _Connection:
             return False
         settings = server._settings
         for frame, size in objects[1:]:
-            request = decode_request(frame, size, settings.max_decompressed_bytes)
+            request = decode_request(
+                frame, size, settings.max_decompressed_bytes, key_fields_only=True
+            )
             if request is not None:
                 await self._handle(request)
         return True
@@ -272,6 +272,7 @@ class _Connection:
             self.peer,
             SOURCE,
             chunk_id(request.chunk),
+            request.services,
             packed=request.packed,
         )
         request.packed = None  # in the records now: not kept while Kafka acknowledges them

@@ -15,7 +15,7 @@ from typing import Final
 from aiohttp import web
 from google.protobuf import json_format
 
-from bitacora.collector.forward.decode import decompress
+from bitacora.collector.forward.packed import decompress
 from bitacora.collector.httpserve import serve
 from bitacora.collector.otlp.decode import BadRequest, Encoding
 from bitacora.collector.otlp.ingest import OtlpIngest, Unavailable

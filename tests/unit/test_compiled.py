@@ -100,6 +100,7 @@ def test_the_python_sources_pass_the_tests_of_the_compiled_modules() -> None:
         "    'tests/unit/rules/test_decide.py', 'tests/unit/rules/test_ruleset_index.py',\n"
         "    'tests/unit/collector/test_decode.py', 'tests/unit/collector/test_fuzz.py',\n"
         "    'tests/unit/collector/test_own_records.py',\n"
+        "    'tests/unit/collector/test_packed_by_count.py',\n"
         "    'tests/unit/collector/test_records.py', 'tests/unit/test_rawrecord_bundle.py',\n"
         "    'tests/unit/test_rawrecord_decode.py', 'tests/unit/test_normalize_stage.py']))\n"
     )

@@ -40,7 +40,11 @@ def sniff_level(line: str) -> str | None:
     head = line[:80]
     # Cheap exact gate before the regex scan: a match needs three ASCII capitals in a row
     # or a "[" (most messages have neither: "order 5521 shipped", "Traceback (...").
-    if "[" not in head and b"UUU" not in head.encode("utf-8", "surrogatepass").translate(_CAPITALS):
+    # find, not ``in``: bytes' ``in`` tries its operand as an integer first, and builds and
+    # clears a TypeError for a bytes operand.
+    if "[" not in head and (
+        head.encode("utf-8", "surrogatepass").translate(_CAPITALS).find(b"UUU") < 0
+    ):
         return None
     match = _LEVEL_WORD.search(line, 0, 80)
     if match is None:

@@ -11,12 +11,12 @@ import msgpack
 import pytest
 
 from bitacora.collector.forward import encode
-from bitacora.collector.forward.decode import (
+from bitacora.collector.forward.decode import ForwardDecoder
+from bitacora.collector.forward.request import (
     COMPRESSED,
     FORWARD,
     MESSAGE,
     PACKED,
-    ForwardDecoder,
     LimitExceeded,
     Request,
     chunk_id,
