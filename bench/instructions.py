@@ -18,8 +18,9 @@ normalized events (``bench.rules_support.make_events``) with ``make_rules(N)``, 
 evaluation of what each batch forwards; ``--rules 50`` minus ``--rules 1`` is what the
 alerting benchmark's 50 rules add (``rules50_cpu_cost``). ``--collector`` counts the
 collector's forward input short of the socket and Kafka instead: PackedForward frames of
-the collector benchmark's traffic decoded, turned into raw records and bundled. The
-processor's modes run with its garbage-collector settings.
+the collector benchmark's traffic decoded, turned into raw records and bundled. Every
+mode runs with the garbage-collector settings of the process it counts
+(``bitacora.gctune``).
 """
 
 from __future__ import annotations
@@ -177,6 +178,7 @@ def collector_work(events: int, measured: bool) -> None:
     from bench.payloads import service_names
     from bitacora.collector.forward.decode import ForwardDecoder
     from bitacora.collector.records import bundle, raw_records, split_oversized
+    from bitacora.gctune import tune_for_streaming
     from bitacora.settings import Settings
 
     per_chunk = 500  # bench.collector_bench's chunks
@@ -202,6 +204,7 @@ def collector_work(events: int, measured: bool) -> None:
                 bundle(kept, limit)
 
     warm = WARMUP // per_chunk
+    tune_for_streaming()  # as the collector runs (bitacora.cli.collector_cmd)
     take(frames[:warm])
     if measured:
         take(frames[warm:])

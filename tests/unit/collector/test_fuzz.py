@@ -43,13 +43,15 @@ huge_headers = st.sampled_from(
 
 
 def feed_all(pieces: list[bytes]) -> None:
-    decoder = ForwardDecoder(FRAME_CAP, INFLATE_CAP)
-    try:
-        for piece in pieces:
-            decoder.feed(piece)
-            assert decoder.buffered <= FRAME_CAP
-    except DecodeError:
-        pass  # the only error allowed out: the server closes that connection
+    # Both readings of packed entries: built, and by count without records (the server's).
+    for key_fields_only in (False, True):
+        decoder = ForwardDecoder(FRAME_CAP, INFLATE_CAP, key_fields_only)
+        try:
+            for piece in pieces:
+                decoder.feed(piece)
+                assert decoder.buffered <= FRAME_CAP
+        except DecodeError:
+            pass  # the only error allowed out: the server closes that connection
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -91,3 +93,11 @@ def test_huge_headers_keep_memory_bounded(before: bytes, header: bytes, after: b
     finally:
         tracemalloc.stop()
     assert peak < 32 * 1024 * 1024
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300), st.integers(min_value=0, max_value=2**32), huge_headers)
+def test_packed_payloads_that_claim_a_count(payload: bytes, size: int, header: bytes) -> None:
+    # option.size sends the payload to msgspec with an array header of that count.
+    for body in (payload, header + payload):
+        feed_all([msgpack.packb(["app.t", body, {"size": size}], use_bin_type=True)])
