@@ -65,3 +65,14 @@ def records(floats: st.SearchStrategy[float]) -> st.SearchStrategy[dict[Any, Any
 
 
 forms = st.sampled_from(["int", "float", "fixext8", "ext8", "timestamp", *WIDE])
+
+
+def drawn_entries(single_floats: bool, max_size: int) -> st.SearchStrategy[list[Any]]:
+    """``(time form, seconds, nanoseconds, record)`` of 1 to ``max_size`` entries; senders
+    packing floats as float32 send only what float32 holds."""
+    floats = st.floats(allow_nan=False, width=32 if single_floats else 64)
+    return st.lists(
+        st.tuples(forms, st.integers(1, 2**32 - 1), st.integers(0, 999_999_999), records(floats)),
+        min_size=1,
+        max_size=max_size,
+    )

@@ -14,7 +14,7 @@ from bitacora import rawrecord
 from bitacora.collector.forward.decode import ForwardDecoder
 from bitacora.collector.forward.request import Request
 from bitacora.collector.records import raw_records
-from tests.helpers.forward_entries import event_time, forms, records, time_bytes
+from tests.helpers.forward_entries import drawn_entries, event_time, time_bytes
 
 CAP = 1 << 20
 
@@ -37,17 +37,7 @@ def read(req: Request, *, packed: bool) -> list[tuple[bytes, rawrecord.RawRecord
 def test_raw_records_from_the_senders_bytes_read_as_the_packed_again_ones(
     data: st.DataObject, single_floats: bool
 ) -> None:
-    # Senders packing floats as float32 send only what float32 holds.
-    floats = st.floats(allow_nan=False, width=32 if single_floats else 64)
-    entries = data.draw(
-        st.lists(
-            st.tuples(
-                forms, st.integers(1, 2**32 - 1), st.integers(0, 999_999_999), records(floats)
-            ),
-            min_size=1,
-            max_size=5,
-        )
-    )
+    entries = data.draw(drawn_entries(single_floats, 5))
     req = request(
         [
             (

@@ -19,7 +19,7 @@ from bitacora.collector.forward.decode import ForwardDecoder
 from bitacora.collector.forward.request import Request
 from bitacora.collector.records import raw_records, service_of
 from bitacora.errors import DecodeError
-from tests.helpers.forward_entries import WIDE, event_time, forms, records, time_bytes
+from tests.helpers.forward_entries import WIDE, drawn_entries, event_time, time_bytes
 
 CAP = 1 << 22
 GOLDEN = Path(__file__).parents[2] / "data" / "forward"
@@ -81,16 +81,7 @@ def test_a_plain_request_is_read_by_count_byte_for_byte() -> None:
 def test_read_by_count_or_not_the_raw_records_and_rejections_are_the_same(
     data: st.DataObject, single_floats: bool
 ) -> None:
-    floats = st.floats(allow_nan=False, width=32 if single_floats else 64)
-    drawn = data.draw(
-        st.lists(
-            st.tuples(
-                forms, st.integers(1, 2**32 - 1), st.integers(0, 999_999_999), records(floats)
-            ),
-            min_size=1,
-            max_size=6,
-        )
-    )
+    drawn = data.draw(drawn_entries(single_floats, 6))
     entries = [
         (time_bytes(form, seconds, nanos), msgpack.packb(record, use_single_float=single_floats))
         for form, seconds, nanos, record in drawn
