@@ -96,9 +96,9 @@ class Request:
     signal: int | None = None  # option.fluent_signal (1 metrics, 2 traces): not logs
     rejected: list[Rejected] = field(default_factory=list)
     # Packed modes: each entry's record as its own msgpack, cut out of the payload (None
-    # where it cannot be kept as is, see _own_record); the raw record reuses these bytes.
+    # where it cannot be kept as is, see packed._own_record); the raw record reuses these.
     packed: list[bytes | None] | None = None
-    # Each entry's Kafka key where the decoder read it (``_packed_by_count``), else None.
+    # Each entry's Kafka key where the decoder read it (``packed._packed_by_count``), else None.
     services: list[str] | None = None
 
 
