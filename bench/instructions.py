@@ -197,7 +197,7 @@ def collector_work(events: int, measured: bool) -> None:
                     "peer",
                     "forward",
                     "chunk",
-                    req.services,
+                    services=req.services,
                     packed=req.packed,
                 )
                 kept, _too_large = split_oversized(records, limit)

@@ -18,13 +18,12 @@ from bitacora.collector.forward.request import (
     BAD_ENTRY,
     BAD_PACKED,
     COMPRESSED,
-    EVENT_TIME_CODE,
-    NS,
     UNSUPPORTED_COMPRESSION,
     LimitExceeded,
     Rejected,
     Request,
     add_entry,
+    event_time_ns,
     new_unpacker,
     pack_original,
     time_ns,
@@ -129,12 +128,8 @@ def _packed_by_count(req: Request, data: bytes) -> bool:
     tag = req.tag
     for index in range(count):
         when, probe = probed[index]
-        if type(when) is _EXT:
-            stamp = cast(bytes, when.data)  # msgspec's Ext holds bytes
-            if when.code != EVENT_TIME_CODE or len(stamp) != 8:
-                return False  # another extension, or a msgpack timestamp
-            seconds_nanos = int.from_bytes(stamp, "big")
-            ns: int | None = (seconds_nanos >> 32) * NS + (seconds_nanos & 0xFFFFFFFF)
+        if type(when) is _EXT:  # None for another extension, or a msgpack timestamp
+            ns = event_time_ns(when.code, cast(bytes, when.data))  # msgspec's Ext holds bytes
         else:
             ns = time_ns(when)
         if ns is None:

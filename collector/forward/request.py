@@ -47,13 +47,20 @@ class EventTime(int):
     __slots__ = ()
 
 
-def ext_hook(code: int, data: bytes | memoryview) -> Any:
-    """Turn ext type 0 (EventTime, fixext8 or ext8) into nanoseconds; keep other exts
-    (msgpack passes bytes, msgspec a view into its buffer)."""
-    if code == EVENT_TIME_CODE and len(data) == 8:
-        seconds, nanos = struct.unpack(">II", data)
-        return EventTime(seconds * NS + nanos)
-    return msgpack.ExtType(code, bytes(data))
+def event_time_ns(code: int, data: bytes) -> int | None:
+    """Nanoseconds since the epoch of an EventTime (ext type 0 of 8 bytes: seconds and
+    nanoseconds, big-endian), None for any other extension."""
+    if code != EVENT_TIME_CODE or len(data) != 8:
+        return None
+    seconds, nanos = struct.unpack(">II", data)
+    ns: int = seconds * NS + nanos
+    return ns
+
+
+def ext_hook(code: int, data: bytes) -> Any:
+    """msgpack's hook: an EventTime (any ext form) as nanoseconds; other exts kept."""
+    ns = event_time_ns(code, data)
+    return msgpack.ExtType(code, data) if ns is None else EventTime(ns)
 
 
 def new_unpacker(cap: int) -> msgpack.Unpacker:

@@ -272,7 +272,7 @@ class _Connection:
             self.peer,
             SOURCE,
             chunk_id(request.chunk),
-            request.services,
+            services=request.services,
             packed=request.packed,
         )
         request.packed = None  # in the records now: not kept while Kafka acknowledges them

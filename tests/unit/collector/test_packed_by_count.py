@@ -42,7 +42,7 @@ def decoded(data: bytes, key_fields_only: bool) -> Request:
 def outcome(req: Request) -> tuple[list[tuple[bytes, bytes]], list[tuple[str, bytes]]]:
     """What leaves the collector: the (key, raw record) Kafka records and the rejections."""
     records = raw_records(
-        req.tag, req.entries, 7, "peer", "forward", "c", req.services, packed=req.packed
+        req.tag, req.entries, 7, "peer", "forward", "c", services=req.services, packed=req.packed
     )
     return records, [(r.reason, r.original) for r in req.rejected]
 
