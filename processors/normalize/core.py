@@ -313,12 +313,14 @@ def _normalize(
     doc["log.level"] = level
     chosen["service.name"] = service
     slots = builder.slots
+    texts = builder.texts
     for name in _KEYWORDS:  # Builder.put inlined: up to ten fields per event
         value = chosen.get(name)
         if value is not None:
             doc[name] = value
             slot = (doc, name, keyword_cap)
             slots.append(slot)
+            texts.append(value)
             if len(value) * 4 > keyword_cap:
                 builder.long.append(slot)
     for name in _ERROR_TEXTS:

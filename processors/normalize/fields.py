@@ -17,7 +17,8 @@ Choices (documented in the package docstring too):
 - a field whose *name* says it holds a secret is replaced whole by ``[REDACTED:<kind>]``.
 
 Every string placed in the document is registered as a *slot* ``(container, key, cap)`` so
-that redaction and truncation run once over the whole event afterwards (see ``finish``).
+that redaction and truncation run once over the whole event afterwards (see ``finish``);
+the strings themselves go to ``texts`` too, for the redaction's pre-check.
 """
 
 from __future__ import annotations
@@ -137,21 +138,28 @@ def _jsonable(value: Any, depth: int) -> Any:
     return text if text is not None else repair(str(value))
 
 
-def _may_need_redaction(slots: list[Slot], config: NormalizeConfig) -> bool:
-    # any_may_need_redaction over the slots' strings, known-clean ones skipped in the same
-    # pass; raises TypeError for a slot that no longer holds a string.
+def _may_need_redaction(texts: list[str], config: NormalizeConfig) -> bool:
+    # any_may_need_redaction over the stored strings, known-clean ones skipped in the
+    # same pass.
     if config.compiled_patterns:
-        return any_may_need_redaction([container[key] for container, key, _ in slots], config)
+        return any_may_need_redaction(texts, config)
     clean = CLEAN
-    return fresh_may_need_redaction(
-        [text for container, key, _ in slots if (text := container[key]) not in clean], config
-    )
+    return fresh_may_need_redaction([text for text in texts if text not in clean], config)
 
 
 class Builder:
     """Collects the document's strings as slots while copying values into safe shapes."""
 
-    __slots__ = ("budget", "config", "dropped", "floats", "label_cap", "long", "slots")
+    __slots__ = (
+        "budget",
+        "config",
+        "dropped",
+        "floats",
+        "label_cap",
+        "long",
+        "slots",
+        "texts",
+    )
 
     def __init__(self, config: NormalizeConfig) -> None:
         self.config = config
@@ -161,12 +169,17 @@ class Builder:
         self.label_cap = config.keyword_bytes
         self.slots: list[Slot] = []
         self.long: list[Slot] = []
+        # The slots' strings as stored, for the pre-check: a later value under the same
+        # cleaned key leaves its predecessor here, which can only make the check say
+        # "maybe" (then every slot is redacted as it stands).
+        self.texts: list[str] = []
 
     def put(self, container: Any, key: Any, text: str, cap: int) -> None:
         """Store an already repaired string and register it for redaction/truncation."""
         container[key] = text
         slot = (container, key, cap)
         self.slots.append(slot)
+        self.texts.append(text)
         if len(text) * 4 > cap:
             self.long.append(slot)
 
@@ -219,6 +232,7 @@ class Builder:
         # The hot loop of the normalizer: plain strings and ints are handled inline.
         out: dict[str, Any] = {}
         slots = self.slots
+        texts = self.texts
         cap = self.label_cap
         quarter = cap // 4
         for key, value in source.items():
@@ -239,6 +253,7 @@ class Builder:
                     value = repair(value)
                 out[name] = value
                 slots.append((out, name, cap))
+                texts.append(value)
                 if len(value) > quarter:
                     self.long.append((out, name, cap))
             elif kind is int:
@@ -270,27 +285,25 @@ class Builder:
 
     def finish(self) -> None:
         """Redact every registered string, then cap the long ones (in that order, so a
-        cut can never leave half a secret behind)."""
+        cut can never leave half a secret behind).
+
+        A slot that no longer holds a string is stale (two record keys cleaned to the same
+        label key, and the later value, not a string, replaced the earlier one): skipped.
+        """
         config = self.config
-        slots = self.slots
-        if not slots:
-            return
-        try:
-            need = _may_need_redaction(slots, config)
-        except TypeError:
-            # Two record keys cleaned to the same label key and the later value (not a
-            # string) replaced the earlier one: forget the stale slots.
-            slots = [slot for slot in slots if type(slot[0][slot[1]]) is str]
-            self.long = [slot for slot in self.long if type(slot[0][slot[1]]) is str]
-            need = _may_need_redaction(slots, config)
+        texts = self.texts
         long = self.long
-        if need:
-            for slot in slots:
+        if texts and _may_need_redaction(texts, config):
+            for slot in self.slots:
                 container, key, _ = slot
                 before = container[key]
+                if type(before) is not str:
+                    continue  # stale
                 after = redact(before, config)
                 if after is not before:
                     container[key] = after
                     long.append(slot)
         for container, key, cap in long:
-            container[key] = truncate(container[key], cap)
+            value = container[key]
+            if type(value) is str:  # else stale
+                container[key] = truncate(value, cap)

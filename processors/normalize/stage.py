@@ -16,11 +16,11 @@ from collections.abc import Sequence
 from typing import Generic, NamedTuple, Protocol, TypeVar
 
 from bitacora import bundles, rawrecord, schema
+from bitacora.bundles import action_head, bulk_line
 from bitacora.deadletter import TOO_LARGE, deadletter_record, redactor_for
 from bitacora.errors import DecodeError
 from bitacora.processors.normalize import CriJoiner, NormalizeConfig, normalize_json, to_json_bytes
 from bitacora.processors.shell.counters import COUNTERS
-from bitacora.processors.storage.bulk import action_head, bulk_line
 from bitacora.settings import Settings
 
 ID_HEADER = "id"  # the event id of a one-document record (before bundles; dead letters)

@@ -36,10 +36,10 @@ def valid_ns(ns: object) -> bool:
 
 def format_ns(ns: int) -> str:
     """``2026-11-28T09:00:00.123456789Z`` for nanoseconds since the epoch (must be valid)."""
-    seconds, fraction = divmod(ns, _NS)
+    seconds = ns // _NS  # not divmod(): the compiled build has no native divmod
     # str() of 10**9 + fraction is "1" and the nine digits, zeros kept: cheaper than a
     # format spec, which goes through the generic formatting machinery.
-    return f"{_prefix(seconds)}.{str(_NS + fraction)[1:]}Z"
+    return f"{_prefix(seconds)}.{str(_NS + ns - seconds * _NS)[1:]}Z"
 
 
 def format_ms(ns: int) -> str:
@@ -47,12 +47,14 @@ def format_ms(ns: int) -> str:
     last = _last_ms[0]
     if last[0] == ns:  # the events of one request share their received time
         return last[1]
-    seconds, fraction = divmod(ns, _NS)
-    text = f"{_prefix(seconds)}.{str(1000 + fraction // 1_000_000)[1:]}Z"
+    seconds = ns // _NS
+    text = _prefix(seconds) + _MS_SUFFIXES[(ns - seconds * _NS) // 1_000_000]
     _last_ms[0] = (ns, text)  # one item replaced: a reader never sees half of it
     return text
 
 
+# ".000Z" to ".999Z", by millisecond: format_ms joins two strings, no number formatted.
+_MS_SUFFIXES: Final[tuple[str, ...]] = tuple(f".{ms:03d}Z" for ms in range(1000))
 # The last format_ms call, as (nanoseconds, text).
 _last_ms: list[tuple[int, str]] = [(-1, "")]
 

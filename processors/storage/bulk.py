@@ -15,7 +15,6 @@ nor stuck.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple
@@ -23,6 +22,7 @@ from typing import Any, Final, NamedTuple
 import orjson
 
 from bitacora import bundles
+from bitacora.bundles import action_head, bulk_line
 
 
 class Doc(NamedTuple):
@@ -84,16 +84,6 @@ TRANSIENT_ERROR_TYPES: Final = frozenset(
         "node_closed_exception",
     }
 )
-
-
-def action_head(index: str) -> bytes:
-    """The start of a ``create`` action line for ``index``; the ``_id`` and ``}}\\n`` follow."""
-    return b'{"create":{"_index":' + json.dumps(index).encode() + b',"_id":'
-
-
-def bulk_line(head: bytes, doc_id: str, source: bytes) -> bytes:
-    """One document's two lines of a body: its action (``head`` + ``_id``), its source."""
-    return head + orjson.dumps(doc_id) + b"}}\n" + source + b"\n"
 
 
 def build_bulk_body(docs: Sequence[tuple[str, str, bytes]]) -> bytes:

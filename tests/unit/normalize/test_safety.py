@@ -226,9 +226,29 @@ def test_out_of_range_client_time_falls_back_to_received_time() -> None:
     assert doc["@timestamp"] == "2026-11-28T09:00:00.128456789Z"
 
 
-def test_keys_that_clean_to_the_same_name_keep_the_later_value() -> None:
-    long = "y" * 20_000
-    record = {"message": "m", "a.b": long, "a_b": 1.5, "c.d": "x", "c_d": {"e": "password=p1"}}
+LONG = "y" * 20_000
+
+
+@pytest.mark.parametrize(
+    ("record", "labels"),
+    [
+        # A long string (to be capped) replaced by a float, with a secret to redact...
+        (
+            {"message": "m", "a.b": LONG, "a_b": 1.5, "c.d": "x", "c_d": {"e": "password=p1"}},
+            {"a_b": 1.5, "c_d": {"e": "password=[REDACTED:password]"}},
+        ),
+        # ... and with nothing to redact: the stale slot is skipped either way.
+        ({"message": "m", "a.b": LONG, "a_b": 1.5}, {"a_b": 1.5}),
+        # A number replaced by a long string: the string is capped.
+        (
+            {"message": "m", "a_b": 7, "a.b": LONG},
+            {"a_b": truncate(LONG, NormalizeConfig().keyword_bytes)},
+        ),
+    ],
+)
+def test_keys_that_clean_to_the_same_name_keep_the_later_value(
+    record: dict[str, Any], labels: dict[str, Any]
+) -> None:
     doc = normalize(raw(record), 0, 0)
-    assert doc["labels"] == {"a_b": 1.5, "c_d": {"e": "password=[REDACTED:password]"}}
+    assert doc["labels"] == labels
     assert roundtrip(doc) == doc

@@ -10,14 +10,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bitacora import bundles
-from bitacora.bundles import EVENTS_HEADER
+from bitacora.bundles import EVENTS_HEADER, action_head, bulk_line
 from bitacora.processors.storage.bulk import (
     BadBundle,
     Doc,
     Request,
-    action_head,
     build_bulk_body,
-    bulk_line,
     bundle_problem,
     parse_bulk_body,
     plan_requests,
