@@ -64,6 +64,9 @@ _KEYWORDS: Final[tuple[str, ...]] = (
     "log.syslog.severity",
 )
 _ERROR_TEXTS: Final[tuple[str, ...]] = ("error.message", "error.stack_trace")
+# The document's own text fields (Builder.field), by cap: keyword size, max_field_bytes.
+_KEYWORD_FIELDS: Final[tuple[str, ...]] = ("event.dataset", *_KEYWORDS, "url.path")
+_TEXT_FIELDS: Final[tuple[str, ...]] = ("message", *_ERROR_TEXTS)
 # Values a protocol states outright (normalize.sources) win over every other candidate.
 _PINNED: Final = -2
 
@@ -305,34 +308,31 @@ def _normalize(
         doc["event.ingested"] = format_ms(raw.received_ns)
     doc["event.id"] = event_id(raw.chunk, raw.position, partition, offset, index)
     keyword_cap = builder.label_cap
-    builder.put(doc, "event.dataset", tag, keyword_cap)
+    builder.field(doc, "event.dataset", tag, keyword_cap)
     doc["event.severity"] = severity
     message = chosen.get("message")
     if message is not None:
-        builder.put(doc, "message", message, config.max_field_bytes)
+        builder.field(doc, "message", message, config.max_field_bytes)
     doc["log.level"] = level
     chosen["service.name"] = service
-    slots = builder.slots
     texts = builder.texts
-    for name in _KEYWORDS:  # Builder.put inlined: up to ten fields per event
+    for name in _KEYWORDS:  # Builder.field inlined: up to ten fields per event
         value = chosen.get(name)
         if value is not None:
             doc[name] = value
-            slot = (doc, name, keyword_cap)
-            slots.append(slot)
             texts.append(value)
             if len(value) * 4 > keyword_cap:
-                builder.long.append(slot)
+                builder.long.append((doc, name, keyword_cap))
     for name in _ERROR_TEXTS:
         value = chosen.get(name)
         if value is not None:
-            builder.put(doc, name, value, config.max_field_bytes)
+            builder.field(doc, name, value, config.max_field_bytes)
     if "http.request.method" in chosen:
         doc["http.request.method"] = chosen["http.request.method"]
     if "http.response.status_code" in chosen:
         doc["http.response.status_code"] = chosen["http.response.status_code"]
     if "url.path" in chosen:
-        builder.put(doc, "url.path", chosen["url.path"], keyword_cap)
+        builder.field(doc, "url.path", chosen["url.path"], keyword_cap)
     if "client.ip" in chosen:
         doc["client.ip"] = chosen["client.ip"]
     if "event.duration" in chosen:
@@ -341,7 +341,7 @@ def _normalize(
         labels = builder.labels(fields)
         if labels:
             doc["labels"] = labels
-    builder.finish()
+    builder.finish(doc, _KEYWORD_FIELDS, _TEXT_FIELDS)
     return doc, builder.floats
 
 

@@ -16,9 +16,11 @@ Choices (documented in the package docstring too):
 - objects nested deeper than ``max_depth`` become their JSON text (then capped);
 - a field whose *name* says it holds a secret is replaced whole by ``[REDACTED:<kind>]``.
 
-Every string placed in the document is registered as a *slot* ``(container, key, cap)`` so
+Every string placed in ``labels`` is registered as a *slot* ``(container, key, cap)`` so
 that redaction and truncation run once over the whole event afterwards (see ``finish``);
-the strings themselves go to ``texts`` too, for the redaction's pre-check.
+the document's own text fields are found again by name there (a slot per field would cost
+a tuple per string of every event). All of them go to ``texts`` too, for the redaction's
+pre-check, and those over a quarter of their cap to ``long``.
 """
 
 from __future__ import annotations
@@ -183,6 +185,14 @@ class Builder:
         if len(text) * 4 > cap:
             self.long.append(slot)
 
+    def field(self, doc: dict[str, Any], name: str, text: str, cap: int) -> None:
+        """Store an already repaired string as one of the document's own fields, which
+        :meth:`finish` is told the names of (no slot)."""
+        doc[name] = text
+        self.texts.append(text)
+        if len(text) * 4 > cap:
+            self.long.append((doc, name, cap))
+
     def labels(self, record: dict[Any, Any]) -> dict[str, Any]:
         """The ``labels`` object for the record fields left after extraction."""
         out = self._mapping(record, 1)
@@ -283,27 +293,35 @@ class Builder:
             text = "…"
         return repair(text)
 
-    def finish(self) -> None:
+    def finish(
+        self, doc: dict[str, Any], keywords: tuple[str, ...], texts: tuple[str, ...]
+    ) -> None:
         """Redact every registered string, then cap the long ones (in that order, so a
         cut can never leave half a secret behind).
 
-        A slot that no longer holds a string is stale (two record keys cleaned to the same
-        label key, and the later value, not a string, replaced the earlier one): skipped.
+        ``keywords`` and ``texts`` name the document's own fields stored with
+        :meth:`field` (capped at the keyword size and at ``max_field_bytes``). A slot
+        that no longer holds a string is stale (two record keys cleaned to the same label
+        key, and the later value, not a string, replaced the earlier one): skipped.
         """
         config = self.config
-        texts = self.texts
         long = self.long
-        if texts and _may_need_redaction(texts, config):
-            for slot in self.slots:
-                container, key, _ = slot
-                before = container[key]
-                if type(before) is not str:
-                    continue  # stale
-                after = redact(before, config)
-                if after is not before:
-                    container[key] = after
-                    long.append(slot)
+        if self.texts and _may_need_redaction(self.texts, config):
+            for names, cap in ((keywords, self.label_cap), (texts, config.max_field_bytes)):
+                for name in names:
+                    if type(doc.get(name)) is str:
+                        self._redact(doc, name, cap)
+            for container, key, cap in self.slots:
+                if type(container[key]) is str:  # else stale
+                    self._redact(container, key, cap)
         for container, key, cap in long:
             value = container[key]
             if type(value) is str:  # else stale
                 container[key] = truncate(value, cap)
+
+    def _redact(self, container: Any, key: Any, cap: int) -> None:
+        before = container[key]
+        after = redact(before, self.config)
+        if after is not before:
+            container[key] = after
+            self.long.append((container, key, cap))

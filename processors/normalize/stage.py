@@ -142,7 +142,9 @@ class NormalizeStage(Generic[Token]):
                     self._deadletter(step, slot, str(raw), now_ns)
                     continue
                 joined = self.joiner.feed_record(raw, slot, now_ns)
-                if joined is None:
+                if joined is True:
+                    self._emit(step, raw=raw, last=slot, now_ns=now_ns)
+                elif joined is False:
                     open_[where] += 1
                 else:
                     pieces = joined[1]

@@ -96,8 +96,10 @@ class CriJoiner(Generic[Token]):
 
     def feed_record(
         self, raw: RawRecord, token: Token, now_ns: int = 0
-    ) -> tuple[RawRecord, list[Token]] | None:
-        """Record-level ``feed``: the record to normalize now and its pieces' tokens, or None.
+    ) -> tuple[RawRecord, list[Token]] | bool:
+        """Record-level ``feed``: True when ``raw`` is to be normalized now as it is (no
+        piece of a run: most records), the joined record and its pieces' tokens when a run
+        ends, or False while it is still open.
 
         Understands the CRI line inside ``log``/``message`` and Fluent Bit's cri parser
         shape (``logtag`` P/F next to ``log``/``message``). The key is the tag plus the
@@ -107,27 +109,27 @@ class CriJoiner(Generic[Token]):
         field = "log" if type(record.get("log")) is str else "message"
         body = record.get(field)
         if type(body) is not str:
-            return raw, [token]
+            return True
         logtag = record.get("logtag")
-        if logtag in ("P", "F"):
+        if type(logtag) is str and (logtag == "P" or logtag == "F"):
             stream = str(record.get("stream", ""))
             time, tag, payload, inline = "", logtag, body, False
         else:
             parts = split_cri(body)
             if parts is None:
-                return raw, [token]
+                return True
             time, stream, tag, payload = parts
             inline = True
         key = (raw.tag, _source_of(record), stream)
         if tag == "F" and key not in self._open:
-            return raw, [token]
+            return True
         pending = self._add(key, time, stream, payload, now_ns)
         pending.last = (raw, field, inline)
         pending.tokens.append(token)
         if tag == "F" or pending.size >= self.max_bytes:
             del self._open[key]
             return _joined(pending)
-        return None
+        return False
 
     def flush_stale(self, now_ns: int) -> list[tuple[Hashable, Any]]:
         """Runs idle since ``now_ns - stale_ns`` (and evicted ones), joined.

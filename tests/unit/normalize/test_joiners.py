@@ -59,9 +59,9 @@ def test_records_are_joined_and_carry_every_piece_token() -> None:
     kube = {"namespace_name": "shop", "pod_name": "p", "container_name": "c"}
     first = raw({"log": f"{T1} stdout P hello ", "kubernetes": kube}, tag="kube.c", position=0)
     last = raw({"log": f"{T2} stdout F world", "kubernetes": kube}, tag="kube.c", position=1)
-    assert joiner.feed_record(first, (0, 10)) is None
+    assert joiner.feed_record(first, (0, 10)) is False
     result = joiner.feed_record(last, (0, 11))
-    assert result is not None
+    assert not isinstance(result, bool)
     joined, tokens = result
     assert tokens == [(0, 10), (0, 11)]
     assert joined.record == {"log": f"{T1} stdout F hello world", "kubernetes": kube}
@@ -74,10 +74,10 @@ def test_fluent_bit_logtag_shape_is_joined() -> None:
     part = raw({"logtag": "P", "stream": "stdout", "message": "abc"}, tag="kube.x")
     done = raw({"logtag": "F", "stream": "stdout", "message": "def"}, tag="kube.x")
     other = raw({"message": "plain"}, tag="kube.x")
-    assert joiner.feed_record(other, 1) == (other, [1])
-    assert joiner.feed_record(part, 2) is None
+    assert joiner.feed_record(other, 1) is True
+    assert joiner.feed_record(part, 2) is False
     result = joiner.feed_record(done, 3)
-    assert result is not None
+    assert not isinstance(result, bool)
     assert result[0].record == {"logtag": "F", "stream": "stdout", "message": "abcdef"}
     assert result[1] == [2, 3]
 
@@ -85,7 +85,7 @@ def test_fluent_bit_logtag_shape_is_joined() -> None:
 def test_stale_record_runs_are_flushed_as_records() -> None:
     joiner: CriJoiner[int] = CriJoiner(stale_ns=10)
     part = raw({"log": f"{T1} stdout P lonely"}, tag="kube.x")
-    assert joiner.feed_record(part, 7, now_ns=0) is None
+    assert joiner.feed_record(part, 7, now_ns=0) is False
     [(_, (record, tokens))] = joiner.flush_stale(now_ns=10)
     assert tokens == [7]
     assert record.record == {"log": f"{T1} stdout F lonely"}

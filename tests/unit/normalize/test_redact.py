@@ -69,6 +69,10 @@ def places(text: str) -> list[dict[str, object]]:
         {"log": f"level=info msg=logfmt note={_quote(text)}"},
         {"log": f'1.2.3.4 - - [28/Nov/2026:09:00:00 +0000] "GET /p?q={_url(text)} HTTP/1.1" 200 1'},
         {"message": "m", "deep": _deep(text)},
+        # Keyword fields of the document itself (log.logger, host.name, service.name).
+        {"message": "m", "logger": f"app {text}"},
+        {"message": "m", "host": f"node {text}"},
+        {"message": "m", "service": f"svc {text}"},
     ]
 
 

@@ -121,6 +121,14 @@ def test_ten_megabyte_message_is_truncated_with_marker() -> None:
     assert roundtrip(doc) == doc
 
 
+def test_a_redacted_message_keeps_its_own_cap() -> None:
+    # Over the keyword cap (16 KiB) and under max_field_bytes (32 KiB): redacting it must
+    # not cut it to a keyword's size.
+    text = "login password=hunter2 " + "x" * 20_000
+    doc = normalize(raw({"message": text}), 0, 0)
+    assert doc["message"] == "login password=[REDACTED:password] " + "x" * 20_000
+
+
 @pytest.mark.parametrize(
     ("text", "limit", "expected"),
     [
