@@ -66,14 +66,16 @@ def server_cpu(pid: int | None) -> float:
 
 
 def raw_values(plans: Sequence[Planned]) -> list[tuple[bytes, bytes]]:
-    """(key, value) as the collector writes them to ``logs.raw`` for the planned chunks."""
+    """(key, value) as the collector writes them to ``logs.raw`` for the planned chunks:
+    the events of a chunk share its received time, as those of one forward request do."""
     out = []
     for tag, events in plans:
         service = tag.split(".", 1)[0].encode()
         chunk = f"{events[0][1]['source']}-{events[0][1]['seq']:010d}\n"
+        received_ns = time.time_ns()
         for position, (time_ns, rec) in enumerate(events):
             raw = RawRecord(
-                tag, time_ns, rec, time.time_ns(), "127.0.0.1", "forward", chunk, position
+                tag, time_ns, rec, received_ns, "127.0.0.1", "forward", chunk, position
             )
             out.append((service, encode(raw)))
     return out
