@@ -74,9 +74,7 @@ def raw_values(plans: Sequence[Planned]) -> list[tuple[bytes, bytes]]:
         chunk = f"{events[0][1]['source']}-{events[0][1]['seq']:010d}\n"
         received_ns = time.time_ns()
         for position, (time_ns, rec) in enumerate(events):
-            raw = RawRecord(
-                tag, time_ns, rec, received_ns, "127.0.0.1", "forward", chunk, position
-            )
+            raw = RawRecord(tag, time_ns, rec, received_ns, "127.0.0.1", "forward", chunk, position)
             out.append((service, encode(raw)))
     return out
 

@@ -37,9 +37,17 @@ def valid_ns(ns: object) -> bool:
 def format_ns(ns: int) -> str:
     """``2026-11-28T09:00:00.123456789Z`` for nanoseconds since the epoch (must be valid)."""
     seconds = ns // _NS  # not divmod(): the compiled build has no native divmod
-    # str() of 10**9 + fraction is "1" and the nine digits, zeros kept: cheaper than a
-    # format spec, which goes through the generic formatting machinery.
-    return f"{_prefix(seconds)}.{str(_NS + ns - seconds * _NS)[1:]}Z"
+    fraction = ns - seconds * _NS
+    last = _last_second[0]
+    if last[0] == seconds:  # the events of one request are mostly of one second
+        prefix = last[1]
+    else:
+        prefix = _prefix(seconds)
+        _last_second[0] = (seconds, prefix)
+    # The nine digits as three table lookups: no number formatted.
+    three = _THREE_DIGITS
+    millis, rest = three[fraction // 1_000_000], fraction % 1_000_000
+    return f"{prefix}.{millis}{three[rest // 1000]}{three[rest % 1000]}Z"
 
 
 def format_ms(ns: int) -> str:
@@ -53,8 +61,12 @@ def format_ms(ns: int) -> str:
     return text
 
 
-# ".000Z" to ".999Z", by millisecond: format_ms joins two strings, no number formatted.
-_MS_SUFFIXES: Final[tuple[str, ...]] = tuple(f".{ms:03d}Z" for ms in range(1000))
+# "000" to "999"; ".000Z" to ".999Z", by millisecond (format_ms joins two strings).
+_THREE_DIGITS: Final[tuple[str, ...]] = tuple(f"{n:03d}" for n in range(1000))
+_MS_SUFFIXES: Final[tuple[str, ...]] = tuple(f".{digits}Z" for digits in _THREE_DIGITS)
+# format_ns's last second and its prefix (the event times of one request share it; the
+# ingest times go through format_ms's own cache, so the two do not take turns here).
+_last_second: list[tuple[int, str]] = [(-1, "")]
 # The last format_ms call, as (nanoseconds, text).
 _last_ms: list[tuple[int, str]] = [(-1, "")]
 

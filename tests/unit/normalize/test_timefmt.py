@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bitacora.processors.normalize.timefmt import format_ms, format_ns, parse_time
 
@@ -74,3 +76,21 @@ def test_formatting_alternating_seconds_and_past_the_prefix_cache_is_exact() -> 
             when = datetime.fromtimestamp(ns // 10**9, UTC).strftime("%Y-%m-%dT%H:%M:%S")
             fraction = f"{ns % 10**9:09d}"[:digits]
             assert fmt(ns) == f"{when}.{fraction}Z"
+
+
+def _reference(ns: int, digits: int) -> str:
+    when = datetime.fromtimestamp(ns // 10**9, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{when}.{f'{ns % 10**9:09d}'[:digits]}Z"
+
+
+# Times near each other (one second, or the next) as well as anywhere in range, in any
+# order: the one-entry caches must never hand out another time's text.
+_NEAR = st.integers(min_value=0, max_value=3 * 10**9).map(lambda d: T + d)
+_ANY = st.integers(min_value=1, max_value=2**63 - 1)
+
+
+@given(st.lists(st.one_of(_NEAR, _ANY), max_size=30))
+def test_format_ns_and_ms_match_the_reference_in_any_order(values: list[int]) -> None:
+    for ns in values + values[::-1]:
+        assert format_ns(ns) == _reference(ns, 9)
+        assert format_ms(ns) == _reference(ns, 3)
