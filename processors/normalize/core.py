@@ -9,7 +9,6 @@ from bitacora.errors import DecodeError
 from bitacora.processors.normalize.checks import IDENT, KINDS, check, check_kind
 from bitacora.processors.normalize.config import DEFAULT_CONFIG, NormalizeConfig
 from bitacora.processors.normalize.extract import (
-    Candidate,
     Candidates,
     add_candidate,
     candidate_list,
@@ -80,23 +79,24 @@ def _choose(candidates: Candidates, fields: dict[Any, Any]) -> dict[str, Any]:
         if target == "@time":
             continue
         kind = kinds.get(target, IDENT)
+        # The winner's path and whether it is consumed, read out of it: a variable holding
+        # the winner itself would box a new tuple per target in the compiled build.
         if isinstance(found, tuple):  # the common case (one candidate): no list, no sort
-            winner: Candidate | None = found
             result = check_kind(kind, found[2], found[3])
+            path, consumed = found[1], found[4]
         else:
             found.sort(key=_BY_PRIORITY)
-            winner = None
             result = None
+            path, consumed = None, False
             for candidate in found:
                 result = check_kind(kind, candidate[2], candidate[3])
                 if result is not None:
-                    winner = candidate
+                    path, consumed = candidate[1], candidate[4]
                     break
-        if result is None or winner is None:
+        if result is None:
             continue
         chosen[target] = result
-        path = winner[1]
-        if winner[4] and path is not None:
+        if consumed and path is not None:
             if len(path) == 1:
                 if path[0] in fields:  # not fields.pop(key, None): a method call
                     del fields[path[0]]
