@@ -12,7 +12,7 @@ import re
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from bitacora.processors.normalize.fields import to_text
+from bitacora.processors.normalize.fields import is_ascii, to_text
 from bitacora.processors.normalize.levels import parse_level
 
 _EMPTY: Final = frozenset(("", "-", "None", "none", "null", "NULL", "nil", "undefined"))
@@ -25,7 +25,7 @@ _MAX_NS: Final = 2**63 - 1
 
 
 def _text(value: Any, _arg: Any) -> str | None:
-    if type(value) is str and value.isascii() and "\x00" not in value:
+    if type(value) is str and is_ascii(value) and "\x00" not in value:
         text: str | None = value.rstrip()
         return None if text in _EMPTY else text
     text = to_text(value)
@@ -46,7 +46,7 @@ def _message(value: Any, _arg: Any) -> str | None:
 
 def ident(value: Any, _arg: Any) -> str | None:
     """The default check: a stripped, non-empty, non-placeholder identifier or None."""
-    if type(value) is str and value.isascii() and "\x00" not in value:
+    if type(value) is str and is_ascii(value) and "\x00" not in value:
         text: str | None = value.strip()
         return None if text in _EMPTY else text
     text = to_text(value)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, Final
 
@@ -40,6 +41,9 @@ from bitacora.redact import (
     secret_kind_for_key,
 )
 
+# str.isascii as a function: the compiled build has no native isascii, and calling the
+# method by name looks it up on the type every time.
+is_ascii: Final[Callable[[str], bool]] = str.isascii
 _SURROGATE = re.compile(f"[{chr(0xD800)}-{chr(0xDFFF)}]")  # mypyc: no surrogate literals
 _MARKER: Final = "…[truncated {} bytes]"
 TRUNCATED_KEYS: Final = "_truncated_keys"
@@ -49,7 +53,7 @@ Slot = tuple[Any, Any, int]  # (dict or list, key or index, cap in bytes)
 
 def repair(text: str) -> str:
     """``text`` with surrogates (invalid UTF-8) and NUL replaced by U+FFFD."""
-    if not text.isascii() and _SURROGATE.search(text) is not None:
+    if not is_ascii(text) and _SURROGATE.search(text) is not None:
         text = _SURROGATE.sub("\ufffd", text)
     if "\x00" in text:
         text = text.replace("\x00", "\ufffd")
@@ -259,7 +263,7 @@ class Builder:
                     continue
                 out[name] = f"[REDACTED:{secret}]"
             elif kind is str:
-                if not value.isascii() or "\x00" in value:
+                if not is_ascii(value) or "\x00" in value:
                     value = repair(value)
                 out[name] = value
                 slots.append((out, name, cap))

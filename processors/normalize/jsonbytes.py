@@ -28,6 +28,7 @@ from typing import Any, Final
 
 import orjson
 
+_DUMPS: Final = orjson.dumps  # a module's attribute is looked up on every use
 _OPTIONS: Final = (
     orjson.OPT_PASSTHROUGH_SUBCLASS
     | orjson.OPT_PASSTHROUGH_DATACLASS
@@ -53,7 +54,7 @@ def to_json_bytes(doc: dict[str, Any], may_hold_floats: bool = True) -> bytes:
     ``null`` nor a float's text can differ: the output is then not searched for them.
     """
     try:
-        data = orjson.dumps(doc, option=_OPTIONS)
+        data = _DUMPS(doc, option=_OPTIONS)
     except TypeError:  # orjson.JSONEncodeError is a TypeError
         return reference_json_bytes(doc)
     if may_hold_floats and (
