@@ -5,7 +5,9 @@ CPU time depends on what else the machine is doing; an instruction count does no
 ``valgrind --tool=callgrind`` runs the same Python program twice, once over no events
 and once over ``N`` events of the processor benchmark's traffic (after the same warm-up),
 and the difference divided by ``N`` is the per-event count: the same on a busy and an
-idle machine, so a change to the normalizer can be judged while other work runs. With
+idle machine, so a change to the normalizer can be judged while other work runs. Both runs
+fix ``PYTHONHASHSEED``: with randomized string hashes, dict lookups probe differently in
+every process, and the count of one build moved by about 1.5% from run to run. With
 ``--top K`` it also lists the C functions (of the interpreter and the extensions) with the
 most instructions per event. ``--stage`` counts the normalize stage instead
 (``NormalizeStage.process`` over batches: the role's per-event work short of Kafka, its
@@ -26,6 +28,7 @@ mode runs with the garbage-collector settings of the process it counts
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -33,7 +36,7 @@ import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -210,13 +213,17 @@ def collector_work(events: int, measured: bool) -> None:
         take(frames[warm:])
 
 
+# A fixed hash seed makes the count repeatable (see the module docstring).
+_FIXED_HASHES: Final = {**os.environ, "PYTHONHASHSEED": "0"}
+
+
 def _callgrind(events: int, measured: bool, mode: list[str], out: Path) -> int:
     """Total instructions of the work ``mode`` names, in a fresh interpreter."""
     run = subprocess.run(  # fixed arguments, our own program
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable,
          "-m", "bench.instructions", "--events", str(events), "--work", str(int(measured)),
          *mode],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        cwd=ROOT, capture_output=True, text=True, check=True, env=_FIXED_HASHES,
     )  # fmt: skip
     found = re.search(r"Collected : (\d+)", run.stderr)
     if found is None:
