@@ -154,7 +154,8 @@ def _may_need_redaction(texts: list[str], config: NormalizeConfig) -> bool:
 
 
 class Builder:
-    """Collects the document's strings as slots while copying values into safe shapes."""
+    """Copies values into safe shapes and collects the document's strings (see the module
+    docstring) for redaction and truncation."""
 
     __slots__ = (
         "budget",
@@ -175,9 +176,9 @@ class Builder:
         self.label_cap = config.keyword_bytes
         self.slots: list[Slot] = []
         self.long: list[Slot] = []
-        # The slots' strings as stored, for the pre-check: a later value under the same
-        # cleaned key leaves its predecessor here, which can only make the check say
-        # "maybe" (then every slot is redacted as it stands).
+        # Every string stored (slots and the document's own fields), for the pre-check: a
+        # later value under the same cleaned key leaves its predecessor here, which can
+        # only make the check say "maybe" (then every string is redacted as it stands).
         self.texts: list[str] = []
 
     def put(self, container: Any, key: Any, text: str, cap: int) -> None:
@@ -298,12 +299,12 @@ class Builder:
         return repair(text)
 
     def finish(
-        self, doc: dict[str, Any], keywords: tuple[str, ...], texts: tuple[str, ...]
+        self, doc: dict[str, Any], keyword_fields: tuple[str, ...], text_fields: tuple[str, ...]
     ) -> None:
         """Redact every registered string, then cap the long ones (in that order, so a
         cut can never leave half a secret behind).
 
-        ``keywords`` and ``texts`` name the document's own fields stored with
+        ``keyword_fields`` and ``text_fields`` name the document's own fields stored with
         :meth:`field` (capped at the keyword size and at ``max_field_bytes``). A slot
         that no longer holds a string is stale (two record keys cleaned to the same label
         key, and the later value, not a string, replaced the earlier one): skipped.
@@ -311,7 +312,8 @@ class Builder:
         config = self.config
         long = self.long
         if self.texts and _may_need_redaction(self.texts, config):
-            for names, cap in ((keywords, self.label_cap), (texts, config.max_field_bytes)):
+            own = ((keyword_fields, self.label_cap), (text_fields, config.max_field_bytes))
+            for names, cap in own:
                 for name in names:
                     if type(doc.get(name)) is str:
                         self._redact(doc, name, cap)
