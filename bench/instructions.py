@@ -7,7 +7,7 @@ and once over ``N`` events of the processor benchmark's traffic (after the same 
 and the difference divided by ``N`` is the per-event count: the same on a busy and an
 idle machine, so a change to the normalizer can be judged while other work runs. Both runs
 fix ``PYTHONHASHSEED``: with randomized string hashes, dict lookups probe differently in
-every process, and the count of one build moved by about 1.5% from run to run. With
+every process, and the count of one build moved from run to run. With
 ``--top K`` it also lists the C functions (of the interpreter and the extensions) with the
 most instructions per event. ``--stage`` counts the normalize stage instead
 (``NormalizeStage.process`` over batches: the role's per-event work short of Kafka, its
