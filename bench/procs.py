@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -15,12 +16,58 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 BITACORA = str(Path(sys.executable).with_name("bitacora"))
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nobody listens on right now (UDP on it is free too, mostly)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
+_PORTS_GIVEN: set[int] = set()
+_PICK = random.Random()  # its own generator: a benchmark's seed must not repeat the picks
+
+
+def free_port(offsets: tuple[int, ...] = (0,)) -> int:
+    """A port ``p`` on 127.0.0.1 with ``p + offset`` unused right now for every offset (the
+    ports a stack service derives from its base), for TCP and for UDP, that stay free
+    until a test's server binds them, and again while a test keeps that server stopped.
+
+    A port the kernel picks (``bind(("127.0.0.1", 0))``) comes from the ephemeral range
+    that every outgoing connection also takes its source port from: between the pick and
+    the server's bind, or while a test's Kafka is down, a client connection can take it
+    ("address already in use"). So the ports are drawn beside that range, where the kernel
+    never hands out source ports, and never twice in one process."""
+    around = outside_ephemeral_range(ephemeral_range())
+    candidates = around[: len(around) - max(offsets)]
+    for _ in range(200):
+        port = _PICK.choice(candidates)
+        ports = [port + offset for offset in offsets]
+        if _PORTS_GIVEN.isdisjoint(ports) and all(map(_bindable, ports)):
+            _PORTS_GIVEN.update(ports)
+            return port
+    raise RuntimeError(f"no free ports at offsets {offsets} in {around}; what holds them?")
+
+
+def ephemeral_range(path: Path = Path("/proc/sys/net/ipv4/ip_local_port_range")) -> range:
+    """The ports the kernel hands out as source ports and for ``bind(0)``."""
+    try:
+        low, high = (int(part) for part in path.read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999  # Linux's default
+    return range(low, high + 1)
+
+
+def outside_ephemeral_range(ephemeral: range) -> range:
+    """The larger run of unprivileged ports on either side of ``ephemeral``, at most
+    10,000 of them, below it when it leaves room there."""
+    below = range(max(1024, ephemeral.start - 10_000), ephemeral.start)
+    above = range(ephemeral.stop, min(65536, ephemeral.stop + 10_000))
+    return below if len(below) >= len(above) else above
+
+
+def _bindable(port: int) -> bool:
+    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+        with socket.socket(socket.AF_INET, kind) as sock:
+            if kind == socket.SOCK_STREAM:  # as TCP servers bind: past TIME_WAIT leftovers
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
 
 
 def cpu_seconds(pid: int) -> float:

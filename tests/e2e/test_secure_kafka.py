@@ -14,7 +14,6 @@ import asyncio
 import json
 import os
 import shlex
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -33,6 +32,7 @@ from bitacora.processors.storage.setup import SetupReport, setup_topics
 from bitacora.settings import Settings
 from bitacora.stack import config, secure
 from bitacora.stack import services as stack_services
+from tests.helpers.ports import KAFKA_OFFSETS
 from tests.integration.rules.receivers import http_receiver
 from tests.reliability.harness import LOG_DIR, wait_until
 
@@ -56,26 +56,10 @@ http_post_url: "{url}/hook"
 """
 
 
-def _free_block(size: int = 4) -> int:
-    """A base port with ``size`` consecutive free ports (broker, controller, SASL_SSL, SSL)."""
-    for _ in range(50):
-        base = free_port()
-        if base + size > 65535:
-            continue
-        try:
-            for offset in range(size):
-                with socket.socket() as probe:
-                    probe.bind(("127.0.0.1", base + offset))
-        except OSError:
-            continue
-        return base
-    raise AssertionError("no block of free ports")
-
-
 @pytest.fixture(scope="module")
 def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """A second local Kafka (own state dir and ports); stopped and removed afterwards."""
-    base = _free_block()
+    base = free_port(KAFKA_OFFSETS)
     settings = Settings(
         state_dir=tmp_path_factory.mktemp("secure-stack"),
         kafka_bootstrap=f"127.0.0.1:{base}",

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,25 +21,6 @@ from pathlib import Path
 import pytest
 
 from bench.procs import free_port
-
-
-def _consecutive_free_ports(count: int) -> int:
-    """The first of ``count`` consecutive ports free on loopback right now."""
-    for _ in range(200):
-        base = free_port()
-        if base + count > 65535:
-            continue
-        ok = True
-        for port in range(base, base + count):
-            with socket.socket() as probe:
-                try:
-                    probe.bind(("127.0.0.1", port))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
-            return base
-    raise AssertionError("no consecutive free ports")
 
 
 def _children(parent: int) -> set[int]:
@@ -118,7 +98,7 @@ def test_children_stop_with_the_run(
     signum: signal.Signals, kafka_bootstrap: str, opensearch_url: str, tmp_path: Path
 ) -> None:
     unique = f"run-{uuid.uuid4().hex[:8]}"
-    http_port, processor_base, ui_port = free_port(), _consecutive_free_ports(3), free_port()
+    http_port, processor_base, ui_port = free_port(), free_port((0, 1, 2)), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BITACORA_")}
     env.update(
         BITACORA_KAFKA_BOOTSTRAP=kafka_bootstrap,

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from bench.procs import free_port
 from bitacora import stack
 from bitacora.settings import Settings
 from bitacora.stack import config, health, procs
-from tests.helpers.ports import KAFKA_OFFSETS, OPENSEARCH_OFFSETS, restartable_port
+from tests.helpers.ports import KAFKA_OFFSETS, OPENSEARCH_OFFSETS
 
 
 @dataclass(frozen=True)
@@ -57,13 +58,10 @@ def _our_processes(state_dir: Path) -> list[int]:
 @pytest.fixture(scope="module")
 def second_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecondStack]:
     state_dir = tmp_path_factory.mktemp("stack-state")
-    # Below the ephemeral range, with the ports the stack derives: Kafka is stopped and
-    # started again here, and no client's local port may take one of them meanwhile.
-    opensearch_port = restartable_port(OPENSEARCH_OFFSETS)
-    opensearch_ports = {opensearch_port + offset for offset in OPENSEARCH_OFFSETS}
-    kafka_port = restartable_port(KAFKA_OFFSETS)
-    while opensearch_ports & {kafka_port + offset for offset in KAFKA_OFFSETS}:
-        kafka_port = restartable_port(KAFKA_OFFSETS)
+    # With the ports the stack derives, none of them shared (free_port never hands a port
+    # out twice): Kafka is stopped and started again here.
+    opensearch_port = free_port(OPENSEARCH_OFFSETS)
+    kafka_port = free_port(KAFKA_OFFSETS)
     env = {
         **os.environ,
         "BITACORA_OPENSEARCH_URL": f"http://127.0.0.1:{opensearch_port}",

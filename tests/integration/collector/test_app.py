@@ -15,19 +15,13 @@ from typing import Any
 import msgpack
 from fluent import sender as fluent_sender
 
+from bench.procs import free_port
 from bitacora.collector.app import run_collector
 from bitacora.collector.forward import encode
 from bitacora.settings import Settings
 from tests.integration.collector.helpers import read_raw
 
 T = 1_700_000_000
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 async def test_run_collector_serves_until_cancelled_then_flushes(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +14,7 @@ import msgpack
 import pytest
 from fluent import sender as fluent_sender
 
+from bench.procs import free_port
 from bitacora.bundles import EVENTS_HEADER
 from bitacora.collector.app import Collector
 from bitacora.collector.forward import encode
@@ -331,9 +331,7 @@ async def test_wrong_shared_key_is_refused_and_nothing_reaches_kafka(
 async def test_kafka_unreachable_means_no_ack(
     make_settings: Callable[..., Settings], start_collector: Callable[[Settings], Any]
 ) -> None:
-    with socket.socket() as probe:  # a port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
+    closed_port = free_port()  # a port nothing listens on
     collector = await start_collector(make_settings(kafka_bootstrap=f"127.0.0.1:{closed_port}"))
     reader, writer = await asyncio.open_connection("127.0.0.1", collector.forward_port)
     writer.write(encode.forward("down", [(T, {"a": 1})], {"chunk": "never-acked"}))

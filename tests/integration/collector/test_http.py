@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
-import socket
 from collections.abc import Callable
 from typing import Any
 
 import aiohttp
 import pytest
 
+from bench.procs import free_port
 from bitacora.collector.app import Collector
 from bitacora.settings import Settings
 from tests.integration.collector.helpers import read_raw, read_topic
@@ -164,9 +164,7 @@ async def test_body_limits(
 async def test_kafka_unreachable_means_503(
     make_settings: Callable[..., Settings], start_collector: Callable[[Settings], Any]
 ) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
+    closed_port = free_port()  # a port nothing listens on
     collector = await start_collector(make_settings(kafka_bootstrap=f"127.0.0.1:{closed_port}"))
     assert (await post(collector, "/t", b'{"a": 1}', JSON))[0] == 503
     assert (await get(collector, "/readyz")) == (503, "kafka unavailable\n")

@@ -16,11 +16,12 @@ import msgpack
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from bench.procs import free_port
 from bitacora.collector.app import Collector
 from bitacora.collector.forward import encode
 from bitacora.settings import Settings
 from bitacora.stack import services
-from tests.helpers.ports import KAFKA_OFFSETS, OPENSEARCH_OFFSETS, restartable_port
+from tests.helpers.ports import KAFKA_OFFSETS, OPENSEARCH_OFFSETS
 from tests.integration.collector.helpers import raw_events, read_topic
 
 pytestmark = pytest.mark.slow
@@ -30,10 +31,10 @@ EVENTS_PER_CHUNK = 10
 @pytest.fixture
 def private_kafka(tmp_path: Path) -> Iterator[Settings]:
     """Settings of a Kafka of our own, stopped at the end."""
-    port = restartable_port(KAFKA_OFFSETS)
+    port = free_port(KAFKA_OFFSETS)
     settings = Settings(
         kafka_bootstrap=f"127.0.0.1:{port}",
-        opensearch_url=f"http://127.0.0.1:{restartable_port(OPENSEARCH_OFFSETS)}",
+        opensearch_url=f"http://127.0.0.1:{free_port(OPENSEARCH_OFFSETS)}",
         state_dir=tmp_path / "stack",
     )
     services.start_service(settings, "kafka")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -77,9 +76,7 @@ async def test_counts_lag_and_readiness_of_the_normalize_role(settings: Settings
 
 
 async def test_index_role_is_alive_but_not_ready_without_opensearch(settings: Settings) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed = probe.getsockname()[1]
+    closed = free_port()  # a port nothing listens on
     run = Pipeline(settings)
     port = free_port()
     run.extra_env.update(

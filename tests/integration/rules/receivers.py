@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable
@@ -16,6 +15,8 @@ from typing import Any
 
 from aiohttp import web
 from aiosmtpd.controller import Controller
+
+from bench.procs import free_port
 
 
 @dataclass
@@ -212,13 +213,6 @@ class MailSink:
         login = session.auth_data.login.decode() if session.authenticated else None
         self.sessions.append(MailSession(tls is not None, names[0] if names else None, login))
         return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    """A port free on 127.0.0.1 right now (aiosmtpd's Controller needs a number)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @asynccontextmanager

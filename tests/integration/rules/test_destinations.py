@@ -121,7 +121,7 @@ async def test_exhausted_retries_are_reported_for_a_later_retry(
 
 
 async def test_unreachable_destination_is_kept_for_retry(session: aiohttp.ClientSession) -> None:
-    from tests.integration.rules.receivers import free_port
+    from bench.procs import free_port
 
     r = rule(alert="post", http_post_url=f"http://127.0.0.1:{free_port()}/x")
     report = await Notifier(Settings(), session, FAST).deliver(alert_for(r), r)
@@ -300,7 +300,7 @@ async def test_email_through_a_real_smtp_server(session: aiohttp.ClientSession) 
 
 
 async def test_email_server_down_is_kept_for_retry(session: aiohttp.ClientSession) -> None:
-    from tests.integration.rules.receivers import free_port
+    from bench.procs import free_port
 
     settings = Settings(smtp_host="127.0.0.1", smtp_port=free_port())
     r = rule(alert="email", email=["oncall@flores.test"])
