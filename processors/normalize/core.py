@@ -6,12 +6,12 @@ from operator import itemgetter
 from typing import Any, Final
 
 from bitacora.errors import DecodeError
-from bitacora.processors.normalize.checks import IDENT, KINDS, check, check_kind
+from bitacora.processors.normalize.checks import check
 from bitacora.processors.normalize.config import DEFAULT_CONFIG, NormalizeConfig
 from bitacora.processors.normalize.extract import (
-    Candidates,
-    add_candidate,
-    candidate_list,
+    TARGET,
+    Choice,
+    TimeCandidate,
     collect,
     pop_paths,
 )
@@ -46,6 +46,19 @@ _BODY_KEYS: Final[tuple[tuple[str, int], ...]] = (
 )
 _BY_PRIORITY: Final = itemgetter(0)
 _SERVICE_LABELS: Final = ("app.kubernetes.io/name", "app", "k8s-app")
+# Event-table fields by their number in extract.TARGETS (an event's choices are a list).
+_MESSAGE: Final = TARGET["message"]
+_LEVEL: Final = TARGET["log.level"]
+_SERVICE: Final = TARGET["service.name"]
+_ERROR_TYPE: Final = TARGET["error.type"]
+_ERROR_MESSAGE: Final = TARGET["error.message"]
+_STACK: Final = TARGET["error.stack_trace"]
+_EXC: Final = TARGET["@exc"]
+_METHOD: Final = TARGET["http.request.method"]
+_STATUS: Final = TARGET["http.response.status_code"]
+_URL_PATH: Final = TARGET["url.path"]
+_CLIENT_IP: Final = TARGET["client.ip"]
+_DURATION: Final = TARGET["event.duration"]
 # Keyword fields in table order (after the fixed head); strings capped at the label cap.
 _KEYWORDS: Final[tuple[str, ...]] = (
     "log.logger",
@@ -62,6 +75,7 @@ _KEYWORDS: Final[tuple[str, ...]] = (
     "log.syslog.facility",
     "log.syslog.severity",
 )
+_KEYWORD_NUMBERS: Final[tuple[int, ...]] = tuple(TARGET[name] for name in _KEYWORDS)
 _ERROR_TEXTS: Final[tuple[str, ...]] = ("error.message", "error.stack_trace")
 # The document's own text fields (Builder.field), by cap: keyword size, max_field_bytes.
 _KEYWORD_FIELDS: Final[tuple[str, ...]] = ("event.dataset", *_KEYWORDS, "url.path")
@@ -70,50 +84,12 @@ _TEXT_FIELDS: Final[tuple[str, ...]] = ("message", *_ERROR_TEXTS)
 _PINNED: Final = -2
 
 
-def _choose(candidates: Candidates, fields: dict[Any, Any]) -> dict[str, Any]:
-    # The best valid candidate per target; consumed record fields leave ``fields``.
-    chosen: dict[str, Any] = {}
-    nested: list[tuple[str, ...]] = []
-    kinds = KINDS
-    for target, found in candidates.items():
-        if target == "@time":
-            continue
-        kind = kinds.get(target, IDENT)
-        # The winner's path and whether it is consumed, read out of it: a variable holding
-        # the winner itself would box a new tuple per target in the compiled build.
-        if isinstance(found, tuple):  # the common case (one candidate): no list, no sort
-            result = check_kind(kind, found[2], found[3])
-            path, consumed = found[1], found[4]
-        else:
-            found.sort(key=_BY_PRIORITY)
-            result = None
-            path, consumed = None, False
-            for candidate in found:
-                result = check_kind(kind, candidate[2], candidate[3])
-                if result is not None:
-                    path, consumed = candidate[1], candidate[4]
-                    break
-        if result is None:
-            continue
-        chosen[target] = result
-        if consumed and path is not None:
-            if len(path) == 1:
-                if path[0] in fields:  # not fields.pop(key, None): a method call
-                    del fields[path[0]]
-            else:
-                nested.append(path)
-    if nested:
-        pop_paths(fields, nested)
-    return chosen
-
-
-def _event_time(raw: RawRecord, candidates: Candidates, fields: dict[Any, Any]) -> int:
+def _event_time(raw: RawRecord, found: list[TimeCandidate], fields: dict[Any, Any]) -> int:
     # The client's forward time wins; else the record's own time; else arrival time.
     if valid_ns(raw.time_ns):
         return raw.time_ns
-    found = candidate_list(candidates.get("@time", []))
     found.sort(key=_BY_PRIORITY)
-    for _, path, value, _, _ in found:
+    for _, path, value in found:
         ns = parse_time(value)
         if ns is not None:
             if path is not None:
@@ -149,39 +125,40 @@ def _service_from_kubernetes(fields: dict[Any, Any]) -> str | None:
     return None
 
 
-def _exceptions(chosen: dict[str, Any]) -> None:
+def _exceptions(chosen: list[Any]) -> None:
     # Fill error.* from exception text in dedicated fields or in the message.
-    stack = chosen.get("error.stack_trace")
-    text = chosen.pop("@exc", None)
+    stack = chosen[_STACK]
+    text = chosen[_EXC]
     found = None
     if stack is None and text is not None:
         found = find_exception(text)
-        chosen["error.stack_trace"] = found[3] if found else text
-    elif stack is not None and "error.type" not in chosen:
+        chosen[_STACK] = found[3] if found else text
+    elif stack is not None and chosen[_ERROR_TYPE] is None:
         found = find_exception(stack)
     else:
-        message = chosen.get("message")
+        message = chosen[_MESSAGE]
         if stack is None and message is not None and has_trace(message):
             found = find_exception(message)
             if found is not None:
                 head, error_type, error_message, trace = found
-                chosen["message"] = head or exception_line(error_type, error_message)
-                chosen["error.stack_trace"] = trace
+                chosen[_MESSAGE] = head or exception_line(error_type, error_message)
+                chosen[_STACK] = trace
     if found is not None:
-        chosen.setdefault("error.type", found[1])
-        if found[2] is not None:
-            chosen.setdefault("error.message", found[2])
+        if chosen[_ERROR_TYPE] is None:
+            chosen[_ERROR_TYPE] = found[1]
+        if found[2] is not None and chosen[_ERROR_MESSAGE] is None:
+            chosen[_ERROR_MESSAGE] = found[2]
 
 
-def _level(chosen: dict[str, Any], sniffed: Any) -> tuple[str, int]:
-    level: tuple[str, int] | None = chosen.get("log.level")
+def _level(chosen: list[Any], sniffed: Any) -> tuple[str, int]:
+    level: tuple[str, int] | None = chosen[_LEVEL]
     if level is None and sniffed is not None:
         level = parse_level(sniffed)
     if level is not None:
         return level
-    if "error.type" in chosen:
-        return FATAL_LEVEL if chosen["error.type"] == "panic" else ERROR_LEVEL
-    status = chosen.get("http.response.status_code")
+    if chosen[_ERROR_TYPE] is not None:
+        return FATAL_LEVEL if chosen[_ERROR_TYPE] == "panic" else ERROR_LEVEL
+    status = chosen[_STATUS]
     return level_from_status(status) if status is not None else DEFAULT_LEVEL
 
 
@@ -273,24 +250,29 @@ def _normalize(
     if "s" in fields and "t" in fields and is_mongodb(fields):
         hints.update(parse_mongodb(fields))
 
-    candidates: Candidates = {}
-    collect(fields, candidates)
+    choice = Choice()
+    collect(fields, choice)
     sniffed = None
-    for target, value in hints.items():
-        if target[0] != "@" or target == "@time":
-            priority = body_priority if target == "message" else -1
-            arg = 1 if target == "event.duration" else None  # parsers give nanoseconds
-            add_candidate(candidates, target, (priority, None, value, arg, False))
-        elif target == "@level":
+    for name, value in hints.items():
+        if name[0] != "@" or name == "@time":
+            target = TARGET.get(name)
+            if target is not None:  # a field no target holds would never be stored
+                priority = body_priority if target == _MESSAGE else -1
+                arg = 1 if target == _DURATION else None  # parsers give nanoseconds
+                choice.offer(target, priority, value, arg, None)
+        elif name == "@level":
             sniffed = value
     if pinned:
         fallback_level = pinned.pop("@level", None)  # syslog's PRI: the message's own wins
         if sniffed is None:
             sniffed = fallback_level
-        for target, value in pinned.items():
-            add_candidate(candidates, target, (_PINNED, None, value, None, False))
-    chosen = _choose(candidates, fields)
-    time_ns = _event_time(raw, candidates, fields)
+        for name, value in pinned.items():
+            target = TARGET.get(name)
+            if target is not None:
+                choice.offer(target, _PINNED, value, None, None)
+    choice.consume(fields)
+    chosen = choice.values
+    time_ns = _event_time(raw, choice.times, fields)
     _exceptions(chosen)
     level, severity = _level(chosen, sniffed)
     extra = hints.get("@labels")
@@ -298,7 +280,7 @@ def _normalize(
         for key, value in extra.items():
             fields.setdefault(key, value)
 
-    service = chosen.get("service.name") or _service_from_kubernetes(fields)
+    service = chosen[_SERVICE] or _service_from_kubernetes(fields)
     if service is None:
         service = _tag_service(tag) or "unknown"
 
@@ -310,33 +292,36 @@ def _normalize(
     keyword_cap = builder.label_cap
     builder.field(doc, "event.dataset", tag, keyword_cap)
     doc["event.severity"] = severity
-    message = chosen.get("message")
+    message = chosen[_MESSAGE]
     if message is not None:
         builder.field(doc, "message", message, config.max_field_bytes)
     doc["log.level"] = level
-    chosen["service.name"] = service
+    chosen[_SERVICE] = service
     texts = builder.texts
-    for name in _KEYWORDS:  # Builder.field inlined: up to ten fields per event
-        value = chosen.get(name)
+    for position in range(len(_KEYWORDS)):  # Builder.field inlined: up to ten per event
+        value = chosen[_KEYWORD_NUMBERS[position]]
         if value is not None:
+            name = _KEYWORDS[position]
             doc[name] = value
             texts.append(value)
             if len(value) * 4 > keyword_cap:
                 builder.long.append((doc, name, keyword_cap))
-    for name in _ERROR_TEXTS:
-        value = chosen.get(name)
-        if value is not None:
-            builder.field(doc, name, value, config.max_field_bytes)
-    if "http.request.method" in chosen:
-        doc["http.request.method"] = chosen["http.request.method"]
-    if "http.response.status_code" in chosen:
-        doc["http.response.status_code"] = chosen["http.response.status_code"]
-    if "url.path" in chosen:
-        builder.field(doc, "url.path", chosen["url.path"], keyword_cap)
-    if "client.ip" in chosen:
-        doc["client.ip"] = chosen["client.ip"]
-    if "event.duration" in chosen:
-        doc["event.duration"] = chosen["event.duration"]
+    value = chosen[_ERROR_MESSAGE]
+    if value is not None:
+        builder.field(doc, "error.message", value, config.max_field_bytes)
+    value = chosen[_STACK]
+    if value is not None:
+        builder.field(doc, "error.stack_trace", value, config.max_field_bytes)
+    if chosen[_METHOD] is not None:
+        doc["http.request.method"] = chosen[_METHOD]
+    if chosen[_STATUS] is not None:
+        doc["http.response.status_code"] = chosen[_STATUS]
+    if chosen[_URL_PATH] is not None:
+        builder.field(doc, "url.path", chosen[_URL_PATH], keyword_cap)
+    if chosen[_CLIENT_IP] is not None:
+        doc["client.ip"] = chosen[_CLIENT_IP]
+    if chosen[_DURATION] is not None:
+        doc["event.duration"] = chosen[_DURATION]
     if fields:
         labels = builder.labels(fields)
         if labels:

@@ -2,37 +2,103 @@
 
 ``ALIASES`` maps a record key (or a dotted path into nested ECS-style objects such as
 ``{"service": {"name": ...}}`` or pino's ``{"req": {"method": ...}}``) to
-``(target, priority, argument, consumed)``. Lower priority wins; a value that fails its
-target's check stays in ``labels`` and the next candidate is tried. ``consumed`` False
-keeps the original in ``labels`` too (e.g. a full ``url`` only *gives* ``url.path``).
-The ``argument`` is the level scale for level fields and the unit (in ns) for durations.
+``(target, priority, argument, consumed)``, the target by its number in :data:`TARGETS`.
+Lower priority wins; a value that fails its target's check stays in ``labels`` and the next
+candidate is tried. ``consumed`` False keeps the original in ``labels`` too (e.g. a full
+``url`` only *gives* ``url.path``). The ``argument`` is the level scale for level fields
+and the unit (in ns) for durations.
+
+:class:`Choice` keeps, per target, the best candidate that passed its check so far: each
+candidate is checked as it is found (the record's, then the parsed body's, then the
+protocol's), unless one of lower priority already passed. That picks what trying the
+candidates in priority order would pick, without gathering them first.
 """
 
 from __future__ import annotations
 
 from typing import Any, Final
 
-Alias = tuple[str, int, Any, bool]
-Candidate = tuple[int, tuple[str, ...] | None, Any, Any, bool]
-#: target -> its only candidate, or the list of them once there are two or more (most
-#: targets have one: no list is built for them).
-Candidates = dict[str, Candidate | list[Candidate]]
+from bitacora.processors.normalize.checks import IDENT, KINDS, check_kind
+
+#: Every event-table field a record key, a parsed body or a protocol can give, numbered by
+#: its place here: an event's choices are kept in lists indexed by these numbers.
+TARGETS: Final[tuple[str, ...]] = (
+    "message",
+    "log.level",
+    "log.logger",
+    "log.file.path",
+    "service.name",
+    "service.environment",
+    "host.name",
+    "kubernetes.namespace",
+    "kubernetes.pod.name",
+    "kubernetes.container.name",
+    "trace.id",
+    "span.id",
+    "error.type",
+    "error.message",
+    "error.stack_trace",
+    "log.syslog.facility",
+    "log.syslog.severity",
+    "http.request.method",
+    "http.response.status_code",
+    "url.path",
+    "client.ip",
+    "event.duration",
+    "@exc",  # text holding a formatted exception: parsed for error.* (normalize.core)
+    "@time",  # the record's own time: candidates kept in order (Choice.times), not checked
+)
+TARGET: Final[dict[str, int]] = {name: number for number, name in enumerate(TARGETS)}
+_COUNT: Final = len(TARGETS)
+_TIME: Final = TARGET["@time"]
+# Each target's check (checks.KINDS), by number.
+_KIND_OF: Final[tuple[int, ...]] = tuple(KINDS.get(name, IDENT) for name in TARGETS)
+
+Alias = tuple[int, int, Any, bool]
+#: A candidate for the record's own time: (priority, where it is in the record or None, value).
+TimeCandidate = tuple[int, Any, Any]
 
 
-def add_candidate(out: Candidates, target: str, candidate: Candidate) -> None:
-    """Record ``candidate`` for ``target`` (see :data:`Candidates`)."""
-    found = out.get(target)
-    if found is None:
-        out[target] = candidate
-    elif isinstance(found, tuple):
-        out[target] = [found, candidate]
-    else:
-        found.append(candidate)
+class Choice:
+    """Per target (by number), the best valid candidate offered so far: its checked value,
+    its priority and, when choosing it consumes the record field, where that field is (a
+    key, or a path of keys into nested objects)."""
 
+    def __init__(self) -> None:
+        self.values: list[Any] = [None] * _COUNT
+        self.priorities: list[int] = [0] * _COUNT
+        self.paths: list[Any] = [None] * _COUNT
+        self.times: list[TimeCandidate] = []
 
-def candidate_list(found: Candidate | list[Candidate]) -> list[Candidate]:
-    """The candidates of one target as a list."""
-    return [found] if isinstance(found, tuple) else found
+    def offer(self, target: int, priority: int, value: Any, arg: Any, path: Any) -> None:
+        """Check ``value`` for ``target`` and keep it if it passes and beats what is kept (a
+        lower priority; on a tie the earlier offer stays). ``path`` is where the value is
+        in the record when choosing it consumes it, else None. Time candidates are kept in
+        the order offered, unchecked (``path``: where the value is, consumed or not)."""
+        if target == _TIME:
+            self.times.append((priority, path, value))
+            return
+        values = self.values
+        if values[target] is not None and self.priorities[target] <= priority:
+            return
+        result = check_kind(_KIND_OF[target], value, arg)
+        if result is not None:
+            values[target] = result
+            self.priorities[target] = priority
+            self.paths[target] = path
+
+    def consume(self, fields: dict[Any, Any]) -> None:
+        """Remove the record fields the kept candidates consume from ``fields``."""
+        nested: list[tuple[str, ...]] = []
+        for path in self.paths:
+            if path is None:
+                continue
+            if type(path) is str:  # a key of fields: each key feeds one target at most
+                del fields[path]
+            else:
+                nested.append(path)
+        if nested:
+            pop_paths(fields, nested)
 
 
 ALIASES: Final[dict[str, Alias]] = {}
@@ -40,7 +106,11 @@ ALIASES: Final[dict[str, Alias]] = {}
 
 def _aliases(target: str, *keys: str, arg: Any = None, consumed: bool = True) -> None:
     for priority, key in enumerate(keys):
-        ALIASES[key] = (target, priority, arg, consumed)
+        ALIASES[key] = (TARGET[target], priority, arg, consumed)
+
+
+def _alias(key: str, target: str, priority: int, arg: Any, consumed: bool = True) -> None:
+    ALIASES[key] = (TARGET[target], priority, arg, consumed)
 
 
 _aliases("message", "message", "msg", "log", "MESSAGE", "short_message", "@message")
@@ -58,11 +128,11 @@ _aliases(
     "SeverityText",
     arg="auto",
 )
-ALIASES["levelno"] = ("log.level", 20, "python", True)
-ALIASES["severity_number"] = ("log.level", 21, "otel", True)
-ALIASES["SeverityNumber"] = ("log.level", 22, "otel", True)
-ALIASES["PRIORITY"] = ("log.level", 23, "syslog", True)
-ALIASES["syslog_severity"] = ("log.level", 24, "syslog", True)
+_alias("levelno", "log.level", 20, "python")
+_alias("severity_number", "log.level", 21, "otel")
+_alias("SeverityNumber", "log.level", 22, "otel")
+_alias("PRIORITY", "log.level", 23, "syslog")
+_alias("syslog_severity", "log.level", 24, "syslog")
 _aliases("log.logger", "log.logger", "logger", "logger_name", "loggerName")
 _aliases("log.file.path", "log.file.path")  # the file input's source file
 _aliases("service.name", "service.name", "service", "service_name", "serviceName")
@@ -75,7 +145,7 @@ _aliases(
     "deployment_environment",
 )
 _aliases("host.name", "host.name", "host.hostname", "hostname", "host", "HOSTNAME", "_HOSTNAME")
-ALIASES["kubernetes.host"] = ("host.name", 20, None, False)
+_alias("kubernetes.host", "host.name", 20, None, consumed=False)
 _aliases(
     "kubernetes.namespace",
     "kubernetes.namespace_name",
@@ -151,14 +221,10 @@ _aliases(
     "response_status",
 )
 _aliases("url.path", "url.path", "path", "request_path")
-ALIASES.update(
-    {
-        key: ("url.path", 10 + index, "derive", False)
-        for index, key in enumerate(
-            ("url.original", "uri", "request_uri", "url", "req.url", "http.url", "http.target")
-        )
-    }
-)
+for _index, _key in enumerate(
+    ("url.original", "uri", "request_uri", "url", "req.url", "http.url", "http.target")
+):
+    _alias(_key, "url.path", 10 + _index, "derive", consumed=False)
 _aliases(
     "client.ip",
     "client.ip",
@@ -186,7 +252,7 @@ for _index, (_key, _unit) in enumerate(
         "duration_s": 1_000_000_000,
     }.items()
 ):
-    ALIASES[_key] = ("event.duration", _index, _unit, True)
+    _alias(_key, "event.duration", _index, _unit)
 # The record's own time; used (and consumed) only when the client sent no time.
 _aliases("@time", "@timestamp", "timestamp", "time", "ts", "datetime", "date", consumed=False)
 
@@ -208,25 +274,23 @@ for _dotted in sorted(set(ALIASES) | PREFIXES):
             )
 
 
-def collect(fields: dict[Any, Any], out: Candidates) -> None:
-    """Add every alias candidate found in ``fields`` to ``out`` (see :data:`Candidates`)."""
+def collect(fields: dict[Any, Any], choice: Choice) -> None:
+    """Offer every alias candidate found in ``fields`` to ``choice``, in the record's order."""
     for key, value in fields.items():
         if type(value) is dict:
             if key in PREFIXES:
-                _descend(value, key, (key,), out)
+                _descend(value, key, (key,), choice)
             continue
         alias = ALIASES.get(key)
         if alias is not None:
             target, priority, arg, consumed = alias
-            candidate = (priority, (key,), value, arg, consumed)
-            found = out.get(target)
-            if found is None:
-                out[target] = candidate
+            if target == _TIME:
+                choice.offer(target, priority, value, arg, (key,))
             else:
-                add_candidate(out, target, candidate)
+                choice.offer(target, priority, value, arg, key if consumed else None)
 
 
-def _descend(mapping: dict[Any, Any], prefix: str, path: tuple[str, ...], out: Candidates) -> None:
+def _descend(mapping: dict[Any, Any], prefix: str, path: tuple[str, ...], choice: Choice) -> None:
     children = _CHILDREN[prefix]
     for key, value in mapping.items():
         entry = children.get(key)
@@ -235,11 +299,12 @@ def _descend(mapping: dict[Any, Any], prefix: str, path: tuple[str, ...], out: C
         alias, deeper = entry
         if type(value) is dict:
             if deeper is not None:
-                _descend(value, deeper, (*path, key), out)
+                _descend(value, deeper, (*path, key), choice)
             continue
         if alias is not None:
             target, priority, arg, consumed = alias
-            add_candidate(out, target, (priority, (*path, key), value, arg, consumed))
+            here = (*path, key) if consumed or target == _TIME else None
+            choice.offer(target, priority, value, arg, here)
 
 
 def pop_paths(fields: dict[Any, Any], paths: list[tuple[str, ...]]) -> None:

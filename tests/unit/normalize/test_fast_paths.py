@@ -217,34 +217,47 @@ def test_event_id_from_a_copied_hash_object_is_the_plain_blake2b() -> None:
     )
 
 
-def test_candidates_stay_single_until_a_second_arrives() -> None:
-    from bitacora.processors.normalize.extract import (
-        Candidate,
-        Candidates,
-        add_candidate,
-        candidate_list,
-        collect,
+def test_a_choice_keeps_the_best_valid_candidate_as_it_is_offered() -> None:
+    from bitacora.processors.normalize.extract import TARGET, Choice
+
+    host, status = TARGET["host.name"], TARGET["http.response.status_code"]
+    choice = Choice()
+    choice.offer(host, 20, "b", None, None)
+    assert (choice.values[host], choice.paths[host]) == ("b", None)
+    choice.offer(host, 3, "a", None, "hostname")  # a lower priority replaces it
+    choice.offer(host, 3, "c", None, "HOSTNAME")  # a tie keeps the earlier offer
+    choice.offer(host, 25, "d", None, "other")
+    assert (choice.values[host], choice.priorities[host], choice.paths[host]) == (
+        "a",
+        3,
+        "hostname",
     )
+    choice.offer(status, 1, "not a status", None, "status")  # fails its check: not kept
+    assert choice.values[status] is None
+    choice.offer(status, 4, "503", None, "http.status_code")
+    choice.offer(status, 2, 99, None, "code")  # lower priority, but fails its check
+    assert (choice.values[status], choice.paths[status]) == (503, "http.status_code")
 
-    out: Candidates = {}
-    first: Candidate = (3, ("hostname",), "a", None, True)
-    second = (20, ("kubernetes", "host"), "b", None, False)
-    add_candidate(out, "host.name", first)
-    assert type(out["host.name"]) is tuple  # no list for a single candidate
-    assert out["host.name"] == first
-    assert candidate_list(out["host.name"]) == [first]
-    add_candidate(out, "host.name", second)
-    add_candidate(out, "host.name", first)
-    assert out["host.name"] == [first, second, first]
-    assert candidate_list(out["host.name"]) is out["host.name"]
 
-    found: Candidates = {}
-    collect({"hostname": "a", "kubernetes": {"host": "b", "pod_name": "p"}, "msg": "m"}, found)
-    assert found == {
-        "host.name": [(2, ("hostname",), "a", None, True), second],
-        "kubernetes.pod.name": (0, ("kubernetes", "pod_name"), "p", None, True),
-        "message": (1, ("msg",), "m", None, True),
+def test_collect_offers_the_records_candidates_and_consume_removes_the_winners() -> None:
+    from bitacora.processors.normalize.extract import TARGET, Choice, collect
+
+    nested = {"host": "b", "pod_name": "p"}
+    record = {"hostname": "a", "kubernetes": nested, "msg": "m", "time": "t", "x": 1}
+    fields = dict(record)
+    choice = Choice()
+    collect(fields, choice)
+    chosen = {name: choice.values[number] for name, number in TARGET.items()}
+    assert {name: value for name, value in chosen.items() if value is not None} == {
+        "host.name": "a",
+        "kubernetes.pod.name": "p",
+        "message": "m",
     }
+    assert choice.times == [(2, ("time",), "t")]  # time candidates: kept, not checked
+    choice.consume(fields)
+    # kubernetes.host only gives host.name (not consumed); the time stays until used.
+    assert fields == {"kubernetes": {"host": "b"}, "time": "t", "x": 1}
+    assert nested == {"host": "b", "pod_name": "p"}  # the record's own objects are intact
 
 
 def test_the_methods_taken_without_the_regex_are_ones_the_regex_takes() -> None:
