@@ -129,12 +129,13 @@ def bundle_records(data: bytes, headers: Sequence[tuple[str, bytes]]) -> list[Ra
     """Every event of a bundle as :func:`events_of` reads it, or None: then ``events_of``
     reads the bundle and says which events are bad.
 
-    None unless the bundle holds exactly the events its header counts, each one decoding
-    to plain data (str, bytes, int, float, bool, None, list and dict, no deeper than
-    ``_MAX_DEPTH``) and a well-formed raw record. Where msgspec and msgpack differ
-    (invalid UTF-8, extension types and timestamps, array map keys, nesting limits) the
-    event is not plain or msgspec refuses it, so the records returned are always exactly
-    those of ``events_of``.
+    None unless the bundle holds exactly the events its header counts, each one a raw
+    record whose fields have their types already (nothing that ``events_of`` would
+    coerce) and whose record is plain data (str, bytes, int, float, bool, None, list and
+    dict, no deeper than ``_MAX_DEPTH``). Where msgspec and msgpack differ (invalid
+    UTF-8, extension types and timestamps, array map keys, nesting limits) the event is
+    not plain or msgspec refuses it, so the records returned are always exactly those of
+    ``events_of``.
     """
     count = bundles.events_in(headers)
     if count is None or count > 0xFFFFFFFF:
@@ -145,12 +146,10 @@ def bundle_records(data: bytes, headers: Sequence[tuple[str, bytes]]) -> list[Ra
         return None
     out: list[RawRecord] = []
     for item in items:
-        if not _plain(item, 0):
+        raw = _plain_raw(item)
+        if raw is None:
             return None
-        try:
-            out.append(_from_item(item))
-        except (DecodeError, ValueError, TypeError, OverflowError):
-            return None
+        out.append(raw)
     return out
 
 
@@ -165,6 +164,30 @@ def read_events(
         return raws, None
     events = events_of(data, headers)
     return [raw for _, raw in events], [value for value, _ in events]
+
+
+def _plain_raw(item: Any) -> RawRecord | None:
+    # The raw record of an event as msgspec built it, when each field already has the type
+    # _from_item would give it (nothing to coerce: the usual case) and the record is plain;
+    # else None.
+    if type(item) is not list or len(item) != 9 or item[0] != FORMAT_VERSION:
+        return None
+    _, tag, time_ns, record, received_ns, peer, transport, chunk, position = item
+    if (
+        type(tag) is str
+        and type(time_ns) is int
+        and type(record) is dict
+        and type(received_ns) is int
+        and type(peer) is str
+        and type(transport) is str
+        and (chunk is None or type(chunk) is str)
+        and type(position) is int
+        and _plain(record, 1)  # at the depth the event's own array puts it
+    ):
+        fields = (tag, time_ns, record, received_ns, peer, transport, chunk, position)
+        raw: RawRecord = _build(RawRecord, fields)
+        return raw
+    return None
 
 
 def _plain(value: object, depth: int) -> bool:

@@ -154,6 +154,32 @@ def test_whatever_it_reads_equals_what_events_of_reads(records: list[dict[Any, A
         assert [_typed(list(raw)) for raw in read] == _by_events_of(data, len(records))
 
 
+_FIELD = _SCALARS | st.builds(msgpack.Timestamp, st.integers(0, 2**33), st.integers(0, 999))
+_WELL_TYPED = (FORMAT_VERSION, "app.svc", 1, {"log": "x"}, 5, "p", "forward", "ck", 0)
+_TYPES: dict[int, type] = {1: str, 2: int, 3: dict, 4: int, 5: str, 6: str, 8: int}
+
+
+def _has_its_type(field: int, value: Any) -> bool:
+    if field == 7:  # the chunk id
+        return value is None or type(value) is str
+    return type(value) is _TYPES[field]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 8), st.lists(_FIELD, min_size=1, max_size=4))
+def test_a_field_of_another_type_leaves_the_bundle_to_events_of(
+    field: int, values: list[Any]
+) -> None:
+    # One field of each event takes any plain value (or a timestamp): read in one call only
+    # when every event's field already has the raw record's type (nothing to coerce).
+    items = [[*_WELL_TYPED[:field], value, *_WELL_TYPED[field + 1 :]] for value in values]
+    data = b"".join(_pack(item) for item in items)
+    read = bundle_records(data, header(len(items)))
+    assert (read is not None) == all(_has_its_type(field, value) for value in values)
+    if read is not None:
+        assert [_typed(list(raw)) for raw in read] == _by_events_of(data, len(items))
+
+
 def test_encode_output_is_read_back() -> None:
     raw = RawRecord("t.app", 1, {"a": [1, {"b": None}]}, 2, "peer", "http", None, 0)
     assert bundle_records(encode(raw) + encode(raw), header(2)) == [raw, raw]
