@@ -523,6 +523,39 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
         ),
     ),
     (
+        "a field's first candidate fails its check: the next one wins, the first is a label",
+        "review-service.app",
+        {"msg": "hi", "level": "chatty", "severity": "warn", "status": "ok", "statusCode": 503},
+        head(
+            level="warn",
+            message="hi",
+            **{"service.name": "review-service", "http.response.status_code": 503},
+            labels={"level": "chatty", "status": "ok"},
+        ),
+    ),
+    (
+        "the same candidates in the other order choose the same",
+        "review-service.app",
+        {"statusCode": 503, "status": "ok", "severity": "warn", "level": "chatty", "msg": "hi"},
+        head(
+            level="warn",
+            message="hi",
+            **{"service.name": "review-service", "http.response.status_code": 503},
+            labels={"status": "ok", "level": "chatty"},
+        ),
+    ),
+    (
+        "of two valid candidates the lower priority wins wherever it is; the other stays",
+        "review-service.app",
+        {"severity": "error", "msg": "hi", "level": "debug", "hostname": "a", "host": "b"},
+        head(
+            level="debug",
+            message="hi",
+            **{"service.name": "review-service", "host.name": "a"},
+            labels={"severity": "error", "host": "b"},
+        ),
+    ),
+    (
         "service from the record wins over Kubernetes labels and tag",
         "kube.x",
         {"message": "m", "service_name": "order-service", "kubernetes": {"labels": {"app": "o"}}},
