@@ -19,35 +19,17 @@ from __future__ import annotations
 from typing import Any, Final
 
 from bitacora.processors.normalize.checks import IDENT, KINDS, check_kind
+from bitacora.schema import EVENT_FIELDS
 
-#: Every event-table field a record key, a parsed body or a protocol can give, numbered by
-#: its place here: an event's choices are kept in lists indexed by these numbers.
-TARGETS: Final[tuple[str, ...]] = (
-    "message",
-    "log.level",
-    "log.logger",
-    "log.file.path",
-    "service.name",
-    "service.environment",
-    "host.name",
-    "kubernetes.namespace",
-    "kubernetes.pod.name",
-    "kubernetes.container.name",
-    "trace.id",
-    "span.id",
-    "error.type",
-    "error.message",
-    "error.stack_trace",
-    "log.syslog.facility",
-    "log.syslog.severity",
-    "http.request.method",
-    "http.response.status_code",
-    "url.path",
-    "client.ip",
-    "event.duration",
-    "@exc",  # text holding a formatted exception: parsed for error.* (normalize.core)
-    "@time",  # the record's own time: candidates kept in order (Choice.times), not checked
+# The event-table fields the normalizer fills itself, whatever the record holds.
+_FILLED: Final = frozenset(
+    {"@timestamp", "event.dataset", "event.id", "event.ingested", "event.severity", "labels"}
 )
+#: Every other event-table field (a record key, a parsed body or a protocol can give it),
+#: and two the normalizer reads: text holding a formatted exception (parsed for error.*),
+#: and the record's own time (candidates kept in order, unchecked: ``Choice.times``).
+#: Numbered by their place here: an event's choices are kept in lists indexed by them.
+TARGETS: Final[tuple[str, ...]] = (*sorted(EVENT_FIELDS - _FILLED), "@exc", "@time")
 TARGET: Final[dict[str, int]] = {name: number for number, name in enumerate(TARGETS)}
 _COUNT: Final = len(TARGETS)
 _TIME: Final = TARGET["@time"]
