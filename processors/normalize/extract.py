@@ -86,13 +86,13 @@ class Choice:
 ALIASES: Final[dict[str, Alias]] = {}
 
 
-def _aliases(target: str, *keys: str, arg: Any = None, consumed: bool = True) -> None:
-    for priority, key in enumerate(keys):
-        ALIASES[key] = (TARGET[target], priority, arg, consumed)
-
-
 def _alias(key: str, target: str, priority: int, arg: Any, consumed: bool = True) -> None:
     ALIASES[key] = (TARGET[target], priority, arg, consumed)
+
+
+def _aliases(target: str, *keys: str, arg: Any = None, consumed: bool = True) -> None:
+    for priority, key in enumerate(keys):  # in order of preference
+        _alias(key, target, priority, arg, consumed)
 
 
 _aliases("message", "message", "msg", "log", "MESSAGE", "short_message", "@message")
