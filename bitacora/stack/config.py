@@ -36,6 +36,13 @@ LOG4J_VERSION = "2.25.5"
 
 SERVICES: tuple[str, ...] = ("opensearch", "kafka")
 
+# The ports each service derives from its base port (ports_for), as offsets from it: Kafka's
+# broker, KRaft controller, SASL_SSL and mTLS listeners; OpenSearch's HTTP and transport.
+_CONTROLLER, _SASL_SSL, _MTLS = 1, 2, 3
+_TRANSPORT = 100
+KAFKA_PORT_OFFSETS: tuple[int, ...] = (0, _CONTROLLER, _SASL_SSL, _MTLS)
+OPENSEARCH_PORT_OFFSETS: tuple[int, ...] = (0, _TRANSPORT)
+
 
 @dataclass(frozen=True)
 class Ports:
@@ -49,12 +56,12 @@ class Ports:
     @property
     def kafka_sasl_ssl(self) -> int:
         """The SASL_SSL listener (SCRAM and PLAIN users): the broker port + 2."""
-        return self.kafka + 2
+        return self.kafka + _SASL_SSL
 
     @property
     def kafka_ssl(self) -> int:
         """The SSL listener that requires a client certificate: the broker port + 3."""
-        return self.kafka + 3
+        return self.kafka + _MTLS
 
 
 def parse_host_port(address: str, default_port: int) -> tuple[str, int]:
@@ -76,9 +83,9 @@ def ports_for(settings: Settings) -> Ports:
     _, kafka = parse_host_port(settings.kafka_bootstrap, 9092)
     return Ports(
         opensearch_http=http,
-        opensearch_transport=http + 100,
+        opensearch_transport=http + _TRANSPORT,
         kafka=kafka,
-        kafka_controller=kafka + 1,
+        kafka_controller=kafka + _CONTROLLER,
     )
 
 

@@ -32,7 +32,7 @@ from bitacora.processors.storage.setup import SetupReport, setup_topics
 from bitacora.settings import Settings
 from bitacora.stack import config, secure
 from bitacora.stack import services as stack_services
-from tests.helpers.ports import KAFKA_OFFSETS
+from bitacora.stack.config import KAFKA_PORT_OFFSETS
 from tests.integration.rules.receivers import http_receiver
 from tests.reliability.harness import LOG_DIR, wait_until
 
@@ -59,7 +59,7 @@ http_post_url: "{url}/hook"
 @pytest.fixture(scope="module")
 def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """A second local Kafka (own state dir and ports); stopped and removed afterwards."""
-    base = free_port(KAFKA_OFFSETS)
+    base = free_port(KAFKA_PORT_OFFSETS)
     settings = Settings(
         state_dir=tmp_path_factory.mktemp("secure-stack"),
         kafka_bootstrap=f"127.0.0.1:{base}",

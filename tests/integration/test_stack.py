@@ -17,7 +17,7 @@ from bench.procs import free_port
 from bitacora import stack
 from bitacora.settings import Settings
 from bitacora.stack import config, health, procs
-from tests.helpers.ports import KAFKA_OFFSETS, OPENSEARCH_OFFSETS
+from bitacora.stack.config import KAFKA_PORT_OFFSETS, OPENSEARCH_PORT_OFFSETS
 
 
 @dataclass(frozen=True)
@@ -60,8 +60,8 @@ def second_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecondSta
     state_dir = tmp_path_factory.mktemp("stack-state")
     # With the ports the stack derives, none of them shared (free_port never hands a port
     # out twice): Kafka is stopped and started again here.
-    opensearch_port = free_port(OPENSEARCH_OFFSETS)
-    kafka_port = free_port(KAFKA_OFFSETS)
+    opensearch_port = free_port(OPENSEARCH_PORT_OFFSETS)
+    kafka_port = free_port(KAFKA_PORT_OFFSETS)
     env = {
         **os.environ,
         "BITACORA_OPENSEARCH_URL": f"http://127.0.0.1:{opensearch_port}",

@@ -27,7 +27,7 @@ from bench.services import group_lag
 from bitacora import rawrecord
 from bitacora.processors.storage.bulk import record_sources
 from bitacora.settings import Settings
-from tests.helpers.ports import KAFKA_OFFSETS, OPENSEARCH_OFFSETS
+from bitacora.stack.config import KAFKA_PORT_OFFSETS, OPENSEARCH_PORT_OFFSETS
 
 LOG_DIR = Path("/tmp/bitacora-reliability")
 __all__ = ["LOG_DIR", "Pipeline", "group_lag"]  # group_lag: re-exported for other suites
@@ -344,9 +344,9 @@ def private_stack(
         "opensearch_heap": "1g",
     }
     if "kafka" in services_:
-        changes["kafka_bootstrap"] = f"127.0.0.1:{free_port(KAFKA_OFFSETS)}"
+        changes["kafka_bootstrap"] = f"127.0.0.1:{free_port(KAFKA_PORT_OFFSETS)}"
     if "opensearch" in services_:
-        changes["opensearch_url"] = f"http://127.0.0.1:{free_port(OPENSEARCH_OFFSETS)}"
+        changes["opensearch_url"] = f"http://127.0.0.1:{free_port(OPENSEARCH_PORT_OFFSETS)}"
     settings = base.model_copy(update=changes)
     try:
         for service in services_:

@@ -23,6 +23,21 @@ def test_default_ports() -> None:
     assert config.ports_for(Settings()) == config.Ports(9200, 9300, 9092, 9093)
 
 
+def test_the_port_offsets_are_the_ports_the_stack_derives() -> None:
+    # Tests give a private stack a base port with these offsets free (bench.procs.free_port).
+    ports = config.ports_for(Settings())
+    assert [ports.kafka + offset for offset in config.KAFKA_PORT_OFFSETS] == [
+        ports.kafka,
+        ports.kafka_controller,
+        ports.kafka_sasl_ssl,
+        ports.kafka_ssl,
+    ]
+    assert [ports.opensearch_http + offset for offset in config.OPENSEARCH_PORT_OFFSETS] == [
+        ports.opensearch_http,
+        ports.opensearch_transport,
+    ]
+
+
 @pytest.mark.parametrize(
     ("address", "expected"),
     [

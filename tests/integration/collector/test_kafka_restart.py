@@ -21,7 +21,7 @@ from bitacora.collector.app import Collector
 from bitacora.collector.forward import encode
 from bitacora.settings import Settings
 from bitacora.stack import services
-from tests.helpers.ports import KAFKA_OFFSETS, OPENSEARCH_OFFSETS
+from bitacora.stack.config import KAFKA_PORT_OFFSETS, OPENSEARCH_PORT_OFFSETS
 from tests.integration.collector.helpers import raw_events, read_topic
 
 pytestmark = pytest.mark.slow
@@ -31,10 +31,10 @@ EVENTS_PER_CHUNK = 10
 @pytest.fixture
 def private_kafka(tmp_path: Path) -> Iterator[Settings]:
     """Settings of a Kafka of our own, stopped at the end."""
-    port = free_port(KAFKA_OFFSETS)
+    port = free_port(KAFKA_PORT_OFFSETS)
     settings = Settings(
         kafka_bootstrap=f"127.0.0.1:{port}",
-        opensearch_url=f"http://127.0.0.1:{free_port(OPENSEARCH_OFFSETS)}",
+        opensearch_url=f"http://127.0.0.1:{free_port(OPENSEARCH_PORT_OFFSETS)}",
         state_dir=tmp_path / "stack",
     )
     services.start_service(settings, "kafka")
