@@ -28,6 +28,7 @@ from bitacora.processors.normalize.levels import (
 from bitacora.processors.normalize.parsers import parse_body
 from bitacora.processors.normalize.parsers.healthcheck import health_hints
 from bitacora.processors.normalize.parsers.mongodb import is_mongodb, parse_mongodb
+from bitacora.processors.normalize.parsers.plain import sniff_level
 from bitacora.processors.normalize.parsers.stacktrace import (
     exception_line,
     find_exception,
@@ -150,12 +151,20 @@ def _exceptions(chosen: list[Any]) -> None:
             chosen[_ERROR_MESSAGE] = found[2]
 
 
-def _level(chosen: list[Any], sniffed: Any) -> tuple[str, int]:
+def _level(chosen: list[Any], hinted: Any, plain: Any, fallback: Any) -> tuple[str, int]:
+    # The chosen level, else the body's: a parser's hint, or the level word of a plain line
+    # (sniffed only here, when no field gave a level), else a protocol's fallback.
     level: tuple[str, int] | None = chosen[_LEVEL]
-    if level is None and sniffed is not None:
-        level = parse_level(sniffed)
     if level is not None:
         return level
+    if hinted is None and plain is not None:
+        hinted = sniff_level(plain)
+    if hinted is None:
+        hinted = fallback
+    if hinted is not None:
+        level = parse_level(hinted)
+        if level is not None:
+            return level
     if chosen[_ERROR_TYPE] is not None:
         return FATAL_LEVEL if chosen[_ERROR_TYPE] == "panic" else ERROR_LEVEL
     status = chosen[_STATUS]
@@ -252,7 +261,8 @@ def _normalize(
 
     choice = Choice()
     collect(fields, choice)
-    sniffed = None
+    hinted = None
+    plain = hints.get("@plain")  # a plain line: its level word is sniffed only if needed
     for name, value in hints.items():
         if name[0] != "@" or name == "@time":
             target = TARGET.get(name)
@@ -261,11 +271,10 @@ def _normalize(
                 arg = 1 if target == _DURATION else None  # parsers give nanoseconds
                 choice.offer(target, priority, value, arg, None)
         elif name == "@level":
-            sniffed = value
+            hinted = value
+    fallback_level = None
     if pinned:
         fallback_level = pinned.pop("@level", None)  # syslog's PRI: the message's own wins
-        if sniffed is None:
-            sniffed = fallback_level
         for name, value in pinned.items():
             target = TARGET.get(name)
             if target is not None:
@@ -274,7 +283,7 @@ def _normalize(
     chosen = choice.values
     time_ns = _event_time(raw, choice.times, fields)
     _exceptions(chosen)
-    level, severity = _level(chosen, sniffed)
+    level, severity = _level(chosen, hinted, plain, fallback_level)
     extra = hints.get("@labels")
     if extra:
         for key, value in extra.items():

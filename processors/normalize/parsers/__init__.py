@@ -2,12 +2,14 @@
 
 Hints are a dict keyed by event-table field names (``message``, ``http.request.method``,
 ``event.duration`` ...) plus ``@level`` (a level in any spelling), ``@time`` (the line's
-own time, used only when the client sent none), ``@labels`` (extra labels) and
-``@fields`` (a structured object found in the line, merged into the record's fields).
+own time, used only when the client sent none), ``@labels`` (extra labels),
+``@fields`` (a structured object found in the line, merged into the record's fields) and
+``@plain`` (the text of a plain line, whose level word the normalizer sniffs with
+:func:`plain.sniff_level` only when nothing else gives the event a level).
 
 A CRI prefix is stripped first (then the payload goes on); then the line parsers of
 ``PARSERS`` (one module each, declaring its ``LineParser``) try in order, each only on
-lines starting with a character it can match; else a plain line (level word sniffed).
+lines starting with a character it can match; else a plain line (``@plain``).
 """
 
 from __future__ import annotations
@@ -18,10 +20,9 @@ from typing import Any
 from bitacora.processors.normalize.parsers import access, json_line, logfmt, plain, postgres
 from bitacora.processors.normalize.parsers.base import LineParser
 from bitacora.processors.normalize.parsers.cri import split_cri
-from bitacora.processors.normalize.parsers.plain import sniff_level
 
 # The line parsers, tried in this order (cheapest test first); a line no parser takes is
-# plain text with a sniffed level.
+# plain text, its level word sniffed later if the event needs it.
 PARSERS: tuple[LineParser, ...] = (
     json_line.PARSER,
     postgres.PARSER,
@@ -71,5 +72,4 @@ def _parse_payload(text: str) -> dict[str, Any]:
         hints = parse(text)
         if hints is not None:
             return hints
-    level = sniff_level(text)
-    return {"message": text, "@level": level} if level else {"message": text}
+    return {"message": text, "@plain": text}

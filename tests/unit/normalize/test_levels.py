@@ -124,6 +124,25 @@ def test_record_level_beats_sniffed_word() -> None:
     assert doc["log.level"] == "info"
 
 
+@pytest.mark.parametrize(
+    ("record", "level"),
+    [
+        ({"log": "ERROR in the past, now fine"}, "error"),
+        ({"log": "ERROR in the past, now fine", "level": "bogus"}, "error"),
+        ({"log": "WARN disk", "level": None, "status": 500}, "warn"),
+        ({"log": "no word here", "status": 500}, "error"),
+    ],
+)
+def test_the_sniffed_word_serves_when_no_field_gives_a_level(
+    record: dict[str, object], level: str
+) -> None:
+    # The word is sniffed only after the fields are read: it must still count whenever
+    # none of them gives a valid level, and before the status code does.
+    from bitacora.processors.normalize import normalize
+
+    assert normalize(raw(record), 0, 0)["log.level"] == level
+
+
 def test_lower_case_prose_is_not_a_level() -> None:
     from bitacora.processors.normalize import normalize
 
