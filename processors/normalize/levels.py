@@ -17,12 +17,16 @@ from bitacora.schema import SEVERITY
 
 Scale = Literal["auto", "python", "otel", "syslog"]
 
-_NAMES: Final[dict[str, str]] = {}
+# Each name, also in capitals and capitalized (the spellings loggers use: one lookup
+# instead of stripping and lower-casing), to the level's (level, severity).
+_NAMES: Final[dict[str, tuple[str, int]]] = {}
 
 
 def _add(level: str, *names: str) -> None:
+    result = (level, SEVERITY[level])
     for name in names:
-        _NAMES[name] = level
+        for spelling in (name, name.upper(), name.capitalize()):
+            _NAMES[spelling] = result
 
 
 _add("trace", "trace", "trc", "t", "finest", "finer", "verbose", "vrb", "all")
@@ -80,7 +84,7 @@ _add(
 # Syslog severities 0-7 (RFC 5424).
 _SYSLOG: Final = ("fatal", "fatal", "fatal", "error", "warn", "info", "info", "debug")
 
-_RESULT: Final[dict[str, tuple[str, int]]] = {lv: (lv, SEVERITY[lv]) for lv in SEVERITY}
+_RESULT: Final[dict[str, tuple[str, int]]] = {lv: _NAMES[lv] for lv in SEVERITY}
 
 
 def _from_number(number: int, scale: Scale) -> str | None:
@@ -104,9 +108,11 @@ def _from_number(number: int, scale: Scale) -> str | None:
 def parse_level(value: object, scale: Scale = "auto") -> tuple[str, int] | None:
     """``(canonical level, OTel severity)`` for ``value``, or None if it is not a level."""
     if type(value) is str:
-        level = _NAMES.get(value) or _NAMES.get(value.strip().lower())
-        if level is not None:
-            return _RESULT[level]
+        named = _NAMES.get(value)
+        if named is None:
+            named = _NAMES.get(value.strip().lower())
+        if named is not None:
+            return named
         if value.isascii() and value.isdigit() and len(value) <= 3:  # "²" is a digit, not a number
             found = _from_number(int(value), scale)
             return _RESULT[found] if found else None

@@ -102,8 +102,9 @@ class Step(Generic[Token]):
         self.done: list[Token] = []
         self.letters = 0  # how many of ``outputs`` are dead letters
         self.events = 0  # normalized events in ``outputs``' bundles
-        # Bulk lines per service key, until :meth:`NormalizeStage.seal` bundles them.
-        self.lines: dict[bytes, list[bytes]] = {}
+        # Bulk lines per service (its name, the records' key), until
+        # :meth:`NormalizeStage.seal` bundles them.
+        self.lines: dict[str, list[bytes]] = {}
 
 
 class NormalizeStage(Generic[Token]):
@@ -116,7 +117,7 @@ class NormalizeStage(Generic[Token]):
         self.redact = redactor_for(settings)
         self.record_limit = settings.kafka_record_limit  # larger: dead-lettered, not stuck
         self.joiner: CriJoiner[Slot] = CriJoiner()
-        self._heads: dict[bytes, bytes] = {}  # service key → its stream's action head
+        self._heads: dict[str, bytes] = {}  # service name → its stream's action head
         # Per input (topic, partition, offset), oldest first: its events inside open CRI
         # runs, plus one while the input is being read; its token, until it is done.
         self._open: dict[Where, int] = {}
@@ -173,7 +174,8 @@ class NormalizeStage(Generic[Token]):
 
     def seal(self, step: Step[Token]) -> None:
         """Turn the step's bulk lines into ``logs.normalized`` records, per service key."""
-        for key, lines in step.lines.items():
+        for service, lines in step.lines.items():
+            key = service.encode()
             for value, events in bundles.join(lines, self.record_limit):
                 step.outputs.append(
                     Output(self.normalized_topic, key, value, bundles.header(events))
@@ -188,20 +190,21 @@ class NormalizeStage(Generic[Token]):
         except DecodeError as exc:
             self._deadletter(step, last, str(exc), now_ns)
             return
-        key = doc["service.name"].encode()
-        head = self._heads.get(key)
+        # By name, not by the key's bytes: the name's hash is cached, the bytes would be new.
+        service: str = doc["service.name"]
+        head = self._heads.get(service)
         if head is None:
             if len(self._heads) >= 4096:  # services come and go: bound the cache
                 self._heads.clear()
-            head = self._heads[key] = action_head(schema.logs_stream_for(doc["service.name"]))
+            head = self._heads[service] = action_head(schema.logs_stream_for(service))
         line = bulk_line(head, doc["event.id"], value)
         if len(line) > self.record_limit:
             reason = f"{TOO_LARGE}: normalized to {len(line)} bytes, over {self.record_limit}"
             self._deadletter(step, last, reason, now_ns)
             return
-        lines = step.lines.get(key)
+        lines = step.lines.get(service)
         if lines is None:
-            lines = step.lines[key] = []
+            lines = step.lines[service] = []
         lines.append(line)
 
     def _deadletter(self, step: Step[Token], slot: Slot, reason: str, now_ns: int) -> None:

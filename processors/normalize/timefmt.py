@@ -36,6 +36,9 @@ def valid_ns(ns: object) -> bool:
 
 def format_ns(ns: int) -> str:
     """``2026-11-28T09:00:00.123456789Z`` for nanoseconds since the epoch (must be valid)."""
+    done = _last_ns[0]
+    if done[0] == ns:  # times in whole seconds (fluent-logger's default) repeat
+        return done[1]
     seconds = ns // _NS  # not divmod(): the compiled build has no native divmod
     fraction = ns - seconds * _NS
     last = _last_second[0]
@@ -47,7 +50,9 @@ def format_ns(ns: int) -> str:
     # The nine digits as three table lookups: no number formatted.
     three = _THREE_DIGITS
     millis, rest = three[fraction // 1_000_000], fraction % 1_000_000
-    return f"{prefix}.{millis}{three[rest // 1000]}{three[rest % 1000]}Z"
+    text = f"{prefix}.{millis}{three[rest // 1000]}{three[rest % 1000]}Z"
+    _last_ns[0] = (ns, text)
+    return text
 
 
 def format_ms(ns: int) -> str:
@@ -69,6 +74,8 @@ _MS_SUFFIXES: Final[tuple[str, ...]] = tuple(f".{digits}Z" for digits in _THREE_
 _last_second: list[tuple[int, str]] = [(-1, "")]
 # The last format_ms call, as (nanoseconds, text).
 _last_ms: list[tuple[int, str]] = [(-1, "")]
+# The last format_ns call, likewise.
+_last_ns: list[tuple[int, str]] = [(-1, "")]
 
 
 _RFC3339 = re.compile(

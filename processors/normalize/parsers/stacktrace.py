@@ -23,8 +23,9 @@ Found = tuple[str, str, str | None, str]
 
 
 def has_trace(text: str) -> bool:
-    """Cheap test for any trace this module understands."""
-    return (
+    """Cheap test for any trace this module understands (each spans lines: a text without
+    a newline, most messages, takes one scan)."""
+    return "\n" in text and (
         _PY_START in text
         or "\n\tat " in text
         or "\n    at " in text

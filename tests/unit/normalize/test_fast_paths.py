@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bitacora.processors.normalize.checks import check
@@ -272,3 +272,39 @@ def test_format_ms_reuses_only_the_text_of_the_same_time() -> None:
     times = [1_795_856_400_123_456_789, 1_795_856_400_123_456_789, 1, 1_795_856_400_999_000_000]
     for ns in times + times[::-1]:
         assert format_ms(ns) == format_ns(ns)[:23] + "Z"
+
+
+@given(st.text(alphabet="\n\tat panicgoroutine:Traceback (most recent call last)", max_size=60))
+@example('Traceback (most recent call last):\n  File "a.py", line 1\nValueError: bad')
+@example("java.lang.IllegalStateException: bad\n\tat a.B.c(B.java:1)")
+@example("panic: oh\n\ngoroutine 1 [running]:")
+def test_has_trace_is_false_only_where_no_exception_is_found(text: str) -> None:
+    # has_trace gates find_exception: a text it turns away never holds a trace.
+    from bitacora.processors.normalize.parsers.stacktrace import find_exception, has_trace
+
+    assert has_trace(text) or find_exception(text) is None
+
+
+@given(
+    st.lists(st.sampled_from([1, 999_999_999, 1_000_000_000, 1_795_856_400_123_456_789, MAX_NS]))
+)
+def test_format_ns_reuses_only_the_text_of_the_same_time(times: list[int]) -> None:
+    import time
+
+    for ns in times:
+        seconds, fraction = divmod(ns, 1_000_000_000)
+        prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+        assert format_ns(ns) == f"{prefix}.{fraction:09d}Z"
+
+
+@given(
+    st.sampled_from(["info", "Warning", "ERROR", "eRRor", " debug ", "Crit", "NOTICE", "x", ""])
+    | st.text(alphabet="ERROWANIFTDBUGCerrowanifbugc \t", max_size=9)
+)
+def test_a_level_name_in_any_case_is_the_level_of_its_lower_case_name(text: str) -> None:
+    # The capitalized spellings looked up first give what stripping and lower-casing gives.
+    from bitacora.processors.normalize.levels import parse_level
+
+    lower = parse_level(text.strip().lower())
+    if not text.strip().isdigit():
+        assert parse_level(text) == lower

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from hashlib import blake2b
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from bitacora.processors.normalize import normalize
 from bitacora.processors.normalize.ids import event_id
 from tests.unit.normalize.support import CHUNK, raw
@@ -59,3 +62,21 @@ def test_events_of_one_bundle_differ_by_index_and_the_first_keeps_the_records_id
     assert ids[0] == normalize(raw(record, chunk=None), 1, 7)["event.id"]
     # With a chunk id the sender's position gives the id, wherever the record sits.
     assert normalize(raw(record, position=4), 1, 7, index=3)["event.id"] == event_id(CHUNK, 4, 0, 0)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "a1", "\udcff", "Y2h1bmstMQ=="]), st.integers(0, 10**6)
+        ),
+        max_size=30,
+    )
+)
+def test_chunk_ids_in_any_order_are_the_hash_of_their_own_key(
+    events: list[tuple[str, int]],
+) -> None:
+    # event_id keeps the last chunk's hash state: whatever came before, an id is the hash
+    # of its own chunk and position.
+    for chunk, position in events:
+        key = f"c:{chunk}:{position}".encode("utf-8", "surrogatepass")
+        assert event_id(chunk, position, 0, 0) == blake2b(key, digest_size=16).hexdigest()
