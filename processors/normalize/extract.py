@@ -2,11 +2,14 @@
 
 ``ALIASES`` maps a record key (or a dotted path into nested ECS-style objects such as
 ``{"service": {"name": ...}}`` or pino's ``{"req": {"method": ...}}``) to
-``(target, priority, argument, consumed)``, the target by its number in :data:`TARGETS`.
-Lower priority wins; a value that fails its target's check stays in ``labels`` and the next
-candidate is tried. ``consumed`` False keeps the original in ``labels`` too (e.g. a full
-``url`` only *gives* ``url.path``). The ``argument`` is the level scale for level fields
-and the unit (in ns) for durations.
+``(target, priority, argument, consumed, memo)``, the target by its number in
+:data:`TARGETS`. Lower priority wins; a value that fails its target's check stays in
+``labels`` and the next candidate is tried. ``consumed`` False keeps the original in
+``labels`` too (e.g. a full ``url`` only *gives* ``url.path``). The ``argument`` is the
+level scale for level fields and the unit (in ns) for durations. ``memo`` remembers what
+the check made of the key's string values (host, service and logger names, levels repeat
+from event to event), except for targets whose values are new in every event (messages,
+trace and span ids, error texts, paths): None there.
 
 :class:`Choice` keeps, per target, the best candidate that passed its check so far: each
 candidate is checked as it is found (the record's, then the parsed body's, then the
@@ -36,7 +39,15 @@ _TIME: Final = TARGET["@time"]
 # Each target's check (checks.KINDS), by number.
 _KIND_OF: Final[tuple[int, ...]] = tuple(KINDS.get(name, IDENT) for name in TARGETS)
 
-Alias = tuple[int, int, Any, bool]
+Memo = dict[str, Any]
+Alias = tuple[int, int, Any, bool, Memo | None]
+# Targets whose values are new in (nearly) every event: their checks are not remembered.
+_UNIQUE: Final = frozenset(
+    {"message", "trace.id", "span.id", "error.message", "error.stack_trace", "@exc", "@time"}
+    | {"url.path", "event.duration"}
+)
+_MEMO_MAX: Final = 4096  # values remembered per record key (cleared when full)
+_MEMO_MAX_CHARS: Final = 256  # longer values are checked every time
 #: A candidate for the record's own time: (priority, where it is in the record or None, value).
 TimeCandidate = tuple[int, Any, Any]
 
@@ -52,18 +63,30 @@ class Choice:
         self.paths: list[Any] = [None] * _COUNT
         self.times: list[TimeCandidate] = []
 
-    def offer(self, target: int, priority: int, value: Any, arg: Any, path: Any) -> None:
+    def offer(
+        self, target: int, priority: int, value: Any, arg: Any, path: Any, memo: Memo | None = None
+    ) -> None:
         """Check ``value`` for ``target`` and keep it if it passes and beats what is kept (a
         lower priority; on a tie the earlier offer stays). ``path`` is where the value is
         in the record when choosing it consumes it, else None. Time candidates are kept in
-        the order offered, unchecked (``path``: where the value is, consumed or not)."""
+        the order offered, unchecked (``path``: where the value is, consumed or not).
+        ``memo`` holds what the check made of string values before (see :data:`ALIASES`)."""
         if target == _TIME:
             self.times.append((priority, path, value))
             return
         values = self.values
         if values[target] is not None and self.priorities[target] <= priority:
             return
-        result = check_kind(_KIND_OF[target], value, arg)
+        if memo is not None and type(value) is str:
+            result = memo.get(value)
+            if result is None:
+                result = check_kind(_KIND_OF[target], value, arg)
+                if result is not None and len(value) <= _MEMO_MAX_CHARS:
+                    if len(memo) >= _MEMO_MAX:
+                        memo.clear()
+                    memo[value] = result
+        else:
+            result = check_kind(_KIND_OF[target], value, arg)
         if result is not None:
             values[target] = result
             self.priorities[target] = priority
@@ -87,7 +110,8 @@ ALIASES: Final[dict[str, Alias]] = {}
 
 
 def _alias(key: str, target: str, priority: int, arg: Any, consumed: bool = True) -> None:
-    ALIASES[key] = (TARGET[target], priority, arg, consumed)
+    memo: Memo | None = None if target in _UNIQUE else {}
+    ALIASES[key] = (TARGET[target], priority, arg, consumed, memo)
 
 
 def _aliases(target: str, *keys: str, arg: Any = None, consumed: bool = True) -> None:
@@ -265,11 +289,11 @@ def collect(fields: dict[Any, Any], choice: Choice) -> None:
             continue
         alias = ALIASES.get(key)
         if alias is not None:
-            target, priority, arg, consumed = alias
+            target, priority, arg, consumed, memo = alias
             if target == _TIME:
                 choice.offer(target, priority, value, arg, (key,))
             else:
-                choice.offer(target, priority, value, arg, key if consumed else None)
+                choice.offer(target, priority, value, arg, key if consumed else None, memo)
 
 
 def _descend(mapping: dict[Any, Any], prefix: str, path: tuple[str, ...], choice: Choice) -> None:
@@ -284,9 +308,9 @@ def _descend(mapping: dict[Any, Any], prefix: str, path: tuple[str, ...], choice
                 _descend(value, deeper, (*path, key), choice)
             continue
         if alias is not None:
-            target, priority, arg, consumed = alias
+            target, priority, arg, consumed, memo = alias
             here = (*path, key) if consumed or target == _TIME else None
-            choice.offer(target, priority, value, arg, here)
+            choice.offer(target, priority, value, arg, here, memo)
 
 
 def pop_paths(fields: dict[Any, Any], paths: list[tuple[str, ...]]) -> None:

@@ -260,6 +260,45 @@ def test_collect_offers_the_records_candidates_and_consume_removes_the_winners()
     assert nested == {"host": "b", "pod_name": "p"}  # the record's own objects are intact
 
 
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["host", "level", "levelno", "PRIORITY", "method", "client_ip"]),
+            st.sampled_from([" GET ", "get", "-", "null", "WARN", "30", "3", "10.0.0.1 ", "\udcff"])
+            | st.text(max_size=8),
+        ),
+        max_size=12,
+    )
+)
+def test_a_remembered_check_gives_what_the_check_gives(offers: list[tuple[str, str]]) -> None:
+    # Each key remembers what the check made of its values; a value offered again (under
+    # the same key or another of the target's keys, with another scale) gives what the
+    # check gives.
+    from bitacora.processors.normalize.checks import check_kind
+    from bitacora.processors.normalize.extract import _KIND_OF, ALIASES, Choice
+
+    for key, value in offers * 2:
+        target, _, arg, _, memo = ALIASES[key]
+        choice = Choice()
+        choice.offer(target, 0, value, arg, None, memo)
+        assert choice.values[target] == check_kind(_KIND_OF[target], value, arg)
+
+
+def test_only_values_that_repeat_are_remembered() -> None:
+    from bitacora.processors.normalize.extract import _MEMO_MAX, ALIASES, Choice
+
+    assert ALIASES["trace_id"][4] is None
+    assert ALIASES["message"][4] is None
+    target, _, arg, _, memo = ALIASES["hostname"]
+    assert memo is not None
+    memo.clear()
+    for number in range(_MEMO_MAX + 1):
+        Choice().offer(target, 0, f"node-{number}", arg, None, memo)
+    assert memo == {f"node-{_MEMO_MAX}": f"node-{_MEMO_MAX}"}  # bounded: cleared when full
+    Choice().offer(target, 0, "x" * 257, arg, None, memo)
+    assert "x" * 257 not in memo
+
+
 def test_the_methods_taken_without_the_regex_are_ones_the_regex_takes() -> None:
     from bitacora.processors.normalize import checks
 
