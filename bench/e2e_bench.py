@@ -39,6 +39,7 @@ from bench.forward_client import Chunk, Planned, encode_chunks, paced_send, plan
 from bench.payloads import service_names
 from bench.processor_bench import normalized_docs, role_component, start_processors
 from bench.procs import Component, free_port
+from bench.profile import MaybeProfile
 from bench.results import Row
 from bitacora.settings import Settings
 
@@ -172,10 +173,16 @@ async def bench_e2e(settings: Settings, events: int, latency_seconds: float) -> 
             cpu0 = [c.cpu() for c in components]
             server0 = [server_cpu(pid) for pid in servers]
             t0 = time.perf_counter()
-            await forward_ingest(run, chunks)
-            got = await services.wait_os_count(
-                session, settings.opensearch_url, pattern, events + 1000, 600
-            )
+            # With --profile, py-spy samples the roles in the timed window (the figures of
+            # such a run are the sampled processes', not the ones to quote).
+            with (
+                MaybeProfile(processors[0].pid, "e2e-normalize"),
+                MaybeProfile(processors[1].pid, "e2e-index"),
+            ):
+                await forward_ingest(run, chunks)
+                got = await services.wait_os_count(
+                    session, settings.opensearch_url, pattern, events + 1000, 600
+                )
             wall = time.perf_counter() - t0
             cpu = [c.cpu() - c0 for c, c0 in zip(components, cpu0, strict=True)]
             kafka_cpu, opensearch_cpu = (
