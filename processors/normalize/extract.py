@@ -8,8 +8,8 @@
 ``labels`` too (e.g. a full ``url`` only *gives* ``url.path``). The ``argument`` is the
 level scale for level fields and the unit (in ns) for durations. ``memo`` remembers what
 the check made of the key's string values (host, service and logger names, levels repeat
-from event to event), except for targets whose values are new in every event (messages,
-trace and span ids, error texts, paths): None there.
+from event to event), except for targets whose values are new in nearly every event
+(messages, trace and span ids, error texts, paths, durations): None there.
 
 :class:`Choice` keeps, per target, the best candidate that passed its check so far: each
 candidate is checked as it is found (the record's, then the parsed body's, then the
@@ -43,8 +43,17 @@ Memo = dict[str, Any]
 Alias = tuple[int, int, Any, bool, Memo | None]
 # Targets whose values are new in (nearly) every event: their checks are not remembered.
 _UNIQUE: Final = frozenset(
-    {"message", "trace.id", "span.id", "error.message", "error.stack_trace", "@exc", "@time"}
-    | {"url.path", "event.duration"}
+    {
+        "message",
+        "trace.id",
+        "span.id",
+        "error.message",
+        "error.stack_trace",
+        "@exc",
+        "@time",
+        "url.path",
+        "event.duration",
+    }
 )
 _MEMO_MAX: Final = 4096  # values remembered per record key (cleared when full)
 _MEMO_MAX_CHARS: Final = 256  # longer values are checked every time
