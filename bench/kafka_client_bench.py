@@ -66,6 +66,7 @@ from bench.kafka_client_rows import Sample, client_rows
 from bench.payloads import service_names
 from bench.results import aggregate, table
 from bitacora import clients, rawrecord
+from bitacora.eventloop import use_event_loop
 from bitacora.processors.normalize import NormalizeConfig, normalize, to_json_bytes
 from bitacora.processors.normalize.stage import ID_HEADER, Output
 from bitacora.settings import KafkaCompression, Settings
@@ -201,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     compression = args.compression or settings.kafka_compression
     if args.events < 1 or args.repeat < 1:
         parser.error("--events and --repeat must be at least 1")
+    use_event_loop(settings.event_loop)  # aiokafka's side runs on the processor's loop
     try:
         reps = asyncio.run(measure(settings, args.events, args.repeat, compression))
     except (ValueError, RuntimeError, KafkaError, confluent_kafka.KafkaException) as exc:

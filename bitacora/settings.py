@@ -19,6 +19,7 @@ from bitacora import schema
 KafkaProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 KafkaCompression = Literal["zstd", "lz4", "gzip", "snappy", "none"]
+EventLoop = Literal["uvloop", "asyncio"]
 
 
 def _xdg(var: str, fallback: str) -> Path:
@@ -93,6 +94,9 @@ class Settings(BaseSettings):
     # default is 3). On both hops' bundles level 1 costs less CPU than 3 and compresses them
     # as well or better (python -m bench.zstd_levels); negative levels are zstd's fast ones.
     kafka_zstd_level: int = Field(default=1, ge=-131072, le=22)
+    # The asyncio event loop of the stream processes (collector, processor): uvloop's (libuv,
+    # in C) or CPython's own (bitacora/eventloop.py says why uvloop is the default).
+    event_loop: EventLoop = "uvloop"
 
     # File input (``bitacora tail``, or inside the collector when tail_paths is set).
     # Paths or globs, comma-separated in BITACORA_TAIL_PATHS (or a JSON list).

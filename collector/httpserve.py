@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from aiohttp import web
 
 
@@ -17,6 +15,5 @@ async def serve(app: web.Application, host: str, port: int) -> tuple[web.AppRunn
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
-    server = site._server  # the only way aiohttp exposes the bound port
-    assert isinstance(server, asyncio.Server)
-    return runner, server.sockets[0].getsockname()[1]
+    port_bound: int = runner.addresses[0][1]  # (host, port[, flow, scope]) of the socket
+    return runner, port_bound

@@ -11,6 +11,7 @@ import mode
 from mode import Service
 
 from bitacora import clients
+from bitacora.eventloop import use_event_loop
 from bitacora.gctune import tune_for_streaming
 from bitacora.processors.alerting.reload import RuleReloader
 from bitacora.processors.app import Role, create_app, internal_topic_names
@@ -137,6 +138,7 @@ def run_worker(
     ``env`` resolves ``${NAME}`` references in rule files (the process environment).
     """
     roles = list(roles)
+    use_event_loop(settings.event_loop)  # before the services: faust's app may take a loop
     services = build_services(settings, roles, env)
     for service in services:
         if isinstance(service, WebService):

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import uvloop
 
 from bitacora.errors import StackError
 from bitacora.settings import Settings
@@ -29,6 +30,13 @@ OPENSEARCH_IMAGE = (
     f"opensearchproject/opensearch:{Settings.model_fields['opensearch_version'].default}"
 )
 REACH_TIMEOUT_S = 30.0
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Any]:
+    """Async tests run on uvloop: the loop the collector and the processor run on by default
+    (bitacora/eventloop.py). CPython's own loop, the other choice, is covered end to end by
+    tests/e2e/test_event_loop.py."""
+    return {"uvloop": uvloop.new_event_loop}
 
 
 def _docker_answers() -> bool:

@@ -41,6 +41,7 @@ def collector(
     was received and exit. Metrics: GET /metrics on the HTTP port.
     """
     from bitacora.collector.app import run_collector
+    from bitacora.eventloop import use_event_loop
     from bitacora.gctune import tune_for_streaming
 
     logging.basicConfig(
@@ -64,6 +65,7 @@ def collector(
             await run_collector(settings)
 
     tune_for_streaming()
+    use_event_loop(settings.event_loop)
     asyncio.run(main())  # a ConfigError (e.g. a busy port) becomes one line in cli.errors
 
 

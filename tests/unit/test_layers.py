@@ -31,6 +31,7 @@ CORE = frozenset(
         "bitacora.deadletter",
         "bitacora.durations",
         "bitacora.errors",
+        "bitacora.eventloop",
         "bitacora.fields",
         "bitacora.gctune",
         "bitacora.kafkacodec",
