@@ -94,6 +94,28 @@ def wait_leaders(settings: Settings, topic: str, partitions: int) -> None:
         time.sleep(0.05)
 
 
+def wait_coordinator(settings: Settings, group: str, parts: list[Any]) -> None:
+    """Return once ``group``'s coordinator answers for its offsets, asked by a consumer of
+    its own. On a fresh broker the offsets topic is still loading: the measured consumer's
+    offset fetch after ``assign`` would fail then (NOT_COORDINATOR), and librdkafka does
+    not fetch again."""
+    probe = confluent_kafka.Consumer(
+        {**clients.librdkafka_config(settings), "group.id": group, "enable.auto.commit": False}
+    )
+    deadline = time.monotonic() + STALL_S
+    try:
+        while True:
+            try:
+                probe.committed(parts, timeout=10)
+                return
+            except confluent_kafka.KafkaException as exc:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{group}: no group coordinator: {exc}") from exc
+            time.sleep(0.05)
+    finally:
+        probe.close()
+
+
 class Window:
     """CPU and wall seconds of this process (and of Kafka, when ours) over a ``with`` block."""
 
@@ -179,6 +201,8 @@ def consume_confluent(
     settings: Settings, topic: str, ends: dict[int, int], group: str, kafka_pid: int | None
 ) -> Sample:
     """Read ``topic`` to ``ends`` with confluent-kafka in the same batches and commits."""
+    parts = [confluent_kafka.TopicPartition(topic, p) for p in sorted(ends)]
+    wait_coordinator(settings, group, parts)
     consumer = confluent_kafka.Consumer(
         {
             **clients.librdkafka_config(settings),
@@ -192,7 +216,6 @@ def consume_confluent(
     # Connected, metadata known: outside the window. (Asking for the group's offsets here
     # too delays librdkafka's first fetch after ``assign`` by about a second.)
     consumer.list_topics(topic, timeout=10)
-    parts = [confluent_kafka.TopicPartition(topic, p) for p in sorted(ends)]
     offsets, expected, size = Offsets(len(ends)), sum(ends.values()), 0
     try:
         with Window(kafka_pid) as window:

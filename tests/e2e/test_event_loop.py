@@ -9,8 +9,9 @@ import aiohttp
 import pytest
 from fluent.sender import FluentSender
 
+from bench import services
 from bitacora.settings import Settings
-from tests.reliability.harness import Pipeline, all_docs, wait_until
+from tests.reliability.harness import Pipeline, all_docs
 
 DEADLINE_S = 90
 
@@ -34,13 +35,11 @@ async def test_an_event_crosses_the_pipeline_on_each_loop(settings: Settings, ki
             assert sender.emit_with_time("app", 1764320000, {"message": f"on {kind}"})
         finally:
             sender.close()
-        url = settings.opensearch_url
+        url, stream = settings.opensearch_url, f"logs-{service}"
         async with aiohttp.ClientSession() as session:
-
-            async def indexed() -> list[dict[str, object]]:
-                return await all_docs(session, url, f"logs-{service}")
-
-            docs = await wait_until(indexed, DEADLINE_S, "the event indexed")
+            # Counted first: a search answers 503 while the new stream's shard starts.
+            assert await services.wait_os_count(session, url, stream, 1, DEADLINE_S) == 1
+            docs = await all_docs(session, url, stream)
         assert [doc["message"] for doc in docs] == [f"on {kind}"]
         # Both processes are past start-up (the event crossed them): their loops are set.
         assert _has_uvloop(collector.pid) is (kind == "uvloop")
