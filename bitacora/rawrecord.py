@@ -120,9 +120,17 @@ def events_of(
 # msgspec decodes a bundle in one call, with the bundle's count as an array header in front
 # (events_of's Unpacker builds the same objects one event at a time, with more instructions:
 # it interns every map key, where msgspec reuses the keys it has seen).
-_DECODER: Final = msgspec.msgpack.Decoder()
 _ARRAY32: Final = b"\xdd"
 _MAX_DEPTH: Final = 256  # deeper: events_of decides (the two decoders' nesting limits differ)
+# First try: each event read as a raw record's types, and its record as a map of string keys
+# to scalars, lists and maps, so msgspec checks in C what _plain_raw checks in Python (a
+# union takes one str-like type: a bytes value fails here and the next try takes it).
+_Value = str | int | float | bool | None | list[Any] | dict[Any, Any]
+_TYPED: Final = msgspec.msgpack.Decoder(
+    list[tuple[int, str, int, dict[str, _Value], int, str, str, str | None, int]]
+)
+# Then: any msgpack, each event walked (_plain_raw).
+_ANY: Final = msgspec.msgpack.Decoder()
 
 
 def bundle_records(data: bytes, headers: Sequence[tuple[str, bytes]]) -> list[RawRecord] | None:
@@ -140,8 +148,36 @@ def bundle_records(data: bytes, headers: Sequence[tuple[str, bytes]]) -> list[Ra
     count = bundles.events_in(headers)
     if count is None or count > 0xFFFFFFFF:
         return None
+    framed = _ARRAY32 + count.to_bytes(4, "big") + data
+    typed = typed_records(framed)
+    return typed if typed is not None else walked_records(framed)
+
+
+def typed_records(framed: bytes) -> list[RawRecord] | None:
+    """:func:`bundle_records` of a framed bundle whose records have string keys and no
+    bytes value at their top level (what services send); else None."""
     try:
-        items = _DECODER.decode(_ARRAY32 + count.to_bytes(4, "big") + data)
+        items: list[Any] = _TYPED.decode(framed)
+    except Exception:  # also what walked_records reads: bytes values, other map keys
+        return None
+    out: list[RawRecord] = []
+    for index in range(len(items)):  # typed below, so the compiled loop stays native
+        item: tuple[Any, ...] = items[index]
+        if item[0] != FORMAT_VERSION:
+            return None
+        record: dict[str, Any] = item[3]
+        for value in record.values():
+            kind = type(value)
+            if (kind is dict or kind is list) and not _plain(value, 2):  # as _plain_raw
+                return None
+        out.append(_build(RawRecord, item[1:]))
+    return out
+
+
+def walked_records(framed: bytes) -> list[RawRecord] | None:
+    """:func:`bundle_records` of a framed bundle, every value's type checked in Python."""
+    try:
+        items = _ANY.decode(framed)
     except Exception:  # malformed, truncated, invalid UTF-8, too deep: events_of says
         return None
     out: list[RawRecord] = []

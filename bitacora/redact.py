@@ -190,6 +190,21 @@ def _replace_card(match: re.Match[str]) -> str:
     return match[0]
 
 
+_HEX_DIGITS: Final = b"0123456789abcdefABCDEF"
+_IS_ASCII: Final = str.isascii  # bound once: the compiled build looks methods up by name
+
+
+def hex_beyond_rules(text: str) -> bool:
+    """True for a text the built-in rules cannot match: 20 or more hex digits and nothing
+    else, such as a trace id (custom patterns still may).
+
+    Every rule needs a character a hex digit is not: the words and the JWT and AWS
+    prefixes hold letters beyond ``a``-``f``, and a card's 13 to 19 digits must not touch
+    a letter or another digit, so in a text of hex digits alone they would be all of it.
+    """
+    return len(text) >= 20 and _IS_ASCII(text) and not text.encode().translate(None, _HEX_DIGITS)
+
+
 def may_need_redaction(text: str, config: Patterns) -> bool:
     """False when no rule can match anywhere in ``text`` (fast pre-check)."""
     if "%" in text:

@@ -37,6 +37,7 @@ from bitacora.processors.normalize.parsers.stacktrace import (
 from bitacora.processors.normalize.sources import SOURCES
 from bitacora.processors.normalize.timefmt import format_ms, format_ns, parse_time, valid_ns
 from bitacora.rawrecord import RawRecord
+from bitacora.redact import hex_beyond_rules
 
 # Typed as a variable-length tuple, so the compiled build loops over it by index.
 _BODY_KEYS: Final[tuple[tuple[str, int], ...]] = (
@@ -77,12 +78,16 @@ _KEYWORDS: Final[tuple[str, ...]] = (
     "log.syslog.severity",
 )
 _KEYWORD_NUMBERS: Final[tuple[int, ...]] = tuple(TARGET[name] for name in _KEYWORDS)
+_IDS: Final[tuple[bool, ...]] = tuple(name in ("trace.id", "span.id") for name in _KEYWORDS)
 _ERROR_TEXTS: Final[tuple[str, ...]] = ("error.message", "error.stack_trace")
 # The document's own text fields (Builder.field), by cap: keyword size, max_field_bytes.
 _KEYWORD_FIELDS: Final[tuple[str, ...]] = ("event.dataset", *_KEYWORDS, "url.path")
 _TEXT_FIELDS: Final[tuple[str, ...]] = ("message", *_ERROR_TEXTS)
 # Values a protocol states outright (normalize.sources) win over every other candidate.
 _PINNED: Final = -2
+# Reused from event to event (normalize runs one event at a time), reset before each.
+_CHOICE: Final = Choice()
+_BUILDER: Final = Builder(DEFAULT_CONFIG)
 
 
 def _event_time(raw: RawRecord, found: list[TimeCandidate], fields: dict[Any, Any]) -> int:
@@ -181,7 +186,9 @@ def normalize(
     """The OpenSearch document for one raw record (flat dotted keys, see ARCHITECTURE.md).
 
     ``partition``, ``offset`` and ``index`` (the event's place in a bundle) say where the
-    raw record was read from Kafka. Pure: the same input gives the same document. Raises
+    raw record was read from Kafka. Pure: the same input gives the same document (its
+    scratch objects are reused from event to event, so a process normalizes one event at
+    a time, as the stage does; not from several threads at once). Raises
     DecodeError (and nothing else) when the record cannot be normalized at all: it is not
     a map, or no time is usable.
     """
@@ -259,7 +266,8 @@ def _normalize(
     if "s" in fields and "t" in fields and is_mongodb(fields):
         hints.update(parse_mongodb(fields))
 
-    choice = Choice()
+    choice = _CHOICE
+    choice.reset()
     collect(fields, choice)
     hinted = None
     plain = hints.get("@plain")  # a plain line: its level word is sniffed only if needed
@@ -293,7 +301,8 @@ def _normalize(
     if service is None:
         service = _tag_service(tag) or "unknown"
 
-    builder = Builder(config)
+    builder = _BUILDER
+    builder.reset(config)
     doc: dict[str, Any] = {"@timestamp": format_ns(time_ns)}
     if valid_ns(raw.received_ns):
         doc["event.ingested"] = format_ms(raw.received_ns)
@@ -307,12 +316,15 @@ def _normalize(
     doc["log.level"] = level
     chosen[_SERVICE] = service
     texts = builder.texts
+    custom = bool(config.compiled_patterns)
     for position in range(len(_KEYWORDS)):  # Builder.field inlined: up to ten per event
         value = chosen[_KEYWORD_NUMBERS[position]]
         if value is not None:
             name = _KEYWORDS[position]
             doc[name] = value
-            texts.append(value)
+            # An id of hex digits alone holds nothing the built-in rules find: no pre-check.
+            if custom or not (_IDS[position] and hex_beyond_rules(value)):
+                texts.append(value)
             if len(value) * 4 > keyword_cap:
                 builder.long.append((doc, name, keyword_cap))
     value = chosen[_ERROR_MESSAGE]

@@ -59,6 +59,7 @@ _MEMO_MAX: Final = 4096  # values remembered per record key (cleared when full)
 _MEMO_MAX_CHARS: Final = 256  # longer values are checked every time
 #: A candidate for the record's own time: (priority, where it is in the record or None, value).
 TimeCandidate = tuple[int, Any, Any]
+_NONES: Final[list[Any]] = [None] * _COUNT
 
 
 class Choice:
@@ -68,9 +69,15 @@ class Choice:
 
     def __init__(self) -> None:
         self.values: list[Any] = [None] * _COUNT
-        self.priorities: list[int] = [0] * _COUNT
+        self.priorities: list[int] = [0] * _COUNT  # read only where a value is kept
         self.paths: list[Any] = [None] * _COUNT
         self.times: list[TimeCandidate] = []
+
+    def reset(self) -> None:
+        """Forget every candidate, so one Choice serves event after event."""
+        self.values = _NONES.copy()
+        self.paths = _NONES.copy()
+        self.times.clear()
 
     def offer(
         self, target: int, priority: int, value: Any, arg: Any, path: Any, memo: Memo | None = None

@@ -168,18 +168,31 @@ class Builder:
         "texts",
     )
 
+    config: NormalizeConfig
+    budget: int
+    dropped: int
+    floats: bool  # whether a float was stored (to_json_bytes checks its text)
+    label_cap: int
+
     def __init__(self, config: NormalizeConfig) -> None:
-        self.config = config
-        self.budget = config.max_label_keys
-        self.dropped = 0
-        self.floats = False  # whether a float was stored (to_json_bytes checks its text)
-        self.label_cap = config.keyword_bytes
         self.slots: list[Slot] = []
         self.long: list[Slot] = []
         # Every string stored (slots and the document's own fields), for the pre-check: a
         # later value under the same cleaned key leaves its predecessor here, which can
         # only make the check say "maybe" (then every string is redacted as it stands).
         self.texts: list[str] = []
+        self.reset(config)
+
+    def reset(self, config: NormalizeConfig) -> None:
+        """Empty, for an event under ``config``: one Builder serves event after event."""
+        self.config = config
+        self.budget = config.max_label_keys
+        self.dropped = 0
+        self.floats = False
+        self.label_cap = config.keyword_bytes
+        self.slots.clear()
+        self.long.clear()
+        self.texts.clear()
 
     def put(self, container: Any, key: Any, text: str, cap: int) -> None:
         """Store an already repaired string and register it for redaction/truncation."""

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 MAX_NS: Final = 2**63 - 1
+_UNBOXED_MAX: Final = 2**62 - 1  # the largest int mypyc keeps unboxed
 _NS: Final = 1_000_000_000
 
 # "YYYY-MM-DDTHH:MM:SS" by epoch second. Events of one second share it, and an event's own
@@ -31,7 +32,11 @@ def _prefix(seconds: int) -> str:
 
 def valid_ns(ns: object) -> bool:
     """True for an int inside the date_nanos range (0 is "absent" for forward clients)."""
-    return type(ns) is int and 0 < ns <= MAX_NS
+    if type(ns) is not int:
+        return False
+    value: int = ns  # the compiled build compares an int natively, an object not
+    # Times before 2116 compare with a constant the compiled build holds unboxed too.
+    return 0 < value <= _UNBOXED_MAX or _UNBOXED_MAX < value <= MAX_NS
 
 
 def format_ns(ns: int) -> str:

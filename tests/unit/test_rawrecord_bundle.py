@@ -11,7 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bitacora.bundles import header
-from bitacora.rawrecord import FORMAT_VERSION, RawRecord, bundle_records, encode, events_of
+from bitacora.rawrecord import (
+    FORMAT_VERSION,
+    RawRecord,
+    bundle_records,
+    encode,
+    events_of,
+    typed_records,
+    walked_records,
+)
 
 
 def _pack(item: Any) -> bytes:
@@ -58,6 +66,46 @@ def test_a_plain_bundle_is_read_in_one_call_as_events_of_reads_it() -> None:
     assert [type(raw) for raw in read] == [RawRecord] * 3
     assert [_typed(list(raw)) for raw in read] == _by_events_of(data, 3)
     assert read[0].record == RECORD
+
+
+def _framed(data: bytes, count: int) -> bytes:
+    return b"\xdd" + count.to_bytes(4, "big") + data  # as bundle_records frames a bundle
+
+
+def test_string_keys_and_values_other_than_bytes_take_the_typed_read() -> None:
+    record = {
+        "message": "x",
+        "n": 1,
+        "f": 0.5,
+        "ok": True,
+        "none": None,
+        "kubernetes": {"labels": {"app": "a"}, "ids": [1, b"\x00", {2: "int key"}]},
+    }
+    data = _raw(record) + _raw({"log": "y"}, 1)
+    typed = typed_records(_framed(data, 2))
+    assert typed is not None
+    assert [_typed(list(raw)) for raw in typed] == _by_events_of(data, 2)
+    assert bundle_records(data, header(2)) == typed
+
+
+@pytest.mark.parametrize(
+    "record",
+    [{"blob": b"\x00\xff"}, {7: "int key"}, {b"bin": "bin key"}, {"none": None, None: 1}],
+    ids=["bytes-value", "int-key", "bin-key", "nil-key"],
+)
+def test_what_the_typed_read_declines_the_walk_reads(record: dict[Any, Any]) -> None:
+    data = _raw({"log": "fine"}) + _raw(record, 1)
+    assert typed_records(_framed(data, 2)) is None
+    walked = walked_records(_framed(data, 2))
+    assert walked is not None
+    assert [_typed(list(raw)) for raw in walked] == _by_events_of(data, 2)
+    assert bundle_records(data, header(2)) == walked
+
+
+def test_a_timestamp_nested_in_a_record_is_declined_by_both_reads() -> None:
+    data = _raw({"at": {"t": [msgpack.Timestamp(1, 2)]}})
+    assert typed_records(_framed(data, 1)) is None
+    assert walked_records(_framed(data, 1)) is None
 
 
 def _nested(depth: int) -> Any:

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bitacora.processors.normalize import NormalizeConfig, normalize
-from bitacora.redact import may_need_redaction, redact
+from bitacora.redact import hex_beyond_rules, may_need_redaction, redact
 from tests.unit.normalize.support import raw
 from tests.unit.normalize.test_redact import CONFIG, SECRETS
 
@@ -118,3 +118,49 @@ def test_the_spelled_out_words_are_the_word_list() -> None:
         assert f'"{word}" in lowered' in source
     for word in redact_module._WORDS:
         assert may_need_redaction(f"x {word.upper()} y", PLAIN)
+
+
+hex_texts = st.text(alphabet="0123456789abcdefABCDEF", min_size=20, max_size=64)
+
+
+@settings(max_examples=600, deadline=None)
+@given(text=hex_texts | st.sampled_from(["4" * 20, "4111111111111111" + "0" * 4, "e" * 32]))
+def test_a_hex_text_beyond_the_rules_passes_the_precheck_and_redaction(text: str) -> None:
+    assert hex_beyond_rules(text)
+    assert not may_need_redaction(text, PLAIN)
+    assert redact(text, PLAIN) == text
+    for before in NEIGHBOURS:  # and with any neighbour in a joined pre-check text
+        joined = f"{before}\x00{text}\x00{before}"
+        assert may_need_redaction(joined, PLAIN) == may_need_redaction(before, PLAIN)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "4111111111111111",  # a card, and shorter than 20
+        "0123456789abcdef012",  # 19 hex digits
+        "0123456789abcdef0123456789abcdeg",  # one letter beyond f
+        "0x23456789abcdef0123456789abcdef",
+        "01234567-89ab-cdef-0123-456789abcdef",  # a UUID: dashes
+        "0123456789abcdef 0123456789abcdef",
+        "\uff10" * 20,  # fullwidth digits are not ASCII
+        "",
+    ],
+)
+def test_anything_else_is_not_beyond_the_rules(text: str) -> None:
+    assert not hex_beyond_rules(text)
+
+
+def test_a_hex_trace_id_is_still_redacted_by_a_custom_pattern_that_matches_it() -> None:
+    trace = "0123456789abcdef0123456789abcdef"
+    config = NormalizeConfig(redact_patterns=(r"0123456789abcdef0123\w+",))
+    doc = normalize(raw({"message": "hi", "trace_id": trace}), 0, 0, config)
+    assert doc["trace.id"] == "[REDACTED:custom]"
+    assert normalize(raw({"message": "hi", "trace_id": trace}), 0, 0)["trace.id"] == trace
+
+
+def test_a_hex_trace_id_beside_a_secret_elsewhere_is_stored_as_it_is() -> None:
+    trace = "0123456789abcdef0123456789abcdef"
+    doc = normalize(raw({"message": "login password=hunter2", "trace_id": trace}), 0, 0)
+    assert doc["message"] == "login password=[REDACTED:password]"
+    assert doc["trace.id"] == trace

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bitacora.processors.normalize.timefmt import format_ms, format_ns, parse_time
+from bitacora.processors.normalize.timefmt import format_ms, format_ns, parse_time, valid_ns
 
 T = 1_795_856_400_123_456_789
 
@@ -94,3 +94,26 @@ def test_format_ns_and_ms_match_the_reference_in_any_order(values: list[int]) ->
     for ns in values + values[::-1]:
         assert format_ns(ns) == _reference(ns, 9)
         assert format_ms(ns) == _reference(ns, 3)
+
+
+@pytest.mark.parametrize(
+    ("ns", "valid"),
+    [
+        (1, True),
+        (1_795_856_400_123_456_789, True),
+        (2**62 - 1, True),
+        (2**62, True),
+        (2**63 - 1, True),
+        (2**63, False),
+        (2**64, False),
+        (0, False),
+        (-1, False),
+        (-(2**63), False),
+        (True, False),
+        (1.0, False),
+        ("1", False),
+        (None, False),
+    ],
+)
+def test_valid_ns_is_the_date_nanos_range_of_ints(ns: object, valid: bool) -> None:
+    assert valid_ns(ns) is valid
