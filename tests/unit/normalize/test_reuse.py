@@ -12,8 +12,8 @@ from bitacora.processors.normalize import NormalizeConfig, normalize, normalize_
 from tests.unit.normalize.support import head, raw
 
 # An event that leaves as much behind as it can: every kind of choice (consumed keys,
-# nested paths, the record's own time), an exception parsed out of a stack, a level from
-# a status, a float label and more labels than the cap keeps.
+# nested paths, the record's own time), an exception parsed out of a stack (so an error
+# level), and more labels than the cap keeps.
 BUSY: dict[str, Any] = {
     "msg": "request failed",
     "stack": 'Traceback (most recent call last):\n  File "a.py", line 1\nValueError: bad',
@@ -33,8 +33,6 @@ BUSY: dict[str, Any] = {
     **{f"extra{n}": n for n in range(8)},
 }
 SMALL = NormalizeConfig(max_label_keys=4)
-
-
 PLAIN = {"message": "hello", "k": "v"}
 EXPECTED = head(message="hello", labels={"k": "v"}, **{"service.name": "review-service"})
 
@@ -43,7 +41,14 @@ def test_an_event_after_a_busy_one_is_normalized_as_if_it_came_first() -> None:
     first = normalize_json(raw(PLAIN), 0, 0, SMALL)
     busy = normalize(raw(BUSY), 0, 0, SMALL)
     assert busy["error.type"] == "ValueError"
-    assert busy["labels"]["_truncated_keys"] > 0
+    # The cap's four keys go to what the choices leave, in record order (url and ts only
+    # give fields; kubernetes keeps its labels); ratio and the eight extras are dropped.
+    assert busy["labels"] == {
+        "url": "/api/orders?id=1",
+        "ts": "2026-11-28T08:00:00Z",
+        "kubernetes": {"labels": {"app": "x"}},
+        "_truncated_keys": 9,
+    }
     assert normalize_json(raw(PLAIN), 0, 0, SMALL) == first
     assert first[0] == EXPECTED
 
