@@ -28,7 +28,7 @@ clean (host, pod and logger names repeat from event to event).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final, Protocol
@@ -66,6 +66,10 @@ def compile_patterns(patterns: Iterable[str]) -> tuple[re.Pattern[str], ...]:
         compiled.append(regex)
     return tuple(compiled)
 
+
+# str.isascii as a function: the compiled build has no native isascii, and calling the
+# method by name looks it up on the type every time.
+is_ascii: Final[Callable[[str], bool]] = str.isascii
 
 # Lowercase substrings without which the key/value, header and bearer rules cannot match.
 _WORDS: Final = ("pass", "pwd", "secret", "token", "key", "auth", "bearer", "cred")
@@ -191,7 +195,6 @@ def _replace_card(match: re.Match[str]) -> str:
 
 
 _HEX_DIGITS: Final = b"0123456789abcdefABCDEF"
-_IS_ASCII: Final = str.isascii  # bound once: the compiled build looks methods up by name
 
 
 def hex_beyond_rules(text: str) -> bool:
@@ -202,7 +205,7 @@ def hex_beyond_rules(text: str) -> bool:
     prefixes hold letters beyond ``a``-``f``, and a card's 13 to 19 digits must not touch
     a letter or another digit, so in a text of hex digits alone they would be all of it.
     """
-    return len(text) >= 20 and _IS_ASCII(text) and not text.encode().translate(None, _HEX_DIGITS)
+    return len(text) >= 20 and is_ascii(text) and not text.encode().translate(None, _HEX_DIGITS)
 
 
 def may_need_redaction(text: str, config: Patterns) -> bool:

@@ -12,8 +12,9 @@ import re
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from bitacora.processors.normalize.fields import is_ascii, to_text
+from bitacora.processors.normalize.fields import to_text
 from bitacora.processors.normalize.levels import parse_level
+from bitacora.redact import is_ascii
 
 _EMPTY: Final = frozenset(("", "-", "None", "none", "null", "NULL", "nil", "undefined"))
 _METHOD = re.compile(r"[A-Z][A-Z_-]{0,19}")

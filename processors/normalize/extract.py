@@ -67,11 +67,13 @@ class Choice:
     its priority and, when choosing it consumes the record field, where that field is (a
     key, or a path of keys into nested objects)."""
 
+    values: list[Any]
+    paths: list[Any]
+
     def __init__(self) -> None:
-        self.values: list[Any] = [None] * _COUNT
         self.priorities: list[int] = [0] * _COUNT  # read only where a value is kept
-        self.paths: list[Any] = [None] * _COUNT
         self.times: list[TimeCandidate] = []
+        self.reset()
 
     def reset(self) -> None:
         """Forget every candidate, so one Choice serves event after event."""

@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, Final
 
@@ -37,13 +36,11 @@ from bitacora.redact import (
     CLEAN,
     any_may_need_redaction,
     fresh_may_need_redaction,
+    is_ascii,
     redact,
     secret_kind_for_key,
 )
 
-# str.isascii as a function: the compiled build has no native isascii, and calling the
-# method by name looks it up on the type every time.
-is_ascii: Final[Callable[[str], bool]] = str.isascii
 _SURROGATE = re.compile(f"[{chr(0xD800)}-{chr(0xDFFF)}]")  # mypyc: no surrogate literals
 _MARKER: Final = "…[truncated {} bytes]"
 TRUNCATED_KEYS: Final = "_truncated_keys"
