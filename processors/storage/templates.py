@@ -161,6 +161,11 @@ def _template(
                     "number_of_replicas": settings.index_replicas,
                     # The contract: an event is searchable about a second after it is stored.
                     "refresh_interval": "1s",
+                    # A refresh never waits for merges. OpenSearch's default lets each
+                    # refresh wait up to 10 s for merges of the segments it just wrote (the
+                    # refresh pool has one thread per two cores), which put searchability
+                    # seconds behind under load; those merges still run, in the background.
+                    "merge_on_flush": {"enabled": False},
                 }
             },
             "mappings": {"dynamic": False, "properties": properties},

@@ -125,6 +125,14 @@ async def test_setup_twice_creates_exactly_once(
                 [(logs_stream, "1", b'{"@timestamp":"2026-11-28T10:00:00Z","message":"m"}')]
             )
         assert result.indexed == 1
+        # The template's index settings reach the backing index as OpenSearch reads them.
+        first_index = f".ds-{logs_stream}-000001"
+        got = await ok(opensearch_url, "GET", f"/{first_index}/_settings?flat_settings=true")
+        stored = got[first_index]["settings"]
+        assert (stored["index.refresh_interval"], stored["index.merge_on_flush.enabled"]) == (
+            "1s",
+            "false",
+        )
         changed = settings.model_copy(update={"index_replicas": 1})
         retemplated = {
             f"test-logs-{tag}": logs_index_template(

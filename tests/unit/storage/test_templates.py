@@ -72,7 +72,12 @@ def test_logs_template_shape() -> None:
     assert body["data_stream"] == {}
     assert body["priority"] == 200
     assert body["template"]["settings"] == {
-        "index": {"number_of_shards": 3, "number_of_replicas": 1, "refresh_interval": "1s"}
+        "index": {
+            "number_of_shards": 3,
+            "number_of_replicas": 1,
+            "refresh_interval": "1s",
+            "merge_on_flush": {"enabled": False},
+        }
     }
     mappings = body["template"]["mappings"]
     assert mappings["dynamic"] is False
@@ -173,3 +178,4 @@ def test_every_template_is_a_dynamic_false_data_stream(factory: Any) -> None:
     assert body["template"]["mappings"]["dynamic"] is False
     assert body["data_stream"] == {}
     assert body["template"]["settings"]["index"]["refresh_interval"] == "1s"
+    assert body["template"]["settings"]["index"]["merge_on_flush"] == {"enabled": False}
