@@ -47,8 +47,10 @@ COSTS: tuple[tuple[str, str, str], ...] = (
 OTHERS: tuple[tuple[str, str], ...] = (
     ("collector peak RSS (MiB)", "collector_peak_rss_mib"),
     ("processor peak RSS, both roles (MiB)", "processor_peak_rss_mib"),
-    ("end to end (collector + normalize + index) vs the raw `_bulk` loader",
+    ("end to end (collector + normalize + index) vs the raw `_bulk` loader, both until searchable",
      "e2e_ratio_vs_raw_bulk"),
+    ("the same against the loader's rate until its last bulk was answered",
+     "e2e_ratio_vs_raw_bulk_acked"),
     ("end to end: the ratio the cores allow at the measured costs", "e2e_ratio_cpu_ceiling"),
     ("CPU per event in the end-to-end run, collector (µs)", "e2e_collector_cpu_us_per_event"),
     ("CPU per event in the end-to-end run, normalize (µs)",

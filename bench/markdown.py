@@ -27,8 +27,16 @@ FIGURES = (
     ("collector_ratio_vs_bare_producer", "collector vs a bare aiokafka producer"),
     ("collector_events_per_cpu_second", "collector events per CPU-second"),
     ("processor_ratio_vs_raw_bulk", "processor (normalize + index) vs the raw bulk loader"),
+    (
+        "processor_ratio_vs_raw_bulk_acked",
+        "the same, the loader's rate up to its last answer, not to searchable",
+    ),
     ("processor_events_per_cpu_second", "processor events per CPU-second"),
     ("e2e_ratio_vs_raw_bulk", "end to end vs the raw bulk loader"),
+    (
+        "e2e_ratio_vs_raw_bulk_acked",
+        "the same, the loader's rate up to its last answer, not to searchable",
+    ),
     ("e2e_ratio_cpu_ceiling", "end to end: the ratio the cores allow at the measured costs"),
     ("e2e_events_per_cpu_second", "whole pipeline (collector + processor) events per CPU-second"),
     ("pipeline_cpu_vs_opensearch_cpu", "pipeline CPU per event ÷ OpenSearch CPU per doc"),

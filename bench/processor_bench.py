@@ -5,7 +5,9 @@ normalize`` and ``bitacora processor --role index`` (one process each) then drai
 OpenSearch; CPU and peak RSS are the sums of both. The throughput is measured
 from the last moment before documents appear until all are searchable, so worker start-up
 and the consumer-group join do not count. The baseline posts the very documents the
-normalizer produces, prebuilt, into separate streams.
+normalizer produces, prebuilt, into separate streams, its window too ending when all are
+searchable (``processor_ratio_vs_raw_bulk_acked``: against its rate up to the last bulk's
+answer).
 
 Before the processors start, the benchmark process also times, quiet and on the same raw
 records, what the normalize role's per-event Python costs at least: ``rawrecord.decode`` +
@@ -235,10 +237,16 @@ async def bench_processor(settings: Settings, events: int) -> list[Row]:
             "x",
             target=0.80,  # issue 18
         ),
+        Row(
+            "processor_ratio_vs_raw_bulk_acked",
+            t.events_per_s * baseline.acked_wall_s / baseline.events,
+            "x",
+        ),
         Row("processor_events_per_cpu_second", t.events_per_cpu_s, "ev/cpu-s", target=10_000),
         Row("processor_cpu_s_per_1000_events", 1000 / t.events_per_cpu_s, "cpu-s"),
         Row("processor_peak_rss_mib", peak, "MiB"),
         Row("raw_bulk_events_per_s", baseline.events_per_s, "ev/s"),
+        Row("raw_bulk_acked_events_per_s", baseline.events / baseline.acked_wall_s, "ev/s"),
         Row("raw_bulk_client_events_per_cpu_second", baseline.events_per_cpu_s, "ev/cpu-s"),
         Row(
             "opensearch_cpu_s_per_1000_docs",

@@ -73,6 +73,7 @@ FULL = Size(
 # The headline keys of latest.json and the row each one comes from.
 SUMMARY = {
     "e2e_ratio_vs_raw_bulk": "e2e_ratio_vs_raw_bulk",
+    "e2e_ratio_vs_raw_bulk_acked": "e2e_ratio_vs_raw_bulk_acked",
     "collector_ratio_vs_bare_producer": "collector_ratio_vs_bare_producer",
     "events_per_cpu_second": "e2e_events_per_cpu_second",
     "collector_events_per_cpu_second": "collector_events_per_cpu_second",
@@ -81,6 +82,7 @@ SUMMARY = {
     "rules50_cpu_cost": "rules50_cpu_cost",
     "rules50_throughput_cost": "rules50_throughput_cost",
     "processor_ratio_vs_raw_bulk": "processor_ratio_vs_raw_bulk",
+    "processor_ratio_vs_raw_bulk_acked": "processor_ratio_vs_raw_bulk_acked",
     "processor_events_per_cpu_second": "processor_events_per_cpu_second",
     "e2e_events_per_s": "e2e_events_per_s",
     "e2e_ratio_cpu_ceiling": "e2e_ratio_cpu_ceiling",
@@ -217,6 +219,24 @@ async def check_stack(settings: Settings) -> None:
         ) from None
 
 
+async def prepare_stack(settings: Settings) -> None:
+    """Install this checkout's index templates and delete what crashed runs left.
+
+    The benchmarks' data streams match ``logs-*``: without ``bitacora setup`` they would be
+    created from whichever template a test or a command installed last, not this checkout's.
+    """
+    from bench.services import leftover_streams, os_delete_streams
+    from bitacora.processors.storage.setup import setup
+
+    report = await setup(settings, progress=lambda _line: None)
+    for change in report.changes:
+        print(f"setup: {change}", file=sys.stderr, flush=True)
+    async with aiohttp.ClientSession() as session:
+        for stream in await leftover_streams(session, settings.opensearch_url):
+            await os_delete_streams(session, settings.opensearch_url, stream)
+            print(f"deleted a stream an earlier run left: {stream}", file=sys.stderr, flush=True)
+
+
 async def _one(name: str, settings: Settings, size: Size, failed: list[str]) -> list[Row]:
     started = time.monotonic()
     print(f"== {name} ...", file=sys.stderr, flush=True)
@@ -250,6 +270,7 @@ async def main_async(
     """
     settings = Settings()
     await check_stack(settings)
+    await prepare_stack(settings)
     failed: list[str] = []
     runs: dict[str, list[list[Row]]] = {name: [] for name in names}
     for round_names in schedule(names, repeats):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Iterable
@@ -279,6 +280,20 @@ async def os_delete_streams(session: aiohttp.ClientSession, url: str, pattern: s
         "DELETE",
         f"{url}/{pattern}?ignore_unavailable=true&allow_no_indices=true&expand_wildcards=all",
     )
+
+
+# The data streams of one benchmark run: ``logs-bench<run id>-<service>`` and the raw
+# baseline's ``logs-rawbench<run id>-<service>``, or ``logs-bench-<run id>``.
+RUN_STREAM = re.compile(r"logs-(raw)?bench-?[0-9a-f]{8}(-.+)?")
+
+
+async def leftover_streams(session: aiohttp.ClientSession, url: str) -> list[str]:
+    """The data streams earlier benchmark runs left behind (a crash or a ^C skips cleanup)."""
+    status, payload = await os_request(session, "GET", f"{url}/_data_stream")
+    if status != 200:
+        raise RuntimeError(f"list data streams: HTTP {status}: {payload}")
+    names = [stream["name"] for stream in payload["data_streams"]]
+    return sorted(name for name in names if RUN_STREAM.fullmatch(name))
 
 
 async def os_create_streams(session: aiohttp.ClientSession, url: str, names: Iterable[str]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 
+import aiohttp
 import pytest
 from aiokafka import TopicPartition
 
@@ -42,3 +43,22 @@ async def test_groups_of_the_app_go_once_their_members_left(
         await member.stop()
         await services.delete_topics(kafka_bootstrap, [topic], app_id, groups=[other])
     assert await services.wait_kafka_gone(kafka_bootstrap, app_id) == ([], [])
+
+
+@pytest.mark.stack
+async def test_leftover_streams_are_the_runs_streams_only(opensearch_url: str) -> None:
+    rid = services.run_id()
+    mine = [
+        f"logs-bench{rid}-user-service",
+        f"logs-rawbench{rid}-user-service",
+        f"logs-bench-{rid}",
+    ]
+    others = [f"logs-benchmark{rid}", f"logs-bench{rid[:7]}-user-service"]
+    async with aiohttp.ClientSession() as session:
+        try:
+            await services.os_create_streams(session, opensearch_url, [*mine, *others])
+            found = await services.leftover_streams(session, opensearch_url)
+            assert [name for name in found if rid in name or rid[:7] in name] == sorted(mine)
+        finally:
+            for name in [*mine, *others]:
+                await services.os_delete_streams(session, opensearch_url, name)
