@@ -287,13 +287,31 @@ async def os_delete_streams(session: aiohttp.ClientSession, url: str, pattern: s
 RUN_STREAM = re.compile(r"logs-(raw)?bench-?[0-9a-f]{8}(-.+)?")
 
 
-async def leftover_streams(session: aiohttp.ClientSession, url: str) -> list[str]:
-    """The data streams earlier benchmark runs left behind (a crash or a ^C skips cleanup)."""
+# A run's streams are this much younger at least: older ones are left over, not in use.
+LEFTOVER_AGE_S = 3600.0
+
+
+async def leftover_streams(
+    session: aiohttp.ClientSession, url: str, age_s: float = LEFTOVER_AGE_S
+) -> list[str]:
+    """The data streams earlier benchmark runs left behind (a crash or a ^C skips cleanup):
+    run streams whose newest backing index is older than ``age_s``, so a run going on
+    beside this one keeps its own."""
     status, payload = await os_request(session, "GET", f"{url}/_data_stream")
     if status != 200:
         raise RuntimeError(f"list data streams: HTTP {status}: {payload}")
-    names = [stream["name"] for stream in payload["data_streams"]]
-    return sorted(name for name in names if RUN_STREAM.fullmatch(name))
+    cutoff_ms = (time.time() - age_s) * 1000
+    found = []
+    for stream in payload["data_streams"]:
+        if not RUN_STREAM.fullmatch(stream["name"]):
+            continue
+        newest = stream["indices"][-1]["index_name"]
+        status, index = await os_request(session, "GET", f"{url}/{newest}/_settings")
+        if status != 200:
+            raise RuntimeError(f"settings of {newest}: HTTP {status}: {index}")
+        if int(index[newest]["settings"]["index"]["creation_date"]) < cutoff_ms:
+            found.append(stream["name"])
+    return sorted(found)
 
 
 async def os_create_streams(session: aiohttp.ClientSession, url: str, names: Iterable[str]) -> None:
