@@ -42,6 +42,11 @@ class Timing:
         return self.events / self.wall_s if self.wall_s > 0 else float("nan")
 
     @property
+    def acked_events_per_s(self) -> float:
+        """Throughput up to the last answer (raw bulk), not to searchable."""
+        return self.events / self.acked_wall_s if self.acked_wall_s > 0 else float("nan")
+
+    @property
     def events_per_cpu_s(self) -> float:
         """Efficiency."""
         return self.events / self.cpu_s if self.cpu_s > 0 else float("nan")

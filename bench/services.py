@@ -300,18 +300,24 @@ async def leftover_streams(
     status, payload = await os_request(session, "GET", f"{url}/_data_stream")
     if status != 200:
         raise RuntimeError(f"list data streams: HTTP {status}: {payload}")
+    newest = {
+        stream["indices"][-1]["index_name"]: stream["name"]
+        for stream in payload["data_streams"]
+        if RUN_STREAM.fullmatch(stream["name"])
+    }
+    if not newest:
+        return []
+    # One request for every run's backing indices (a list of names could outgrow the URL).
+    path = f"{url}/.ds-logs-*bench*/_settings/index.creation_date?expand_wildcards=all"
+    status, settings = await os_request(session, "GET", path)
+    if status != 200:
+        raise RuntimeError(f"creation dates of run streams: HTTP {status}: {settings}")
     cutoff_ms = (time.time() - age_s) * 1000
-    found = []
-    for stream in payload["data_streams"]:
-        if not RUN_STREAM.fullmatch(stream["name"]):
-            continue
-        newest = stream["indices"][-1]["index_name"]
-        status, index = await os_request(session, "GET", f"{url}/{newest}/_settings")
-        if status != 200:
-            raise RuntimeError(f"settings of {newest}: HTTP {status}: {index}")
-        if int(index[newest]["settings"]["index"]["creation_date"]) < cutoff_ms:
-            found.append(stream["name"])
-    return sorted(found)
+    return sorted(
+        name
+        for index, name in newest.items()
+        if int(settings[index]["settings"]["index"]["creation_date"]) < cutoff_ms
+    )
 
 
 async def os_create_streams(session: aiohttp.ClientSession, url: str, names: Iterable[str]) -> None:
