@@ -85,6 +85,24 @@ def when(stamp: Any) -> str:
     return f"{day} {clock[:5]} UTC"
 
 
+def warmup_note(meta: dict[str, Any]) -> str:
+    """The sentence on OpenSearch's warm-up (``bench.warmup``) for a run's ``meta``,
+    with a leading space; empty when the run had none."""
+    warm = meta.get("opensearch_warmup")
+    if not isinstance(warm, dict):
+        return ""
+    share = warm.get("last_jit_share")
+    last = (
+        f"in the last, its JIT compiler took {share:.0%} of its CPU"
+        if isinstance(share, float) and share == share
+        else "its JIT's time could not be read, so the rounds were a fixed number"
+    )
+    return (
+        f" Before the first benchmark, OpenSearch indexed {warm.get('documents', 0):,} "
+        f"warm-up documents in {warm.get('rounds', 0)} rounds; {last} (`bench.warmup`)."
+    )
+
+
 def render(doc: dict[str, Any]) -> str:
     """The README speed block (between the markers) for the results ``doc``."""
     meta = doc.get("meta", {})
@@ -97,7 +115,7 @@ def render(doc: dict[str, Any]) -> str:
         f"at {when(meta.get('date'))}; each "
         f"figure is the median of {repeats} interleaved repetition(s), with the lowest and "
         "highest beside it. A figure whose spread is wider than its distance to the target "
-        "is inconclusive.",
+        "is inconclusive." + warmup_note(meta),
     ]
     if meta.get("smoke"):
         lines += [

@@ -16,6 +16,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bench.warmup import WarmRound
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 PASS, FAIL, INCONCLUSIVE = "PASS", "FAIL", "INCONCLUSIVE"
@@ -197,8 +201,10 @@ def write_json(
     smoke: bool,
     seconds: float,
     repeats: int = 1,
+    warmup: Sequence[WarmRound] = (),
 ) -> None:
-    """``summary`` (the headline keys, with their spread) plus every row, as JSON."""
+    """``summary`` (the headline keys, with their spread) plus every row, as JSON; the
+    meta says how OpenSearch was warmed (``opensearch_warmup``, when it was)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = {
         **summary,
@@ -210,6 +216,17 @@ def write_json(
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
             "cpu_model": cpu_model(),
+            **(
+                {
+                    "opensearch_warmup": {
+                        "rounds": len(warmup),
+                        "documents": sum(r.documents for r in warmup),
+                        "last_jit_share": warmup[-1].jit_share,
+                    }
+                }
+                if warmup
+                else {}
+            ),
         },
         "rows": [
             {**asdict(r), "ratio": r.ratio, "passed": r.passed, "verdict": r.verdict} for r in rows

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import aiohttp
 
 from bench.results import RESULTS_DIR, Row, aggregate, summary_with_spread, table, write_json
+from bench.warmup import WarmRound, warm_opensearch
 from bitacora.settings import Settings
 
 
@@ -261,9 +262,15 @@ def schedule(names: list[str], repeats: int) -> list[list[str]]:
 
 
 async def main_async(
-    names: list[str], size: Size, *, concurrent: bool = False, repeats: int = 1
-) -> tuple[list[Row], list[str]]:
-    """Run the chosen benchmarks ``repeats`` times; the aggregated rows and failed names.
+    names: list[str],
+    size: Size,
+    *,
+    concurrent: bool = False,
+    repeats: int = 1,
+    warm: bool = True,
+) -> tuple[list[Row], list[str], list[WarmRound]]:
+    """Run the chosen benchmarks ``repeats`` times; the aggregated rows, failed names and
+    the rounds of OpenSearch's warm-up (none when ``warm`` is false).
 
     ``concurrent`` (the smoke run) starts each round's benchmarks at once: they share the
     CPU, so the numbers mean little, but every code path runs in a fraction of the time.
@@ -271,6 +278,7 @@ async def main_async(
     settings = Settings()
     await check_stack(settings)
     await prepare_stack(settings)
+    warmup = await warm_opensearch(settings) if warm else []
     failed: list[str] = []
     runs: dict[str, list[list[Row]]] = {name: [] for name in names}
     for round_names in schedule(names, repeats):
@@ -281,7 +289,7 @@ async def main_async(
         for name, part in zip(round_names, parts, strict=True):
             runs[name].append(part)
     rows = [row for name in names for row in aggregate(runs[name])]
-    return rows, sorted(set(failed))
+    return rows, sorted(set(failed)), warmup
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -309,6 +317,11 @@ def main(argv: list[str] | None = None) -> int:
         help="interleaved repetitions of each benchmark (default 3; the smoke run 1)",
     )
     parser.add_argument(
+        "--no-warmup",
+        action="store_true",
+        help="skip OpenSearch's warm-up (bench.warmup; the smoke run always skips it)",
+    )
+    parser.add_argument(
         "--markdown",
         action="store_true",
         help="also print the README speed table (bench.markdown) for this run",
@@ -323,8 +336,14 @@ def main(argv: list[str] | None = None) -> int:
 
         os.environ["BENCH_PROFILE"] = "1"
     started = time.monotonic()
-    rows, failed = asyncio.run(
-        main_async(names, SMOKE if args.smoke else FULL, concurrent=args.smoke, repeats=repeats)
+    rows, failed, warmup = asyncio.run(
+        main_async(
+            names,
+            SMOKE if args.smoke else FULL,
+            concurrent=args.smoke,
+            repeats=repeats,
+            warm=not (args.smoke or args.no_warmup),
+        )
     )
     present = {r.name for r in rows}
     summary = summary_with_spread(
@@ -339,7 +358,9 @@ def main(argv: list[str] | None = None) -> int:
 
     out = Path(args.out)
     seconds = time.monotonic() - started
-    write_json(rows, summary, out, smoke=args.smoke, seconds=seconds, repeats=repeats)
+    write_json(
+        rows, summary, out, smoke=args.smoke, seconds=seconds, repeats=repeats, warmup=warmup
+    )
     print(table(rows))
     if args.markdown:
         import json
