@@ -13,7 +13,9 @@ Every figure is the median of its repetitions with the lowest and highest beside
 (1 rule, 50 rules, alternating; ``bench.rules_cost``) and runs once, as does the paging
 comparison with ElastAlert2 2.19 (``bench.ea2_bench``: its bursts are its repetitions),
 which the smoke run leaves out (ElastAlert2's polling alone takes longer than the smoke
-run's budget).
+run's budget). Before the first benchmark, OpenSearch's JVM is warmed until its JIT
+compiler has settled (``bench.warmup``; ``--no-warmup`` skips it, the smoke run never
+warms), so the first repetition measures indexing rather than compilation.
 """
 
 from __future__ import annotations
