@@ -94,7 +94,7 @@ def warmup_note(meta: dict[str, Any]) -> str:
     share = warm.get("last_jit_share")
     last = (
         f"in the last, its JIT compiler took {share:.0%} of its CPU"
-        if isinstance(share, float) and share == share
+        if isinstance(share, float) and not math.isnan(share)
         else "its JIT's time could not be read, so the rounds were a fixed number"
     )
     return (

@@ -206,28 +206,24 @@ def write_json(
     """``summary`` (the headline keys, with their spread) plus every row, as JSON; the
     meta says how OpenSearch was warmed (``opensearch_warmup``, when it was)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    meta: dict[str, object] = {
+        "smoke": smoke,
+        "repeats": repeats,
+        "duration_s": round(seconds, 1),
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu_model(),
+    }
+    if warmup:
+        meta["opensearch_warmup"] = {
+            "rounds": len(warmup),
+            "documents": sum(r.documents for r in warmup),
+            "last_jit_share": warmup[-1].jit_share,
+        }
     doc = {
         **summary,
-        "meta": {
-            "smoke": smoke,
-            "repeats": repeats,
-            "duration_s": round(seconds, 1),
-            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "cpu_model": cpu_model(),
-            **(
-                {
-                    "opensearch_warmup": {
-                        "rounds": len(warmup),
-                        "documents": sum(r.documents for r in warmup),
-                        "last_jit_share": warmup[-1].jit_share,
-                    }
-                }
-                if warmup
-                else {}
-            ),
-        },
+        "meta": meta,
         "rows": [
             {**asdict(r), "ratio": r.ratio, "passed": r.passed, "verdict": r.verdict} for r in rows
         ],

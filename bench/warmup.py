@@ -16,6 +16,7 @@ so the warm-up's curve shows in the run's output.
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -88,7 +89,7 @@ def warm_enough(rounds: Sequence[WarmRound]) -> bool:
     if len(rounds) >= MAX_ROUNDS:
         return True
     share = rounds[-1].jit_share
-    if share != share:  # NaN: the JIT's time is unknown
+    if math.isnan(share):  # the JIT's time is unknown
         return len(rounds) >= FALLBACK_ROUNDS
     return share < STEADY_JIT_SHARE
 
