@@ -150,7 +150,7 @@ def alerting_work(events: int, measured: bool, rules: int) -> None:
 
     from bench.rules_support import make_events, make_rules
     from bitacora.gctune import tune_for_streaming
-    from bitacora.processors.alerting.detect_stage import Detector
+    from bitacora.processors.alerting.detector import Detector
     from bitacora.processors.alerting.route_stage import ROUTE_BATCH
     from bitacora.processors.alerting.state_cache import StateCache
     from bitacora.settings import Settings

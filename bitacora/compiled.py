@@ -1,8 +1,9 @@
 """The modules the build compiles with mypyc, and whether this installation runs them compiled.
 
 The normalizer's per-event work is the pipeline's largest CPU cost (docs/capacity.md);
-the alerting router's rule decider (``rules/decide.py``) and the collector's forward input
-(its decoder, raw records and bundles) run once per event too.
+the alerting role's router and evaluator (the detector, the rule engine, the rule types,
+the keyed records and the state cache: most of its CPU when many rules match) and the
+collector's forward input (its decoder, raw records and bundles) run once per event too.
 ``setup.py`` compiles these modules to C extensions with mypyc, from the same typed
 Python, which stays the definition of what they do; the extension module sits beside its
 ``.py`` file and Python imports it first. ``BITACORA_PURE_PYTHON=1`` at install time (no C
@@ -34,6 +35,24 @@ COMPILED: tuple[str, ...] = (
     "bitacora/rawrecord.py",
     "bitacora/redact.py",
     "bitacora/rules/decide.py",
+    "bitacora/rules/engine.py",
+    "bitacora/rules/types/__init__.py",
+    "bitacora/rules/types/any.py",
+    "bitacora/rules/types/base.py",
+    "bitacora/rules/types/blacklist.py",
+    "bitacora/rules/types/cardinality.py",
+    "bitacora/rules/types/change.py",
+    "bitacora/rules/types/flatline.py",
+    "bitacora/rules/types/frequency.py",
+    "bitacora/rules/types/metric_aggregation.py",
+    "bitacora/rules/types/new_term.py",
+    "bitacora/rules/types/percentage_match.py",
+    "bitacora/rules/types/spike.py",
+    "bitacora/rules/types/spike_aggregation.py",
+    "bitacora/rules/types/whitelist.py",
+    "bitacora/processors/alerting/detector.py",
+    "bitacora/processors/alerting/keyed_records.py",
+    "bitacora/processors/alerting/state_cache.py",
     "bitacora/processors/normalize/checks.py",
     "bitacora/processors/normalize/core.py",
     "bitacora/processors/normalize/extract.py",

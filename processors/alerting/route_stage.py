@@ -1,6 +1,6 @@
 """The alerting role's first stage: ``logs.normalized`` → keyed records and stateless alerts.
 
-A thin shell over :meth:`processors.alerting.detect_stage.Detector.route_values` on a
+A thin shell over :meth:`processors.alerting.detector.Detector.route_values` on a
 :class:`processors.shell.batch.BatchRole`, in the consumer group ``<app id>-alerting-route``.
 A batch role rather than a faust agent: faust's per-message path was most of the alerting
 role's CPU (py-spy: 89% of the role with one rule).
@@ -19,7 +19,7 @@ import time
 from collections.abc import Awaitable
 
 from bitacora import bundles, schema
-from bitacora.processors.alerting.detect_stage import Detector
+from bitacora.processors.alerting.detector import Detector
 from bitacora.processors.app import DETECT_KEYED, Role, internal_topic_name
 from bitacora.processors.normalize.stage import Output
 from bitacora.processors.shell.batch import BatchRole, Held, Record

@@ -161,6 +161,13 @@ class RuleKind:
                     f"rule type {rule.type!r} needs option {option!r}: add a line such as "
                     f"`{example}`"
                 )
+        cls.check_options(rule)
+
+    @classmethod
+    def check_options(cls, rule: Rule) -> None:
+        """Raise ``ValueError`` for what else this type needs of a rule's options (nothing,
+        unless a type says so). A hook rather than ``check`` overridden with ``super()``:
+        the compiled build (bitacora/compiled.py) gets ``super()`` wrong in class methods."""
 
     def __init__(self, rule: Rule, lateness: float) -> None:
         self.rule = rule

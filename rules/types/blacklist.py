@@ -40,9 +40,8 @@ class BlacklistRule(RuleKind):
     required = ("compare_key", "blacklist")
 
     @classmethod
-    def check(cls, rule: Rule) -> None:
+    def check_options(cls, rule: Rule) -> None:
         """``compare_key`` must be one field."""
-        super().check(rule)
         if not isinstance(rule.compare_key, str):
             raise ValueError("blacklist needs compare_key to be one field name")
 

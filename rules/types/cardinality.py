@@ -25,9 +25,8 @@ class CardinalityRule(RuleKind):
     required = ("cardinality_field", "timeframe")
 
     @classmethod
-    def check(cls, rule: Rule) -> None:
+    def check_options(cls, rule: Rule) -> None:
         """Also a bound: ``max_cardinality`` or ``min_cardinality``."""
-        super().check(rule)
         if rule.max_cardinality is None and rule.min_cardinality is None:
             raise ValueError("cardinality needs max_cardinality or min_cardinality")
 

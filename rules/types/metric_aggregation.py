@@ -38,9 +38,8 @@ class MetricAggregationRule(RuleKind):
     required = ("metric_agg_key", "metric_agg_type")
 
     @classmethod
-    def check(cls, rule: Rule) -> None:
+    def check_options(cls, rule: Rule) -> None:
         """Also a bound: ``max_threshold`` or ``min_threshold``."""
-        super().check(rule)
         if rule.max_threshold is None and rule.min_threshold is None:
             raise ValueError("metric_aggregation needs max_threshold or min_threshold")
 

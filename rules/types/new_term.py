@@ -28,9 +28,8 @@ class NewTermRule(RuleKind):
     """Remembers the terms seen per key and field, with their last time."""
 
     @classmethod
-    def check(cls, rule: Rule) -> None:
+    def check_options(cls, rule: Rule) -> None:
         """The terms' fields: ``fields`` or the query_key."""
-        super().check(rule)
         if not rule.fields and rule.query_key is None:
             raise ValueError("new_term needs option 'fields' (or a query_key)")
 

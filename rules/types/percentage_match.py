@@ -29,9 +29,8 @@ class PercentageMatchRule(RuleKind):
     ticks = True
 
     @classmethod
-    def check(cls, rule: Rule) -> None:
+    def check_options(cls, rule: Rule) -> None:
         """Also a bound: ``min_percentage`` or ``max_percentage``."""
-        super().check(rule)
         if rule.min_percentage is None and rule.max_percentage is None:
             raise ValueError("percentage_match needs min_percentage or max_percentage")
 

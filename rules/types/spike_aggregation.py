@@ -44,9 +44,8 @@ class SpikeAggregationRule(RuleKind):
     ticks = True
 
     @classmethod
-    def check(cls, rule: Rule) -> None:
+    def check_options(cls, rule: Rule) -> None:
         """No ``bucket_interval``: ElastAlert2 refuses it for this type too."""
-        super().check(rule)
         if rule.bucket_interval is not None:
             raise ValueError("spike_aggregation takes no bucket_interval (as in ElastAlert2)")
 

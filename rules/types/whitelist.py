@@ -24,9 +24,8 @@ class WhitelistRule(RuleKind):
     required = ("compare_key", "whitelist", "ignore_null")
 
     @classmethod
-    def check(cls, rule: Rule) -> None:
+    def check_options(cls, rule: Rule) -> None:
         """``compare_key`` must be one field."""
-        super().check(rule)
         if not isinstance(rule.compare_key, str):
             raise ValueError("whitelist needs compare_key to be one field name")
 

@@ -13,7 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from bitacora import schema
 from bitacora.bundles import EVENTS_HEADER
 from bitacora.durations import format_timestamp
-from bitacora.processors.alerting.detect_stage import Detector
+from bitacora.processors.alerting.detector import Detector
 from bitacora.processors.alerting.route_stage import RouteRole
 from bitacora.processors.storage.bulk import build_bulk_body
 from bitacora.rules.model import Rule

@@ -22,7 +22,8 @@ from bench.services import delete_topics
 from bitacora import schema
 from bitacora.bundles import EVENTS_HEADER
 from bitacora.durations import format_timestamp
-from bitacora.processors.alerting.detect_stage import Detector, register_detect
+from bitacora.processors.alerting.detect_stage import register_detect
+from bitacora.processors.alerting.detector import Detector
 from bitacora.processors.alerting.notify_stage import NotifyService, register_notify
 from bitacora.processors.alerting.route_stage import RouteRole
 from bitacora.processors.alerting.silences import write_silence

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bitacora.processors.alerting.detect_stage import Detector
+from bitacora.processors.alerting.detector import Detector
 from bitacora.processors.alerting.keyed_records import Group, decode_groups, table_key
 from bitacora.processors.alerting.state_cache import StateCache
 from bitacora.processors.normalize import to_json_bytes

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bitacora.partitions import partition_for
-from bitacora.processors.alerting.detect_stage import SEP, Detector
+from bitacora.processors.alerting.detector import SEP, Detector
 from bitacora.processors.alerting.keyed_records import (
     KeyedBatch,
     item_partitioner,

@@ -10,17 +10,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bitacora.processors.alerting.detect_stage import SEP, Detector
+from bitacora.processors.alerting.detector import SEP, Detector
 from bitacora.processors.alerting.state_cache import StateCache
 from bitacora.rules.alerts import Alert, alert_clock
-from bitacora.rules.engine import REALERT_UNTIL, hold_realerted, is_idle
+from bitacora.rules.engine import REALERT_UNTIL, CompiledRule, hold_realerted, is_idle
 from bitacora.rules.model import Rule
 from bitacora.rules.notify.policy import decide
-from bitacora.rules.types import Match
+from bitacora.rules.types import Match, State
 from bitacora.settings import Settings
 from tests.unit.rules.single_records import Item, evaluate_items
 from tests.unit.rules.util import T0, ev, make
@@ -117,6 +116,15 @@ def test_the_detector_holds_back_within_the_period_and_keeps_it_in_the_table() -
     assert detector.held == 3
 
 
+class _NoHold(Detector):
+    """A detector that forwards every firing match (no realert hold)."""
+
+    def _hold(
+        self, crule: CompiledRule, state: State, matches: list[Match], clock: float
+    ) -> list[Match]:
+        return matches
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.sampled_from(["1s", "10s", "1m"]),
@@ -129,7 +137,7 @@ def test_holding_back_changes_no_page(realert: str, bursts: list[tuple[int, int]
     rule = burst_rule(realert)
 
     def run(hold: bool) -> list[str]:
-        detector = Detector([rule], Settings(allowed_lateness_s=0))
+        detector = (Detector if hold else _NoHold)([rule], Settings(allowed_lateness_s=0))
         table: dict[bytes, bytes] = {}
         cache = StateCache()
         notify_state: dict[str, Any] | None = None
@@ -137,13 +145,7 @@ def test_holding_back_changes_no_page(realert: str, bursts: list[tuple[int, int]
         now = T0 + 0.0005
         for n, (gap, delay) in enumerate(bursts):
             now += gap / 1000
-            with pytest.MonkeyPatch.context() as patch:
-                if not hold:
-                    patch.setattr(
-                        "bitacora.processors.alerting.detect_stage.hold_realerted",
-                        lambda c, s, m, *a: (m, 0),
-                    )
-                alerts = evaluate_items(detector, cache, table, items(2, 2 * n), now)
+            alerts = evaluate_items(detector, cache, table, items(2, 2 * n), now)
             for alert in alerts:
                 decision = decide(
                     alert, rule, notify_state, (), now + delay / 1000, alert.created()

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from bitacora.processors.alerting.detect_stage import Detector
+from bitacora.processors.alerting.detector import Detector
 from bitacora.processors.alerting.keyed_records import RESOLVE_WEIGHT
 from bitacora.processors.alerting.state_cache import StateCache
 from bitacora.processors.normalize import to_json_bytes
