@@ -2,10 +2,11 @@
 
 Two stages, so every (rule, query key) lives on exactly one worker however many run:
 
-1. Route (:meth:`Detector.route_values`, run in batches by :mod:`processors.alerting.route_stage` in
-   its own consumer group) finds for each normalized event the rules whose filter matches
-   (``RuleSet``: prefilter, then matcher), emits alerts of stateless rules (any,
-   blacklist, whitelist) directly, and forwards the rest to the internal topic
+1. Route (:meth:`processors.alerting.detector.Detector.route_values`, run in batches by
+   :mod:`processors.alerting.route_stage` in its own consumer group) finds for each
+   normalized event the rules whose filter matches (``RuleSet``: prefilter, then
+   matcher), emits alerts of stateless rules (any, blacklist, whitelist) directly, and
+   forwards the rest to the internal topic
    ``<app id>-alerting-detect-keyed``: one record per partition per batch, holding each event once
    and its (rule, query key) items (:mod:`processors.alerting.keyed_records`), in the partition of
    the query key (every rule's state for one key value on one partition). Flatline rules
