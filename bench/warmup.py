@@ -113,10 +113,12 @@ async def warm_opensearch(
             timing = await raw_bulk(settings.opensearch_url, docs)
             done = WarmRound(len(docs), server_cpu(pid) - cpu0, jit_seconds(pid) - jit0)
             rounds.append(done)
+            share = done.jit_share
+            jit = "JIT time unknown" if math.isnan(share) else f"JIT {share:.0%} of its CPU"
             print(
                 f"warm-up round {len(rounds)}: {done.documents:,} documents, OpenSearch "
                 f"{1e6 * done.cpu_s / done.documents:.1f} µs CPU per document, "
-                f"{timing.events_per_s:,.0f}/s, JIT {done.jit_share:.0%} of its CPU",
+                f"{timing.events_per_s:,.0f}/s, {jit}",
                 file=sys.stderr,
                 flush=True,
             )

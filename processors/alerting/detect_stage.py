@@ -36,7 +36,8 @@ from typing import Any
 
 import faust
 
-from bitacora.processors.alerting.detector import SEP, Detector
+from bitacora.processors.alerting.detector import Detector
+from bitacora.processors.alerting.keyed_records import rule_of
 from bitacora.processors.alerting.state_cache import StateCache
 from bitacora.processors.app import DETECT_KEYED, DETECT_STATE, internal_topic, state_table
 from bitacora.processors.shell.counters import ALERTING_STATE
@@ -74,8 +75,7 @@ def register_detect(
         """Delete the states of ``names`` this worker owns (a changed rule starts afresh)."""
         mine = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == keyed_name}
         for tkey in list(table.keys()):
-            name = tkey.decode("utf-8", "replace").split(SEP, 1)[0]
-            if name in names and detector.partition_of(tkey) in mine:
+            if rule_of(tkey) in names and detector.partition_of(tkey) in mine:
                 cache.store(table, tkey, table.get(tkey), {}, idle=True)
 
     detector.drop_states = drop_states

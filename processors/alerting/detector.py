@@ -19,11 +19,11 @@ from mypy_extensions import mypyc_attr
 
 from bitacora.processors.alerting.keyed_records import (
     RESOLVE_WEIGHT,
-    SEP,
     Group,
     KeyedBatch,
     decode_groups,
     item_partitioner,
+    rule_of,
     table_key,
     table_partitioner,
 )
@@ -47,7 +47,7 @@ from bitacora.rules.types import Match, State
 from bitacora.rules.types.base import clear_state
 from bitacora.settings import Settings
 
-__all__ = ["SEP", "Detector", "Silenced"]
+__all__ = ["Detector", "Silenced"]
 
 log = logging.getLogger("bitacora.detect")
 _BAD_INPUT = (ValueError, TypeError, AttributeError, KeyError, IndexError)
@@ -302,7 +302,7 @@ class Detector:
         for tkey in list(table.keys()):
             if not owned(tkey):
                 continue
-            name = tkey.decode("utf-8", "replace").split(SEP, 1)[0]
+            name = rule_of(tkey)
             crule: CompiledRule | None = self.rules.get(name)
             before, state = cache.load(table, tkey)
             if crule is None:

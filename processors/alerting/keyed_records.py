@@ -52,6 +52,11 @@ def table_key(rule: str, key: str) -> bytes:
     return f"{rule}{SEP}{key}".encode()
 
 
+def rule_of(tkey: bytes) -> str:
+    """The rule a state table key belongs to (:func:`table_key`'s first part)."""
+    return tkey.decode("utf-8", "replace").split(SEP, 1)[0]
+
+
 def table_partitioner(partitions: int) -> Callable[[bytes], int]:
     """The partition of a table key ``rule␟key``: the producer's partition of its query key.
 

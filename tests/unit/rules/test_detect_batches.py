@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from bitacora.partitions import partition_for
-from bitacora.processors.alerting.detector import SEP, Detector
+from bitacora.processors.alerting.detector import Detector
 from bitacora.processors.alerting.keyed_records import (
+    SEP,
     KeyedBatch,
     item_partitioner,
     table_key,

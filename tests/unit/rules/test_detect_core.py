@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bitacora.processors.alerting.detector import SEP, Detector
+from bitacora.processors.alerting.detector import Detector
+from bitacora.processors.alerting.keyed_records import SEP
 from bitacora.processors.alerting.notify_stage import retry_delay
 from bitacora.processors.alerting.state_cache import StateCache
 from bitacora.processors.normalize import to_json_bytes

@@ -13,7 +13,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bitacora.processors.alerting.detector import SEP, Detector
+from bitacora.processors.alerting.detector import Detector
+from bitacora.processors.alerting.keyed_records import SEP
 from bitacora.processors.alerting.state_cache import StateCache
 from bitacora.rules.alerts import Alert, alert_clock
 from bitacora.rules.engine import REALERT_UNTIL, CompiledRule, hold_realerted, is_idle
